@@ -1,0 +1,105 @@
+"""Domain copies of the wire models: what the matching rules need, nothing else.
+
+The service translates `koppel.contract` models into these at the boundary, so the rules
+stay pure and cheap to construct in tests. Datetimes are expected to be timezone-aware
+(a naive one is read as UTC, see `instants.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from koppel.vocabulary import (
+    AssignmentType,
+    Discipline,
+    Language,
+    Level,
+    OrganizationType,
+    Province,
+    SizeClass,
+    WorkStyle,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    city: str
+    province: Province
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentSpec:
+    id: str
+    title: str
+    organization_type: OrganizationType
+    size_class: SizeClass | None
+    province: Province
+    location: Place
+    level: Level
+    assignment_type: AssignmentType
+    disciplines_required: frozenset[Discipline]
+    disciplines_preferred: frozenset[Discipline]
+    hours_min: int
+    hours_max: int
+    start_date: date
+    duration_months: int
+    office_days_per_week: int
+    max_hourly_rate_eur: float | None
+    min_years_experience: int | None
+    required_certifications: frozenset[str]
+    is_open: bool
+    """The assignment's status is `open` (closing by `closes_at` is checked separately)."""
+    closes_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSpec:
+    id: str
+    language: Language
+    level: Level
+    years_experience: int
+    public_sector_years: int
+    disciplines: frozenset[Discipline]
+    specialisms: frozenset[Discipline]
+    work_style: WorkStyle
+    certifications: frozenset[str]
+    home: Place
+    max_travel_km: int | None
+    max_office_days_per_week: int
+    available_from: date
+    hours_min: int
+    hours_max: int
+    committed_hours: int
+    min_hourly_rate_eur: float | None
+    open_to_next_level: bool
+    preferred_organization_types: frozenset[OrganizationType]
+    preferred_assignment_types: frozenset[AssignmentType]
+    active: bool
+    consent: bool
+
+    @property
+    def free_hours(self) -> tuple[int, int]:
+        """Free weekly capacity `[max(0, min − committed), max − committed]` (hard filter 4)."""
+        return max(0, self.hours_min - self.committed_hours), self.hours_max - self.committed_hours
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The score of a pair that passed the hard filters, and why.
+
+    `score` is in [0, 1], rounded to 4 decimals. `components` holds (name, contribution =
+    weight × value, rounded to 4 decimals) for each component that moved the score, in the
+    fixed order of `scoring.COMPONENTS`; `reasons` holds one text per such component, in
+    the consultant's language.
+    """
+
+    score: float
+    components: tuple[tuple[str, float], ...]
+    reasons: tuple[str, ...]

@@ -1,0 +1,156 @@
+"""The score for many pairs at once, from component state arrays.
+
+Values come from tables filled by the scalar value functions of `components.py`, and the
+weighted sum runs in the same order as `scoring.total_of`, so every score is bit-identical
+to the scalar path; reasons are rendered through the same `scoring.PART_TABLES`.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from koppel_matcher.domain import components as c
+from koppel_matcher.domain.masks import DISCIPLINE_BITS
+from koppel_matcher.domain.model import Evaluation
+from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES, PART_TABLES, Part
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+IntsLike = Ints | np.int64
+"""An array, or one value that broadcasts against the arrays of the other side."""
+FloatsLike = Floats | np.float64
+
+REQUIRED, PREFERRED, LEVEL, WORK_STYLE, ORGANIZATION_TYPE, ASSIGNMENT_TYPE = range(6)
+HOURS, OFFICE_DAYS, TRAVEL, RATE, PUBLIC_SECTOR = range(6, 11)
+
+_N = DISCIPLINE_BITS + 1
+
+
+def _coverage_table(neutral: float) -> Floats:
+    table = np.zeros((_N, _N, _N), dtype=np.float64)
+    for wanted in range(_N):
+        for special in range(wanted + 1):
+            for plain in range(wanted + 1 - special):
+                table[wanted, special, plain] = c.coverage_value(wanted, special, plain, neutral)
+    return table
+
+
+_REQUIRED_TABLE = _coverage_table(0.0)
+_PREFERRED_TABLE = _coverage_table(0.5)
+
+
+def _state_table(component: int, size: int) -> Floats:
+    value = COMPONENTS[component].value
+    return np.array([value(state) for state in range(size)], dtype=np.float64)
+
+
+_TABLES: dict[int, Floats] = {
+    LEVEL: _state_table(LEVEL, 16),
+    WORK_STYLE: _state_table(WORK_STYLE, 18),
+    ORGANIZATION_TYPE: _state_table(ORGANIZATION_TYPE, 3 * 9),
+    ASSIGNMENT_TYPE: _state_table(ASSIGNMENT_TYPE, 3 * 4),
+    OFFICE_DAYS: _state_table(OFFICE_DAYS, 64),
+    TRAVEL: _state_table(TRAVEL, c.TRAVEL_UNKNOWN + 1),
+    RATE: _state_table(RATE, 4),
+    PUBLIC_SECTOR: _state_table(PUBLIC_SECTOR, 3),
+}
+_TRAVEL_LIMITS = np.array(c.TRAVEL_BAND_LIMITS_KM, dtype=np.float64)
+
+
+def coverage(
+    wanted: IntsLike, disciplines: IntsLike, specialisms: IntsLike, *, required: bool
+) -> Any:
+    """States and values of a discipline-coverage component (masks broadcast)."""
+    special = wanted & disciplines & specialisms
+    plain = wanted & disciplines & ~specialisms
+    state = wanted | special << c.COVERAGE_SHIFT | plain << (2 * c.COVERAGE_SHIFT)
+    table = _REQUIRED_TABLE if required else _PREFERRED_TABLE
+    counts = [
+        np.bitwise_count(m).astype(np.intp) for m in np.broadcast_arrays(wanted, special, plain)
+    ]
+    return state, table[counts[0], counts[1], counts[2]]
+
+
+def preference_states(type_index: IntsLike, preferred_mask: IntsLike) -> Ints:
+    held = (preferred_mask >> type_index) & 1
+    relation = np.where(
+        preferred_mask == 0, c.NO_PREFERENCE, np.where(held == 1, c.PREFERRED, c.NOT_PREFERRED)
+    )
+    result: Ints = type_index * 3 + relation
+    return result
+
+
+def hours(
+    a_min: IntsLike, a_max: IntsLike, free_min: IntsLike, free_max: IntsLike
+) -> tuple[Ints, Floats]:
+    fields = [
+        np.clip(v, 0, c.HOURS_FIELD_MAX).astype(np.int64)
+        for v in (a_min, a_max, free_min, free_max)
+    ]
+    state = np.zeros(np.broadcast_shapes(*(f.shape for f in fields)), dtype=np.int64)
+    for i, field in enumerate(fields):
+        state |= field << (i * c.HOURS_FIELD_BITS)
+    full = (fields[2] <= fields[0]) & (fields[1] <= fields[3])
+    values: Floats = np.where(full, c.HOURS_FULL, c.HOURS_PARTIAL)
+    return state, values
+
+
+def office_states(days: IntsLike, maximum: IntsLike) -> Ints:
+    result: Ints = np.clip(days, 0, 7) * 8 + np.clip(maximum, 0, 7)
+    return result
+
+
+def travel_states(remote: npt.NDArray[np.bool_] | np.bool_, distance: Floats) -> Ints:
+    """Remote where there are no office days, else the distance band, unknown for NaN."""
+    band = np.searchsorted(_TRAVEL_LIMITS, distance, side="left") + 1
+    band = np.where(np.isnan(distance), c.TRAVEL_UNKNOWN, band)
+    result: Ints = np.where(remote, c.TRAVEL_REMOTE, band).astype(np.int64)
+    return result
+
+
+def rate_states(max_rate: FloatsLike, min_rate: FloatsLike) -> Ints:
+    """NaN marks an unknown rate on either side."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        headroom = (max_rate - min_rate) / max_rate
+    state = np.where(
+        headroom >= c.RATE_AMPLE_HEADROOM,
+        c.RATE_AMPLE,
+        np.where(headroom >= c.RATE_SOME_HEADROOM, c.RATE_SOME, c.RATE_TIGHT),
+    )
+    result: Ints = np.where(np.isnan(max_rate) | np.isnan(min_rate), c.RATE_MISSING, state)
+    return result.astype(np.int64)
+
+
+def table_values(component: int, states: Ints) -> Floats:
+    values: Floats = _TABLES[component][states]
+    return values
+
+
+def scores(values: list[Floats]) -> Floats:
+    """Σ weight × value in component order, rounded like `scoring.round_score`."""
+    total = np.zeros(np.broadcast_shapes(*(v.shape for v in values)), dtype=np.float64)
+    for component, value in zip(COMPONENTS, values, strict=True):
+        total += component.weight * value
+    result: Floats = np.clip(np.rint(total * 10_000.0) / 10_000.0, 0.0, 1.0)
+    return result
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
+def evaluations(scores: Floats, states: list[Ints], languages: Ints) -> list[Evaluation]:
+    """One `Evaluation` per row, reasons rendered via the shared part tables."""
+    n_languages = len(LANGUAGES)
+    columns: list[list[Part]] = []
+    for table, state in zip(PART_TABLES, states, strict=True):
+        keys = np.broadcast_to(state * n_languages + languages, scores.shape).tolist()
+        columns.append(list(map(table.__getitem__, keys)))
+    result = []
+    for score, parts in zip(scores.tolist(), zip(*columns, strict=True), strict=True):
+        moved = [part for part in parts if part is not None]
+        result.append(Evaluation(score, tuple(map(_FIRST, moved)), tuple(map(_SECOND, moved))))
+    return result

@@ -1,0 +1,204 @@
+"""Builders and hypothesis strategies for the matcher's pure core.
+
+Under `--import-mode=importlib` test modules cannot import each other, so the helpers
+reach tests as session fixtures: `specs` gives builders with realistic defaults and the
+strategies; property tests draw from them with `st.data()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from koppel.vocabulary import (
+    AssignmentType,
+    Discipline,
+    Language,
+    Level,
+    OrganizationType,
+    Province,
+    SizeClass,
+    WorkStyle,
+)
+from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+START = date(2026, 3, 16)
+
+UTRECHT = Place("Utrecht", Province.UTRECHT, 52.0907, 5.1214)
+AMERSFOORT = Place("Amersfoort", Province.UTRECHT, 52.1561, 5.3878)
+GRONINGEN = Place("Groningen", Province.GRONINGEN, 53.2194, 6.5665)
+
+
+def assignment(**overrides: Any) -> AssignmentSpec:
+    """A senior crisis-communication assignment in Utrecht that `profile()` matches."""
+    base = AssignmentSpec(
+        id="a-1",
+        title="Senior communicatieadviseur crisis",
+        organization_type=OrganizationType.MUNICIPALITY,
+        size_class=SizeClass.LARGE,
+        province=Province.UTRECHT,
+        location=UTRECHT,
+        level=Level.SENIOR,
+        assignment_type=AssignmentType.PROJECT,
+        disciplines_required=frozenset({Discipline.CRISIS_COMMUNICATION}),
+        disciplines_preferred=frozenset(),
+        hours_min=28,
+        hours_max=32,
+        start_date=START,
+        duration_months=6,
+        office_days_per_week=2,
+        max_hourly_rate_eur=None,
+        min_years_experience=None,
+        required_certifications=frozenset(),
+        is_open=True,
+        closes_at=None,
+    )
+    return replace(base, **overrides)
+
+
+def profile(**overrides: Any) -> ProfileSpec:
+    """A senior consultant in Amersfoort (about 20 km from Utrecht) who fits `assignment()`."""
+    base = ProfileSpec(
+        id="c-1",
+        language=Language.NL,
+        level=Level.SENIOR,
+        years_experience=10,
+        public_sector_years=3,
+        disciplines=frozenset({Discipline.CRISIS_COMMUNICATION, Discipline.CAMPAIGNS}),
+        specialisms=frozenset(),
+        work_style=WorkStyle.EITHER,
+        certifications=frozenset(),
+        home=AMERSFOORT,
+        max_travel_km=50,
+        max_office_days_per_week=3,
+        available_from=START,
+        hours_min=24,
+        hours_max=32,
+        committed_hours=0,
+        min_hourly_rate_eur=None,
+        open_to_next_level=False,
+        preferred_organization_types=frozenset(),
+        preferred_assignment_types=frozenset(),
+        active=True,
+        consent=True,
+    )
+    return replace(base, **overrides)
+
+
+# --- strategies: small vocabularies on purpose, so random pairs often match ---
+
+_CERTIFICATIONS = ("VOG", "Prince2", "BHV", "Scrum", "GGD crisis")
+_disciplines = st.frozensets(st.sampled_from(list(Discipline)[:6]), min_size=1, max_size=4)
+_coordinates = st.one_of(
+    st.none(),
+    st.tuples(st.floats(50.7, 53.6), st.floats(3.3, 7.3)),
+)
+
+
+@st.composite
+def _place(draw: st.DrawFn) -> Place:
+    where = draw(_coordinates)
+    province = draw(st.sampled_from(list(Province)))
+    if where is None:
+        return Place("Ergens", province, None, None)
+    return Place("Ergens", province, where[0], where[1])
+
+
+@st.composite
+def assignments(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> AssignmentSpec:
+    required = draw(_disciplines)
+    preferred = draw(st.frozensets(st.sampled_from(list(Discipline)[:8]), max_size=3)) - required
+    low = draw(st.integers(4, 40))
+    org = draw(st.sampled_from(list(OrganizationType)))
+    size = draw(st.sampled_from(list(SizeClass))) if org is OrganizationType.MUNICIPALITY else None
+    return AssignmentSpec(
+        id=draw(ids if ids is not None else st.text("abc123", min_size=1, max_size=6)),
+        title="Opdracht",
+        organization_type=org,
+        size_class=size,
+        province=draw(st.sampled_from(list(Province))),
+        location=draw(_place()),
+        level=draw(st.sampled_from(list(Level))),
+        assignment_type=draw(st.sampled_from(list(AssignmentType))),
+        disciplines_required=required,
+        disciplines_preferred=preferred,
+        hours_min=low,
+        hours_max=draw(st.integers(low, 40)),
+        start_date=START + timedelta(days=draw(st.integers(-30, 30))),
+        duration_months=draw(st.integers(1, 24)),
+        office_days_per_week=draw(st.integers(0, 5)),
+        max_hourly_rate_eur=draw(st.one_of(st.none(), st.floats(60, 140))),
+        min_years_experience=draw(st.one_of(st.none(), st.integers(0, 10))),
+        required_certifications=draw(st.frozensets(st.sampled_from(_CERTIFICATIONS), max_size=1)),
+        is_open=draw(st.booleans().map(lambda b: b or bool(draw(st.integers(0, 3))))),
+        closes_at=draw(st.one_of(st.none(), st.just(NOW), st.just(NOW + timedelta(days=3)))),
+    )
+
+
+@st.composite
+def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> ProfileSpec:
+    disciplines = draw(_disciplines)
+    specialisms = draw(st.frozensets(st.sampled_from(sorted(disciplines)), max_size=3))
+    low = draw(st.integers(4, 40))
+    years = draw(st.integers(0, 20))
+    return ProfileSpec(
+        id=draw(ids if ids is not None else st.text("xyz789", min_size=1, max_size=6)),
+        language=draw(st.sampled_from(list(Language))),
+        level=draw(st.sampled_from(list(Level))),
+        years_experience=years,
+        public_sector_years=draw(st.integers(0, years)),
+        disciplines=disciplines,
+        specialisms=specialisms,
+        work_style=draw(st.sampled_from(list(WorkStyle))),
+        certifications=draw(st.frozensets(st.sampled_from(_CERTIFICATIONS), max_size=3)),
+        home=draw(_place()),
+        max_travel_km=draw(st.one_of(st.none(), st.integers(1, 250))),
+        max_office_days_per_week=draw(st.integers(0, 5)),
+        available_from=START + timedelta(days=draw(st.integers(-20, 50))),
+        hours_min=low,
+        hours_max=draw(st.integers(low, 40)),
+        committed_hours=draw(st.sampled_from([0, 0, 8, 16, 24, 32])),
+        min_hourly_rate_eur=draw(st.one_of(st.none(), st.floats(50, 130))),
+        open_to_next_level=draw(st.booleans()),
+        preferred_organization_types=draw(
+            st.frozensets(st.sampled_from(list(OrganizationType)), max_size=3)
+        ),
+        preferred_assignment_types=draw(
+            st.frozensets(st.sampled_from(list(AssignmentType)), max_size=2)
+        ),
+        active=draw(st.integers(0, 9)) > 0,
+        consent=draw(st.integers(0, 9)) > 0,
+    )
+
+
+@dataclass(frozen=True)
+class Specs:
+    now: datetime
+    start: date
+    assignment: Any
+    profile: Any
+    assignments: Any
+    profiles: Any
+    utrecht: Place
+    amersfoort: Place
+    groningen: Place
+
+
+@pytest.fixture(scope="session")
+def specs() -> Specs:
+    return Specs(
+        now=NOW,
+        start=START,
+        assignment=assignment,
+        profile=profile,
+        assignments=assignments,
+        profiles=profiles,
+        utrecht=UTRECHT,
+        amersfoort=AMERSFOORT,
+        groningen=GRONINGEN,
+    )
