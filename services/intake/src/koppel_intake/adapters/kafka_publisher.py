@@ -1,0 +1,99 @@
+"""`EventPublisher` on aiokafka: idempotent producer, `acks=all`, sends awaited to the ack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from koppel_intake.adapters.publisher import OutgoingRecord, PublishError
+
+log = structlog.get_logger(__name__)
+
+
+class KafkaEventPublisher:
+    """Owns one producer, shared by the HTTP API and the raw-topic consumer.
+
+    The producer is (re)connected in the background by `connect()`, so the process serves
+    `/healthz` and answers `503` while the broker is away instead of refusing to start.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "koppel-intake",
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._client_id = client_id
+        self._timeout = timeout_seconds
+        self._producer: AIOKafkaProducer | None = None
+        self._connected = asyncio.Event()
+
+    async def connect(self, *, retry_seconds: float = 2.0) -> None:
+        """Start the producer, retrying until the broker answers (cancel to give up)."""
+        while self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap_servers,
+                client_id=self._client_id,
+                enable_idempotence=True,
+                acks="all",
+                request_timeout_ms=int(self._timeout * 1000),
+                linger_ms=0,
+            )
+            try:
+                await producer.start()
+            except KafkaError as exc:
+                await producer.stop()
+                log.warning("kafka producer cannot connect yet", error=str(exc))
+                await asyncio.sleep(retry_seconds)
+                continue
+            self._producer = producer
+            self._connected.set()
+            log.info("kafka producer connected", bootstrap_servers=self._bootstrap_servers)
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def close(self) -> None:
+        """Flush what is in flight and stop the producer."""
+        producer, self._producer = self._producer, None
+        self._connected.clear()
+        if producer is not None:
+            await producer.stop()
+
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise PublishError("not connected to Kafka")
+        try:
+            async with asyncio.timeout(self._timeout):
+                # send() enqueues in order; awaiting each future waits for the broker's ack.
+                pending = [
+                    await producer.send(
+                        record.topic,
+                        value=record.value,
+                        key=record.key,
+                        headers=list(record.headers),
+                    )
+                    for record in records
+                ]
+                for future in pending:
+                    await future
+        except (KafkaError, TimeoutError) as exc:
+            raise PublishError(f"Kafka did not acknowledge: {exc!r}") from exc
+
+    async def ready(self) -> bool:
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            async with asyncio.timeout(2.0):
+                await producer.client.fetch_all_metadata()
+        except (KafkaError, TimeoutError):
+            return False
+        return True

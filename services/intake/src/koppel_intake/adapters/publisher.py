@@ -1,0 +1,36 @@
+"""The `EventPublisher` port: put records on Kafka and return once the broker acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """One Kafka record to produce; `value=None` is a tombstone."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=tuple)
+
+
+class PublishError(Exception):
+    """The broker did not acknowledge (unreachable, timed out, refused); safe to retry."""
+
+
+class EventPublisher(Protocol):
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        """Produce `records` in order and return only when every one is acknowledged.
+
+        Raise `PublishError` when any of them was not.
+        """
+        ...
+
+    async def ready(self) -> bool:
+        """True when the broker answers right now."""
+        ...

@@ -1,0 +1,87 @@
+"""Wiring: settings → real adapters → the FastAPI app whose lifespan runs the raw consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+
+from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+from koppel_intake.adapters.raw_consumer import RawConsumer
+from koppel_intake.domain.tokens import ApiTokens
+from koppel_intake.entrypoints.http.app import create_app
+from koppel_intake.service_layer.commands import Intake
+from koppel_intake.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The production app: Kafka publisher, HTTP routes and (unless disabled) raw consumer.
+
+    The lifespan connects the producer in the background (HTTP answers 503 until then),
+    starts the consumer, and on shutdown stops consuming before flushing the producer.
+    """
+    tokens = ApiTokens.parse(settings.api_tokens.get_secret_value())
+    if not tokens.names:
+        log.warning("INTAKE_API_TOKENS is empty: every API request will be refused with 401")
+    publisher = KafkaEventPublisher(
+        settings.kafka_bootstrap_servers, timeout_seconds=settings.publish_timeout_seconds
+    )
+    consumer = (
+        RawConsumer(
+            settings.kafka_bootstrap_servers, publisher, group_id=settings.raw_consumer_group
+        )
+        if settings.raw_consumer_enabled
+        else None
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("intake starting", callers=list(tokens.names), port=settings.port)
+        connecting = asyncio.create_task(publisher.connect(), name="kafka-connect")
+        consuming = (
+            asyncio.create_task(_consume_when_connected(publisher, consumer), name="raw-consumer")
+            if consumer is not None
+            else None
+        )
+        try:
+            yield
+        finally:
+            if consumer is not None and consuming is not None:
+                consumer.stop()
+                await _finish(consuming, grace_seconds=15)
+            await _finish(connecting, grace_seconds=0)
+            await publisher.close()
+            log.info("intake stopped")
+
+    return create_app(
+        intake=Intake(publisher),
+        publisher=publisher,
+        tokens=tokens,
+        max_body_bytes=settings.max_body_bytes,
+        lifespan=lifespan,
+    )
+
+
+async def _consume_when_connected(publisher: KafkaEventPublisher, consumer: RawConsumer) -> None:
+    await publisher.wait_connected()
+    await consumer.run()
+
+
+async def _finish(task: asyncio.Task[None], *, grace_seconds: float) -> None:
+    """Let `task` end by itself within the grace period, else cancel it."""
+    done, _ = await asyncio.wait({task}, timeout=grace_seconds)
+    if not done:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task failed", task=task.get_name(), exc_info=task.exception())

@@ -1,0 +1,1 @@
+"""The intake HTTP API of DOMAIN.md §5."""

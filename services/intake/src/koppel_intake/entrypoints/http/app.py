@@ -1,0 +1,188 @@
+"""The FastAPI application: routes of DOMAIN.md §5, health, metrics and OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from koppel.contract import Assignment, AssignmentClose, ConsultantProfile
+from koppel.contract.common import ID_PATTERN
+from koppel_intake.adapters.publisher import EventPublisher
+from koppel_intake.domain.tokens import ApiTokens
+from koppel_intake.entrypoints.http.bodies import (
+    Accepted,
+    AssignmentUpsert,
+    ConsultantUpsert,
+    Health,
+)
+from koppel_intake.entrypoints.http.guard import MEBIBYTE, guarded_route
+from koppel_intake.entrypoints.http.observability import ObservabilityMiddleware
+from koppel_intake.entrypoints.http.problems import (
+    VALIDATION_TYPE,
+    FieldProblem,
+    ProblemError,
+    install_problem_handlers,
+    problem_responses,
+    use_problem_media_type,
+)
+from koppel_intake.service_layer.commands import Intake
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+EntityIdPath = Annotated[
+    str,
+    Path(pattern=ID_PATTERN, min_length=1, max_length=64, description="entity id"),
+]
+
+# Only documents the scheme in OpenAPI; `GuardedRoute` authenticates before the body is read.
+_bearer = HTTPBearer(auto_error=False, description="a token from INTAKE_API_TOKENS")
+
+
+def _caller(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    return str(request.state.caller)
+
+
+Caller = Annotated[str, Depends(_caller)]
+
+
+def _traceparent(request: Request) -> str:
+    return str(request.state.traceparent)
+
+
+def create_app(
+    *,
+    intake: Intake,
+    publisher: EventPublisher,
+    tokens: ApiTokens,
+    max_body_bytes: int = MEBIBYTE,
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
+    """The API wired to `intake`; `publisher` answers readiness."""
+    app = FastAPI(
+        title="Koppel intake",
+        version="1.0.0",
+        summary="Upserts, closes and erasures of assignments and consultant profiles.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(ObservabilityMiddleware)
+    app.include_router(_commands(intake, tokens, max_body_bytes))
+    app.include_router(_operations(publisher))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = use_problem_media_type(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRouter:
+    router = APIRouter(
+        prefix="/v1",
+        route_class=guarded_route(tokens, max_body_bytes=max_body_bytes),
+        responses=problem_responses(400, 401, 413, 415, 422, 503),
+    )
+
+    @router.put("/assignments/{id}", status_code=202, response_model=Accepted)
+    async def upsert_assignment(
+        id: EntityIdPath,
+        body: Annotated[AssignmentUpsert, Body()],
+        _caller: Caller,
+        request: Request,
+    ) -> Accepted:
+        """Full upsert of an assignment; 202 once Kafka acknowledged the event."""
+        assignment = Assignment.model_validate(_with_path_id(body, id))
+        accepted = await intake.upsert_assignment(assignment, traceparent=_traceparent(request))
+        return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
+
+    @router.post("/assignments/{id}/close", status_code=202, response_model=Accepted)
+    async def close_assignment(
+        id: EntityIdPath,
+        body: Annotated[AssignmentClose, Body()],
+        _caller: Caller,
+        request: Request,
+    ) -> Accepted:
+        """The assignment left the market (filled, withdrawn or expired)."""
+        accepted = await intake.close_assignment(id, body, traceparent=_traceparent(request))
+        return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
+
+    @router.put("/consultants/{id}", status_code=202, response_model=Accepted)
+    async def upsert_consultant(
+        id: EntityIdPath,
+        body: Annotated[ConsultantUpsert, Body()],
+        _caller: Caller,
+        request: Request,
+    ) -> Accepted:
+        """Full upsert of a consultant profile."""
+        profile = ConsultantProfile.model_validate(_with_path_id(body, id))
+        accepted = await intake.upsert_consultant(profile, traceparent=_traceparent(request))
+        return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
+
+    @router.delete("/consultants/{id}", status_code=202, response_model=Accepted)
+    async def erase_consultant(
+        id: EntityIdPath,
+        _caller: Caller,
+        request: Request,
+    ) -> Accepted:
+        """GDPR/AVG erasure: a tombstone for the consultant's key on the compacted topic."""
+        accepted = await intake.erase_consultant(id, traceparent=_traceparent(request))
+        return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
+
+    return router
+
+
+def _with_path_id(body: BaseModel, path_id: str) -> dict[str, Any]:
+    """The body as JSON data with the path's id; a different id in the body is a 422."""
+    data = body.model_dump(mode="json")
+    if data.get("id") not in (None, path_id):
+        raise ProblemError(
+            422,
+            "the id in the body differs from the id in the path",
+            type_=VALIDATION_TYPE,
+            errors=[
+                FieldProblem(
+                    field="body.id",
+                    message=f"must equal the id in the path ({path_id!r}) or be left out",
+                    type="id_mismatch",
+                )
+            ],
+        )
+    data["id"] = path_id
+    return data
+
+
+def _operations(publisher: EventPublisher) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        """The process is alive and serving."""
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Kafka is not reachable"}},
+    )
+    async def readyz() -> Response:
+        """Ready when the Kafka broker answers a metadata request."""
+        reachable = await publisher.ready()
+        body = Health(status="ready" if reachable else "unavailable", kafka=reachable)
+        return JSONResponse(body.model_dump(), status_code=200 if reachable else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,70 @@
+"""Per-request trace context, log context and Prometheus metrics, as a plain ASGI middleware."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from koppel_intake import metrics
+from koppel_intake.domain.tracing import continue_trace
+
+log = structlog.get_logger(__name__)
+
+
+class ObservabilityMiddleware:
+    """Continues or starts the W3C trace, binds it in logs, counts and times every request.
+
+    It runs in the request's own task, so what it binds never leaks into another request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"traceparent")
+        traceparent = continue_trace(incoming)
+        scope.setdefault("state", {})["traceparent"] = traceparent
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        # Restore the log context afterwards, whatever the route bound (event and entity
+        # ids): under uvicorn each request has its own task, but callers in one task do not.
+        outer = structlog.contextvars.get_contextvars()
+        structlog.contextvars.bind_contextvars(
+            traceparent=traceparent, method=scope["method"], path=scope["path"]
+        )
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.HTTP_REQUESTS.labels(
+                route=template, method=scope["method"], status=str(status)
+            ).inc()
+            metrics.HTTP_LATENCY.labels(route=template, method=scope["method"]).observe(elapsed)
+            if template not in {"/healthz", "/readyz", "/metrics"}:
+                log.info("request handled", status=status, ms=round(elapsed * 1000, 1))
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(**outer)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            try:
+                return str(value.decode("latin-1"))
+            except UnicodeDecodeError:
+                return None
+    return None

@@ -1,0 +1,31 @@
+"""Prometheus metrics of the intake service (process-wide, in the default registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+HTTP_REQUESTS = Counter(
+    "koppel_intake_http_requests",
+    "HTTP requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "koppel_intake_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and method.",
+    ["route", "method"],
+)
+EVENTS_PUBLISHED = Counter(
+    "koppel_intake_events_published",
+    "Canonical events and tombstones acknowledged by Kafka, by topic and CloudEvents type.",
+    ["topic", "type"],
+)
+RAW_CONSUMED = Counter(
+    "koppel_intake_raw_events_consumed",
+    "Records read from the raw topic, by outcome (routed or dead_lettered).",
+    ["outcome"],
+)
+DEAD_LETTERS = Counter(
+    "koppel_intake_dead_letters",
+    "Raw records sent to the dead-letter topic, by error code.",
+    ["code"],
+)

@@ -1,0 +1,1 @@
+"""What intake does with a valid command or a raw record, independent of HTTP and Kafka."""

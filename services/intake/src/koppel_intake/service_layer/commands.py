@@ -1,0 +1,85 @@
+"""The intake commands behind the HTTP API: each publishes one canonical record."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from koppel.cloudevents import new_event
+from koppel.contract import Assignment, AssignmentClose, AssignmentClosed, ConsultantProfile
+from koppel.contract.common import ContractModel
+from koppel.event_types import EventType, Source
+from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel_intake import metrics
+from koppel_intake.adapters.publisher import EventPublisher, OutgoingRecord
+from koppel_intake.service_layer.records import event_record, tombstone_record
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the caller gets back: the id of the event Kafka acknowledged."""
+
+    event_id: str
+    entity_id: str
+
+
+class Intake:
+    """Turns validated commands into canonical events; returns after the broker's ack."""
+
+    def __init__(self, publisher: EventPublisher) -> None:
+        self._publisher = publisher
+
+    async def upsert_assignment(self, assignment: Assignment, *, traceparent: str) -> Accepted:
+        return await self._emit(
+            ASSIGNMENTS, EventType.ASSIGNMENT_UPSERTED, assignment.id, assignment, traceparent
+        )
+
+    async def close_assignment(
+        self, assignment_id: str, close: AssignmentClose, *, traceparent: str
+    ) -> Accepted:
+        closed = AssignmentClosed(
+            assignment_id=assignment_id, reason=close.reason, closed_at=datetime.now(UTC)
+        )
+        return await self._emit(
+            ASSIGNMENTS, EventType.ASSIGNMENT_CLOSED, assignment_id, closed, traceparent
+        )
+
+    async def upsert_consultant(self, profile: ConsultantProfile, *, traceparent: str) -> Accepted:
+        return await self._emit(
+            CONSULTANTS, EventType.CONSULTANT_UPSERTED, profile.id, profile, traceparent
+        )
+
+    async def erase_consultant(self, consultant_id: str, *, traceparent: str) -> Accepted:
+        event_id = str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(event_id=event_id, entity_id=consultant_id)
+        record = tombstone_record(
+            consultant_id, event_id=event_id, time=datetime.now(UTC), traceparent=traceparent
+        )
+        await self._publish(record, EventType.CONSULTANT_ERASED)
+        log.info("consultant erasure published")
+        return Accepted(event_id=event_id, entity_id=consultant_id)
+
+    async def _emit(
+        self,
+        topic: str,
+        event_type: EventType,
+        entity_id: str,
+        data: ContractModel,
+        traceparent: str,
+    ) -> Accepted:
+        event = new_event(
+            event_type, source=Source.INTAKE, subject=entity_id, data=data, traceparent=traceparent
+        )
+        structlog.contextvars.bind_contextvars(event_id=event.id, entity_id=entity_id)
+        await self._publish(event_record(topic, event), event_type)
+        log.info("event published", type=event_type.value, topic=topic)
+        return Accepted(event_id=event.id, entity_id=entity_id)
+
+    async def _publish(self, record: OutgoingRecord, event_type: EventType) -> None:
+        await self._publisher.publish([record])
+        metrics.EVENTS_PUBLISHED.labels(topic=record.topic, type=event_type.value).inc()

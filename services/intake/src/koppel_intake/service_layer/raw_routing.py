@@ -1,0 +1,166 @@
+"""What becomes of one record of `koppel.intake.raw.v1`: a canonical record or a dead letter.
+
+The canonical event keeps the upstream event's `id` (DOMAIN.md §4 requires ids to be
+unique), takes `source=/koppel/intake`, the entity id as `subject`, the upstream `time`
+(or now), the upstream `traceparent` when valid, and the data as validated and normalised
+by the contract models. Re-processing a raw record after a crash therefore produces the
+same event id, and consumers de-duplicate on it.
+
+Nothing here raises: every record yields exactly one output, so one bad record can never
+stop the consumer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from koppel.cloudevents import CloudEvent, Headers, decode
+from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
+from koppel.contract.common import ContractModel
+from koppel.errors import EnvelopeError
+from koppel.event_types import EventType, Source
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
+from koppel_intake.adapters.publisher import OutgoingRecord
+from koppel_intake.domain.tracing import continue_trace, is_traceparent
+from koppel_intake.service_layer.records import event_record, tombstone_record
+
+log = structlog.get_logger(__name__)
+
+_TARGETS: dict[EventType, str] = {
+    EventType.ASSIGNMENT_UPSERTED: ASSIGNMENTS,
+    EventType.ASSIGNMENT_CLOSED: ASSIGNMENTS,
+    EventType.CONSULTANT_UPSERTED: CONSULTANTS,
+    EventType.CONSULTANT_ERASED: CONSULTANTS,
+}
+ACCEPTED_TYPES = tuple(_TARGETS)
+_MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The output for one raw record; `code` is set when it is a dead letter."""
+
+    record: OutgoingRecord
+    event_type: str | None = None
+    code: str | None = None
+
+    @property
+    def dead_lettered(self) -> bool:
+        return self.code is not None
+
+
+class RoutingError(Exception):
+    """A raw record that is a readable CloudEvent but must not reach a canonical topic."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def route(record: IncomingRecord, *, now: datetime | None = None) -> Routed:
+    """The canonical record for `record`, or its dead letter."""
+    moment = now or datetime.now(UTC)
+    try:
+        return _canonical(record, moment)
+    except EnvelopeError as exc:
+        return dead_letter(record, exc.code, str(exc), at=moment)
+    except RoutingError as exc:
+        return dead_letter(record, exc.code, str(exc), at=moment)
+    except Exception as exc:  # a bug must dead-letter one record, not stop all
+        log.exception("unexpected error routing a raw record")
+        return dead_letter(record, "internal_error", f"{type(exc).__name__}: {exc}", at=moment)
+
+
+def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
+    event = decode(record.value, record.headers)
+    structlog.contextvars.bind_contextvars(event_id=event.id)
+    payload = event.payload()
+    event_type = EventType(event.type)
+    topic = _TARGETS.get(event_type)
+    if topic is None:
+        raise RoutingError("unknown_type", f"type {event.type!r} is not accepted on {record.topic}")
+    entity_id = _entity_id(payload)
+    structlog.contextvars.bind_contextvars(entity_id=entity_id)
+    _check_key(record.key, entity_id)
+    if event.subject is not None and event.subject != entity_id:
+        raise RoutingError(
+            "subject_mismatch",
+            f"subject {event.subject!r} is not the entity id {entity_id!r} in data",
+        )
+    traceparent = (
+        event.traceparent
+        if event.traceparent and is_traceparent(event.traceparent)
+        else continue_trace(None)
+    )
+    time = event.time or moment
+    if event_type is EventType.CONSULTANT_ERASED:
+        out = tombstone_record(entity_id, event_id=event.id, time=time, traceparent=traceparent)
+    else:
+        canonical = CloudEvent(
+            id=event.id,
+            source=Source.INTAKE.value,
+            type=event_type.value,
+            subject=entity_id,
+            time=time,
+            data=payload.model_dump(mode="json"),
+            traceparent=traceparent,
+        )
+        out = event_record(topic, canonical)
+    return Routed(record=out, event_type=event_type.value)
+
+
+def _entity_id(payload: ContractModel) -> str:
+    if isinstance(payload, Assignment | ConsultantProfile):
+        return payload.id
+    if isinstance(payload, AssignmentClosed):
+        return payload.assignment_id
+    if isinstance(payload, ConsultantErasure):
+        return payload.consultant_id
+    raise RoutingError("unknown_type", f"no entity id in {type(payload).__name__}")
+
+
+def _check_key(key: bytes | None, entity_id: str) -> None:
+    if key is None:
+        raise RoutingError(
+            "key_mismatch", f"record has no key; it must be the entity id {entity_id!r}"
+        )
+    try:
+        text = key.decode()
+    except UnicodeDecodeError:
+        raise RoutingError("key_mismatch", "record key is not UTF-8") from None
+    if text != entity_id:
+        raise RoutingError(
+            "key_mismatch", f"record key {text!r} is not the entity id {entity_id!r} in data"
+        )
+
+
+def dead_letter(record: IncomingRecord, code: str, reason: str, *, at: datetime) -> Routed:
+    """The record as received (key, value, headers) plus headers saying what was wrong."""
+    error_headers = [
+        ("koppel-error-code", code),
+        ("koppel-error-reason", reason[:_MAX_REASON]),
+        ("koppel-error-source-topic", record.topic),
+        ("koppel-error-source-partition", str(record.partition)),
+        ("koppel-error-source-offset", str(record.offset)),
+        ("koppel-error-at", at.isoformat()),
+    ]
+    headers = [*record.headers, *((name, value.encode()) for name, value in error_headers)]
+    return Routed(
+        record=OutgoingRecord(
+            topic=dlq(record.topic), key=record.key, value=record.value, headers=tuple(headers)
+        ),
+        code=code,
+    )

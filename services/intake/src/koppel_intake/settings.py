@@ -1,0 +1,32 @@
+"""Configuration of the intake service, from the environment (DOMAIN.md §7)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from koppel.settings import ServiceSettings
+from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
+from koppel_intake.entrypoints.http.guard import MEBIBYTE
+
+
+class Settings(ServiceSettings):
+    """Build it in `bootstrap.py`, never at import time."""
+
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a service in a container listens on every interface
+        validation_alias="INTAKE_HOST",
+    )
+    port: int = Field(
+        default=8000, ge=1, le=65535, validation_alias=AliasChoices("INTAKE_PORT", "PORT")
+    )
+    api_tokens: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="INTAKE_API_TOKENS",
+        description="comma-separated name:token pairs",
+    )
+    max_body_bytes: int = Field(default=MEBIBYTE, ge=1, validation_alias="INTAKE_MAX_BODY_BYTES")
+    publish_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="INTAKE_PUBLISH_TIMEOUT_SECONDS"
+    )
+    raw_consumer_enabled: bool = Field(default=True, validation_alias="INTAKE_RAW_CONSUMER")
+    raw_consumer_group: str = Field(default=DEFAULT_GROUP, validation_alias="INTAKE_RAW_GROUP")
