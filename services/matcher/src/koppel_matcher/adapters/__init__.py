@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL repositories, Kafka clients and wire ↔ domain translation."""

@@ -1,0 +1,56 @@
+"""Read-side queries of the ledger for the operations API: current `found` matches, ranked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from koppel.contract import Assignment, AssignmentSummary
+
+_SELECT = """
+SELECT m.match_id, m.consultant_id, m.assignment_id, m.revision, m.score, m.reasons,
+       m.language, m.updated_at, a.document
+FROM matcher_matches m
+LEFT JOIN matcher_assignments a ON a.shard = m.shard AND a.assignment_id = m.assignment_id
+WHERE m.state = 'found' AND {condition}
+ORDER BY m.score DESC, m.consultant_id, m.assignment_id
+LIMIT $2
+"""
+
+
+class MatchQueries:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def for_assignment(self, assignment_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            _SELECT.format(condition="m.assignment_id = $1"), assignment_id, limit
+        )
+        return [_match(row) for row in rows]
+
+    async def for_consultant(self, consultant_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            _SELECT.format(condition="m.consultant_id = $1"), consultant_id, limit
+        )
+        return [_match(row) for row in rows]
+
+
+def _match(row: asyncpg.Record) -> dict[str, Any]:
+    document = row["document"]
+    summary = (
+        None
+        if document is None
+        else AssignmentSummary.of(Assignment.model_validate(document)).model_dump(mode="json")
+    )
+    return {
+        "match_id": row["match_id"],
+        "consultant_id": row["consultant_id"],
+        "assignment_id": row["assignment_id"],
+        "score": row["score"],
+        "reasons": list(row["reasons"]),
+        "language": row["language"],
+        "revision": row["revision"],
+        "updated_at": row["updated_at"].isoformat(),
+        "assignment": summary,
+    }

@@ -1,0 +1,329 @@
+"""PostgreSQL persistence of the shards' state: assignments, profiles, the match ledger.
+
+Every write inside a `ShardTransaction` first copies the row's before-image into
+`matcher_undo`, so that a shard whose last transaction never reached Kafka can be put back
+exactly (see `service_layer.exactly_once`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from koppel.contract import Assignment
+from koppel_matcher.service_layer.dedup import LedgerEntry, MatchState
+from koppel_matcher.service_layer.exactly_once import Recovery, RecoveryPlan, plan_recovery
+
+log = structlog.get_logger(__name__)
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+class ShardFencedError(RuntimeError):
+    """Another owner took the shard over; this worker must stop writing."""
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections read and write JSONB as Python objects."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+def _entry(row: asyncpg.Record) -> LedgerEntry:
+    return LedgerEntry(
+        consultant_id=row["consultant_id"],
+        assignment_id=row["assignment_id"],
+        match_id=row["match_id"],
+        state=MatchState(row["state"]),
+        revision=row["revision"],
+        score=row["score"],
+        reasons=tuple(row["reasons"]),
+        language=row["language"],
+        fingerprint=row["fingerprint"],
+    )
+
+
+_LEDGER_COLUMNS = (
+    "consultant_id, assignment_id, match_id, state, revision, score, reasons, language, fingerprint"
+)
+
+_UNDO_MATCH = """
+INSERT INTO matcher_undo (shard, relation, key, before)
+SELECT $1, 'matches', jsonb_build_object('consultant_id', $2::text, 'assignment_id', $3::text),
+       (SELECT to_jsonb(m) FROM matcher_matches m WHERE consultant_id = $2 AND assignment_id = $3)
+"""
+_UNDO_PROFILE = """
+INSERT INTO matcher_undo (shard, relation, key, before)
+SELECT $1, 'profiles', jsonb_build_object('consultant_id', $2::text),
+       (SELECT to_jsonb(p) FROM matcher_profiles p WHERE consultant_id = $2)
+"""
+_UNDO_ASSIGNMENT = """
+INSERT INTO matcher_undo (shard, relation, key, before)
+SELECT $1, 'assignments', jsonb_build_object('assignment_id', $2::text),
+       (SELECT to_jsonb(a) FROM matcher_assignments a WHERE shard = $1 AND assignment_id = $2)
+"""
+
+
+class ShardTransaction:
+    """The writes of one shard transaction, on one connection inside a DB transaction."""
+
+    def __init__(self, connection: Connection, shard: int) -> None:
+        self._db = connection
+        self.shard = shard
+
+    async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]:
+        rows = await self._db.fetch(
+            f"SELECT {_LEDGER_COLUMNS} FROM matcher_matches"  # noqa: S608 - constant columns
+            " WHERE shard = $1 AND assignment_id = $2",
+            self.shard,
+            assignment_id,
+        )
+        return {row["consultant_id"]: _entry(row) for row in rows}
+
+    async def ledger_for_consultant(self, consultant_id: str) -> dict[str, LedgerEntry]:
+        rows = await self._db.fetch(
+            f"SELECT {_LEDGER_COLUMNS} FROM matcher_matches"  # noqa: S608 - constant columns
+            " WHERE consultant_id = $1",
+            consultant_id,
+        )
+        return {row["assignment_id"]: _entry(row) for row in rows}
+
+    async def put_entries(self, entries: Sequence[tuple[LedgerEntry, str | None]]) -> None:
+        """Record the events published: each entry with its withdrawal reason (or None)."""
+        if not entries:
+            return
+        await self._db.executemany(
+            _UNDO_MATCH,
+            [(self.shard, e.consultant_id, e.assignment_id) for e, _ in entries],
+        )
+        await self._db.executemany(
+            """
+            INSERT INTO matcher_matches (consultant_id, assignment_id, shard, match_id, state,
+                revision, score, reasons, language, fingerprint, withdrawal_reason, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+            ON CONFLICT (consultant_id, assignment_id) DO UPDATE SET
+                shard = EXCLUDED.shard, match_id = EXCLUDED.match_id, state = EXCLUDED.state,
+                revision = EXCLUDED.revision, score = EXCLUDED.score,
+                reasons = EXCLUDED.reasons, language = EXCLUDED.language,
+                fingerprint = EXCLUDED.fingerprint,
+                withdrawal_reason = EXCLUDED.withdrawal_reason, updated_at = now()
+            """,
+            [
+                (
+                    e.consultant_id,
+                    e.assignment_id,
+                    self.shard,
+                    e.match_id,
+                    e.state.value,
+                    e.revision,
+                    e.score,
+                    list(e.reasons),
+                    e.language,
+                    e.fingerprint,
+                    reason,
+                )
+                for e, reason in entries
+            ],
+        )
+
+    async def put_profile(self, consultant_id: str, language: str, document: Any) -> None:
+        await self._db.execute(_UNDO_PROFILE, self.shard, consultant_id)
+        await self._db.execute(
+            """
+            INSERT INTO matcher_profiles (consultant_id, shard, language, document, updated_at)
+            VALUES ($1, $2, $3, $4, now())
+            ON CONFLICT (consultant_id) DO UPDATE SET shard = EXCLUDED.shard,
+                language = EXCLUDED.language, document = EXCLUDED.document, updated_at = now()
+            """,
+            consultant_id,
+            self.shard,
+            language,
+            document,
+        )
+
+    async def delete_profile(self, consultant_id: str) -> None:
+        await self._db.execute(_UNDO_PROFILE, self.shard, consultant_id)
+        await self._db.execute(
+            "DELETE FROM matcher_profiles WHERE consultant_id = $1", consultant_id
+        )
+
+    async def erase_consultant(self, consultant_id: str) -> None:
+        """Delete the consultant's profile and every ledger row about them."""
+        await self.delete_profile(consultant_id)
+        await self._db.execute(
+            """
+            INSERT INTO matcher_undo (shard, relation, key, before)
+            SELECT $1, 'matches',
+                   jsonb_build_object('consultant_id', consultant_id,
+                                      'assignment_id', assignment_id),
+                   to_jsonb(m)
+            FROM matcher_matches m WHERE consultant_id = $2
+            """,
+            self.shard,
+            consultant_id,
+        )
+        await self._db.execute(
+            "DELETE FROM matcher_matches WHERE consultant_id = $1", consultant_id
+        )
+
+    async def put_assignment(self, assignment: Assignment) -> None:
+        await self._db.execute(_UNDO_ASSIGNMENT, self.shard, assignment.id)
+        await self._db.execute(
+            """
+            INSERT INTO matcher_assignments
+                (shard, assignment_id, status, closes_at, document, updated_at)
+            VALUES ($1, $2, $3, $4, $5, now())
+            ON CONFLICT (shard, assignment_id) DO UPDATE SET status = EXCLUDED.status,
+                closes_at = EXCLUDED.closes_at, document = EXCLUDED.document,
+                updated_at = now()
+            """,
+            self.shard,
+            assignment.id,
+            assignment.status.value,
+            assignment.closes_at,
+            assignment.model_dump(mode="json"),
+        )
+
+
+class StateStore:
+    """Shard-level operations on the matcher's database."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def take_over(self, shard: int, kafka_seq: int | None) -> tuple[int, RecoveryPlan]:
+        """Bump the shard's epoch (fencing older owners) and repair it against Kafka's seq."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                """
+                INSERT INTO matcher_shards (shard, epoch, seq) VALUES ($1, 1, 0)
+                ON CONFLICT (shard) DO UPDATE SET epoch = matcher_shards.epoch + 1,
+                    updated_at = now()
+                RETURNING epoch, seq
+                """,
+                shard,
+            )
+            assert row is not None
+            plan = plan_recovery(row["seq"], kafka_seq)
+            if plan.action is Recovery.UNDO_LAST:
+                restored = await _restore_undo(connection, shard)
+                log.warning("shard_rolled_back", shard=shard, rows=restored, seq=plan.seq)
+            elif plan.action is not Recovery.CONSISTENT:
+                log.warning(
+                    "shard_offsets_unexpected",
+                    shard=shard,
+                    action=plan.action.value,
+                    database_seq=row["seq"],
+                    kafka_seq=kafka_seq,
+                )
+            await connection.execute("DELETE FROM matcher_undo WHERE shard = $1", shard)
+            await connection.execute(
+                "UPDATE matcher_shards SET seq = $2 WHERE shard = $1", shard, plan.seq
+            )
+            return int(row["epoch"]), plan
+
+    async def load_assignments(self, shard: int) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT document FROM matcher_assignments WHERE shard = $1", shard
+        )
+        return [row["document"] for row in rows]
+
+    async def load_profiles(self, shard: int) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT document FROM matcher_profiles WHERE shard = $1", shard
+        )
+        return [row["document"] for row in rows]
+
+    async def has_found(self, shard: int, assignment_ids: Sequence[str]) -> bool:
+        """Any published, not withdrawn match of these assignments in the shard."""
+        found = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM matcher_matches WHERE shard = $1"
+            " AND assignment_id = ANY($2::text[]) AND state = 'found')",
+            shard,
+            list(assignment_ids),
+        )
+        return bool(found)
+
+    async def clear_undo(self, shard: int) -> None:
+        await self._pool.execute("DELETE FROM matcher_undo WHERE shard = $1", shard)
+
+    @asynccontextmanager
+    async def transaction(
+        self, shard: int, *, epoch: int, seq: int
+    ) -> AsyncIterator[ShardTransaction]:
+        """One shard transaction that moves the shard to `seq`; `ShardFencedError` if it lost it."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            status = await connection.execute(
+                "UPDATE matcher_shards SET seq = $3, updated_at = now()"
+                " WHERE shard = $1 AND epoch = $2",
+                shard,
+                epoch,
+                seq,
+            )
+            if status != "UPDATE 1":
+                raise ShardFencedError(f"shard {shard} was taken over (epoch {epoch} is stale)")
+            await connection.execute("DELETE FROM matcher_undo WHERE shard = $1", shard)
+            yield ShardTransaction(connection, shard)
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")
+
+
+async def _restore_undo(connection: Connection, shard: int) -> int:
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT ON (relation, key) relation, key, before FROM matcher_undo
+        WHERE shard = $1 ORDER BY relation, key, step
+        """,
+        shard,
+    )
+    for row in rows:
+        key, before = row["key"], row["before"]
+        if row["relation"] == "matches":
+            await connection.execute(
+                "DELETE FROM matcher_matches WHERE consultant_id = $1 AND assignment_id = $2",
+                key["consultant_id"],
+                key["assignment_id"],
+            )
+            if before is not None:
+                await connection.execute(
+                    "INSERT INTO matcher_matches"
+                    " SELECT * FROM jsonb_populate_record(NULL::matcher_matches, $1::jsonb)",
+                    before,
+                )
+        elif row["relation"] == "profiles":
+            await connection.execute(
+                "DELETE FROM matcher_profiles WHERE consultant_id = $1", key["consultant_id"]
+            )
+            if before is not None:
+                await connection.execute(
+                    "INSERT INTO matcher_profiles"
+                    " SELECT * FROM jsonb_populate_record(NULL::matcher_profiles, $1::jsonb)",
+                    before,
+                )
+        else:
+            await connection.execute(
+                "DELETE FROM matcher_assignments WHERE shard = $1 AND assignment_id = $2",
+                shard,
+                key["assignment_id"],
+            )
+            if before is not None:
+                await connection.execute(
+                    "INSERT INTO matcher_assignments"
+                    " SELECT * FROM jsonb_populate_record(NULL::matcher_assignments, $1::jsonb)",
+                    before,
+                )
+    return len(rows)

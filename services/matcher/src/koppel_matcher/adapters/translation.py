@@ -1,0 +1,143 @@
+"""Translation between the wire models of `koppel.contract` and the matcher's domain specs.
+
+Profiles are stored as the JSON subset of `PROFILE_FIELDS` (what matching needs plus the
+language): no name, email or notification settings ever reach the matcher's tables. The
+same subset is what `profile_spec` reads, so the topic path and the database path share
+one translation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from koppel.contract import Assignment, ConsultantProfile, Location
+from koppel.vocabulary import (
+    AssignmentStatus,
+    AssignmentType,
+    Discipline,
+    Language,
+    Level,
+    OrganizationType,
+    Province,
+    WorkStyle,
+)
+from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
+
+PROFILE_FIELDS = frozenset(
+    {
+        "id",
+        "language",
+        "level",
+        "years_experience",
+        "public_sector_years",
+        "disciplines",
+        "specialisms",
+        "work_style",
+        "certifications",
+        "home",
+        "max_travel_km",
+        "max_office_days_per_week",
+        "available_from",
+        "hours_per_week",
+        "committed_hours_per_week",
+        "min_hourly_rate_eur",
+        "open_to_next_level",
+        "preferred_organization_types",
+        "preferred_assignment_types",
+        "active",
+        "consent",
+    }
+)
+
+
+class TranslationError(ValueError):
+    """A stored or received document cannot be turned into a domain spec."""
+
+    code = "untranslatable"
+
+
+def _place(location: Location) -> Place:
+    return Place(city=location.city, province=location.province, lat=location.lat, lon=location.lon)
+
+
+def assignment_spec(assignment: Assignment) -> AssignmentSpec:
+    """The domain view of a wire assignment."""
+    return AssignmentSpec(
+        id=assignment.id,
+        title=assignment.title,
+        organization_type=assignment.organization.type,
+        size_class=assignment.organization.size_class,
+        province=assignment.location.province,
+        location=_place(assignment.location),
+        level=assignment.level,
+        assignment_type=assignment.assignment_type,
+        disciplines_required=frozenset(assignment.disciplines_required),
+        disciplines_preferred=frozenset(assignment.disciplines_preferred),
+        hours_min=assignment.hours_per_week.min,
+        hours_max=assignment.hours_per_week.max,
+        start_date=assignment.start_date,
+        duration_months=assignment.duration_months,
+        office_days_per_week=assignment.office_days_per_week,
+        max_hourly_rate_eur=assignment.max_hourly_rate_eur,
+        min_years_experience=assignment.min_years_experience,
+        required_certifications=frozenset(assignment.required_certifications),
+        is_open=assignment.status is AssignmentStatus.OPEN,
+        closes_at=assignment.closes_at,
+    )
+
+
+def profile_document(profile: ConsultantProfile) -> dict[str, Any]:
+    """The JSON subset of a profile the matcher keeps (see `PROFILE_FIELDS`)."""
+    return profile.model_dump(mode="json", include=set(PROFILE_FIELDS))
+
+
+def profile_spec(document: Mapping[str, Any]) -> ProfileSpec:
+    """The domain view of a stored profile document; `TranslationError` when malformed."""
+    try:
+        home = document["home"]
+        hours = document["hours_per_week"]
+        return ProfileSpec(
+            id=str(document["id"]),
+            language=Language(document.get("language", Language.NL)),
+            level=Level(document["level"]),
+            years_experience=int(document["years_experience"]),
+            public_sector_years=int(document.get("public_sector_years", 0)),
+            disciplines=frozenset(Discipline(d) for d in document["disciplines"]),
+            specialisms=frozenset(Discipline(d) for d in document.get("specialisms", [])),
+            work_style=WorkStyle(document.get("work_style", WorkStyle.EITHER)),
+            certifications=frozenset(str(c) for c in document.get("certifications", [])),
+            home=Place(
+                city=str(home["city"]),
+                province=Province(home["province"]),
+                lat=_optional_float(home.get("lat")),
+                lon=_optional_float(home.get("lon")),
+            ),
+            max_travel_km=_optional_int(document.get("max_travel_km")),
+            max_office_days_per_week=int(document["max_office_days_per_week"]),
+            available_from=date.fromisoformat(str(document["available_from"])),
+            hours_min=int(hours["min"]),
+            hours_max=int(hours["max"]),
+            committed_hours=int(document.get("committed_hours_per_week", 0)),
+            min_hourly_rate_eur=_optional_float(document.get("min_hourly_rate_eur")),
+            open_to_next_level=bool(document.get("open_to_next_level", False)),
+            preferred_organization_types=frozenset(
+                OrganizationType(t) for t in document.get("preferred_organization_types", [])
+            ),
+            preferred_assignment_types=frozenset(
+                AssignmentType(t) for t in document.get("preferred_assignment_types", [])
+            ),
+            active=bool(document.get("active", True)),
+            consent=bool(document.get("consent", False)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TranslationError(f"profile document is malformed: {exc!r}") from exc
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,99 @@
+"""Wiring: settings → database pool, state store, shard supervisor, HTTP app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+import uvicorn
+
+from koppel.logging import configure_logging
+from koppel.migrations import migrate
+from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.adapters.state_store import StateStore, create_pool
+from koppel_matcher.entrypoints.http import create_app
+from koppel_matcher.entrypoints.shard_worker import WorkerConfig
+from koppel_matcher.entrypoints.supervisor import ShardSupervisor
+from koppel_matcher.settings import MatcherSettings
+
+SERVICE = "matcher"
+MIGRATIONS = "koppel_matcher.migrations"
+
+log = structlog.get_logger(__name__)
+
+
+async def apply_migrations(settings: MatcherSettings) -> list[str]:
+    return await migrate(settings.database_dsn, service=SERVICE, package=MIGRATIONS)
+
+
+def worker_config(settings: MatcherSettings) -> WorkerConfig:
+    return WorkerConfig(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.group_id,
+        instance_id=settings.instance_id,
+        initial_offset=settings.initial_offset,
+        sweep_interval_seconds=settings.sweep_interval_seconds,
+        max_batch=settings.max_batch,
+    )
+
+
+@dataclass
+class Matcher:
+    """The running matcher: its pool, supervisor and the readiness checks of /readyz."""
+
+    settings: MatcherSettings
+    pool: asyncpg.Pool
+    store: StateStore
+    supervisor: ShardSupervisor
+
+    async def database_ok(self) -> bool:
+        try:
+            await self.store.ping()
+        except Exception:  # any failure means "not ready"
+            return False
+        return True
+
+    async def broker_ok(self) -> bool:
+        return await self.supervisor.broker_reachable()
+
+    def loaded(self) -> bool:
+        return self.supervisor.ready
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+        await self.pool.close()
+
+
+async def start_matcher(settings: MatcherSettings) -> Matcher:
+    """Migrate (unless disabled), connect, join the group and start the owned shards."""
+    if settings.auto_migrate:
+        await apply_migrations(settings)
+    pool = await create_pool(settings.database_dsn)
+    store = StateStore(pool)
+    supervisor = ShardSupervisor(worker_config(settings), store)
+    try:
+        await supervisor.start()
+    except BaseException:
+        await pool.close()
+        raise
+    return Matcher(settings=settings, pool=pool, store=store, supervisor=supervisor)
+
+
+async def serve(settings: MatcherSettings) -> None:
+    """Run the matcher and its HTTP API until SIGTERM / SIGINT."""
+    configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
+    structlog.contextvars.bind_contextvars(instance=settings.instance_id)
+    matcher = await start_matcher(settings)
+    app = create_app(MatchQueries(matcher.pool), matcher)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+    )
+    log.info("matcher_started", port=settings.port, group_id=settings.group_id)
+    try:
+        await server.serve()
+    finally:
+        await matcher.stop()
+        log.info("matcher_stopped")

@@ -1,0 +1,1 @@
+"""Entrypoints: the Kafka shard workers and their supervisor, and the read API."""

@@ -1,0 +1,370 @@
+"""The worker of one shard: records in, match events out, one Kafka transaction per batch.
+
+The protocol (take-over, repair, per-batch transaction) is described in
+`service_layer.exactly_once`; this module is its Kafka and PostgreSQL plumbing, and the thin
+entrypoint that turns each record into a call on `ShardMatcher`. Unreadable records go to the
+topic's dead-letter topic inside the same transaction, so they too are handled exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from koppel.cloudevents import decode, encode
+from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
+from koppel.contract.common import ID_PATTERN
+from koppel.errors import EnvelopeError
+from koppel.event_types import EventType
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
+from koppel_matcher import metrics
+from koppel_matcher.adapters.kafka_clients import (
+    committed_offsets,
+    dead_letter,
+    partitions_of,
+    shard_consumer,
+    transactional_producer,
+)
+from koppel_matcher.adapters.state_store import ShardTransaction, StateStore
+from koppel_matcher.adapters.translation import TranslationError, profile_spec
+from koppel_matcher.service_layer.exactly_once import seq_metadata
+from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
+
+log = structlog.get_logger(__name__)
+
+_ENTITY_ID = re.compile(ID_PATTERN)
+_EXPECTED = {
+    ASSIGNMENTS: {EventType.ASSIGNMENT_UPSERTED, EventType.ASSIGNMENT_CLOSED},
+    CONSULTANTS: {EventType.CONSULTANT_UPSERTED, EventType.CONSULTANT_ERASED},
+}
+
+RecordKey = tuple[str, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    bootstrap_servers: str
+    group_id: str
+    instance_id: str
+    initial_offset: str = "earliest"
+    sweep_interval_seconds: float = 30.0
+    max_batch: int = 500
+    poison_after_failures: int = 3
+
+
+class RejectedRecordError(Exception):
+    """A record the matcher cannot use; it goes to the dead-letter topic with `code`."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+@dataclass
+class _Batch:
+    """What one transaction publishes and counts once it commits."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+    dead_letters: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]] = field(
+        default_factory=list
+    )
+    consumed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    dead: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+class ShardWorker:
+    """Owns one shard while its replica holds the consultant partition of the same number."""
+
+    def __init__(
+        self,
+        shard: int,
+        config: WorkerConfig,
+        store: StateStore,
+        admin: AIOKafkaAdminClient,
+        failures: Counter[RecordKey],
+    ) -> None:
+        self.shard = shard
+        self.ready = False
+        self.current: RecordKey | None = None
+        self._config = config
+        self._store = store
+        self._admin = admin
+        self._failures = failures
+        self._matcher = ShardMatcher(shard)
+        self._offsets_group = f"{config.group_id}.shard-{shard}"
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self._epoch = 0
+        self._seq = 0
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Take the shard over: fence the previous owner, repair, load, position."""
+        config = self._config
+        client_id = f"{config.instance_id}.shard-{self.shard}"
+        self._producer = transactional_producer(
+            config.bootstrap_servers,
+            transactional_id=f"{config.group_id}.shard-{self.shard}",
+            client_id=client_id,
+        )
+        await self._producer.start()  # InitProducerId: fences the previous owner in Kafka
+        self._consumer = shard_consumer(
+            config.bootstrap_servers, client_id=client_id, max_records=config.max_batch
+        )
+        await self._consumer.start()
+        assignment_partitions = await partitions_of(self._admin, ASSIGNMENTS)
+        if not assignment_partitions:
+            raise RuntimeError(f"topic {ASSIGNMENTS} has no partitions (not created?)")
+        self._partitions = [
+            TopicPartition(CONSULTANTS, self.shard),
+            *(TopicPartition(ASSIGNMENTS, p) for p in assignment_partitions),
+        ]
+        offsets, kafka_seq = await committed_offsets(
+            self._admin, self._offsets_group, self._partitions
+        )
+        self._epoch, plan = await self._store.take_over(self.shard, kafka_seq)
+        self._seq = plan.seq
+        assignments = [
+            Assignment.model_validate(document)
+            for document in await self._store.load_assignments(self.shard)
+        ]
+        profiles = [profile_spec(d) for d in await self._store.load_profiles(self.shard)]
+        self._matcher.load(assignments, profiles)
+        self._consumer.assign(self._partitions)
+        missing = [tp for tp in self._partitions if tp not in offsets]
+        for tp, offset in offsets.items():
+            self._consumer.seek(tp, offset)
+        if missing:
+            if config.initial_offset == "latest":
+                await self._consumer.seek_to_end(*missing)
+            else:
+                await self._consumer.seek_to_beginning(*missing)
+            # Make the starting point durable before anything is read from it.
+            await self._commit(None)
+        log.info(
+            "shard_taken_over",
+            shard=self.shard,
+            epoch=self._epoch,
+            seq=self._seq,
+            recovery=plan.action.value,
+            profiles=self._matcher.index.profile_count,
+            assignments=self._matcher.index.assignment_count,
+        )
+        self.ready = True
+
+    async def close(self) -> None:
+        self.ready = False
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Process batches until `stopping` is set; raise on any failure (the caller restarts)."""
+        assert self._consumer is not None
+        last_sweep = 0.0
+        while not stopping.is_set():
+            batch = await self._consumer.getmany(timeout_ms=250)
+            records = [record for tp in sorted(batch) for record in batch[tp]]
+            if records:
+                await self._commit(records)
+            if time.monotonic() - last_sweep >= self._config.sweep_interval_seconds:
+                last_sweep = time.monotonic()
+                await self.sweep()
+
+    async def sweep(self) -> None:
+        """Withdraw the matches of assignments whose `closes_at` has passed."""
+        due = self._matcher.due_for_expiry()
+        if not due:
+            return
+        if not await self._store.has_found(self.shard, due):
+            self._matcher.forget_deadlines(due)
+            return
+        log.info("expiry_sweep", shard=self.shard, assignments=len(due))
+
+        async def expire(tx: ShardTransaction, batch: _Batch) -> None:
+            batch.outgoing += await self._matcher.expire(tx, due)
+
+        await self._commit(None, extra=expire)
+
+    # -- one transaction -----------------------------------------------------------------
+
+    async def _commit(
+        self,
+        records: list[ConsumerRecord[bytes, bytes]] | None,
+        *,
+        extra: Callable[[ShardTransaction, _Batch], Awaitable[None]] | None = None,
+    ) -> None:
+        producer, consumer = self._producer, self._consumer
+        assert producer is not None
+        assert consumer is not None
+        seq = self._seq + 1
+        batch = _Batch()
+        await producer.begin_transaction()
+        async with self._store.transaction(self.shard, epoch=self._epoch, seq=seq) as tx:
+            for record in records or ():
+                await self._handle(tx, record, batch)
+            self.current = None
+            if extra is not None:
+                await extra(tx, batch)
+            sends = []
+            for item in batch.outgoing:
+                value, headers = encode(item.event)
+                sends.append(
+                    await producer.send(
+                        MATCHES, value=value, key=item.key.encode(), headers=headers
+                    )
+                )
+            for topic, dead_key, dead_value, dead_headers in batch.dead_letters:
+                sends.append(
+                    await producer.send(topic, value=dead_value, key=dead_key, headers=dead_headers)
+                )
+            await asyncio.gather(*sends)
+        self._seq = seq
+        positions = {
+            tp: (await consumer.position(tp), seq_metadata(seq)) for tp in self._partitions
+        }
+        await producer.send_offsets_to_transaction(positions, self._offsets_group)
+        await producer.commit_transaction()
+        self._count(batch)
+        self._matcher.publish_gauges()
+        with contextlib.suppress(Exception):
+            # Undo rows may hold an erased consultant's data: drop them as soon as possible.
+            await self._store.clear_undo(self.shard)
+
+    def _count(self, batch: _Batch) -> None:
+        for item in batch.outgoing:
+            metrics.MATCHES_EMITTED.labels(item.event.type).inc()
+        for (topic, outcome), count in batch.consumed.items():
+            metrics.EVENTS_CONSUMED.labels(topic, outcome).inc(count)
+        for (topic, code), count in batch.dead.items():
+            metrics.DEAD_LETTERS.labels(topic, code).inc(count)
+
+    # -- one record ----------------------------------------------------------------------
+
+    async def _handle(
+        self, tx: ShardTransaction, record: ConsumerRecord[bytes, bytes], batch: _Batch
+    ) -> None:
+        key: RecordKey = (record.topic, record.partition, record.offset)
+        self.current = key
+        with structlog.contextvars.bound_contextvars(
+            shard=self.shard,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        ):
+            try:
+                if self._failures[key] >= self._config.poison_after_failures:
+                    raise RejectedRecordError(
+                        "processing_failed",
+                        f"processing failed {self._failures[key]} times; see the logs",
+                    )
+                outcome = await self._dispatch(tx, record, batch)
+            except RejectedRecordError as exc:
+                log.warning("record_dead_lettered", code=exc.code, reason=str(exc))
+                batch.dead_letters.append(dead_letter(record, code=exc.code, reason=str(exc)))
+                batch.dead[(record.topic, exc.code)] += 1
+                outcome = "dead_lettered"
+            batch.consumed[(record.topic, outcome)] += 1
+
+    async def _dispatch(
+        self, tx: ShardTransaction, record: ConsumerRecord[bytes, bytes], batch: _Batch
+    ) -> str:
+        key = _record_key(record)
+        traceparent = _header(record, "traceparent")
+        if record.value is None:
+            if record.topic != CONSULTANTS or key is None:
+                raise RejectedRecordError(
+                    "invalid_envelope", "tombstone without a consultant id key"
+                )
+            with structlog.contextvars.bound_contextvars(entity_id=key):
+                log.info("consultant_erasure")
+                batch.outgoing += await self._matcher.consultant_erased(tx, key, traceparent)
+            return "erased"
+        try:
+            event = decode(record.value, record.headers or ())
+            if _event_type(event.type) not in _EXPECTED.get(record.topic, set()):
+                raise RejectedRecordError(
+                    "unexpected_type", f"type {event.type!r} on {record.topic}"
+                )
+            payload = event.payload()
+        except EnvelopeError as exc:
+            raise RejectedRecordError(exc.code, str(exc)) from exc
+        traceparent = event.traceparent or traceparent
+        entity_id = _entity_id(payload)
+        if key != entity_id:
+            raise RejectedRecordError("key_mismatch", f"record key {key!r} is not the entity id")
+        with structlog.contextvars.bound_contextvars(event_id=event.id, entity_id=entity_id):
+            try:
+                outgoing = await self._apply(tx, payload, traceparent)
+            except TranslationError as exc:
+                raise RejectedRecordError(exc.code, str(exc)) from exc
+            if outgoing is None:
+                log.info("assignment_closed_unknown")
+                return "ignored"
+            batch.outgoing += outgoing
+            log.info("event_processed", type=event.type, published=len(outgoing))
+        return "processed"
+
+    async def _apply(
+        self, tx: ShardTransaction, payload: object, traceparent: str | None
+    ) -> list[Outgoing] | None:
+        if isinstance(payload, Assignment):
+            return await self._matcher.assignment_upserted(tx, payload, traceparent)
+        if isinstance(payload, AssignmentClosed):
+            return await self._matcher.assignment_closed(tx, payload, traceparent)
+        if isinstance(payload, ConsultantProfile):
+            return await self._matcher.profile_upserted(tx, payload, traceparent)
+        if isinstance(payload, ConsultantErasure):
+            return await self._matcher.consultant_erased(tx, payload.consultant_id, traceparent)
+        raise RejectedRecordError("unexpected_type", f"no handler for {type(payload).__name__}")
+
+
+def _event_type(name: str) -> EventType | None:
+    try:
+        return EventType(name)
+    except ValueError:
+        return None
+
+
+def _entity_id(payload: object) -> str | None:
+    if isinstance(payload, Assignment | ConsultantProfile):
+        return payload.id
+    if isinstance(payload, AssignmentClosed):
+        return payload.assignment_id
+    if isinstance(payload, ConsultantErasure):
+        return payload.consultant_id
+    return None
+
+
+def _record_key(record: ConsumerRecord[bytes, bytes]) -> str | None:
+    if record.key is None:
+        return None
+    try:
+        key = record.key.decode()
+    except UnicodeDecodeError:
+        return None
+    return key if _ENTITY_ID.fullmatch(key) else None
+
+
+def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+    for header, value in record.headers or ():
+        if header.lower() == name:
+            try:
+                return bytes(value).decode()
+            except UnicodeDecodeError:
+                return None
+    return None

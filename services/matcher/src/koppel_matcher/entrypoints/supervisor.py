@@ -1,0 +1,170 @@
+"""Which shards this replica owns, and one restarting worker task per owned shard.
+
+A consumer in the group `MATCHER_GROUP_ID` subscribes to `koppel.consultants.v1` with all
+its partitions paused: it never reads, it only takes part in the group so that the broker
+shares the consultant partitions (= shards) among the replicas. On revocation the shard's
+worker finishes its current transaction and stops before the partition can be handed to
+another replica; on assignment a worker takes the shard over (see `exactly_once`).
+
+A worker that fails is closed and started again after a pause, which repairs the shard from
+Kafka and PostgreSQL. A record that keeps failing is dead-lettered after
+`poison_after_failures` attempts, so one bad event never stops the matcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from koppel.topics import CONSULTANTS
+from koppel_matcher import metrics
+from koppel_matcher.adapters.kafka_clients import membership_consumer
+from koppel_matcher.adapters.state_store import ShardFencedError, StateStore
+from koppel_matcher.entrypoints.shard_worker import RecordKey, ShardWorker, WorkerConfig
+
+log = structlog.get_logger(__name__)
+
+RESTART_PAUSE_SECONDS = 1.0
+_INFRASTRUCTURE_ERRORS = (
+    KafkaError,
+    ShardFencedError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    TimeoutError,
+)
+
+
+class _Shard:
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self.worker: ShardWorker | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, supervisor: ShardSupervisor) -> None:
+        self._supervisor = supervisor
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._supervisor.release([tp.partition for tp in revoked])
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._supervisor.acquire([tp.partition for tp in assigned])
+
+
+class ShardSupervisor:
+    """Group membership and the shard workers of one replica."""
+
+    def __init__(self, config: WorkerConfig, store: StateStore) -> None:
+        self._config = config
+        self._store = store
+        self._shards: dict[int, _Shard] = {}
+        self._failures: Counter[RecordKey] = Counter()
+        self._admin: AIOKafkaAdminClient | None = None
+        self._membership: AIOKafkaConsumer | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self._joined = False
+
+    @property
+    def ready(self) -> bool:
+        """Joined the group and every owned shard is loaded and positioned."""
+        return self._joined and all(
+            shard.worker is not None and shard.worker.ready for shard in self._shards.values()
+        )
+
+    @property
+    def owned_shards(self) -> list[int]:
+        return sorted(self._shards)
+
+    async def start(self) -> None:
+        config = self._config
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=config.bootstrap_servers,
+            client_id=f"{config.instance_id}.admin",
+        )
+        await self._admin.start()
+        self._membership = membership_consumer(
+            config.bootstrap_servers, group_id=config.group_id, client_id=config.instance_id
+        )
+        self._membership.subscribe([CONSULTANTS], listener=_Rebalance(self))
+        await self._membership.start()
+        self._poll_task = asyncio.create_task(self._stay_in_group(), name="matcher-membership")
+
+    async def broker_reachable(self) -> bool:
+        if self._admin is None:
+            return False
+        try:
+            async with asyncio.timeout(3):
+                await self._admin.describe_cluster()
+        except Exception:  # any failure: "not reachable"
+            return False
+        return True
+
+    async def stop(self) -> None:
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll_task
+        await self.release(list(self._shards))
+        if self._membership is not None:
+            await self._membership.stop()
+        if self._admin is not None:
+            await self._admin.close()
+
+    async def _stay_in_group(self) -> None:
+        assert self._membership is not None
+        while True:
+            # Partitions are paused: this only keeps the member alive (max.poll.interval).
+            await self._membership.getmany(timeout_ms=1000)
+
+    async def acquire(self, shards: list[int]) -> None:
+        assert self._membership is not None
+        self._membership.pause(*self._membership.assignment())
+        for number in shards:
+            if number not in self._shards:
+                shard = _Shard()
+                self._shards[number] = shard
+                shard.task = asyncio.create_task(
+                    self._keep_running(number, shard), name=f"matcher-shard-{number}"
+                )
+        self._joined = True
+        log.info("shards_assigned", shards=sorted(shards), instance=self._config.instance_id)
+
+    async def release(self, shards: list[int]) -> None:
+        stopping = [self._shards.pop(number) for number in shards if number in self._shards]
+        for shard in stopping:
+            shard.stopping.set()
+        for shard in stopping:
+            if shard.task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await shard.task
+        if stopping:
+            log.info("shards_released", shards=sorted(shards))
+
+    async def _keep_running(self, number: int, shard: _Shard) -> None:
+        assert self._admin is not None
+        while not shard.stopping.is_set():
+            worker = ShardWorker(number, self._config, self._store, self._admin, self._failures)
+            shard.worker = worker
+            try:
+                await worker.open()
+                await worker.run(shard.stopping)
+            except Exception as exc:
+                metrics.SHARD_RESTARTS.labels(str(number)).inc()
+                if worker.current is not None and not isinstance(exc, _INFRASTRUCTURE_ERRORS):
+                    self._failures[worker.current] += 1
+                log.exception("shard_failed", shard=number, record=worker.current)
+                await worker.close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(shard.stopping.wait(), RESTART_PAUSE_SECONDS)
+                continue
+            await worker.close()

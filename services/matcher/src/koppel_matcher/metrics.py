@@ -1,0 +1,41 @@
+"""Prometheus metrics of the matcher (one process-wide set, served on /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MATCHES_EMITTED = Counter(
+    "koppel_matcher_matches_emitted_total",
+    "Match events committed to koppel.matches.v1, by CloudEvents type.",
+    ["type"],
+)
+EVALUATION_SECONDS = Histogram(
+    "koppel_matcher_evaluation_seconds",
+    "Time to match one assignment against the shard's profiles, or one profile against all"
+    " open assignments.",
+    ["direction"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+INDEX_PROFILES = Gauge(
+    "koppel_matcher_index_profiles", "Profiles in the shard's in-memory index.", ["shard"]
+)
+INDEX_ASSIGNMENTS = Gauge(
+    "koppel_matcher_index_assignments",
+    "Open assignments in the shard's in-memory index.",
+    ["shard"],
+)
+EVENTS_CONSUMED = Counter(
+    "koppel_matcher_events_consumed_total",
+    "Records consumed and committed, by topic and outcome.",
+    ["topic", "outcome"],
+)
+DEAD_LETTERS = Counter(
+    "koppel_matcher_dead_letters_total",
+    "Records sent to a dead-letter topic, by source topic and error code.",
+    ["topic", "code"],
+)
+SHARD_RESTARTS = Counter(
+    "koppel_matcher_shard_restarts_total",
+    "Shard workers restarted after a failure (each restart repairs the shard).",
+    ["shard"],
+)

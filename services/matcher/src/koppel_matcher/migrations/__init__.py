@@ -1,0 +1,1 @@
+"""Versioned SQL migrations of the matcher (applied by `koppel.migrations.migrate`)."""

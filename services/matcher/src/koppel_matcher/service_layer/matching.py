@@ -1,0 +1,360 @@
+"""One shard's matching state and what each incoming event does to it.
+
+`ShardMatcher` holds the shard's `MatchIndex` (its profiles, all open assignments) and the
+full assignments (for the summaries events carry). Each handler updates the state through
+a `ShardUnitOfWork`, evaluates the affected pairs in the changed direction, applies the
+de-duplication rules of `dedup` against the ledger and returns the events to publish.
+The caller publishes them in the same Kafka transaction that commits the input offsets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from koppel.cloudevents import CloudEvent, new_event
+from koppel.contract import (
+    Assignment,
+    AssignmentClosed,
+    AssignmentSummary,
+    ConsultantProfile,
+    MatchFound,
+    MatchWithdrawn,
+    match_id_for,
+)
+from koppel.event_types import EventType, Source
+from koppel.vocabulary import AssignmentStatus, Language, WithdrawalReason
+from koppel_matcher import metrics
+from koppel_matcher.adapters.translation import (
+    assignment_spec,
+    profile_document,
+    profile_spec,
+)
+from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.model import Evaluation, ProfileSpec
+from koppel_matcher.service_layer.dedup import (
+    Candidate,
+    Cause,
+    LedgerEntry,
+    MatchState,
+    content_fingerprint,
+    found_revision,
+    must_withdraw,
+    withdrawal_reason,
+)
+from koppel_matcher.service_layer.ports import ShardUnitOfWork
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event to publish on `koppel.matches.v1`, keyed by consultant id."""
+
+    key: str
+    event: CloudEvent
+
+
+class ShardMatcher:
+    """The matching state of one shard (see `exactly_once` for what a shard is)."""
+
+    def __init__(self, shard: int, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.shard = shard
+        self.index = MatchIndex()
+        self.assignments: dict[str, Assignment] = {}
+        self._summaries: dict[str, tuple[AssignmentSummary, dict[str, Any]]] = {}
+        self._deadlines: dict[str, datetime] = {}
+        self._clock = clock
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load(self, assignments: Iterable[Assignment], profiles: Iterable[ProfileSpec]) -> None:
+        """Fill the index from stored state (shard take-over)."""
+        now = self._clock()
+        for assignment in assignments:
+            self._remember(assignment, now)
+        for profile in profiles:
+            self.index.upsert_profile(profile)
+        self.publish_gauges()
+
+    def publish_gauges(self) -> None:
+        label = str(self.shard)
+        metrics.INDEX_PROFILES.labels(label).set(self.index.profile_count)
+        metrics.INDEX_ASSIGNMENTS.labels(label).set(self.index.assignment_count)
+
+    def _remember(self, assignment: Assignment, now: datetime) -> bool:
+        """Keep the assignment; index it when open. Return whether it is open now."""
+        self.assignments[assignment.id] = assignment
+        self._summaries.pop(assignment.id, None)
+        is_open = assignment.status is AssignmentStatus.OPEN
+        if is_open and assignment.closes_at is not None:
+            self._deadlines[assignment.id] = assignment.closes_at
+        else:
+            self._deadlines.pop(assignment.id, None)
+        if assignment.is_open_at(now):
+            self.index.upsert_assignment(assignment_spec(assignment))
+            return True
+        self._unindex_assignment(assignment.id)
+        return False
+
+    def _unindex_assignment(self, assignment_id: str) -> None:
+        if self.index.assignment(assignment_id) is not None:
+            self.index.remove_assignment(assignment_id)
+
+    def _unindex_profile(self, consultant_id: str) -> None:
+        if self.index.profile(consultant_id) is not None:
+            self.index.remove_profile(consultant_id)
+
+    def _summary(self, assignment_id: str) -> tuple[AssignmentSummary, dict[str, Any]] | None:
+        cached = self._summaries.get(assignment_id)
+        if cached is None:
+            assignment = self.assignments.get(assignment_id)
+            if assignment is None:
+                return None
+            summary = AssignmentSummary.of(assignment)
+            cached = (summary, summary.model_dump(mode="json"))
+            self._summaries[assignment_id] = cached
+        return cached
+
+    # -- handlers ------------------------------------------------------------------------
+
+    async def assignment_upserted(
+        self, uow: ShardUnitOfWork, assignment: Assignment, traceparent: str | None
+    ) -> list[Outgoing]:
+        now = self._clock()
+        await uow.put_assignment(assignment)
+        is_open = self._remember(assignment, now)
+        matches: list[tuple[str, Evaluation]] = []
+        if is_open:
+            spec = self.index.assignment(assignment.id)
+            assert spec is not None
+            started = time.perf_counter()
+            matches = self.index.matches_for_assignment(spec, now)
+            metrics.EVALUATION_SECONDS.labels("assignment").observe(time.perf_counter() - started)
+        ledger = await uow.ledger_for_assignment(assignment.id)
+        entries: list[tuple[LedgerEntry, str | None]] = []
+        out: list[Outgoing] = []
+        matched = set()
+        for consultant_id, evaluation in matches:
+            matched.add(consultant_id)
+            profile = self.index.profile(consultant_id)
+            assert profile is not None
+            self._found(
+                assignment.id,
+                profile,
+                evaluation,
+                ledger.get(consultant_id),
+                traceparent,
+                entries,
+                out,
+            )
+        for consultant_id, entry in ledger.items():
+            if consultant_id in matched or not must_withdraw(entry):
+                continue
+            profile = self.index.profile(consultant_id)
+            reason = withdrawal_reason(
+                cause=Cause.ASSIGNMENT_EVENT,
+                assignment_status=assignment.status,
+                closes_at=assignment.closes_at,
+                profile_active=None if profile is None else profile.active,
+                profile_consent=None if profile is None else profile.consent,
+                now=now,
+            )
+            self._withdrawn(entry, reason, traceparent, entries, out)
+        await uow.put_entries(entries)
+        return out
+
+    async def assignment_closed(
+        self, uow: ShardUnitOfWork, closed: AssignmentClosed, traceparent: str | None
+    ) -> list[Outgoing] | None:
+        """Close a known assignment; None when the assignment was never seen."""
+        known = self.assignments.get(closed.assignment_id)
+        if known is None:
+            return None
+        updated = known.model_copy(update={"status": AssignmentStatus(closed.reason.value)})
+        return await self.assignment_upserted(uow, updated, traceparent)
+
+    async def profile_upserted(
+        self, uow: ShardUnitOfWork, profile: ConsultantProfile, traceparent: str | None
+    ) -> list[Outgoing]:
+        now = self._clock()
+        document = profile_document(profile)
+        spec = profile_spec(document)
+        matches: list[tuple[str, Evaluation]] = []
+        if profile.active and profile.consent:
+            await uow.put_profile(profile.id, profile.language.value, document)
+            self.index.upsert_profile(spec)
+            started = time.perf_counter()
+            matches = self.index.matches_for_profile(spec, now)
+            metrics.EVALUATION_SECONDS.labels("profile").observe(time.perf_counter() - started)
+        else:
+            # No consent or inactive: the matcher keeps nothing about the consultant but the
+            # ledger of what it published (to withdraw it, now or on erasure).
+            await uow.delete_profile(profile.id)
+            self._unindex_profile(profile.id)
+        ledger = await uow.ledger_for_consultant(profile.id)
+        entries: list[tuple[LedgerEntry, str | None]] = []
+        out: list[Outgoing] = []
+        matched = set()
+        for assignment_id, evaluation in matches:
+            matched.add(assignment_id)
+            self._found(
+                assignment_id,
+                spec,
+                evaluation,
+                ledger.get(assignment_id),
+                traceparent,
+                entries,
+                out,
+            )
+        for assignment_id, entry in ledger.items():
+            if assignment_id in matched or not must_withdraw(entry):
+                continue
+            assignment = self.assignments.get(assignment_id)
+            reason = withdrawal_reason(
+                cause=Cause.PROFILE_EVENT,
+                assignment_status=None if assignment is None else assignment.status,
+                closes_at=None if assignment is None else assignment.closes_at,
+                profile_active=profile.active,
+                profile_consent=profile.consent,
+                now=now,
+            )
+            self._withdrawn(entry, reason, traceparent, entries, out)
+        await uow.put_entries(entries)
+        return out
+
+    async def consultant_erased(
+        self, uow: ShardUnitOfWork, consultant_id: str, traceparent: str | None
+    ) -> list[Outgoing]:
+        """Withdraw everything published for the consultant, then forget them entirely."""
+        self._unindex_profile(consultant_id)
+        ledger = await uow.ledger_for_consultant(consultant_id)
+        entries: list[tuple[LedgerEntry, str | None]] = []
+        out: list[Outgoing] = []
+        for entry in ledger.values():
+            if must_withdraw(entry):
+                self._withdrawn(
+                    entry, WithdrawalReason.CONSULTANT_ERASED, traceparent, entries, out
+                )
+        await uow.erase_consultant(consultant_id)
+        return out
+
+    def due_for_expiry(self) -> list[str]:
+        """Open assignments whose `closes_at` has passed and that are not swept yet."""
+        now = self._clock()
+        return sorted(aid for aid, deadline in self._deadlines.items() if deadline <= now)
+
+    def forget_deadlines(self, assignment_ids: Iterable[str]) -> None:
+        """Drop passed deadlines that have nothing to withdraw."""
+        for assignment_id in assignment_ids:
+            self._deadlines.pop(assignment_id, None)
+            self._unindex_assignment(assignment_id)
+
+    async def expire(self, uow: ShardUnitOfWork, assignment_ids: Iterable[str]) -> list[Outgoing]:
+        """Withdraw the published matches of assignments past their `closes_at`."""
+        entries: list[tuple[LedgerEntry, str | None]] = []
+        out: list[Outgoing] = []
+        for assignment_id in assignment_ids:
+            self.forget_deadlines([assignment_id])
+            ledger = await uow.ledger_for_assignment(assignment_id)
+            for entry in ledger.values():
+                if must_withdraw(entry):
+                    self._withdrawn(entry, WithdrawalReason.ASSIGNMENT_EXPIRED, None, entries, out)
+        await uow.put_entries(entries)
+        return out
+
+    # -- event building ------------------------------------------------------------------
+
+    def _found(
+        self,
+        assignment_id: str,
+        profile: ProfileSpec,
+        evaluation: Evaluation,
+        entry: LedgerEntry | None,
+        traceparent: str | None,
+        entries: list[tuple[LedgerEntry, str | None]],
+        out: list[Outgoing],
+    ) -> None:
+        summarised = self._summary(assignment_id)
+        assert summarised is not None, f"indexed assignment {assignment_id} has no state"
+        summary, summary_json = summarised
+        language = profile.language
+        reasons = tuple(evaluation.reasons)
+        candidate = Candidate(
+            score=evaluation.score,
+            reasons=reasons,
+            fingerprint=content_fingerprint(
+                summary_json, evaluation.score, reasons, language.value
+            ),
+        )
+        revision = found_revision(entry, candidate)
+        if revision is None:
+            return
+        new_entry = LedgerEntry(
+            consultant_id=profile.id,
+            assignment_id=assignment_id,
+            match_id=match_id_for(assignment_id, profile.id),
+            state=MatchState.FOUND,
+            revision=revision,
+            score=candidate.score,
+            reasons=reasons,
+            language=language.value,
+            fingerprint=candidate.fingerprint,
+        )
+        data = MatchFound(
+            match_id=new_entry.match_id,
+            consultant_id=profile.id,
+            assignment=summary,
+            score=candidate.score,
+            reasons=list(reasons),
+            language=Language(language),
+            revision=revision,
+        )
+        entries.append((new_entry, None))
+        out.append(
+            Outgoing(profile.id, _event(EventType.MATCH_FOUND, profile.id, data, traceparent))
+        )
+
+    def _withdrawn(
+        self,
+        entry: LedgerEntry,
+        reason: WithdrawalReason,
+        traceparent: str | None,
+        entries: list[tuple[LedgerEntry, str | None]],
+        out: list[Outgoing],
+    ) -> None:
+        summarised = self._summary(entry.assignment_id)
+        data = MatchWithdrawn(
+            match_id=entry.match_id,
+            consultant_id=entry.consultant_id,
+            assignment_id=entry.assignment_id,
+            assignment=None if summarised is None else summarised[0],
+            reason=reason,
+        )
+        entries.append((replace(entry, state=MatchState.WITHDRAWN), reason.value))
+        out.append(
+            Outgoing(
+                entry.consultant_id,
+                _event(EventType.MATCH_WITHDRAWN, entry.consultant_id, data, traceparent),
+            )
+        )
+
+
+def _event(
+    event_type: EventType,
+    consultant_id: str,
+    data: MatchFound | MatchWithdrawn,
+    traceparent: str | None,
+) -> CloudEvent:
+    return new_event(
+        event_type,
+        source=Source.MATCHER.value,
+        subject=consultant_id,
+        data=data,
+        traceparent=traceparent,
+    )
