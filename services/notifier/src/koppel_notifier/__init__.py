@@ -1,0 +1,1 @@
+"""Koppel notifier service."""

@@ -1,0 +1,304 @@
+"""What the sender, the digest clock and the unsubscribe endpoint do to delivery rows.
+
+Sending is claim → send → finish. A claim marks rows `sending` with a lease in one short
+transaction (`FOR UPDATE SKIP LOCKED`, so replicas never claim the same row); the network
+call happens outside any transaction; a claim whose lease ran out (its worker died) is
+claimed again. Outcomes are written together with an outbox row, which the relay publishes
+on `koppel.notifications.v1`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
+from koppel_notifier.adapters.inbox_store import Connection, cancel_unsent, delivery_id_for
+from koppel_notifier.domain.model import ChannelName, Delivery, Kind
+
+_OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Free sending slots: in all, for email, and per webhook endpoint (`host:port`)."""
+
+    total: int
+    email: int
+    endpoint_limit: int
+    busy_endpoints: Mapping[str, int]
+
+
+class DeliveryStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim(self, capacity: Capacity, lease_s: float) -> list[Delivery]:
+        """Claim due deliveries that fit `capacity`, oldest due first."""
+        if capacity.total <= 0:
+            return []
+        saturated = [
+            host
+            for host, busy in capacity.busy_endpoints.items()
+            if busy >= capacity.endpoint_limit
+        ]
+        async with self._pool.acquire() as connection, connection.transaction():
+            candidates = await connection.fetch(
+                """
+                SELECT d.id, d.channel, c.webhook_host
+                FROM deliveries d LEFT JOIN contacts c ON c.consultant_id = d.consultant_id
+                WHERE ((d.status = 'pending' AND d.due_at <= now())
+                       OR (d.status = 'sending' AND d.lease_until < now()))
+                  AND (d.channel <> 'email' OR $2)
+                  AND (d.channel <> 'webhook' OR c.webhook_host IS NULL
+                       OR c.webhook_host <> ALL($3::text[]))
+                ORDER BY d.due_at
+                LIMIT $1
+                FOR UPDATE OF d SKIP LOCKED
+                """,
+                capacity.total * 4,
+                capacity.email > 0,
+                saturated,
+            )
+            chosen = _fit(candidates, capacity)
+            if not chosen:
+                return []
+            rows = await connection.fetch(
+                f"""
+                UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,
+                       lease_until = now() + make_interval(secs => $2)
+                FROM deliveries old LEFT JOIN contacts c ON c.consultant_id = old.consultant_id
+                WHERE d.id = ANY($1::uuid[]) AND old.id = d.id
+                RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
+                          d.occurred_at, d.created_at, d.attempts, c.consultant_id IS NOT NULL
+                          AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
+                """,  # noqa: S608 - fixed column list
+                chosen,
+                lease_s,
+            )
+        return [_delivery(row) for row in rows]
+
+    async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
+        """Payloads of the matches still in a digest (withdrawn ones were cancelled)."""
+        rows = await self._pool.fetch(
+            """
+            SELECT payload FROM deliveries
+            WHERE digest_id = $1 AND status = 'digested' AND payload IS NOT NULL
+            ORDER BY (payload->>'score')::float DESC, occurred_at
+            """,
+            uuid.UUID(digest_id),
+        )
+        return [json.loads(row["payload"]) for row in rows]
+
+    async def delivered(
+        self, delivery: Delivery, *, match_ids: Sequence[str], now: datetime
+    ) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE deliveries SET status = 'delivered', finished_at = now(),"
+                " last_error = NULL, lease_until = NULL, match_ids = $2 WHERE id = $1",
+                uuid.UUID(delivery.id),
+                list(match_ids),
+            )
+            data = {
+                "notification_id": delivery.id,
+                "match_ids": list(match_ids),
+                "consultant_id": delivery.consultant_id,
+                "channel": delivery.channel.value,
+                "kind": delivery.kind.value,
+                "attempts": delivery.attempts,
+                "delivered_at": now.isoformat(),
+            }
+            await _outbox(connection, delivery, "nl.koppel.notification.delivered", data)
+
+    async def retry(self, delivery: Delivery, *, delay_s: float, error: str) -> None:
+        await self._pool.execute(
+            """
+            UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = $3,
+                   due_at = now() + make_interval(secs => $2)
+            WHERE id = $1 AND status = 'sending'
+            """,
+            uuid.UUID(delivery.id),
+            delay_s,
+            error,
+        )
+
+    async def failed(
+        self,
+        delivery: Delivery,
+        *,
+        error: str,
+        now: datetime,
+        dead: bool,
+        disable_endpoint: bool = False,
+    ) -> None:
+        """Give up on a delivery (`dead` when attempts ran out) and report it.
+
+        With `disable_endpoint`, the consultant's current webhook URL (410) or email address
+        (SMTP 5xx) is not used again until the profile names another one.
+        """
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE deliveries SET status = $2, finished_at = now(), last_error = $3,"
+                " lease_until = NULL WHERE id = $1",
+                uuid.UUID(delivery.id),
+                "dead" if dead else "failed",
+                error,
+            )
+            if disable_endpoint and delivery.contact is not None:
+                column = (
+                    "webhook_disabled_url = webhook_url"
+                    if delivery.channel is ChannelName.WEBHOOK
+                    else "email_bounced_address = email"
+                )
+                await connection.execute(
+                    f"UPDATE contacts SET {column} WHERE consultant_id = $1",  # noqa: S608 - one of two fixed strings
+                    delivery.consultant_id,
+                )
+                await cancel_unsent(
+                    connection, delivery.consultant_id, delivery.channel, f"stopped: {error}"
+                )
+            data = {
+                "notification_id": delivery.id,
+                "match_ids": list(delivery.match_ids),
+                "consultant_id": delivery.consultant_id,
+                "channel": delivery.channel.value,
+                "kind": delivery.kind.value,
+                "attempts": delivery.attempts,
+                "error": error,
+                "failed_at": now.isoformat(),
+            }
+            await _outbox(connection, delivery, "nl.koppel.notification.failed", data)
+
+    async def cancel(self, delivery: Delivery, why: str) -> None:
+        """Drop a claimed delivery that may no longer go out (unsubscribed, erased, ...)."""
+        await self._pool.execute(
+            "UPDATE deliveries SET status = 'cancelled', last_error = $2, finished_at = now(),"
+            " lease_until = NULL WHERE id = $1",
+            uuid.UUID(delivery.id),
+            why,
+        )
+
+    async def build_digests(self, day: date) -> int:
+        """Gather each digest consultant's queued matches into that day's digest; return how many.
+
+        A consultant who already had a digest for `day` keeps the rest queued for tomorrow.
+        """
+        built = 0
+        consultants = await self._pool.fetch(
+            "SELECT DISTINCT consultant_id FROM deliveries WHERE status = 'queued'"
+        )
+        for row in consultants:
+            consultant_id = row["consultant_id"]
+            key = f"digest|{consultant_id}|{day.isoformat()}|email"
+            digest_id = delivery_id_for(key)
+            async with self._pool.acquire() as connection, connection.transaction():
+                created = await connection.fetchval(
+                    """
+                    INSERT INTO deliveries (id, dedupe_key, consultant_id, channel, kind,
+                                            occurred_at, status)
+                    VALUES ($1, $2, $3, 'email', 'digest', now(), 'pending')
+                    ON CONFLICT (dedupe_key) DO NOTHING RETURNING true
+                    """,
+                    digest_id,
+                    key,
+                    consultant_id,
+                )
+                if not created:
+                    continue
+                match_ids = await connection.fetch(
+                    """
+                    UPDATE deliveries SET status = 'digested', digest_id = $2
+                    WHERE consultant_id = $1 AND status = 'queued' RETURNING match_id
+                    """,
+                    consultant_id,
+                    digest_id,
+                )
+                await connection.execute(
+                    "UPDATE deliveries SET match_ids = $2 WHERE id = $1",
+                    digest_id,
+                    [item["match_id"] for item in match_ids],
+                )
+                built += 1
+        return built
+
+    async def finish_digest_items(self, digest_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE deliveries SET status = 'delivered', finished_at = now()"
+            " WHERE digest_id = $1 AND status = 'digested'",
+            uuid.UUID(digest_id),
+        )
+
+    async def unsubscribe(self, consultant_id: str) -> bool:
+        """Stop email to the consultant's current address at once; False if unknown."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            updated = await connection.fetchval(
+                """
+                UPDATE contacts SET unsubscribed_address = email,
+                       unsubscribed_at = coalesce(unsubscribed_at, now())
+                WHERE consultant_id = $1 RETURNING true
+                """,
+                consultant_id,
+            )
+            await cancel_unsent(connection, consultant_id, ChannelName.EMAIL, "unsubscribed")
+            return bool(updated)
+
+
+async def _outbox(
+    connection: Connection, delivery: Delivery, event_type: str, data: dict[str, Any]
+) -> None:
+    event_id = uuid.uuid5(_OUTBOX_NAMESPACE, f"{delivery.id}|{event_type}|{delivery.attempts}")
+    await connection.execute(
+        "INSERT INTO outbox (id, consultant_id, event_type, data) VALUES ($1, $2, $3, $4::jsonb)"
+        " ON CONFLICT (id) DO NOTHING",
+        event_id,
+        delivery.consultant_id,
+        event_type,
+        json.dumps(data),
+    )
+
+
+def _fit(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.UUID]:
+    """Candidates that fit the free slots, never more per endpoint than its limit allows."""
+    chosen: list[uuid.UUID] = []
+    email_left = capacity.email
+    busy = dict(capacity.busy_endpoints)
+    for row in candidates:
+        if len(chosen) >= capacity.total:
+            break
+        if row["channel"] == ChannelName.EMAIL.value:
+            if email_left <= 0:
+                continue
+            email_left -= 1
+        else:
+            host = row["webhook_host"] or ""
+            if busy.get(host, 0) >= capacity.endpoint_limit:
+                continue
+            busy[host] = busy.get(host, 0) + 1
+        chosen.append(row["id"])
+    return chosen
+
+
+def _delivery(row: asyncpg.Record) -> Delivery:
+    contact = None
+    if row["has_contact"]:
+        contact = contact_from_row(row)
+    payload = row["payload"]
+    return Delivery(
+        id=str(row["id"]),
+        consultant_id=row["consultant_id"],
+        channel=ChannelName(row["channel"]),
+        kind=Kind(row["kind"]),
+        match_ids=tuple(row["match_ids"]),
+        payload=json.loads(payload) if payload else None,
+        occurred_at=row["occurred_at"],
+        created_at=row["created_at"],
+        attempts=row["attempts"],
+        contact=contact,
+    )

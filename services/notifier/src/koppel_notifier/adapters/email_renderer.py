@@ -1,0 +1,172 @@
+"""Email content in Dutch or English from Jinja2 templates (HTML autoescaped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from koppel_notifier.domain.labels import label, long_date, percentage
+
+_LANGUAGES = ("nl", "en")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class MatchView:
+    """One match as an email shows it; `organization` is masked for confidential ones."""
+
+    title: str
+    organization: str
+    confidential: bool
+    level: str
+    assignment_type: str
+    hours: str
+    start_date: str
+    duration: str
+    office_days: str
+    location: str
+    disciplines: str
+    score: str
+    reasons: list[str]
+
+
+class EmailRenderer:
+    def __init__(self) -> None:
+        self._env = Environment(
+            loader=PackageLoader("koppel_notifier", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def match_found(
+        self, *, language: str, name: str, match: dict[str, Any], unsubscribe_url: str
+    ) -> RenderedEmail:
+        """One instant notification about one match."""
+        lang = _language(language)
+        view = match_view(match, lang)
+        context = {"name": name, "match": view, "unsubscribe_url": unsubscribe_url}
+        subject = (
+            f"Nieuwe opdracht: {view.title}" if lang == "nl" else f"New assignment: {view.title}"
+        )
+        return self._render("match_found", lang, subject, context)
+
+    def digest(
+        self,
+        *,
+        language: str,
+        name: str,
+        matches: list[dict[str, Any]],
+        day: date,
+        unsubscribe_url: str,
+    ) -> RenderedEmail:
+        """The day's digest listing every still-valid match."""
+        lang = _language(language)
+        views = [match_view(match, lang) for match in matches]
+        count = len(views)
+        if lang == "nl":
+            noun = "opdracht" if count == 1 else "opdrachten"
+            subject = f"{count} nieuwe {noun} voor je: {views[0].title}"
+        else:
+            noun = "assignment" if count == 1 else "assignments"
+            subject = f"{count} new {noun} for you: {views[0].title}"
+        if count > 1:
+            subject += " en meer" if lang == "nl" else " and more"
+        context = {
+            "name": name,
+            "matches": views,
+            "day": long_date(day, lang),
+            "unsubscribe_url": unsubscribe_url,
+        }
+        return self._render("digest", lang, subject, context)
+
+    def _render(
+        self, template: str, language: str, subject: str, context: dict[str, Any]
+    ) -> RenderedEmail:
+        text = self._env.get_template(f"{template}.{language}.txt").render(context)
+        html = self._env.get_template(f"{template}.{language}.html").render(context)
+        return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def _language(language: str) -> str:
+    return language if language in _LANGUAGES else "nl"
+
+
+def match_view(match: dict[str, Any], language: str) -> MatchView:
+    """Words for one `MatchFound` payload; a confidential organisation is never named."""
+    assignment = match["assignment"]
+    organization = assignment["organization"]
+    location = assignment["location"]
+    confidential = assignment.get("visibility") == "confidential"
+    province = label("province", location["province"], language)
+    org_type = label("organization_type", organization["type"], language)
+    if confidential or not organization.get("name"):
+        organization_text = _masked_organization(
+            org_type, organization.get("size_class"), province, language
+        )
+        place = province
+    else:
+        organization_text = f"{organization['name']} ({org_type})"
+        city = location.get("city")
+        place = f"{city}, {province}" if city else province
+    hours = assignment["hours_per_week"]
+    span = str(hours["min"]) if hours["min"] == hours["max"] else f"{hours['min']}–{hours['max']}"
+    months = assignment["duration_months"]
+    days = assignment["office_days_per_week"]
+    start = long_date(date.fromisoformat(assignment["start_date"]), language)
+    disciplines = ", ".join(
+        label("discipline", item, language) for item in assignment["disciplines_required"]
+    )
+    if language == "nl":
+        hours_text = f"{span} uur per week"
+        duration = f"{months} {'maand' if months == 1 else 'maanden'}"
+        office = (
+            "volledig op afstand"
+            if days == 0
+            else f"{days} {'dag' if days == 1 else 'dagen'} per week op kantoor"
+        )
+    else:
+        hours_text = f"{span} hours a week"
+        duration = f"{months} {'month' if months == 1 else 'months'}"
+        office = (
+            "fully remote"
+            if days == 0
+            else f"{days} {'day' if days == 1 else 'days'} a week in the office"
+        )
+    return MatchView(
+        title=assignment["title"],
+        organization=organization_text,
+        confidential=confidential,
+        level=label("level", assignment["level"], language),
+        assignment_type=label("assignment_type", assignment["assignment_type"], language),
+        hours=hours_text,
+        start_date=start,
+        duration=duration,
+        office_days=office,
+        location=place,
+        disciplines=disciplines,
+        score=percentage(float(match["score"])),
+        reasons=[str(reason) for reason in match.get("reasons", [])],
+    )
+
+
+def _masked_organization(
+    org_type: str, size_class: str | None, province: str, language: str
+) -> str:
+    size = label("size_class", size_class, language) if size_class else ""
+    noun = f"{size} {org_type}".strip()
+    if language == "nl":
+        return f"een {noun} in {province} (vertrouwelijk)"
+    article = "an" if noun[:1].lower() in "aeiou" else "a"
+    return f"{article} {noun} in {province} (confidential)"

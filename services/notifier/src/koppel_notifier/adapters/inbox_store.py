@@ -1,0 +1,271 @@
+"""What the Kafka consumer writes: contacts, match events and the deliveries they cause.
+
+Every method runs on a connection inside the caller's transaction, so a batch of records
+and the delivery rows it creates commit together, before the consumer commits its offsets.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from datetime import datetime
+
+import asyncpg
+
+from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row, endpoint_of
+from koppel_notifier.domain.model import (
+    ChannelName,
+    Contact,
+    Kind,
+    MatchNotice,
+    PlannedDelivery,
+)
+from koppel_notifier.domain.routing import plan_found, plan_withdrawn
+
+_DELIVERY_NAMESPACE = uuid.UUID("0b6f1f8e-6d2c-4c0e-9a57-2f9d8c1e4a30")
+
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+def delivery_id_for(dedupe_key: str) -> uuid.UUID:
+    """Deterministic, so the same delivery has the same id (and webhook-id) in every run."""
+    return uuid.uuid5(_DELIVERY_NAMESPACE, dedupe_key)
+
+
+async def load_contact(connection: Connection, consultant_id: str) -> Contact | None:
+    row = await connection.fetchrow(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.consultant_id = $1",  # noqa: S608 - fixed column list
+        consultant_id,
+    )
+    return None if row is None else contact_from_row(row)
+
+
+async def save_contact(connection: Connection, contact: Contact, *, mode: str) -> None:
+    """Upsert the local copy of a profile and bring pending work in line with it."""
+    await connection.execute(
+        """
+        INSERT INTO contacts (consultant_id, name, email, language, channels, mode, min_score,
+                              webhook_url, webhook_host, webhook_secret, reachable, erased_at,
+                              updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, now())
+        ON CONFLICT (consultant_id) DO UPDATE SET
+            name = EXCLUDED.name, email = EXCLUDED.email, language = EXCLUDED.language,
+            channels = EXCLUDED.channels, mode = EXCLUDED.mode, min_score = EXCLUDED.min_score,
+            webhook_url = EXCLUDED.webhook_url, webhook_host = EXCLUDED.webhook_host,
+            webhook_secret = EXCLUDED.webhook_secret, reachable = EXCLUDED.reachable,
+            erased_at = NULL, updated_at = now()
+        """,
+        contact.consultant_id,
+        contact.name,
+        contact.email,
+        contact.language,
+        sorted(channel.value for channel in contact.channels),
+        mode,
+        contact.min_score,
+        contact.webhook_url,
+        endpoint_of(contact.webhook_url),
+        contact.webhook_secret,
+        contact.reachable,
+    )
+    stored = await load_contact(connection, contact.consultant_id)
+    assert stored is not None
+    if not stored.digest:
+        # Left digest mode: what waited for the digest goes out now.
+        await connection.execute(
+            "UPDATE deliveries SET status = 'pending', due_at = now() "
+            "WHERE consultant_id = $1 AND status = 'queued'",
+            contact.consultant_id,
+        )
+    for channel in ChannelName:
+        if not stored.accepts(channel):
+            await cancel_unsent(
+                connection, contact.consultant_id, channel, "channel no longer in use"
+            )
+    await route_awaiting(connection, stored)
+
+
+async def erase_contact(connection: Connection, consultant_id: str) -> None:
+    """GDPR erasure: forget address, URL and secret, drop unsent work and match contents.
+
+    The row itself stays, without personal data, so that a late match for the erased
+    consultant is recognised and dropped rather than kept waiting for a profile.
+    """
+    await connection.execute(
+        """
+        INSERT INTO contacts (consultant_id, erased_at) VALUES ($1, now())
+        ON CONFLICT (consultant_id) DO UPDATE SET
+            name = NULL, email = NULL, channels = '{}', webhook_url = NULL, webhook_host = NULL,
+            webhook_secret = NULL, webhook_disabled_url = NULL, email_bounced_address = NULL,
+            unsubscribed_address = NULL, reachable = false, erased_at = now(), updated_at = now()
+        """,
+        consultant_id,
+    )
+    await connection.execute(
+        "DELETE FROM deliveries WHERE consultant_id = $1"
+        " AND status IN ('pending', 'queued', 'digested')",
+        consultant_id,
+    )
+    await connection.execute(
+        "UPDATE deliveries SET payload = NULL, last_error = NULL WHERE consultant_id = $1",
+        consultant_id,
+    )
+    await connection.execute(
+        "UPDATE match_events SET payload = NULL, routed_at = coalesce(routed_at, now()) "
+        "WHERE consultant_id = $1",
+        consultant_id,
+    )
+
+
+async def record_match(connection: Connection, notice: MatchNotice, occurred_at: datetime) -> bool:
+    """Store a match event once (a replayed record is a no-op) and route it if we can.
+
+    Returns False for a duplicate. Without a known profile the event waits, unrouted, until
+    the profile arrives.
+    """
+    if notice.kind is Kind.WITHDRAWN:
+        notice = replace(notice, revision=await latest_revision(connection, notice.match_id))
+    inserted = await connection.fetchval(
+        """
+        INSERT INTO match_events (event_key, match_id, consultant_id, kind, revision, score,
+                                  payload, occurred_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+        ON CONFLICT (event_key) DO NOTHING
+        RETURNING true
+        """,
+        notice.event_key,
+        notice.match_id,
+        notice.consultant_id,
+        notice.kind.value,
+        notice.revision,
+        notice.score,
+        json.dumps(notice.payload),
+        occurred_at,
+    )
+    if not inserted:
+        return False
+    contact = await load_contact(connection, notice.consultant_id)
+    if contact is not None:
+        await _route(connection, contact, notice, occurred_at, notice.event_key)
+    return True
+
+
+async def route_awaiting(connection: Connection, contact: Contact) -> None:
+    """Route the consultant's match events that arrived before their profile, in order."""
+    rows = await connection.fetch(
+        """
+        SELECT event_key, match_id, consultant_id, kind, revision, score, payload, occurred_at
+        FROM match_events WHERE consultant_id = $1 AND routed_at IS NULL
+        ORDER BY received_at, event_key
+        """,
+        contact.consultant_id,
+    )
+    for row in rows:
+        notice = MatchNotice(
+            event_id=row["event_key"],
+            match_id=row["match_id"],
+            consultant_id=row["consultant_id"],
+            kind=Kind(row["kind"]),
+            revision=row["revision"],
+            score=row["score"],
+            payload=json.loads(row["payload"]) if row["payload"] else {},
+        )
+        await _route(connection, contact, notice, row["occurred_at"], row["event_key"])
+
+
+async def _route(
+    connection: Connection,
+    contact: Contact,
+    notice: MatchNotice,
+    occurred_at: datetime,
+    event_key: str,
+) -> None:
+    if notice.kind is Kind.FOUND:
+        planned = plan_found(contact, notice)
+    else:
+        planned = plan_withdrawn(contact, await _announce_and_cancel(connection, notice))
+    for delivery in planned:
+        key = delivery.dedupe_key(notice)
+        await _insert_delivery(
+            connection, key, contact.consultant_id, delivery, notice, occurred_at
+        )
+    await connection.execute(
+        "UPDATE match_events SET routed_at = now() WHERE event_key = $1", event_key
+    )
+
+
+async def _announce_and_cancel(connection: Connection, notice: MatchNotice) -> set[ChannelName]:
+    """For a withdrawal: cancel what has not gone out; return channels that did announce it."""
+    told = await connection.fetch(
+        """
+        SELECT DISTINCT channel FROM deliveries
+        WHERE match_id = $1 AND consultant_id = $2 AND kind = 'match.found'
+          AND (status IN ('sending', 'delivered') OR (status = 'pending' AND attempts > 0))
+        """,
+        notice.match_id,
+        notice.consultant_id,
+    )
+    await connection.execute(
+        """
+        UPDATE deliveries SET status = 'cancelled', last_error = 'match withdrawn',
+                              finished_at = now()
+        WHERE match_id = $1 AND consultant_id = $2 AND kind = 'match.found'
+          AND status IN ('pending', 'queued', 'digested')
+        """,
+        notice.match_id,
+        notice.consultant_id,
+    )
+    return {ChannelName(row["channel"]) for row in told}
+
+
+async def _insert_delivery(
+    connection: Connection,
+    key: str,
+    consultant_id: str,
+    delivery: PlannedDelivery,
+    notice: MatchNotice,
+    occurred_at: datetime,
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO deliveries (id, dedupe_key, consultant_id, channel, kind, match_id, revision,
+                                match_ids, payload, occurred_at, status)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+        ON CONFLICT (dedupe_key) DO NOTHING
+        """,
+        delivery_id_for(key),
+        key,
+        consultant_id,
+        delivery.channel.value,
+        delivery.kind.value,
+        notice.match_id,
+        notice.revision,
+        [notice.match_id],
+        json.dumps(notice.payload),
+        occurred_at,
+        delivery.status.value,
+    )
+
+
+async def cancel_unsent(
+    connection: Connection, consultant_id: str, channel: ChannelName, why: str
+) -> None:
+    """Cancel every delivery on `channel` that has not started going out."""
+    await connection.execute(
+        """
+        UPDATE deliveries SET status = 'cancelled', last_error = $3, finished_at = now()
+        WHERE consultant_id = $1 AND channel = $2 AND status IN ('pending', 'queued', 'digested')
+        """,
+        consultant_id,
+        channel.value,
+        why,
+    )
+
+
+async def latest_revision(connection: Connection, match_id: str) -> int:
+    """The highest `match.found` revision seen for `match_id` (0 if none)."""
+    value = await connection.fetchval(
+        "SELECT max(revision) FROM match_events WHERE match_id = $1 AND kind = 'match.found'",
+        match_id,
+    )
+    return int(value or 0)

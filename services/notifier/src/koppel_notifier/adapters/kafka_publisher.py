@@ -1,0 +1,104 @@
+"""Kafka producing: delivery outcomes from the outbox, and dead letters of bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from koppel.cloudevents import CloudEvent, encode
+from koppel.contract import NotificationDelivered, NotificationFailed
+from koppel.event_types import EventType, Source
+from koppel.topics import NOTIFICATIONS
+
+
+def make_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+    """acks=all and idempotence: an outcome or dead letter is either stored or we retry."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        client_id="koppel-notifier",
+        linger_ms=5,
+    )
+
+
+class OutboxPublisher:
+    """Publishes outbox rows as CloudEvents keyed by consultant id, then deletes them.
+
+    At least once: a crash between publishing and deleting publishes again with the same
+    CloudEvent id (the outbox row id), which consumers use to de-duplicate.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
+        self._pool = pool
+        self._producer = producer
+
+    async def publish_batch(self, limit: int = 500) -> int:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """
+                SELECT id, consultant_id, event_type, data, created_at FROM outbox
+                ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                """,
+                limit,
+            )
+            if not rows:
+                return 0
+            sends = [await self._send(row) for row in rows]
+            await asyncio.gather(*sends)
+            await connection.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::uuid[])", [row["id"] for row in rows]
+            )
+            return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
+        event_type = EventType(row["event_type"])
+        model = (
+            NotificationDelivered
+            if event_type is EventType.NOTIFICATION_DELIVERED
+            else NotificationFailed
+        )
+        data = model.model_validate(json.loads(row["data"]))
+        event = CloudEvent(
+            id=str(row["id"]),
+            source=Source.NOTIFIER.value,
+            type=event_type.value,
+            subject=row["consultant_id"],
+            time=row["created_at"],
+            data=data.model_dump(mode="json"),
+        )
+        value, headers = encode(event)
+        future: asyncio.Future[object] = await self._producer.send(
+            NOTIFICATIONS, value=value, key=row["consultant_id"].encode(), headers=headers
+        )
+        return future
+
+
+async def dead_letter(
+    producer: AIOKafkaProducer,
+    topic: str,
+    *,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+    error_code: str,
+    error: str,
+    source_topic: str,
+    partition: int,
+    offset: int,
+) -> None:
+    """Copy a record we cannot use to `topic`, with why; waits until the broker has it."""
+    extra = [
+        ("koppel-error-code", error_code.encode()),
+        ("koppel-error-reason", error[:1000].encode()),
+        ("koppel-error-source-topic", source_topic.encode()),
+        ("koppel-error-source-partition", str(partition).encode()),
+        ("koppel-error-source-offset", str(offset).encode()),
+        ("koppel-error-at", datetime.now(UTC).isoformat().encode()),
+    ]
+    await producer.send_and_wait(topic, value=value, key=key, headers=[*headers, *extra])

@@ -1,0 +1,209 @@
+"""Wiring: settings → pool, Kafka clients, senders, loops and the HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+from koppel.migrations import migrate
+from koppel_notifier.adapters.delivery_store import DeliveryStore
+from koppel_notifier.adapters.email_renderer import EmailRenderer
+from koppel_notifier.adapters.email_sender import SmtpConfig, SmtpEmailSender
+from koppel_notifier.adapters.guarded_network import GuardedBackend, Resolver, system_resolver
+from koppel_notifier.adapters.kafka_publisher import OutboxPublisher, make_producer
+from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
+from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
+from koppel_notifier.domain.retry_policy import RetryPolicy
+from koppel_notifier.entrypoints.background_loops import DigestClock, OutboxRelay
+from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLimits
+from koppel_notifier.entrypoints.http_app import create_app
+from koppel_notifier.entrypoints.kafka_consumer import InboxConsumer, make_consumer
+from koppel_notifier.metrics import NotifierMetrics
+from koppel_notifier.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+MIGRATIONS = "koppel_notifier.migrations"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def apply_migrations(settings: Settings) -> list[str]:
+    return await migrate(settings.database_dsn, service="notifier", package=MIGRATIONS)
+
+
+@dataclass
+class Notifier:
+    """One running notifier: start() its loops, stop() them; `app` serves HTTP."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    consumer: AIOKafkaConsumer
+    inbox: InboxConsumer
+    worker: DeliveryWorker
+    digests: DigestClock
+    relay: OutboxRelay
+    webhooks: HttpWebhookSender
+    email: SmtpEmailSender
+    store: DeliveryStore
+    metrics: NotifierMetrics
+    app: FastAPI
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        await self.producer.start()
+        for name, loop in (
+            ("inbox", self.inbox.run),
+            ("sender", self.worker.run),
+            ("digests", self.digests.run),
+            ("outbox", self.relay.run),
+        ):
+            self.tasks.append(asyncio.create_task(_supervised(name, loop), name=name))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.relay_flush()
+        await self.webhooks.aclose()
+        await self.email.aclose()
+        await self.producer.stop()
+        await self.pool.close()
+
+    async def relay_flush(self) -> None:
+        await OutboxPublisher(self.pool, self.producer).publish_batch()
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"consumer": self.inbox.started, "database": False}
+        with contextlib.suppress(Exception):
+            checks["database"] = await self.pool.fetchval("SELECT true") is True
+        return checks
+
+
+async def build(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    digest_clock: Callable[[], datetime] | None = None,
+    resolver: Resolver = system_resolver,
+    digest_interval_s: float = 30.0,
+) -> Notifier:
+    """Everything wired with real adapters; `clock`, `digest_clock`, `resolver` for tests."""
+    if settings.migrate_on_start:
+        await apply_migrations(settings)
+    pool = await asyncpg.create_pool(
+        settings.database_dsn, min_size=2, max_size=settings.database_pool_size
+    )
+    assert pool is not None
+    metrics = NotifierMetrics()
+    store = DeliveryStore(pool)
+    producer = make_producer(settings.kafka_bootstrap_servers)
+    webhooks = HttpWebhookSender(
+        GuardedBackend(allow_private=settings.allow_private_targets, resolver=resolver),
+        clock,
+        connect_timeout=settings.webhook_connect_timeout_s,
+        total_timeout=settings.webhook_total_timeout_s,
+        max_connections=settings.send_concurrency,
+    )
+    password = settings.smtp_password
+    email = SmtpEmailSender(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=None if password is None else password.get_secret_value(),
+            starttls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout_s,
+        ),
+        connections=settings.email_concurrency,
+    )
+    tokens = UnsubscribeTokens(settings.unsubscribe_secret.get_secret_value())
+    worker = DeliveryWorker(
+        store=store,
+        webhooks=webhooks,
+        email=email,
+        renderer=EmailRenderer(),
+        tokens=tokens,
+        policy=RetryPolicy(settings.retry_delays, jitter=settings.retry_jitter),
+        limits=WorkerLimits(
+            total=settings.send_concurrency,
+            email=settings.email_concurrency,
+            endpoint=settings.endpoint_concurrency,
+            lease_s=settings.lease_s,
+            poll_s=settings.poll_interval_s,
+        ),
+        metrics=metrics,
+        clock=clock,
+        sender_address=settings.smtp_from,
+        public_base_url=settings.public_base_url,
+    )
+    consumer = make_consumer(settings.kafka_bootstrap_servers, settings.group_id)
+    inbox = InboxConsumer(consumer, producer, pool, metrics, worker.wake)
+    digests = DigestClock(
+        store,
+        hour=settings.digest_hour,
+        clock=digest_clock or clock,
+        interval_s=digest_interval_s,
+        on_built=worker.wake,
+    )
+    relay = OutboxRelay(OutboxPublisher(pool, producer), idle_s=0.2)
+    notifier = Notifier(
+        settings=settings,
+        pool=pool,
+        producer=producer,
+        consumer=consumer,
+        inbox=inbox,
+        worker=worker,
+        digests=digests,
+        relay=relay,
+        webhooks=webhooks,
+        email=email,
+        store=store,
+        metrics=metrics,
+        app=FastAPI(),
+    )
+    notifier.app = create_app(store=store, tokens=tokens, metrics=metrics, ready=notifier.readiness)
+    return notifier
+
+
+async def serve(settings: Settings) -> None:
+    """Run the notifier and its HTTP server until cancelled (SIGINT/SIGTERM)."""
+    notifier = await build(settings, digest_interval_s=settings.digest_check_s)
+    await notifier.start()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            notifier.app, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+    )
+    log.info("notifier started", port=settings.port, group_id=settings.group_id)
+    try:
+        await server.serve()
+    finally:
+        await notifier.stop()
+
+
+async def _supervised(name: str, loop: Callable[[], object]) -> None:
+    """Run a loop forever; an unexpected crash is logged and the loop restarted."""
+    while True:
+        try:
+            await loop()  # type: ignore[misc]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("loop crashed; restarting", loop=name)
+            await asyncio.sleep(1.0)

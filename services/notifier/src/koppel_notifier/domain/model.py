@@ -1,0 +1,124 @@
+"""The notifier's own view of consultants and matches (standard library only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ChannelName(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class Kind(StrEnum):
+    """What a delivery carries; the webhook body's `type` for the first two."""
+
+    FOUND = "match.found"
+    WITHDRAWN = "match.withdrawn"
+    DIGEST = "digest"
+
+
+class Status(StrEnum):
+    """Life of a delivery row.
+
+    pending → sending → delivered | pending (retry) | dead | failed.
+    `queued` is a digest item waiting for the day's digest, `digested` one that went into it;
+    `cancelled` covers withdrawn matches, unsubscribes, erasure and disabled endpoints.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    QUEUED = "queued"
+    DIGESTED = "digested"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What the notifier may use to reach one consultant (a local copy of the profile)."""
+
+    consultant_id: str
+    name: str | None
+    email: str | None
+    language: str
+    channels: frozenset[ChannelName]
+    digest: bool
+    min_score: float
+    webhook_url: str | None
+    webhook_secret: str | None
+    reachable: bool
+    webhook_disabled: bool = False
+    email_blocked: bool = False
+    erased: bool = False
+
+    def accepts(self, channel: ChannelName) -> bool:
+        """Whether a new message may go out on `channel` right now."""
+        if self.erased or not self.reachable or channel not in self.channels:
+            return False
+        if channel is ChannelName.EMAIL:
+            return self.email is not None and not self.email_blocked
+        return (
+            self.webhook_url is not None
+            and self.webhook_secret is not None
+            and not self.webhook_disabled
+        )
+
+
+@dataclass(frozen=True)
+class MatchNotice:
+    """One match event as the notifier keeps it; `payload` is the event data as JSON.
+
+    A withdrawal's `revision` is that of the latest `match.found` seen for the match, so
+    that a later re-found (a higher revision) can be announced and withdrawn again.
+    """
+
+    event_id: str
+    match_id: str
+    consultant_id: str
+    kind: Kind
+    revision: int
+    score: float | None
+    payload: dict[str, Any]
+
+    @property
+    def event_key(self) -> str:
+        """Identity for de-duplication: a found per revision, a withdrawal per event id."""
+        if self.kind is Kind.FOUND:
+            return f"{self.match_id}|{self.kind.value}|{self.revision}"
+        return f"{self.match_id}|{self.kind.value}|{self.event_id}"
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    channel: ChannelName
+    kind: Kind
+    status: Status
+
+    def dedupe_key(self, notice: MatchNotice) -> str:
+        """The unique key that makes a second copy of this delivery impossible."""
+        return f"{self.kind.value}|{notice.match_id}|{notice.revision}|{self.channel.value}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery claimed for sending, with the consultant's current contact details.
+
+    `attempts` counts this attempt. `contact` is None when no profile is known any more.
+    """
+
+    id: str
+    consultant_id: str
+    channel: ChannelName
+    kind: Kind
+    match_ids: tuple[str, ...]
+    payload: dict[str, Any] | None
+    occurred_at: datetime
+    created_at: datetime
+    attempts: int
+    contact: Contact | None

@@ -1,0 +1,64 @@
+"""What one delivery attempt came to, and how HTTP answers map onto that."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+
+_THROTTLING = frozenset({429, 502, 503, 504})
+
+
+class Verdict(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    """Try again on the normal schedule."""
+    THROTTLED = "throttled"
+    """Try again later than usual (429/502/503/504, timeouts), honouring Retry-After."""
+    GONE = "gone"
+    """The endpoint says it no longer exists (410): stop using it for this consultant."""
+    REFUSED = "refused"
+    """Never going to work as configured (SSRF refusal, SMTP 5xx): give up now."""
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    verdict: Verdict
+    detail: str
+    retry_after: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.verdict is Verdict.DELIVERED
+
+
+def classify_http(status: int, retry_after: str | None, now: datetime) -> AttemptOutcome:
+    """Any 2xx succeeds; redirects are failures (never followed); 410 disables the endpoint."""
+    if 200 <= status < 300:
+        return AttemptOutcome(Verdict.DELIVERED, f"HTTP {status}")
+    if status == 410:
+        return AttemptOutcome(Verdict.GONE, "HTTP 410 Gone")
+    if status in _THROTTLING:
+        return AttemptOutcome(
+            Verdict.THROTTLED, f"HTTP {status}", parse_retry_after(retry_after, now)
+        )
+    if 300 <= status < 400:
+        return AttemptOutcome(Verdict.RETRY, f"HTTP {status} redirect (not followed)")
+    return AttemptOutcome(Verdict.RETRY, f"HTTP {status}")
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a `Retry-After` header (seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - now).total_seconds())

@@ -1,0 +1,254 @@
+"""The sender: claims due deliveries and sends them, each endpoint within its own limit.
+
+A webhook endpoint that hangs holds at most `endpoint_limit` slots; its other deliveries
+are not even claimed while it is saturated, so the remaining slots keep serving everyone
+else. Email goes through the one SMTP relay with its own limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Protocol
+
+import structlog
+
+from koppel_notifier.adapters.contact_rows import endpoint_of
+from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
+from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
+from koppel_notifier.adapters.email_sender import build_message
+from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
+from koppel_notifier.domain.digest_schedule import AMSTERDAM
+from koppel_notifier.domain.model import ChannelName, Contact, Delivery, Kind
+from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
+from koppel_notifier.domain.retry_policy import RetryPolicy
+from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
+from koppel_notifier.metrics import NotifierMetrics
+
+log = structlog.get_logger(__name__)
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> AttemptOutcome: ...
+
+
+class EmailSender(Protocol):
+    async def send(self, message: EmailMessage) -> AttemptOutcome: ...
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    total: int
+    email: int
+    endpoint: int
+    lease_s: float
+    poll_s: float
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        store: DeliveryStore,
+        webhooks: WebhookSender,
+        email: EmailSender,
+        renderer: EmailRenderer,
+        tokens: UnsubscribeTokens,
+        policy: RetryPolicy,
+        limits: WorkerLimits,
+        metrics: NotifierMetrics,
+        clock: Callable[[], datetime],
+        sender_address: str,
+        public_base_url: str,
+    ) -> None:
+        self._store = store
+        self._webhooks = webhooks
+        self._email = email
+        self._renderer = renderer
+        self._tokens = tokens
+        self._policy = policy
+        self._limits = limits
+        self._metrics = metrics
+        self._clock = clock
+        self._sender_address = sender_address
+        self._public_base_url = public_base_url.rstrip("/")
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._email_busy = 0
+        self._endpoint_busy: Counter[str] = Counter()
+
+    def wake(self) -> None:
+        """New work may be due (a batch was consumed, a digest built, a send finished)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                capacity = Capacity(
+                    total=self._limits.total - len(self._in_flight),
+                    email=self._limits.email - self._email_busy,
+                    endpoint_limit=self._limits.endpoint,
+                    busy_endpoints=dict(self._endpoint_busy),
+                )
+                claimed = await self._store.claim(capacity, self._limits.lease_s)
+                for delivery in claimed:
+                    self._start(delivery)
+                if claimed and len(self._in_flight) < self._limits.total:
+                    continue
+                try:
+                    async with asyncio.timeout(self._limits.poll_s):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            for task in self._in_flight:
+                task.cancel()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    def _start(self, delivery: Delivery) -> None:
+        endpoint = self._endpoint(delivery)
+        if endpoint is None:
+            self._email_busy += 1
+        else:
+            self._endpoint_busy[endpoint] += 1
+        task = asyncio.create_task(self._deliver(delivery))
+        self._in_flight.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._in_flight.discard(done)
+            if endpoint is None:
+                self._email_busy -= 1
+            else:
+                self._endpoint_busy[endpoint] -= 1
+                if self._endpoint_busy[endpoint] <= 0:
+                    del self._endpoint_busy[endpoint]
+            self._wake.set()
+
+        task.add_done_callback(finished)
+
+    @staticmethod
+    def _endpoint(delivery: Delivery) -> str | None:
+        if delivery.channel is ChannelName.EMAIL:
+            return None
+        url = delivery.contact.webhook_url if delivery.contact else None
+        return endpoint_of(url) or ""
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        structlog.contextvars.bind_contextvars(
+            delivery_id=delivery.id, channel=delivery.channel.value, attempt=delivery.attempts
+        )
+        try:
+            contact = delivery.contact
+            if contact is None or not contact.accepts(delivery.channel):
+                await self._store.cancel(delivery, "consultant no longer reachable on this channel")
+                self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
+                return
+            started = time.perf_counter()
+            if delivery.channel is ChannelName.WEBHOOK:
+                outcome, match_ids = await self._send_webhook(delivery, contact), delivery.match_ids
+            else:
+                sent = await self._send_email(delivery, contact)
+                if sent is None:
+                    await self._store.cancel(delivery, "nothing left to send")
+                    self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
+                    return
+                outcome, match_ids = sent
+            self._metrics.attempt_duration.labels(delivery.channel.value).observe(
+                time.perf_counter() - started
+            )
+            await self._record(delivery, outcome, match_ids)
+        except Exception:
+            # The row stays `sending`; once its lease runs out it is claimed and sent again.
+            log.exception("delivery attempt crashed")
+        finally:
+            structlog.contextvars.unbind_contextvars("delivery_id", "channel", "attempt")
+
+    async def _send_webhook(self, delivery: Delivery, contact: Contact) -> AttemptOutcome:
+        assert contact.webhook_url is not None
+        assert contact.webhook_secret is not None
+        body = webhook_body(delivery.kind, delivery.occurred_at, delivery.payload or {})
+        return await self._webhooks.send(
+            contact.webhook_url, contact.webhook_secret, webhook_id(delivery.id), body
+        )
+
+    async def _send_email(
+        self, delivery: Delivery, contact: Contact
+    ) -> tuple[AttemptOutcome, tuple[str, ...]] | None:
+        assert contact.email is not None
+        token = self._tokens.issue(contact.consultant_id)
+        unsubscribe_url = f"{self._public_base_url}/v1/unsubscribe/{token}"
+        name = contact.name or ""
+        content: RenderedEmail
+        if delivery.kind is Kind.DIGEST:
+            items = await self._store.digest_items(delivery.id)
+            if not items:
+                return None
+            match_ids = tuple(str(item["match_id"]) for item in items)
+            content = self._renderer.digest(
+                language=contact.language,
+                name=name,
+                matches=items,
+                day=delivery.created_at.astimezone(AMSTERDAM).date(),
+                unsubscribe_url=unsubscribe_url,
+            )
+        elif delivery.kind is Kind.FOUND and delivery.payload is not None:
+            match_ids = delivery.match_ids
+            content = self._renderer.match_found(
+                language=contact.language,
+                name=name,
+                match=delivery.payload,
+                unsubscribe_url=unsubscribe_url,
+            )
+        else:
+            return None
+        message = build_message(
+            content,
+            sender=self._sender_address,
+            to_name=name,
+            to_address=contact.email,
+            delivery_id=delivery.id,
+            unsubscribe_url=unsubscribe_url,
+            now=self._clock(),
+        )
+        return await self._email.send(message), match_ids
+
+    async def _record(
+        self, delivery: Delivery, outcome: AttemptOutcome, match_ids: tuple[str, ...]
+    ) -> None:
+        channel = delivery.channel.value
+        now = self._clock()
+        if outcome.succeeded:
+            await self._store.delivered(delivery, match_ids=match_ids, now=now)
+            if delivery.kind is Kind.DIGEST:
+                await self._store.finish_digest_items(delivery.id)
+            self._metrics.deliveries.labels(channel, "delivered").inc()
+            self._metrics.latency.labels(channel).observe(
+                max(0.0, (now - delivery.created_at).total_seconds())
+            )
+            return
+        log.info("delivery attempt failed", verdict=outcome.verdict.value, detail=outcome.detail)
+        if outcome.verdict in {Verdict.GONE, Verdict.REFUSED}:
+            disable = outcome.verdict is Verdict.GONE or delivery.channel is ChannelName.EMAIL
+            await self._store.failed(
+                delivery, error=outcome.detail, now=now, dead=False, disable_endpoint=disable
+            )
+            self._metrics.deliveries.labels(channel, "failed").inc()
+            return
+        delay = self._policy.next_delay(
+            delivery.attempts,
+            throttled=outcome.verdict is Verdict.THROTTLED,
+            retry_after=outcome.retry_after,
+        )
+        if delay is None:
+            await self._store.failed(delivery, error=outcome.detail, now=now, dead=True)
+            self._metrics.deliveries.labels(channel, "dead").inc()
+            self._metrics.dead_letters.labels(channel).inc()
+            return
+        await self._store.retry(delivery, delay_s=delay, error=outcome.detail)
+        self._metrics.retries.labels(channel).inc()

@@ -1,0 +1,70 @@
+"""HTTP: health, readiness, metrics and one-click unsubscribe (RFC 8058) on port 8002."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import FastAPI, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from koppel_notifier.adapters.delivery_store import DeliveryStore
+from koppel_notifier.adapters.unsubscribe_tokens import InvalidToken, UnsubscribeTokens
+from koppel_notifier.metrics import NotifierMetrics
+
+Token = Annotated[str, Path(min_length=1, max_length=512)]
+
+
+def create_app(
+    *,
+    store: DeliveryStore,
+    tokens: UnsubscribeTokens,
+    metrics: NotifierMetrics,
+    ready: Callable[[], Awaitable[dict[str, bool]]],
+) -> FastAPI:
+    app = FastAPI(title="Koppel notifier", version="1", docs_url=None, redoc_url=None)
+    pages = Environment(
+        loader=PackageLoader("koppel_notifier", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",)),
+    )
+
+    def page(name: str, status: int = 200, **context: str) -> HTMLResponse:
+        headers = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
+        return HTMLResponse(pages.get_template(name).render(context), status, headers=headers)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks = await ready()
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+    async def confirm_page(token: Token, request: Request) -> HTMLResponse:
+        """A page with a button; a GET never unsubscribes (link scanners follow GETs)."""
+        try:
+            tokens.consultant_of(token)
+        except InvalidToken:
+            return page("invalid_link.html", 404)
+        return page("unsubscribe_confirm.html", action=str(request.url.path))
+
+    @app.post("/v1/unsubscribe/{token}", response_class=HTMLResponse)
+    async def unsubscribe(token: Token) -> HTMLResponse:
+        """RFC 8058 one-click (and the page's button): effective at once, idempotent."""
+        try:
+            consultant_id = tokens.consultant_of(token)
+        except InvalidToken:
+            return page("invalid_link.html", 404)
+        await store.unsubscribe(consultant_id)
+        return page("unsubscribed.html")
+
+    return app

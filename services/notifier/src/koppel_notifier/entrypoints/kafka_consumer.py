@@ -1,0 +1,148 @@
+"""Consumes matches and profiles; delivery rows are committed before the offsets are.
+
+aiokafka directly rather than FastStream: a whole `getmany` batch is written to PostgreSQL
+in one transaction and only then are its offsets committed, which needs manual commits at
+batch granularity. A crash in between replays the batch, and the unique keys in the
+database turn the replay into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from koppel.topics import CONSULTANTS, MATCHES, dlq
+from koppel_notifier.adapters import inbox_store
+from koppel_notifier.adapters.kafka_publisher import dead_letter
+from koppel_notifier.entrypoints.record_translation import (
+    Command,
+    ConsultantErased,
+    Ignored,
+    MatchEvent,
+    ProfileChanged,
+    Unusable,
+    translate,
+)
+from koppel_notifier.metrics import NotifierMetrics
+
+log = structlog.get_logger(__name__)
+
+
+def make_consumer(bootstrap_servers: str, group_id: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        MATCHES,
+        CONSULTANTS,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        client_id="koppel-notifier",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_records=500,
+    )
+
+
+class InboxConsumer:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        pool: asyncpg.Pool,
+        metrics: NotifierMetrics,
+        on_new_work: Callable[[], None],
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._pool = pool
+        self._metrics = metrics
+        self._on_new_work = on_new_work
+        self.started = False
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        self.started = True
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+                if not batches:
+                    continue
+                try:
+                    await self._apply(batches)
+                except (asyncpg.PostgresError, OSError, KafkaError) as exc:
+                    # Nothing was committed: rewind and try the same records again shortly.
+                    log.warning("batch failed; retrying", error=str(exc))
+                    for partition, records in batches.items():
+                        self._consumer.seek(partition, records[0].offset)
+                    await asyncio.sleep(1.0)
+                    continue
+                await self._consumer.commit(
+                    {
+                        partition: OffsetAndMetadata(records[-1].offset + 1, "")
+                        for partition, records in batches.items()
+                    }
+                )
+                self._on_new_work()
+        finally:
+            self.started = False
+            await self._consumer.stop()
+
+    async def _apply(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        commands: list[tuple[ConsumerRecord, Command]] = []
+        for records in batches.values():
+            for record in records:
+                try:
+                    commands.append(
+                        (
+                            record,
+                            translate(record.topic, record.key, record.value, list(record.headers)),
+                        )
+                    )
+                except Unusable as exc:
+                    await self._dead_letter(record, exc)
+        async with self._pool.acquire() as connection, connection.transaction():
+            for record, command in commands:
+                result = await _apply_one(connection, command)
+                self._metrics.events.labels(record.topic, result).inc()
+
+    async def _dead_letter(self, record: ConsumerRecord, exc: Unusable) -> None:
+        log.warning(
+            "record dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            code=exc.code,
+            error=str(exc),
+        )
+        await dead_letter(
+            self._producer,
+            dlq(record.topic),
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers),
+            error_code=exc.code,
+            error=str(exc),
+            source_topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        self._metrics.events.labels(record.topic, "dead_lettered").inc()
+
+
+async def _apply_one(connection: inbox_store.Connection, command: Command) -> str:
+    if isinstance(command, ProfileChanged):
+        await inbox_store.save_contact(connection, command.contact, mode=command.mode)
+        return "applied"
+    if isinstance(command, ConsultantErased):
+        await inbox_store.erase_contact(connection, command.consultant_id)
+        return "applied"
+    if isinstance(command, MatchEvent):
+        new = await inbox_store.record_match(connection, command.notice, command.occurred_at)
+        return "applied" if new else "duplicate"
+    assert isinstance(command, Ignored)
+    return "ignored"

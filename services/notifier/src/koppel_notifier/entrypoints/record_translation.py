@@ -1,0 +1,122 @@
+"""Kafka record → what the notifier does with it (wire models become domain types here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from koppel.cloudevents import decode
+from koppel.contract import ConsultantErasure, ConsultantProfile, MatchFound, MatchWithdrawn
+from koppel.errors import EnvelopeError, PayloadError
+from koppel.event_types import EventType
+from koppel.topics import CONSULTANTS, MATCHES
+from koppel.vocabulary import NotificationMode
+from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
+
+
+@dataclass(frozen=True)
+class ProfileChanged:
+    contact: Contact
+    mode: str
+
+
+@dataclass(frozen=True)
+class ConsultantErased:
+    consultant_id: str
+
+
+@dataclass(frozen=True)
+class MatchEvent:
+    notice: MatchNotice
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed event of a type this consumer has no business with."""
+
+    reason: str
+
+
+Command = ProfileChanged | ConsultantErased | MatchEvent | Ignored
+
+
+class Unusable(Exception):  # noqa: N818 - reads as "the record is unusable"
+    """The record cannot be read; it goes to the topic's dead-letter topic."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def translate(
+    topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+) -> Command:
+    """Raise `Unusable` for anything that is not a valid event for `topic`."""
+    if topic == CONSULTANTS and value is None:
+        if not key:
+            raise Unusable("tombstone without a key", "invalid_envelope")
+        return ConsultantErased(key.decode(errors="replace"))
+    try:
+        event = decode(value, headers)
+        payload = event.payload()
+    except PayloadError as exc:
+        raise Unusable(str(exc), exc.code) from exc
+    except EnvelopeError as exc:
+        raise Unusable(str(exc), exc.code) from exc
+    occurred_at = event.time or datetime.now(UTC)
+    if topic == MATCHES:
+        if isinstance(payload, MatchFound):
+            return MatchEvent(_found(event.id, payload), occurred_at)
+        if isinstance(payload, MatchWithdrawn):
+            return MatchEvent(_withdrawn(event.id, payload), occurred_at)
+    if topic == CONSULTANTS:
+        if isinstance(payload, ConsultantProfile):
+            return ProfileChanged(contact_of(payload), payload.notification.mode.value)
+        if isinstance(payload, ConsultantErasure):
+            return ConsultantErased(payload.consultant_id)
+    if event.type in {EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED}:
+        return Ignored(event.type)
+    raise Unusable(f"event type {event.type!r} does not belong on {topic}", "unknown_type")
+
+
+def contact_of(profile: ConsultantProfile) -> Contact:
+    """The part of a profile the notifier keeps; reachable only with consent and active."""
+    preferences = profile.notification
+    secret = preferences.webhook_secret
+    return Contact(
+        consultant_id=profile.id,
+        name=profile.name,
+        email=str(profile.email),
+        language=profile.language.value,
+        channels=frozenset(ChannelName(channel.value) for channel in preferences.channels),
+        digest=preferences.mode is NotificationMode.DAILY_DIGEST,
+        min_score=preferences.min_score,
+        webhook_url=None if preferences.webhook_url is None else str(preferences.webhook_url),
+        webhook_secret=None if secret is None else secret.get_secret_value(),
+        reachable=profile.active and profile.consent,
+    )
+
+
+def _found(event_id: str, found: MatchFound) -> MatchNotice:
+    return MatchNotice(
+        event_id=event_id,
+        match_id=found.match_id,
+        consultant_id=found.consultant_id,
+        kind=Kind.FOUND,
+        revision=found.revision,
+        score=found.score,
+        payload=found.model_dump(mode="json"),
+    )
+
+
+def _withdrawn(event_id: str, withdrawn: MatchWithdrawn) -> MatchNotice:
+    return MatchNotice(
+        event_id=event_id,
+        match_id=withdrawn.match_id,
+        consultant_id=withdrawn.consultant_id,
+        kind=Kind.WITHDRAWN,
+        revision=0,
+        score=None,
+        payload=withdrawn.model_dump(mode="json", exclude_none=True),
+    )

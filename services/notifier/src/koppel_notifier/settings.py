@@ -1,0 +1,85 @@
+"""The notifier's configuration, read from the environment (built in `bootstrap`)."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+
+from koppel.settings import DatabaseSettings
+from koppel_notifier.domain.retry_policy import DEFAULT_SCHEDULE, parse_schedule
+
+_PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
+DEVELOPMENT_SECRET = "development-unsubscribe-secret"  # noqa: S105 - refused outside development
+
+
+class Settings(DatabaseSettings):
+    environment: str = Field(default="development", validation_alias="KOPPEL_ENVIRONMENT")
+    port: int = Field(
+        default=8002, ge=1, le=65535, validation_alias=AliasChoices("NOTIFIER_PORT", "PORT")
+    )
+    host: str = Field(default="0.0.0.0", validation_alias="NOTIFIER_HOST")  # noqa: S104
+    group_id: str = Field(default="koppel-notifier", validation_alias="NOTIFIER_GROUP_ID")
+    public_base_url: str = Field(
+        default="http://localhost:8002", validation_alias="PUBLIC_BASE_URL"
+    )
+
+    smtp_host: str = Field(default="127.0.0.1", validation_alias="SMTP_HOST")
+    smtp_port: int = Field(default=1025, validation_alias="SMTP_PORT")
+    smtp_from: str = Field(default="Koppel <opdrachten@koppel.local>", validation_alias="SMTP_FROM")
+    smtp_username: str | None = Field(default=None, validation_alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(default=None, validation_alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=False, validation_alias="SMTP_STARTTLS")
+    smtp_timeout_s: float = Field(default=10.0, validation_alias="SMTP_TIMEOUT_SECONDS")
+
+    allow_private_targets: bool = Field(
+        default=False, validation_alias="WEBHOOK_ALLOW_PRIVATE_TARGETS"
+    )
+    unsubscribe_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET), validation_alias="NOTIFIER_UNSUBSCRIBE_SECRET"
+    )
+    digest_hour: int = Field(default=8, ge=0, le=23, validation_alias="NOTIFIER_DIGEST_HOUR")
+    retry_schedule: str = Field(
+        default=DEFAULT_SCHEDULE, validation_alias="NOTIFIER_RETRY_SCHEDULE"
+    )
+    retry_jitter: float = Field(default=0.2, ge=0, le=1, validation_alias="NOTIFIER_RETRY_JITTER")
+
+    send_concurrency: int = Field(default=64, ge=1, validation_alias="NOTIFIER_SEND_CONCURRENCY")
+    endpoint_concurrency: int = Field(
+        default=4, ge=1, validation_alias="NOTIFIER_ENDPOINT_CONCURRENCY"
+    )
+    email_concurrency: int = Field(default=4, ge=1, validation_alias="NOTIFIER_EMAIL_CONCURRENCY")
+    lease_s: float = Field(default=30.0, gt=0, validation_alias="NOTIFIER_LEASE_SECONDS")
+    poll_interval_s: float = Field(default=0.5, gt=0, validation_alias="NOTIFIER_POLL_SECONDS")
+    webhook_connect_timeout_s: float = Field(
+        default=5.0, gt=0, validation_alias="NOTIFIER_WEBHOOK_CONNECT_TIMEOUT"
+    )
+    webhook_total_timeout_s: float = Field(
+        default=15.0, gt=0, validation_alias="NOTIFIER_WEBHOOK_TOTAL_TIMEOUT"
+    )
+    database_pool_size: int = Field(default=10, ge=2, validation_alias="NOTIFIER_DB_POOL_SIZE")
+    digest_check_s: float = Field(
+        default=30.0, gt=0, validation_alias="NOTIFIER_DIGEST_CHECK_SECONDS"
+    )
+    migrate_on_start: bool = Field(default=True, validation_alias="NOTIFIER_MIGRATE_ON_START")
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _parsable_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @model_validator(mode="after")
+    def _real_secret_outside_development(self) -> Self:
+        secret = self.unsubscribe_secret.get_secret_value()
+        placeholder = secret.lower() in _PLACEHOLDER_SECRETS or secret == DEVELOPMENT_SECRET
+        if self.environment not in {"development", "test"} and (placeholder or len(secret) < 16):
+            raise ValueError(
+                "NOTIFIER_UNSUBSCRIBE_SECRET must be set to a real secret (16+ characters)"
+                f" when KOPPEL_ENVIRONMENT={self.environment!r}"
+            )
+        return self
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return parse_schedule(self.retry_schedule)

@@ -1,0 +1,140 @@
+"""Email wording in both languages, confidential masking, escaping and MIME headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from koppel_notifier.adapters.email_renderer import EmailRenderer
+from koppel_notifier.adapters.email_sender import build_message, message_id
+
+RENDERER = EmailRenderer()
+UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
+
+
+def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str, Any]) -> None:
+    email = RENDERER.match_found(
+        language="nl", name="Anouk", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+    )
+    assert email.subject == "Nieuwe opdracht: Senior communicatieadviseur participatie"
+    for fragment in [
+        "Beste Anouk,",
+        "Gemeente Zeist (gemeente)",
+        "projectopdracht, senior niveau",
+        "28–32 uur per week",
+        "2 maart 2026",
+        "6 maanden",
+        "2 dagen per week op kantoor",
+        "Zeist, Utrecht",
+        "burgerparticipatie, online communicatie",
+        "87%",
+        "- Niveau past precies",
+        UNSUBSCRIBE,
+    ]:
+        assert fragment in email.text
+    assert "<li>Niveau past precies</li>" in email.html
+    assert f'href="{UNSUBSCRIBE}"' in email.html
+
+
+def test_english_email(found_payload: dict[str, Any]) -> None:
+    email = RENDERER.match_found(
+        language="en", name="Sam", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+    )
+    assert email.subject == "New assignment: Senior communicatieadviseur participatie"
+    for fragment in ["Dear Sam,", "28–32 hours a week", "2 March 2026", "6 months", "87%"]:
+        assert fragment in email.text
+    assert "Unsubscribe" in email.html
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_confidential_assignments_never_name_the_organisation(
+    language: str, confidential_payload: dict[str, Any]
+) -> None:
+    # The summary already drops the name; the template must not find another way to show it.
+    assert confidential_payload["assignment"]["organization"]["name"] is None
+    email = RENDERER.match_found(
+        language=language, name="Anouk", match=confidential_payload, unsubscribe_url=UNSUBSCRIBE
+    )
+    for part in (email.subject, email.text, email.html):
+        assert "Zeist" not in part
+    expected = (
+        "een middelgrote gemeente in Utrecht (vertrouwelijk)"
+        if language == "nl"
+        else "a medium-sized municipality in Utrecht (confidential)"
+    )
+    assert expected in email.text
+
+
+def test_a_name_leaking_into_a_confidential_payload_is_still_masked(
+    make_match: Callable[..., dict[str, Any]],
+) -> None:
+    payload = make_match(visibility="confidential")
+    payload["assignment"]["organization"]["name"] = "Gemeente Zeist"
+    email = RENDERER.match_found(
+        language="nl", name="Anouk", match=payload, unsubscribe_url=UNSUBSCRIBE
+    )
+    assert "Gemeente Zeist" not in email.text + email.html
+
+
+def test_html_is_escaped_but_text_is_not(make_match: Callable[..., dict[str, Any]]) -> None:
+    payload = make_match(title="Adviseur <script>alert(1)</script> & co")
+    email = RENDERER.match_found(
+        language="nl", name="<b>Anouk</b>", match=payload, unsubscribe_url=UNSUBSCRIBE
+    )
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert "&lt;b&gt;Anouk&lt;/b&gt;" in email.html
+    assert "Beste <b>Anouk</b>," in email.text
+
+
+def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> None:
+    first = make_match(score=0.9)
+    second = make_match(score=0.7, title="Woordvoerder crisiscommunicatie")
+    email = RENDERER.digest(
+        language="nl",
+        name="Anouk",
+        matches=[first, second],
+        day=date(2026, 3, 2),
+        unsubscribe_url=UNSUBSCRIBE,
+    )
+    assert email.subject.startswith("2 nieuwe opdrachten voor je")
+    assert "Woordvoerder crisiscommunicatie" in email.text
+    assert "90%" in email.text
+    assert "70%" in email.text
+    assert "2 maart 2026" in email.text
+
+
+def test_message_structure_and_headers(found_payload: dict[str, Any]) -> None:
+    content = RENDERER.match_found(
+        language="nl", name="Anouk", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+    )
+    built = build_message(
+        content,
+        sender="Koppel <opdrachten@koppel.example>",
+        to_name="Anouk de Vries",
+        to_address="anouk@example.nl",
+        delivery_id="d-123",
+        unsubscribe_url=UNSUBSCRIBE,
+        now=datetime(2026, 3, 2, 9, tzinfo=UTC),
+    )
+    parsed = message_from_bytes(built.as_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in parsed.iter_parts()] == [
+        "text/plain",
+        "text/html",
+    ]
+    assert parsed["Message-ID"] == "<d-123@koppel.example>"
+    assert parsed["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["To"] == "Anouk de Vries <anouk@example.nl>"
+
+
+def test_message_id_is_stable_per_delivery() -> None:
+    assert message_id("d-1", "opdrachten@koppel.example") == "<d-1@koppel.example>"
+    assert message_id("d-1", "no-domain") == "<d-1@koppel.local>"
