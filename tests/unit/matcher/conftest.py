@@ -90,30 +90,37 @@ def profile(**overrides: Any) -> ProfileSpec:
     return replace(base, **overrides)
 
 
-# --- strategies: small vocabularies on purpose, so random pairs often match ---
+# --- strategies: every field is either the reference value or a random one, so random
+# pairs often pass every filter (hypothesis shrinks towards the reference pair) ---
 
 _CERTIFICATIONS = ("VOG", "Prince2", "BHV", "Scrum", "GGD crisis")
-_disciplines = st.frozensets(st.sampled_from(list(Discipline)[:6]), min_size=1, max_size=4)
-_coordinates = st.one_of(
-    st.none(),
-    st.tuples(st.floats(50.7, 53.6), st.floats(3.3, 7.3)),
-)
+_DISCIPLINES = list(Discipline)[:6]
+
+
+def _or(reference: Any, alternative: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.just(reference), alternative)
+
+
+_MOSTLY_TRUE = st.sampled_from([True] * 11 + [False])
 
 
 @st.composite
-def _place(draw: st.DrawFn) -> Place:
-    where = draw(_coordinates)
+def _place(draw: st.DrawFn, reference: Place) -> Place:
+    where = draw(st.one_of(st.none(), st.tuples(st.floats(51.6, 52.6), st.floats(4.6, 5.6))))
     province = draw(st.sampled_from(list(Province)))
     if where is None:
-        return Place("Ergens", province, None, None)
-    return Place("Ergens", province, where[0], where[1])
+        return Place("Ergens", province)
+    place: Place = draw(_or(reference, st.just(Place("Ergens", province, where[0], where[1]))))
+    return place
 
 
 @st.composite
 def assignments(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> AssignmentSpec:
-    required = draw(_disciplines)
+    base = assignment()
+    required = draw(st.frozensets(st.sampled_from(_DISCIPLINES), min_size=1, max_size=3))
+    required = draw(_or(base.disciplines_required, st.just(required)))
     preferred = draw(st.frozensets(st.sampled_from(list(Discipline)[:8]), max_size=3)) - required
-    low = draw(st.integers(4, 40))
+    low = draw(_or(base.hours_min, st.integers(8, 32)))
     org = draw(st.sampled_from(list(OrganizationType)))
     size = draw(st.sampled_from(list(SizeClass))) if org is OrganizationType.MUNICIPALITY else None
     return AssignmentSpec(
@@ -121,49 +128,58 @@ def assignments(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> A
         title="Opdracht",
         organization_type=org,
         size_class=size,
-        province=draw(st.sampled_from(list(Province))),
-        location=draw(_place()),
-        level=draw(st.sampled_from(list(Level))),
+        province=base.province,
+        location=draw(_place(base.location)),
+        level=draw(st.sampled_from([base.level, *Level])),
         assignment_type=draw(st.sampled_from(list(AssignmentType))),
         disciplines_required=required,
         disciplines_preferred=preferred,
         hours_min=low,
-        hours_max=draw(st.integers(low, 40)),
-        start_date=START + timedelta(days=draw(st.integers(-30, 30))),
+        hours_max=draw(_or(max(low, base.hours_max), st.integers(low, 40))),
+        start_date=START + timedelta(days=draw(_or(0, st.integers(-16, 16)))),
         duration_months=draw(st.integers(1, 24)),
-        office_days_per_week=draw(st.integers(0, 5)),
-        max_hourly_rate_eur=draw(st.one_of(st.none(), st.floats(60, 140))),
-        min_years_experience=draw(st.one_of(st.none(), st.integers(0, 10))),
-        required_certifications=draw(st.frozensets(st.sampled_from(_CERTIFICATIONS), max_size=1)),
-        is_open=draw(st.booleans().map(lambda b: b or bool(draw(st.integers(0, 3))))),
-        closes_at=draw(st.one_of(st.none(), st.just(NOW), st.just(NOW + timedelta(days=3)))),
+        office_days_per_week=draw(_or(base.office_days_per_week, st.integers(0, 5))),
+        max_hourly_rate_eur=draw(_or(None, st.floats(60, 140))),
+        min_years_experience=draw(_or(None, st.integers(0, 12))),
+        required_certifications=draw(
+            _or(frozenset(), st.frozensets(st.sampled_from(_CERTIFICATIONS), max_size=2))
+        ),
+        is_open=draw(_MOSTLY_TRUE),
+        closes_at=draw(
+            _or(
+                None,
+                st.sampled_from([NOW, NOW + timedelta(microseconds=1), NOW + timedelta(days=3)]),
+            )
+        ),
     )
 
 
 @st.composite
 def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> ProfileSpec:
-    disciplines = draw(_disciplines)
+    base = profile()
+    disciplines = draw(st.frozensets(st.sampled_from(_DISCIPLINES), min_size=1, max_size=4))
+    disciplines = draw(_or(base.disciplines, st.just(disciplines)))
     specialisms = draw(st.frozensets(st.sampled_from(sorted(disciplines)), max_size=3))
-    low = draw(st.integers(4, 40))
-    years = draw(st.integers(0, 20))
+    low = draw(_or(base.hours_min, st.integers(8, 32)))
+    years = draw(_or(base.years_experience, st.integers(0, 20)))
     return ProfileSpec(
         id=draw(ids if ids is not None else st.text("xyz789", min_size=1, max_size=6)),
         language=draw(st.sampled_from(list(Language))),
-        level=draw(st.sampled_from(list(Level))),
+        level=draw(_or(base.level, st.sampled_from(list(Level)))),
         years_experience=years,
         public_sector_years=draw(st.integers(0, years)),
         disciplines=disciplines,
         specialisms=specialisms,
         work_style=draw(st.sampled_from(list(WorkStyle))),
-        certifications=draw(st.frozensets(st.sampled_from(_CERTIFICATIONS), max_size=3)),
-        home=draw(_place()),
-        max_travel_km=draw(st.one_of(st.none(), st.integers(1, 250))),
-        max_office_days_per_week=draw(st.integers(0, 5)),
-        available_from=START + timedelta(days=draw(st.integers(-20, 50))),
+        certifications=draw(st.frozensets(st.sampled_from(_CERTIFICATIONS), max_size=4)),
+        home=draw(_place(base.home)),
+        max_travel_km=draw(_or(base.max_travel_km, st.one_of(st.none(), st.integers(1, 150)))),
+        max_office_days_per_week=draw(_or(base.max_office_days_per_week, st.integers(0, 5))),
+        available_from=START + timedelta(days=draw(_or(0, st.integers(-20, 20)))),
         hours_min=low,
-        hours_max=draw(st.integers(low, 40)),
-        committed_hours=draw(st.sampled_from([0, 0, 8, 16, 24, 32])),
-        min_hourly_rate_eur=draw(st.one_of(st.none(), st.floats(50, 130))),
+        hours_max=draw(_or(max(low, base.hours_max), st.integers(low, 40))),
+        committed_hours=draw(_or(0, st.sampled_from([4, 8, 16, 32]))),
+        min_hourly_rate_eur=draw(_or(None, st.floats(50, 130))),
         open_to_next_level=draw(st.booleans()),
         preferred_organization_types=draw(
             st.frozensets(st.sampled_from(list(OrganizationType)), max_size=3)
@@ -171,8 +187,8 @@ def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> Prof
         preferred_assignment_types=draw(
             st.frozensets(st.sampled_from(list(AssignmentType)), max_size=2)
         ),
-        active=draw(st.integers(0, 9)) > 0,
-        consent=draw(st.integers(0, 9)) > 0,
+        active=draw(_MOSTLY_TRUE),
+        consent=draw(_MOSTLY_TRUE),
     )
 
 

@@ -1,0 +1,229 @@
+"""The columnar index gives exactly what `evaluate()` gives pair by pair, in both directions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings, target
+from hypothesis import strategies as st
+
+from koppel.vocabulary import Discipline, Level, Province
+from koppel_matcher.domain.evaluate import evaluate
+from koppel_matcher.domain.geo import EARTH_RADIUS_KM
+from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.model import AssignmentSpec, Evaluation, Place, ProfileSpec
+
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+_ID_CHARS = "ab1:.-é"
+UTRECHT_LAT, UTRECHT_LON = 52.0907, 5.1214
+
+
+def _ranked(pairs: list[tuple[str, Evaluation]]) -> list[tuple[str, Evaluation]]:
+    return sorted(pairs, key=lambda pair: (-pair[1].score, pair[0]))
+
+
+def brute_force_for_assignment(
+    a: AssignmentSpec, profiles: list[ProfileSpec], now: datetime
+) -> list[tuple[str, Evaluation]]:
+    return _ranked([(p.id, e) for p in profiles if (e := evaluate(a, p, now)) is not None])
+
+
+def brute_force_for_profile(
+    p: ProfileSpec, assignments: list[AssignmentSpec], now: datetime
+) -> list[tuple[str, Evaluation]]:
+    return _ranked([(a.id, e) for a in assignments if (e := evaluate(a, p, now)) is not None])
+
+
+def _draw_world(data: Any, specs: Any) -> tuple[list[AssignmentSpec], list[ProfileSpec]]:
+    ids = st.text(_ID_CHARS, min_size=1, max_size=4)
+    assignments = data.draw(
+        st.lists(specs.assignments(ids), min_size=1, max_size=12, unique_by=lambda a: a.id),
+        label="A",
+    )
+    profiles = data.draw(
+        st.lists(specs.profiles(ids), min_size=3, max_size=25, unique_by=lambda p: p.id),
+        label="P",
+    )
+    return assignments, profiles
+
+
+def _index(assignments: list[AssignmentSpec], profiles: list[ProfileSpec]) -> MatchIndex:
+    index = MatchIndex(capacity=2)  # tiny, so growth is exercised
+    for a in assignments:
+        index.upsert_assignment(a)
+    for p in profiles:
+        index.upsert_profile(p)
+    return index
+
+
+@PROPERTY
+@given(data=st.data())
+def test_index_equals_brute_force_both_directions(specs: Any, data: Any) -> None:
+    assignments, profiles = _draw_world(data, specs)
+    index = _index(assignments, profiles)
+    pairs = 0
+    for a in assignments:
+        found = index.matches_for_assignment(a, specs.now)
+        assert found == brute_force_for_assignment(a, profiles, specs.now)
+        pairs += len(found)
+    target(float(pairs), label="matching pairs")  # steer hypothesis towards dense worlds
+    for p in profiles:
+        assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(
+            p, assignments, specs.now
+        )
+
+
+@PROPERTY
+@given(data=st.data())
+def test_both_directions_find_the_same_pairs(specs: Any, data: Any) -> None:
+    assignments, profiles = _draw_world(data, specs)
+    index = _index(assignments, profiles)
+    by_assignment = {
+        (a.id, pid, e) for a in assignments for pid, e in index.matches_for_assignment(a, specs.now)
+    }
+    by_profile = {
+        (aid, p.id, e) for p in profiles for aid, e in index.matches_for_profile(p, specs.now)
+    }
+    assert by_assignment == by_profile
+    target(float(len(by_assignment)), label="matching pairs")
+
+
+@PROPERTY
+@given(data=st.data())
+def test_travel_limit_near_the_boundary_agrees_with_the_scalar(specs: Any, data: Any) -> None:
+    """Homes at random distances around whole-km limits: vector and scalar haversine agree."""
+    a = specs.assignment(office_days_per_week=data.draw(st.integers(0, 3)))
+    limit = data.draw(st.integers(1, 120))
+    profiles = []
+    for i in range(data.draw(st.integers(1, 20))):
+        km = limit + data.draw(st.sampled_from([-1e-3, -1e-7, 0.0, 1e-7, 1e-3, -5.0, 5.0]))
+        bearing = data.draw(st.floats(0, 2 * math.pi))
+        lat = UTRECHT_LAT + math.degrees(km / EARTH_RADIUS_KM) * math.cos(bearing)
+        lon = UTRECHT_LON + math.degrees(km / EARTH_RADIUS_KM) * math.sin(bearing) / math.cos(
+            math.radians(UTRECHT_LAT)
+        )
+        profiles.append(
+            specs.profile(id=f"c{i}", home=Place("Ergens", Province.UTRECHT, lat, lon),
+                          max_travel_km=limit, max_office_days_per_week=3)
+        )  # fmt: skip
+    index = _index([a], profiles)
+    assert index.matches_for_assignment(a, specs.now) == brute_force_for_assignment(
+        a, profiles, specs.now
+    )
+    for p in profiles:
+        assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(p, [a], specs.now)
+
+
+def _some_of(data: Any, live: dict[str, Any], label: str) -> set[str]:
+    if not live:
+        return set()
+    chosen: set[str] = data.draw(st.sets(st.sampled_from(sorted(live))), label=label)
+    return chosen
+
+
+@PROPERTY
+@given(data=st.data())
+def test_upserts_and_removals_keep_the_index_exact(specs: Any, data: Any) -> None:
+    assignments, profiles = _draw_world(data, specs)
+    index = _index(assignments, profiles)
+    live_a = {a.id: a for a in assignments}
+    live_p = {p.id: p for p in profiles}
+    for p in (
+        data.draw(st.lists(st.sampled_from(profiles), max_size=8), label="drop P")
+        if profiles
+        else []
+    ):
+        index.remove_profile(p.id)
+        live_p.pop(p.id, None)
+    for a in (
+        data.draw(st.lists(st.sampled_from(assignments), max_size=4), label="drop A")
+        if assignments
+        else []
+    ):
+        index.remove_assignment(a.id)
+        live_a.pop(a.id, None)
+    ids = st.text(_ID_CHARS, min_size=1, max_size=4)
+    for p in data.draw(st.lists(specs.profiles(ids), max_size=8), label="new P"):
+        index.upsert_profile(p)  # new ones, and replacements of live ids
+        live_p[p.id] = p
+    for a in data.draw(st.lists(specs.assignments(ids), max_size=4), label="new A"):
+        index.upsert_assignment(a)
+        live_a[a.id] = a
+
+    assert index.profile_count == len(live_p)
+    assert index.assignment_count == len(live_a)
+    assert all(index.profile(pid) == p for pid, p in live_p.items())
+    assert all(index.assignment(aid) == a for aid, a in live_a.items())
+    for a in live_a.values():
+        assert index.matches_for_assignment(a, specs.now) == brute_force_for_assignment(
+            a, list(live_p.values()), specs.now
+        )
+    for p in live_p.values():
+        assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(
+            p, list(live_a.values()), specs.now
+        )
+
+
+def test_removed_entities_are_gone(specs: Any) -> None:
+    index = MatchIndex()
+    a, p = specs.assignment(), specs.profile()
+    index.upsert_assignment(a)
+    index.upsert_profile(p)
+    assert [pid for pid, _ in index.matches_for_assignment(a, specs.now)] == [p.id]
+    index.remove_profile(p.id)
+    index.remove_profile("never-there")
+    assert index.matches_for_assignment(a, specs.now) == []
+    assert index.profile(p.id) is None
+    assert index.profile_count == 0
+    index.remove_assignment(a.id)
+    assert index.matches_for_profile(p, specs.now) == []
+    assert index.assignment_count == 0
+    assert index.memory_bytes() > 0
+
+
+def test_a_changed_profile_replaces_the_old_one(specs: Any) -> None:
+    index = MatchIndex()
+    a, p = specs.assignment(), specs.profile()
+    index.upsert_assignment(a)
+    index.upsert_profile(p)
+    index.upsert_profile(replace(p, disciplines=frozenset({Discipline.EVENTS})))
+    assert index.profile_count == 1
+    assert index.matches_for_assignment(a, specs.now) == []
+
+
+def test_closed_or_unknown_certification_assignments_match_nobody(specs: Any) -> None:
+    index = MatchIndex()
+    index.upsert_profile(specs.profile(certifications=frozenset({"VOG"})))
+    closed = specs.assignment(is_open=False)
+    unknown = specs.assignment(required_certifications=frozenset({"Nooit gezien"}))
+    assert index.matches_for_assignment(closed, specs.now) == []
+    assert index.matches_for_assignment(unknown, specs.now) == []
+    assert len(index.matches_for_assignment(specs.assignment(), specs.now)) == 1
+
+
+def test_ranking_is_by_score_then_id(specs: Any) -> None:
+    index = MatchIndex()
+    a = specs.assignment()
+    exact = [specs.profile(id=pid) for pid in ("c-b", "c-a")]
+    stretch = specs.profile(id="c-0", level=Level.MEDIOR, open_to_next_level=True)
+    for p in [*exact, stretch]:
+        index.upsert_profile(p)
+    assert [pid for pid, _ in index.matches_for_assignment(a, specs.now)] == ["c-a", "c-b", "c-0"]
+
+
+@PROPERTY
+@given(data=st.data())
+def test_one_pair_index_agrees_with_evaluate(specs: Any, data: Any) -> None:
+    a = data.draw(specs.assignments())
+    p = data.draw(specs.profiles())
+    evaluation = evaluate(a, p, specs.now)
+    index = _index([a], [p])
+    found = index.matches_for_profile(p, specs.now)
+    assert found == ([] if evaluation is None else [(a.id, evaluation)])

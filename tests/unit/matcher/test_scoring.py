@@ -1,0 +1,203 @@
+"""The score: documented weights, sensible orderings, reasons in the consultant's language."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from koppel.vocabulary import (
+    AssignmentType,
+    Discipline,
+    Language,
+    Level,
+    OrganizationType,
+    SizeClass,
+    WorkStyle,
+)
+from koppel_matcher.domain.model import Place
+from koppel_matcher.domain.reasons import DISCIPLINE_NAMES
+from koppel_matcher.domain.scoring import COMPONENTS, WEIGHTS, score
+
+MUNICIPALITY = OrganizationType.MUNICIPALITY
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_weights_sum_to_one_and_name_every_component() -> None:
+    assert math.isclose(sum(WEIGHTS.values()), 1.0)
+    assert [c.name for c in COMPONENTS] == list(WEIGHTS)
+    assert all(w > 0 for w in WEIGHTS.values())
+
+
+@PROPERTY
+@given(data=st.data())
+def test_score_is_in_range_deterministic_and_explained(specs: Any, data: Any) -> None:
+    a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
+    first = score(a, p)
+    assert 0.0 <= first.score <= 1.0
+    assert round(first.score, 4) == first.score
+    assert score(a, p) == first
+    assert len(first.reasons) == len(first.components)
+    names = [name for name, _ in first.components]
+    assert names == [c.name for c in COMPONENTS if c.name in names]  # fixed order, no repeats
+    assert all(0.0 <= contribution <= WEIGHTS[name] for name, contribution in first.components)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_covering_more_required_disciplines_never_lowers_the_score(specs: Any, data: Any) -> None:
+    a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
+    extra = data.draw(st.sampled_from(sorted(a.disciplines_required)))
+    as_specialism = data.draw(st.booleans())
+    more = replace(
+        p,
+        disciplines=p.disciplines | {extra},
+        specialisms=p.specialisms | ({extra} if as_specialism else set()),
+    )
+    assert score(a, more).score >= score(a, p).score
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_specialism_beats_a_plain_discipline(specs: Any, data: Any) -> None:
+    a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
+    held = data.draw(st.sampled_from(sorted(a.disciplines_required)))
+    plain = replace(p, disciplines=p.disciplines | {held}, specialisms=p.specialisms - {held})
+    special = replace(plain, specialisms=plain.specialisms | {held})
+    assert score(a, special).score > score(a, plain).score
+
+
+@PROPERTY
+@given(data=st.data())
+def test_exact_level_beats_a_stretch_beats_a_step_down(specs: Any, data: Any) -> None:
+    a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
+    assume(a.level is Level.MEDIOR or a.level is Level.SENIOR)
+    ranks = list(Level)
+    exact = replace(p, level=a.level)
+    stretch = replace(p, level=ranks[a.level.rank - 1], open_to_next_level=True)
+    step_down = replace(p, level=ranks[a.level.rank + 1])
+    assert score(a, exact).score > score(a, stretch).score
+    assert score(a, stretch).score > score(a, step_down).score
+
+
+@PROPERTY
+@given(data=st.data())
+def test_closer_is_never_worse(specs: Any, data: Any) -> None:
+    a = specs.assignment(office_days_per_week=data.draw(st.integers(1, 4)))
+    near_km, far_km = sorted(data.draw(st.tuples(st.floats(0, 200), st.floats(0, 200))))
+
+    def home_at(km: float) -> Place:
+        assert a.location.lat is not None
+        lat = a.location.lat + math.degrees(km / 6371.0088)
+        return Place("Ergens", a.province, lat, a.location.lon)
+
+    p = data.draw(specs.profiles())
+    near, far = replace(p, home=home_at(near_km)), replace(p, home=home_at(far_km))
+    assert score(a, near).score >= score(a, far).score
+
+
+@pytest.mark.parametrize(
+    ("organization", "size", "style", "better_than"),
+    [
+        (
+            OrganizationType.MUNICIPALITY,
+            SizeClass.SMALL,
+            WorkStyle.GENERALIST,
+            WorkStyle.SPECIALIST,
+        ),
+        (
+            OrganizationType.MUNICIPALITY,
+            SizeClass.LARGE,
+            WorkStyle.SPECIALIST,
+            WorkStyle.GENERALIST,
+        ),
+        (OrganizationType.MINISTRY, None, WorkStyle.SPECIALIST, WorkStyle.EITHER),
+        (OrganizationType.EXECUTIVE_AGENCY, None, WorkStyle.EITHER, WorkStyle.GENERALIST),
+    ],
+)
+def test_work_style_suits_the_organisation(
+    specs: Any,
+    organization: OrganizationType,
+    size: SizeClass | None,
+    style: WorkStyle,
+    better_than: WorkStyle,
+) -> None:
+    a = specs.assignment(organization_type=organization, size_class=size)
+    suits = score(a, specs.profile(work_style=style)).score
+    assert suits > score(a, specs.profile(work_style=better_than)).score
+
+
+def test_medium_municipality_has_no_work_style_lean(specs: Any) -> None:
+    a = specs.assignment(size_class=SizeClass.MEDIUM)
+    scores = {score(a, specs.profile(work_style=s)).score for s in WorkStyle}
+    assert len(scores) == 1
+    assert "work_style" not in dict(score(a, specs.profile()).components)
+
+
+def test_reasons_in_dutch(specs: Any) -> None:
+    a = specs.assignment(level=Level.SENIOR, office_days_per_week=2)
+    p = specs.profile(
+        level=Level.MEDIOR,
+        open_to_next_level=True,
+        specialisms=frozenset({Discipline.CRISIS_COMMUNICATION}),
+        max_office_days_per_week=3,
+    )
+    reasons = score(a, p).reasons
+    assert "Je specialisme crisiscommunicatie is gevraagd" in reasons
+    assert "Stap omhoog: senior opdracht" in reasons
+    assert "1 kantoordag minder dan je maximum" in reasons
+
+
+def test_reasons_in_english(specs: Any) -> None:
+    a = specs.assignment(
+        disciplines_required=frozenset({Discipline.CITIZEN_PARTICIPATION, Discipline.EVENTS}),
+        office_days_per_week=1,
+    )
+    p = specs.profile(
+        language=Language.EN,
+        disciplines=frozenset({Discipline.CITIZEN_PARTICIPATION, Discipline.ONLINE_COMMUNICATION}),
+        max_office_days_per_week=3,
+        preferred_organization_types=frozenset({OrganizationType.MINISTRY}),
+    )
+    reasons = score(a, p).reasons
+    assert "You cover 1 of the 2 required disciplines: citizen participation" in reasons
+    assert "2 office days fewer than your maximum" in reasons
+    assert "Not an organisation type you prefer: municipality" in reasons
+    assert "At your level: senior" in reasons
+
+
+def test_neutral_components_give_no_reason(specs: Any) -> None:
+    """Reference pair: no preferences, `either`, rate unknown, 1–4 public years, at max days."""
+    evaluation = score(specs.assignment(), specs.profile(max_office_days_per_week=2))
+    names = {name for name, _ in evaluation.components}
+    assert names == {"required_disciplines", "level", "hours", "travel"}
+    assert len(evaluation.reasons) == 4
+
+
+def test_preferences_move_the_score_both_ways(specs: Any) -> None:
+    a = specs.assignment(assignment_type=AssignmentType.BRIDGING)
+    neutral = score(a, specs.profile()).score
+    liked = specs.profile(preferred_assignment_types=frozenset({AssignmentType.BRIDGING}))
+    other = specs.profile(preferred_assignment_types=frozenset({AssignmentType.STRATEGIC}))
+    assert score(a, liked).score > neutral > score(a, other).score
+    assert "Het soort opdracht dat je zoekt: overbruggingsopdracht" in score(a, liked).reasons
+
+
+def test_every_discipline_has_a_dutch_and_an_english_name() -> None:
+    for language in Language:
+        assert set(DISCIPLINE_NAMES[language]) == set(Discipline)
+    assert DISCIPLINE_NAMES[Language.NL][Discipline.ONLINE_COMMUNICATION] == "online communicatie"
+    assert DISCIPLINE_NAMES[Language.NL][Discipline.CITIZEN_PARTICIPATION] == "burgerparticipatie"
+
+
+def test_remote_assignment_scores_travel_full(specs: Any) -> None:
+    remote = specs.assignment(office_days_per_week=0)
+    far = specs.profile(home=specs.groningen, max_travel_km=None)
+    components = dict(score(remote, far).components)
+    assert components["travel"] == WEIGHTS["travel"]
+    on_site = dict(score(specs.assignment(), far).components)
+    assert on_site["travel"] < WEIGHTS["travel"]
