@@ -1,0 +1,202 @@
+"""The raw-topic consumer against a real broker: routing, dead letters, crash safety."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from koppel.cloudevents import CloudEvent, decode, encode, encode_binary
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, dlq
+from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+
+pytestmark = pytest.mark.integration
+
+Body = Callable[..., dict[str, Any]]
+OpenReader = Callable[[str], Awaitable[Any]]
+StartConsumer = Callable[..., Awaitable[Any]]
+
+
+def _event(event_type: str, subject: str | None, data: Any) -> CloudEvent:
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/upstream/crm",
+        type=event_type,
+        subject=subject,
+        time=datetime.now(UTC),
+        data=data,
+    )
+
+
+@pytest.mark.parametrize("encoder", [encode, encode_binary], ids=["structured", "binary"])
+async def test_raw_event_reaches_the_canonical_topic_with_the_same_id(
+    publisher: KafkaEventPublisher,
+    start_consumer: StartConsumer,
+    raw_producer: AIOKafkaProducer,
+    reader: OpenReader,
+    make_assignment: Body,
+    new_id: Callable[[str], str],
+    encoder: Callable[[CloudEvent], tuple[bytes, list[tuple[str, bytes]]]],
+) -> None:
+    assignment_id = new_id("A")
+    assignments = await reader(ASSIGNMENTS)
+    await start_consumer(publisher)
+    upstream = _event(
+        "nl.koppel.assignment.upserted", assignment_id, make_assignment(assignment_id)
+    )
+    value, headers = encoder(upstream)
+
+    await raw_producer.send_and_wait(RAW, value, key=assignment_id.encode(), headers=headers)
+
+    [record] = await assignments.wait_for(assignment_id.encode())
+    event = decode(record.value, record.headers)
+    assert event.id == upstream.id
+    assert event.source == "/koppel/intake"
+    assert event.subject == assignment_id
+    assert event.data["title"] == "Interim woordvoerder"
+
+
+async def test_raw_consultant_upsert_and_erasure(
+    publisher: KafkaEventPublisher,
+    start_consumer: StartConsumer,
+    raw_producer: AIOKafkaProducer,
+    reader: OpenReader,
+    make_consultant: Body,
+    new_id: Callable[[str], str],
+) -> None:
+    consultant_id = new_id("C")
+    key = consultant_id.encode()
+    consultants = await reader(CONSULTANTS)
+    await start_consumer(publisher)
+    upsert = _event("nl.koppel.consultant.upserted", consultant_id, make_consultant(consultant_id))
+    erase = _event("nl.koppel.consultant.erased", consultant_id, {"consultant_id": consultant_id})
+
+    for event in (upsert, erase):
+        value, headers = encode(event)
+        await raw_producer.send_and_wait(RAW, value, key=key, headers=headers)
+
+    profile, tombstone = await consultants.wait_for(key, count=2)
+    assert decode(profile.value, profile.headers).id == upsert.id
+    assert tombstone.value is None
+    assert dict(tombstone.headers)["ce_id"] == erase.id.encode()
+
+
+async def test_each_poison_goes_to_the_dlq_as_received_while_good_events_flow(
+    publisher: KafkaEventPublisher,
+    start_consumer: StartConsumer,
+    raw_producer: AIOKafkaProducer,
+    reader: OpenReader,
+    make_assignment: Body,
+    new_id: Callable[[str], str],
+) -> None:
+    assignment_id = new_id("A")
+    key = assignment_id.encode()
+    assignments = await reader(ASSIGNMENTS)
+    dead_letters = await reader(dlq(RAW))
+    await start_consumer(publisher)
+    good = _event("nl.koppel.assignment.upserted", assignment_id, make_assignment(assignment_id))
+    bad_data = make_assignment(assignment_id, hours_per_week={"min": 40, "max": 8}, level="x")
+    poison: list[tuple[str, bytes, list[tuple[str, bytes]]]] = [
+        ("invalid_envelope", b"\x89PNG not json at all", [("x-origin", b"crm")]),
+        ("invalid_envelope", json.dumps({"title": "just JSON"}).encode(), []),
+        ("unknown_type", *encode(_event("nl.koppel.assignment.archived", None, {}))),
+        ("invalid_payload", *encode(_event("nl.koppel.assignment.upserted", None, bad_data))),
+        (
+            "key_mismatch",
+            *encode(
+                _event("nl.koppel.assignment.upserted", None, make_assignment(new_id("other")))
+            ),
+        ),
+    ]
+
+    # Same key, so same partition: the good event comes after every poison record.
+    for _, value, headers in poison:
+        await raw_producer.send_and_wait(RAW, value, key=key, headers=headers)
+    value, headers = encode(good)
+    await raw_producer.send_and_wait(RAW, value, key=key, headers=headers)
+
+    [routed] = await assignments.wait_for(key)
+    assert decode(routed.value, routed.headers).id == good.id
+    letters = await dead_letters.wait_for(key, count=len(poison))
+    for (code, value, headers), letter in zip(poison, letters, strict=True):
+        assert letter.value == value
+        letter_headers = list(letter.headers)
+        assert letter_headers[: len(headers)] == headers
+        errors = dict(letter_headers)
+        assert errors["koppel-error-code"] == code.encode()
+        assert errors["koppel-error-reason"]
+        assert errors["koppel-error-source-topic"] == RAW.encode()
+        assert int(errors["koppel-error-source-offset"]) >= 0
+        assert errors["koppel-error-at"]
+    reason = dict(letters[3].headers)["koppel-error-reason"].decode()
+    assert "level" in reason
+    assert "hours_per_week" in reason
+
+
+async def test_offsets_are_not_committed_before_the_output_is_acknowledged(
+    kafka: str,
+    publisher: KafkaEventPublisher,
+    start_consumer: StartConsumer,
+    committed_offsets: Callable[[], Awaitable[dict[int, int | None]]],
+    raw_producer: AIOKafkaProducer,
+    reader: OpenReader,
+    make_assignment: Body,
+    new_id: Callable[[str], str],
+) -> None:
+    assignment_ids = [new_id("A") for _ in range(12)]
+    assignments = await reader(ASSIGNMENTS)
+    before = await committed_offsets()
+    # A publisher that never reached the broker: every output fails to be acknowledged.
+    unreachable = KafkaEventPublisher(kafka)
+    first = await start_consumer(unreachable)
+    for assignment_id in assignment_ids:
+        event = _event(
+            "nl.koppel.assignment.upserted", assignment_id, make_assignment(assignment_id)
+        )
+        value, headers = encode(event)
+        await raw_producer.send_and_wait(RAW, value, key=assignment_id.encode(), headers=headers)
+
+    await assignments.drain(3.0)
+    await first.kill()
+
+    assert await committed_offsets() == before
+    # Restarted in the same group with a working publisher: nothing was skipped.
+    second = await start_consumer(publisher)
+    for assignment_id in assignment_ids:
+        [record] = await assignments.wait_for(assignment_id.encode())
+        assert decode(record.value, record.headers).subject == assignment_id
+    await second.stop()
+    after = await committed_offsets()
+    assert sum(after.values()) - sum(before.values()) >= len(assignment_ids)  # type: ignore[arg-type]
+
+
+async def test_killed_mid_stream_and_restarted_nothing_is_skipped(
+    publisher: KafkaEventPublisher,
+    start_consumer: StartConsumer,
+    raw_producer: AIOKafkaProducer,
+    reader: OpenReader,
+    make_assignment: Body,
+    new_id: Callable[[str], str],
+) -> None:
+    assignment_ids = [new_id("A") for _ in range(60)]
+    assignments = await reader(ASSIGNMENTS)
+    for assignment_id in assignment_ids:
+        event = _event(
+            "nl.koppel.assignment.upserted", assignment_id, make_assignment(assignment_id)
+        )
+        value, headers = encode(event)
+        await raw_producer.send(RAW, value, key=assignment_id.encode(), headers=headers)
+    await raw_producer.flush()
+
+    first = await start_consumer(publisher)
+    await assignments.wait_for(assignment_ids[0].encode())
+    await first.kill()
+    await start_consumer(publisher)
+
+    for assignment_id in assignment_ids:
+        assert await assignments.wait_for(assignment_id.encode())
