@@ -1,0 +1,93 @@
+"""Instant delivery on both channels in both languages, with verifiable signatures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+async def test_match_found_by_email_and_signed_webhook(
+    language: str,
+    notifier: Any,
+    kafka_io: Any,
+    smtp_sink: Any,
+    receiver: Any,
+    make_profile: Any,
+    make_assignment: Any,
+    wait: Any,
+    unique_id: str,
+) -> None:
+    consultant = f"c-{language}-{unique_id}"
+    path = f"hook-{consultant}"
+    address = f"{consultant}@example.org"
+    async with notifier() as running:
+        await kafka_io.profile(
+            make_profile(
+                consultant,
+                language=language,
+                channels=["email", "webhook"],
+                webhook_url=receiver.url(path),
+                webhook_secret=SECRET,
+            )
+        )
+        match_id = await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"), 0.87)
+
+        await wait(lambda: smtp_sink.handler.to(address) and receiver.at(path), what="both")
+
+        [mail] = smtp_sink.handler.to(address)
+        text = mail.part("text/plain")
+        if language == "nl":
+            assert (
+                mail.message["Subject"]
+                == "Nieuwe opdracht: Senior communicatieadviseur participatie"
+            )
+            assert "Beste Anouk de Vries," in text
+            assert "28–32 uur per week" in text
+        else:
+            assert (
+                mail.message["Subject"]
+                == "New assignment: Senior communicatieadviseur participatie"
+            )
+            assert "Dear Anouk de Vries," in text
+            assert "28–32 hours a week" in text
+        assert "Gemeente Zeist" in text
+        assert "87%" in text
+        assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert mail.message["List-Unsubscribe"].startswith("<http://notifier.test/v1/unsubscribe/")
+        assert mail.message["Message-ID"].endswith("@koppel.test>")
+
+        [hook] = receiver.at(path)
+        document = Webhook(SECRET).verify(hook.body, hook.headers)
+        assert document["type"] == "match.found"
+        assert document["data"]["match_id"] == match_id
+        assert document["data"]["consultant_id"] == consultant
+        assert document["data"]["score"] == 0.87
+        assert document["data"]["assignment"]["organization"]["name"] == "Gemeente Zeist"
+        assert hook.headers["webhook-id"].startswith("msg_")
+
+        await wait(
+            lambda: _outcomes(running, consultant), what="notification.delivered rows published"
+        )
+
+
+async def _outcomes(running: Any, consultant: str) -> bool:
+    left = await running.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE consultant_id = $1", consultant
+    )
+    delivered = await running.pool.fetchval(
+        "SELECT count(*) FROM deliveries WHERE consultant_id = $1 AND status = 'delivered'",
+        consultant,
+    )
+    return bool(left == 0 and delivered == 2)
+
+
+def _json(body: bytes) -> Any:
+    return json.loads(body)
