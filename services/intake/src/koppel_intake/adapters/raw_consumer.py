@@ -74,6 +74,10 @@ class RawConsumer:
             except KafkaError as exc:
                 log.warning("raw consumer lost the broker; retrying", error=str(exc))
                 await self._pause()
+            except Exception:
+                # Never crash-loop the process: log, back off, rejoin from the last commit.
+                log.exception("raw consumer failed; restarting it")
+                await self._pause()
             finally:
                 self.assigned.clear()
                 await consumer.stop()

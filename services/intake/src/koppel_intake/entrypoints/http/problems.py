@@ -127,7 +127,7 @@ async def _publish_failed(_request: Request, exc: Exception) -> Response:
     log.warning("event not acknowledged by Kafka", error=str(exc))
     return problem_response(
         503,
-        "the event could not be stored right now; nothing was accepted, retry later",
+        "Kafka did not acknowledge the event; it is not accepted, retry later",
         type_=UNAVAILABLE_TYPE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
