@@ -47,7 +47,7 @@ from koppel.contract import (
     match_id_for,
 )
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, MATCHES
+from koppel.topics import CONSULTANTS, MATCHES, TOPICS
 from koppel.vocabulary import WithdrawalReason
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
@@ -165,6 +165,17 @@ class Receiver:
         self.hooks: list[ReceivedHook] = []
         self.behaviours: dict[str, Behaviour] = {}
 
+    def script(
+        self,
+        path: str,
+        statuses: list[int] | None = None,
+        *,
+        delay_s: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """How `path` answers: `statuses` in order (then 200), after `delay_s`."""
+        self.behaviours[path] = Behaviour(list(statuses or []), delay_s, dict(headers or {}))
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
 
@@ -191,7 +202,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
         await asyncio.sleep(0.02)
     try:
         yield hub
@@ -313,18 +324,12 @@ async def start_group_at_end(bootstrap: str, group_id: str, topics: tuple[str, .
     )
     await consumer.start()
     try:
+        counts = {spec.name: spec.partitions for spec in TOPICS}
         partitions = [
             TopicPartition(topic, partition)
             for topic in topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or set())
+            for partition in range(counts[topic])
         ]
-        if not all(consumer.partitions_for_topic(topic) for topic in topics):
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - first metadata
-            partitions = [
-                TopicPartition(topic, partition)
-                for topic in topics
-                for partition in sorted(consumer.partitions_for_topic(topic) or set())
-            ]
         ends = await consumer.end_offsets(partitions)
         consumer.assign(partitions)
         await consumer.commit(dict(ends.items()))
@@ -369,7 +374,7 @@ NotifierFactory = Callable[..., Any]
 @pytest.fixture
 async def notifier(
     fresh_database: str, kafka: str, smtp_sink: SmtpSink, unique_id: str
-) -> AsyncIterator[NotifierFactory]:
+) -> NotifierFactory:
     """`async with notifier(**env_overrides, clock=..., resolver=...) as running: ...`"""
 
     @asynccontextmanager
@@ -391,18 +396,18 @@ async def notifier(
         finally:
             await running.stop()
 
-    yield start
+    return start
 
 
 async def eventually(
     check: Callable[[], Awaitable[bool]] | Callable[[], bool],
     *,
-    timeout: float = 20.0,
+    within: float = 20.0,
     interval: float = 0.05,
     what: str = "condition",
 ) -> None:
-    """Wait until `check()` holds; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    """Wait until `check()` holds; fail with `what` after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -410,7 +415,7 @@ async def eventually(
         if result:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(interval)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import asyncpg
 
 from koppel_notifier.domain.model import ChannelName, Contact
@@ -34,12 +32,3 @@ def contact_from_row(row: asyncpg.Record) -> Contact:
         and email in (row["email_bounced_address"], row["unsubscribed_address"]),
         erased=row["erased_at"] is not None,
     )
-
-
-def endpoint_of(url: str | None) -> str | None:
-    """`host:port` of a webhook URL: the unit of per-endpoint concurrency limits."""
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{(parts.hostname or '').lower()}:{port}"

@@ -27,7 +27,7 @@ _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
 
 @dataclass(frozen=True)
 class Capacity:
-    """Free sending slots: in all, for email, and per webhook endpoint (`host:port`)."""
+    """Free sending slots: in all, for email, and per webhook endpoint (its URL)."""
 
     total: int
     email: int
@@ -51,13 +51,13 @@ class DeliveryStore:
         async with self._pool.acquire() as connection, connection.transaction():
             candidates = await connection.fetch(
                 """
-                SELECT d.id, d.channel, c.webhook_host
+                SELECT d.id, d.channel, c.webhook_url
                 FROM deliveries d LEFT JOIN contacts c ON c.consultant_id = d.consultant_id
                 WHERE ((d.status = 'pending' AND d.due_at <= now())
                        OR (d.status = 'sending' AND d.lease_until < now()))
                   AND (d.channel <> 'email' OR $2)
-                  AND (d.channel <> 'webhook' OR c.webhook_host IS NULL
-                       OR c.webhook_host <> ALL($3::text[]))
+                  AND (d.channel <> 'webhook' OR c.webhook_url IS NULL
+                       OR c.webhook_url <> ALL($3::text[]))
                 ORDER BY d.due_at
                 LIMIT $1
                 FOR UPDATE OF d SKIP LOCKED
@@ -277,7 +277,7 @@ def _fit(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.
                 continue
             email_left -= 1
         else:
-            host = row["webhook_host"] or ""
+            host = row["webhook_url"] or ""
             if busy.get(host, 0) >= capacity.endpoint_limit:
                 continue
             busy[host] = busy.get(host, 0) + 1

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row, endpoint_of
+from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
 from koppel_notifier.domain.model import (
     ChannelName,
     Contact,
@@ -46,13 +46,13 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
     await connection.execute(
         """
         INSERT INTO contacts (consultant_id, name, email, language, channels, mode, min_score,
-                              webhook_url, webhook_host, webhook_secret, reachable, erased_at,
+                              webhook_url, webhook_secret, reachable, erased_at,
                               updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, now())
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, now())
         ON CONFLICT (consultant_id) DO UPDATE SET
             name = EXCLUDED.name, email = EXCLUDED.email, language = EXCLUDED.language,
             channels = EXCLUDED.channels, mode = EXCLUDED.mode, min_score = EXCLUDED.min_score,
-            webhook_url = EXCLUDED.webhook_url, webhook_host = EXCLUDED.webhook_host,
+            webhook_url = EXCLUDED.webhook_url,
             webhook_secret = EXCLUDED.webhook_secret, reachable = EXCLUDED.reachable,
             erased_at = NULL, updated_at = now()
         """,
@@ -64,7 +64,6 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
         mode,
         contact.min_score,
         contact.webhook_url,
-        endpoint_of(contact.webhook_url),
         contact.webhook_secret,
         contact.reachable,
     )
@@ -95,7 +94,7 @@ async def erase_contact(connection: Connection, consultant_id: str) -> None:
         """
         INSERT INTO contacts (consultant_id, erased_at) VALUES ($1, now())
         ON CONFLICT (consultant_id) DO UPDATE SET
-            name = NULL, email = NULL, channels = '{}', webhook_url = NULL, webhook_host = NULL,
+            name = NULL, email = NULL, channels = '{}', webhook_url = NULL,
             webhook_secret = NULL, webhook_disabled_url = NULL, email_bounced_address = NULL,
             unsubscribed_address = NULL, reachable = false, erased_at = now(), updated_at = now()
         """,

@@ -18,7 +18,6 @@ from typing import Protocol
 
 import structlog
 
-from koppel_notifier.adapters.contact_rows import endpoint_of
 from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
 from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
 from koppel_notifier.adapters.email_sender import build_message
@@ -137,7 +136,7 @@ class DeliveryWorker:
         if delivery.channel is ChannelName.EMAIL:
             return None
         url = delivery.contact.webhook_url if delivery.contact else None
-        return endpoint_of(url) or ""
+        return url or ""
 
     async def _deliver(self, delivery: Delivery) -> None:
         structlog.contextvars.bind_contextvars(

@@ -11,7 +11,6 @@ CREATE TABLE contacts (
     mode TEXT NOT NULL DEFAULT 'instant',
     min_score DOUBLE PRECISION NOT NULL DEFAULT 0.5,
     webhook_url TEXT,
-    webhook_host TEXT,
     webhook_secret TEXT,
     reachable BOOLEAN NOT NULL DEFAULT false,
     -- 410 Gone from this URL: no more webhooks until the profile names another URL.

@@ -1,0 +1,178 @@
+"""SSRF refusals against a real receiver, and a slow endpoint that delays nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+BLOCKED = [
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.0.10",
+    "192.168.0.5",
+    "169.254.169.254",
+    "100.64.1.1",
+    "0.0.0.0",  # noqa: S104 - an address under test
+    "224.0.0.251",
+    "::1",
+    "fd00::5",
+    "fe80::1",
+    "::ffff:127.0.0.1",
+]
+
+
+class TableResolver:
+    """`<label>.hooks.test` resolves to BLOCKED[label]; anything else to the receiver."""
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[Any]:
+        self.lookups.append(host)
+        label = host.split(".")[0]
+        if label.startswith("blocked"):
+            return [ipaddress.ip_address(BLOCKED[int(label.removeprefix("blocked"))])]
+        return [ipaddress.ip_address("127.0.0.1")]
+
+
+async def test_every_non_public_target_is_refused(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    resolver = TableResolver()
+    consultants = [f"c-ssrf{index}-{unique_id}" for index in range(len(BLOCKED))]
+    async with notifier(WEBHOOK_ALLOW_PRIVATE_TARGETS="false", resolver=resolver) as running:
+        for index, consultant in enumerate(consultants):
+            url = f"http://blocked{index}.hooks.test:{receiver.port}/ssrf-{unique_id}"
+            await kafka_io.profile(
+                make_profile(
+                    consultant, channels=["webhook"], webhook_url=url, webhook_secret=SECRET
+                )
+            )
+            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        # A literal private IP in the URL is refused without any lookup.
+        literal = f"c-ssrf-literal-{unique_id}"
+        await kafka_io.profile(
+            make_profile(
+                literal,
+                channels=["webhook"],
+                webhook_url=receiver.url(f"ssrf-{unique_id}"),
+                webhook_secret=SECRET,
+            )
+        )
+        await kafka_io.found(literal, make_assignment(f"a-{unique_id}"))
+
+        for consultant in [*consultants, literal]:
+            await wait(
+                lambda c=consultant: _failed(running, rows, c), what=f"refusal for {consultant}"
+            )
+        for index, consultant in enumerate(consultants):
+            [row] = await rows(running, consultant)
+            assert row["attempts"] == 1
+            assert "refused" in row["last_error"]
+            assert str(ipaddress.ip_address(BLOCKED[index])) in row["last_error"]
+        assert receiver.at(f"ssrf-{unique_id}") == []
+
+
+class RebindingResolver:
+    """First answer public, every later one the receiver on loopback (DNS rebinding)."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    async def __call__(self, host: str, port: int) -> list[Any]:
+        self.lookups += 1
+        public = "198.41.0.4"  # a root name server: public, and unreachable from this sandbox
+        return [ipaddress.ip_address(public if self.lookups == 1 else "127.0.0.1")]
+
+
+async def test_a_second_dns_answer_cannot_redirect_the_connection(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    resolver = RebindingResolver()
+    consultant, path = f"c-rebind-{unique_id}", f"rebind-{unique_id}"
+    url = f"http://rebind.hooks.test:{receiver.port}/{path}"
+    async with notifier(
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
+        NOTIFIER_WEBHOOK_CONNECT_TIMEOUT="0.5",
+        NOTIFIER_RETRY_SCHEDULE="0,0.2",
+        resolver=resolver,
+    ) as running:
+        await kafka_io.profile(
+            make_profile(consultant, channels=["webhook"], webhook_url=url, webhook_secret=SECRET)
+        )
+        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await wait(lambda: _finished(running, rows, consultant), what="delivery given up")
+        [row] = await rows(running, consultant)
+        # Attempt 1 went to the checked public address (and failed to connect); attempt 2
+        # resolved again, got loopback and was refused. Loopback was never connected to.
+        assert resolver.lookups == 2
+        assert "refused" in row["last_error"]
+        assert receiver.at(path) == []
+
+
+async def test_a_slow_endpoint_does_not_delay_the_others(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, unique_id: str,
+) -> None:  # fmt: skip
+    slow_path = f"slow-{unique_id}"
+    receiver.script(slow_path, delay_s=30.0)
+    slow = [f"c-slow{index}-{unique_id}" for index in range(6)]
+    fast = [f"c-fast{index}-{unique_id}" for index in range(20)]
+    async with notifier(NOTIFIER_ENDPOINT_CONCURRENCY="2", NOTIFIER_SEND_CONCURRENCY="8"):
+        for consultant in slow:
+            await kafka_io.profile(
+                make_profile(
+                    consultant,
+                    channels=["webhook"],
+                    webhook_url=receiver.url(slow_path),
+                    webhook_secret=SECRET,
+                )
+            )
+        for index, consultant in enumerate(fast):
+            await kafka_io.profile(
+                make_profile(
+                    consultant,
+                    channels=["webhook"],
+                    # Spread over distinct endpoints, as real consultants' receivers are.
+                    webhook_url=f"http://localhost:{receiver.port}/fast-{index}-{unique_id}"
+                    if index % 2
+                    else receiver.url(f"fast-{index}-{unique_id}"),
+                    webhook_secret=SECRET,
+                )
+            )
+        # The slow endpoint's matches go first, so they are claimed first.
+        for consultant in slow:
+            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        for consultant in fast:
+            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        fast_paths = [f"fast-{index}-{unique_id}" for index in range(len(fast))]
+        await wait(
+            lambda: all(receiver.at(path) for path in fast_paths),
+            within=10,
+            what="every fast endpoint served while the slow one hangs",
+        )
+        elapsed = time.monotonic() - started
+        assert elapsed < 10
+        assert receiver.at(slow_path) == []  # still hanging: 30 s each
+
+
+async def _failed(running: Any, rows: Any, consultant: str) -> bool:
+    found = await rows(running, consultant)
+    return bool(found) and found[0]["status"] == "failed"
+
+
+async def _finished(running: Any, rows: Any, consultant: str) -> bool:
+    found = await rows(running, consultant)
+    return bool(found) and found[0]["status"] in {"failed", "dead"}
