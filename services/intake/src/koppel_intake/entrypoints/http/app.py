@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from koppel.contract import Assignment, AssignmentClose, ConsultantProfile
-from koppel.contract.common import ID_PATTERN
+from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel_intake.adapters.publisher import EventPublisher
 from koppel_intake.domain.tokens import ApiTokens
 from koppel_intake.entrypoints.http.bodies import (
@@ -28,12 +28,14 @@ from koppel_intake.entrypoints.http.problems import (
     VALIDATION_TYPE,
     FieldProblem,
     ProblemError,
+    field_name,
     install_problem_handlers,
     problem_responses,
     use_problem_media_type,
 )
 from koppel_intake.service_layer.commands import Intake
 
+Entity = TypeVar("Entity", bound=ContractModel)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 EntityIdPath = Annotated[
@@ -102,7 +104,7 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
         request: Request,
     ) -> Accepted:
         """Full upsert of an assignment; 202 once Kafka acknowledged the event."""
-        assignment = Assignment.model_validate(_with_path_id(body, id))
+        assignment = _validated(Assignment, body, id)
         accepted = await intake.upsert_assignment(assignment, traceparent=_traceparent(request))
         return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
 
@@ -125,7 +127,7 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
         request: Request,
     ) -> Accepted:
         """Full upsert of a consultant profile."""
-        profile = ConsultantProfile.model_validate(_with_path_id(body, id))
+        profile = _validated(ConsultantProfile, body, id)
         accepted = await intake.upsert_consultant(profile, traceparent=_traceparent(request))
         return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
 
@@ -142,8 +144,8 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
     return router
 
 
-def _with_path_id(body: BaseModel, path_id: str) -> dict[str, Any]:
-    """The body as JSON data with the path's id; a different id in the body is a 422."""
+def _validated(model: type[Entity], body: BaseModel, path_id: str) -> Entity:
+    """`body` as the contract `model`, with the path's id; a different body id is a 422."""
     data = body.model_dump(mode="json")
     if data.get("id") not in (None, path_id):
         raise ProblemError(
@@ -159,7 +161,17 @@ def _with_path_id(body: BaseModel, path_id: str) -> dict[str, Any]:
             ],
         )
     data["id"] = path_id
-    return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # The body already passed the same rules; this only guards against a 500.
+        problems = [
+            FieldProblem(field=field_name(("body", *detail["loc"])), message=detail["msg"])
+            for detail in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ProblemError(
+            422, "the body does not satisfy the contract", type_=VALIDATION_TYPE, errors=problems
+        ) from exc
 
 
 def _operations(publisher: EventPublisher) -> APIRouter:

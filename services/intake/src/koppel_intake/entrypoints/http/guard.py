@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
 from koppel_intake.domain.tokens import ApiTokens
@@ -95,9 +96,12 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
         if int(declared) > limit:
             raise too_large
     body = bytearray()
-    # Enforced while streaming too: a chunked body has no Content-Length to check.
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
+    try:
+        # Enforced while streaming too: a chunked body has no Content-Length to check.
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+    except ClientDisconnect:
+        raise ProblemError(400, "the client disconnected before sending the whole body") from None
     return bytes(body)
