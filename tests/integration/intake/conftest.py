@@ -57,6 +57,21 @@ class TopicReader:
                     self.seen.extend(records)
         return matching[:count]
 
+    async def wait_until(
+        self, key: bytes, done: Callable[[list[Record]], bool], *, within: float = 30.0
+    ) -> list[Record]:
+        """Records with `key` since opening, once `done(records)` holds.
+
+        For assertions that must tolerate duplicates: another intake (say one started by
+        `make up`) may route the same raw records on the shared broker too.
+        """
+        async with asyncio.timeout(within):
+            while not done(matching := [r for r in self.seen if r.key == key]):
+                batches = await self._consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    self.seen.extend(records)
+        return matching
+
     async def drain(self, seconds: float) -> list[Record]:
         """Everything that arrives within `seconds` (to assert that nothing more came)."""
         deadline = asyncio.get_running_loop().time() + seconds
