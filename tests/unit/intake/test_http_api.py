@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from koppel.cloudevents import decode
@@ -305,7 +306,7 @@ async def test_consultant_upsert_publishes_the_profile_with_its_secret(
     make_consultant: Body,
 ) -> None:
     secret = make_consultant()["notification"]["webhook_secret"]
-    with capture_logs() as logs:
+    with capture_logs(processors=[merge_contextvars]) as logs:
         response = await client.put(
             "/v1/consultants/C-1", json=make_consultant("C-1"), headers=auth
         )
@@ -432,3 +433,31 @@ async def test_openapi_documents_real_models_and_problem_responses(
         assert "application/problem+json" in put["responses"][status]["content"]
     assert schema["paths"]["/v1/consultants/{id}"]["delete"]["responses"]["202"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+async def test_request_logs_bind_event_entity_caller_and_trace(
+    auth: dict[str, str], client: httpx.AsyncClient, make_assignment: Body
+) -> None:
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        response = await client.put(
+            "/v1/assignments/A-7", json=make_assignment("A-7"), headers=auth
+        )
+
+    [handled] = [entry for entry in logs if entry["event"] == "request handled"]
+    assert handled["event_id"] == response.json()["event_id"]
+    assert handled["entity_id"] == "A-7"
+    assert handled["caller"] == "crm"
+    assert handled["status"] == 202
+    assert handled["traceparent"].startswith("00-")
+
+
+async def test_log_context_does_not_leak_into_the_next_request(
+    auth: dict[str, str], client: httpx.AsyncClient, make_assignment: Body
+) -> None:
+    await client.put("/v1/assignments/A-7", json=make_assignment("A-7"), headers=auth)
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        await client.put("/v1/assignments/A-8", json={"title": ""}, headers=auth)
+
+    [handled] = [entry for entry in logs if entry["event"] == "request handled"]
+    assert "event_id" not in handled
+    assert "entity_id" not in handled
