@@ -102,7 +102,7 @@ def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> 
         day=date(2026, 3, 2),
         unsubscribe_url=UNSUBSCRIBE,
     )
-    assert email.subject.startswith("2 nieuwe opdrachten voor je")
+    assert email.subject.startswith("Je opdrachten van vandaag (2): ")
     assert "Woordvoerder crisiscommunicatie" in email.text
     assert "90%" in email.text
     assert "70%" in email.text

@@ -202,13 +202,14 @@ class DeliveryStore:
                 created = await connection.fetchval(
                     """
                     INSERT INTO deliveries (id, dedupe_key, consultant_id, channel, kind,
-                                            occurred_at, status)
-                    VALUES ($1, $2, $3, 'email', 'digest', now(), 'pending')
+                                            occurred_at, status, payload)
+                    VALUES ($1, $2, $3, 'email', 'digest', now(), 'pending', $4::jsonb)
                     ON CONFLICT (dedupe_key) DO NOTHING RETURNING true
                     """,
                     digest_id,
                     key,
                     consultant_id,
+                    json.dumps({"day": day.isoformat()}),
                 )
                 if not created:
                     continue

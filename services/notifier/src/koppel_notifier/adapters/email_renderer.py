@@ -75,12 +75,11 @@ class EmailRenderer:
         lang = _language(language)
         views = [match_view(match, lang) for match in matches]
         count = len(views)
+        # Starts with a word, not the count: Python's header folding mangles a leading digit.
         if lang == "nl":
-            noun = "opdracht" if count == 1 else "opdrachten"
-            subject = f"{count} nieuwe {noun} voor je: {views[0].title}"
+            subject = f"Je opdrachten van vandaag ({count}): {views[0].title}"
         else:
-            noun = "assignment" if count == 1 else "assignments"
-            subject = f"{count} new {noun} for you: {views[0].title}"
+            subject = f"Your assignments today ({count}): {views[0].title}"
         if count > 1:
             subject += " en meer" if lang == "nl" else " and more"
         context = {

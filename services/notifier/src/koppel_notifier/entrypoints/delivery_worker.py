@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -193,7 +193,7 @@ class DeliveryWorker:
                 language=contact.language,
                 name=name,
                 matches=items,
-                day=delivery.created_at.astimezone(AMSTERDAM).date(),
+                day=_digest_day(delivery),
                 unsubscribe_url=unsubscribe_url,
             )
         elif delivery.kind is Kind.FOUND and delivery.payload is not None:
@@ -251,3 +251,11 @@ class DeliveryWorker:
             return
         await self._store.retry(delivery, delay_s=delay, error=outcome.detail)
         self._metrics.retries.labels(channel).inc()
+
+
+def _digest_day(delivery: Delivery) -> date:
+    """The Amsterdam date the digest was built for (kept in its payload)."""
+    day = (delivery.payload or {}).get("day")
+    if isinstance(day, str):
+        return date.fromisoformat(day)
+    return delivery.created_at.astimezone(AMSTERDAM).date()

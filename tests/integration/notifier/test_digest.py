@@ -1,0 +1,90 @@
+"""Daily digest: one email a day at the configured Amsterdam hour, withdrawn matches left out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class MovableClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_digest_goes_out_once_a_day_without_withdrawn_matches(
+    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
+    make_assignment: Any, wait: Any, rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant, path = f"c-digest-{unique_id}", f"digest-{unique_id}"
+    address = f"{consultant}@example.org"
+    # 06:00 UTC on 10 March 2026 is 07:00 in Amsterdam: an hour before the digest.
+    clock = MovableClock(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    first = make_assignment(f"first-{unique_id}", title="Strategisch adviseur omgevingswet")
+    second = make_assignment(f"second-{unique_id}", title="Woordvoerder crisiscommunicatie")
+    gone = make_assignment(f"gone-{unique_id}", title="Campagnemaker energietransitie")
+    later = make_assignment(f"later-{unique_id}", title="Adviseur interne communicatie")
+    async with notifier(
+        NOTIFIER_DIGEST_HOUR="8", digest_clock=clock, digest_interval_s=0.1
+    ) as running:
+        await kafka_io.profile(
+            make_profile(
+                consultant,
+                mode="daily_digest",
+                channels=["email", "webhook"],
+                webhook_url=receiver.url(path),
+                webhook_secret=SECRET,
+            )
+        )
+        for assignment in (first, second, gone):
+            await kafka_io.found(consultant, assignment, score=0.8)
+        await wait(lambda: len(receiver.at(path)) == 3, what="instant webhooks")
+        await kafka_io.withdrawn(consultant, gone)
+        await wait(lambda: len(receiver.at(path)) == 4, what="instant withdrawal webhook")
+        await asyncio.sleep(0.5)
+        assert smtp_sink.handler.to(address) == []  # not before the hour
+
+        clock.now = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 08:00 in Amsterdam
+        await wait(lambda: smtp_sink.handler.to(address), what="the digest")
+        [digest] = smtp_sink.handler.to(address)
+        text = digest.part("text/plain")
+        assert digest.message["Subject"].strip().startswith("Je opdrachten van vandaag (2): ")
+        assert first.title in text
+        assert second.title in text
+        assert gone.title not in text
+        assert "Dit zijn de opdrachten van 10 maart 2026" in text
+
+        # Later that day: a new match waits for tomorrow, however often the clock ticks.
+        await kafka_io.found(consultant, later, score=0.8)
+        await wait(lambda: len(receiver.at(path)) == 5, what="webhook for the later match")
+        clock.now = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+        await asyncio.sleep(0.8)
+        assert len(smtp_sink.handler.to(address)) == 1
+
+        clock.now += timedelta(days=1)
+        await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="next day's digest")
+        tomorrow = smtp_sink.handler.to(address)[1]
+        assert later.title in tomorrow.part("text/plain")
+        assert first.title not in tomorrow.part("text/plain")
+        assert tomorrow.message["Message-ID"] != digest.message["Message-ID"]
+        await wait(lambda: _all_sent(running, rows, consultant), what="digest rows delivered")
+
+
+async def _all_sent(running: Any, rows: Any, consultant: str) -> bool:
+    """Both digests delivered; their email items delivered; the withdrawn one cancelled."""
+    found = await rows(running, consultant)
+    email = [(row["kind"], row["status"]) for row in found if row["channel"] == "email"]
+    return sorted(email) == sorted(
+        [("digest", "delivered")] * 2
+        + [("match.found", "delivered")] * 3
+        + [("match.found", "cancelled")]
+    )
