@@ -227,3 +227,27 @@ def test_one_pair_index_agrees_with_evaluate(specs: Any, data: Any) -> None:
     index = _index([a], [p])
     found = index.matches_for_profile(p, specs.now)
     assert found == ([] if evaluation is None else [(a.id, evaluation)])
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_ranking_renders_each_match_like_the_batch(specs: Any, data: Any) -> None:
+    assignments, profiles = _draw_world(data, specs)
+    index = _index(assignments, profiles)
+    for a in assignments:
+        ranking = index.rank_for_assignment(a, specs.now)
+        one_by_one = [ranking[i] for i in range(len(ranking))]
+        assert ranking.ids == [pid for pid, _ in one_by_one]
+        assert list(ranking.scores) == [e.score for _, e in one_by_one]
+        assert ranking[1:3] == one_by_one[1:3]
+        assert one_by_one == ranking.matches() == list(ranking)
+    for p in profiles:
+        ranking = index.rank_for_profile(p, specs.now)
+        assert [ranking[i] for i in range(len(ranking))] == ranking.matches()
+
+
+def test_an_empty_ranking(specs: Any) -> None:
+    ranking = MatchIndex().rank_for_assignment(specs.assignment(), specs.now)
+    assert len(ranking) == 0
+    assert ranking.matches() == []
+    assert list(ranking) == []

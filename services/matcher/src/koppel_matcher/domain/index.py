@@ -3,10 +3,13 @@
 Each side is a set of numpy columns (`columns.py`): discipline and preference sets as bit
 masks, certifications as masks over an interned vocabulary, dates as ordinals, moments as
 epoch microseconds. A query applies the hard filters to whole columns, then computes the
-component states and scores of the survivors with array code (`vector_scoring.py`); only
-building the result objects is per survivor. Results equal `evaluate()` pair by pair (the
-property tests hold them to it); distances that land within a hair of a threshold are
-recomputed with the scalar haversine so float noise cannot make the two disagree.
+component states and scores of the survivors with array code (`vector_scoring.py`) and
+ranks them; `rendering.py` builds the result objects in bulk. `rank_for_*` return the
+ranking with evaluations built on demand, for callers that want ids and scores first.
+
+Results equal `evaluate()` pair by pair (the property tests hold them to it): distances
+that land within a hair of a threshold are recomputed with the scalar haversine, so float
+noise cannot make the two disagree.
 """
 
 from __future__ import annotations
@@ -33,11 +36,11 @@ from koppel_matcher.domain.masks import (
     discipline_mask,
     organization_type_mask,
 )
-from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
+from koppel_matcher.domain.ranking import Match, Ranking
 from koppel_matcher.domain.scoring import LANGUAGES
 
 Array = npt.NDArray[Any]
-Match = tuple[str, Evaluation]
 
 _NAN = math.nan
 _NEVER = np.iinfo(np.int64).max
@@ -192,8 +195,16 @@ class MatchIndex:
 
     def matches_for_assignment(self, a: AssignmentSpec, now: datetime) -> list[Match]:
         """Every indexed profile that passes the hard filters with `a`, best first, then by id."""
+        return self.rank_for_assignment(a, now).matches()
+
+    def matches_for_profile(self, p: ProfileSpec, now: datetime) -> list[Match]:
+        """Every indexed open assignment that passes the hard filters with `p`, best first."""
+        return self.rank_for_profile(p, now).matches()
+
+    def rank_for_assignment(self, a: AssignmentSpec, now: datetime) -> Ranking:
+        """Like `matches_for_assignment`, with evaluations rendered only when asked for."""
         if not is_open_at(a, now):
-            return []
+            return Ranking.empty()
         col, rank = self._p.arrays, a.level.rank
         level = col["level"]
         keep = self._p.alive & col["eligible"]
@@ -206,7 +217,7 @@ class MatchIndex:
         keep &= (col["disciplines"] & required) != 0
         if a.required_certifications:
             if not self._vocabulary.knows(a.required_certifications):
-                return []
+                return Ranking.empty()
             for word, bits in enumerate(self._vocabulary.words_of(a.required_certifications)):
                 if bits and word < self._p.certs.shape[1]:
                     wanted = np.uint64(bits)
@@ -259,11 +270,11 @@ class MatchIndex:
         states[v.PUBLIC_SECTOR] = col["public_state"][rows]
         return self._ranked(self._p, rows, states, values, col["language"][rows])
 
-    def matches_for_profile(self, p: ProfileSpec, now: datetime) -> list[Match]:
-        """Every indexed open assignment that passes the hard filters with `p`, best first."""
+    def rank_for_profile(self, p: ProfileSpec, now: datetime) -> Ranking:
+        """Like `matches_for_profile`, with evaluations rendered only when asked for."""
         free_min, free_max = p.free_hours
         if not (p.active and p.consent) or free_max <= 0:
-            return []
+            return Ranking.empty()
         col, rank = self._a.arrays, p.level.rank
         level = col["level"]
         keep = self._a.alive & col["open"] & (col["closes"] > epoch_us(now))
@@ -339,10 +350,10 @@ class MatchIndex:
     @staticmethod
     def _ranked(
         side: SlotColumns, rows: Array, states: list[Any], values: list[Any], languages: Any
-    ) -> list[Match]:
+    ) -> Ranking:
         n = rows.size
         if n == 0:
-            return []
+            return Ranking.empty()
         for i in (v.LEVEL, v.WORK_STYLE, v.ORGANIZATION_TYPE, v.ASSIGNMENT_TYPE,
                   v.OFFICE_DAYS, v.TRAVEL, v.RATE, v.PUBLIC_SECTOR):  # fmt: skip
             values[i] = v.table_values(i, states[i])
@@ -350,6 +361,5 @@ class MatchIndex:
         order = np.lexsort((side.id_keys[rows], -scores))
         states = [np.broadcast_to(s, (n,))[order] for s in states]
         languages = np.broadcast_to(languages, (n,))[order]
-        evaluations = v.evaluations(scores[order], states, languages)
-        ids = side.ids
-        return [(ids[row], e) for row, e in zip(rows[order].tolist(), evaluations, strict=True)]
+        ids = list(map(side.ids.__getitem__, rows[order].tolist()))
+        return Ranking(ids, scores[order], states, languages)

@@ -2,21 +2,19 @@
 
 Values come from tables filled by the scalar value functions of `components.py`, and the
 weighted sum runs in the same order as `scoring.total_of`, so every score is bit-identical
-to the scalar path; reasons are rendered through the same `scoring.PART_TABLES`.
+to the scalar path (`rendering.py` then turns the rows into `Evaluation` objects).
 """
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from koppel_matcher.domain import components as c
-from koppel_matcher.domain.masks import DISCIPLINE_BITS
-from koppel_matcher.domain.model import Evaluation
-from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES, PART_TABLES, Part
+from koppel_matcher.domain.masks import ASSIGNMENT_TYPES, DISCIPLINE_BITS, ORGANIZATION_TYPES
+from koppel_matcher.domain.scoring import COMPONENTS
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -43,21 +41,25 @@ _REQUIRED_TABLE = _coverage_table(0.0)
 _PREFERRED_TABLE = _coverage_table(0.5)
 
 
+SMALL_STATE_COUNTS: dict[int, int] = {
+    LEVEL: 16,
+    WORK_STYLE: (c.KIND_PROVINCE + 1) * 3,
+    ORGANIZATION_TYPE: len(ORGANIZATION_TYPES) * 3,
+    ASSIGNMENT_TYPE: len(ASSIGNMENT_TYPES) * 3,
+    OFFICE_DAYS: 64,
+    TRAVEL: c.TRAVEL_UNKNOWN + 1,
+    RATE: 4,
+    PUBLIC_SECTOR: 3,
+}
+"""Components whose states are all below a small count: their values come from one table."""
+
+
 def _state_table(component: int, size: int) -> Floats:
     value = COMPONENTS[component].value
     return np.array([value(state) for state in range(size)], dtype=np.float64)
 
 
-_TABLES: dict[int, Floats] = {
-    LEVEL: _state_table(LEVEL, 16),
-    WORK_STYLE: _state_table(WORK_STYLE, 18),
-    ORGANIZATION_TYPE: _state_table(ORGANIZATION_TYPE, 3 * 9),
-    ASSIGNMENT_TYPE: _state_table(ASSIGNMENT_TYPE, 3 * 4),
-    OFFICE_DAYS: _state_table(OFFICE_DAYS, 64),
-    TRAVEL: _state_table(TRAVEL, c.TRAVEL_UNKNOWN + 1),
-    RATE: _state_table(RATE, 4),
-    PUBLIC_SECTOR: _state_table(PUBLIC_SECTOR, 3),
-}
+_TABLES = {i: _state_table(i, count) for i, count in SMALL_STATE_COUNTS.items()}
 _TRAVEL_LIMITS = np.array(c.TRAVEL_BAND_LIMITS_KM, dtype=np.float64)
 
 
@@ -136,21 +138,4 @@ def scores(values: list[Floats]) -> Floats:
     for component, value in zip(COMPONENTS, values, strict=True):
         total += component.weight * value
     result: Floats = np.clip(np.rint(total * 10_000.0) / 10_000.0, 0.0, 1.0)
-    return result
-
-
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
-
-
-def evaluations(scores: Floats, states: list[Ints], languages: Ints) -> list[Evaluation]:
-    """One `Evaluation` per row, reasons rendered via the shared part tables."""
-    n_languages = len(LANGUAGES)
-    columns: list[list[Part]] = []
-    for table, state in zip(PART_TABLES, states, strict=True):
-        keys = np.broadcast_to(state * n_languages + languages, scores.shape).tolist()
-        columns.append(list(map(table.__getitem__, keys)))
-    result = []
-    for score, parts in zip(scores.tolist(), zip(*columns, strict=True), strict=True):
-        moved = [part for part in parts if part is not None]
-        result.append(Evaluation(score, tuple(map(_FIRST, moved)), tuple(map(_SECOND, moved))))
     return result

@@ -1,0 +1,78 @@
+"""The ranked result of one index query, with evaluations rendered on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from koppel_matcher.domain import rendering
+from koppel_matcher.domain.model import Evaluation
+from koppel_matcher.domain.scoring import LANGUAGES, evaluation_from_states
+
+Match = tuple[str, Evaluation]
+
+
+class Ranking(Sequence[Match]):
+    """Matches of one query, best score first, then by id.
+
+    Ids and scores are ready at once (`ids`, `scores`); the `Evaluation` objects with their
+    reasons are built when asked for: all together by `matches()` (what
+    `MatchIndex.matches_for_*` return), or one at a time by indexing and iteration. Either
+    way they equal what `evaluate()` gives for the pair.
+    """
+
+    __slots__ = ("_languages", "_matches", "_states", "ids", "scores")
+
+    def __init__(
+        self,
+        ids: list[str],
+        scores: npt.NDArray[np.float64],
+        states: list[npt.NDArray[np.int64]],
+        languages: npt.NDArray[np.int64],
+    ) -> None:
+        self.ids = ids
+        self.scores = scores
+        self._states = states
+        self._languages = languages
+        self._matches: list[Match] | None = None
+
+    @classmethod
+    def empty(cls) -> Ranking:
+        nothing = np.zeros(0, dtype=np.int64)
+        return cls([], np.zeros(0), [], nothing)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> Match: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Match]: ...
+    def __getitem__(self, i: int | slice) -> Match | list[Match]:
+        if self._matches is not None:
+            return self._matches[i]
+        if isinstance(i, slice):
+            return [self._match(j) for j in range(*i.indices(len(self)))]
+        return self._match(range(len(self))[i])
+
+    def __iter__(self) -> Iterator[Match]:
+        return iter(self.matches())
+
+    def matches(self) -> list[Match]:
+        """Every match with its evaluation, rendered in one batch (and kept)."""
+        if self._matches is None:
+            evaluations = rendering.evaluations(self.scores, self._states, self._languages)
+            self._matches = list(zip(self.ids, evaluations, strict=True))
+        return self._matches
+
+    def _match(self, row: int) -> Match:
+        states = [int(column[row]) for column in self._states]
+        evaluation = evaluation_from_states(states, LANGUAGES[int(self._languages[row])])
+        return self.ids[row], evaluation
+
+    def __repr__(self) -> str:
+        top: Any = [(i, float(s)) for i, s in zip(self.ids[:3], self.scores[:3], strict=False)]
+        return f"Ranking({len(self)} matches, top {top})"
