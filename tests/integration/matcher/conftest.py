@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from koppel.cloudevents import CloudEvent, decode, encode, new_event
 from koppel.contract import Assignment, AssignmentClosed, ConsultantProfile
+from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel.vocabulary import CloseReason
@@ -160,7 +167,10 @@ class Collector:
             batch = await self._consumer.getmany(timeout_ms=100)
             for records in batch.values():
                 for record in records:
-                    item = self.parse(record)
+                    try:
+                        item = self.parse(record)
+                    except EnvelopeError:
+                        continue  # other tests put poison on the shared topics on purpose
                     if item is not None and self._keep(item):
                         self.items.append(item)
 
@@ -188,16 +198,21 @@ class Collector:
 
 
 def about(unique_id: str) -> Callable[[CloudEvent], bool]:
-    """Match events whose consultant or assignment id carries `unique_id`."""
+    """Match events of this test's matcher whose consultant AND assignment ids carry `unique_id`.
+
+    Other tests publish on the same topics at the same time; their assignments may well
+    match this test's consultants, so one side carrying the id is not enough; and another
+    matcher deployment on the broker (another test run) may match this test's entities too,
+    so only events of this test's group (`matchergroup`) count.
+    """
 
     def keep(event: CloudEvent) -> bool:
+        if (event.model_extra or {}).get("matchergroup") != f"test-matcher-{unique_id}":
+            return False
         data = event.data or {}
-        ids = [
-            event.subject or "",
-            data.get("assignment_id") or "",
-            json.dumps(data.get("assignment") or {}),
-        ]
-        return any(unique_id in text for text in ids)
+        assignment_id = data.get("assignment_id") or (data.get("assignment") or {}).get("id")
+        consultant_id = data.get("consultant_id") or ""
+        return unique_id in consultant_id and unique_id in (assignment_id or "")
 
     return keep
 
@@ -277,3 +292,97 @@ async def matcher(kafka: str, fresh_database: str, unique_id: str) -> AsyncItera
         yield running
     finally:
         await running.stop()
+
+
+class MatcherProcess:
+    """`python -m koppel_matcher` as a separate process, as a deployment runs it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = int(env["MATCHER_PORT"])
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "koppel_matcher"],
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def wait_ready(self, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, f"matcher exited:\n{self.log_text()[-3000:]}"
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get("/readyz", timeout=5)).status_code == 200:
+                        return
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"matcher not ready:\n{self.log_text()[-3000:]}")
+
+    async def emitted(self) -> float:
+        """Sum of koppel_matcher_matches_emitted_total over types."""
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
+            text = (await http.get("/metrics", timeout=5)).text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("koppel_matcher_matches_emitted_total{")
+        )
+
+    async def wait_exit(self, within: float = 30.0) -> int:
+        deadline = time.monotonic() + within
+        while self.process.poll() is None:
+            assert time.monotonic() < deadline, "matcher did not exit"
+            await asyncio.sleep(0.1)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def spawn(
+    kafka: str, fresh_database: str, unique_id: str, tmp_path: Path
+) -> Iterator[Callable[..., MatcherProcess]]:
+    """Start matcher processes sharing one database and group; all are stopped afterwards."""
+    started: list[MatcherProcess] = []
+
+    def start(instance: str = "r1", **extra: str) -> MatcherProcess:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": fresh_database,
+            "MATCHER_GROUP_ID": f"test-matcher-{unique_id}",
+            "MATCHER_INSTANCE_ID": f"{instance}-{unique_id}",
+            "MATCHER_PORT": str(free_port()),
+            "MATCHER_HOST": "127.0.0.1",
+            "MATCHER_INITIAL_OFFSET": "latest",
+            "LOG_JSON": "true",
+            **extra,
+        }
+        process = MatcherProcess(env, tmp_path / f"{instance}-{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

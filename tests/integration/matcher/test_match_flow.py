@@ -1,8 +1,18 @@
-"""Both directions, de-duplication and the read API of the matcher, on real Kafka and PostgreSQL."""
+"""Both directions, de-duplication, withdrawals, erasure, masking, dead letters and the read
+API of the matcher, on real Kafka and PostgreSQL (one in-process matcher per test)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import httpx
 import pytest
+
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
+from koppel.vocabulary import CloseReason
+from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.entrypoints.http import create_app
+from koppel_matcher.metrics import DEAD_LETTERS
 
 pytestmark = pytest.mark.integration
 
@@ -12,3 +22,263 @@ async def test_assignment_then_profile_emits_found(matcher, publisher, matches, 
     await publisher.profile(kit.profile(f"c-{unique_id}"))
     events = await matches.wait_for(1)
     assert [kit.brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
+    event = events[0]
+    assert event.source == "/koppel/matcher"
+    assert event.subject == f"c-{unique_id}"
+    assert 0 <= event.data["score"] <= 1
+    assert event.data["reasons"]
+    assert await matches.settle(1.5) == events
+
+
+async def test_profile_then_assignment_emits_found_with_traceparent(
+    matcher, publisher, matches, kit, unique_id
+):
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await publisher.profile(kit.profile(f"c-{unique_id}"))
+    await publisher.assignment(kit.assignment(f"a-{unique_id}"), traceparent=traceparent)
+    events = await matches.wait_for(1)
+    assert [kit.brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
+    assert events[0].traceparent == traceparent
+
+
+async def test_unchanged_and_immaterial_changes_publish_nothing_material_ones_a_revision(
+    matcher, publisher, matches, kit, unique_id
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    # Re-published unchanged, both sides; then a new title (no score or reason change).
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder crisis"))
+    # A marker pair published afterwards proves the matcher got past those events.
+    await publisher.profile(kit.profile(f"c2-{unique_id}"))
+    events = await matches.wait_for(2)
+    assert await matches.settle(1.5) == events
+    assert [kit.brief(e) for e in events] == [
+        ("found", c, a, 1),
+        ("found", f"c2-{unique_id}", a, 1),
+    ]
+    # A material change: the consultant loses the specialism, so reasons and score change.
+    await publisher.profile(kit.profile(c, specialisms=[]))
+    events = await matches.wait_for(3)
+    assert kit.brief(events[2]) == ("found", c, a, 2)
+    assert events[2].data["score"] < events[0].data["score"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        (CloseReason.FILLED, "assignment_filled"),
+        (CloseReason.WITHDRAWN, "assignment_withdrawn"),
+        (CloseReason.EXPIRED, "assignment_expired"),
+    ],
+)
+async def test_closing_withdraws_exactly_once(
+    matcher, publisher, matches, kit, unique_id, reason, expected
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    await publisher.close(a, reason)
+    await publisher.close(a, reason)
+    await publisher.profile(kit.profile(c))
+    events = await matches.wait_for(2)
+    assert await matches.settle(1.5) == events
+    assert [kit.brief(e) for e in events] == [("found", c, a, 1), ("withdrawn", c, a, expected)]
+    assert events[1].data["assignment"]["id"] == a
+
+
+async def test_closes_at_passing_withdraws_by_the_sweep(
+    matcher, publisher, matches, kit, unique_id
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    closes_at = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    await publisher.assignment(kit.assignment(a, closes_at=closes_at))
+    await publisher.profile(kit.profile(c))
+    events = await matches.wait_for(2, within=20)
+    assert [kit.brief(e) for e in events] == [
+        ("found", c, a, 1),
+        ("withdrawn", c, a, "assignment_expired"),
+    ]
+    assert await matches.settle(2.5) == events
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"active": False}, "profile_deactivated"),
+        ({"consent": False}, "consent_withdrawn"),
+        ({"max_office_days_per_week": 1}, "profile_changed"),
+    ],
+)
+async def test_profile_changes_withdraw(
+    matcher, publisher, matches, kit, unique_id, changes, expected
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    await publisher.profile(kit.profile(c, **changes))
+    events = await matches.wait_for(2)
+    assert [kit.brief(e) for e in events] == [("found", c, a, 1), ("withdrawn", c, a, expected)]
+
+
+async def test_assignment_change_that_breaks_a_filter_withdraws(
+    matcher, publisher, matches, kit, unique_id
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    await publisher.assignment(kit.assignment(a, office_days_per_week=5))
+    events = await matches.wait_for(2)
+    assert kit.brief(events[1]) == ("withdrawn", c, a, "assignment_changed")
+
+
+async def test_erasure_withdraws_and_removes_the_consultants_rows(
+    matcher, publisher, matches, kit, unique_id
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    async with matcher.pool.acquire() as db:
+        assert (
+            await db.fetchval("SELECT count(*) FROM matcher_profiles WHERE consultant_id = $1", c)
+            == 1
+        )
+    await publisher.erase(c)
+    events = await matches.wait_for(2)
+    assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+    async with matcher.pool.acquire() as db:
+        for table in ("matcher_profiles", "matcher_matches"):
+            count = await db.fetchval(
+                f"SELECT count(*) FROM {table} WHERE consultant_id = $1",  # noqa: S608
+                c,
+            )
+            assert count == 0, table
+        undo = await db.fetchval(
+            "SELECT count(*) FROM matcher_undo WHERE key::text LIKE $1", f"%{c}%"
+        )
+        assert undo == 0
+    assert matcher.supervisor is not None
+
+
+async def test_confidential_assignment_never_shows_name_or_city(
+    matcher, publisher, matches, kit, unique_id
+):
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    name, city = f"Gemeente Geheim {unique_id}", f"Geheimstad{unique_id}"
+    hidden = kit.assignment(
+        a,
+        visibility="confidential",
+        organization={"name": name, "type": "municipality", "inhabitants": 120000},
+        location={"city": city, "province": "utrecht", "lat": 52.0907, "lon": 5.1214},
+    )
+    await publisher.assignment(hidden)
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    await publisher.close(a, CloseReason.FILLED)
+    events = await matches.wait_for(2)
+    for event in events:
+        text = event.model_dump_json()
+        assert name not in text
+        assert city not in text
+    assert events[0].data["assignment"]["organization"]["name"] is None
+    assert events[0].data["assignment"]["location"]["city"] is None
+
+
+async def test_poison_goes_to_the_dlq_and_the_next_event_flows(
+    matcher, publisher, matches, kit, unique_id
+):
+    dead = kit.Collector(matcher.settings.kafka_bootstrap_servers, dlq(ASSIGNMENTS), lambda r: True)
+    dead.parse = lambda record: record if unique_id.encode() in (record.key or b"") else None
+    dead_consultants = kit.Collector(
+        matcher.settings.kafka_bootstrap_servers, dlq(CONSULTANTS), lambda r: True
+    )
+    dead_consultants.parse = dead.parse
+    await dead.start()
+    await dead_consultants.start()
+
+    def dead_lettered() -> float:
+        return sum(
+            sample.value
+            for metric in DEAD_LETTERS.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels["topic"] == ASSIGNMENTS
+        )
+
+    before = dead_lettered()
+    try:
+        await publisher.raw(
+            ASSIGNMENTS, f"p-{unique_id}".encode(), b"{not json", [("x-origin", b"test")]
+        )
+        await publisher.raw(
+            CONSULTANTS,
+            f"p-{unique_id}".encode(),
+            b'{"specversion":"1.0","id":"1","source":"/t","type":"nl.koppel.consultant.upserted","data":{"id":"x"}}',
+            [],
+        )
+        await publisher.assignment(kit.assignment(f"a-{unique_id}"))
+        await publisher.profile(kit.profile(f"c-{unique_id}"))
+        await matches.wait_for(1)
+        await dead.wait_for(1)
+        await dead_consultants.wait_for(1)
+        await dead.settle(1)
+    finally:
+        await dead.stop()
+        await dead_consultants.stop()
+    # Another matcher running on this broker (another test run) may dead-letter the same
+    # records, so the topic may hold more than one letter; this matcher wrote exactly one.
+    assert dead_lettered() - before == 1
+    letter, payload_letter = dead.items[0], dead_consultants.items[0]
+    headers = dict(letter.headers)
+    assert letter.value == b"{not json"
+    assert headers["x-origin"] == b"test"
+    assert headers["koppel-error-code"] == b"invalid_envelope"
+    assert headers["koppel-source-topic"] == ASSIGNMENTS.encode()
+    assert headers["koppel-error-reason"]
+    assert int(headers["koppel-source-offset"]) >= 0
+    assert dict(payload_letter.headers)["koppel-error-code"] == b"invalid_payload"
+
+
+async def test_read_api_ranks_current_matches_and_reports_health(
+    matcher, publisher, matches, kit, unique_id
+):
+    a, c1, c2 = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c1))
+    await publisher.profile(kit.profile(c2, specialisms=[], work_style="generalist"))
+    await matches.wait_for(2)
+    app = create_app(MatchQueries(matcher.pool), matcher)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://m"
+    ) as http:
+        body = (await http.get(f"/v1/assignments/{a}/matches")).json()
+        ranked = [m["consultant_id"] for m in body["matches"]]
+        scores = [m["score"] for m in body["matches"]]
+        assert ranked == [c1, c2]
+        assert scores == sorted(scores, reverse=True)
+        assert body["matches"][0]["reasons"]
+        mine = (await http.get(f"/v1/consultants/{c1}/matches")).json()
+        assert [m["assignment_id"] for m in mine["matches"]] == [a]
+        assert mine["matches"][0]["assignment"]["organization"]["name"] == "Gemeente Utrecht"
+        assert (await http.get("/v1/consultants/bad id!/matches")).status_code == 422
+        assert (await http.get("/healthz")).status_code == 200
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        metrics = (await http.get("/metrics")).text
+        for name in (
+            "koppel_matcher_matches_emitted_total",
+            "koppel_matcher_evaluation_seconds_bucket",
+            "koppel_matcher_index_profiles",
+            "koppel_matcher_events_consumed_total",
+            "koppel_matcher_dead_letters_total",
+        ):
+            assert name in metrics
+        await publisher.close(a, CloseReason.FILLED)
+        await matches.wait_for(4)
+        assert (await http.get(f"/v1/assignments/{a}/matches")).json()["matches"] == []

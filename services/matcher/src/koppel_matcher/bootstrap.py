@@ -12,6 +12,7 @@ from koppel.logging import configure_logging
 from koppel.migrations import migrate
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
+from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.entrypoints.http import create_app
 from koppel_matcher.entrypoints.shard_worker import WorkerConfig
 from koppel_matcher.entrypoints.supervisor import ShardSupervisor
@@ -35,6 +36,11 @@ def worker_config(settings: MatcherSettings) -> WorkerConfig:
         initial_offset=settings.initial_offset,
         sweep_interval_seconds=settings.sweep_interval_seconds,
         max_batch=settings.max_batch,
+        crash_point=(
+            None
+            if settings.test_crash_after_db_commits is None
+            else CrashPoint(settings.test_crash_after_db_commits)
+        ),
     )
 
 

@@ -31,3 +31,9 @@ class MatcherSettings(DatabaseSettings):
     )
     max_batch: int = Field(default=500, ge=1, le=10_000, validation_alias="MATCHER_MAX_BATCH")
     auto_migrate: bool = Field(default=True, validation_alias="MATCHER_AUTO_MIGRATE")
+    test_crash_after_db_commits: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias="MATCHER_TEST_CRASH_AFTER_DB_COMMITS",
+        description="Crash test only: see entrypoints.fault_injection.",
+    )

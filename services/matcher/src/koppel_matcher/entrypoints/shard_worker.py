@@ -36,6 +36,7 @@ from koppel_matcher.adapters.kafka_clients import (
 )
 from koppel_matcher.adapters.state_store import ShardTransaction, StateStore
 from koppel_matcher.adapters.translation import TranslationError, profile_spec
+from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.service_layer.exactly_once import seq_metadata
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
 
@@ -59,6 +60,7 @@ class WorkerConfig:
     sweep_interval_seconds: float = 30.0
     max_batch: int = 500
     poison_after_failures: int = 3
+    crash_point: CrashPoint | None = None
 
 
 class RejectedRecordError(Exception):
@@ -99,13 +101,14 @@ class ShardWorker:
         self._store = store
         self._admin = admin
         self._failures = failures
-        self._matcher = ShardMatcher(shard)
+        self._matcher = ShardMatcher(shard, group=config.group_id)
         self._offsets_group = f"{config.group_id}.shard-{shard}"
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._epoch = 0
         self._seq = 0
+        self._shard_count = 1
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -124,6 +127,7 @@ class ShardWorker:
         )
         await self._consumer.start()
         assignment_partitions = await partitions_of(self._admin, ASSIGNMENTS)
+        self._shard_count = len(await partitions_of(self._admin, CONSULTANTS))
         if not assignment_partitions:
             raise RuntimeError(f"topic {ASSIGNMENTS} has no partitions (not created?)")
         self._partitions = [
@@ -234,6 +238,8 @@ class ShardWorker:
                 )
             await asyncio.gather(*sends)
         self._seq = seq
+        if self._config.crash_point is not None and batch.outgoing:
+            self._config.crash_point.database_committed()
         positions = {
             tp: (await consumer.position(tp), seq_metadata(seq)) for tp in self._partitions
         }
@@ -274,11 +280,21 @@ class ShardWorker:
                     )
                 outcome = await self._dispatch(tx, record, batch)
             except RejectedRecordError as exc:
-                log.warning("record_dead_lettered", code=exc.code, reason=str(exc))
-                batch.dead_letters.append(dead_letter(record, code=exc.code, reason=str(exc)))
-                batch.dead[(record.topic, exc.code)] += 1
-                outcome = "dead_lettered"
+                if not self._dead_letters_for(record):
+                    outcome = "rejected_elsewhere"
+                else:
+                    log.warning("record_dead_lettered", code=exc.code, reason=str(exc))
+                    letter = dead_letter(record, code=exc.code, reason=str(exc))
+                    batch.dead_letters.append(letter)
+                    batch.dead[(record.topic, exc.code)] += 1
+                    outcome = "dead_lettered"
             batch.consumed[(record.topic, outcome)] += 1
+
+    def _dead_letters_for(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Every shard reads every assignment; only one of them dead-letters a bad one."""
+        if record.topic != ASSIGNMENTS:
+            return True
+        return bool(record.partition % self._shard_count == self.shard)
 
     async def _dispatch(
         self, tx: ShardTransaction, record: ConsumerRecord[bytes, bytes], batch: _Batch

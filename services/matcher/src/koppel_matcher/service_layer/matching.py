@@ -5,6 +5,10 @@ full assignments (for the summaries events carry). Each handler updates the stat
 a `ShardUnitOfWork`, evaluates the affected pairs in the changed direction, applies the
 de-duplication rules of `dedup` against the ledger and returns the events to publish.
 The caller publishes them in the same Kafka transaction that commits the input offsets.
+
+Each event carries the CloudEvents extension attribute `matchergroup`: the consumer group
+(deployment) of the matcher that produced it, so that operators (and tests sharing one
+broker) can tell two matcher deployments on the same topics apart.
 """
 
 from __future__ import annotations
@@ -63,8 +67,11 @@ class Outgoing:
 class ShardMatcher:
     """The matching state of one shard (see `exactly_once` for what a shard is)."""
 
-    def __init__(self, shard: int, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, shard: int, *, group: str = "", clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.shard = shard
+        self._group = group
         self.index = MatchIndex()
         self.assignments: dict[str, Assignment] = {}
         self._summaries: dict[str, tuple[AssignmentSummary, dict[str, Any]]] = {}
@@ -317,7 +324,7 @@ class ShardMatcher:
         )
         entries.append((new_entry, None))
         out.append(
-            Outgoing(profile.id, _event(EventType.MATCH_FOUND, profile.id, data, traceparent))
+            Outgoing(profile.id, self._event(EventType.MATCH_FOUND, profile.id, data, traceparent))
         )
 
     def _withdrawn(
@@ -340,21 +347,22 @@ class ShardMatcher:
         out.append(
             Outgoing(
                 entry.consultant_id,
-                _event(EventType.MATCH_WITHDRAWN, entry.consultant_id, data, traceparent),
+                self._event(EventType.MATCH_WITHDRAWN, entry.consultant_id, data, traceparent),
             )
         )
 
-
-def _event(
-    event_type: EventType,
-    consultant_id: str,
-    data: MatchFound | MatchWithdrawn,
-    traceparent: str | None,
-) -> CloudEvent:
-    return new_event(
-        event_type,
-        source=Source.MATCHER.value,
-        subject=consultant_id,
-        data=data,
-        traceparent=traceparent,
-    )
+    def _event(
+        self,
+        event_type: EventType,
+        consultant_id: str,
+        data: MatchFound | MatchWithdrawn,
+        traceparent: str | None,
+    ) -> CloudEvent:
+        event = new_event(
+            event_type,
+            source=Source.MATCHER.value,
+            subject=consultant_id,
+            data=data,
+            traceparent=traceparent,
+        )
+        return event.model_copy(update={"matchergroup": self._group}) if self._group else event

@@ -1,0 +1,156 @@
+"""The processing guarantee and scale-out, with the matcher running as real processes.
+
+Every consultant here fits every assignment, so the expected events are known exactly:
+one `match.found` per pair, then one `match.withdrawn` per pair of each closed assignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from koppel.vocabulary import CloseReason
+from koppel_matcher.adapters.translation import assignment_spec, profile_document, profile_spec
+from koppel_matcher.domain.evaluate import evaluate
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CONSULTANTS = 30
+ASSIGNMENTS = 8
+CLOSED = 2
+
+
+def ids(unique_id):
+    consultants = [f"c{n:02d}-{unique_id}" for n in range(CONSULTANTS)]
+    assignments = [f"a{n}-{unique_id}" for n in range(ASSIGNMENTS)]
+    return consultants, assignments
+
+
+def expected_found(consultants, assignments):
+    return {("found", c, a, 1) for c in consultants for a in assignments}
+
+
+def expected_withdrawn(consultants, assignments):
+    closed = assignments[:CLOSED]
+    return {("withdrawn", c, a, "assignment_filled") for c in consultants for a in closed}
+
+
+async def close_and_expect_withdrawals(publisher, matches, kit, unique_id, ids_):
+    consultants, assignments = ids_
+    for assignment_id in assignments[:CLOSED]:
+        await publisher.close(assignment_id, CloseReason.FILLED)
+    expected = expected_found(consultants, assignments) | expected_withdrawn(
+        consultants, assignments
+    )
+    return await wait_exactly(matches, expected, kit, unique_id)
+
+
+def ours(events, kit, unique_id):
+    """Drop matches with other tests' entities that run on the same broker at the same time."""
+    return [e for e in events if all(unique_id in part for part in kit.brief(e)[1:3])]
+
+
+async def wait_exactly(matches, expected, kit, unique_id, settle=3.0):
+    for _ in range(900):
+        if len(ours(matches.items, kit, unique_id)) >= len(expected):
+            break
+        await asyncio.sleep(0.1)
+    events = ours(await matches.settle(settle), kit, unique_id)
+    assert_exactly(events, expected, kit)
+    return events
+
+
+def assert_exactly(events, expected, kit):
+    seen = Counter(kit.brief(e) for e in events)
+    duplicates = {key: n for key, n in seen.items() if n > 1}
+    assert not duplicates, f"duplicates: {duplicates}"
+    assert set(seen) == expected, (
+        f"missing {len(expected - set(seen))}: {sorted(expected - set(seen))[:5]}, "
+        f"unexpected {sorted(set(seen) - expected)[:5]}"
+    )
+
+
+async def publish_profiles(publisher, kit, consultants, pause=0.01):
+    for consultant in consultants:
+        await publisher.profile(kit.profile(consultant))
+        await asyncio.sleep(pause)
+
+
+async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
+    spawn, publisher, matches, kit, unique_id
+):
+    consultants, assignments = ids(unique_id)
+    first = spawn()
+    await first.wait_ready()
+    for assignment_id in assignments:
+        await publisher.assignment(kit.assignment(assignment_id))
+    await publish_profiles(publisher, kit, consultants[:12])
+    first.kill()  # SIGKILL while the matcher is working through the stream
+    await publish_profiles(publisher, kit, consultants[12:])
+
+    second = spawn()
+    await second.wait_ready()
+    await wait_exactly(matches, expected_found(consultants, assignments), kit, unique_id)
+    await close_and_expect_withdrawals(
+        publisher, matches, kit, unique_id, (consultants, assignments)
+    )
+
+
+async def test_crash_between_database_and_kafka_commit_is_repaired(
+    spawn, publisher, matches, kit, unique_id
+):
+    consultants, assignments = ids(unique_id)
+    first = spawn(MATCHER_TEST_CRASH_AFTER_DB_COMMITS="3")
+    await first.wait_ready()
+    for assignment_id in assignments:
+        await publisher.assignment(kit.assignment(assignment_id))
+    await publish_profiles(publisher, kit, consultants)
+    assert await first.wait_exit() == -signal.SIGKILL
+
+    second = spawn()
+    await second.wait_ready()
+    await wait_exactly(matches, expected_found(consultants, assignments), kit, unique_id)
+    assert "shard_rolled_back" in second.log_text()
+    await close_and_expect_withdrawals(
+        publisher, matches, kit, unique_id, (consultants, assignments)
+    )
+
+
+async def test_two_replicas_share_the_shards_and_publish_each_event_once(
+    spawn, publisher, matches, kit, unique_id
+):
+    consultants, assignments = ids(unique_id)
+    first = spawn("r1")
+    await first.wait_ready()
+    for assignment_id in assignments:
+        await publisher.assignment(kit.assignment(assignment_id))
+    await publish_profiles(publisher, kit, consultants[:10])
+    second = spawn("r2")  # joins mid-stream: the group rebalances while events flow
+    await publish_profiles(publisher, kit, consultants[10:20], pause=0.1)
+    await second.wait_ready()
+    await first.wait_ready()
+    await publish_profiles(publisher, kit, consultants[20:])
+    await wait_exactly(matches, expected_found(consultants, assignments), kit, unique_id)
+    events = await close_and_expect_withdrawals(
+        publisher, matches, kit, unique_id, (consultants, assignments)
+    )
+    assert await first.emitted() > 0
+    assert await second.emitted() > 0
+
+    # The same scores a single evaluation of each pair gives.
+    now = datetime.now(UTC)
+    for event in events:
+        if event.type.endswith("found"):
+            data = event.data
+            pair = evaluate(
+                assignment_spec(kit.assignment(data["assignment"]["id"])),
+                profile_spec(profile_document(kit.profile(data["consultant_id"]))),
+                now,
+            )
+            assert pair is not None
+            assert data["score"] == pair.score
+            assert data["reasons"] == list(pair.reasons)
