@@ -251,3 +251,32 @@ def test_an_empty_ranking(specs: Any) -> None:
     assert len(ranking) == 0
     assert ranking.matches() == []
     assert list(ranking) == []
+
+
+def test_certification_masks_span_several_words(specs: Any) -> None:
+    """More than 64 distinct certifications: the masks grow a second 64-bit word."""
+    names = [f"cert-{i}" for i in range(70)]
+    index = MatchIndex()
+    for i, name in enumerate(names):
+        index.upsert_profile(specs.profile(id=f"c-{i}", certifications=frozenset({name})))
+    wants_last = specs.assignment(id="a-last", required_certifications=frozenset({names[-1]}))
+    wants_two = specs.assignment(id="a-two", required_certifications=frozenset(names[:2]))
+    index.upsert_assignment(wants_last)
+    index.upsert_assignment(wants_two)
+    assert [pid for pid, _ in index.matches_for_assignment(wants_last, specs.now)] == ["c-69"]
+    assert index.matches_for_assignment(wants_two, specs.now) == []
+    holder = specs.profile(id="c-both", certifications=frozenset({names[0], names[1], names[69]}))
+    assert [aid for aid, _ in index.matches_for_profile(holder, specs.now)] == ["a-last", "a-two"]
+    last_holder = index.profile("c-69")
+    assert last_holder is not None
+    assert [aid for aid, _ in index.matches_for_profile(last_holder, specs.now)] == ["a-last"]
+
+
+def test_ties_are_ordered_by_id_whatever_the_id_lengths(specs: Any) -> None:
+    index = MatchIndex(capacity=1)
+    ids = ["b", "a", "ab", "a" * 64, "B", "a-10", "a-9", "é"]
+    for pid in ids:
+        index.upsert_profile(specs.profile(id=pid))
+    found = index.matches_for_assignment(specs.assignment(), specs.now)
+    assert [pid for pid, _ in found] == sorted(ids)
+    assert len({e.score for _, e in found}) == 1
