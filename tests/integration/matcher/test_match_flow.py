@@ -13,6 +13,7 @@ from koppel.vocabulary import CloseReason
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.entrypoints.http import create_app
 from koppel_matcher.metrics import DEAD_LETTERS
+from koppel_matcher.service_layer.matching import ShardMatcher
 
 pytestmark = pytest.mark.integration
 
@@ -282,3 +283,35 @@ async def test_read_api_ranks_current_matches_and_reports_health(
         await publisher.close(a, CloseReason.FILLED)
         await matches.wait_for(4)
         assert (await http.get(f"/v1/assignments/{a}/matches")).json()["matches"] == []
+
+
+async def test_an_event_that_keeps_failing_is_dead_lettered_and_the_matcher_goes_on(
+    matcher, publisher, matches, kit, unique_id, monkeypatch
+):
+    """A record that crashes its handler (a bug, not bad input) restarts the shard; after
+    three failures it is dead-lettered as `processing_failed` instead of blocking the shard."""
+    boom = f"boom-{unique_id}"
+    original = ShardMatcher.assignment_upserted
+
+    async def failing(self, uow, assignment, traceparent):
+        if assignment.id == boom:
+            raise RuntimeError("simulated bug")
+        return await original(self, uow, assignment, traceparent)
+
+    monkeypatch.setattr(ShardMatcher, "assignment_upserted", failing)
+
+    def failed_letters() -> float:
+        return sum(
+            sample.value
+            for metric in DEAD_LETTERS.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels["code"] == "processing_failed"
+        )
+
+    before = failed_letters()
+    await publisher.assignment(kit.assignment(boom))
+    await publisher.assignment(kit.assignment(f"a-{unique_id}"))
+    await publisher.profile(kit.profile(f"c-{unique_id}"))
+    events = await matches.wait_for(1, within=60)
+    assert [kit.brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
+    assert failed_letters() - before == 1

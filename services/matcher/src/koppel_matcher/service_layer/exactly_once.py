@@ -52,7 +52,9 @@ previous owner's database writes: step 2 refuses to run under a stale epoch) and
   (the ledger de-duplicates what was published already) and log a warning.
 
 The expiry sweep and the very first commit of a shard go through the same three steps, so
-every change of the ledger is tied to one Kafka transaction.
+every change of the ledger is tied to one Kafka transaction. Dead letters are produced in
+the same transaction too; since every shard reads every assignment, a bad assignment record
+is dead-lettered only by the shard whose number is its partition modulo the shard count.
 """
 
 from __future__ import annotations
