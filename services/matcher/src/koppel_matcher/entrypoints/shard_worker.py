@@ -50,6 +50,10 @@ _EXPECTED = {
 
 RecordKey = tuple[str, int, int]
 
+KEEPALIVE_COMMIT_SECONDS = 6 * 3600
+"""An idle shard commits its unchanged offsets this often: its offset group has no members,
+so the broker would otherwise drop the offsets after `offsets.retention.minutes` (7 days)."""
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
@@ -109,6 +113,7 @@ class ShardWorker:
         self._epoch = 0
         self._seq = 0
         self._shard_count = 1
+        self._last_commit = time.monotonic()
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -169,6 +174,7 @@ class ShardWorker:
 
     async def close(self) -> None:
         self.ready = False
+        self._matcher.forget_gauges()
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
@@ -188,6 +194,8 @@ class ShardWorker:
             if time.monotonic() - last_sweep >= self._config.sweep_interval_seconds:
                 last_sweep = time.monotonic()
                 await self.sweep()
+            if time.monotonic() - self._last_commit >= KEEPALIVE_COMMIT_SECONDS:
+                await self._commit(None)
 
     async def sweep(self) -> None:
         """Withdraw the matches of assignments whose `closes_at` has passed."""
@@ -245,6 +253,7 @@ class ShardWorker:
         }
         await producer.send_offsets_to_transaction(positions, self._offsets_group)
         await producer.commit_transaction()
+        self._last_commit = time.monotonic()
         self._count(batch)
         self._matcher.publish_gauges()
         with contextlib.suppress(Exception):

@@ -13,6 +13,7 @@ broker) can tell two matcher deployments on the same topics apart.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -93,6 +94,13 @@ class ShardMatcher:
         label = str(self.shard)
         metrics.INDEX_PROFILES.labels(label).set(self.index.profile_count)
         metrics.INDEX_ASSIGNMENTS.labels(label).set(self.index.assignment_count)
+
+    def forget_gauges(self) -> None:
+        """The shard leaves this replica: stop reporting its index size here."""
+        label = str(self.shard)
+        for gauge in (metrics.INDEX_PROFILES, metrics.INDEX_ASSIGNMENTS):
+            with contextlib.suppress(KeyError):
+                gauge.remove(label)
 
     def _remember(self, assignment: Assignment, now: datetime) -> bool:
         """Keep the assignment; index it when open. Return whether it is open now."""
