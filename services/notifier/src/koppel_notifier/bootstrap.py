@@ -27,6 +27,7 @@ from koppel_notifier.entrypoints.background_loops import DigestClock, OutboxRela
 from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLimits
 from koppel_notifier.entrypoints.http_app import create_app
 from koppel_notifier.entrypoints.kafka_consumer import InboxConsumer, make_consumer
+from koppel_notifier.entrypoints.success_batcher import SuccessBatcher
 from koppel_notifier.metrics import NotifierMetrics
 from koppel_notifier.settings import Settings
 
@@ -55,6 +56,7 @@ class Notifier:
     worker: DeliveryWorker
     digests: DigestClock
     relay: OutboxRelay
+    successes: SuccessBatcher
     webhooks: HttpWebhookSender
     email: SmtpEmailSender
     store: DeliveryStore
@@ -67,6 +69,7 @@ class Notifier:
         for name, loop in (
             ("inbox", self.inbox.run),
             ("sender", self.worker.run),
+            ("successes", self.successes.run),
             ("digests", self.digests.run),
             ("outbox", self.relay.run),
         ):
@@ -117,7 +120,7 @@ async def build(
         clock,
         connect_timeout=settings.webhook_connect_timeout_s,
         total_timeout=settings.webhook_total_timeout_s,
-        max_connections=settings.send_concurrency,
+        connections_per_origin=settings.connections_per_origin,
     )
     password = settings.smtp_password
     email = SmtpEmailSender(
@@ -133,6 +136,7 @@ async def build(
         connections=settings.email_concurrency,
     )
     tokens = UnsubscribeTokens(settings.unsubscribe_secret.get_secret_value())
+    successes = SuccessBatcher(store, clock)
     worker = DeliveryWorker(
         store=store,
         webhooks=webhooks,
@@ -151,6 +155,7 @@ async def build(
         clock=clock,
         sender_address=settings.smtp_from,
         public_base_url=settings.public_base_url,
+        successes=successes,
     )
     consumer = make_consumer(settings.kafka_bootstrap_servers, settings.group_id)
     inbox = InboxConsumer(consumer, producer, pool, metrics, worker.wake)
@@ -171,6 +176,7 @@ async def build(
         worker=worker,
         digests=digests,
         relay=relay,
+        successes=successes,
         webhooks=webhooks,
         email=email,
         store=store,

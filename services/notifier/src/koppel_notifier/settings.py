@@ -48,6 +48,9 @@ class Settings(DatabaseSettings):
     endpoint_concurrency: int = Field(
         default=4, ge=1, validation_alias="NOTIFIER_ENDPOINT_CONCURRENCY"
     )
+    connections_per_origin: int = Field(
+        default=8, ge=1, validation_alias="NOTIFIER_CONNECTIONS_PER_ORIGIN"
+    )
     email_concurrency: int = Field(default=4, ge=1, validation_alias="NOTIFIER_EMAIL_CONCURRENCY")
     lease_s: float = Field(default=30.0, gt=0, validation_alias="NOTIFIER_LEASE_SECONDS")
     poll_interval_s: float = Field(default=0.5, gt=0, validation_alias="NOTIFIER_POLL_SECONDS")

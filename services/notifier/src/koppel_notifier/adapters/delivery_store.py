@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
-from koppel_notifier.adapters.inbox_store import Connection, cancel_unsent, delivery_id_for
+from koppel_notifier.adapters.inbox_store import cancel_unsent, delivery_id_for
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
@@ -99,23 +99,38 @@ class DeliveryStore:
     async def delivered(
         self, delivery: Delivery, *, match_ids: Sequence[str], now: datetime
     ) -> None:
+        await self.delivered_many([(delivery, match_ids)], now=now)
+
+    async def delivered_many(
+        self, items: Sequence[tuple[Delivery, Sequence[str]]], *, now: datetime
+    ) -> None:
+        """Record successes (and their outbox events) in one transaction."""
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
+            await connection.executemany(
                 "UPDATE deliveries SET status = 'delivered', finished_at = now(),"
                 " last_error = NULL, lease_until = NULL, match_ids = $2 WHERE id = $1",
-                uuid.UUID(delivery.id),
-                list(match_ids),
+                [(uuid.UUID(delivery.id), list(match_ids)) for delivery, match_ids in items],
             )
-            data = {
-                "notification_id": delivery.id,
-                "match_ids": list(match_ids),
-                "consultant_id": delivery.consultant_id,
-                "channel": delivery.channel.value,
-                "kind": delivery.kind.value,
-                "attempts": delivery.attempts,
-                "delivered_at": now.isoformat(),
-            }
-            await _outbox(connection, delivery, "nl.koppel.notification.delivered", data)
+            await connection.executemany(
+                "INSERT INTO outbox (id, consultant_id, event_type, data)"
+                " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING",
+                [
+                    _outbox_row(
+                        delivery,
+                        "nl.koppel.notification.delivered",
+                        {
+                            "notification_id": delivery.id,
+                            "match_ids": list(match_ids),
+                            "consultant_id": delivery.consultant_id,
+                            "channel": delivery.channel.value,
+                            "kind": delivery.kind.value,
+                            "attempts": delivery.attempts,
+                            "delivered_at": now.isoformat(),
+                        },
+                    )
+                    for delivery, match_ids in items
+                ],
+            )
 
     async def retry(self, delivery: Delivery, *, delay_s: float, error: str) -> None:
         await self._pool.execute(
@@ -174,7 +189,11 @@ class DeliveryStore:
                 "error": error,
                 "failed_at": now.isoformat(),
             }
-            await _outbox(connection, delivery, "nl.koppel.notification.failed", data)
+            await connection.execute(
+                "INSERT INTO outbox (id, consultant_id, event_type, data)"
+                " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING",
+                *_outbox_row(delivery, "nl.koppel.notification.failed", data),
+            )
 
     async def cancel(self, delivery: Delivery, why: str) -> None:
         """Drop a claimed delivery that may no longer go out (unsubscribed, erased, ...)."""
@@ -251,18 +270,12 @@ class DeliveryStore:
             return bool(updated)
 
 
-async def _outbox(
-    connection: Connection, delivery: Delivery, event_type: str, data: dict[str, Any]
-) -> None:
+def _outbox_row(
+    delivery: Delivery, event_type: str, data: dict[str, Any]
+) -> tuple[uuid.UUID, str, str, str]:
+    """An outbox row whose id (the CloudEvent id) is the same if this outcome is recorded twice."""
     event_id = uuid.uuid5(_OUTBOX_NAMESPACE, f"{delivery.id}|{event_type}|{delivery.attempts}")
-    await connection.execute(
-        "INSERT INTO outbox (id, consultant_id, event_type, data) VALUES ($1, $2, $3, $4::jsonb)"
-        " ON CONFLICT (id) DO NOTHING",
-        event_id,
-        delivery.consultant_id,
-        event_type,
-        json.dumps(data),
-    )
+    return event_id, delivery.consultant_id, event_type, json.dumps(data)
 
 
 def _fit(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.UUID]:

@@ -27,6 +27,7 @@ from koppel_notifier.domain.model import ChannelName, Contact, Delivery, Kind
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
 from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
+from koppel_notifier.entrypoints.success_batcher import SuccessBatcher
 from koppel_notifier.metrics import NotifierMetrics
 
 log = structlog.get_logger(__name__)
@@ -64,6 +65,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         sender_address: str,
         public_base_url: str,
+        successes: SuccessBatcher | None = None,
     ) -> None:
         self._store = store
         self._webhooks = webhooks
@@ -76,6 +78,7 @@ class DeliveryWorker:
         self._clock = clock
         self._sender_address = sender_address
         self._public_base_url = public_base_url.rstrip("/")
+        self._successes = successes
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._email_busy = 0
@@ -95,7 +98,9 @@ class DeliveryWorker:
                     endpoint_limit=self._limits.endpoint,
                     busy_endpoints=dict(self._endpoint_busy),
                 )
-                claimed = await self._store.claim(capacity, self._limits.lease_s)
+                claimed: list[Delivery] = []
+                if self._worth_claiming(capacity.total):
+                    claimed = await self._store.claim(capacity, self._limits.lease_s)
                 for delivery in claimed:
                     self._start(delivery)
                 if claimed and len(self._in_flight) < self._limits.total:
@@ -109,6 +114,15 @@ class DeliveryWorker:
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    def _worth_claiming(self, free: int) -> bool:
+        """Claim when idle or when a quarter of the slots are free, not for every single one.
+
+        Under load each finished send would otherwise cost a claim transaction of its own.
+        """
+        if free <= 0:
+            return False
+        return not self._in_flight or free >= max(1, self._limits.total // 4)
 
     def _start(self, delivery: Delivery) -> None:
         endpoint = self._endpoint(delivery)
@@ -223,7 +237,12 @@ class DeliveryWorker:
         channel = delivery.channel.value
         now = self._clock()
         if outcome.succeeded:
-            await self._store.delivered(delivery, match_ids=match_ids, now=now)
+            if self._successes is not None and delivery.channel is ChannelName.WEBHOOK:
+                await self._successes.record(delivery, match_ids)
+            else:
+                # Email is recorded at once: the gap between the relay accepting a message
+                # and this row saying so is the one window in which a crash can double it.
+                await self._store.delivered(delivery, match_ids=match_ids, now=now)
             if delivery.kind is Kind.DIGEST:
                 await self._store.finish_digest_items(delivery.id)
             self._metrics.deliveries.labels(channel, "delivered").inc()
