@@ -44,48 +44,52 @@ Array = npt.NDArray[Any]
 
 _NAN = math.nan
 _NEVER = np.iinfo(np.int64).max
-_NO_MINIMUM = np.iinfo(np.int64).min
+_NO_MINIMUM = int(np.iinfo(np.int32).min)
 _GRACE_DAYS = AVAILABILITY_GRACE.days
 assert all(limit.is_integer() for limit in c.TRAVEL_BAND_LIMITS_KM)  # see _distances
 
+# Small dtypes keep a scan's memory traffic low; the contract's bounds (hours ≤ 40, years
+# ≤ 60, office days ≤ 5) sit far inside them. Comparisons with Python ints are exact in
+# numpy 2 whatever the dtype; component states are widened to int64 before any arithmetic
+# that could leave a small dtype.
 _PROFILE_FIELDS: dict[str, tuple[npt.DTypeLike, object]] = {
     "eligible": (np.bool_, False),
-    "level": (np.int64, -9),
+    "level": (np.int8, -9),
     "open_next": (np.bool_, False),
-    "available": (np.int64, 0),
-    "free_min": (np.int64, 0),
-    "free_max": (np.int64, 0),
-    "max_office": (np.int64, -1),
-    "disciplines": (np.int64, 0),
-    "specialisms": (np.int64, 0),
-    "years": (np.int64, 0),
-    "public_state": (np.int64, 0),
+    "available": (np.int32, 0),
+    "free_min": (np.int16, 0),
+    "free_max": (np.int16, 0),
+    "max_office": (np.int16, -1),
+    "disciplines": (np.int32, 0),
+    "specialisms": (np.int32, 0),
+    "years": (np.int16, 0),
+    "public_state": (np.int8, 0),
     "lat": (np.float64, _NAN),
     "lon": (np.float64, _NAN),
     "max_travel": (np.float64, math.inf),
     "min_rate": (np.float64, _NAN),
-    "style": (np.int64, 0),
-    "language": (np.int64, 0),
-    "pref_org": (np.int64, 0),
-    "pref_asg": (np.int64, 0),
+    "style": (np.int8, 0),
+    "language": (np.int8, 0),
+    "pref_org": (np.int16, 0),
+    "pref_asg": (np.int16, 0),
 }
 _ASSIGNMENT_FIELDS: dict[str, tuple[npt.DTypeLike, object]] = {
     "open": (np.bool_, False),
     "closes": (np.int64, _NEVER),
-    "level": (np.int64, -9),
-    "start": (np.int64, 0),
-    "hours_min": (np.int64, 0),
-    "hours_max": (np.int64, 0),
-    "office": (np.int64, 0),
-    "required": (np.int64, 0),
-    "preferred": (np.int64, 0),
-    "min_years": (np.int64, _NO_MINIMUM),
+    "level": (np.int8, -9),
+    "start": (np.int32, 0),
+    "hours_min": (np.int16, 0),
+    "hours_max": (np.int16, 0),
+    "office": (np.int16, 0),
+    "required": (np.int32, 0),
+    "preferred": (np.int32, 0),
+    "min_years": (np.int32, _NO_MINIMUM),
     "max_rate": (np.float64, _NAN),
     "lat": (np.float64, _NAN),
     "lon": (np.float64, _NAN),
-    "kind": (np.int64, 0),
-    "org_type": (np.int64, 0),
-    "asg_type": (np.int64, 0),
+    "kind": (np.int8, 0),
+    "org_type": (np.int8, 0),
+    "asg_type": (np.int8, 0),
 }
 
 
@@ -248,8 +252,8 @@ class MatchIndex:
             np.int64(discipline_mask(a.disciplines_preferred)), disciplines, specialisms,
             required=False,
         )  # fmt: skip
-        states[v.LEVEL] = rank * 4 + level[rows]
-        states[v.WORK_STYLE] = c.organization_kind(a) * 3 + col["style"][rows]
+        states[v.LEVEL] = rank * 4 + level[rows].astype(np.int64)
+        states[v.WORK_STYLE] = c.organization_kind(a) * 3 + col["style"][rows].astype(np.int64)
         states[v.ORGANIZATION_TYPE] = v.preference_states(
             np.int64(ORGANIZATION_TYPE_INDEX[a.organization_type]), col["pref_org"][rows]
         )
@@ -315,8 +319,10 @@ class MatchIndex:
         states[v.PREFERRED], values[v.PREFERRED] = v.coverage(
             col["preferred"][rows], own, special, required=False
         )
-        states[v.LEVEL] = level[rows] * 4 + rank
-        states[v.WORK_STYLE] = col["kind"][rows] * 3 + WORK_STYLE_INDEX[p.work_style]
+        states[v.LEVEL] = level[rows].astype(np.int64) * 4 + rank
+        states[v.WORK_STYLE] = (
+            col["kind"][rows].astype(np.int64) * 3 + WORK_STYLE_INDEX[p.work_style]
+        )
         states[v.ORGANIZATION_TYPE] = v.preference_states(
             col["org_type"][rows], np.int64(organization_type_mask(p.preferred_organization_types))
         )
@@ -359,7 +365,7 @@ class MatchIndex:
             values[i] = v.table_values(i, states[i])
         scores = np.broadcast_to(v.scores(values), (n,))
         order = np.lexsort((side.id_keys[rows], -scores))
-        states = [np.broadcast_to(s, (n,))[order] for s in states]
-        languages = np.broadcast_to(languages, (n,))[order]
+        states = [np.broadcast_to(s, (n,)).astype(np.int64)[order] for s in states]
+        languages = np.broadcast_to(languages, (n,)).astype(np.int64)[order]
         ids = list(map(side.ids.__getitem__, rows[order].tolist()))
         return Ranking(ids, scores[order], states, languages)
