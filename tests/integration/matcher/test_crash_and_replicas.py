@@ -139,6 +139,7 @@ async def test_two_replicas_share_the_shards_and_publish_each_event_once(
     assert await second.emitted() > 0
     # The second replica leaves (SIGTERM): its shards move back while the closes flow.
     second.stop()
+    assert "matcher_stopped" in second.log_text()  # finished its transactions, left the group
     events = await close_and_expect_withdrawals(
         publisher, matches, kit, unique_id, (consultants, assignments)
     )

@@ -52,6 +52,7 @@ class Matcher:
     pool: asyncpg.Pool
     store: StateStore
     supervisor: ShardSupervisor
+    _stopped: bool = False
 
     async def database_ok(self) -> bool:
         try:
@@ -67,8 +68,13 @@ class Matcher:
         return self.supervisor.ready
 
     async def stop(self) -> None:
+        """Finish the shards' current transactions, leave the group, close (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
         await self.supervisor.stop()
         await self.pool.close()
+        log.info("matcher_stopped")
 
 
 async def start_matcher(settings: MatcherSettings) -> Matcher:
@@ -91,7 +97,8 @@ async def serve(settings: MatcherSettings) -> None:
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
     structlog.contextvars.bind_contextvars(instance=settings.instance_id)
     matcher = await start_matcher(settings)
-    app = create_app(MatchQueries(matcher.pool), matcher)
+    # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
+    app = create_app(MatchQueries(matcher.pool), matcher, on_shutdown=matcher.stop)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.host, port=settings.port, log_config=None, access_log=False
@@ -102,4 +109,3 @@ async def serve(settings: MatcherSettings) -> None:
         await server.serve()
     finally:
         await matcher.stop()
-        log.info("matcher_stopped")

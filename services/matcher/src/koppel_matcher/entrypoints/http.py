@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
@@ -34,8 +36,21 @@ def _queries(request: Request) -> MatchQueries:
 Queries = Annotated[MatchQueries, Depends(_queries)]
 
 
-def create_app(queries: MatchQueries, readiness: Readiness) -> FastAPI:
-    app = FastAPI(title="Koppel matcher", version="1")
+def create_app(
+    queries: MatchQueries,
+    readiness: Readiness,
+    *,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The app; `on_shutdown` runs in the lifespan's shutdown, before uvicorn exits."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            await on_shutdown()
+
+    app = FastAPI(title="Koppel matcher", version="1", lifespan=lifespan)
     app.state.queries = queries
 
     @app.get("/v1/assignments/{assignment_id}/matches")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
 
 from koppel.cloudevents import decode, encode
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
@@ -36,6 +37,7 @@ from koppel_matcher.adapters.kafka_clients import (
 )
 from koppel_matcher.adapters.state_store import ShardTransaction, StateStore
 from koppel_matcher.adapters.translation import TranslationError, profile_spec
+from koppel_matcher.domain.model import ProfileSpec
 from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.service_layer.exactly_once import seq_metadata
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
@@ -144,12 +146,7 @@ class ShardWorker:
         )
         self._epoch, plan = await self._store.take_over(self.shard, kafka_seq)
         self._seq = plan.seq
-        assignments = [
-            Assignment.model_validate(document)
-            for document in await self._store.load_assignments(self.shard)
-        ]
-        profiles = [profile_spec(d) for d in await self._store.load_profiles(self.shard)]
-        self._matcher.load(assignments, profiles)
+        self._matcher.load(await self._stored_assignments(), await self._stored_profiles())
         self._consumer.assign(self._partitions)
         missing = [tp for tp in self._partitions if tp not in offsets]
         for tp, offset in offsets.items():
@@ -171,6 +168,25 @@ class ShardWorker:
             assignments=self._matcher.index.assignment_count,
         )
         self.ready = True
+
+    async def _stored_assignments(self) -> list[Assignment]:
+        """The shard's assignments; a row the contract no longer accepts is skipped, loudly."""
+        loaded = []
+        for document in await self._store.load_assignments(self.shard):
+            try:
+                loaded.append(Assignment.model_validate(document))
+            except ValidationError as exc:
+                log.error("stored_assignment_unreadable", id=document.get("id"), error=str(exc))
+        return loaded
+
+    async def _stored_profiles(self) -> list[ProfileSpec]:
+        loaded = []
+        for document in await self._store.load_profiles(self.shard):
+            try:
+                loaded.append(profile_spec(document))
+            except TranslationError as exc:
+                log.error("stored_profile_unreadable", id=document.get("id"), error=str(exc))
+        return loaded
 
     async def close(self) -> None:
         self.ready = False
