@@ -55,14 +55,13 @@ _FULL: dict[int, Lookup] = {
 }
 
 
-def _column(i: int, keys: npt.NDArray[np.int64]) -> Lookup:
-    """(components, reasons, moved) for each row of component `i`."""
+def _column(i: int, keys: npt.NDArray[np.int64]) -> tuple[Lookup, npt.NDArray[np.intp]]:
+    """Component `i`'s lookup arrays, and each row's position in them."""
     full = _FULL.get(i)
     if full is not None:
-        return full[0][keys], full[1][keys], full[2][keys]
+        return full, keys.astype(np.intp)
     distinct, inverse = np.unique(keys, return_inverse=True)
-    named, texts, moved = _lookup(distinct.tolist(), PART_TABLES[i])
-    return named[inverse], texts[inverse], moved[inverse]
+    return _lookup(distinct.tolist(), PART_TABLES[i]), inverse
 
 
 def _consume(iterator: Any) -> None:
@@ -74,14 +73,13 @@ def evaluations(scores: npt.NDArray[np.float64], states: list[Any], languages: A
     n = scores.size
     if n == 0:
         return []
-    named, texts = [], []
+    columns = []
     pattern = np.zeros(n, dtype=np.int64)
     for i, state in enumerate(states):
         keys = np.broadcast_to(np.asarray(state * _N_LANGUAGES + languages, dtype=np.int64), (n,))
-        component, reason, moved = _column(i, keys)
-        named.append(component)
-        texts.append(reason)
-        pattern |= moved.astype(np.int64) << i
+        lookup, positions = _column(i, keys)
+        columns.append((lookup, positions))
+        pattern |= lookup[2][positions].astype(np.int64) << i
 
     result: list[Evaluation] = list(map(_new, repeat(Evaluation, n)))
     _consume(map(_set_score, result, scores.tolist()))
@@ -90,11 +88,19 @@ def evaluations(scores: npt.NDArray[np.float64], states: list[Any], languages: A
     patterns = pattern[by_pattern]
     cuts = (np.flatnonzero(patterns[1:] != patterns[:-1]) + 1).tolist()
     used = int(np.bitwise_or.reduce(pattern))
-    named_rows = [c[by_pattern].tolist() if used >> i & 1 else [] for i, c in enumerate(named)]
-    text_rows = [t[by_pattern].tolist() if used >> i & 1 else [] for i, t in enumerate(texts)]
+    named_rows: list[list[Any]] = []
+    text_rows: list[list[Any]] = []
+    for i, ((named, texts, _), positions) in enumerate(columns):
+        if used >> i & 1:
+            in_order = positions[by_pattern]
+            named_rows.append(named[in_order].tolist())
+            text_rows.append(texts[in_order].tolist())
+        else:
+            named_rows.append([])
+            text_rows.append([])
     members = list(map(result.__getitem__, by_pattern.tolist()))
     for start, end in zip([0, *cuts], [*cuts, n], strict=True):
-        moved_here = [i for i in range(len(named)) if int(patterns[start]) >> i & 1]
+        moved_here = [i for i in range(len(columns)) if int(patterns[start]) >> i & 1]
         group = members[start:end]
         if moved_here:
             components: Any = zip(*[named_rows[i][start:end] for i in moved_here], strict=True)
