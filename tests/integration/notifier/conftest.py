@@ -436,7 +436,8 @@ def make_assignment() -> Callable[..., Assignment]:
 
 async def delivery_rows(running: Notifier, consultant_id: str) -> list[dict[str, Any]]:
     rows = await running.pool.fetch(
-        "SELECT * FROM deliveries WHERE consultant_id = $1 ORDER BY created_at", consultant_id
+        "SELECT * FROM notifier_deliveries WHERE consultant_id = $1 ORDER BY created_at",
+        consultant_id,
     )
     return [dict(row) for row in rows]
 

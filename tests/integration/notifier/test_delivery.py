@@ -80,10 +80,11 @@ async def test_match_found_by_email_and_signed_webhook(
 
 async def _outcomes(running: Any, consultant: str) -> bool:
     left = await running.pool.fetchval(
-        "SELECT count(*) FROM outbox WHERE consultant_id = $1", consultant
+        "SELECT count(*) FROM notifier_outbox WHERE consultant_id = $1", consultant
     )
     delivered = await running.pool.fetchval(
-        "SELECT count(*) FROM deliveries WHERE consultant_id = $1 AND status = 'delivered'",
+        "SELECT count(*) FROM notifier_deliveries"
+        " WHERE consultant_id = $1 AND status = 'delivered'",
         consultant,
     )
     return bool(left == 0 and delivered == 2)

@@ -187,7 +187,7 @@ async def test_erasure_removes_contact_details_and_pending_work(
         await kafka_io.erase(consultant)
         await wait(lambda: _erased(running, consultant), what="erasure applied")
         contact = await running.pool.fetchrow(
-            "SELECT * FROM contacts WHERE consultant_id = $1", consultant
+            "SELECT * FROM notifier_contacts WHERE consultant_id = $1", consultant
         )
         assert contact["email"] is None
         assert contact["webhook_url"] is None
@@ -195,7 +195,8 @@ async def test_erasure_removes_contact_details_and_pending_work(
         assert contact["name"] is None
         assert await rows(running, consultant) == []
         payloads = await running.pool.fetchval(
-            "SELECT count(*) FROM match_events WHERE consultant_id = $1 AND payload IS NOT NULL",
+            "SELECT count(*) FROM notifier_match_events"
+            " WHERE consultant_id = $1 AND payload IS NOT NULL",
             consultant,
         )
         assert payloads == 0
@@ -238,7 +239,8 @@ async def _statuses(running: Any, rows: Any, consultant: str, statuses: set[str]
 
 async def _routed(running: Any, consultant: str, count: int) -> bool:
     seen = await running.pool.fetchval(
-        "SELECT count(*) FROM match_events WHERE consultant_id = $1 AND routed_at IS NOT NULL",
+        "SELECT count(*) FROM notifier_match_events"
+        " WHERE consultant_id = $1 AND routed_at IS NOT NULL",
         consultant,
     )
     return bool(seen == count)
@@ -246,7 +248,7 @@ async def _routed(running: Any, consultant: str, count: int) -> bool:
 
 async def _waiting(running: Any, consultant: str) -> bool:
     seen = await running.pool.fetchval(
-        "SELECT count(*) FROM match_events WHERE consultant_id = $1 AND routed_at IS NULL",
+        "SELECT count(*) FROM notifier_match_events WHERE consultant_id = $1 AND routed_at IS NULL",
         consultant,
     )
     return bool(seen == 1)
@@ -254,7 +256,7 @@ async def _waiting(running: Any, consultant: str) -> bool:
 
 async def _unsubscribed(running: Any, consultant: str) -> bool:
     value = await running.pool.fetchval(
-        "SELECT unsubscribed_address IS NOT NULL FROM contacts WHERE consultant_id = $1",
+        "SELECT unsubscribed_address IS NOT NULL FROM notifier_contacts WHERE consultant_id = $1",
         consultant,
     )
     return bool(value)
@@ -262,6 +264,6 @@ async def _unsubscribed(running: Any, consultant: str) -> bool:
 
 async def _erased(running: Any, consultant: str) -> bool:
     value = await running.pool.fetchval(
-        "SELECT erased_at IS NOT NULL FROM contacts WHERE consultant_id = $1", consultant
+        "SELECT erased_at IS NOT NULL FROM notifier_contacts WHERE consultant_id = $1", consultant
     )
     return bool(value)

@@ -95,7 +95,8 @@ async def test_410_gone_disables_the_endpoint_for_that_consultant(
         await asyncio.sleep(1.0)
         assert len(receiver.at(path)) == 1
         disabled = await running.pool.fetchval(
-            "SELECT webhook_disabled_url FROM contacts WHERE consultant_id = $1", consultant
+            "SELECT webhook_disabled_url FROM notifier_contacts WHERE consultant_id = $1",
+            consultant,
         )
         assert disabled == receiver.url(path)
 
@@ -129,7 +130,8 @@ async def _status(running: Any, rows: Any, consultant: str, status: str) -> bool
 
 async def _count(running: Any, consultant: str, count: int) -> bool:
     seen = await running.pool.fetchval(
-        "SELECT count(*) FROM match_events WHERE consultant_id = $1 AND routed_at IS NOT NULL",
+        "SELECT count(*) FROM notifier_match_events"
+        " WHERE consultant_id = $1 AND routed_at IS NOT NULL",
         consultant,
     )
     return bool(seen == count)

@@ -52,7 +52,8 @@ class DeliveryStore:
             candidates = await connection.fetch(
                 """
                 SELECT d.id, d.channel, c.webhook_url
-                FROM deliveries d LEFT JOIN contacts c ON c.consultant_id = d.consultant_id
+                FROM notifier_deliveries d
+                LEFT JOIN notifier_contacts c ON c.consultant_id = d.consultant_id
                 WHERE ((d.status = 'pending' AND d.due_at <= now())
                        OR (d.status = 'sending' AND d.lease_until < now()))
                   AND (d.channel <> 'email' OR $2)
@@ -71,9 +72,10 @@ class DeliveryStore:
                 return []
             rows = await connection.fetch(
                 f"""
-                UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,
+                UPDATE notifier_deliveries d SET status = 'sending', attempts = d.attempts + 1,
                        lease_until = now() + make_interval(secs => $2)
-                FROM deliveries old LEFT JOIN contacts c ON c.consultant_id = old.consultant_id
+                FROM notifier_deliveries old
+                LEFT JOIN notifier_contacts c ON c.consultant_id = old.consultant_id
                 WHERE d.id = ANY($1::uuid[]) AND old.id = d.id
                 RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
                           d.occurred_at, d.created_at, d.attempts, c.consultant_id IS NOT NULL
@@ -88,7 +90,7 @@ class DeliveryStore:
         """Payloads of the matches still in a digest (withdrawn ones were cancelled)."""
         rows = await self._pool.fetch(
             """
-            SELECT payload FROM deliveries
+            SELECT payload FROM notifier_deliveries
             WHERE digest_id = $1 AND status = 'digested' AND payload IS NOT NULL
             ORDER BY (payload->>'score')::float DESC, occurred_at
             """,
@@ -107,12 +109,12 @@ class DeliveryStore:
         """Record successes (and their outbox events) in one transaction."""
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.executemany(
-                "UPDATE deliveries SET status = 'delivered', finished_at = now(),"
+                "UPDATE notifier_deliveries SET status = 'delivered', finished_at = now(),"
                 " last_error = NULL, lease_until = NULL, match_ids = $2 WHERE id = $1",
                 [(uuid.UUID(delivery.id), list(match_ids)) for delivery, match_ids in items],
             )
             await connection.executemany(
-                "INSERT INTO outbox (id, consultant_id, event_type, data)"
+                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data)"
                 " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING",
                 [
                     _outbox_row(
@@ -135,7 +137,7 @@ class DeliveryStore:
     async def retry(self, delivery: Delivery, *, delay_s: float, error: str) -> None:
         await self._pool.execute(
             """
-            UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = $3,
+            UPDATE notifier_deliveries SET status = 'pending', lease_until = NULL, last_error = $3,
                    due_at = now() + make_interval(secs => $2)
             WHERE id = $1 AND status = 'sending'
             """,
@@ -160,7 +162,7 @@ class DeliveryStore:
         """
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute(
-                "UPDATE deliveries SET status = $2, finished_at = now(), last_error = $3,"
+                "UPDATE notifier_deliveries SET status = $2, finished_at = now(), last_error = $3,"
                 " lease_until = NULL WHERE id = $1",
                 uuid.UUID(delivery.id),
                 "dead" if dead else "failed",
@@ -173,7 +175,7 @@ class DeliveryStore:
                     else "email_bounced_address = email"
                 )
                 await connection.execute(
-                    f"UPDATE contacts SET {column} WHERE consultant_id = $1",  # noqa: S608 - one of two fixed strings
+                    f"UPDATE notifier_contacts SET {column} WHERE consultant_id = $1",  # noqa: S608 - one of two fixed strings
                     delivery.consultant_id,
                 )
                 await cancel_unsent(
@@ -190,7 +192,7 @@ class DeliveryStore:
                 "failed_at": now.isoformat(),
             }
             await connection.execute(
-                "INSERT INTO outbox (id, consultant_id, event_type, data)"
+                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data)"
                 " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING",
                 *_outbox_row(delivery, "nl.koppel.notification.failed", data),
             )
@@ -198,7 +200,8 @@ class DeliveryStore:
     async def cancel(self, delivery: Delivery, why: str) -> None:
         """Drop a claimed delivery that may no longer go out (unsubscribed, erased, ...)."""
         await self._pool.execute(
-            "UPDATE deliveries SET status = 'cancelled', last_error = $2, finished_at = now(),"
+            "UPDATE notifier_deliveries SET status = 'cancelled', last_error = $2,"
+            " finished_at = now(),"
             " lease_until = NULL WHERE id = $1",
             uuid.UUID(delivery.id),
             why,
@@ -211,7 +214,7 @@ class DeliveryStore:
         """
         built = 0
         consultants = await self._pool.fetch(
-            "SELECT DISTINCT consultant_id FROM deliveries WHERE status = 'queued'"
+            "SELECT DISTINCT consultant_id FROM notifier_deliveries WHERE status = 'queued'"
         )
         for row in consultants:
             consultant_id = row["consultant_id"]
@@ -220,7 +223,7 @@ class DeliveryStore:
             async with self._pool.acquire() as connection, connection.transaction():
                 created = await connection.fetchval(
                     """
-                    INSERT INTO deliveries (id, dedupe_key, consultant_id, channel, kind,
+                    INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,
                                             occurred_at, status, payload)
                     VALUES ($1, $2, $3, 'email', 'digest', now(), 'pending', $4::jsonb)
                     ON CONFLICT (dedupe_key) DO NOTHING RETURNING true
@@ -234,14 +237,14 @@ class DeliveryStore:
                     continue
                 match_ids = await connection.fetch(
                     """
-                    UPDATE deliveries SET status = 'digested', digest_id = $2
+                    UPDATE notifier_deliveries SET status = 'digested', digest_id = $2
                     WHERE consultant_id = $1 AND status = 'queued' RETURNING match_id
                     """,
                     consultant_id,
                     digest_id,
                 )
                 await connection.execute(
-                    "UPDATE deliveries SET match_ids = $2 WHERE id = $1",
+                    "UPDATE notifier_deliveries SET match_ids = $2 WHERE id = $1",
                     digest_id,
                     [item["match_id"] for item in match_ids],
                 )
@@ -250,7 +253,7 @@ class DeliveryStore:
 
     async def finish_digest_items(self, digest_id: str) -> None:
         await self._pool.execute(
-            "UPDATE deliveries SET status = 'delivered', finished_at = now()"
+            "UPDATE notifier_deliveries SET status = 'delivered', finished_at = now()"
             " WHERE digest_id = $1 AND status = 'digested'",
             uuid.UUID(digest_id),
         )
@@ -260,7 +263,7 @@ class DeliveryStore:
         async with self._pool.acquire() as connection, connection.transaction():
             updated = await connection.fetchval(
                 """
-                UPDATE contacts SET unsubscribed_address = email,
+                UPDATE notifier_contacts SET unsubscribed_address = email,
                        unsubscribed_at = coalesce(unsubscribed_at, now())
                 WHERE consultant_id = $1 RETURNING true
                 """,

@@ -35,7 +35,7 @@ def delivery_id_for(dedupe_key: str) -> uuid.UUID:
 
 async def load_contact(connection: Connection, consultant_id: str) -> Contact | None:
     row = await connection.fetchrow(
-        f"SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.consultant_id = $1",  # noqa: S608 - fixed column list
+        f"SELECT {CONTACT_COLUMNS} FROM notifier_contacts c WHERE c.consultant_id = $1",  # noqa: S608 - fixed column list
         consultant_id,
     )
     return None if row is None else contact_from_row(row)
@@ -45,9 +45,9 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
     """Upsert the local copy of a profile and bring pending work in line with it."""
     await connection.execute(
         """
-        INSERT INTO contacts (consultant_id, name, email, language, channels, mode, min_score,
-                              webhook_url, webhook_secret, reachable, erased_at,
-                              updated_at)
+        INSERT INTO notifier_contacts (consultant_id, name, email, language, channels, mode,
+                                       min_score, webhook_url, webhook_secret, reachable,
+                                       erased_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, now())
         ON CONFLICT (consultant_id) DO UPDATE SET
             name = EXCLUDED.name, email = EXCLUDED.email, language = EXCLUDED.language,
@@ -72,7 +72,7 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
     if not stored.digest:
         # Left digest mode: what waited for the digest goes out now.
         await connection.execute(
-            "UPDATE deliveries SET status = 'pending', due_at = now() "
+            "UPDATE notifier_deliveries SET status = 'pending', due_at = now() "
             "WHERE consultant_id = $1 AND status = 'queued'",
             contact.consultant_id,
         )
@@ -92,7 +92,7 @@ async def erase_contact(connection: Connection, consultant_id: str) -> None:
     """
     await connection.execute(
         """
-        INSERT INTO contacts (consultant_id, erased_at) VALUES ($1, now())
+        INSERT INTO notifier_contacts (consultant_id, erased_at) VALUES ($1, now())
         ON CONFLICT (consultant_id) DO UPDATE SET
             name = NULL, email = NULL, channels = '{}', webhook_url = NULL,
             webhook_secret = NULL, webhook_disabled_url = NULL, email_bounced_address = NULL,
@@ -101,16 +101,16 @@ async def erase_contact(connection: Connection, consultant_id: str) -> None:
         consultant_id,
     )
     await connection.execute(
-        "DELETE FROM deliveries WHERE consultant_id = $1"
+        "DELETE FROM notifier_deliveries WHERE consultant_id = $1"
         " AND status IN ('pending', 'queued', 'digested')",
         consultant_id,
     )
     await connection.execute(
-        "UPDATE deliveries SET payload = NULL, last_error = NULL WHERE consultant_id = $1",
+        "UPDATE notifier_deliveries SET payload = NULL, last_error = NULL WHERE consultant_id = $1",
         consultant_id,
     )
     await connection.execute(
-        "UPDATE match_events SET payload = NULL, routed_at = coalesce(routed_at, now()) "
+        "UPDATE notifier_match_events SET payload = NULL, routed_at = coalesce(routed_at, now()) "
         "WHERE consultant_id = $1",
         consultant_id,
     )
@@ -126,8 +126,8 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
         notice = replace(notice, revision=await latest_revision(connection, notice.match_id))
     inserted = await connection.fetchval(
         """
-        INSERT INTO match_events (event_key, match_id, consultant_id, kind, revision, score,
-                                  payload, occurred_at)
+        INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind, revision,
+                                           score, payload, occurred_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
         ON CONFLICT (event_key) DO NOTHING
         RETURNING true
@@ -154,7 +154,7 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
     rows = await connection.fetch(
         """
         SELECT event_key, match_id, consultant_id, kind, revision, score, payload, occurred_at
-        FROM match_events WHERE consultant_id = $1 AND routed_at IS NULL
+        FROM notifier_match_events WHERE consultant_id = $1 AND routed_at IS NULL
         ORDER BY received_at, event_key
         """,
         contact.consultant_id,
@@ -189,7 +189,7 @@ async def _route(
             connection, key, contact.consultant_id, delivery, notice, occurred_at
         )
     await connection.execute(
-        "UPDATE match_events SET routed_at = now() WHERE event_key = $1", event_key
+        "UPDATE notifier_match_events SET routed_at = now() WHERE event_key = $1", event_key
     )
 
 
@@ -197,7 +197,7 @@ async def _announce_and_cancel(connection: Connection, notice: MatchNotice) -> s
     """For a withdrawal: cancel what has not gone out; return channels that did announce it."""
     told = await connection.fetch(
         """
-        SELECT DISTINCT channel FROM deliveries
+        SELECT DISTINCT channel FROM notifier_deliveries
         WHERE match_id = $1 AND consultant_id = $2 AND kind = 'match.found'
           AND (status IN ('sending', 'delivered') OR (status = 'pending' AND attempts > 0))
         """,
@@ -206,7 +206,7 @@ async def _announce_and_cancel(connection: Connection, notice: MatchNotice) -> s
     )
     await connection.execute(
         """
-        UPDATE deliveries SET status = 'cancelled', last_error = 'match withdrawn',
+        UPDATE notifier_deliveries SET status = 'cancelled', last_error = 'match withdrawn',
                               finished_at = now()
         WHERE match_id = $1 AND consultant_id = $2 AND kind = 'match.found'
           AND status IN ('pending', 'queued', 'digested')
@@ -227,8 +227,8 @@ async def _insert_delivery(
 ) -> None:
     await connection.execute(
         """
-        INSERT INTO deliveries (id, dedupe_key, consultant_id, channel, kind, match_id, revision,
-                                match_ids, payload, occurred_at, status)
+        INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind, match_id,
+                                         revision, match_ids, payload, occurred_at, status)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
         ON CONFLICT (dedupe_key) DO NOTHING
         """,
@@ -252,7 +252,7 @@ async def cancel_unsent(
     """Cancel every delivery on `channel` that has not started going out."""
     await connection.execute(
         """
-        UPDATE deliveries SET status = 'cancelled', last_error = $3, finished_at = now()
+        UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3, finished_at = now()
         WHERE consultant_id = $1 AND channel = $2 AND status IN ('pending', 'queued', 'digested')
         """,
         consultant_id,
@@ -264,7 +264,8 @@ async def cancel_unsent(
 async def latest_revision(connection: Connection, match_id: str) -> int:
     """The highest `match.found` revision seen for `match_id` (0 if none)."""
     value = await connection.fetchval(
-        "SELECT max(revision) FROM match_events WHERE match_id = $1 AND kind = 'match.found'",
+        "SELECT max(revision) FROM notifier_match_events"
+        " WHERE match_id = $1 AND kind = 'match.found'",
         match_id,
     )
     return int(value or 0)

@@ -42,7 +42,7 @@ class OutboxPublisher:
         async with self._pool.acquire() as connection, connection.transaction():
             rows = await connection.fetch(
                 """
-                SELECT id, consultant_id, event_type, data, created_at FROM outbox
+                SELECT id, consultant_id, event_type, data, created_at FROM notifier_outbox
                 ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
                 """,
                 limit,
@@ -52,7 +52,8 @@ class OutboxPublisher:
             sends = [await self._send(row) for row in rows]
             await asyncio.gather(*sends)
             await connection.execute(
-                "DELETE FROM outbox WHERE id = ANY($1::uuid[])", [row["id"] for row in rows]
+                "DELETE FROM notifier_outbox WHERE id = ANY($1::uuid[])",
+                [row["id"] for row in rows],
             )
             return len(rows)
 

@@ -2,7 +2,7 @@
 -- deliveries it owes (one row per match, revision, channel and kind) and an outbox of
 -- delivery outcomes still to be published on koppel.notifications.v1.
 
-CREATE TABLE contacts (
+CREATE TABLE notifier_contacts (
     consultant_id TEXT PRIMARY KEY,
     name TEXT,
     email TEXT,
@@ -24,7 +24,7 @@ CREATE TABLE contacts (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
-CREATE TABLE match_events (
+CREATE TABLE notifier_match_events (
     event_key TEXT PRIMARY KEY,
     match_id TEXT NOT NULL,
     consultant_id TEXT NOT NULL,
@@ -36,10 +36,10 @@ CREATE TABLE match_events (
     received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     routed_at TIMESTAMPTZ
 );
-CREATE INDEX match_events_awaiting ON match_events (consultant_id) WHERE routed_at IS NULL;
-CREATE INDEX match_events_by_match ON match_events (match_id);
+CREATE INDEX notifier_match_events_awaiting ON notifier_match_events (consultant_id) WHERE routed_at IS NULL;
+CREATE INDEX notifier_match_events_by_match ON notifier_match_events (match_id);
 
-CREATE TABLE deliveries (
+CREATE TABLE notifier_deliveries (
     id UUID PRIMARY KEY,
     dedupe_key TEXT NOT NULL UNIQUE,
     consultant_id TEXT NOT NULL,
@@ -58,18 +58,18 @@ CREATE TABLE deliveries (
     last_error TEXT,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     finished_at TIMESTAMPTZ,
-    CONSTRAINT deliveries_status CHECK (
+    CONSTRAINT notifier_deliveries_status CHECK (
         status IN ('pending', 'sending', 'queued', 'digested', 'delivered', 'failed',
                    'dead', 'cancelled')
     )
 );
-CREATE INDEX deliveries_due ON deliveries (due_at) WHERE status IN ('pending', 'sending');
-CREATE INDEX deliveries_by_consultant ON deliveries (consultant_id, channel, status);
-CREATE INDEX deliveries_by_match ON deliveries (match_id);
-CREATE INDEX deliveries_queued ON deliveries (consultant_id) WHERE status = 'queued';
-CREATE INDEX deliveries_by_digest ON deliveries (digest_id) WHERE digest_id IS NOT NULL;
+CREATE INDEX notifier_deliveries_due ON notifier_deliveries (due_at) WHERE status IN ('pending', 'sending');
+CREATE INDEX notifier_deliveries_by_consultant ON notifier_deliveries (consultant_id, channel, status);
+CREATE INDEX notifier_deliveries_by_match ON notifier_deliveries (match_id);
+CREATE INDEX notifier_deliveries_queued ON notifier_deliveries (consultant_id) WHERE status = 'queued';
+CREATE INDEX notifier_deliveries_by_digest ON notifier_deliveries (digest_id) WHERE digest_id IS NOT NULL;
 
-CREATE TABLE outbox (
+CREATE TABLE notifier_outbox (
     id UUID PRIMARY KEY,
     consultant_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
