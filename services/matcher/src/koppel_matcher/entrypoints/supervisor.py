@@ -33,6 +33,7 @@ from koppel_matcher.entrypoints.shard_worker import RecordKey, ShardWorker, Work
 log = structlog.get_logger(__name__)
 
 RESTART_PAUSE_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 30.0
 _INFRASTRUCTURE_ERRORS = (
     KafkaError,
     ShardFencedError,
@@ -124,7 +125,11 @@ class ShardSupervisor:
         assert self._membership is not None
         while True:
             # Partitions are paused: this only keeps the member alive (max.poll.interval).
-            await self._membership.getmany(timeout_ms=1000)
+            try:
+                await self._membership.getmany(timeout_ms=1000)
+            except KafkaError:
+                log.exception("membership_poll_failed")
+                await asyncio.sleep(RESTART_PAUSE_SECONDS)
 
     async def acquire(self, shards: list[int]) -> None:
         assert self._membership is not None
@@ -144,9 +149,17 @@ class ShardSupervisor:
         for shard in stopping:
             shard.stopping.set()
         for shard in stopping:
-            if shard.task is not None:
+            if shard.task is None:
+                continue
+            # A worker finishes its batch within moments; one stuck on an unreachable broker
+            # or database is cancelled, which is safe (the next owner repairs the shard).
+            done, _ = await asyncio.wait({shard.task}, timeout=STOP_TIMEOUT_SECONDS)
+            if not done:
+                shard.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await shard.task
+                if shard.worker is not None:
+                    await shard.worker.close()
         if stopping:
             log.info("shards_released", shards=sorted(shards))
 
