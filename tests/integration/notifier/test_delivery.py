@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
@@ -77,6 +77,27 @@ async def test_match_found_by_email_and_signed_webhook(
             lambda: _outcomes(running, consultant), what="notification.delivered rows published"
         )
 
+        transport = httpx.ASGITransport(app=running.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as web:
+            assert (await web.get("/healthz")).json() == {"status": "ok"}
+            ready = await web.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {"consumer": True, "database": True}
+            metrics = (await web.get("/metrics")).text
+        for line in [
+            'koppel_notifier_deliveries_total{channel="email",outcome="delivered"} 1.0',
+            'koppel_notifier_deliveries_total{channel="webhook",outcome="delivered"} 1.0',
+            'koppel_notifier_delivery_latency_seconds_count{channel="webhook"} 1.0',
+        ]:
+            assert line in metrics
+        # Other tests publish onto the same topic meanwhile: at least our event was counted.
+        assert (
+            'koppel_notifier_events_consumed_total{result="applied",topic="koppel.matches.v1"}'
+            in metrics
+        )
+        assert "koppel_notifier_dead_letters_total" in metrics
+        assert "koppel_notifier_retries_total" in metrics
+
 
 async def _outcomes(running: Any, consultant: str) -> bool:
     left = await running.pool.fetchval(
@@ -88,7 +109,3 @@ async def _outcomes(running: Any, consultant: str) -> bool:
         consultant,
     )
     return bool(left == 0 and delivered == 2)
-
-
-def _json(body: bytes) -> Any:
-    return json.loads(body)

@@ -118,6 +118,21 @@ async def test_one_click_unsubscribe_stops_email_at_once(
         assert len(smtp_sink.handler.to(address)) == 1
 
 
+async def test_unsubscribing_cancels_email_still_waiting(
+    notifier: Any, kafka_io: Any, make_profile: Any, make_assignment: Any, wait: Any,
+    rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant = f"c-unsub-queued-{unique_id}"
+    async with notifier() as running:
+        await kafka_io.profile(make_profile(consultant, mode="daily_digest"))
+        await kafka_io.found(consultant, make_assignment(f"a1-{unique_id}"))
+        await kafka_io.found(consultant, make_assignment(f"a2-{unique_id}"))
+        await wait(lambda: _statuses(running, rows, consultant, {"queued"}), what="queued")
+        assert len(await rows(running, consultant)) == 2
+        assert await running.store.unsubscribe(consultant) is True
+        assert {row["status"] for row in await rows(running, consultant)} == {"cancelled"}
+
+
 async def test_min_score_and_withdrawals(
     notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
     make_assignment: Any, wait: Any, rows: Any, unique_id: str,

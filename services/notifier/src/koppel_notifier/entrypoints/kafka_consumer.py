@@ -81,13 +81,18 @@ class InboxConsumer:
                         self._consumer.seek(partition, records[0].offset)
                     await asyncio.sleep(1.0)
                     continue
-                await self._consumer.commit(
-                    {
-                        partition: OffsetAndMetadata(records[-1].offset + 1, "")
-                        for partition, records in batches.items()
-                    }
-                )
                 self._on_new_work()
+                try:
+                    await self._consumer.commit(
+                        {
+                            partition: OffsetAndMetadata(records[-1].offset + 1, "")
+                            for partition, records in batches.items()
+                        }
+                    )
+                except KafkaError as exc:
+                    # E.g. a rebalance took the partitions away: whoever reads them next
+                    # replays these records, which the unique keys make harmless.
+                    log.warning("offset commit failed", error=str(exc))
         finally:
             self.started = False
             await self._consumer.stop()
