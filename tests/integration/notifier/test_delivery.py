@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 from standardwebhooks import Webhook
+
+from koppel.cloudevents import decode
+from koppel.topics import NOTIFICATIONS
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +29,30 @@ async def test_match_found_by_email_and_signed_webhook(
     make_assignment: Any,
     wait: Any,
     unique_id: str,
+    kafka: str,
 ) -> None:
     consultant = f"c-{language}-{unique_id}"
     path = f"hook-{consultant}"
     address = f"{consultant}@example.org"
+    reports = AIOKafkaConsumer(
+        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
+    )
+    await reports.start()
+    await reports.seek_to_end()
+    try:
+        await _deliver_and_check(
+            language, consultant, path, address, notifier, kafka_io, smtp_sink, receiver,
+            make_profile, make_assignment, wait, unique_id, reports,
+        )  # fmt: skip
+    finally:
+        await reports.stop()
+
+
+async def _deliver_and_check(
+    language: str, consultant: str, path: str, address: str, notifier: Any, kafka_io: Any,
+    smtp_sink: Any, receiver: Any, make_profile: Any, make_assignment: Any, wait: Any,
+    unique_id: str, reports: AIOKafkaConsumer,
+) -> None:  # fmt: skip
     async with notifier() as running:
         await kafka_io.profile(
             make_profile(
@@ -97,6 +122,17 @@ async def test_match_found_by_email_and_signed_webhook(
         )
         assert "koppel_notifier_dead_letters_total" in metrics
         assert "koppel_notifier_retries_total" in metrics
+
+    delivered = []
+    async with asyncio.timeout(20):
+        while len(delivered) < 2:
+            record = await reports.getone()
+            if record.key == consultant.encode():
+                delivered.append(decode(record.value, record.headers))
+    assert {event.type for event in delivered} == {"nl.koppel.notification.delivered"}
+    assert {event.data["channel"] for event in delivered} == {"email", "webhook"}
+    assert all(event.data["match_ids"] == [match_id] for event in delivered)
+    assert all(event.source == "/koppel/notifier" for event in delivered)
 
 
 async def _outcomes(running: Any, consultant: str) -> bool:
