@@ -1,0 +1,99 @@
+"""The undo log of `StateStore`: a shard whose last transaction never reached Kafka is put
+back exactly, and one whose transaction did reach Kafka is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from koppel.migrations import migrate
+from koppel_matcher.adapters.state_store import ShardFencedError, StateStore, create_pool
+from koppel_matcher.adapters.translation import profile_document
+from koppel_matcher.service_layer.dedup import LedgerEntry, MatchState
+from koppel_matcher.service_layer.exactly_once import Recovery
+
+pytestmark = pytest.mark.integration
+
+
+def entry(consultant: str, assignment: str, state: MatchState, revision: int) -> LedgerEntry:
+    return LedgerEntry(
+        consultant_id=consultant,
+        assignment_id=assignment,
+        match_id=f"m-{consultant}-{assignment}",
+        state=state,
+        revision=revision,
+        score=0.5 + revision / 100,
+        reasons=(f"reden {revision}",),
+        language="nl",
+        fingerprint=f"f{revision}",
+    )
+
+
+async def snapshot(pool):
+    async with pool.acquire() as db:
+        return {
+            table: [dict(row) for row in await db.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]  # noqa: S608
+            for table in ("matcher_assignments", "matcher_profiles", "matcher_matches")
+        }
+
+
+@pytest.fixture
+async def store(fresh_database):
+    await migrate(fresh_database, service="matcher", package="koppel_matcher.migrations")
+    pool = await create_pool(fresh_database)
+    try:
+        yield StateStore(pool), pool
+    finally:
+        await pool.close()
+
+
+async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
+    state, pool = store
+    epoch, plan = await state.take_over(2, None)
+    assert (epoch, plan.action, plan.seq) == (1, Recovery.CONSISTENT, 0)
+    kept_profile, erased_profile = kit.profile("c-kept"), kit.profile("c-erased")
+    async with state.transaction(2, epoch=epoch, seq=1) as tx:
+        await tx.put_assignment(kit.assignment("a-1"))
+        await tx.put_profile("c-kept", "nl", profile_document(kept_profile))
+        await tx.put_profile("c-erased", "nl", profile_document(erased_profile))
+        await tx.put_entries(
+            [
+                (entry("c-kept", "a-1", MatchState.FOUND, 1), None),
+                (entry("c-erased", "a-1", MatchState.FOUND, 1), None),
+            ]
+        )
+    before = await snapshot(pool)
+
+    # Transaction 2 reaches the database but its Kafka transaction is lost.
+    async with state.transaction(2, epoch=epoch, seq=2) as tx:
+        await tx.put_assignment(kit.assignment("a-1", status="filled"))
+        await tx.put_assignment(kit.assignment("a-2"))
+        await tx.put_entries([(entry("c-kept", "a-1", MatchState.WITHDRAWN, 1), "x")])
+        await tx.put_entries([(entry("c-kept", "a-1", MatchState.FOUND, 2), None)])
+        await tx.put_profile(
+            "c-kept", "nl", profile_document(kit.profile("c-kept", level="junior"))
+        )
+        await tx.erase_consultant("c-erased")
+    assert await snapshot(pool) != before
+
+    epoch2, plan = await state.take_over(2, 1)
+    assert (epoch2, plan.action, plan.seq) == (2, Recovery.UNDO_LAST, 1)
+    assert await snapshot(pool) == before
+
+    # The old owner is fenced in the database.
+    with pytest.raises(ShardFencedError):
+        async with state.transaction(2, epoch=epoch, seq=2):
+            pass
+
+
+async def test_a_transaction_kafka_committed_is_kept(store, kit):
+    state, pool = store
+    epoch, _ = await state.take_over(0, None)
+    async with state.transaction(0, epoch=epoch, seq=1) as tx:
+        await tx.put_assignment(kit.assignment("a-1"))
+        await tx.put_entries([(entry("c-1", "a-1", MatchState.FOUND, 1), None)])
+    after = await snapshot(pool)
+    _, plan = await state.take_over(0, 1)
+    assert plan.action is Recovery.CONSISTENT
+    assert await snapshot(pool) == after
+    async with pool.acquire() as db:
+        assert await db.fetchval("SELECT count(*) FROM matcher_undo") == 0
