@@ -64,8 +64,7 @@ class Ranking(Sequence[Match]):
     def matches(self) -> list[Match]:
         """Every match with its evaluation, rendered in one batch (and kept)."""
         if self._matches is None:
-            evaluations = rendering.evaluations(self.scores, self._states, self._languages)
-            self._matches = list(zip(self.ids, evaluations, strict=True))
+            self._matches = rendering.matches(self.ids, self.scores, self._states, self._languages)
         return self._matches
 
     def _match(self, row: int) -> Match:
