@@ -357,7 +357,9 @@ class ShardWorker:
                 log.info("assignment_closed_unknown")
                 return "ignored"
             batch.outgoing += outgoing
-            log.info("event_processed", type=event.type, published=len(outgoing))
+            # Every shard reads every assignment: only the ones that publish are worth INFO.
+            report = log.info if outgoing or record.topic == CONSULTANTS else log.debug
+            report("event_processed", type=event.type, published=len(outgoing))
         return "processed"
 
     async def _apply(
