@@ -269,6 +269,8 @@ async def test_read_api_ranks_current_matches_and_reports_health(
         assert mine["matches"][0]["assignment"]["organization"]["name"] == "Gemeente Utrecht"
         assert (await http.get("/v1/consultants/bad id!/matches")).status_code == 422
         assert (await http.get("/healthz")).status_code == 200
+        schema = (await http.get("/openapi.json")).json()
+        assert "CurrentMatch" in schema["components"]["schemas"]
         ready = await http.get("/readyz")
         assert ready.status_code == 200, ready.text
         metrics = (await http.get("/metrics")).text

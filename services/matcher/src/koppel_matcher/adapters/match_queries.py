@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 import asyncpg
+from pydantic import BaseModel
 
 from koppel.contract import Assignment, AssignmentSummary
+from koppel.vocabulary import Language
+
+
+class CurrentMatch(BaseModel):
+    """A pair whose last published event is `match.found`, as it was published."""
+
+    match_id: str
+    consultant_id: str
+    assignment_id: str
+    score: float
+    reasons: list[str]
+    language: Language
+    revision: int
+    updated_at: datetime
+    assignment: AssignmentSummary | None
+
 
 _SELECT = """
 SELECT m.match_id, m.consultant_id, m.assignment_id, m.revision, m.score, m.reasons,
@@ -23,34 +40,31 @@ class MatchQueries:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def for_assignment(self, assignment_id: str, limit: int) -> list[dict[str, Any]]:
+    async def for_assignment(self, assignment_id: str, limit: int) -> list[CurrentMatch]:
         rows = await self._pool.fetch(
             _SELECT.format(condition="m.assignment_id = $1"), assignment_id, limit
         )
         return [_match(row) for row in rows]
 
-    async def for_consultant(self, consultant_id: str, limit: int) -> list[dict[str, Any]]:
+    async def for_consultant(self, consultant_id: str, limit: int) -> list[CurrentMatch]:
         rows = await self._pool.fetch(
             _SELECT.format(condition="m.consultant_id = $1"), consultant_id, limit
         )
         return [_match(row) for row in rows]
 
 
-def _match(row: asyncpg.Record) -> dict[str, Any]:
+def _match(row: asyncpg.Record) -> CurrentMatch:
     document = row["document"]
-    summary = (
-        None
-        if document is None
-        else AssignmentSummary.of(Assignment.model_validate(document)).model_dump(mode="json")
+    return CurrentMatch(
+        match_id=row["match_id"],
+        consultant_id=row["consultant_id"],
+        assignment_id=row["assignment_id"],
+        score=row["score"],
+        reasons=list(row["reasons"]),
+        language=Language(row["language"]),
+        revision=row["revision"],
+        updated_at=row["updated_at"],
+        assignment=(
+            None if document is None else AssignmentSummary.of(Assignment.model_validate(document))
+        ),
     )
-    return {
-        "match_id": row["match_id"],
-        "consultant_id": row["consultant_id"],
-        "assignment_id": row["assignment_id"],
-        "score": row["score"],
-        "reasons": list(row["reasons"]),
-        "language": row["language"],
-        "revision": row["revision"],
-        "updated_at": row["updated_at"].isoformat(),
-        "assignment": summary,
-    }

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from koppel.contract.common import ID_PATTERN
-from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.adapters.match_queries import CurrentMatch, MatchQueries
+
+
+class AssignmentMatches(BaseModel):
+    assignment_id: str
+    matches: list[CurrentMatch]
+
+
+class ConsultantMatches(BaseModel):
+    consultant_id: str
+    matches: list[CurrentMatch]
 
 
 class Readiness(Protocol):
@@ -56,18 +67,18 @@ def create_app(
     @app.get("/v1/assignments/{assignment_id}/matches")
     async def assignment_matches(
         assignment_id: EntityIdPath, queries: Queries, limit: Limit = 100
-    ) -> dict[str, Any]:
+    ) -> AssignmentMatches:
         """Consultants currently matched to the assignment, best score first."""
         matches = await queries.for_assignment(assignment_id, limit)
-        return {"assignment_id": assignment_id, "matches": matches}
+        return AssignmentMatches(assignment_id=assignment_id, matches=matches)
 
     @app.get("/v1/consultants/{consultant_id}/matches")
     async def consultant_matches(
         consultant_id: EntityIdPath, queries: Queries, limit: Limit = 100
-    ) -> dict[str, Any]:
+    ) -> ConsultantMatches:
         """Assignments currently matched to the consultant, best score first."""
         matches = await queries.for_consultant(consultant_id, limit)
-        return {"consultant_id": consultant_id, "matches": matches}
+        return ConsultantMatches(consultant_id=consultant_id, matches=matches)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
