@@ -5,8 +5,6 @@ A reason function returns None for a neutral state: that component did not move 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from koppel.vocabulary import AssignmentType, Discipline, Language, OrganizationType, WorkStyle
 from koppel_matcher.domain import components as c
 from koppel_matcher.domain.masks import ASSIGNMENT_TYPES, ORGANIZATION_TYPES, disciplines_in
@@ -281,6 +279,3 @@ def public_sector_reason(state: int, language: Language) -> str | None:
     if language is NL:
         return f"Ruime ervaring in de publieke sector ({years}+ jaar)"
     return f"Ample public-sector experience ({years}+ years)"
-
-
-Reason = Callable[[int, Language], "str | None"]
