@@ -26,6 +26,8 @@ def transactional_producer(
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
+        # One batch may publish thousands of matches (a popular assignment); leave it time.
+        transaction_timeout_ms=120_000,
     )
 
 
