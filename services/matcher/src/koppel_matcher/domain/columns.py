@@ -16,11 +16,7 @@ Array = npt.NDArray[Any]
 
 
 class SlotColumns:
-    """Named columns over slots, plus ids, sortable id keys and certification mask words.
-
-    `id_keys` holds each id's UTF-8 bytes zero-padded to a multiple of 8 bytes, so they can
-    be read as 64-bit words for sorting.
-    """
+    """Named columns over slots, plus ids, sortable id keys and certification mask words."""
 
     def __init__(self, fields: Mapping[str, tuple[npt.DTypeLike, object]], capacity: int = 64):
         self._fields = dict(fields)
@@ -31,7 +27,7 @@ class SlotColumns:
         }
         self.alive: npt.NDArray[np.bool_] = np.zeros(self._capacity, dtype=bool)
         self.certs: npt.NDArray[np.uint64] = np.zeros((self._capacity, 1), dtype=np.uint64)
-        self.id_keys: Array = np.zeros(self._capacity, dtype="S8")
+        self.id_keys: Array = np.zeros(self._capacity, dtype="S1")
         self.ids: list[str] = [""] * self._capacity
         self._slot: dict[str, int] = {}
         self._free: list[int] = []
@@ -59,7 +55,7 @@ class SlotColumns:
         self.ids[slot] = entity_id
         key = entity_id.encode()
         if len(key) > self.id_keys.dtype.itemsize:
-            self.id_keys = self.id_keys.astype(f"S{-(-len(key) // 8) * 8}")
+            self.id_keys = self.id_keys.astype(f"S{len(key)}")
         self.id_keys[slot] = key
         self.alive[slot] = True
         return slot
@@ -77,16 +73,6 @@ class SlotColumns:
             self.arrays[name][slot] = fill
         self._free.append(slot)
         return slot
-
-    def id_order_words(self, slots: Array) -> list[Array]:
-        """The ids of `slots` as big-endian 64-bit words, most significant first.
-
-        Sorting by these words orders ids as Python orders the strings (UTF-8 keeps code
-        point order; the zero padding sorts a prefix first), with integer comparisons
-        that are several times faster than comparing byte strings.
-        """
-        words = self.id_keys[slots].view(">u8").reshape(len(slots), -1).astype(np.uint64)
-        return list(words.T)
 
     def set_certs(self, slot: int, words: list[int]) -> None:
         if len(words) > self.certs.shape[1]:

@@ -364,8 +364,7 @@ class MatchIndex:
                   v.OFFICE_DAYS, v.TRAVEL, v.RATE, v.PUBLIC_SECTOR):  # fmt: skip
             values[i] = v.table_values(i, states[i])
         scores = np.broadcast_to(v.scores(values), (n,))
-        # np.lexsort sorts by its last key first: score descending, then the id words.
-        order = np.lexsort((*side.id_order_words(rows)[::-1], -scores))
+        order = np.lexsort((side.id_keys[rows], -scores))
         states = [np.broadcast_to(s, (n,)).astype(np.int64)[order] for s in states]
         languages = np.broadcast_to(languages, (n,)).astype(np.int64)[order]
         ids = list(map(side.ids.__getitem__, rows[order].tolist()))
