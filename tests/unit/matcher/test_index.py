@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 from dataclasses import replace
 from datetime import datetime
@@ -281,17 +280,3 @@ def test_ties_are_ordered_by_id_whatever_the_id_lengths(specs: Any) -> None:
     found = index.matches_for_assignment(specs.assignment(), specs.now)
     assert [pid for pid, _ in found] == sorted(ids)
     assert len({e.score for _, e in found}) == 1
-
-
-def test_rendering_leaves_the_garbage_collector_as_it_found_it(specs: Any) -> None:
-    index = MatchIndex()
-    index.upsert_profile(specs.profile())
-    assert gc.isenabled()
-    assert len(index.matches_for_assignment(specs.assignment(), specs.now)) == 1
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        assert len(index.matches_for_assignment(specs.assignment(), specs.now)) == 1
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
