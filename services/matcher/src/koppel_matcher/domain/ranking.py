@@ -64,7 +64,8 @@ class Ranking(Sequence[Match]):
     def matches(self) -> list[Match]:
         """Every match with its evaluation, rendered in one batch (and kept)."""
         if self._matches is None:
-            self._matches = rendering.matches(self.ids, self.scores, self._states, self._languages)
+            evaluations = rendering.evaluations(self.scores, self._states, self._languages)
+            self._matches = list(zip(self.ids, evaluations, strict=True))
         return self._matches
 
     def _match(self, row: int) -> Match:

@@ -6,17 +6,13 @@ row. Parts are looked up once per *distinct* state and spread to rows with numpy
 arrays; rows are grouped by which components moved, so each group's `components` and
 `reasons` tuples come out of a C-level `zip` over per-component columns; and the frozen
 `Evaluation` fields are filled through their slot descriptors with `map`, which skips the
-Python-level `__init__` (about 3× faster, measured); and the cyclic collector sits out.
-Texts and contributions are the ones `scoring.PART_TABLES` renders for the scalar path,
-and the property tests compare the two.
+Python-level `__init__` (about 3× faster, measured). Texts and contributions are the ones
+`scoring.PART_TABLES` renders for the scalar path, and the property tests compare the two.
 """
 
 from __future__ import annotations
 
-import gc
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import repeat
 from typing import Any
 
@@ -72,43 +68,11 @@ def _consume(iterator: Any) -> None:
     deque(iterator, maxlen=0)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector out of a bulk build.
-
-    What is built here holds no reference cycles, so a collection in the middle can free
-    nothing of it; but every young-generation pass would walk the growing result lists
-    again, which made up some 40 % of the build time for a few thousand matches (measured).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def evaluations(scores: npt.NDArray[np.float64], states: list[Any], languages: Any) -> list[Any]:
     """One `Evaluation` per row, in row order (states and languages broadcast to the rows)."""
-    if scores.size == 0:
-        return []
-    with _collector_paused():
-        return _build(scores, states, languages)
-
-
-def matches(
-    ids: list[str], scores: npt.NDArray[np.float64], states: list[Any], languages: Any
-) -> list[tuple[str, Evaluation]]:
-    """(id, evaluation) per row, in row order."""
-    if scores.size == 0:
-        return []
-    with _collector_paused():
-        return list(zip(ids, _build(scores, states, languages), strict=True))
-
-
-def _build(scores: npt.NDArray[np.float64], states: list[Any], languages: Any) -> list[Any]:
     n = scores.size
+    if n == 0:
+        return []
     columns = []
     pattern = np.zeros(n, dtype=np.int64)
     for i, state in enumerate(states):
