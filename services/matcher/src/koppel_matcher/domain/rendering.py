@@ -6,7 +6,9 @@ row. Parts are looked up once per *distinct* state and spread to rows with numpy
 arrays; rows are grouped by which components moved, so each group's `components` and
 `reasons` tuples come out of a C-level `zip` over per-component columns; and the frozen
 `Evaluation` fields are filled through their slot descriptors with `map`, which skips the
-Python-level `__init__` (about 3× faster, measured). Texts and contributions are the ones
+Python-level `__init__` (measured: a query with a few thousand matches takes about 10 %
+less). Per-row Python code cost about 2 µs a match; this costs about 1 µs, most of it the
+allocation of the four objects each match needs. Texts and contributions are the ones
 `scoring.PART_TABLES` renders for the scalar path, and the property tests compare the two.
 """
 
