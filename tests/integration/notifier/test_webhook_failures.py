@@ -103,6 +103,10 @@ async def test_410_gone_disables_the_endpoint_for_that_consultant(
         # A new URL in the profile is a new endpoint: deliveries resume there.
         new_path = f"gone-new-{unique_id}"
         await _subscribe(kafka_io, receiver, make_profile, consultant, new_path)
+        # Profiles and matches travel on different topics: let the new URL land first.
+        await wait(
+            lambda: _url_is(running, consultant, receiver.url(new_path)), what="new URL stored"
+        )
         await kafka_io.found(consultant, make_assignment(f"a3-{unique_id}"))
         await wait(lambda: len(receiver.at(new_path)) == 1, what="delivery to the new URL")
 
@@ -126,6 +130,13 @@ async def test_redirects_are_not_followed(
 async def _status(running: Any, rows: Any, consultant: str, status: str) -> bool:
     found = await rows(running, consultant)
     return bool(found) and all(row["status"] == status for row in found)
+
+
+async def _url_is(running: Any, consultant: str, url: str) -> bool:
+    stored = await running.pool.fetchval(
+        "SELECT webhook_url FROM notifier_contacts WHERE consultant_id = $1", consultant
+    )
+    return bool(stored == url)
 
 
 async def _count(running: Any, consultant: str, count: int) -> bool:

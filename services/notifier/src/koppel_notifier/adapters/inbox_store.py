@@ -124,11 +124,13 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
     """
     if notice.kind is Kind.WITHDRAWN:
         notice = replace(notice, revision=await latest_revision(connection, notice.match_id))
+    contact = await load_contact(connection, notice.consultant_id)
+    # Routed in this same transaction when the profile is known, so marked routed right away.
     inserted = await connection.fetchval(
         """
         INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind, revision,
-                                           score, payload, occurred_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+                                           score, payload, occurred_at, routed_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, CASE WHEN $9 THEN now() END)
         ON CONFLICT (event_key) DO NOTHING
         RETURNING true
         """,
@@ -140,12 +142,12 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
         notice.score,
         json.dumps(notice.payload),
         occurred_at,
+        contact is not None,
     )
     if not inserted:
         return False
-    contact = await load_contact(connection, notice.consultant_id)
     if contact is not None:
-        await _route(connection, contact, notice, occurred_at, notice.event_key)
+        await _route(connection, contact, notice, occurred_at, event_key=None)
     return True
 
 
@@ -169,7 +171,7 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
             score=row["score"],
             payload=json.loads(row["payload"]) if row["payload"] else {},
         )
-        await _route(connection, contact, notice, row["occurred_at"], row["event_key"])
+        await _route(connection, contact, notice, row["occurred_at"], event_key=row["event_key"])
 
 
 async def _route(
@@ -177,8 +179,10 @@ async def _route(
     contact: Contact,
     notice: MatchNotice,
     occurred_at: datetime,
-    event_key: str,
+    *,
+    event_key: str | None,
 ) -> None:
+    """Create the deliveries `notice` calls for; mark its stored event routed if `event_key`."""
     if notice.kind is Kind.FOUND:
         planned = plan_found(contact, notice)
     else:
@@ -188,9 +192,10 @@ async def _route(
         await _insert_delivery(
             connection, key, contact.consultant_id, delivery, notice, occurred_at
         )
-    await connection.execute(
-        "UPDATE notifier_match_events SET routed_at = now() WHERE event_key = $1", event_key
-    )
+    if event_key is not None:
+        await connection.execute(
+            "UPDATE notifier_match_events SET routed_at = now() WHERE event_key = $1", event_key
+        )
 
 
 async def _announce_and_cancel(connection: Connection, notice: MatchNotice) -> set[ChannelName]:

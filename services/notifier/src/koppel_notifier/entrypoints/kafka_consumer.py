@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
@@ -36,8 +42,6 @@ log = structlog.get_logger(__name__)
 
 def make_consumer(bootstrap_servers: str, group_id: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        MATCHES,
-        CONSULTANTS,
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         client_id="koppel-notifier",
@@ -63,10 +67,11 @@ class InboxConsumer:
         self._metrics = metrics
         self._on_new_work = on_new_work
         self.started = False
+        """True once the consumer has joined its group (ready to read)."""
 
     async def run(self) -> None:
+        self._consumer.subscribe([MATCHES, CONSULTANTS], listener=_JoinedListener(self))
         await self._consumer.start()
-        self.started = True
         try:
             while True:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
@@ -137,6 +142,19 @@ class InboxConsumer:
             offset=record.offset,
         )
         self._metrics.events.labels(record.topic, "dead_lettered").inc()
+
+
+class _JoinedListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Marks the consumer started when the group has given it its (possibly empty) share."""
+
+    def __init__(self, inbox: InboxConsumer) -> None:
+        self._inbox = inbox
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._inbox.started = True
 
 
 async def _apply_one(connection: inbox_store.Connection, command: Command) -> str:
