@@ -194,6 +194,18 @@ def test_every_discipline_has_a_dutch_and_an_english_name() -> None:
     assert DISCIPLINE_NAMES[Language.NL][Discipline.CITIZEN_PARTICIPATION] == "burgerparticipatie"
 
 
+def test_preferred_disciplines_give_one_reason(specs: Any) -> None:
+    a = specs.assignment(
+        disciplines_preferred=frozenset({Discipline.CAMPAIGNS, Discipline.SOCIAL_MEDIA})
+    )
+    assert "Ook gewenst en in jouw profiel: campagnes" in score(a, specs.profile()).reasons
+    lacking = specs.profile(disciplines=frozenset({Discipline.CRISIS_COMMUNICATION}))
+    assert "Je mist de gewenste extra disciplines: campagnes en sociale media" in (
+        score(a, lacking).reasons
+    )
+    assert score(a, specs.profile()).score > score(a, lacking).score
+
+
 def test_remote_assignment_scores_travel_full(specs: Any) -> None:
     remote = specs.assignment(office_days_per_week=0)
     far = specs.profile(home=specs.groningen, max_travel_km=None)

@@ -155,8 +155,8 @@ def preferred_reason(state: int, language: Language) -> str | None:
             return f"Je mist de gewenste extra disciplines: {_names(wanted, NL)}"
         return f"You lack the preferred extra disciplines: {_names(wanted, EN)}"
     if language is NL:
-        return f"Pluspunt: je beheerst ook gewenst {_names(covered, NL)}"
-    return f"Bonus: you also cover the preferred {_names(covered, EN)}"
+        return f"Ook gewenst en in jouw profiel: {_names(covered, NL)}"
+    return f"Also preferred and in your profile: {_names(covered, EN)}"
 
 
 def level_reason(state: int, language: Language) -> str | None:
@@ -233,7 +233,9 @@ def hours_reason(state: int, language: Language) -> str | None:
 def office_days_reason(state: int, language: Language) -> str | None:
     days, maximum = divmod(state, 8)
     if days == 0:
-        return "Geen kantoordagen: volledig thuis" if language is NL else "No office days"
+        if language is NL:
+            return "Geen kantoordagen: volledig op afstand"
+        return "No office days: fully remote"
     fewer = maximum - days
     if fewer <= 0:
         return None
