@@ -42,7 +42,14 @@ async def load_contact(connection: Connection, consultant_id: str) -> Contact | 
 
 
 async def save_contact(connection: Connection, contact: Contact, *, mode: str) -> None:
-    """Upsert the local copy of a profile and bring pending work in line with it."""
+    """Upsert the local copy of a profile and bring pending work in line with it.
+
+    A consultant seen for the first time can have nothing pending, only match events that
+    waited for this profile; a known one can have nothing waiting, only pending work.
+    """
+    known = await connection.fetchval(
+        "SELECT true FROM notifier_contacts WHERE consultant_id = $1", contact.consultant_id
+    )
     await connection.execute(
         """
         INSERT INTO notifier_contacts (consultant_id, name, email, language, channels, mode,
@@ -69,6 +76,9 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
     )
     stored = await load_contact(connection, contact.consultant_id)
     assert stored is not None
+    if not known:
+        await route_awaiting(connection, stored)
+        return
     if not stored.digest:
         # Left digest mode: what waited for the digest goes out now.
         await connection.execute(
@@ -81,7 +91,6 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
             await cancel_unsent(
                 connection, contact.consultant_id, channel, "channel no longer in use"
             )
-    await route_awaiting(connection, stored)
 
 
 async def erase_contact(connection: Connection, consultant_id: str) -> None:
