@@ -67,7 +67,7 @@ class DeliveryStore:
                 capacity.email > 0,
                 saturated,
             )
-            chosen = _fit(candidates, capacity)
+            chosen = fit_capacity(candidates, capacity)
             if not chosen:
                 return []
             rows = await connection.fetch(
@@ -281,7 +281,7 @@ def _outbox_row(
     return event_id, delivery.consultant_id, event_type, json.dumps(data)
 
 
-def _fit(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.UUID]:
+def fit_capacity(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.UUID]:
     """Candidates that fit the free slots, never more per endpoint than its limit allows."""
     chosen: list[uuid.UUID] = []
     email_left = capacity.email
