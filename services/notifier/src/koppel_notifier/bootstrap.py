@@ -76,9 +76,12 @@ class Notifier:
             self.tasks.append(asyncio.create_task(_supervised(name, loop), name=name))
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        """Stop taking work, let the sender drain, then stop recording and relaying."""
+        for stage in (("inbox", "digests"), ("sender",), ("successes", "outbox")):
+            stopping = [task for task in self.tasks if task.get_name() in stage]
+            for task in stopping:
+                task.cancel()
+            await asyncio.gather(*stopping, return_exceptions=True)
         self.tasks.clear()
         with contextlib.suppress(Exception):
             await self.relay_flush()

@@ -48,6 +48,7 @@ class WorkerLimits:
     endpoint: int
     lease_s: float
     poll_s: float
+    drain_s: float = 5.0
 
 
 class DeliveryWorker:
@@ -111,6 +112,10 @@ class DeliveryWorker:
                 except TimeoutError:
                     pass
         finally:
+            # On shutdown, let sends under way finish (and be recorded) for a moment; what
+            # is still running after that is cancelled and retried once its lease expires.
+            if self._in_flight:
+                await asyncio.wait(set(self._in_flight), timeout=self._limits.drain_s)
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
