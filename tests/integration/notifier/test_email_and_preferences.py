@@ -46,7 +46,8 @@ async def test_smtp_5xx_stops_email_to_that_address(
         await wait(lambda: _statuses(running, rows, consultant, {"failed"}), what="failed")
         [row] = await rows(running, consultant)
         assert row["attempts"] == 1
-        assert row["last_error"].startswith("recipient refused")
+        assert row["last_error"] == "recipient refused: SMTP 550 5.1.1 mailbox unavailable"
+        assert address not in row["last_error"]  # outcome events and logs carry no address
         # A second match is not even attempted while the address stays the same.
         await kafka_io.found(consultant, make_assignment(f"a2-{unique_id}"))
         await wait(lambda: _routed(running, consultant, 2), what="second match routed")

@@ -81,9 +81,13 @@ class SmtpEmailSender:
             try:
                 await client.send_message(message)
             except aiosmtplib.SMTPRecipientsRefused as exc:
-                codes = [refusal.code for refusal in exc.recipients]
+                # Said without the address: the detail ends up in logs and outcome events.
+                refusal = min(exc.recipients, key=lambda item: item.code, default=None)
                 self._idle.put_nowait(client)
-                return _by_code(min(codes, default=550), f"recipient refused: {exc.recipients}")
+                if refusal is None:
+                    return AttemptOutcome(Verdict.REFUSED, "recipient refused")
+                detail = f"recipient refused: SMTP {refusal.code} {refusal.message}"
+                return _by_code(refusal.code, detail)
             except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
                 self._idle.put_nowait(client)
                 return _by_code(exc.code, f"SMTP {exc.code} {exc.message}")
