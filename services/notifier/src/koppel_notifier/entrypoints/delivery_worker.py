@@ -32,6 +32,8 @@ from koppel_notifier.metrics import NotifierMetrics
 
 log = structlog.get_logger(__name__)
 
+_CLAIM_GAP_S = 0.01
+
 
 class WebhookSender(Protocol):
     async def send(self, url: str, secret: str, message_id: str, body: bytes) -> AttemptOutcome: ...
@@ -90,6 +92,8 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_claim = 0.0
         try:
             while True:
                 self._wake.clear()
@@ -100,14 +104,19 @@ class DeliveryWorker:
                     busy_endpoints=dict(self._endpoint_busy),
                 )
                 claimed: list[Delivery] = []
-                if self._worth_claiming(capacity.total):
-                    claimed = await self._store.claim(capacity, self._limits.lease_s)
+                deferred = False
+                if capacity.total > 0:
+                    if self._worth_claiming(capacity.total, loop.time() - last_claim):
+                        last_claim = loop.time()
+                        claimed = await self._store.claim(capacity, self._limits.lease_s)
+                    else:
+                        deferred = True
                 for delivery in claimed:
                     self._start(delivery)
                 if claimed and len(self._in_flight) < self._limits.total:
                     continue
                 try:
-                    async with asyncio.timeout(self._limits.poll_s):
+                    async with asyncio.timeout(_CLAIM_GAP_S if deferred else self._limits.poll_s):
                         await self._wake.wait()
                 except TimeoutError:
                     pass
@@ -120,14 +129,17 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    def _worth_claiming(self, free: int) -> bool:
-        """Claim when idle or when a quarter of the slots are free, not for every single one.
+    def _worth_claiming(self, free: int, since_last_claim: float) -> bool:
+        """Claim when idle, when a quarter of the slots are free, or every `_CLAIM_GAP_S`.
 
-        Under load each finished send would otherwise cost a claim transaction of its own.
+        Under load each finished send would otherwise cost a claim transaction of its own;
+        the time rule keeps the few free slots busy when hanging endpoints hold the rest.
         """
-        if free <= 0:
-            return False
-        return not self._in_flight or free >= max(1, self._limits.total // 4)
+        return (
+            not self._in_flight
+            or free >= max(1, self._limits.total // 4)
+            or since_last_claim >= _CLAIM_GAP_S
+        )
 
     def _start(self, delivery: Delivery) -> None:
         endpoint = self._endpoint(delivery)
