@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -52,7 +52,6 @@ from koppel.vocabulary import WithdrawalReason
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TODAY = date.today()
 
 
@@ -445,7 +444,3 @@ async def delivery_rows(running: Notifier, consultant_id: str) -> list[dict[str,
 @pytest.fixture
 def rows() -> Callable[[Notifier, str], Awaitable[list[dict[str, Any]]]]:
     return delivery_rows
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
