@@ -123,7 +123,7 @@ async def _deliver_and_check(
         assert "koppel_notifier_dead_letters_total" in metrics
         assert "koppel_notifier_retries_total" in metrics
 
-    delivered = []
+    delivered: list[Any] = []
     async with asyncio.timeout(20):
         while len(delivered) < 2:
             record = await reports.getone()
