@@ -1,0 +1,1 @@
+"""Koppel shared event contract: models, CloudEvents envelope, topics, settings and logging."""

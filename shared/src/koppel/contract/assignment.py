@@ -1,0 +1,102 @@
+"""Assignments ("opdrachten"), their close command and the events about them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from koppel.contract.common import (
+    Certification,
+    ContractModel,
+    EntityId,
+    HoursPerWeek,
+    Location,
+    LongText,
+    ShortText,
+    UniqueList,
+)
+from koppel.vocabulary import (
+    AssignmentStatus,
+    AssignmentType,
+    CloseReason,
+    Discipline,
+    Level,
+    OrganizationType,
+    SizeClass,
+    Visibility,
+)
+
+
+class Organization(ContractModel):
+    name: ShortText
+    type: OrganizationType
+    inhabitants: int | None = Field(default=None, ge=0, le=20_000_000)
+
+    @property
+    def size_class(self) -> SizeClass | None:
+        """Small/medium/large, for municipalities whose inhabitants are known."""
+        if self.type is not OrganizationType.MUNICIPALITY or self.inhabitants is None:
+            return None
+        return SizeClass.for_inhabitants(self.inhabitants)
+
+
+class Assignment(ContractModel):
+    """Full state of an assignment; every upsert carries all of it."""
+
+    id: EntityId
+    title: ShortText
+    description: LongText = ""
+    organization: Organization
+    location: Location
+    level: Level
+    assignment_type: AssignmentType
+    disciplines_required: Annotated[UniqueList[Discipline], Field(min_length=1, max_length=5)]
+    disciplines_preferred: Annotated[UniqueList[Discipline], Field(max_length=18)] = []
+    hours_per_week: HoursPerWeek
+    start_date: date
+    duration_months: int = Field(ge=1, le=24)
+    office_days_per_week: int = Field(ge=0, le=5)
+    max_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000)
+    min_years_experience: int | None = Field(default=None, ge=0, le=60)
+    required_certifications: Annotated[UniqueList[Certification], Field(max_length=20)] = []
+    visibility: Visibility = Visibility.PUBLIC
+    closes_at: AwareDatetime | None = None
+    status: AssignmentStatus = AssignmentStatus.OPEN
+
+    @model_validator(mode="after")
+    def _preferred_not_required(self) -> Self:
+        overlap = set(self.disciplines_required) & set(self.disciplines_preferred)
+        if overlap:
+            raise ValueError(
+                "disciplines_preferred must not repeat disciplines_required: "
+                + ", ".join(sorted(overlap))
+            )
+        return self
+
+    def is_open_at(self, moment: datetime) -> bool:
+        """Open status and not past `closes_at` (hard filter 1)."""
+        if self.status is not AssignmentStatus.OPEN:
+            return False
+        return self.closes_at is None or moment < self.closes_at
+
+
+class AssignmentClose(ContractModel):
+    """Body of `POST /v1/assignments/{id}/close`."""
+
+    reason: CloseReason
+
+
+class AssignmentClosed(ContractModel):
+    """Data of `nl.koppel.assignment.closed`: the assignment left the market."""
+
+    assignment_id: EntityId
+    reason: CloseReason
+    closed_at: AwareDatetime
+
+
+class ConsultantErasure(ContractModel):
+    """Data of `nl.koppel.consultant.erased` on the raw topic (GDPR/AVG erasure request)."""
+
+    consultant_id: EntityId

@@ -1,0 +1,118 @@
+"""Consultant profiles and their notification preferences."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from typing import Annotated, Self
+
+from pydantic import (
+    AnyHttpUrl,
+    EmailStr,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from koppel.contract.common import (
+    Certification,
+    ContractModel,
+    EntityId,
+    HoursPerWeek,
+    Location,
+    ShortText,
+    UniqueList,
+)
+from koppel.vocabulary import (
+    AssignmentType,
+    Channel,
+    Discipline,
+    Language,
+    Level,
+    NotificationMode,
+    OrganizationType,
+    WorkStyle,
+)
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+
+
+class NotificationPreferences(ContractModel):
+    channels: Annotated[UniqueList[Channel], Field(min_length=1, max_length=2)] = [Channel.EMAIL]
+    mode: NotificationMode = NotificationMode.INSTANT
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None:
+            return None
+        value = secret.get_secret_value()
+        if not value.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ValueError(f"webhook_secret must start with {WEBHOOK_SECRET_PREFIX!r}")
+        try:
+            key = base64.b64decode(value.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+        except binascii.Error:
+            raise ValueError("webhook_secret must be base64 after 'whsec_'") from None
+        if not 24 <= len(key) <= 64:
+            raise ValueError("webhook_secret must hold 24 to 64 bytes of key")
+        return secret
+
+    @field_serializer("webhook_secret", when_used="json")
+    def _reveal_on_the_wire(self, secret: SecretStr | None) -> str | None:
+        # The notifier needs the secret to sign; it stays masked in repr() and logs.
+        return None if secret is None else secret.get_secret_value()
+
+    @model_validator(mode="after")
+    def _webhook_channel_needs_endpoint(self) -> Self:
+        if Channel.WEBHOOK in self.channels and (
+            self.webhook_url is None or self.webhook_secret is None
+        ):
+            raise ValueError("the webhook channel requires webhook_url and webhook_secret")
+        return self
+
+
+class ConsultantProfile(ContractModel):
+    """Full state of a consultant profile; every upsert carries all of it."""
+
+    id: EntityId
+    name: ShortText
+    email: EmailStr
+    language: Language = Language.NL
+    level: Level
+    years_experience: int = Field(ge=0, le=60)
+    public_sector_years: int = Field(default=0, ge=0, le=60)
+    disciplines: Annotated[UniqueList[Discipline], Field(min_length=1, max_length=10)]
+    specialisms: Annotated[UniqueList[Discipline], Field(max_length=3)] = []
+    work_style: WorkStyle = WorkStyle.EITHER
+    certifications: Annotated[UniqueList[Certification], Field(max_length=30)] = []
+    home: Location
+    max_travel_km: int | None = Field(default=None, ge=1, le=500)
+    max_office_days_per_week: int = Field(ge=0, le=5)
+    available_from: date
+    hours_per_week: HoursPerWeek
+    committed_hours_per_week: int = Field(default=0, ge=0, le=40)
+    min_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000)
+    open_to_next_level: bool = False
+    preferred_organization_types: UniqueList[OrganizationType] = []
+    preferred_assignment_types: UniqueList[AssignmentType] = []
+    notification: NotificationPreferences = NotificationPreferences()
+    active: bool = True
+    consent: bool = False
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Self:
+        stray = set(self.specialisms) - set(self.disciplines)
+        if stray:
+            raise ValueError(
+                "specialisms must be a subset of disciplines; not in disciplines: "
+                + ", ".join(sorted(stray))
+            )
+        if self.public_sector_years > self.years_experience:
+            raise ValueError("public_sector_years must not exceed years_experience")
+        return self

@@ -1,0 +1,114 @@
+"""Match events: what the matcher tells the notifier and upstream systems."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import AwareDatetime, Field
+
+from koppel.contract.assignment import Assignment
+from koppel.contract.common import ContractModel, EntityId, HoursPerWeek
+from koppel.vocabulary import (
+    AssignmentType,
+    Discipline,
+    Language,
+    Level,
+    OrganizationType,
+    Province,
+    SizeClass,
+    Visibility,
+    WithdrawalReason,
+)
+
+_MATCH_NAMESPACE = uuid.UUID("5f1d0c4e-8a7b-4f57-9d0e-6b1f3c2a9e11")
+
+
+def match_id_for(assignment_id: str, consultant_id: str) -> str:
+    """Stable id of one (assignment, consultant) pair, the same in every service and run."""
+    return str(uuid.uuid5(_MATCH_NAMESPACE, f"{assignment_id}\x1f{consultant_id}"))
+
+
+class OrganizationSummary(ContractModel):
+    """What a notification may show of the organisation; `name` is None when confidential."""
+
+    name: str | None
+    type: OrganizationType
+    size_class: SizeClass | None = None
+
+
+class LocationSummary(ContractModel):
+    """`city` is None for a confidential assignment: only the province is shown."""
+
+    city: str | None
+    province: Province
+
+
+class AssignmentSummary(ContractModel):
+    id: EntityId
+    title: str
+    organization: OrganizationSummary
+    level: Level
+    assignment_type: AssignmentType
+    disciplines_required: list[Discipline]
+    disciplines_preferred: list[Discipline] = []
+    hours_per_week: HoursPerWeek
+    start_date: date
+    duration_months: int
+    office_days_per_week: int
+    location: LocationSummary
+    visibility: Visibility
+    max_hourly_rate_eur: float | None = None
+    closes_at: AwareDatetime | None = None
+
+    @classmethod
+    def of(cls, assignment: Assignment) -> AssignmentSummary:
+        """The summary to publish; a confidential assignment loses its name and city here."""
+        confidential = assignment.visibility is Visibility.CONFIDENTIAL
+        org = assignment.organization
+        return cls(
+            id=assignment.id,
+            title=assignment.title,
+            organization=OrganizationSummary(
+                name=None if confidential else org.name,
+                type=org.type,
+                size_class=org.size_class,
+            ),
+            level=assignment.level,
+            assignment_type=assignment.assignment_type,
+            disciplines_required=list(assignment.disciplines_required),
+            disciplines_preferred=list(assignment.disciplines_preferred),
+            hours_per_week=assignment.hours_per_week,
+            start_date=assignment.start_date,
+            duration_months=assignment.duration_months,
+            office_days_per_week=assignment.office_days_per_week,
+            location=LocationSummary(
+                city=None if confidential else assignment.location.city,
+                province=assignment.location.province,
+            ),
+            visibility=assignment.visibility,
+            max_hourly_rate_eur=assignment.max_hourly_rate_eur,
+            closes_at=assignment.closes_at,
+        )
+
+
+class MatchFound(ContractModel):
+    """Data of `nl.koppel.match.found`. `revision` grows when a still-matching pair changes."""
+
+    match_id: str
+    consultant_id: EntityId
+    assignment: AssignmentSummary
+    score: float = Field(ge=0, le=1)
+    reasons: list[str]
+    language: Language = Language.NL
+    revision: int = Field(default=1, ge=1)
+
+
+class MatchWithdrawn(ContractModel):
+    """Data of `nl.koppel.match.withdrawn`: a pair that matched no longer does."""
+
+    match_id: str
+    consultant_id: EntityId
+    assignment_id: EntityId
+    assignment: AssignmentSummary | None = None
+    reason: WithdrawalReason

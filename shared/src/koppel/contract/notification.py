@@ -1,0 +1,33 @@
+"""Delivery outcomes the notifier reports on `koppel.notifications.v1`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from koppel.contract.common import ContractModel, EntityId
+from koppel.vocabulary import Channel
+
+MatchEventKind = Literal["match.found", "match.withdrawn", "digest"]
+
+
+class NotificationDelivered(ContractModel):
+    notification_id: str
+    match_ids: list[str] = Field(min_length=1)
+    consultant_id: EntityId
+    channel: Channel
+    kind: MatchEventKind
+    attempts: int = Field(ge=1)
+    delivered_at: AwareDatetime
+
+
+class NotificationFailed(ContractModel):
+    notification_id: str
+    match_ids: list[str] = Field(min_length=1)
+    consultant_id: EntityId
+    channel: Channel
+    kind: MatchEventKind
+    attempts: int = Field(ge=0)
+    error: str
+    failed_at: AwareDatetime

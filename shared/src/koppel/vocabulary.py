@@ -1,0 +1,146 @@
+"""Closed enumerations of DOMAIN.md section 1. Anything else is rejected at the boundary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """Seniority, ordered from junior to strategic (seeds 000, 002)."""
+
+    JUNIOR = "junior"
+    MEDIOR = "medior"
+    SENIOR = "senior"
+    STRATEGIC = "strategic"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_ORDER.index(self)
+
+
+_LEVEL_ORDER = [Level.JUNIOR, Level.MEDIOR, Level.SENIOR, Level.STRATEGIC]
+
+
+class OrganizationType(StrEnum):
+    MUNICIPALITY = "municipality"
+    PROVINCE = "province"
+    MINISTRY = "ministry"
+    EXECUTIVE_AGENCY = "executive_agency"
+    WATER_BOARD = "water_board"
+    SEMI_PUBLIC = "semi_public"
+    HEALTHCARE = "healthcare"
+    EDUCATION = "education"
+    OTHER = "other"
+
+
+class SizeClass(StrEnum):
+    """Derived for municipalities only, from the number of inhabitants (seed 000)."""
+
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+    @classmethod
+    def for_inhabitants(cls, inhabitants: int) -> SizeClass:
+        if inhabitants < 25_000:
+            return cls.SMALL
+        if inhabitants <= 100_000:
+            return cls.MEDIUM
+        return cls.LARGE
+
+
+class AssignmentType(StrEnum):
+    STRATEGIC = "strategic"
+    PROJECT = "project"
+    BRIDGING = "bridging"
+    SPECIALIST = "specialist"
+
+
+class Discipline(StrEnum):
+    STRATEGIC_COMMUNICATION = "strategic_communication"
+    CRISIS_COMMUNICATION = "crisis_communication"
+    ONLINE_COMMUNICATION = "online_communication"
+    INTERNAL_COMMUNICATION = "internal_communication"
+    CHANGE_COMMUNICATION = "change_communication"
+    CAMPAIGNS = "campaigns"
+    CITIZEN_PARTICIPATION = "citizen_participation"
+    STAKEHOLDER_MANAGEMENT = "stakeholder_management"
+    PRESS_RELATIONS = "press_relations"
+    SOCIAL_MEDIA = "social_media"
+    CONTENT_MARKETING = "content_marketing"
+    EMPLOYER_BRANDING = "employer_branding"
+    PUBLIC_AFFAIRS = "public_affairs"
+    BEHAVIOURAL_CHANGE = "behavioural_change"
+    DIGITAL_TRANSFORMATION = "digital_transformation"
+    PROJECT_COMMUNICATION = "project_communication"
+    EXECUTIVE_ADVICE = "executive_advice"
+    EVENTS = "events"
+
+
+class WorkStyle(StrEnum):
+    SPECIALIST = "specialist"
+    GENERALIST = "generalist"
+    EITHER = "either"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    CONFIDENTIAL = "confidential"
+
+
+class Province(StrEnum):
+    GRONINGEN = "groningen"
+    FRIESLAND = "friesland"
+    DRENTHE = "drenthe"
+    OVERIJSSEL = "overijssel"
+    FLEVOLAND = "flevoland"
+    GELDERLAND = "gelderland"
+    UTRECHT = "utrecht"
+    NOORD_HOLLAND = "noord_holland"
+    ZUID_HOLLAND = "zuid_holland"
+    ZEELAND = "zeeland"
+    NOORD_BRABANT = "noord_brabant"
+    LIMBURG = "limburg"
+
+
+class AssignmentStatus(StrEnum):
+    OPEN = "open"
+    FILLED = "filled"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class CloseReason(StrEnum):
+    """Why an assignment was closed; each is also the status it ends in."""
+
+    FILLED = "filled"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class Language(StrEnum):
+    NL = "nl"
+    EN = "en"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class NotificationMode(StrEnum):
+    INSTANT = "instant"
+    DAILY_DIGEST = "daily_digest"
+
+
+class WithdrawalReason(StrEnum):
+    """Why a pair that matched stopped matching (carried by `match.withdrawn`)."""
+
+    ASSIGNMENT_FILLED = "assignment_filled"
+    ASSIGNMENT_WITHDRAWN = "assignment_withdrawn"
+    ASSIGNMENT_EXPIRED = "assignment_expired"
+    ASSIGNMENT_CHANGED = "assignment_changed"
+    PROFILE_CHANGED = "profile_changed"
+    PROFILE_DEACTIVATED = "profile_deactivated"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    CONSULTANT_ERASED = "consultant_erased"

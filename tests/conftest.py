@@ -1,0 +1,109 @@
+"""Real infrastructure for the test suite.
+
+Kafka and PostgreSQL come from `KAFKA_BOOTSTRAP_SERVERS` / `DATABASE_URL` when set (as
+`make test` and CI do, after `deploy/local/up.sh`), and otherwise from testcontainers when
+a Docker engine is present. Without either, tests that need them are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from koppel.topics import ensure_topics
+
+
+def _docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        import docker
+
+        client = docker.from_env()
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap address of a real Kafka broker with Koppel's topics created."""
+    address = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if address:
+        yield address
+        return
+    if not _docker_available():
+        pytest.skip("no KAFKA_BOOTSTRAP_SERVERS and no Docker engine: run `make test`")
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka:
+        yield kafka.get_bootstrap_server()
+
+
+@pytest.fixture(scope="session")
+async def kafka(kafka_bootstrap: str) -> str:
+    """A broker address whose topics exist (idempotent reconcile, as every environment does)."""
+    await ensure_topics(kafka_bootstrap)
+    return kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """DSN of a real PostgreSQL server (a server-level DSN; tests create their own databases)."""
+    dsn = os.environ.get("DATABASE_URL")
+    if dsn:
+        yield dsn
+        return
+    if not _docker_available():
+        pytest.skip("no DATABASE_URL and no Docker engine: run `make test`")
+    from testcontainers.postgres import PostgresContainer
+
+    with PostgresContainer("postgres:16-alpine", driver=None) as postgres:
+        yield postgres.get_connection_url()
+
+
+@pytest.fixture
+async def fresh_database(database_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the test server for one test; dropped afterwards."""
+    name = f"koppel_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = database_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await _drop_database(database_url, name)
+
+
+async def _drop_database(database_url: str, name: str) -> None:
+    # FORCE ends the test's leftover sessions; it is refused while a session of another
+    # role (e.g. autovacuum) is attached, so retry briefly without failing the test.
+    admin = await asyncpg.connect(database_url)
+    try:
+        for _ in range(20):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+                await asyncio.sleep(0.25)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def unique_id() -> str:
+    """An entity-id-safe unique suffix so tests sharing one broker never see each other's data."""
+    return uuid.uuid4().hex[:10]
