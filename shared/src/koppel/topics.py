@@ -34,6 +34,8 @@ _COMPACTED = {
     "min.compaction.lag.ms": str(60_000),
     # Erasure tombstones must stay long enough for every consumer to see them, then go.
     "delete.retention.ms": str(_DAY_MS),
+    # Bound how long an erased profile can linger in the active segment before compaction.
+    "max.compaction.lag.ms": str(_DAY_MS),
 }
 
 

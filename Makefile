@@ -1,0 +1,58 @@
+# Koppel — run from the repository root. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV ?= $(shell command -v uv 2>/dev/null || echo uv)
+# Brings up (or reuses) Kafka and PostgreSQL and exports their addresses into the recipe's shell.
+WITH_INFRA := eval "$$(bash deploy/local/up.sh)";
+PYTEST_ARGS ?=
+
+.PHONY: help install lint format test test-unit up down run bench chaos topics migrate schemas asyncapi
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## Install uv if missing and sync the workspace from the lock file
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv sync --all-packages --locked
+
+lint: install ## ruff (lint + format check) and mypy --strict on every package
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy shared/src services/intake/src services/matcher/src services/notifier/src
+
+format: install ## Apply ruff's fixes and formatting
+	uv run ruff check --fix .
+	uv run ruff format .
+
+test: install ## The whole suite against real Kafka and PostgreSQL (started if needed)
+	$(WITH_INFRA) uv run pytest $(PYTEST_ARGS)
+
+test-unit: install ## Only the fast unit tests (no services needed)
+	uv run pytest tests/unit $(PYTEST_ARGS)
+
+topics: install ## Create or reconcile the Kafka topics
+	$(WITH_INFRA) uv run python -m koppel.topics
+
+migrate: install ## Apply the matcher's and notifier's database migrations
+	$(WITH_INFRA) uv run koppel-matcher migrate && uv run koppel-notifier migrate
+
+up: install ## Kafka, PostgreSQL, mail sink, webhook receiver and the three services, in the background
+	$(WITH_INFRA) bash deploy/local/services.sh start
+
+down: ## Stop everything `make up` started
+	-bash deploy/local/services.sh stop
+	bash deploy/local/down.sh
+
+run: install ## The main job: the stack, demo data, and a summary of what Koppel did with it
+	bash deploy/local/run.sh
+
+bench: install ## Benchmarks (figures printed and written to bench/results/)
+	$(WITH_INFRA) uv run python bench/matcher_core.py && uv run python bench/notifier.py
+
+schemas: install ## Regenerate the payload JSON Schemas under docs/schemas
+	uv run python -m koppel.schemas docs/schemas
+
+asyncapi: install ## Regenerate docs/asyncapi.json
+	uv run koppel-intake asyncapi > docs/asyncapi.json
