@@ -1,0 +1,1 @@
+"""Koppel\x27s local demo: data generator, mail sink, webhook receiver and loader for `make run`."""
