@@ -1,0 +1,208 @@
+"""Topic specs match DOMAIN.md section 4; settings read DOMAIN.md section 7's variables;
+logging never writes a secret-looking key's value."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from pydantic import ValidationError
+
+from koppel import topics
+from koppel.logging import configure_logging
+from koppel.settings import DatabaseSettings, ServiceSettings
+
+CANONICAL = [
+    "koppel.intake.raw.v1",
+    "koppel.assignments.v1",
+    "koppel.consultants.v1",
+    "koppel.matches.v1",
+    "koppel.notifications.v1",
+]
+SPECS = {spec.name: spec for spec in topics.TOPICS}
+
+
+# --- topics ----------------------------------------------------------------------------------
+
+
+def test_topic_names_are_the_ones_in_domain_md() -> None:
+    assert [
+        topics.RAW,
+        topics.ASSIGNMENTS,
+        topics.CONSULTANTS,
+        topics.MATCHES,
+        topics.NOTIFICATIONS,
+    ] == CANONICAL
+
+
+def test_specs_are_exactly_the_canonical_topics_and_their_dead_letters() -> None:
+    assert len(SPECS) == len(topics.TOPICS), "duplicate topic spec"
+    assert set(SPECS) == {*CANONICAL, *(f"{name}.dlq" for name in CANONICAL)}
+
+
+@pytest.mark.parametrize("name", CANONICAL)
+def test_every_canonical_topic_has_a_dead_letter_topic(name: str) -> None:
+    assert topics.dlq(name) == f"{name}.dlq"
+    assert topics.dlq(name) in SPECS
+    dead = SPECS[topics.dlq(name)]
+    assert dead.config.get("cleanup.policy", "delete") == "delete"
+    assert int(dead.config["retention.ms"]) >= int(SPECS[name].config.get("retention.ms", 0))
+
+
+def test_only_the_full_state_topics_are_compacted() -> None:
+    compacted = {
+        name for name, spec in SPECS.items() if spec.config.get("cleanup.policy") == "compact"
+    }
+    assert compacted == {"koppel.assignments.v1", "koppel.consultants.v1"}
+
+
+@pytest.mark.parametrize("name", ["koppel.assignments.v1", "koppel.consultants.v1"])
+def test_compacted_topics_bound_how_long_erased_data_lingers(name: str) -> None:
+    """Tombstones must be seen by every consumer, then vanish (GDPR/AVG erasure)."""
+    config = SPECS[name].config
+    assert int(config["delete.retention.ms"]) > 0
+    assert int(config["max.compaction.lag.ms"]) > 0
+    assert "retention.ms" not in config, "time retention would drop live assignments"
+
+
+@pytest.mark.parametrize("name", [topics.RAW, topics.MATCHES, topics.NOTIFICATIONS])
+def test_event_topics_have_a_finite_retention(name: str) -> None:
+    assert int(SPECS[name].config["retention.ms"]) > 0
+
+
+def test_every_topic_has_partitions() -> None:
+    assert all(spec.partitions >= 1 for spec in topics.TOPICS)
+    assert {SPECS[name].partitions for name in CANONICAL} == {topics.DEFAULT_PARTITIONS}
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No settings leak in from the shell that runs the tests (`make test` sets some)."""
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "LOG_LEVEL", "LOG_JSON", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_service_settings_defaults(clean_environment: pytest.MonkeyPatch) -> None:
+    settings = ServiceSettings()
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert settings.log_level == "INFO"
+    assert settings.log_json is None
+
+
+def test_service_settings_read_the_environment(clean_environment: pytest.MonkeyPatch) -> None:
+    clean_environment.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-0:9092,kafka-1:9092")
+    clean_environment.setenv("LOG_LEVEL", "debug")
+    clean_environment.setenv("LOG_JSON", "false")
+    settings = ServiceSettings()
+    assert settings.kafka_bootstrap_servers == "kafka-0:9092,kafka-1:9092"
+    assert settings.log_level == "debug"
+    assert settings.log_json is False
+
+
+def test_unrelated_environment_variables_are_ignored(
+    clean_environment: pytest.MonkeyPatch,
+) -> None:
+    clean_environment.setenv("KOPPEL_SOMETHING_ELSE", "x")
+    assert ServiceSettings().kafka_bootstrap_servers == "127.0.0.1:9092"
+
+
+def test_bad_log_json_is_a_clear_error(clean_environment: pytest.MonkeyPatch) -> None:
+    clean_environment.setenv("LOG_JSON", "sometimes")
+    with pytest.raises(ValidationError, match="LOG_JSON"):
+        ServiceSettings()
+
+
+def test_database_settings_default(clean_environment: pytest.MonkeyPatch) -> None:
+    settings = DatabaseSettings()
+    assert settings.database_dsn == "postgresql://koppel:koppel@127.0.0.1:5432/koppel"
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+
+
+def test_database_settings_read_database_url(clean_environment: pytest.MonkeyPatch) -> None:
+    clean_environment.setenv("DATABASE_URL", "postgresql://m:pw@db.internal:6543/matcher")
+    clean_environment.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    settings = DatabaseSettings()
+    assert settings.database_dsn == "postgresql://m:pw@db.internal:6543/matcher"
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+
+
+@pytest.mark.parametrize("url", ["mysql://u:p@h/db", "not a url"])
+def test_database_url_must_be_postgres(clean_environment: pytest.MonkeyPatch, url: str) -> None:
+    clean_environment.setenv("DATABASE_URL", url)
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
+        DatabaseSettings()
+
+
+def test_settings_are_frozen(clean_environment: pytest.MonkeyPatch) -> None:
+    settings = ServiceSettings()
+    with pytest.raises(ValidationError):
+        settings.log_level = "DEBUG"  # type: ignore[misc]
+
+
+# --- logging ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging is process-global: undo it so other tests see a fresh process."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+SECRETS = {
+    "token": "tok-very-secret-1",
+    "webhook_secret": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0",
+    "authorization": "Bearer tok-very-secret-2",
+    "password": "pw-very-secret-3",
+    "secret": "very-secret-4",
+}
+
+
+def test_json_logs_redact_secret_keys(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("intake", level="INFO", json=True)
+    structlog.get_logger().info("profile stored", consultant_id="c-1", **SECRETS)
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("{")]
+    record = json.loads(line)
+    assert record["event"] == "profile stored"
+    assert record["service"] == "intake"
+    assert record["level"] == "info"
+    assert record["consultant_id"] == "c-1"
+    for key, value in SECRETS.items():
+        assert record[key] == "[redacted]"
+        assert value not in err
+
+
+def test_console_logs_redact_secret_keys(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("notifier", json=False)
+    structlog.get_logger().warning("signing", webhook_secret=SECRETS["webhook_secret"])
+    err = capsys.readouterr().err
+    assert "signing" in err
+    assert SECRETS["webhook_secret"] not in err
+    assert "[redacted]" in err
+
+
+def test_log_level_filters(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("matcher", level="warning", json=True)
+    log = structlog.get_logger()
+    log.info("quiet")
+    log.warning("loud")
+    err = capsys.readouterr().err
+    assert "loud" in err
+    assert "quiet" not in err
