@@ -102,13 +102,19 @@ def decode(
     if "ce_specversion" in header_map:
         return _decode_binary(value, header_map)
     content_type = header_map.get("content-type", "")
-    if content_type and not content_type.startswith(STRUCTURED_CONTENT_TYPE):
+    # Some producers (the SDK's legacy v1 Kafka API among them) label a structured record
+    # with the data's type, application/json; a JSON object carrying `specversion` is
+    # unambiguous, so accept it rather than dead-letter a well-formed event.
+    lenient = content_type.split(";")[0].strip() == JSON_CONTENT_TYPE
+    if content_type and not content_type.startswith(STRUCTURED_CONTENT_TYPE) and not lenient:
         raise EnvelopeError(
             f"content-type {content_type!r} without ce_* headers is not a CloudEvent"
         )
     document = _json(value)
     if not isinstance(document, dict):
         raise EnvelopeError("structured CloudEvent must be a JSON object")
+    if lenient and "specversion" not in document:
+        raise EnvelopeError("application/json without ce_* headers or specversion is no CloudEvent")
     if "data_base64" in document:
         raise EnvelopeError("data_base64 is not supported: Koppel events carry JSON data")
     return _validated(document)

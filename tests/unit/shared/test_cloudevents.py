@@ -290,12 +290,22 @@ def test_decode_rejects_data_base64() -> None:
     assert_envelope_error(json.dumps(document).encode(), [], "data_base64")
 
 
-@pytest.mark.parametrize("content_type", [b"application/json", b"text/plain", b"application/avro"])
+@pytest.mark.parametrize("content_type", [b"text/plain", b"application/avro"])
 def test_decode_rejects_non_cloudevents_content_type_without_ce_headers(
     content_type: bytes,
 ) -> None:
     value = json.dumps(valid_document()).encode()
     assert_envelope_error(value, [("content-type", content_type)], "not a CloudEvent")
+
+
+def test_decode_reads_a_structured_event_labelled_application_json() -> None:
+    value = json.dumps(valid_document()).encode()
+    assert decode(value, [("content-type", b"application/json")]).id == valid_document()["id"]
+
+
+def test_decode_rejects_plain_json_without_ce_headers_or_specversion() -> None:
+    value = json.dumps({"id": "x", "title": "not an event"}).encode()
+    assert_envelope_error(value, [("content-type", b"application/json")], "specversion")
 
 
 def test_binary_decode_rejects_non_json_data() -> None:
@@ -477,26 +487,12 @@ def test_legacy_sdk_api_reads_our_both_modes() -> None:
         assert read.data == event.data
 
 
-LEGACY_STRUCTURED_MISLABELLED = pytest.mark.xfail(
-    strict=True,
-    raises=EnvelopeError,
-    reason="the legacy v1 API labels structured records with the data's content type "
-    "(application/json) instead of application/cloudevents+json, which the Kafka binding "
-    "reserves for binary mode; decode() follows the binding and refuses it",
-)
-
-
 @pytest.mark.parametrize(
     ("to_message", "datacontenttype"),
     [
         pytest.param(legacy_kafka.to_binary, "application/json", id="binary"),
         pytest.param(legacy_kafka.to_structured, None, id="structured-no-datacontenttype"),
-        pytest.param(
-            legacy_kafka.to_structured,
-            "application/json",
-            id="structured",
-            marks=LEGACY_STRUCTURED_MISLABELLED,
-        ),
+        pytest.param(legacy_kafka.to_structured, "application/json", id="structured"),
     ],
 )
 def test_we_read_what_the_legacy_sdk_api_writes(

@@ -42,7 +42,8 @@ Certification = Annotated[
 class ContractModel(BaseModel):
     """Base of every wire model: immutable, unknown fields refused, enums kept as enums."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a rejected value (a webhook secret, say) never reaches a log line.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class Location(ContractModel):
