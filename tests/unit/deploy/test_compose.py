@@ -1,0 +1,204 @@
+"""docker-compose.yml holds what DOMAIN.md §7 and the services need (Docker cannot run here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}
+INFRASTRUCTURE = ("kafka", "postgres", "mailpit")
+HEALTHCHECKED = ("kafka", "postgres", "intake", "matcher", "notifier")
+
+# Which service reads which DOMAIN.md §7 variable (and the setup job, which runs the
+# topics command and both services' migrations).
+NEEDS: dict[str, set[str]] = {
+    "intake": {"KAFKA_BOOTSTRAP_SERVERS", "INTAKE_API_TOKENS"},
+    "matcher": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"},
+    "notifier": {
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "DATABASE_URL",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_FROM",
+        "PUBLIC_BASE_URL",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "NOTIFIER_UNSUBSCRIBE_SECRET",
+    },
+    "setup": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "NOTIFIER_UNSUBSCRIBE_SECRET"},
+}
+DOMAIN_VARIABLES = {
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "DATABASE_URL",
+    "INTAKE_API_TOKENS",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_FROM",
+    "PUBLIC_BASE_URL",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+}
+_DEFAULTED = re.compile(r"^\$\{(?P<name>[A-Z_]+):-(?P<default>[^}]*)\}$")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = compose["services"]
+    return found
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    assert isinstance(env, dict), "environment as a mapping, so merges and checks are exact"
+    return {str(key): str(value) for key, value in env.items()}
+
+
+def test_every_service_of_the_stack_is_there(compose: dict[str, Any]) -> None:
+    assert set(services(compose)) == {*INFRASTRUCTURE, "setup", *SERVICES}
+
+
+def test_the_domain_variables_are_all_used_somewhere(compose: dict[str, Any]) -> None:
+    used = {name for service in services(compose).values() for name in environment(service)}
+    assert used >= DOMAIN_VARIABLES
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS))
+def test_each_service_gets_the_variables_it_reads(compose: dict[str, Any], name: str) -> None:
+    env = environment(services(compose)[name])
+    assert NEEDS[name] <= set(env)
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    if "DATABASE_URL" in env:
+        assert env["DATABASE_URL"].startswith("postgresql://")
+        assert "@postgres:5432/" in env["DATABASE_URL"]
+
+
+def test_notifier_talks_to_mailpit(compose: dict[str, Any]) -> None:
+    env = environment(services(compose)["notifier"])
+    assert env["SMTP_HOST"] == "mailpit"
+    assert env["SMTP_PORT"] == "1025"
+    assert env["LOG_JSON"] == "true"
+
+
+def test_secrets_come_from_the_environment_with_a_dev_default(compose: dict[str, Any]) -> None:
+    tokens = _DEFAULTED.match(environment(services(compose)["intake"])["INTAKE_API_TOKENS"])
+    assert tokens is not None, "INTAKE_API_TOKENS: ${INTAKE_API_TOKENS:-name:token}"
+    assert tokens["name"] == "INTAKE_API_TOKENS"
+    name, _, token = tokens["default"].partition(":")
+    assert name
+    assert token
+    notifier = environment(services(compose)["notifier"])
+    secret = _DEFAULTED.match(notifier["NOTIFIER_UNSUBSCRIBE_SECRET"])
+    assert secret is not None
+    assert secret["name"] == "NOTIFIER_UNSUBSCRIBE_SECRET"
+
+
+@pytest.mark.parametrize(("name", "port"), sorted(SERVICES.items()))
+def test_services_publish_their_port(compose: dict[str, Any], name: str, port: int) -> None:
+    service = services(compose)[name]
+    assert f"127.0.0.1:{port}:{port}" in service["ports"]
+    assert service["build"]["args"] == {"SERVICE": name, "PORT": port}
+    assert service["restart"] == "unless-stopped"
+
+
+@pytest.mark.parametrize("name", HEALTHCHECKED)
+def test_long_running_containers_have_healthchecks(compose: dict[str, Any], name: str) -> None:
+    check = services(compose)[name]["healthcheck"]
+    assert check["test"][0] == "CMD"
+    assert not check.get("disable", False)
+    assert {"interval", "timeout", "retries"} <= set(check)
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_healthchecks_ask_healthz_with_the_python_stdlib(
+    compose: dict[str, Any], name: str
+) -> None:
+    command = " ".join(services(compose)[name]["healthcheck"]["test"])
+    assert "urllib.request" in command
+    assert "/healthz" in command
+
+
+def test_kafka_is_the_official_image_with_a_working_healthcheck(compose: dict[str, Any]) -> None:
+    kafka = services(compose)["kafka"]
+    assert kafka["image"] == "apache/kafka:3.9.1"
+    assert kafka["healthcheck"]["test"][1] == "/opt/kafka/bin/kafka-broker-api-versions.sh"
+    assert "kafka:9092" in kafka["healthcheck"]["test"]
+
+
+def test_kafka_is_a_single_kraft_node_that_supports_transactions(compose: dict[str, Any]) -> None:
+    env = environment(services(compose)["kafka"])
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "1"
+    assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "1"
+    assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def pairs(value: str, separator: str) -> dict[str, str]:
+    """`A://x,B://y` as {A: x, B: y}."""
+    return dict(item.split(separator, 1) for item in value.split(","))
+
+
+def test_kafka_listeners_serve_containers_and_the_host(compose: dict[str, Any]) -> None:
+    kafka = services(compose)["kafka"]
+    env = environment(kafka)
+    listeners = pairs(env["KAFKA_LISTENERS"], "://")
+    advertised = pairs(env["KAFKA_ADVERTISED_LISTENERS"], "://")
+    protocols = pairs(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"], ":")
+    assert set(listeners) == set(protocols)
+    assert set(advertised) == set(listeners) - {env["KAFKA_CONTROLLER_LISTENER_NAMES"]}
+    assert advertised[env["KAFKA_INTER_BROKER_LISTENER_NAME"]] == "kafka:9092"
+    external = next(name for name in advertised if advertised[name].startswith("127.0.0.1:"))
+    host_port = advertised[external].removeprefix("127.0.0.1:")
+    container_port = listeners[external].removeprefix(":")
+    # The host reaches the external listener on exactly the address it is advertised as.
+    assert f"127.0.0.1:{host_port}:{container_port}" in kafka["ports"]
+
+
+@pytest.mark.parametrize("name", ["setup", *sorted(SERVICES)])
+def test_koppel_containers_start_in_order(compose: dict[str, Any], name: str) -> None:
+    depends = services(compose)[name]["depends_on"]
+    if name == "setup":
+        assert depends["kafka"]["condition"] == "service_healthy"
+        assert depends["postgres"]["condition"] == "service_healthy"
+    else:
+        assert depends["setup"]["condition"] == "service_completed_successfully"
+
+
+def test_setup_is_a_one_shot_job_of_the_setup_target(compose: dict[str, Any]) -> None:
+    setup = services(compose)["setup"]
+    assert setup["build"]["target"] == "setup"
+    assert setup["build"]["args"] == {"SERVICE": "setup"}
+    assert setup["restart"] == "no"
+    assert "ports" not in setup
+
+
+def test_postgres_has_a_volume_and_pg_isready(compose: dict[str, Any]) -> None:
+    postgres = services(compose)["postgres"]
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert any(volume.endswith(":/var/lib/postgresql/data") for volume in postgres["volumes"])
+    assert re.fullmatch(r"postgres:16\.\d+-bookworm", postgres["image"])
+
+
+def test_mailpit_serves_smtp_and_the_inbox(compose: dict[str, Any]) -> None:
+    mailpit = services(compose)["mailpit"]
+    assert re.fullmatch(r"axllent/mailpit:v1\.\d+\.\d+", mailpit["image"])
+    assert {"127.0.0.1:1025:1025", "127.0.0.1:8025:8025"} <= set(mailpit["ports"])
+
+
+@pytest.mark.parametrize("name", [*INFRASTRUCTURE, "setup", *sorted(SERVICES)])
+def test_every_image_is_pinned(compose: dict[str, Any], name: str) -> None:
+    image = services(compose)[name]["image"]
+    repository, _, tag = image.rpartition(":")
+    assert repository
+    assert "/" not in tag
+    assert tag
+    assert tag != "latest"
