@@ -1,0 +1,270 @@
+"""The demo's end-of-run summary: computed as plain data (saved as JSON), then drawn with rich."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from koppel.contract import Assignment, ConsultantProfile, MatchFound
+from koppel.vocabulary import Language, NotificationMode
+from koppel_demo.intake_client import LoadResult
+from koppel_demo.places import PROVINCE_NAMES
+from koppel_demo.titles import ORGANISATION_KIND_NL
+from koppel_demo.watcher import Tally
+
+_BUCKETS = ((0, 0), (1, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, 10**9))
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _bucket_label(low: int, high: int) -> str:
+    if low == high:
+        return str(low)
+    return f"{low}+" if high >= 10**9 else f"{low}–{high}"
+
+
+def summarise(
+    *,
+    profiles: Sequence[ConsultantProfile],
+    jobs: Sequence[Assignment],
+    consultants_loaded: LoadResult,
+    assignments_loaded: LoadResult,
+    tally: Tally,
+    load_seconds: float,
+    wait_seconds: float,
+    mail_dir: Path,
+    webhook_log: Path,
+    started_at: float,
+) -> dict[str, Any]:
+    by_id = {profile.id: profile for profile in profiles}
+    ours = {job.id for job in jobs}
+    matches = [m for m in tally.found.values() if m.assignment.id in ours]
+    per_assignment = Counter(m.assignment.id for m in matches)
+    counts = [per_assignment.get(job.id, 0) for job in jobs]
+
+    notifiable = [
+        m
+        for m in matches
+        if m.consultant_id in by_id and m.score >= by_id[m.consultant_id].notification.min_score
+    ]
+    instant = [
+        m
+        for m in notifiable
+        if by_id[m.consultant_id].notification.mode is NotificationMode.INSTANT
+    ]
+    expected = sum(len(by_id[m.consultant_id].notification.channels) for m in instant)
+
+    channels: dict[str, dict[str, int]] = {}
+    for delivered in tally.delivered:
+        channels.setdefault(delivered.channel.value, Counter())["delivered"] += 1
+    for failed in tally.failed:
+        channels.setdefault(failed.channel.value, Counter())["failed"] += 1
+
+    return {
+        "loaded": {
+            "consultants_accepted": len(consultants_loaded.accepted_at),
+            "consultants_refused": len(consultants_loaded.refused),
+            "assignments_accepted": len(assignments_loaded.accepted_at),
+            "assignments_refused": len(assignments_loaded.refused),
+            "refusals": dict(
+                list({**consultants_loaded.refused, **assignments_loaded.refused}.items())[:5]
+            ),
+            "load_seconds": round(load_seconds, 1),
+            "wait_seconds": round(wait_seconds, 1),
+        },
+        "events_by_type": dict(sorted(tally.events_by_type.items())),
+        "dead_letters": dict(tally.dead_letters),
+        "undecodable_events": tally.undecodable,
+        "watcher_error": tally.error,
+        "matches": {
+            "found": len(matches),
+            "assignments_with_matches": sum(1 for c in counts if c),
+            "per_assignment": {
+                "min": min(counts, default=0),
+                "median": statistics.median(counts) if counts else 0,
+                "p90": percentile(counts, 90),
+                "max": max(counts, default=0),
+                "mean": round(statistics.fmean(counts), 1) if counts else 0,
+            },
+            "histogram": {
+                _bucket_label(low, high): sum(1 for c in counts if low <= c <= high)
+                for low, high in _BUCKETS
+            },
+            "above_min_score": len(notifiable),
+            "for_daily_digest": len(notifiable) - len(instant),
+            "instant_deliveries_expected": expected,
+        },
+        "withdrawn": dict(Counter(w.reason.value for w in tally.withdrawn)),
+        "deliveries": {name: dict(outcome) for name, outcome in sorted(channels.items())},
+        "latency_seconds": _latency(tally, assignments_loaded),
+        "examples": _examples(matches, by_id),
+        "emails_written": _count_new_files(mail_dir, started_at),
+        "webhooks_received": _count_webhooks(webhook_log, started_at),
+    }
+
+
+def _latency(tally: Tally, assignments_loaded: LoadResult) -> dict[str, float | int]:
+    """Acceptance of the assignment by intake → delivered_at of each instant notification."""
+    samples = []
+    for delivered in tally.delivered:
+        for match_id in delivered.match_ids:
+            match = tally.found.get(match_id)
+            if match is None or delivered.kind == "digest":
+                continue
+            accepted = assignments_loaded.accepted_at.get(match.assignment.id)
+            if accepted is not None:
+                samples.append(delivered.delivered_at.timestamp() - accepted)
+    return {
+        "samples": len(samples),
+        "p50": round(percentile(samples, 50), 3),
+        "p95": round(percentile(samples, 95), 3),
+        "p99": round(percentile(samples, 99), 3),
+        "max": round(max(samples, default=0.0), 3),
+    }
+
+
+def _examples(
+    matches: Sequence[MatchFound], by_id: dict[str, ConsultantProfile], count: int = 4
+) -> list[dict[str, Any]]:
+    """A spread of Dutch matches: the best, then some from the middle, distinct assignments."""
+    dutch = sorted(
+        (m for m in matches if m.language is Language.NL and m.consultant_id in by_id),
+        key=lambda m: -m.score,
+    )
+    picked: list[MatchFound] = []
+    seen: set[str] = set()
+    step = max(1, len(dutch) // (count * 2))
+    for match in dutch[::step]:
+        if match.assignment.id not in seen:
+            picked.append(match)
+            seen.add(match.assignment.id)
+        if len(picked) == count:
+            break
+    examples = []
+    for match in picked:
+        org = match.assignment.organization
+        where = match.assignment.location
+        examples.append(
+            {
+                "consultant": by_id[match.consultant_id].name,
+                "consultant_id": match.consultant_id,
+                "assignment": match.assignment.title,
+                "assignment_id": match.assignment.id,
+                "organisation": org.name
+                or f"{ORGANISATION_KIND_NL[org.type]} in {PROVINCE_NAMES[where.province]}"
+                " (vertrouwelijk)",
+                "score": round(match.score, 2),
+                "reasons": list(match.reasons),
+            }
+        )
+    return examples
+
+
+def _count_new_files(directory: Path, since: float) -> int:
+    if not directory.is_dir():
+        return 0
+    return sum(1 for path in directory.glob("*.eml") if path.stat().st_mtime >= since)
+
+
+def _count_webhooks(log: Path, since: float) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    if not log.is_file():
+        return {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            received = datetime.fromisoformat(entry["received_at"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if received >= since:
+            counts["verified" if entry.get("verified") else "unverified"] += 1
+            counts["duplicates"] += bool(entry.get("duplicate"))
+    return dict(counts)
+
+
+def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None:
+    loaded = summary["loaded"]
+    console.rule("[bold]Koppel demo — summary")
+    console.print(
+        f"Loaded {loaded['consultants_accepted']} consultants and "
+        f"{loaded['assignments_accepted']} assignments in {loaded['load_seconds']} s "
+        f"(refused: {loaded['consultants_refused'] + loaded['assignments_refused']}); "
+        f"then watched the topics for {loaded['wait_seconds']} s."
+    )
+    for item_id, problem in loaded["refusals"].items():
+        console.print(f"  [red]refused {item_id}[/]: {problem}")
+
+    events = Table(title="Events published about the demo data during this run")
+    events.add_column("type")
+    events.add_column("count", justify="right")
+    for event_type, count in summary["events_by_type"].items():
+        events.add_row(event_type, str(count))
+    for topic, count in summary["dead_letters"].items():
+        events.add_row(f"[red]dead letter on {topic}[/]", str(count))
+    console.print(events)
+
+    matches = summary["matches"]
+    spread = matches["per_assignment"]
+    table = Table(title=f"Matches per assignment ({matches['found']} matches)")
+    table.add_column("matches")
+    table.add_column("assignments", justify="right")
+    table.add_column("")
+    widest = max(matches["histogram"].values(), default=1) or 1
+    for label, count in matches["histogram"].items():
+        table.add_row(label, str(count), "█" * round(30 * count / widest))
+    console.print(table)
+    console.print(
+        f"per assignment: min {spread['min']}, median {spread['median']}, p90 {spread['p90']}, "
+        f"max {spread['max']} (mean {spread['mean']}); {matches['above_min_score']} matches "
+        f"reach the consultant's min_score, {matches['for_daily_digest']} of them wait for "
+        f"the daily digest; withdrawn: {sum(summary['withdrawn'].values())} "
+        f"{summary['withdrawn'] or ''}"
+    )
+
+    deliveries = Table(title="Deliveries")
+    deliveries.add_column("channel")
+    deliveries.add_column("delivered", justify="right")
+    deliveries.add_column("failed", justify="right")
+    for channel, outcome in summary["deliveries"].items():
+        deliveries.add_row(channel, str(outcome.get("delivered", 0)), str(outcome.get("failed", 0)))
+    console.print(deliveries)
+    latency = summary["latency_seconds"]
+    console.print(
+        f"Latency intake → delivery over {latency['samples']} instant deliveries: "
+        f"p50 {latency['p50']} s, p95 {latency['p95']} s, p99 {latency['p99']} s, "
+        f"max {latency['max']} s"
+    )
+
+    for example in summary["examples"]:
+        console.print(
+            f"\n[bold]{example['consultant']}[/] ↔ [bold]{example['assignment']}[/] "
+            f"bij {example['organisation']} — score {example['score']}"
+        )
+        for reason in example["reasons"]:
+            console.print(f"  • {reason}")
+
+    hooks = summary["webhooks_received"]
+    console.print(
+        f"\nEmails: {summary['emails_written']} new in .local/mail/*.eml — inbox {inbox_url}"
+        f"\nWebhooks: {hooks.get('verified', 0)} verified, {hooks.get('unverified', 0)} "
+        f"unverified, in .local/webhooks/webhooks.jsonl"
+        "\nThis summary as JSON: .local/demo/summary.json"
+    )
+    if summary["watcher_error"]:
+        console.print(f"[red]watching the topics failed: {summary['watcher_error']}[/]")

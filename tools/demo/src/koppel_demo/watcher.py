@@ -1,0 +1,133 @@
+"""Watches Koppel's topics from "now" on, without a consumer group, and tallies what it sees."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from koppel.cloudevents import decode
+from koppel.contract import MatchFound, MatchWithdrawn, NotificationDelivered, NotificationFailed
+from koppel.errors import EnvelopeError, PayloadError
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS, RAW, dlq
+
+WATCHED = (ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS)
+DEAD_LETTER_TOPICS = tuple(
+    dlq(topic) for topic in (RAW, ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS)
+)
+
+
+@dataclass
+class Tally:
+    """What the topics carried about `keys` (the demo's entity ids) since the watcher started.
+
+    Records with other keys are ignored: on a shared broker other runs and tests publish too.
+    """
+
+    keys: frozenset[str] = frozenset()
+    events_by_type: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    undecodable: int = 0
+    error: str | None = None
+    found: dict[str, MatchFound] = field(default_factory=dict)  # by match id, latest revision
+    withdrawn: list[MatchWithdrawn] = field(default_factory=list)
+    delivered: list[NotificationDelivered] = field(default_factory=list)
+    failed: list[NotificationFailed] = field(default_factory=list)
+    last_activity: float = field(default_factory=time.monotonic)
+
+    @property
+    def deliveries(self) -> int:
+        return len(self.delivered) + len(self.failed)
+
+    def record(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        if self.keys and (key is None or key.decode(errors="replace") not in self.keys):
+            return
+        self.last_activity = time.monotonic()
+        if topic in DEAD_LETTER_TOPICS:
+            self.dead_letters[topic] += 1
+            return
+        if value is None:  # an erasure tombstone on the consultants topic
+            self.events_by_type["(tombstone)"] += 1
+            return
+        try:
+            event = decode(value, headers)
+            payload = event.payload() if topic in (MATCHES, NOTIFICATIONS) else None
+        except (EnvelopeError, PayloadError):
+            self.undecodable += 1
+            return
+        self.events_by_type[event.type] += 1
+        if isinstance(payload, MatchFound):
+            self.found[payload.match_id] = payload
+        elif isinstance(payload, MatchWithdrawn):
+            self.withdrawn.append(payload)
+        elif isinstance(payload, NotificationDelivered):
+            self.delivered.append(payload)
+        elif isinstance(payload, NotificationFailed):
+            self.failed.append(payload)
+
+
+class TopicWatcher:
+    """Reads every partition of the watched topics from their end offsets at `start()`."""
+
+    def __init__(self, bootstrap_servers: str, keys: frozenset[str] = frozenset()) -> None:
+        self.tally = Tally(keys)
+        self._bootstrap_servers = bootstrap_servers
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            client_id="koppel-demo-watcher",
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        partitions = await _partitions(self._bootstrap_servers, (*WATCHED, *DEAD_LETTER_TOPICS))
+        await self._consumer.start()
+        self._consumer.assign(partitions)
+        ends = await self._consumer.end_offsets(partitions)
+        for partition, offset in ends.items():
+            self._consumer.seek(partition, offset)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=2000)
+                for partition, records in batches.items():
+                    for record in records:
+                        self.tally.record(
+                            partition.topic, record.key, record.value, list(record.headers)
+                        )
+        except Exception as exc:  # reported in the summary instead of lost with the task
+            self.tally.error = f"{type(exc).__name__}: {exc}"
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+
+async def _partitions(bootstrap_servers: str, topics: tuple[str, ...]) -> list[TopicPartition]:
+    """Every partition of those `topics` that exist (a missing DLQ is simply not watched)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="koppel-demo")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        present = [topic for topic in topics if topic in existing]
+        descriptions = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(description["topic"], partition["partition"])
+        for description in descriptions
+        for partition in description["partitions"]
+    ]
