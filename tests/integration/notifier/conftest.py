@@ -270,7 +270,13 @@ class KafkaIO:
         await self._producer.send_and_wait(CONSULTANTS, value=None, key=consultant_id.encode())
 
     async def found(
-        self, consultant_id: str, assignment: Assignment, score: float = 0.8, revision: int = 1
+        self,
+        consultant_id: str,
+        assignment: Assignment,
+        score: float = 0.8,
+        revision: int = 1,
+        *,
+        traceparent: str | None = None,
     ) -> str:
         match_id = match_id_for(assignment.id, consultant_id)
         data = MatchFound(
@@ -281,7 +287,7 @@ class KafkaIO:
             reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
             revision=revision,
         )
-        await self._match(EventType.MATCH_FOUND, consultant_id, data)
+        await self._match(EventType.MATCH_FOUND, consultant_id, data, traceparent)
         return match_id
 
     async def withdrawn(self, consultant_id: str, assignment: Assignment) -> str:
@@ -298,8 +304,20 @@ class KafkaIO:
     async def raw(self, topic: str, key: bytes, value: bytes) -> None:
         await self._producer.send_and_wait(topic, value=value, key=key)
 
-    async def _match(self, event_type: EventType, consultant_id: str, data: Any) -> None:
-        event = new_event(event_type, source=Source.MATCHER, subject=consultant_id, data=data)
+    async def _match(
+        self,
+        event_type: EventType,
+        consultant_id: str,
+        data: Any,
+        traceparent: str | None = None,
+    ) -> None:
+        event = new_event(
+            event_type,
+            source=Source.MATCHER,
+            subject=consultant_id,
+            data=data,
+            traceparent=traceparent,
+        )
         value, headers = encode(event)
         await self._producer.send_and_wait(
             MATCHES, value=value, key=consultant_id.encode(), headers=headers

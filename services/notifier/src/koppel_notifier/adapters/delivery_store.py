@@ -78,7 +78,8 @@ class DeliveryStore:
                 LEFT JOIN notifier_contacts c ON c.consultant_id = old.consultant_id
                 WHERE d.id = ANY($1::uuid[]) AND old.id = d.id
                 RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
-                          d.occurred_at, d.created_at, d.attempts, c.consultant_id IS NOT NULL
+                          d.occurred_at, d.created_at, d.attempts, d.traceparent,
+                          c.consultant_id IS NOT NULL
                           AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
                 """,  # noqa: S608 - fixed column list
                 chosen,
@@ -114,8 +115,8 @@ class DeliveryStore:
                 [(uuid.UUID(delivery.id), list(match_ids)) for delivery, match_ids in items],
             )
             await connection.executemany(
-                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data)"
-                " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data, traceparent)"
+                " VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT (id) DO NOTHING",
                 [
                     _outbox_row(
                         delivery,
@@ -192,8 +193,8 @@ class DeliveryStore:
                 "failed_at": now.isoformat(),
             }
             await connection.execute(
-                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data)"
-                " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data, traceparent)"
+                " VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT (id) DO NOTHING",
                 *_outbox_row(delivery, "nl.koppel.notification.failed", data),
             )
 
@@ -275,10 +276,13 @@ class DeliveryStore:
 
 def _outbox_row(
     delivery: Delivery, event_type: str, data: dict[str, Any]
-) -> tuple[uuid.UUID, str, str, str]:
-    """An outbox row whose id (the CloudEvent id) is the same if this outcome is recorded twice."""
+) -> tuple[uuid.UUID, str, str, str, str | None]:
+    """An outbox row whose id (the CloudEvent id) is the same if this outcome is recorded twice.
+
+    It carries the match event's `traceparent`, so the outcome event continues its trace.
+    """
     event_id = uuid.uuid5(_OUTBOX_NAMESPACE, f"{delivery.id}|{event_type}|{delivery.attempts}")
-    return event_id, delivery.consultant_id, event_type, json.dumps(data)
+    return event_id, delivery.consultant_id, event_type, json.dumps(data), delivery.traceparent
 
 
 def fit_capacity(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.UUID]:
@@ -318,4 +322,5 @@ def _delivery(row: asyncpg.Record) -> Delivery:
         created_at=row["created_at"],
         attempts=row["attempts"],
         contact=contact,
+        traceparent=row["traceparent"],
     )

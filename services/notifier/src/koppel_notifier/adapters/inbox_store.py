@@ -138,8 +138,8 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
     inserted = await connection.fetchval(
         """
         INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind, revision,
-                                           score, payload, occurred_at, routed_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, CASE WHEN $9 THEN now() END)
+                                           score, payload, occurred_at, routed_at, traceparent)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, CASE WHEN $9 THEN now() END, $10)
         ON CONFLICT (event_key) DO NOTHING
         RETURNING true
         """,
@@ -152,6 +152,7 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
         json.dumps(notice.payload),
         occurred_at,
         contact is not None,
+        notice.traceparent,
     )
     if not inserted:
         return False
@@ -164,7 +165,8 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
     """Route the consultant's match events that arrived before their profile, in order."""
     rows = await connection.fetch(
         """
-        SELECT event_key, match_id, consultant_id, kind, revision, score, payload, occurred_at
+        SELECT event_key, match_id, consultant_id, kind, revision, score, payload, occurred_at,
+               traceparent
         FROM notifier_match_events WHERE consultant_id = $1 AND routed_at IS NULL
         ORDER BY received_at, event_key
         """,
@@ -179,6 +181,7 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
             revision=row["revision"],
             score=row["score"],
             payload=json.loads(row["payload"]) if row["payload"] else {},
+            traceparent=row["traceparent"],
         )
         await _route(connection, contact, notice, row["occurred_at"], event_key=row["event_key"])
 
@@ -242,8 +245,9 @@ async def _insert_delivery(
     await connection.execute(
         """
         INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind, match_id,
-                                         revision, match_ids, payload, occurred_at, status)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+                                         revision, match_ids, payload, occurred_at, status,
+                                         traceparent)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
         ON CONFLICT (dedupe_key) DO NOTHING
         """,
         delivery_id_for(key),
@@ -257,6 +261,7 @@ async def _insert_delivery(
         json.dumps(notice.payload),
         occurred_at,
         delivery.status.value,
+        notice.traceparent,
     )
 
 

@@ -42,7 +42,8 @@ class OutboxPublisher:
         async with self._pool.acquire() as connection, connection.transaction():
             rows = await connection.fetch(
                 """
-                SELECT id, consultant_id, event_type, data, created_at FROM notifier_outbox
+                SELECT id, consultant_id, event_type, data, created_at, traceparent
+                FROM notifier_outbox
                 ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
                 """,
                 limit,
@@ -72,6 +73,7 @@ class OutboxPublisher:
             subject=row["consultant_id"],
             time=row["created_at"],
             data=data.model_dump(mode="json"),
+            traceparent=row["traceparent"],
         )
         value, headers = encode(event)
         future: asyncio.Future[object] = await self._producer.send(

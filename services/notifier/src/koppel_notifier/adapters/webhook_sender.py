@@ -44,10 +44,24 @@ class HttpWebhookSender:
         self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
         self._busy: Counter[str] = Counter()
 
-    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> AttemptOutcome:
-        """One attempt; signed with this attempt's timestamp and the stable `message_id`."""
+    async def send(
+        self,
+        url: str,
+        secret: str,
+        message_id: str,
+        body: bytes,
+        *,
+        traceparent: str | None = None,
+    ) -> AttemptOutcome:
+        """One attempt; signed with this attempt's timestamp and the stable `message_id`.
+
+        `traceparent` (the match event's W3C trace context) goes along as a header, so a
+        receiver that traces can continue the trace that began at intake.
+        """
         headers = signature_headers(secret, message_id, body, self._clock())
         headers["content-type"] = "application/json"
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
         try:
             origin = _origin(url)
         except httpx.InvalidURL as exc:

@@ -85,6 +85,8 @@ class MatchNotice:
     revision: int
     score: float | None
     payload: dict[str, Any]
+    traceparent: str | None = None
+    """The W3C trace context of the match event, carried onto its deliveries."""
 
     @property
     def event_key(self) -> str:
@@ -110,6 +112,7 @@ class Delivery:
     """A delivery claimed for sending, with the consultant's current contact details.
 
     `attempts` counts this attempt. `contact` is None when no profile is known any more.
+    `traceparent` is the match event's trace context (None for digests, which merge many).
     """
 
     id: str
@@ -122,3 +125,4 @@ class Delivery:
     created_at: datetime
     attempts: int
     contact: Contact | None
+    traceparent: str | None = None

@@ -36,7 +36,15 @@ _CLAIM_GAP_S = 0.01
 
 
 class WebhookSender(Protocol):
-    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> AttemptOutcome: ...
+    async def send(
+        self,
+        url: str,
+        secret: str,
+        message_id: str,
+        body: bytes,
+        *,
+        traceparent: str | None = None,
+    ) -> AttemptOutcome: ...
 
 
 class EmailSender(Protocol):
@@ -170,8 +178,13 @@ class DeliveryWorker:
         return url or ""
 
     async def _deliver(self, delivery: Delivery) -> None:
+        # Each delivery runs in its own task, so what is bound here stays with this delivery.
         structlog.contextvars.bind_contextvars(
-            delivery_id=delivery.id, channel=delivery.channel.value, attempt=delivery.attempts
+            delivery_id=delivery.id,
+            channel=delivery.channel.value,
+            attempt=delivery.attempts,
+            traceparent=delivery.traceparent,
+            trace_id=trace_id_of(delivery.traceparent),
         )
         try:
             contact = delivery.contact
@@ -197,14 +210,20 @@ class DeliveryWorker:
             # The row stays `sending`; once its lease runs out it is claimed and sent again.
             log.exception("delivery attempt crashed")
         finally:
-            structlog.contextvars.unbind_contextvars("delivery_id", "channel", "attempt")
+            structlog.contextvars.unbind_contextvars(
+                "delivery_id", "channel", "attempt", "traceparent", "trace_id"
+            )
 
     async def _send_webhook(self, delivery: Delivery, contact: Contact) -> AttemptOutcome:
         assert contact.webhook_url is not None
         assert contact.webhook_secret is not None
         body = webhook_body(delivery.kind, delivery.occurred_at, delivery.payload or {})
         return await self._webhooks.send(
-            contact.webhook_url, contact.webhook_secret, webhook_id(delivery.id), body
+            contact.webhook_url,
+            contact.webhook_secret,
+            webhook_id(delivery.id),
+            body,
+            traceparent=delivery.traceparent,
         )
 
     async def _send_email(
@@ -287,6 +306,11 @@ class DeliveryWorker:
             return
         await self._store.retry(delivery, delay_s=delay, error=outcome.detail)
         self._metrics.retries.labels(channel).inc()
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id part of a `traceparent`: the key to follow one assignment in all logs."""
+    return traceparent.split("-")[1] if traceparent else None
 
 
 def _digest_day(delivery: Delivery) -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,6 +13,8 @@ from koppel.event_types import EventType
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import NotificationMode
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
+
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,12 @@ def translate(
     except EnvelopeError as exc:
         raise Unusable(str(exc), exc.code) from exc
     occurred_at = event.time or datetime.now(UTC)
+    traceparent = valid_traceparent(event.traceparent)
     if topic == MATCHES:
         if isinstance(payload, MatchFound):
-            return MatchEvent(_found(event.id, payload), occurred_at)
+            return MatchEvent(_found(event.id, payload, traceparent), occurred_at)
         if isinstance(payload, MatchWithdrawn):
-            return MatchEvent(_withdrawn(event.id, payload), occurred_at)
+            return MatchEvent(_withdrawn(event.id, payload, traceparent), occurred_at)
     if topic == CONSULTANTS:
         if isinstance(payload, ConsultantProfile):
             return ProfileChanged(contact_of(payload), payload.notification.mode.value)
@@ -98,7 +102,15 @@ def contact_of(profile: ConsultantProfile) -> Contact:
     )
 
 
-def _found(event_id: str, found: MatchFound) -> MatchNotice:
+def valid_traceparent(value: str | None) -> str | None:
+    """`value` if it has the W3C `traceparent` shape; anything else is dropped, not trusted."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value if _TRACEPARENT.fullmatch(value) else None
+
+
+def _found(event_id: str, found: MatchFound, traceparent: str | None) -> MatchNotice:
     return MatchNotice(
         event_id=event_id,
         match_id=found.match_id,
@@ -107,10 +119,11 @@ def _found(event_id: str, found: MatchFound) -> MatchNotice:
         revision=found.revision,
         score=found.score,
         payload=found.model_dump(mode="json"),
+        traceparent=traceparent,
     )
 
 
-def _withdrawn(event_id: str, withdrawn: MatchWithdrawn) -> MatchNotice:
+def _withdrawn(event_id: str, withdrawn: MatchWithdrawn, traceparent: str | None) -> MatchNotice:
     return MatchNotice(
         event_id=event_id,
         match_id=withdrawn.match_id,
@@ -119,4 +132,5 @@ def _withdrawn(event_id: str, withdrawn: MatchWithdrawn) -> MatchNotice:
         revision=0,
         score=None,
         payload=withdrawn.model_dump(mode="json", exclude_none=True),
+        traceparent=traceparent,
     )
