@@ -53,18 +53,34 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-wait", type=float, default=120.0, help="seconds to wait at most")
     parser.add_argument("--quiet", type=float, default=10.0, help="stop after this many quiet s")
+    parser.add_argument(
+        "--first-event-timeout",
+        type=float,
+        default=60.0,
+        help="give up waiting when no match or delivery appeared after this many seconds",
+    )
     parser.add_argument("--inbox-url", default="http://127.0.0.1:8025")
     return parser.parse_args(argv)
 
 
-async def _wait_for_deliveries(watcher: TopicWatcher, max_wait: float, quiet: float) -> float:
-    """Until the topics have been quiet for `quiet` seconds, or `max_wait` passed."""
+async def _wait_for_deliveries(
+    watcher: TopicWatcher, *, max_wait: float, quiet: float, first_event_timeout: float
+) -> float:
+    """Until matches and deliveries have been quiet for `quiet` seconds, or time is up.
+
+    Quiet only counts once the first match or delivery about the demo data was seen, so a
+    matcher still working through a backlog is waited for (up to `first_event_timeout`).
+    """
     started = time.monotonic()
     tally = watcher.tally
-    tally.last_activity = max(tally.last_activity, started)
     while True:
         now = time.monotonic()
-        if now - tally.last_activity >= quiet or now - started >= max_wait or tally.error:
+        last = tally.last_match_activity
+        if tally.error or now - started >= max_wait:
+            return now - started
+        if last is not None and now - last >= quiet:
+            return now - started
+        if last is None and now - started >= first_event_timeout:
             return now - started
         await asyncio.sleep(0.5)
 
@@ -122,7 +138,12 @@ async def drive(
                     )
         run.load_seconds = time.time() - run.started_at
         with console.status("waiting for matches and deliveries to settle…"):
-            run.wait_seconds = await _wait_for_deliveries(watcher, args.max_wait, args.quiet)
+            run.wait_seconds = await _wait_for_deliveries(
+                watcher,
+                max_wait=args.max_wait,
+                quiet=args.quiet,
+                first_event_timeout=args.first_event_timeout,
+            )
     finally:
         await watcher.stop()
     return run
@@ -165,8 +186,9 @@ def report(
         return 1
     if not summary["matches"]["found"]:
         console.print(
-            "[yellow]No new matches: if this data was loaded before, unchanged content is "
-            "not matched or notified again (DOMAIN.md §3). Try another --seed.[/]"
+            "[yellow]No matches about the demo data were seen. If it was loaded before, "
+            "unchanged content is not matched or notified again (DOMAIN.md §3): try another "
+            "--seed. Otherwise the matcher may still be busy: see .local/logs/matcher.log.[/]"
         )
     return 0
 

@@ -38,7 +38,7 @@ class Tally:
     withdrawn: list[MatchWithdrawn] = field(default_factory=list)
     delivered: list[NotificationDelivered] = field(default_factory=list)
     failed: list[NotificationFailed] = field(default_factory=list)
-    last_activity: float = field(default_factory=time.monotonic)
+    last_match_activity: float | None = None  # monotonic time of the latest match/delivery
 
     @property
     def deliveries(self) -> int:
@@ -49,7 +49,8 @@ class Tally:
     ) -> None:
         if self.keys and (key is None or key.decode(errors="replace") not in self.keys):
             return
-        self.last_activity = time.monotonic()
+        if topic in (MATCHES, NOTIFICATIONS):
+            self.last_match_activity = time.monotonic()
         if topic in DEAD_LETTER_TOPICS:
             self.dead_letters[topic] += 1
             return
