@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from compose_spec import PyCompose
 
 REPO = Path(__file__).resolve().parents[3]
 SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}
@@ -42,6 +44,25 @@ DOMAIN_VARIABLES = {
     "WEBHOOK_ALLOW_PRIVATE_TARGETS",
 }
 _DEFAULTED = re.compile(r"^\$\{(?P<name>[A-Z_]+):-(?P<default>[^}]*)\}$")
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::-(?P<default>[^}]*))?\}")
+
+
+def interpolated(text: str) -> str:
+    """The file as `docker compose` reads it with an empty environment: every default taken."""
+
+    def default(match: re.Match[str]) -> str:
+        assert match["default"] is not None, f"{match[0]} has no default"
+        return match["default"]
+
+    return _VARIABLE.sub(default, text)
+
+
+def spec_checked(text: str) -> PyCompose:
+    """Parsed by the compose_spec parser (strict: unknown keys, bad values and durations fail).
+
+    It reads no YAML merge keys, so PyYAML resolves them first, as compose does.
+    """
+    return PyCompose.from_json(json.dumps(yaml.safe_load(interpolated(text))))
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +81,27 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     env = service.get("environment", {})
     assert isinstance(env, dict), "environment as a mapping, so merges and checks are exact"
     return {str(key): str(value) for key, value in env.items()}
+
+
+def test_the_file_follows_the_compose_specification() -> None:
+    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    parsed = spec_checked(text)
+    assert set(parsed.service_names()) == {*INFRASTRUCTURE, "setup", *SERVICES}
+
+
+@pytest.mark.parametrize(
+    ("correct", "mistake"),
+    [
+        ("condition: service_healthy", "condition: service_healty"),
+        ("restart: unless-stopped", "restrat: unless-stopped"),
+        ("start_period: 30s", "start_period: 30 seconds"),
+    ],
+)
+def test_the_specification_check_catches_mistakes(correct: str, mistake: str) -> None:
+    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    assert correct in text
+    with pytest.raises(ValueError, match=r"."):
+        spec_checked(text.replace(correct, mistake, 1))
 
 
 def test_every_service_of_the_stack_is_there(compose: dict[str, Any]) -> None:
