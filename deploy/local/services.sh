@@ -34,7 +34,7 @@ export NOTIFIER_HOST=${NOTIFIER_HOST:-127.0.0.1}
 
 # name | readiness URL | command (started in this order, stopped in reverse)
 SERVICES=(
-    "mail-sink|http://127.0.0.1:8025/|python -m koppel_demo.mail_sink"
+    "mail-sink|http://127.0.0.1:8025/healthz|python -m koppel_demo.mail_sink"
     "webhook-receiver|http://127.0.0.1:8090/healthz|python -m koppel_demo.webhook_receiver"
     "intake|http://127.0.0.1:8000/readyz|koppel-intake"
     "matcher|http://127.0.0.1:8001/readyz|koppel-matcher"

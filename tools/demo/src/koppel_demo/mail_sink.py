@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import functools
 import html
 import itertools
 import signal
 import threading
 import time
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,26 +54,35 @@ def read_message(path: Path) -> EmailMessage:
     return message
 
 
-def _inbox_page(directory: Path) -> str:
+@functools.lru_cache(maxsize=4096)
+def _headline(path: Path) -> tuple[str, str, str]:
+    """Date, To and Subject of a stored message (files never change once written)."""
+    with path.open("rb") as stored:
+        headers = BytesHeaderParser(policy=email.policy.default).parse(stored)
+    return str(headers.get("Date", "")), str(headers.get("To", "")), str(headers.get("Subject", ""))
+
+
+def _inbox_page(directory: Path, shown: int = 200) -> str:
+    names = sorted((path.name for path in directory.glob("*.eml")), reverse=True)
     rows = []
-    for path in sorted(directory.glob("*.eml"), reverse=True)[:500]:
-        message = read_message(path)
+    for name in names[:shown]:
+        sent, to, subject = _headline(directory / name)
         rows.append(
             "<tr><td>{date}</td><td>{to}</td><td><a href='/message/{name}'>{subject}</a></td>"
             "<td><a href='/raw/{name}'>raw</a></td></tr>".format(
-                date=html.escape(str(message.get("Date", ""))),
-                to=html.escape(str(message.get("To", ""))),
-                name=html.escape(path.name),
-                subject=html.escape(str(message.get("Subject", "(no subject)"))),
+                date=html.escape(sent),
+                to=html.escape(to),
+                name=html.escape(name),
+                subject=html.escape(subject or "(no subject)"),
             )
         )
-    total = len(list(directory.glob("*.eml")))
     return (
         "<!doctype html><meta charset='utf-8'><title>Koppel demo inbox</title>"
         "<style>body{font-family:sans-serif;margin:2em}td{padding:.2em .8em;"
         "border-bottom:1px solid #ddd}</style>"
-        f"<h1>Koppel demo inbox</h1><p>{total} message(s) in {html.escape(str(directory))}"
-        " (newest 500 shown)</p><table><tr><th>Date</th><th>To</th><th>Subject</th><th></th></tr>"
+        f"<h1>Koppel demo inbox</h1><p>{len(names)} message(s) in {html.escape(str(directory))}"
+        f" (newest {shown} shown)</p>"
+        "<table><tr><th>Date</th><th>To</th><th>Subject</th><th></th></tr>"
         + "".join(rows)
         + "</table>"
     )
@@ -99,6 +110,9 @@ def _inbox_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
     class InboxHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = unquote(self.path.split("?", 1)[0])
+            if path == "/healthz":
+                self._send("ok", "text/plain; charset=utf-8")
+                return
             if path == "/":
                 self._send(_inbox_page(directory), "text/html; charset=utf-8")
                 return
