@@ -1,0 +1,188 @@
+"""The three Koppel services as subprocesses of a benchmark, on a fresh database.
+
+`Stack` creates a database of its own (asyncpg, `CREATE DATABASE`), gives every service
+unique consumer group ids and free ports, starts the notifier's group at the end of its
+topics (it would otherwise replay the shared topics' whole history) and the matcher at
+`latest`, waits for `/readyz`, and stops everything (SIGTERM, then SIGKILL) at the end.
+Service output goes to `bench/results/logs/<service>.log`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from koppel.topics import CONSULTANTS, MATCHES, TOPICS, ensure_topics
+
+BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://koppel:koppel@127.0.0.1:5432/koppel")
+TOKEN = "bench-token-" + "k" * 24
+LOG_DIR = Path("bench/results/logs")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def start_group_at_end(group_id: str, topics: tuple[str, ...]) -> None:
+    """Commit the current end offsets for `group_id`, so it reads only what comes next."""
+    counts = {spec.name: spec.partitions for spec in TOPICS}
+    partitions = [TopicPartition(t, p) for t in topics for p in range(counts[t])]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=BOOTSTRAP, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        await consumer.commit(dict(ends.items()))
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        if self.log is None:
+            self.log = (LOG_DIR / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own services, fixed argv
+            self.argv, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.starts += 1
+
+    async def wait_ready(self, within: float = 120) -> float:
+        """Seconds until `/readyz` answers 200; raises when the process exits first."""
+        started = time.monotonic()
+        async with httpx.AsyncClient(timeout=2) as client:
+            while time.monotonic() - started < within:
+                if self.process is None or self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited; see {LOG_DIR}/{self.name}.log")
+                try:
+                    response = await client.get(f"http://127.0.0.1:{self.port}/readyz")
+                    if response.status_code == 200:
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready within {within} s")
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the fault tests are about."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+
+@dataclass
+class Stack:
+    """Intake, matcher and notifier for one run; `webhook_port`/`smtp_port` are the sinks."""
+
+    smtp_port: int
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    services: dict[str, Service] = field(default_factory=dict)
+    database: str = ""
+
+    @property
+    def dsn(self) -> str:
+        return f"{SERVER_DSN.rpartition('/')[0]}/{self.database}"
+
+    @property
+    def intake_url(self) -> str:
+        return f"http://127.0.0.1:{self.services['intake'].port}"
+
+    async def start(self, only: tuple[str, ...] = ("intake", "matcher", "notifier")) -> None:
+        await ensure_topics(BOOTSTRAP)
+        self.database = f"koppel_bench_{self.run_id}"
+        admin = await asyncpg.connect(SERVER_DSN)
+        try:
+            await admin.execute(f'CREATE DATABASE "{self.database}"')
+        finally:
+            await admin.close()
+        common = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
+            "DATABASE_URL": self.dsn,
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "true",
+        }
+        ports = {name: free_port() for name in only}
+        envs = {
+            "intake": {
+                "INTAKE_API_TOKENS": f"bench:{TOKEN}",
+                "INTAKE_PORT": str(ports.get("intake", 0)),
+                "INTAKE_RAW_CONSUMER": "false",
+            },
+            "matcher": {
+                "MATCHER_GROUP_ID": f"bench-matcher-{self.run_id}",
+                "MATCHER_INITIAL_OFFSET": "latest",
+                "MATCHER_PORT": str(ports.get("matcher", 0)),
+            },
+            "notifier": {
+                "NOTIFIER_GROUP_ID": f"bench-notifier-{self.run_id}",
+                "NOTIFIER_PORT": str(ports.get("notifier", 0)),
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(self.smtp_port),
+                "SMTP_FROM": "Koppel <opdrachten@koppel.bench>",
+                "PUBLIC_BASE_URL": "http://127.0.0.1:8002",
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+                "KOPPEL_ENVIRONMENT": "development",
+            },
+        }
+        if "notifier" in only:
+            await start_group_at_end(f"bench-notifier-{self.run_id}", (MATCHES, CONSULTANTS))
+        for name in only:
+            self.services[name] = Service(
+                name=name,
+                argv=[sys.executable, "-m", f"koppel_{name}"],
+                env={**common, **envs[name]},
+                port=ports[name],
+            )
+            self.services[name].start()
+        await asyncio.gather(*(service.wait_ready() for service in self.services.values()))
+
+    async def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+        if self.database:
+            admin = await asyncpg.connect(SERVER_DSN)
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            finally:
+                await admin.close()
