@@ -206,8 +206,9 @@ class Pipeline:
         for index in range(events):
             scheduled = started + index / rate
             delay = scheduled - time.time()
-            if delay < -self.max_lag:
-                break  # the pipeline cannot keep this rate; the summary shows the shortfall
+            outstanding = self.sequence - len(WebhookReceiver.arrivals)
+            if delay < -self.max_lag or outstanding > rate * self.max_lag:
+                break  # more than max_lag seconds behind: this rate is not sustained
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(self._send(scheduled)))
@@ -219,6 +220,7 @@ class Pipeline:
             "seconds": seconds,
             "offered": events,
             "scheduled": len(tasks),
+            "sustained": len(tasks) == events,
             **self._summarise(ids, started, finished),
         }
 
