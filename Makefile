@@ -48,8 +48,11 @@ down: ## Stop everything `make up` started
 run: install ## The main job: the stack, demo data, and a summary of what Koppel did with it
 	bash deploy/local/run.sh
 
-bench: install ## Benchmarks (figures printed and written to bench/results/)
-	$(WITH_INFRA) uv run python bench/matcher_core.py && uv run python bench/notifier.py
+bench: install ## Benchmarks against raw Kafka: bench/results/latest.{json,md} and docs/benchmarks.md
+	$(WITH_INFRA) uv run python bench/run.py
+
+chaos: install ## Fault tests: SIGKILL the matcher and notifier under load; counts lost and duplicates
+	$(WITH_INFRA) uv run python bench/chaos.py
 
 schemas: install ## Regenerate the payload JSON Schemas under docs/schemas
 	uv run python -m koppel.schemas docs/schemas
