@@ -181,6 +181,17 @@ class Receiver:
     def at(self, path: str) -> list[ReceivedHook]:
         return [hook for hook in self.hooks if hook.path == path]
 
+    def one_message(self, path: str) -> ReceivedHook:
+        """The one message posted to `path`.
+
+        A timed-out attempt that the receiver did in fact get is retried, so a loaded machine
+        may deliver it twice; receivers de-duplicate on `webhook-id`, which must not change.
+        """
+        hooks = self.at(path)
+        assert hooks, f"no webhook arrived at {path}"
+        assert len({hook.headers["webhook-id"] for hook in hooks}) == 1, "repeats changed id"
+        return hooks[0]
+
     async def handle(self, request: Request) -> Response:
         path = request.path_params["path"]
         body = await request.body()
@@ -419,7 +430,7 @@ async def notifier(
 async def eventually(
     check: Callable[[], Awaitable[bool]] | Callable[[], bool],
     *,
-    within: float = 20.0,
+    within: float = 60.0,
     interval: float = 0.05,
     what: str = "condition",
 ) -> None:

@@ -89,7 +89,7 @@ async def _deliver_and_check(
         assert mail.message["List-Unsubscribe"].startswith("<http://notifier.test/v1/unsubscribe/")
         assert mail.message["Message-ID"].endswith("@koppel.test>")
 
-        [hook] = receiver.at(path)
+        hook = receiver.one_message(path)
         document = Webhook(SECRET).verify(hook.body, hook.headers)
         assert document["type"] == "match.found"
         assert document["data"]["match_id"] == match_id

@@ -81,7 +81,7 @@ async def test_confidential_assignments_are_masked_on_both_channels(
     raw = mail.message.as_string()
     assert "Geheimstad" not in raw
     assert "een kleine gemeente in Drenthe (vertrouwelijk)" in mail.part("text/plain")
-    [hook] = receiver.at(path)
+    hook = receiver.one_message(path)
     assert b"Geheimstad" not in hook.body
     document = Webhook(SECRET).verify(hook.body, hook.headers)
     organization = document["data"]["assignment"]["organization"]
