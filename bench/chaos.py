@@ -29,12 +29,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import random
 import re
 import sys
 import time
 from collections import Counter
 from email import message_from_bytes
+from pathlib import Path
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -154,6 +156,17 @@ async def run(args: argparse.Namespace) -> int:
         await stack.stop()
         smtp.stop()
         server.close()
+    if args.dump is not None:
+        args.dump.write_text(
+            json.dumps(
+                {
+                    "ledger": load.ledger,
+                    "webhooks": [vars(a) for a in WebhookReceiver.arrivals],
+                    "emails": mail.emails,
+                },
+                indent=1,
+            )
+        )
     return report(load, channels, mail, delivered, matcher_restarts, notifier_restarts)
 
 
@@ -179,11 +192,12 @@ def report(
     matcher_restarts: list[float],
     notifier_restarts: list[float],
 ) -> int:
-    emails_per_event = Counter(assignment for assignment, _ in mail.emails)
+    # Only the ledger's events count: other work on the shared topics is not ours to judge.
+    emails_per_event = Counter(a for a, _ in mail.emails if a in load.ledger)
     hook_ids_per_event: dict[str, set[str]] = {}
     hook_count = Counter[str]()
     for arrival in WebhookReceiver.arrivals:
-        if arrival.kind == "match.found":
+        if arrival.kind == "match.found" and arrival.assignment_id in load.ledger:
             hook_ids_per_event.setdefault(arrival.assignment_id, set()).add(arrival.webhook_id)
             hook_count[arrival.webhook_id] += 1
     accepted = len(load.ledger)
@@ -217,6 +231,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20, help="assignment upserts per second")
     parser.add_argument("--consultants", type=int, default=40)
     parser.add_argument("--drain", type=float, default=120, help="seconds to wait at the end")
+    parser.add_argument("--dump", type=Path, help="write the ledger and what arrived as JSON")
     args = parser.parse_args()
     if args.quick:
         args.kills = 3

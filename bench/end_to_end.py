@@ -168,6 +168,32 @@ class Pipeline:
         self.accepted.add(assignment_id)
         return assignment_id
 
+    async def stage_counts(self) -> dict[str, float]:
+        """Totals of the matcher's and notifier's Prometheus counters: where events wait."""
+        counters = {
+            "matcher": (
+                "koppel_matcher_events_consumed_total",
+                "koppel_matcher_matches_emitted_total",
+            ),
+            "notifier": (
+                "koppel_notifier_events_consumed_total",
+                "koppel_notifier_deliveries_total",
+            ),
+        }
+        totals: dict[str, float] = {}
+        async with httpx.AsyncClient(timeout=5) as client:
+            for service, names in counters.items():
+                port = self.stack.services[service].port
+                try:
+                    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                except httpx.HTTPError:
+                    continue
+                for line in text.splitlines():
+                    for name in names:
+                        if line.startswith(name + "{") or line.startswith(name + " "):
+                            totals[name] = totals.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        return totals
+
     async def _await_deliveries(self, ids: set[str], within: float) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -214,8 +240,10 @@ class Pipeline:
             tasks.append(asyncio.create_task(self._send(scheduled)))
         ids = {i for i in await asyncio.gather(*tasks) if i is not None}
         finished = time.time()
+        stages_at_end_of_sending = await self.stage_counts()
         await self._await_deliveries(ids, drain)
         return {
+            "stages_at_end_of_sending": stages_at_end_of_sending,
             "rate": rate,
             "seconds": seconds,
             "offered": events,

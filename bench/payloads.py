@@ -5,7 +5,9 @@
   publish with acks=all) while no matcher anywhere on the shared topics matches them.
 * `pinned_consultant` / `pinned_assignment`: pairs built so each assignment matches exactly
   one benchmark consultant, through a certification only that consultant holds. One event
-  in → one webhook out, which makes end-to-end latency well defined.
+  in → one webhook out, which makes end-to-end latency well defined. The consultants want
+  4 hours a week from a date two years ahead, so no other assignment on the shared topics
+  (demo data, tests: 24–36 hours, starting within weeks) matches them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from koppel_demo.data import assignments
 
+FAR_AHEAD = timedelta(days=730)
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"koppel-bench-webhook-secret-32b!").decode()
 
 
@@ -54,8 +57,8 @@ def pinned_consultant(
         "certifications": [certification(run_id, index)],
         "home": {"city": "Utrecht", "province": "utrecht"},
         "max_office_days_per_week": 3,
-        "available_from": today.isoformat(),
-        "hours_per_week": {"min": 24, "max": 32},
+        "available_from": (today + FAR_AHEAD).isoformat(),
+        "hours_per_week": {"min": 4, "max": 4},
         "consent": True,
         "active": True,
         "notification": notification,
@@ -75,8 +78,8 @@ def pinned_assignment(run_id: str, sequence: int, consultant: int) -> tuple[str,
         "assignment_type": "project",
         "disciplines_required": ["citizen_participation"],
         "disciplines_preferred": [],
-        "hours_per_week": {"min": 28, "max": 32},
-        "start_date": (today + timedelta(days=14)).isoformat(),
+        "hours_per_week": {"min": 4, "max": 4},
+        "start_date": (today + FAR_AHEAD).isoformat(),
         "duration_months": 6,
         "office_days_per_week": 2,
         "required_certifications": [certification(run_id, consultant)],
