@@ -225,7 +225,13 @@ def steady_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FAULT_TESTS_HEADING = "\n## Fault tests"
+
+
 def write_docs(result: dict[str, Any], markdown: str) -> None:
+    """Rewrites `docs/benchmarks.md`, keeping its fault-test section (written by hand)."""
+    previous = DOCS.read_text() if DOCS.exists() else ""
+    kept = previous[previous.find(FAULT_TESTS_HEADING) :] if FAULT_TESTS_HEADING in previous else ""
     m = result["machine"]
     loads = ", ".join(f"{part} {load:.1f}" for part, load in result["load_average"].items())
     DOCS.write_text(
@@ -265,6 +271,7 @@ after the last send (the next phase starts only then).
   consumer groups; the burst keeps 32 requests in flight for a fixed time and counts
   webhooks received per second from the first send to the last webhook.
 """
+        + kept
     )
 
 
