@@ -21,8 +21,8 @@ EVENTS_PUBLISHED = Counter(
 )
 RAW_CONSUMED = Counter(
     "koppel_intake_raw_events_consumed",
-    "Records read from the raw topic, by outcome (routed or dead_lettered).",
-    ["outcome"],
+    "Records read from the raw topic, by topic and outcome (routed or dead_lettered).",
+    ["topic", "outcome"],
 )
 DEAD_LETTERS = Counter(
     "koppel_intake_dead_letters",

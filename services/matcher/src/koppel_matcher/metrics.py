@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from koppel.http_metrics import http_latency_histogram
+
 MATCHES_EMITTED = Counter(
     "koppel_matcher_matches_emitted_total",
     "Match events committed to koppel.matches.v1, by CloudEvents type.",
@@ -29,6 +31,12 @@ EVENTS_CONSUMED = Counter(
     "Records consumed and committed, by topic and outcome.",
     ["topic", "outcome"],
 )
+EVENTS_PRODUCED = Counter(
+    "koppel_matcher_events_produced_total",
+    "Records committed to Kafka (match events and dead letters), by topic.",
+    ["topic"],
+)
+HTTP_LATENCY = http_latency_histogram("matcher")
 DEAD_LETTERS = Counter(
     "koppel_matcher_dead_letters_total",
     "Records sent to a dead-letter topic, by source topic and error code.",

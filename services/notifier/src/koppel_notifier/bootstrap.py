@@ -91,7 +91,7 @@ class Notifier:
         await self.pool.close()
 
     async def relay_flush(self) -> None:
-        await OutboxPublisher(self.pool, self.producer).publish_batch()
+        await OutboxPublisher(self.pool, self.producer, self.metrics).publish_batch()
 
     async def readiness(self) -> dict[str, bool]:
         checks = {"consumer": self.inbox.started, "database": False}
@@ -161,7 +161,9 @@ async def build(
         successes=successes,
     )
     consumer = make_consumer(settings.kafka_bootstrap_servers, settings.group_id)
-    inbox = InboxConsumer(consumer, producer, pool, metrics, worker.wake)
+    inbox = InboxConsumer(
+        consumer, producer, pool, metrics, worker.wake, group_id=settings.group_id
+    )
     digests = DigestClock(
         store,
         hour=settings.digest_hour,
@@ -169,7 +171,7 @@ async def build(
         interval_s=digest_interval_s,
         on_built=worker.wake,
     )
-    relay = OutboxRelay(OutboxPublisher(pool, producer), idle_s=0.2)
+    relay = OutboxRelay(OutboxPublisher(pool, producer, metrics), idle_s=0.2)
     notifier = Notifier(
         settings=settings,
         pool=pool,

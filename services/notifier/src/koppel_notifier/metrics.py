@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from koppel.consumer_lag import consumer_lag_gauge
+from koppel.http_metrics import http_latency_histogram
+
 
 class NotifierMetrics:
     def __init__(self) -> None:
@@ -39,6 +42,14 @@ class NotifierMetrics:
             ["channel"],
             registry=self.registry,
         )
+        self.events_produced = Counter(
+            "koppel_notifier_events_produced_total",
+            "Records acknowledged by Kafka (notification events and dead letters), by topic.",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.consumer_lag = consumer_lag_gauge(self.registry)
+        self.http_latency = http_latency_histogram("notifier", self.registry)
         self.events = Counter(
             "koppel_notifier_events_consumed_total",
             "Kafka records consumed, by topic and result (applied, duplicate, dead_lettered).",

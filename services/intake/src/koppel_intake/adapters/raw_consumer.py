@@ -22,6 +22,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.topics import RAW
 from koppel_intake import metrics
 from koppel_intake.adapters.publisher import EventPublisher, PublishError
@@ -51,6 +52,7 @@ class RawConsumer:
         self._retry_seconds = retry_seconds
         self._stopping = asyncio.Event()
         self.assigned = asyncio.Event()
+        self._lag = ConsumerLag(CONSUMER_LAG, group_id)
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it, and return from `run()`."""
@@ -80,6 +82,7 @@ class RawConsumer:
                 await self._pause()
             finally:
                 self.assigned.clear()
+                self._lag.forget()
                 await consumer.stop()
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
@@ -89,6 +92,7 @@ class RawConsumer:
                 self.assigned.set()
             for partition, records in batches.items():
                 await self._handle(consumer, partition, records)
+            await self._lag.observe(consumer)
 
     async def _handle(
         self,
@@ -116,10 +120,10 @@ class RawConsumer:
             log.warning("commit failed; the batch will be re-processed", error=str(exc))
         for output in outputs:
             if output.dead_lettered:
-                metrics.RAW_CONSUMED.labels(outcome="dead_lettered").inc()
+                metrics.RAW_CONSUMED.labels(topic=self._topic, outcome="dead_lettered").inc()
                 metrics.DEAD_LETTERS.labels(code=output.code).inc()
             else:
-                metrics.RAW_CONSUMED.labels(outcome="routed").inc()
+                metrics.RAW_CONSUMED.labels(topic=self._topic, outcome="routed").inc()
                 metrics.EVENTS_PUBLISHED.labels(
                     topic=output.record.topic, type=output.event_type
                 ).inc()

@@ -105,6 +105,9 @@ def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
         if event.traceparent and is_traceparent(event.traceparent)
         else continue_trace(None)
     )
+    structlog.contextvars.bind_contextvars(
+        traceparent=traceparent, trace_id=traceparent.split("-")[1]
+    )
     time = event.time or moment
     if event_type is EventType.CONSULTANT_ERASED:
         out = tombstone_record(entity_id, event_id=event.id, time=time, traceparent=traceparent)

@@ -12,7 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from koppel.contract.common import ID_PATTERN
+from koppel.http_metrics import RequestLatencyMiddleware
 from koppel_matcher.adapters.match_queries import CurrentMatch, MatchQueries
+from koppel_matcher.metrics import HTTP_LATENCY
 
 
 class AssignmentMatches(BaseModel):
@@ -63,6 +65,7 @@ def create_app(
 
     app = FastAPI(title="Koppel matcher", version="1", lifespan=lifespan)
     app.state.queries = queries
+    app.add_middleware(RequestLatencyMiddleware, histogram=HTTP_LATENCY)
 
     @app.get("/v1/assignments/{assignment_id}/matches")
     async def assignment_matches(

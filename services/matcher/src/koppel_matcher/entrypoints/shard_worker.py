@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from koppel.cloudevents import decode, encode
+from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
 from koppel.contract.common import ID_PATTERN
 from koppel.errors import EnvelopeError
@@ -116,6 +117,7 @@ class ShardWorker:
         self._seq = 0
         self._shard_count = 1
         self._last_commit = time.monotonic()
+        self._lag = ConsumerLag(CONSUMER_LAG, self._offsets_group)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -194,6 +196,7 @@ class ShardWorker:
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
+        self._lag.forget()
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
@@ -207,6 +210,7 @@ class ShardWorker:
             records = [record for tp in sorted(batch) for record in batch[tp]]
             if records:
                 await self._commit(records)
+            await self._lag.observe(self._consumer)
             if time.monotonic() - last_sweep >= self._config.sweep_interval_seconds:
                 last_sweep = time.monotonic()
                 await self.sweep()
@@ -279,6 +283,10 @@ class ShardWorker:
     def _count(self, batch: _Batch) -> None:
         for item in batch.outgoing:
             metrics.MATCHES_EMITTED.labels(item.event.type).inc()
+        if batch.outgoing:
+            metrics.EVENTS_PRODUCED.labels(MATCHES).inc(len(batch.outgoing))
+        for topic, *_ in batch.dead_letters:
+            metrics.EVENTS_PRODUCED.labels(topic).inc()
         for (topic, outcome), count in batch.consumed.items():
             metrics.EVENTS_CONSUMED.labels(topic, outcome).inc(count)
         for (topic, code), count in batch.dead.items():
@@ -331,7 +339,7 @@ class ShardWorker:
                 raise RejectedRecordError(
                     "invalid_envelope", "tombstone without a consultant id key"
                 )
-            with structlog.contextvars.bound_contextvars(entity_id=key):
+            with structlog.contextvars.bound_contextvars(entity_id=key, **_trace(traceparent)):
                 log.info("consultant_erasure")
                 batch.outgoing += await self._matcher.consultant_erased(tx, key, traceparent)
             return "erased"
@@ -348,7 +356,9 @@ class ShardWorker:
         entity_id = _entity_id(payload)
         if key != entity_id:
             raise RejectedRecordError("key_mismatch", f"record key {key!r} is not the entity id")
-        with structlog.contextvars.bound_contextvars(event_id=event.id, entity_id=entity_id):
+        with structlog.contextvars.bound_contextvars(
+            event_id=event.id, entity_id=entity_id, **_trace(traceparent)
+        ):
             try:
                 outgoing = await self._apply(tx, payload, traceparent)
             except TranslationError as exc:
@@ -374,6 +384,13 @@ class ShardWorker:
         if isinstance(payload, ConsultantErasure):
             return await self._matcher.consultant_erased(tx, payload.consultant_id, traceparent)
         raise RejectedRecordError("unexpected_type", f"no handler for {type(payload).__name__}")
+
+
+def _trace(traceparent: str | None) -> dict[str, str | None]:
+    """Log context of the W3C trace: the whole `traceparent` and its trace id, which is the
+    same in the logs of intake, matcher and notifier for one assignment or profile change."""
+    parts = traceparent.split("-") if traceparent else []
+    return {"traceparent": traceparent, "trace_id": parts[1] if len(parts) == 4 else None}
 
 
 def _event_type(name: str) -> EventType | None:

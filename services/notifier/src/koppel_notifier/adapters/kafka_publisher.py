@@ -14,6 +14,7 @@ from koppel.cloudevents import CloudEvent, encode
 from koppel.contract import NotificationDelivered, NotificationFailed
 from koppel.event_types import EventType, Source
 from koppel.topics import NOTIFICATIONS
+from koppel_notifier.metrics import NotifierMetrics
 
 
 def make_producer(bootstrap_servers: str) -> AIOKafkaProducer:
@@ -34,9 +35,12 @@ class OutboxPublisher:
     CloudEvent id (the outbox row id), which consumers use to de-duplicate.
     """
 
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, producer: AIOKafkaProducer, metrics: NotifierMetrics
+    ) -> None:
         self._pool = pool
         self._producer = producer
+        self._metrics = metrics
 
     async def publish_batch(self, limit: int = 500) -> int:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -56,7 +60,8 @@ class OutboxPublisher:
                 "DELETE FROM notifier_outbox WHERE id = ANY($1::uuid[])",
                 [row["id"] for row in rows],
             )
-            return len(rows)
+        self._metrics.events_produced.labels(NOTIFICATIONS).inc(len(rows))
+        return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
         event_type = EventType(row["event_type"])

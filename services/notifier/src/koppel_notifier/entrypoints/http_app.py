@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from koppel.http_metrics import RequestLatencyMiddleware
 from koppel_notifier.adapters.delivery_store import DeliveryStore
 from koppel_notifier.adapters.unsubscribe_tokens import InvalidToken, UnsubscribeTokens
 from koppel_notifier.metrics import NotifierMetrics
@@ -25,6 +26,7 @@ def create_app(
     ready: Callable[[], Awaitable[dict[str, bool]]],
 ) -> FastAPI:
     app = FastAPI(title="Koppel notifier", version="1", docs_url=None, redoc_url=None)
+    app.add_middleware(RequestLatencyMiddleware, histogram=metrics.http_latency)
     pages = Environment(
         loader=PackageLoader("koppel_notifier", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",)),

@@ -23,6 +23,7 @@ from aiokafka import (
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from koppel.consumer_lag import ConsumerLag
 from koppel.topics import CONSULTANTS, MATCHES, dlq
 from koppel_notifier.adapters import inbox_store
 from koppel_notifier.adapters.kafka_publisher import dead_letter
@@ -60,12 +61,15 @@ class InboxConsumer:
         pool: asyncpg.Pool,
         metrics: NotifierMetrics,
         on_new_work: Callable[[], None],
+        *,
+        group_id: str,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
         self._pool = pool
         self._metrics = metrics
         self._on_new_work = on_new_work
+        self._lag = ConsumerLag(metrics.consumer_lag, group_id)
         self.started = False
         """True once the consumer has joined its group (ready to read)."""
 
@@ -75,6 +79,7 @@ class InboxConsumer:
         try:
             while True:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+                await self._lag.observe(self._consumer)
                 if not batches:
                     continue
                 try:
@@ -100,6 +105,7 @@ class InboxConsumer:
                     log.warning("offset commit failed", error=str(exc))
         finally:
             self.started = False
+            self._lag.forget()
             await self._consumer.stop()
 
     async def _apply(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
@@ -142,6 +148,7 @@ class InboxConsumer:
             offset=record.offset,
         )
         self._metrics.events.labels(record.topic, "dead_lettered").inc()
+        self._metrics.events_produced.labels(dlq(record.topic)).inc()
 
 
 class _JoinedListener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -42,7 +42,10 @@ class ObservabilityMiddleware:
         # ids): under uvicorn each request has its own task, but callers in one task do not.
         outer = structlog.contextvars.get_contextvars()
         structlog.contextvars.bind_contextvars(
-            traceparent=traceparent, method=scope["method"], path=scope["path"]
+            traceparent=traceparent,
+            trace_id=traceparent.split("-")[1],
+            method=scope["method"],
+            path=scope["path"],
         )
         try:
             await self.app(scope, receive, send_with_status)

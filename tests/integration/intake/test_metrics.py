@@ -1,0 +1,41 @@
+"""/metrics shows the raw consumer's lag per partition and the HTTP latency histogram."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from koppel.topics import RAW
+from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+
+pytestmark = pytest.mark.integration
+
+
+async def test_consumer_lag_and_http_latency_are_exposed(
+    api: httpx.AsyncClient,
+    publisher: KafkaEventPublisher,
+    start_consumer: Callable[..., Awaitable[Any]],
+    group_id: str,
+) -> None:
+    await start_consumer(publisher)
+    text = ""
+    for _ in range(100):
+        text = (await api.get("/metrics")).text
+        if f'group="{group_id}"' in text:
+            break
+        await asyncio.sleep(0.1)
+    lag = [
+        line
+        for line in text.splitlines()
+        if line.startswith("koppel_consumer_lag{") and f'group="{group_id}"' in line
+    ]
+    assert lag, "no lag series for the raw consumer's group"
+    assert all(f'topic="{RAW}"' in line for line in lag)
+    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
+    assert (
+        'koppel_intake_http_request_duration_seconds_count{method="GET",route="/metrics"}' in text
+    )

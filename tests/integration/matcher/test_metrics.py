@@ -1,0 +1,52 @@
+"""/metrics shows each shard consumer's lag per partition and the HTTP latency histogram."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.entrypoints.http import create_app
+
+pytestmark = pytest.mark.integration
+
+
+async def test_shard_consumer_lag_and_http_latency_are_exposed(
+    matcher, publisher, matches, kit, unique_id
+):
+    await publisher.assignment(kit.assignment(f"a-{unique_id}"))
+    await publisher.profile(kit.profile(f"c-{unique_id}"))
+    await matches.wait_for(1)
+    group = f"test-matcher-{unique_id}.shard-"
+    app = create_app(MatchQueries(matcher.pool), matcher)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://m"
+    ) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        lag: list[str] = []
+        text = ""
+        for _ in range(100):
+            text = (await http.get("/metrics")).text
+            lag = [
+                line
+                for line in text.splitlines()
+                if line.startswith("koppel_consumer_lag{") and f'group="{group}' in line
+            ]
+            if _covers(lag, CONSULTANTS) and _covers(lag, ASSIGNMENTS):
+                break
+            await asyncio.sleep(0.1)
+    assert _covers(lag, CONSULTANTS), lag
+    assert _covers(lag, ASSIGNMENTS), lag
+    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
+    assert (
+        'koppel_matcher_http_request_duration_seconds_count{method="GET",route="/healthz",'
+        'status="200"}' in text
+    )
+    assert "koppel_matcher_events_produced_total{" in text
+
+
+def _covers(lag: list[str], topic: str) -> bool:
+    return any(f'topic="{topic}"' in line for line in lag)
