@@ -272,6 +272,25 @@ def test_certification_masks_span_several_words(specs: Any) -> None:
     assert [aid for aid, _ in index.matches_for_profile(last_holder, specs.now)] == ["a-last"]
 
 
+def test_a_certification_no_profile_mask_reaches_matches_nobody(specs: Any) -> None:
+    """Assignments intern certifications beyond every profile's mask words (a shard's
+    profiles hold few certifications, the broadcast assignments many): requiring one of
+    those must match nobody, not skip the filter."""
+    index = MatchIndex()
+    index.upsert_profile(specs.profile(id="c-plain"))
+    index.upsert_profile(specs.profile(id="c-vog", certifications=frozenset({"VOG"})))
+    for i in range(130):
+        index.upsert_assignment(
+            specs.assignment(id=f"a-{i}", required_certifications=frozenset({f"cert-{i}"}))
+        )
+    far = specs.assignment(id="a-129", required_certifications=frozenset({"cert-129"}))
+    assert index.matches_for_assignment(far, specs.now) == []
+    for profile_id in ("c-plain", "c-vog"):
+        profile = index.profile(profile_id)
+        assert profile is not None
+        assert index.matches_for_profile(profile, specs.now) == []
+
+
 def test_ties_are_ordered_by_id_whatever_the_id_lengths(specs: Any) -> None:
     index = MatchIndex(capacity=1)
     ids = ["b", "a", "ab", "a" * 64, "B", "a-10", "a-9", "é"]

@@ -222,10 +222,15 @@ class MatchIndex:
         if a.required_certifications:
             if not self._vocabulary.knows(a.required_certifications):
                 return Ranking.empty()
+            held = self._p.certs
             for word, bits in enumerate(self._vocabulary.words_of(a.required_certifications)):
-                if bits and word < self._p.certs.shape[1]:
-                    wanted = np.uint64(bits)
-                    keep &= (self._p.certs[:, word] & wanted) == wanted
+                if not bits:
+                    continue
+                if word >= held.shape[1]:
+                    # No profile's mask reaches this word: nobody holds the certification.
+                    return Ranking.empty()
+                wanted = np.uint64(bits)
+                keep &= (held[:, word] & wanted) == wanted
         if a.min_years_experience is not None:
             keep &= col["years"] >= a.min_years_experience
         if a.max_hourly_rate_eur is not None:
