@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, PostgresDsn
+import sys
+from typing import TypeVar
+
+from pydantic import Field, PostgresDsn, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,3 +37,28 @@ class DatabaseSettings(ServiceSettings):
     def database_dsn(self) -> str:
         """The DSN as asyncpg takes it."""
         return str(self.database_url)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per bad variable, named as the operator set it; values are never shown."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        name = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"{name}: {message}" if name else message)
+    return "; ".join(lines)
+
+
+def settings_from_environment(cls: type[SettingsT], program: str) -> SettingsT:
+    """Build `cls` from the environment, or exit with a one-line message (no traceback).
+
+    A misconfigured container should say what to fix in its first log line, not bury it
+    in a stack trace, and must not echo a secret it was given.
+    """
+    try:
+        return cls()
+    except ValidationError as error:
+        sys.exit(f"{program}: invalid configuration: {describe_settings_error(error)}")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from koppel import topics
 from koppel.logging import configure_logging
-from koppel.settings import DatabaseSettings, ServiceSettings
+from koppel.settings import DatabaseSettings, ServiceSettings, settings_from_environment
 
 CANONICAL = [
     "koppel.intake.raw.v1",
@@ -206,3 +206,21 @@ def test_log_level_filters(restore_logging: None, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "loud" in err
     assert "quiet" not in err
+
+
+def test_bad_configuration_exits_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://koppel:hunter2-secret@db/koppel")
+    with pytest.raises(SystemExit) as exited:
+        settings_from_environment(DatabaseSettings, "koppel-test")
+    message = str(exited.value.code)
+    assert message.startswith("koppel-test: invalid configuration: DATABASE_URL: ")
+    assert "\n" not in message
+    assert "hunter2" not in message
+
+
+def test_good_configuration_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
+    settings = settings_from_environment(DatabaseSettings, "koppel-test")
+    assert settings.kafka_bootstrap_servers == "broker:9092"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 
+from koppel.settings import settings_from_environment
 from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
 from koppel_intake.adapters.raw_consumer import RawConsumer
 from koppel_intake.domain.tokens import ApiTokens
@@ -20,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 
 def load_settings() -> Settings:
-    return Settings()
+    return settings_from_environment(Settings, "koppel-intake")
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from koppel.logging import configure_logging
+from koppel.settings import settings_from_environment
 from koppel_notifier.bootstrap import apply_migrations, serve
 from koppel_notifier.settings import Settings
 
@@ -14,7 +15,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="koppel-notifier", description=__doc__)
     parser.add_argument("command", nargs="?", choices=["run", "migrate"], default="run")
     args = parser.parse_args()
-    settings = Settings()
+    settings = settings_from_environment(Settings, "koppel-notifier")
     configure_logging("notifier", level=settings.log_level, json=settings.log_json)
     if args.command == "migrate":
         applied = asyncio.run(apply_migrations(settings))
