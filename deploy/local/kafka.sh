@@ -11,6 +11,10 @@
 # (downloaded once, reused afterwards). Everything else lives in .local/ too:
 #   .local/kafka/{server.properties,log4j.properties,cluster.id,kafka.pid,data/}
 #   .local/logs/kafka.log (broker log), .local/logs/kafka.out (stdout/stderr)
+# A second, isolated broker (e.g. for fault tests that restart it) takes these overrides:
+#   KOPPEL_KAFKA_PORT (9092), KOPPEL_KAFKA_CONTROLLER_PORT (9093),
+#   KOPPEL_KAFKA_DIR (.local/kafka: config, data, pid; the jars stay in .local/kafka/libs),
+#   KOPPEL_KAFKA_LOG_DIR (.local/logs)
 # Progress messages go to stderr.
 set -euo pipefail
 
@@ -18,10 +22,10 @@ SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 POM="$SCRIPT_DIR/pom.xml"
 LOCAL="$ROOT/.local"
-KDIR="$LOCAL/kafka"
-LIBS="$KDIR/libs"
+KDIR=${KOPPEL_KAFKA_DIR:-"$LOCAL/kafka"}
+LIBS="$LOCAL/kafka/libs"
 DATA="$KDIR/data"
-LOGS="$LOCAL/logs"
+LOGS=${KOPPEL_KAFKA_LOG_DIR:-"$LOCAL/logs"}
 PIDFILE="$KDIR/kafka.pid"
 CONF="$KDIR/server.properties"
 LOG4J="$KDIR/log4j.properties"
@@ -30,8 +34,8 @@ CLUSTER_ID_FILE="$KDIR/cluster.id"
 STAMP="$LIBS/.complete"
 
 HOST=127.0.0.1
-PORT=9092
-CONTROLLER_PORT=9093
+PORT=${KOPPEL_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${KOPPEL_KAFKA_CONTROLLER_PORT:-9093}
 BOOTSTRAP="$HOST:$PORT"
 READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-90}
 STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-60}
@@ -39,6 +43,10 @@ KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
 
 log() { printf '[kafka] %s\n' "$*" >&2; }
 die() { printf '[kafka] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ $PORT =~ ^[0-9]+$ && $CONTROLLER_PORT =~ ^[0-9]+$ ]] ||
+    die "KOPPEL_KAFKA_PORT and KOPPEL_KAFKA_CONTROLLER_PORT must be port numbers"
+[[ $PORT != "$CONTROLLER_PORT" ]] || die "the broker and controller ports must differ ($PORT)"
 
 port_open() { # host port
     timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
@@ -321,7 +329,7 @@ cmd_status() {
 }
 
 usage() {
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -344,4 +352,7 @@ main() {
     esac
 }
 
-main "$@"
+# Sourcing the script (tests do) defines its settings and functions without running it.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi

@@ -15,6 +15,9 @@
 # lives under a private home directory), the cluster goes to
 # /var/tmp/koppel-postgres-<hash of repo path> and .local/postgres links to it.
 # Installs Debian's postgresql package when initdb/pg_ctl are missing.
+# A second, isolated cluster (e.g. for fault tests that restart it) takes these overrides:
+#   KOPPEL_POSTGRES_PORT (5432)
+#   KOPPEL_POSTGRES_DIR (.local/postgres: data/, run/, postgres.log; used as given, no link)
 # Progress messages go to stderr.
 set -euo pipefail
 
@@ -25,7 +28,13 @@ LOGS="$LOCAL/logs"
 LINK="$LOCAL/postgres"
 
 HOST=127.0.0.1
-PORT=5432
+PORT=${KOPPEL_POSTGRES_PORT:-5432}
+# Set: an isolated cluster lives in this directory, with its log and start lock inside.
+CUSTOM_BASE=${KOPPEL_POSTGRES_DIR:-}
+LOCK="$LOCAL/.postgres-start.lock"
+if [[ -n $CUSTOM_BASE ]]; then
+    LOCK="$CUSTOM_BASE/.start.lock"
+fi
 DB_USER=koppel
 DB_PASSWORD=koppel
 DATABASES=(koppel koppel_test)
@@ -34,6 +43,8 @@ START_TIMEOUT=${POSTGRES_START_TIMEOUT:-60}
 
 log() { printf '[postgres] %s\n' "$*" >&2; }
 die() { printf '[postgres] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ $PORT =~ ^[0-9]+$ ]] || die "KOPPEL_POSTGRES_PORT must be a port number"
 
 port_open() { # host port
     timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
@@ -103,7 +114,9 @@ choose_dirs() {
     local hash fallback
     hash=$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
     fallback="/var/tmp/koppel-postgres-$hash"
-    if [[ -L $LINK ]]; then
+    if [[ -n $CUSTOM_BASE ]]; then
+        BASE=$CUSTOM_BASE
+    elif [[ -L $LINK ]]; then
         BASE=$(readlink -f -- "$LINK")
     elif [[ -d $LINK ]]; then
         BASE=$LINK
@@ -119,6 +132,8 @@ choose_dirs() {
     SOCKDIR="$BASE/run"
     if [[ $BASE == "$LINK" ]]; then
         PGLOG="$LOGS/postgres.log"
+    elif [[ -n $CUSTOM_BASE ]]; then
+        PGLOG="$BASE/postgres.log"
     else
         PGLOG="$BASE/postgres.log"
         ln -sfn "$PGLOG" "$LOGS/postgres.log"
@@ -133,6 +148,18 @@ choose_dirs() {
 }
 
 # ---- cluster ------------------------------------------------------------------
+
+# BASE and DATA of a cluster that already exists (the override, else .local/postgres)
+existing_dirs() {
+    if [[ -n $CUSTOM_BASE ]]; then
+        [[ -d $CUSTOM_BASE ]] || return 1
+        BASE=$CUSTOM_BASE
+    else
+        [[ -e $LINK ]] || return 1
+        BASE=$(readlink -f -- "$LINK")
+    fi
+    DATA="$BASE/data"
+}
 
 our_running() { # is our cluster's postmaster up?
     [[ -n $DATA && -f $DATA/postmaster.pid ]] || return 1
@@ -210,8 +237,8 @@ cmd_start() {
     ensure_pgbin
     choose_dirs
     # serialise concurrent starts (fd 9 is closed for the server itself below)
-    exec 9>"$LOCAL/.postgres-start.lock"
-    flock -w 300 9 || die "another 'postgres.sh start' holds $LOCAL/.postgres-start.lock"
+    exec 9>"$LOCK"
+    flock -w 300 9 || die "another 'postgres.sh start' holds $LOCK"
     if our_running; then
         ensure_role_and_dbs
         log "already running (data ${DATA}) on $HOST:$PORT; reusing it"
@@ -248,16 +275,13 @@ cmd_stop() {
         return 0
     fi
     # do not create anything on stop: only look at what exists
-    if [[ -e $LINK ]]; then
-        BASE=$(readlink -f -- "$LINK")
-        DATA="$BASE/data"
-    fi
+    existing_dirs || true
     if our_running; then
         log "stopping cluster $DATA"
         as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
         log "stopped"
     else
-        log "not running (no live cluster in .local/postgres)"
+        log "not running (no live cluster in ${BASE:-.local/postgres})"
     fi
     if ((purge)) && [[ -n $BASE ]]; then
         log "purging $DATA"
@@ -266,9 +290,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-    if find_pgbin && [[ -e $LINK ]]; then
-        BASE=$(readlink -f -- "$LINK")
-        DATA="$BASE/data"
+    if find_pgbin && existing_dirs; then
         if our_running; then
             echo "postgres: running (data $DATA) on $HOST:$PORT"
             return 0
@@ -283,7 +305,7 @@ cmd_status() {
 }
 
 usage() {
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -299,4 +321,7 @@ main() {
     esac
 }
 
-main "$@"
+# Sourcing the script (tests do) defines its settings and functions without running it.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi

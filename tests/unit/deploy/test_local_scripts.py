@@ -1,0 +1,172 @@
+"""deploy/local/kafka.sh and postgres.sh: defaults unchanged, isolated-instance overrides.
+
+The scripts are sourced (which defines their settings and functions without running a
+command), so these tests start nothing; `bench/chaos.py` and tests/e2e/test_chaos_quick.py
+start real isolated instances with the same overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+KAFKA = REPO / "deploy" / "local" / "kafka.sh"
+POSTGRES = REPO / "deploy" / "local" / "postgres.sh"
+OVERRIDES = (
+    "KOPPEL_KAFKA_PORT",
+    "KOPPEL_KAFKA_CONTROLLER_PORT",
+    "KOPPEL_KAFKA_DIR",
+    "KOPPEL_KAFKA_LOG_DIR",
+    "KOPPEL_POSTGRES_PORT",
+    "KOPPEL_POSTGRES_DIR",
+)
+
+
+def bash(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
+    return subprocess.run(
+        ["bash", "-c", script],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+
+
+def sourced(path: Path, expression: str, **env: str) -> str:
+    result = bash(f'source "{path}"; {expression}', **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("script", [KAFKA, POSTGRES])
+def test_scripts_parse(script: Path) -> None:
+    assert bash(f'bash -n "{script}"').returncode == 0
+
+
+def test_kafka_defaults_are_the_shared_broker() -> None:
+    printed = sourced(KAFKA, 'echo "$BOOTSTRAP $CONTROLLER_PORT $KDIR $LIBS $LOGS"')
+    local = REPO / ".local"
+    assert printed.split() == [
+        "127.0.0.1:9092",
+        "9093",
+        str(local / "kafka"),
+        str(local / "kafka" / "libs"),
+        str(local / "logs"),
+    ]
+
+
+def test_kafka_overrides_move_ports_and_state_but_share_the_jars(tmp_path: Path) -> None:
+    printed = sourced(
+        KAFKA,
+        'echo "$BOOTSTRAP $CONTROLLER_PORT $KDIR $DATA $PIDFILE $LIBS $LOGS"',
+        KOPPEL_KAFKA_PORT="19092",
+        KOPPEL_KAFKA_CONTROLLER_PORT="19093",
+        KOPPEL_KAFKA_DIR=str(tmp_path / "kafka"),
+        KOPPEL_KAFKA_LOG_DIR=str(tmp_path / "logs"),
+    )
+    assert printed.split() == [
+        "127.0.0.1:19092",
+        "19093",
+        str(tmp_path / "kafka"),
+        str(tmp_path / "kafka" / "data"),
+        str(tmp_path / "kafka" / "kafka.pid"),
+        str(REPO / ".local" / "kafka" / "libs"),
+        str(tmp_path / "logs"),
+    ]
+
+
+def test_kafka_config_for_an_isolated_broker_names_its_ports(tmp_path: Path) -> None:
+    sourced(
+        KAFKA,
+        "write_config",
+        KOPPEL_KAFKA_PORT="19092",
+        KOPPEL_KAFKA_CONTROLLER_PORT="19093",
+        KOPPEL_KAFKA_DIR=str(tmp_path / "kafka"),
+        KOPPEL_KAFKA_LOG_DIR=str(tmp_path / "logs"),
+    )
+    config = (tmp_path / "kafka" / "server.properties").read_text()
+    assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in config
+    assert "controller.quorum.voters=1@127.0.0.1:19093" in config
+    assert f"log.dirs={tmp_path / 'kafka' / 'data'}" in config
+    log4j = (tmp_path / "kafka" / "log4j.properties").read_text()
+    assert f"File={tmp_path / 'logs' / 'kafka.log'}" in log4j
+
+
+@pytest.mark.parametrize(
+    ("port", "controller", "complaint"),
+    [("90x2", "19093", "must be port numbers"), ("19092", "19092", "must differ")],
+)
+def test_kafka_refuses_bad_ports(port: str, controller: str, complaint: str) -> None:
+    result = bash(
+        f'"{KAFKA}" status', KOPPEL_KAFKA_PORT=port, KOPPEL_KAFKA_CONTROLLER_PORT=controller
+    )
+    assert result.returncode == 1
+    assert complaint in result.stderr
+
+
+def test_kafka_status_of_an_isolated_broker_not_started(tmp_path: Path) -> None:
+    result = bash(
+        f'"{KAFKA}" status',
+        KOPPEL_KAFKA_PORT=str(free_port()),
+        KOPPEL_KAFKA_DIR=str(tmp_path / "kafka"),
+    )
+    assert (result.returncode, result.stdout.strip()) == (3, "kafka: stopped")
+
+
+def test_postgres_defaults_are_the_shared_cluster() -> None:
+    printed = sourced(POSTGRES, 'echo "$PORT $URL $LINK $LOCK ${CUSTOM_BASE:-none}"')
+    local = REPO / ".local"
+    assert printed.split() == [
+        "5432",
+        "postgresql://koppel:koppel@127.0.0.1:5432/koppel",
+        str(local / "postgres"),
+        str(local / ".postgres-start.lock"),
+        "none",
+    ]
+
+
+def test_postgres_overrides_move_port_and_cluster(tmp_path: Path) -> None:
+    base = tmp_path / "pg"
+    base.mkdir()
+    printed = sourced(
+        POSTGRES,
+        'existing_dirs; echo "$PORT $URL $BASE $DATA $LOCK"',
+        KOPPEL_POSTGRES_PORT="15432",
+        KOPPEL_POSTGRES_DIR=str(base),
+    )
+    assert printed.split() == [
+        "15432",
+        "postgresql://koppel:koppel@127.0.0.1:15432/koppel",
+        str(base),
+        str(base / "data"),
+        str(base / ".start.lock"),
+    ]
+
+
+def test_postgres_refuses_a_bad_port() -> None:
+    result = bash(f'"{POSTGRES}" status', KOPPEL_POSTGRES_PORT="five")
+    assert result.returncode == 1
+    assert "KOPPEL_POSTGRES_PORT must be a port number" in result.stderr
+
+
+def test_postgres_status_and_stop_of_an_isolated_cluster_never_created(tmp_path: Path) -> None:
+    env = {"KOPPEL_POSTGRES_PORT": str(free_port()), "KOPPEL_POSTGRES_DIR": str(tmp_path / "x")}
+    status = bash(f'"{POSTGRES}" status', **env)
+    assert (status.returncode, status.stdout.strip()) == (3, "postgres: stopped")
+    stop = bash(f'"{POSTGRES}" stop', **env)
+    assert stop.returncode == 0, stop.stderr
+    assert not (tmp_path / "x").exists()
