@@ -2,8 +2,11 @@
 # `make run`: bring up Kafka, PostgreSQL, the mail sink, the webhook receiver and the three
 # services, load the demo data and print what Koppel did with it.
 #   deploy/local/run.sh [--once] [loader options, e.g. --consultants 500 --seed 7]
-# The stack stays up afterwards so the inbox (http://127.0.0.1:8025) can be browsed; stop it
-# with `make down`. With --once or KOPPEL_RUN_EXIT=1 everything is stopped at the end
+# Kafka and PostgreSQL are reused when they already answer (up.sh); the services then run on
+# a database of this checkout's own (koppel_demo_<hash>, emptied at every run) with consumer
+# groups of their own, so neither earlier runs nor other users of the broker show up in the
+# summary (koppel_demo.sandbox). The stack stays up afterwards so the inbox
+# (http://127.0.0.1:8025) can be browsed; stop it with `make down`. With --once or KOPPEL_RUN_EXIT=1 everything is stopped at the end
 # (unattended runs, CI). Ctrl-C at any point stops everything cleanly.
 set -euo pipefail
 
@@ -19,10 +22,22 @@ done
 
 log() { printf '[run] %s\n' "$*" >&2; }
 
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# Kafka and PostgreSQL that already answered before this run (another checkout's, or shared
+# with tests) are reused and never stopped by it; only what this run started is stopped.
+started_kafka=1 started_postgres=1
+port_open 9092 && started_kafka=0
+port_open 5432 && started_postgres=0
+
 teardown() {
-    log "stopping the services and the infrastructure"
+    log "stopping the services"
     bash "$SCRIPT_DIR/services.sh" stop || true
-    bash "$SCRIPT_DIR/down.sh" || true
+    if ((started_kafka)); then bash "$SCRIPT_DIR/kafka.sh" stop || true; fi
+    if ((started_postgres)); then bash "$SCRIPT_DIR/postgres.sh" stop || true; fi
+    if ((!started_kafka || !started_postgres)); then
+        log "Kafka/PostgreSQL were already running before this run; left running"
+    fi
 }
 
 # shellcheck disable=SC2317 # reached through the trap below
@@ -38,6 +53,28 @@ eval "$(bash "$SCRIPT_DIR/up.sh")"
 export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
 export INTAKE_API_TOKENS=${INTAKE_API_TOKENS:-demo:demo-token}
 
+# Every run starts clean: services of an earlier `make run` of this checkout are restarted,
+# and services answering on the demo's ports that this checkout did not start (another
+# checkout's, say) are refused rather than silently used with their own database.
+bash "$SCRIPT_DIR/services.sh" stop
+for port in 8000 8001 8002 8025 8090 1025; do
+    if port_open "$port"; then
+        log "port $port is in use by a process this checkout did not start; stop it first" \
+            "(e.g. 'make down' in the checkout that started it), then run again"
+        exit 1
+    fi
+done
+
+# A database of this checkout's own (emptied now) and consumer groups of this run only, so
+# neither an earlier run nor other users of a shared Kafka/PostgreSQL end up in the summary.
+uv sync --all-packages --quiet
+sandbox_env=$(uv run --no-sync python -m koppel_demo.sandbox prepare --checkout "$ROOT")
+eval "$sandbox_env"
+log "demo database: ${DATABASE_URL##*/}; consumer groups: $MATCHER_GROUP_ID, $NOTIFIER_GROUP_ID"
+# The inbox and the webhook log show this run only.
+find .local/mail -maxdepth 1 -name '*.eml' -delete 2>/dev/null || true
+rm -f .local/webhooks/webhooks.jsonl
+
 if ! bash "$SCRIPT_DIR/services.sh" start; then
     log "the services did not come up; logs are in .local/logs/"
     [[ $once == 1 ]] && teardown
@@ -50,6 +87,10 @@ uv run --no-sync python -m koppel_demo.load "${loader_args[@]}" || rc=$?
 if [[ $once == 1 ]]; then
     teardown
 else
+    stop_hint="make down   (or: deploy/local/services.sh stop && deploy/local/down.sh)"
+    if ((!started_kafka || !started_postgres)); then
+        stop_hint="deploy/local/services.sh stop   (Kafka/PostgreSQL were running before; left alone)"
+    fi
     cat >&2 <<EOF
 
 The stack keeps running so you can look around:
@@ -57,7 +98,7 @@ The stack keeps running so you can look around:
   webhooks  .local/webhooks/webhooks.jsonl
   intake    http://127.0.0.1:8000/docs   (bearer token: the first pair of INTAKE_API_TOKENS)
   logs      .local/logs/{intake,matcher,notifier,mail-sink,webhook-receiver}.log
-Stop it with:  make down   (or: deploy/local/services.sh stop && deploy/local/down.sh)
+Stop it with:  $stop_hint
 EOF
 fi
 exit "$rc"
