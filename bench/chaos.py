@@ -1,27 +1,37 @@
-"""`make chaos`: SIGKILL the matcher and the notifier under a steady load; nothing may be lost.
+"""`make chaos`: the fault tests. Under a steady load, break things; nothing may be lost.
 
-Starts intake, matcher and notifier as subprocesses (fresh database, unique consumer groups;
-see `stack.py`), a webhook receiver and an SMTP sink in this process, and consultants half
-on the webhook channel and half on email. A steady load of assignment upserts runs through
-the intake, each built to match exactly one consultant (`payloads.pinned_assignment`); every
-`202` goes into the ledger. Meanwhile the matcher is SIGKILLed `--kills` times (restarted at
-once each time, waiting for `/readyz`), then the notifier the same number of times while it
-is delivering. Then the load stops, the pipeline drains, and the ledger is compared with what
-arrived:
+Runs on a Kafka broker and a PostgreSQL cluster of its own (`isolated_infra`, free ports,
+state under `.local/chaos/`), never on the shared ones, which it would otherwise restart
+under other people's tests. On them: intake, matcher and notifier as subprocesses
+(`stack.py`), webhook endpoints (`hostile_webhooks.py`) and an SMTP sink in this process,
+and consultants half on the webhook channel, half on email. Each assignment upsert is
+built to match exactly one consultant (`payloads.pinned_assignment`); every `202` goes
+into the scenario's ledger. Scenarios, each with its own ledger, drained and judged
+before the next:
 
-* accepted — events the intake acknowledged (202); expected — one message each;
-* delivered — accepted events whose message arrived (webhook or email);
-* lost — accepted events whose message never arrived;
-* duplicate emails — a second email for one event (never allowed);
-* duplicate matches — a second, different webhook (new `webhook-id`) for one event, i.e. the
-  matcher emitted the match twice (never allowed);
-* webhook redeliveries — the same `webhook-id` again (allowed: at-least-once, receivers
-  de-duplicate on it; reported).
+* steady — no fault: the baseline (latency; zero redeliveries expected);
+* matcher-kills / notifier-kills — SIGKILL the service `--kills` times, 1–3 s apart,
+  restarting it at once (the notifier's kills land mid-delivery);
+* kafka-restart — stop the broker (SIGTERM) under load, keep it down `--outage` s, start
+  it; the intake answers 503 meanwhile (counted as refused; those events are not owed);
+* postgres-restart — the same with PostgreSQL (fast shutdown);
+* hostile-webhooks — besides healthy endpoints: one that answers 500 to the first attempt
+  of each message (then recovers), one that always answers 500 (dead-lettered after the
+  retry schedule: a `notification.failed` is expected), one that never answers (the
+  notifier's 15 s total timeout; also ends in `notification.failed`), and one that drips
+  its answer a byte every 0.4 s; healthy deliveries' latency is printed.
 
-Exits 1 on any loss or forbidden duplicate. Run from the repository root with Kafka and
-PostgreSQL up:
+Judged per scenario (`chaos_audit.judge`): accepted; expected; delivered; lost (no
+delivery, or no `notification.failed` where failure is the expected end); duplicate emails;
+duplicate webhooks (a second `webhook-id` for one event); matches emitted twice (the
+matches topic holds two `match.found` for one event); redeliveries (the same `webhook-id`
+answered 2xx again: at-least-once, allowed, reported); webhooks from foreign processes; and
+stuck consumers (a service not ready, or consumer lag not back to 0, after the drain). A
+service that exits on its own (e.g. when PostgreSQL goes away) is restarted, as Kubernetes
+would, and counted. Exits 1 when any scenario loses or duplicates.
 
-    uv run python bench/chaos.py [--kills 20] [--quick] [--rate 20]
+    uv run python bench/chaos.py [--quick] [--kills 20] [--rate 20] [--scenarios a,b]
+        [--json bench/results/chaos.json] [--dump file]
 """
 
 from __future__ import annotations
@@ -30,196 +40,365 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
-import re
 import sys
 import time
 from collections import Counter
-from email import message_from_bytes
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-from end_to_end import WebhookReceiver
+from chaos_audit import (
+    Entry,
+    RecordingMailSink,
+    TopicRecords,
+    Verdict,
+    consumer_lag,
+    judge,
+    read_topics,
+)
+from hostile_webhooks import Behaviour, HostileWebhooks
+from isolated_infra import IsolatedInfra
 from payloads import pinned_assignment, pinned_consultant
 from stack import TOKEN, Stack, free_port
 
-ASSIGNMENT_IN_SUBJECT = re.compile(r"bench-[0-9a-f]+-a\d+")
+SCENARIOS = (
+    "steady",
+    "matcher-kills",
+    "notifier-kills",
+    "kafka-restart",
+    "postgres-restart",
+    "hostile-webhooks",
+)
+HOSTILE = (Behaviour.FLAKY, Behaviour.FAILING, Behaviour.HANGING, Behaviour.DRIPPING)
+# Short, so a failing endpoint is dead-lettered within the run: three attempts.
+RETRY_SCHEDULE = "0s,1s,2s"
 
 
-class RecordingMailSink:
-    """Keeps (assignment id from the subject, Message-ID) of every email."""
-
-    def __init__(self) -> None:
-        self.emails: list[tuple[str, str]] = []
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        raw = envelope.original_content or envelope.content or b""
-        message = message_from_bytes(raw if isinstance(raw, bytes) else raw.encode())
-        subject = str(message.get("Subject", ""))
-        found = ASSIGNMENT_IN_SUBJECT.search(subject)
-        self.emails.append((found.group(0) if found else subject, str(message["Message-ID"])))
-        return "250 OK"
+@dataclass
+class Consultant:
+    index: int
+    id: str
+    channel: str
+    behaviour: Behaviour
 
 
+@dataclass
 class Load:
-    """Assignment upserts at a steady rate through the intake; 202s go into the ledger."""
+    """Assignment upserts at a steady rate over `targets`; 202s go into the ledger."""
 
-    def __init__(self, client: httpx.AsyncClient, run_id: str, consultants: int) -> None:
-        self.client = client
-        self.run_id = run_id
-        self.consultants = consultants
-        self.ledger: dict[str, int] = {}  # accepted assignment id → consultant index
-        self.refused: Counter[str] = Counter()
-        self.sequence = 0
-        self._stop = asyncio.Event()
+    client: httpx.AsyncClient
+    run_id: str
+    targets: list[Consultant]
+    sequence: Callable[[], int]
+    ledger: dict[str, Entry] = field(default_factory=dict)
+    refused: Counter[str] = field(default_factory=Counter)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def _send(self) -> None:
-        self.sequence += 1
-        consultant = self.sequence % self.consultants
-        assignment_id, body = pinned_assignment(self.run_id, self.sequence, consultant)
+    def send(self, consultant: Consultant) -> None:
+        task = asyncio.create_task(self._send(consultant, self.sequence()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, consultant: Consultant, sequence: int) -> None:
+        assignment_id, body = pinned_assignment(self.run_id, sequence, consultant.index)
+        sent_at = time.time()
         try:
             response = await self.client.put(f"/v1/assignments/{assignment_id}", json=body)
         except httpx.HTTPError as exc:
             self.refused[type(exc).__name__] += 1
             return
         if response.status_code == 202:
-            self.ledger[assignment_id] = consultant
+            self.ledger[assignment_id] = Entry(
+                consultant.id, consultant.channel, consultant.behaviour, sent_at
+            )
         else:
             self.refused[str(response.status_code)] += 1
 
     async def run(self, rate: float) -> None:
-        tasks: set[asyncio.Task[None]] = set()
+        turn = 0
         while not self._stop.is_set():
-            task = asyncio.create_task(self._send())
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            self.send(self.targets[turn % len(self.targets)])
+            turn += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=1 / rate)
-        await asyncio.gather(*tasks)
+        while self._tasks:
+            await asyncio.gather(*self._tasks)
 
     def stop(self) -> None:
         self._stop.set()
 
 
-async def kill_repeatedly(stack: Stack, name: str, kills: int) -> list[float]:
-    """SIGKILL `name` `kills` times, 1–3 s apart, each time restarting it; restart seconds."""
-    service = stack.services[name]
-    restarts = []
-    for number in range(1, kills + 1):
-        await asyncio.sleep(random.uniform(1, 3))  # noqa: S311 - timing jitter, not crypto
-        service.kill()
-        service.start()
-        restarts.append(await service.wait_ready())
-        print(f"[chaos] {name} killed {number}/{kills}, ready again in {restarts[-1]:.1f} s")
-    return restarts
+Fault = Callable[[Load], Awaitable[dict[str, Any]]]
 
 
-async def run(args: argparse.Namespace) -> int:
-    loop = asyncio.get_running_loop()
-    hook_port = free_port()
-    server = await loop.create_server(WebhookReceiver, "127.0.0.1", hook_port, backlog=1024)
+@dataclass
+class Harness:
+    args: argparse.Namespace
+    infra: IsolatedInfra
+    stack: Stack
+    hooks: HostileWebhooks
+    mail: RecordingMailSink
+    client: httpx.AsyncClient
+    consultants: list[Consultant]
+    crashes: Counter[str] = field(default_factory=Counter)
+    _sequence: int = 0
+
+    def next_sequence(self) -> int:
+        """One sequence across scenarios, so assignment ids never repeat within a run."""
+        self._sequence += 1
+        return self._sequence
+
+    @property
+    def healthy(self) -> list[Consultant]:
+        return [c for c in self.consultants if c.behaviour is Behaviour.OK]
+
+    async def supervise(self) -> None:
+        """Restart a service that exited on its own (as Kubernetes would) and count it."""
+        while True:
+            await asyncio.sleep(0.5)
+            for name, service in self.stack.services.items():
+                if service.exited():
+                    self.crashes[name] += 1
+                    print(f"[chaos] {name} exited on its own; restarting it")
+                    service.start()
+
+    async def scenario(self, name: str) -> Verdict:
+        print(f"[chaos] --- {name} ---", flush=True)
+        started = time.monotonic()
+        crashes_before = Counter(self.crashes)
+        load = Load(self.client, self.stack.run_id, self.healthy, self.next_sequence)
+        running = asyncio.create_task(load.run(self.args.rate))
+        try:
+            notes = await self._faults()[name](load)
+        finally:
+            load.stop()
+            await running
+        print(f"[chaos] {name}: load stopped, {len(load.ledger)} accepted; draining", flush=True)
+        stuck = await self.settle(load, self.args.drain)
+        verdict = self.judge(name, load, await read_topics(self.infra.bootstrap, load.ledger))
+        verdict.stuck = stuck
+        verdict.notes = {
+            **notes,
+            "crash_restarts": dict(self.crashes - crashes_before),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        if self.args.dump is not None:
+            dump = {
+                "ledger": {a: asdict(e) for a, e in load.ledger.items()},
+                "attempts": [asdict(a) for a in self.hooks.attempts],
+                "emails": self.mail.emails,
+            }
+            path = self.args.dump.with_name(f"{self.args.dump.stem}-{name}.json")
+            path.write_text(json.dumps(dump, indent=1))
+        print_verdict(verdict)
+        return verdict
+
+    def judge(self, name: str, load: Load, topics: TopicRecords) -> Verdict:
+        return judge(
+            name,
+            load.ledger,
+            load.refused,
+            list(self.hooks.attempts),
+            list(self.mail.emails),
+            topics,
+            [],
+        )
+
+    async def settle(self, load: Load, within: float) -> list[str]:
+        """Wait (up to `within` s) for every expected outcome; then report who is stuck."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            topics = await read_topics(self.infra.bootstrap, load.ledger)
+            if not self.judge("", load, topics).lost:
+                break
+            await asyncio.sleep(2)
+        return await self.stuck()
+
+    async def stuck(self, within: float = 30) -> list[str]:
+        """Consumers not answering or with lag left after up to `within` s."""
+        deadline = time.monotonic() + within
+        while True:
+            stuck = []
+            for name in ("matcher", "notifier"):
+                lag = await consumer_lag(self.stack.services[name].port)
+                if lag is None or lag > 0:
+                    stuck.append(f"{name} (lag {lag})")
+            if not stuck or time.monotonic() > deadline:
+                return stuck
+            await asyncio.sleep(1)
+
+    def _faults(self) -> dict[str, Fault]:
+        return {
+            "steady": self.steady,
+            "matcher-kills": lambda load: self.kill_repeatedly("matcher"),
+            "notifier-kills": lambda load: self.kill_repeatedly("notifier"),
+            "kafka-restart": lambda load: self.restart("kafka"),
+            "postgres-restart": lambda load: self.restart("postgres"),
+            "hostile-webhooks": self.hostile,
+        }
+
+    async def steady(self, load: Load) -> dict[str, Any]:
+        await asyncio.sleep(self.args.steady)
+        return {}
+
+    async def kill_repeatedly(self, name: str) -> dict[str, Any]:
+        service = self.stack.services[name]
+        ready_in = []
+        await asyncio.sleep(2)
+        for number in range(1, self.args.kills + 1):
+            await asyncio.sleep(random.uniform(1, 3))  # noqa: S311 - timing jitter, not crypto
+            service.kill()
+            service.start()
+            ready_in.append(await service.wait_ready())
+            print(
+                f"[chaos] {name} killed {number}/{self.args.kills}, ready in {ready_in[-1]:.1f} s"
+            )
+        await asyncio.sleep(2)
+        ready_in.sort()
+        return {
+            "kills": len(ready_in),
+            "ready_after_kill_median_s": round(ready_in[len(ready_in) // 2], 1)
+            if ready_in
+            else None,
+            "ready_after_kill_max_s": round(max(ready_in, default=0.0), 1),
+        }
+
+    async def restart(self, what: str) -> dict[str, Any]:
+        await asyncio.sleep(self.args.before)
+        restart = self.infra.restart_kafka if what == "kafka" else self.infra.restart_postgres
+        stopping, starting = await restart(self.args.outage)
+        print(
+            f"[chaos] {what} stopped in {stopping:.1f} s, kept down {self.args.outage:.0f} s,"
+            f" started in {starting:.1f} s"
+        )
+        began = time.monotonic()
+        ready = {}
+        for name, service in self.stack.services.items():
+            await service.wait_ready()
+            ready[name] = round(time.monotonic() - began, 1)
+        await asyncio.sleep(self.args.after)
+        return {
+            "stop_s": round(stopping, 1),
+            "down_s": self.args.outage,
+            "start_s": round(starting, 1),
+            "services_ready_after_start_s": ready,
+        }
+
+    async def hostile(self, load: Load) -> dict[str, Any]:
+        """Healthy load all along; `--hostile-events` messages to each hostile endpoint."""
+        hostile = [c for c in self.consultants if c.behaviour is not Behaviour.OK]
+        for _ in range(self.args.hostile_events):
+            for consultant in hostile:
+                load.send(consultant)
+            await asyncio.sleep(self.args.steady / self.args.hostile_events)
+        return {"retry_schedule": RETRY_SCHEDULE}
+
+
+def print_verdict(v: Verdict) -> None:
+    print(
+        f"[chaos] {v.scenario}: accepted {v.accepted} (refused {v.refused}); expected"
+        f" {v.expected_deliveries} deliveries + {v.expected_failures} failure reports;"
+        f" delivered {v.delivered}, failure reports {v.failure_reports}; lost {len(v.lost)}"
+        f" {v.lost[:3]}; duplicate emails {v.duplicate_emails}, duplicate webhooks"
+        f" {v.duplicate_webhooks}, matches emitted twice {v.matches_emitted_twice};"
+        f" redeliveries {v.redeliveries}, foreign webhooks {v.foreign_webhooks},"
+        f" failed attempts {v.failed_attempts}; healthy latency ms {v.latency_ms};"
+        f" stuck {v.stuck}; {v.notes} -> {'PASS' if v.passed else 'FAIL'}",
+        flush=True,
+    )
+
+
+def consultants_for(run_id: str, count: int, scenarios: list[str]) -> list[Consultant]:
+    """`count` healthy ones (alternately webhook and email), then one per hostile behaviour."""
+    consultants = [
+        Consultant(i, f"bench-{run_id}-c{i}", "webhook" if i % 2 == 0 else "email", Behaviour.OK)
+        for i in range(count)
+    ]
+    if "hostile-webhooks" in scenarios:
+        for offset, behaviour in enumerate(HOSTILE):
+            index = count + offset
+            consultants.append(Consultant(index, f"bench-{run_id}-c{index}", "webhook", behaviour))
+    return consultants
+
+
+async def run(args: argparse.Namespace) -> list[Verdict]:
+    infra = IsolatedInfra()
     mail = RecordingMailSink()
-    smtp_port = free_port()
-    smtp = Controller(mail, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    stack = Stack(smtp_port=smtp_port)
-    channels = {i: ("webhook" if i % 2 == 0 else "email") for i in range(args.consultants)}
+    smtp = Controller(mail, hostname="127.0.0.1", port=free_port())
+    stack = Stack(
+        smtp_port=smtp.port,
+        bootstrap=infra.bootstrap,
+        server_dsn=infra.server_dsn,
+        env={"notifier": {"NOTIFIER_RETRY_SCHEDULE": RETRY_SCHEDULE}},
+        run_id=infra.run_id,
+    )
+    hooks = HostileWebhooks(
+        our_pids=lambda: (
+            set(stack.services["notifier"].pids) if "notifier" in stack.services else set()
+        )
+    )
+    consultants = consultants_for(infra.run_id, args.consultants, args.scenarios)
+    hooks.behaviours = {c.id: c.behaviour for c in consultants}
+    verdicts: list[Verdict] = []
+    supervisor: asyncio.Task[None] | None = None
+    print(f"[chaos] isolated Kafka {infra.bootstrap}, PostgreSQL {infra.server_dsn}", flush=True)
     try:
+        started = time.monotonic()
+        await infra.start()
+        smtp.start()
+        await hooks.start(free_port())
         await stack.start()
+        print(f"[chaos] infrastructure and services up in {time.monotonic() - started:.1f} s")
         async with httpx.AsyncClient(
             base_url=stack.intake_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
         ) as client:
-            for index, channel in channels.items():
-                consultant_id, body = pinned_consultant(
-                    stack.run_id, index, f"http://127.0.0.1:{hook_port}", channel=channel
+            for consultant in consultants:
+                _, body = pinned_consultant(
+                    infra.run_id, consultant.index, hooks.base_url, channel=consultant.channel
                 )
-                (await client.put(f"/v1/consultants/{consultant_id}", json=body)).raise_for_status()
-            load = Load(client, stack.run_id, args.consultants)
-            # Warm up until messages flow, so every shard has committed offsets to resume from.
-            loading = asyncio.create_task(load.run(args.rate))
-            while len(WebhookReceiver.arrivals) < args.consultants // 2:  # noqa: ASYNC110
-                await asyncio.sleep(0.2)
-            print(f"[chaos] load running at {args.rate}/s, messages flowing")
-            matcher_restarts = await kill_repeatedly(stack, "matcher", args.kills)
-            notifier_restarts = await kill_repeatedly(stack, "notifier", args.kills)
-            load.stop()
-            await loading
-            print(f"[chaos] load stopped; draining (up to {args.drain:.0f} s)")
-            delivered = await drain(load.ledger, channels, mail, args.drain)
-            for index in channels:
-                await client.delete(f"/v1/consultants/bench-{stack.run_id}-c{index}")
+                response = await client.put(f"/v1/consultants/{consultant.id}", json=body)
+                response.raise_for_status()
+            harness = Harness(args, infra, stack, hooks, mail, client, consultants)
+            supervisor = asyncio.create_task(harness.supervise())
+            for name in args.scenarios:
+                verdicts.append(await harness.scenario(name))
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         await stack.stop()
+        await hooks.stop()
         smtp.stop()
-        server.close()
-    if args.dump is not None:
-        args.dump.write_text(
-            json.dumps(
-                {
-                    "ledger": load.ledger,
-                    "webhooks": [vars(a) for a in WebhookReceiver.arrivals],
-                    "emails": mail.emails,
-                },
-                indent=1,
-            )
+        await infra.stop()
+    return verdicts
+
+
+def summary(verdicts: list[Verdict]) -> str:
+    """The Markdown table for docs/benchmarks.md."""
+    rows = [
+        "| scenario | accepted | refused (5xx) | expected | delivered | failure reports"
+        " | lost | duplicate emails | duplicate matches | redeliveries | healthy p50 / p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for v in verdicts:
+        latency = f"{v.latency_ms.get('p50', '–')} / {v.latency_ms.get('p95', '–')}"
+        expected = f"{v.expected_deliveries}" + (
+            f" + {v.expected_failures} failed" if v.expected_failures else ""
         )
-    return report(load, channels, mail, delivered, matcher_restarts, notifier_restarts)
-
-
-def arrived_ids(mail: RecordingMailSink) -> set[str]:
-    hooks = {a.assignment_id for a in WebhookReceiver.arrivals if a.kind == "match.found"}
-    return hooks | {assignment for assignment, _ in mail.emails}
-
-
-async def drain(
-    ledger: dict[str, int], channels: dict[int, str], mail: RecordingMailSink, within: float
-) -> set[str]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline and not ledger.keys() <= arrived_ids(mail):  # noqa: ASYNC110
-        await asyncio.sleep(0.5)
-    return ledger.keys() & arrived_ids(mail)
-
-
-def report(
-    load: Load,
-    channels: dict[int, str],
-    mail: RecordingMailSink,
-    delivered: set[str],
-    matcher_restarts: list[float],
-    notifier_restarts: list[float],
-) -> int:
-    # Only the ledger's events count: other work on the shared topics is not ours to judge.
-    emails_per_event = Counter(a for a, _ in mail.emails if a in load.ledger)
-    hook_ids_per_event: dict[str, set[str]] = {}
-    hook_count = Counter[str]()
-    for arrival in WebhookReceiver.arrivals:
-        if arrival.kind == "match.found" and arrival.assignment_id in load.ledger:
-            hook_ids_per_event.setdefault(arrival.assignment_id, set()).add(arrival.webhook_id)
-            hook_count[arrival.webhook_id] += 1
-    accepted = len(load.ledger)
-    lost = sorted(load.ledger.keys() - delivered)
-    duplicate_emails = sum(count - 1 for count in emails_per_event.values() if count > 1)
-    duplicate_matches = sum(len(ids) - 1 for ids in hook_ids_per_event.values() if len(ids) > 1)
-    redeliveries = sum(count - 1 for count in hook_count.values() if count > 1)
-    by_channel = Counter(channels[load.ledger[i]] for i in load.ledger)
-    print()
-    print(f"matcher SIGKILLs:       {len(matcher_restarts)}")
-    print(f"notifier SIGKILLs:      {len(notifier_restarts)}")
-    print(f"accepted:               {accepted}  ({dict(by_channel)})")
-    print(f"refused by the intake:  {sum(load.refused.values())}  {dict(load.refused)}")
-    print(f"expected:               {accepted}")
-    print(f"delivered:              {len(delivered)}")
-    print(f"lost:                   {len(lost)}  {lost[:5]}")
-    print(f"duplicate emails:       {duplicate_emails}")
-    print(f"duplicate matches:      {duplicate_matches}")
-    print(f"webhook redeliveries:   {redeliveries} (same webhook-id; allowed)")
-    failed = bool(lost) or duplicate_emails > 0 or duplicate_matches > 0
-    print("RESULT:", "FAIL" if failed else "PASS")
-    return 1 if failed else 0
+        rows.append(
+            f"| {v.scenario} | {v.accepted} | {sum(v.refused.values())} | {expected}"
+            f" | {v.delivered} | {v.failure_reports} | {len(v.lost)} | {v.duplicate_emails}"
+            f" | {v.duplicate_webhooks + v.matches_emitted_twice} | {v.redeliveries}"
+            f" | {latency} |"
+        )
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -227,15 +406,59 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs per service")
-    parser.add_argument("--quick", action="store_true", help="3 kills per service")
     parser.add_argument("--rate", type=float, default=20, help="assignment upserts per second")
-    parser.add_argument("--consultants", type=int, default=40)
-    parser.add_argument("--drain", type=float, default=120, help="seconds to wait at the end")
-    parser.add_argument("--dump", type=Path, help="write the ledger and what arrived as JSON")
+    parser.add_argument("--consultants", type=int, default=40, help="healthy consultants")
+    parser.add_argument("--steady", type=float, default=20, help="seconds of steady load")
+    parser.add_argument("--before", type=float, default=8, help="load before a restart, s")
+    parser.add_argument("--outage", type=float, default=5, help="seconds a server stays down")
+    parser.add_argument("--after", type=float, default=10, help="load after a restart, s")
+    parser.add_argument("--hostile-events", type=int, default=3, help="per hostile endpoint")
+    parser.add_argument("--drain", type=float, default=150, help="seconds to wait per scenario")
+    parser.add_argument(
+        "--scenarios",
+        type=lambda text: [s for s in text.split(",") if s],
+        default=list(SCENARIOS),
+        help=f"comma-separated, from {','.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="2 kills each, 10/s, short phases, no restarts"
+    )
+    parser.add_argument("--json", type=Path, help="write the verdicts as JSON")
+    parser.add_argument("--dump", type=Path, help="write ledger and arrivals per scenario")
     args = parser.parse_args()
     if args.quick:
-        args.kills = 3
-    sys.exit(asyncio.run(run(args)))
+        args.kills, args.rate, args.consultants, args.steady = 2, 10, 10, 8
+        if args.scenarios == list(SCENARIOS):
+            args.scenarios = ["steady", "matcher-kills", "notifier-kills"]
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    started = time.monotonic()
+    verdicts = asyncio.run(run(args))
+    load_average = os.getloadavg()
+    print()
+    print(summary(verdicts))
+    print(
+        f"\nwall clock {time.monotonic() - started:.0f} s; load average at the end"
+        f" {load_average[0]:.1f} / {load_average[1]:.1f} / {load_average[2]:.1f}"
+    )
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": {
+                        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                    },
+                    "load_average": load_average,
+                    "verdicts": [asdict(v) | {"passed": v.passed} for v in verdicts],
+                },
+                indent=1,
+            )
+        )
+    failed = [v.scenario for v in verdicts if not v.passed]
+    print("RESULT:", f"FAIL ({', '.join(failed)})" if failed else "PASS")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -40,12 +40,14 @@ def free_port() -> int:
         return port
 
 
-async def start_group_at_end(group_id: str, topics: tuple[str, ...]) -> None:
+async def start_group_at_end(
+    group_id: str, topics: tuple[str, ...], bootstrap: str = BOOTSTRAP
+) -> None:
     """Commit the current end offsets for `group_id`, so it reads only what comes next."""
     counts = {spec.name: spec.partitions for spec in TOPICS}
     partitions = [TopicPartition(t, p) for t in topics for p in range(counts[t])]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=BOOTSTRAP, group_id=group_id, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -65,6 +67,8 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     starts: int = 0
+    pids: list[int] = field(default_factory=list)
+    """Every process id this service has had, so arrivals can be traced to it."""
 
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -74,6 +78,11 @@ class Service:
             self.argv, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
         self.starts += 1
+        self.pids.append(self.process.pid)
+
+    def exited(self) -> bool:
+        """True when the process ended without the harness killing or stopping it."""
+        return self.process is not None and self.process.poll() is not None
 
     async def wait_ready(self, within: float = 120) -> float:
         """Seconds until `/readyz` answers 200; raises when the process exits first."""
@@ -112,32 +121,40 @@ class Service:
 
 @dataclass
 class Stack:
-    """Intake, matcher and notifier for one run; `webhook_port`/`smtp_port` are the sinks."""
+    """Intake, matcher and notifier for one run; `smtp_port` is the mail sink.
+
+    `bootstrap` and `server_dsn` default to the shared broker and server (or what
+    KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL say); the fault tests pass an isolated pair.
+    `env` adds or overrides variables per service (e.g. a short retry schedule).
+    """
 
     smtp_port: int
+    bootstrap: str = BOOTSTRAP
+    server_dsn: str = SERVER_DSN
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     services: dict[str, Service] = field(default_factory=dict)
     database: str = ""
 
     @property
     def dsn(self) -> str:
-        return f"{SERVER_DSN.rpartition('/')[0]}/{self.database}"
+        return f"{self.server_dsn.rpartition('/')[0]}/{self.database}"
 
     @property
     def intake_url(self) -> str:
         return f"http://127.0.0.1:{self.services['intake'].port}"
 
     async def start(self, only: tuple[str, ...] = ("intake", "matcher", "notifier")) -> None:
-        await ensure_topics(BOOTSTRAP)
+        await ensure_topics(self.bootstrap)
         self.database = f"koppel_bench_{self.run_id}"
-        admin = await asyncpg.connect(SERVER_DSN)
+        admin = await asyncpg.connect(self.server_dsn)
         try:
             await admin.execute(f'CREATE DATABASE "{self.database}"')
         finally:
             await admin.close()
         common = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.dsn,
             "LOG_LEVEL": "WARNING",
             "LOG_JSON": "true",
@@ -166,12 +183,14 @@ class Stack:
             },
         }
         if "notifier" in only:
-            await start_group_at_end(f"bench-notifier-{self.run_id}", (MATCHES, CONSULTANTS))
+            await start_group_at_end(
+                f"bench-notifier-{self.run_id}", (MATCHES, CONSULTANTS), self.bootstrap
+            )
         for name in only:
             self.services[name] = Service(
                 name=name,
                 argv=[sys.executable, "-m", f"koppel_{name}"],
-                env={**common, **envs[name]},
+                env={**common, **envs[name], **self.env.get(name, {})},
                 port=ports[name],
             )
             self.services[name].start()
@@ -181,7 +200,7 @@ class Stack:
         for service in self.services.values():
             service.stop()
         if self.database:
-            admin = await asyncpg.connect(SERVER_DSN)
+            admin = await asyncpg.connect(self.server_dsn)
             try:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             finally:

@@ -1,0 +1,195 @@
+"""Webhook endpoints for the fault tests: healthy, failing, hanging and dripping ones.
+
+One HTTP/1.1 server; the path `/hooks/<consultant id>` picks the behaviour of that
+consultant's endpoint (`Behaviour`). Every request is recorded as an `Attempt`, with the
+process that sent it: the client socket's inode is looked up in /proc/net/tcp and then
+among the file descriptors of the notifier processes the harness started (`our_pids`).
+A request from any other process is marked foreign (with its command line), so a second
+notifier reading the same topics shows up as such instead of as a "redelivery".
+
+Unlike `end_to_end.WebhookReceiver`, whose arrivals are one class-level list shared by
+every instance in the process, each `HostileWebhooks` keeps its own records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Behaviour(StrEnum):
+    OK = "ok"  # 204 at once
+    FLAKY = "flaky"  # 500 until `recover_at`, then 204
+    FAILING = "failing"  # 500, always
+    HANGING = "hanging"  # reads the request, never answers
+    DRIPPING = "dripping"  # 200, then its 16-byte body one byte every `drip_s`
+
+
+@dataclass
+class Attempt:
+    at: float  # wall clock, seconds
+    webhook_id: str
+    kind: str
+    assignment_id: str
+    consultant_id: str
+    behaviour: str
+    status: int  # what the endpoint answered (0: never answered)
+    sender: str  # "ours", "foreign <pid> <command>" or "unknown"
+
+
+def _client_socket_inode(client_port: int, server_port: int) -> int | None:
+    """The inode of the TCP socket bound to `client_port` and connected to `server_port`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), Path(table).open() as rows:
+            next(rows)
+            for row in rows:
+                fields = row.split()
+                local, remote = fields[1], fields[2]
+                if (
+                    int(local.rsplit(":", 1)[1], 16) == client_port
+                    and int(remote.rsplit(":", 1)[1], 16) == server_port
+                ):
+                    return int(fields[9])
+    return None
+
+
+def _owns_socket(pid: int, inode: int) -> bool:
+    target = f"socket:[{inode}]"
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            if str(descriptor.readlink()) == target:
+                return True
+    return False
+
+
+def sender_of(client_port: int, server_port: int, ours: set[int]) -> str:
+    """ "ours" when one of `ours` holds the client socket, else who does (or "unknown")."""
+    inode = _client_socket_inode(client_port, server_port)
+    if inode is None:
+        return "unknown"
+    if any(_owns_socket(pid, inode) for pid in ours):
+        return "ours"
+    for entry in Path("/proc").iterdir():
+        pid = int(entry.name) if entry.name.isdigit() else None
+        if pid is not None and pid != os.getpid() and _owns_socket(pid, inode):
+            with contextlib.suppress(OSError):
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                return f"foreign {pid} {command.decode(errors='replace')[:120]}"
+            return f"foreign {pid}"
+    return "unknown"
+
+
+@dataclass
+class HostileWebhooks:
+    """The endpoints; `behaviours` maps consultant id → `Behaviour` (default OK)."""
+
+    our_pids: Callable[[], set[int]]
+    behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    recover_at: float = 0.0  # time.monotonic() from which FLAKY endpoints answer 204
+    drip_s: float = 0.4
+    attempts: list[Attempt] = field(default_factory=list)
+    port: int = 0
+    _server: asyncio.Server | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self, port: int) -> None:
+        self.port = port
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Connection(self), "127.0.0.1", port, backlog=1024
+        )
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def delivered(self) -> list[Attempt]:
+        """Attempts that the endpoint answered with a 2xx."""
+        return [a for a in self.attempts if 200 <= a.status < 300]
+
+    def answer(self, transport: asyncio.Transport, attempt: Attempt) -> None:
+        behaviour = Behaviour(attempt.behaviour)
+        if behaviour is Behaviour.FLAKY and time.monotonic() >= self.recover_at:
+            behaviour = Behaviour.OK
+        if behaviour is Behaviour.OK:
+            attempt.status = 204
+            transport.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+        elif behaviour in {Behaviour.FLAKY, Behaviour.FAILING}:
+            attempt.status = 500
+            transport.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n")
+        elif behaviour is Behaviour.DRIPPING:
+            attempt.status = 200
+            task = asyncio.create_task(self._drip(transport))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        # HANGING: no answer; the notifier's total timeout ends the attempt.
+
+    async def _drip(self, transport: asyncio.Transport) -> None:
+        body = b'{"ok": "slowly"}'
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body))
+        for byte in body:
+            await asyncio.sleep(self.drip_s)
+            if transport.is_closing():
+                return
+            transport.write(bytes([byte]))
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, hooks: HostileWebhooks) -> None:
+        self._hooks = hooks
+        self._buffer = b""
+        self._sender = "unknown"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        client_port = transport.get_extra_info("peername")[1]
+        self._sender = sender_of(client_port, self._hooks.port, self._hooks.our_pids())
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while True:
+            head_end = self._buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self._buffer[:head_end].decode("latin-1").split("\r\n")
+            headers = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (line.partition(":") for line in head[1:])
+            }
+            length = int(headers.get("content-length", "0"))
+            if len(self._buffer) < head_end + 4 + length:
+                return
+            body = json.loads(self._buffer[head_end + 4 : head_end + 4 + length])
+            self._buffer = self._buffer[head_end + 4 + length :]
+            consultant_id = head[0].split(" ")[1].rpartition("/")[2]
+            attempt = Attempt(
+                at=time.time(),
+                webhook_id=headers.get("webhook-id", ""),
+                kind=body.get("type", ""),
+                assignment_id=body.get("data", {}).get("assignment", {}).get("id", ""),
+                consultant_id=consultant_id,
+                behaviour=self._hooks.behaviours.get(consultant_id, Behaviour.OK).value,
+                status=0,
+                sender=self._sender,
+            )
+            self._hooks.attempts.append(attempt)
+            self._hooks.answer(self._transport, attempt)
