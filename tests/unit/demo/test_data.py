@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from koppel.contract import Assignment, ConsultantProfile
 from koppel.vocabulary import Channel, Level, OrganizationType, Province, Visibility
 from koppel_demo.data import assignments, consultants, organisations, webhook_secret
+from koppel_matcher.adapters.translation import assignment_spec, profile_document, profile_spec
+from koppel_matcher.domain.evaluate import evaluate
 
 TODAY = date(2026, 11, 23)
 
@@ -91,8 +93,36 @@ def test_consultant_distributions(people: list[ConsultantProfile]) -> None:
     assert 0.18 <= webhook <= 0.36
     english = sum(p.language == "en" for p in people) / len(people)
     assert 0.05 <= english <= 0.15
-    assert all(0.3 <= p.notification.min_score <= 0.7 for p in people)
+    assert all(0.4 <= p.notification.min_score <= 0.7 for p in people)
+    assert statistics.median(p.notification.min_score for p in people) >= 0.5
     assert sum(p.consent and p.active for p in people) / len(people) > 0.8
+
+
+def test_only_part_of_the_pool_can_start_within_weeks(people: list[ConsultantProfile]) -> None:
+    soon = sum((p.available_from - TODAY).days <= 14 for p in people) / len(people)
+    assert 0.35 <= soon <= 0.55
+    assert max((p.available_from - TODAY).days for p in people) > 180
+
+
+def test_most_consultants_commute_at_most_an_hour(people: list[ConsultantProfile]) -> None:
+    limits = [p.max_travel_km for p in people]
+    assert sum(limit is None for limit in limits) / len(limits) < 0.1
+    assert statistics.median(limit for limit in limits if limit is not None) <= 60
+
+
+def test_each_assignment_has_a_handful_of_candidates_not_dozens(
+    people: list[ConsultantProfile], jobs: list[Assignment]
+) -> None:
+    """Under the matcher's own rules, the demo is a realistic interim market (3–20 each)."""
+    now = datetime.combine(TODAY, time(9), tzinfo=UTC)
+    profiles = [profile_spec(profile_document(p)) for p in people]
+    candidates = sorted(
+        sum(evaluate(spec, p, now) is not None for p in profiles)
+        for spec in map(assignment_spec, jobs)
+    )
+    assert 3 <= statistics.median(candidates) <= 12
+    assert candidates[int(0.9 * len(candidates))] <= 35
+    assert sum(c == 0 for c in candidates) / len(candidates) <= 0.12
 
 
 def test_webhook_consultants_point_at_the_local_receiver_with_their_own_secret(

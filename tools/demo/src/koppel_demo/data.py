@@ -113,6 +113,9 @@ _DEMAND = {
     _OT.WATER_BOARD: 1.0, _OT.SEMI_PUBLIC: 0.8, _OT.HEALTHCARE: 1.0, _OT.EDUCATION: 0.8,
     _OT.OTHER: 0.7,
 }  # fmt: skip
+# The score below which a consultant does not want to hear about a match: most want only
+# what fits well, a few cast a wide net, a few are choosy.
+_MIN_SCORES = {0.4: 15, 0.5: 35, 0.55: 20, 0.6: 20, 0.7: 10}
 _CERTIFICATIONS = ("Crisisbeheersing (LCMS)", "PRINCE2 Foundation", "Scrum Master (PSM I)")
 
 
@@ -150,6 +153,27 @@ _HOME_WEIGHTS = _home_weights()
 
 def _home(rng: random.Random) -> Place:
     return rng.choices(PLACES, weights=_HOME_WEIGHTS)[0]
+
+
+def _available_from(rng: random.Random, today: date) -> date:
+    """Most interims are on an assignment; some are free now, some finish soon (001, 002).
+
+    Seed 001 advises telling one's network when the current assignment ends: availability
+    comes in waves, not all at once, so only part of the pool can start "within weeks".
+    """
+    roll = rng.random()
+    if roll < 0.45:  # between assignments
+        return today + timedelta(days=rng.randint(-60, 14))
+    if roll < 0.6:  # the current assignment ends within two months
+        return today + timedelta(days=rng.randint(15, 60))
+    return today + timedelta(days=rng.randint(61, 270))  # busy for months yet
+
+
+def _max_travel_km(rng: random.Random) -> int | None:
+    """Commuting distance people accept for their office days (004: travel time matters)."""
+    if rng.random() < 0.05:
+        return None  # goes anywhere
+    return _weighted(rng, {25: 10, 40: 25, 50: 25, 60: 20, 75: 12, 100: 8})
 
 
 def consultants(
@@ -202,9 +226,9 @@ def _consultant(index: int, seed: int, today: date, webhook_base: str) -> Consul
         work_style=style,
         certifications=certifications,
         home=Location(city=home.town, province=home.province, lat=home.lat, lon=home.lon),
-        max_travel_km=None if rng.random() < 0.1 else rng.choice((30, 45, 60, 75, 90, 120)),
+        max_travel_km=_max_travel_km(rng),
         max_office_days_per_week=_weighted(rng, {1: 10, 2: 30, 3: 35, 4: 20, 5: 5}),
-        available_from=today + timedelta(days=rng.randint(-30, 60)),
+        available_from=_available_from(rng, today),
         hours_per_week=HoursPerWeek(min=floor, max=total),
         committed_hours_per_week=committed,
         min_hourly_rate_eur=None if rng.random() < 0.1 else float(rng.randint(low, high)),
@@ -216,7 +240,7 @@ def _consultant(index: int, seed: int, today: date, webhook_base: str) -> Consul
         notification=NotificationPreferences(
             channels=list(channels),
             mode=NotificationMode.DAILY_DIGEST if rng.random() < 0.15 else NotificationMode.INSTANT,
-            min_score=round(rng.uniform(0.3, 0.7), 2),
+            min_score=_weighted(rng, _MIN_SCORES),
             webhook_url=f"{webhook_base}/webhooks/{consultant_id}" if webhook else None,
             webhook_secret=SecretStr(webhook_secret(consultant_id, seed)) if webhook else None,
         ),
@@ -240,7 +264,7 @@ def _organisation_weights(catalogue: Sequence[DemoOrganisation]) -> list[float]:
 
 def _office_days(rng: random.Random, org: DemoOrganisation) -> int:
     """Seed 004: 2–3 days is the norm, small municipalities 3–4, ministries sometimes 1."""
-    if rng.random() < 0.05:
+    if rng.random() < 0.03:  # fully remote is the exception: hybrid is the standard (004)
         return 0
     if org.type is _OT.MINISTRY:
         return rng.choice((1, 1, 2, 2, 3))
@@ -272,7 +296,12 @@ def _assignment(
     kind = _weighted(rng, _TYPES_BY_LEVEL[level])
     small = org.inhabitants is not None and org.inhabitants < 25_000
     # Specialist assignments ask one expertise; small municipalities want generalists.
-    count = 1 if kind is _AT.SPECIALIST else rng.randint(2, 3) if small else rng.randint(1, 3)
+    if kind is _AT.SPECIALIST:
+        count = 1
+    elif small:
+        count = rng.randint(2, 3)
+    else:
+        count = _weighted(rng, {1: 45, 2: 40, 3: 15})
     wanted = _disciplines(rng, count + rng.randint(0, 2))
     required, preferred = wanted[:count], wanted[count:]
     duration = rng.randint(*_DURATIONS[kind])
