@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import AssignmentSummary, MatchFound, NotificationDelivered, match_id_for
+from koppel.contract import (
+    Assignment,
+    AssignmentSummary,
+    MatchFound,
+    MatchWithdrawn,
+    NotificationDelivered,
+    match_id_for,
+)
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES, NOTIFICATIONS
-from koppel.vocabulary import Channel
+from koppel.vocabulary import Channel, WithdrawalReason
 from koppel_demo.data import assignments, consultants
 from koppel_demo.intake_client import LoadResult, token_from
 from koppel_demo.summary import percentile, summarise
@@ -83,3 +90,85 @@ def test_percentile_is_nearest_rank() -> None:
 
 def test_token_is_the_first_pair() -> None:
     assert token_from("demo:demo-token,other:x") == "demo-token"
+
+
+def _record(
+    tally: Tally,
+    topic: str,
+    event_type: EventType,
+    data: MatchFound | MatchWithdrawn | NotificationDelivered,
+    *,
+    at: datetime,
+) -> None:
+    source = Source.NOTIFIER if topic == NOTIFICATIONS else Source.MATCHER
+    event = new_event(event_type, source=source, subject=data.consultant_id, data=data)
+    value, headers = encode(event.model_copy(update={"time": at}))
+    tally.record(topic, data.consultant_id.encode(), value, headers)
+
+
+def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
+    tmp_path: Path,
+) -> None:
+    profiles = consultants(2, 1, today=TODAY)
+    jobs = assignments(2, 1, today=TODAY)
+    foreign = assignments(1, 99, today=TODAY)[0].model_copy(update={"id": "bench-a-1"})
+    person = profiles[0]
+    tally = Tally(frozenset({p.id for p in profiles} | {j.id for j in jobs}))
+    accepted_at = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
+
+    def found(job: Assignment) -> MatchFound:
+        return MatchFound(
+            match_id=match_id_for(job.id, person.id),
+            consultant_id=person.id,
+            assignment=AssignmentSummary.of(job),
+            score=0.8,
+            reasons=["Opdracht op jouw niveau"],
+        )
+
+    def delivered(job: Assignment) -> NotificationDelivered:
+        return NotificationDelivered(
+            notification_id=f"n-{job.id}",
+            match_ids=[match_id_for(job.id, person.id)],
+            consultant_id=person.id,
+            channel=Channel.WEBHOOK,
+            kind="match.found",
+            attempts=1,
+            delivered_at=accepted_at + timedelta(seconds=3),
+        )
+
+    matched_at = accepted_at + timedelta(seconds=1)
+    for job in (jobs[0], jobs[1], foreign):
+        _record(tally, MATCHES, EventType.MATCH_FOUND, found(job), at=matched_at)
+        _record(
+            tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered(job), at=matched_at
+        )
+    withdrawn = MatchWithdrawn(
+        match_id=match_id_for(jobs[1].id, person.id),
+        consultant_id=person.id,
+        assignment_id=jobs[1].id,
+        reason=WithdrawalReason.ASSIGNMENT_FILLED,
+    )
+    _record(tally, MATCHES, EventType.MATCH_WITHDRAWN, withdrawn, at=matched_at)
+    loaded = LoadResult(accepted_at={job.id: accepted_at.timestamp() for job in jobs})
+
+    summary = summarise(
+        profiles=profiles,
+        jobs=jobs,
+        consultants_loaded=LoadResult(),
+        assignments_loaded=loaded,
+        tally=tally,
+        load_seconds=1,
+        wait_seconds=1,
+        mail_dir=tmp_path,
+        webhook_log=tmp_path / "none.jsonl",
+        started_at=0,
+    )
+
+    assert summary["matches"]["found"] == 1  # jobs[1] was withdrawn, bench-a-1 is not ours
+    assert summary["events_by_type"]["nl.koppel.match.found"] == 2
+    assert summary["withdrawn"] == {"assignment_filled": 1}
+    assert summary["deliveries"] == {"webhook": {"delivered": 2}}
+    latency = summary["latency_seconds"]
+    assert (latency["p50"], latency["samples"]) == (3.0, 2)
+    assert latency["intake_to_match"]["p50"] == 1.0
+    assert latency["match_to_delivery"]["p50"] == 2.0

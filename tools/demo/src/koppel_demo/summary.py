@@ -9,12 +9,18 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
-from koppel.contract import Assignment, ConsultantProfile, MatchFound
+from koppel.contract import (
+    Assignment,
+    ConsultantProfile,
+    MatchFound,
+    NotificationDelivered,
+    NotificationFailed,
+)
 from koppel.vocabulary import Language, NotificationMode
 from koppel_demo.intake_client import LoadResult
 from koppel_demo.places import PROVINCE_NAMES
@@ -54,7 +60,7 @@ def summarise(
 ) -> dict[str, Any]:
     by_id = {profile.id: profile for profile in profiles}
     ours = {job.id for job in jobs}
-    matches = [m for m in tally.found.values() if m.assignment.id in ours]
+    matches = [m for m in tally.standing if m.assignment.id in ours]
     per_assignment = Counter(m.assignment.id for m in matches)
     counts = [per_assignment.get(job.id, 0) for job in jobs]
 
@@ -71,9 +77,9 @@ def summarise(
     expected = sum(len(by_id[m.consultant_id].notification.channels) for m in instant)
 
     channels: dict[str, dict[str, int]] = {}
-    for delivered in tally.delivered:
+    for delivered in _ours(tally.delivered, tally):
         channels.setdefault(delivered.channel.value, Counter())["delivered"] += 1
-    for failed in tally.failed:
+    for failed in _ours(tally.failed, tally):
         channels.setdefault(failed.channel.value, Counter())["failed"] += 1
 
     return {
@@ -119,23 +125,51 @@ def summarise(
     }
 
 
-def _latency(tally: Tally, assignments_loaded: LoadResult) -> dict[str, float | int]:
-    """Acceptance of the assignment by intake → delivered_at of each instant notification."""
-    samples = []
-    for delivered in tally.delivered:
-        for match_id in delivered.match_ids:
-            match = tally.found.get(match_id)
-            if match is None or delivered.kind == "digest":
-                continue
-            accepted = assignments_loaded.accepted_at.get(match.assignment.id)
-            if accepted is not None:
-                samples.append(delivered.delivered_at.timestamp() - accepted)
+Outcome = TypeVar("Outcome", NotificationDelivered, NotificationFailed)
+
+
+def _ours(outcomes: Sequence[Outcome], tally: Tally) -> list[Outcome]:
+    """Deliveries about the demo's matches (a demo consultant may hear of others' too)."""
+    return [o for o in outcomes if any(match_id in tally.found for match_id in o.match_ids)]
+
+
+def _spread(samples: Sequence[float]) -> dict[str, float | int]:
     return {
         "samples": len(samples),
         "p50": round(percentile(samples, 50), 3),
         "p95": round(percentile(samples, 95), 3),
         "p99": round(percentile(samples, 99), 3),
         "max": round(max(samples, default=0.0), 3),
+    }
+
+
+def _latency(tally: Tally, assignments_loaded: LoadResult) -> dict[str, Any]:
+    """Intake's acceptance of the assignment → `delivered_at` of each instant notification.
+
+    Split at the match event's time (set by the matcher when it published the match): the
+    matcher's share, then the notifier's (including the matcher's transaction commit).
+    """
+    total, matching, delivering = [], [], []
+    for delivered in _ours(tally.delivered, tally):
+        if delivered.kind == "digest":
+            continue
+        for match_id in delivered.match_ids:
+            match = tally.found.get(match_id)
+            accepted = (
+                None if match is None else assignments_loaded.accepted_at.get(match.assignment.id)
+            )
+            if accepted is None:
+                continue
+            done = delivered.delivered_at.timestamp()
+            total.append(done - accepted)
+            found_at = tally.first_found_at.get(match_id)
+            if found_at is not None:
+                matching.append(found_at - accepted)
+                delivering.append(done - found_at)
+    return {
+        **_spread(total),
+        "intake_to_match": _spread(matching),
+        "match_to_delivery": _spread(delivering),
     }
 
 
@@ -250,6 +284,14 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         f"p50 {latency['p50']} s, p95 {latency['p95']} s, p99 {latency['p99']} s, "
         f"max {latency['max']} s"
     )
+    for stage, label in (
+        ("intake_to_match", "intake → match"),
+        ("match_to_delivery", "match → delivery"),
+    ):
+        part = latency[stage]
+        console.print(
+            f"  of which {label}: p50 {part['p50']} s, p95 {part['p95']} s, max {part['max']} s"
+        )
 
     for example in summary["examples"]:
         console.print(

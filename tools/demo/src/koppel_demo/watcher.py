@@ -35,7 +35,9 @@ class Tally:
     undecodable: int = 0
     error: str | None = None
     found: dict[str, MatchFound] = field(default_factory=dict)  # by match id, latest revision
+    first_found_at: dict[str, float] = field(default_factory=dict)  # by match id, event time
     withdrawn: list[MatchWithdrawn] = field(default_factory=list)
+    withdrawn_ids: set[str] = field(default_factory=set)  # matches whose latest event withdrew
     delivered: list[NotificationDelivered] = field(default_factory=list)
     failed: list[NotificationFailed] = field(default_factory=list)
     last_match_activity: float | None = None  # monotonic time of the latest match/delivery
@@ -44,13 +46,16 @@ class Tally:
     def deliveries(self) -> int:
         return len(self.delivered) + len(self.failed)
 
+    @property
+    def standing(self) -> list[MatchFound]:
+        """The matches still standing: found, and not withdrawn since."""
+        return [m for match_id, m in self.found.items() if match_id not in self.withdrawn_ids]
+
     def record(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
     ) -> None:
-        if self.keys and (key is None or key.decode(errors="replace") not in self.keys):
+        if not self._about_us(key):
             return
-        if topic in (MATCHES, NOTIFICATIONS):
-            self.last_match_activity = time.monotonic()
         if topic in DEAD_LETTER_TOPICS:
             self.dead_letters[topic] += 1
             return
@@ -63,15 +68,36 @@ class Tally:
         except (EnvelopeError, PayloadError):
             self.undecodable += 1
             return
+        if not self._about_us_too(payload):
+            return
+        if topic in (MATCHES, NOTIFICATIONS):
+            self.last_match_activity = time.monotonic()
         self.events_by_type[event.type] += 1
         if isinstance(payload, MatchFound):
             self.found[payload.match_id] = payload
+            self.withdrawn_ids.discard(payload.match_id)
+            if event.time is not None:
+                self.first_found_at.setdefault(payload.match_id, event.time.timestamp())
         elif isinstance(payload, MatchWithdrawn):
             self.withdrawn.append(payload)
+            self.withdrawn_ids.add(payload.match_id)
         elif isinstance(payload, NotificationDelivered):
             self.delivered.append(payload)
         elif isinstance(payload, NotificationFailed):
             self.failed.append(payload)
+
+    def _about_us(self, key: bytes | None) -> bool:
+        return not self.keys or (key is not None and key.decode(errors="replace") in self.keys)
+
+    def _about_us_too(self, payload: object) -> bool:
+        """A match is keyed by its consultant: its assignment must be one of ours as well."""
+        if not self.keys:
+            return True
+        if isinstance(payload, MatchFound):
+            return payload.assignment.id in self.keys
+        if isinstance(payload, MatchWithdrawn):
+            return payload.assignment_id in self.keys
+        return True
 
 
 class TopicWatcher:
@@ -84,6 +110,8 @@ class TopicWatcher:
             bootstrap_servers=bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
+            # The matcher publishes in transactions: count only what was committed.
+            isolation_level="read_committed",
             client_id="koppel-demo-watcher",
         )
         self._task: asyncio.Task[None] | None = None
