@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES, NOTIFICATIONS
 from koppel.vocabulary import Channel, WithdrawalReason
 from koppel_demo.data import assignments, consultants
-from koppel_demo.intake_client import LoadResult, token_from
+from koppel_demo.intake_client import LoadResult, Pacer, token_from
 from koppel_demo.summary import percentile, summarise
 from koppel_demo.watcher import Tally
 
@@ -172,3 +173,35 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
     assert (latency["p50"], latency["samples"]) == (3.0, 2)
     assert latency["intake_to_match"]["p50"] == 1.0
     assert latency["match_to_delivery"]["p50"] == 2.0
+
+
+def test_emails_to_the_demo_consultants_are_told_apart_from_others(tmp_path: Path) -> None:
+    profiles = consultants(2, 1, today=TODAY)
+    for name, to in (("a.eml", f"{profiles[0].name} <{profiles[0].email}>"), ("b.eml", "x@y.test")):
+        (tmp_path / name).write_bytes(f"To: {to}\r\nSubject: s\r\n\r\nbody\r\n".encode())
+
+    summary = summarise(
+        profiles=profiles,
+        jobs=[],
+        consultants_loaded=LoadResult(),
+        assignments_loaded=LoadResult(),
+        tally=Tally(),
+        load_seconds=0,
+        wait_seconds=0,
+        mail_dir=tmp_path,
+        webhook_log=tmp_path / "none.jsonl",
+        started_at=0,
+    )
+
+    assert summary["emails_written"] == {"demo": 1, "others": 1}
+
+
+async def test_the_pacer_spaces_requests_and_a_missing_rate_does_not() -> None:
+    paced, unpaced = Pacer(50), Pacer(None)
+    started = time.monotonic()
+    for _ in range(6):
+        await unpaced.wait()
+    assert time.monotonic() - started < 0.05
+    for _ in range(6):
+        await paced.wait()
+    assert time.monotonic() - started >= 0.1  # five intervals of 20 ms after the first

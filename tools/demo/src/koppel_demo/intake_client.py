@@ -22,6 +22,22 @@ class LoadResult:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+class Pacer:
+    """Spaces requests `1 / rate` seconds apart; without a rate, does not hold anyone back."""
+
+    def __init__(self, rate: float | None = None) -> None:
+        self._interval = 1 / rate if rate else 0.0
+        self._next: float | None = None
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        now = time.monotonic()
+        slot = now if self._next is None else max(now, self._next)
+        self._next = slot + self._interval
+        await asyncio.sleep(slot - now)
+
+
 def token_from(spec: str) -> str:
     """The token of the first `name:token` pair of an `INTAKE_API_TOKENS` value."""
     first = spec.split(",", 1)[0]
@@ -40,8 +56,13 @@ async def put_all(
     on_done: Callable[[], None],
     result: LoadResult,
     attempts: int = 5,
+    rate: float | None = None,
 ) -> None:
-    """PUT every item to `/v1/<kind>/<id>`; retries answers that say "try again"."""
+    """PUT every item to `/v1/<kind>/<id>`, at most `rate` a second when given.
+
+    Answers that say "try again" are retried.
+    """
+    pacer = Pacer(rate)
     pending: asyncio.Queue[ConsultantProfile | Assignment] = asyncio.Queue()
     for item in items:
         pending.put_nowait(item)
@@ -49,6 +70,7 @@ async def put_all(
     async def worker() -> None:
         while not pending.empty():
             item = pending.get_nowait()
+            await pacer.wait()
             result_text = await _put(client, f"/v1/{kind}/{item.id}", item, attempts)
             if result_text is None:
                 result.accepted_at[item.id] = time.time()

@@ -3,7 +3,9 @@
 Puts every consultant, then every assignment, through the intake API; watches the match and
 notification topics until deliveries stop coming (or a time limit passes); then prints a
 summary and writes it to `.local/demo/summary.json`. The stack must already be running
-(`deploy/local/services.sh start`).
+(`deploy/local/services.sh start`). Assignments arrive `--assignment-rate` a second, as
+upstream systems trickle them in: the latency measured is then the pipeline's own, not the
+time a delivery queued behind all 300 assignments' others (`--assignment-rate 0` shows that).
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--assignment-rate",
+        type=float,
+        default=20.0,
+        help="assignments published per second, as upstream systems would trickle them in "
+        "(0: all at once, a burst whose deliveries queue behind each other)",
+    )
     parser.add_argument("--max-wait", type=float, default=120.0, help="seconds to wait at most")
     parser.add_argument("--quiet", type=float, default=10.0, help="stop after this many quiet s")
     parser.add_argument(
@@ -123,9 +132,9 @@ async def drive(
                 TimeElapsedColumn(),
                 console=console,
             ) as progress:
-                for kind, items, result in (
-                    ("consultants", profiles, run.consultants),
-                    ("assignments", jobs, run.assignments),
+                for kind, items, result, rate in (
+                    ("consultants", profiles, run.consultants, None),
+                    ("assignments", jobs, run.assignments, args.assignment_rate or None),
                 ):
                     task = progress.add_task(kind, total=len(items))
                     await put_all(
@@ -135,6 +144,7 @@ async def drive(
                         concurrency=args.concurrency,
                         on_done=functools.partial(progress.advance, task),
                         result=result,
+                        rate=rate,
                     )
         run.load_seconds = time.time() - run.started_at
         with console.status("waiting for matches and deliveries to settle…"):

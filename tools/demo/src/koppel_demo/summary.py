@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import email.policy
 import json
 import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -120,7 +123,9 @@ def summarise(
         "deliveries": {name: dict(outcome) for name, outcome in sorted(channels.items())},
         "latency_seconds": _latency(tally, assignments_loaded),
         "examples": _examples(matches, by_id),
-        "emails_written": _count_new_files(mail_dir, started_at),
+        "emails_written": _count_emails(
+            mail_dir, started_at, {profile.email.lower() for profile in profiles}
+        ),
         "webhooks_received": _count_webhooks(webhook_log, started_at),
     }
 
@@ -210,10 +215,23 @@ def _examples(
     return examples
 
 
-def _count_new_files(directory: Path, since: float) -> int:
+def _count_emails(directory: Path, since: float, addresses: set[str]) -> dict[str, int]:
+    """New messages in the sink: to the demo's consultants, and to anyone else.
+
+    On a shared broker the demo's notifier also delivers the matches other users publish.
+    """
+    counts = {"demo": 0, "others": 0}
     if not directory.is_dir():
-        return 0
-    return sum(1 for path in directory.glob("*.eml") if path.stat().st_mtime >= since)
+        return counts
+    parser = BytesHeaderParser(policy=email.policy.default)
+    for path in directory.glob("*.eml"):
+        if path.stat().st_mtime < since:
+            continue
+        with path.open("rb") as stored:
+            recipients = parser.parse(stored).get_all("To", [])
+        ours = any(address.lower() in addresses for _, address in getaddresses(recipients))
+        counts["demo" if ours else "others"] += 1
+    return counts
 
 
 def _count_webhooks(log: Path, since: float) -> dict[str, int]:
@@ -302,8 +320,15 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
             console.print(f"  • {reason}")
 
     hooks = summary["webhooks_received"]
+    emails = summary["emails_written"]
+    others = (
+        f" (and {emails['others']} to other consultants: others publish on this Kafka too)"
+        if emails["others"]
+        else ""
+    )
     console.print(
-        f"\nEmails: {summary['emails_written']} new in .local/mail/*.eml — inbox {inbox_url}"
+        f"\nEmails: {emails['demo']} to the demo's consultants in .local/mail/*.eml — inbox "
+        f"{inbox_url}{others}"
         f"\nWebhooks: {hooks.get('verified', 0)} verified, {hooks.get('unverified', 0)} "
         f"unverified, in .local/webhooks/webhooks.jsonl"
         "\nThis summary as JSON: .local/demo/summary.json"
