@@ -246,11 +246,37 @@ def test_a_ranking_renders_each_match_like_the_batch(specs: Any, data: Any) -> N
         assert [ranking[i] for i in range(len(ranking))] == ranking.matches()
 
 
+@PROPERTY
+@given(data=st.data())
+def test_reasons_alone_equal_the_brute_force_evaluations(specs: Any, data: Any) -> None:
+    """What the service publishes (`scored()`: ids, scores, reasons without evaluations)."""
+    assignments, profiles = _draw_world(data, specs)
+    index = _index(assignments, profiles)
+    pairs = 0
+    for a in assignments:
+        expected = brute_force_for_assignment(a, profiles, specs.now)
+        ranking = index.rank_for_assignment(a, specs.now)
+        assert list(ranking.scored()) == [(i, e.score, e.reasons) for i, e in expected]
+        evaluated_first = index.rank_for_assignment(a, specs.now)
+        assert evaluated_first.matches() == expected
+        assert evaluated_first.reasons() == ranking.reasons()
+        pairs += len(expected)
+    target(float(pairs), label="matching pairs")
+    for p in profiles:
+        expected = brute_force_for_profile(p, assignments, specs.now)
+        ranking = index.rank_for_profile(p, specs.now)
+        assert ranking.reasons() == [e.reasons for _, e in expected]
+        assert ranking.matches() == expected
+        assert list(ranking.scored()) == [(i, e.score, e.reasons) for i, e in expected]
+
+
 def test_an_empty_ranking(specs: Any) -> None:
     ranking = MatchIndex().rank_for_assignment(specs.assignment(), specs.now)
     assert len(ranking) == 0
     assert ranking.matches() == []
     assert list(ranking) == []
+    assert ranking.reasons() == []
+    assert list(ranking.scored()) == []
 
 
 def test_certification_masks_span_several_words(specs: Any) -> None:

@@ -28,7 +28,7 @@ class SlotColumns:
         self.alive: npt.NDArray[np.bool_] = np.zeros(self._capacity, dtype=bool)
         self.certs: npt.NDArray[np.uint64] = np.zeros((self._capacity, 1), dtype=np.uint64)
         self.id_keys: Array = np.zeros(self._capacity, dtype="S1")
-        self.ids: list[str] = [""] * self._capacity
+        self.ids: npt.NDArray[np.object_] = np.full(self._capacity, "", dtype=object)
         self._slot: dict[str, int] = {}
         self._free: list[int] = []
         self._high = 0
@@ -95,4 +95,4 @@ class SlotColumns:
         self.alive = np.concatenate([self.alive, np.zeros(old, dtype=bool)])
         self.certs = np.concatenate([self.certs, np.zeros_like(self.certs)])
         self.id_keys = np.concatenate([self.id_keys, np.zeros(old, dtype=self.id_keys.dtype)])
-        self.ids.extend([""] * old)
+        self.ids = np.concatenate([self.ids, np.full(old, "", dtype=object)])

@@ -372,5 +372,5 @@ class MatchIndex:
         order = np.lexsort((side.id_keys[rows], -scores))
         states = [np.broadcast_to(s, (n,)).astype(np.int64)[order] for s in states]
         languages = np.broadcast_to(languages, (n,)).astype(np.int64)[order]
-        ids = list(map(side.ids.__getitem__, rows[order].tolist()))
+        ids: list[str] = side.ids[rows[order]].tolist()
         return Ranking(ids, scores[order], states, languages)

@@ -13,18 +13,20 @@ from koppel_matcher.domain.model import Evaluation
 from koppel_matcher.domain.scoring import LANGUAGES, evaluation_from_states
 
 Match = tuple[str, Evaluation]
+Scored = tuple[str, float, tuple[str, ...]]
 
 
 class Ranking(Sequence[Match]):
     """Matches of one query, best score first, then by id.
 
-    Ids and scores are ready at once (`ids`, `scores`); the `Evaluation` objects with their
-    reasons are built when asked for: all together by `matches()` (what
-    `MatchIndex.matches_for_*` return), or one at a time by indexing and iteration. Either
-    way they equal what `evaluate()` gives for the pair.
+    Ids and scores are ready at once (`ids`, `scores`); the rest is built when asked for:
+    every match's reasons alone by `reasons()` (with `scored()`, all a caller needs to
+    publish the matches: the service uses that), the full `Evaluation` objects all together
+    by `matches()` (what `MatchIndex.matches_for_*` return), or one at a time by indexing
+    and iteration. Either way they equal what `evaluate()` gives for the pair.
     """
 
-    __slots__ = ("_languages", "_matches", "_states", "ids", "scores")
+    __slots__ = ("_languages", "_matches", "_reasons", "_states", "ids", "scores")
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class Ranking(Sequence[Match]):
         self._states = states
         self._languages = languages
         self._matches: list[Match] | None = None
+        self._reasons: list[tuple[str, ...]] | None = None
 
     @classmethod
     def empty(cls) -> Ranking:
@@ -67,6 +70,23 @@ class Ranking(Sequence[Match]):
             evaluations = rendering.evaluations(self.scores, self._states, self._languages)
             self._matches = list(zip(self.ids, evaluations, strict=True))
         return self._matches
+
+    def reasons(self) -> list[tuple[str, ...]]:
+        """Every match's reasons, in ranking order, rendered in one batch (and kept).
+
+        What a caller needs besides `ids` and `scores` to publish the matches; equal to
+        the `reasons` of the evaluations, without building the evaluations.
+        """
+        if self._reasons is None:
+            if self._matches is not None:
+                self._reasons = [evaluation.reasons for _, evaluation in self._matches]
+            else:
+                self._reasons = rendering.reasons(self._states, self._languages, len(self))
+        return self._reasons
+
+    def scored(self) -> Iterator[Scored]:
+        """(id, score, reasons) of every match in ranking order: what publishing needs."""
+        return zip(self.ids, self.scores.tolist(), self.reasons(), strict=True)
 
     def _match(self, row: int) -> Match:
         states = [int(column[row]) for column in self._states]

@@ -39,7 +39,8 @@ from koppel_matcher.adapters.translation import (
     profile_spec,
 )
 from koppel_matcher.domain.index import MatchIndex
-from koppel_matcher.domain.model import Evaluation, ProfileSpec
+from koppel_matcher.domain.model import ProfileSpec
+from koppel_matcher.domain.ranking import Ranking
 from koppel_matcher.service_layer.dedup import (
     Candidate,
     Cause,
@@ -144,25 +145,27 @@ class ShardMatcher:
         now = self._clock()
         await uow.put_assignment(assignment)
         is_open = self._remember(assignment, now)
-        matches: list[tuple[str, Evaluation]] = []
+        ranking = Ranking.empty()
         if is_open:
             spec = self.index.assignment(assignment.id)
             assert spec is not None
             started = time.perf_counter()
-            matches = self.index.matches_for_assignment(spec, now)
+            ranking = self.index.rank_for_assignment(spec, now)
+            ranking.reasons()
             metrics.EVALUATION_SECONDS.labels("assignment").observe(time.perf_counter() - started)
         ledger = await uow.ledger_for_assignment(assignment.id)
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
-        for consultant_id, evaluation in matches:
+        for consultant_id, score, reasons in ranking.scored():
             matched.add(consultant_id)
             profile = self.index.profile(consultant_id)
             assert profile is not None
             self._found(
                 assignment.id,
                 profile,
-                evaluation,
+                score,
+                reasons,
                 ledger.get(consultant_id),
                 traceparent,
                 entries,
@@ -200,12 +203,13 @@ class ShardMatcher:
         now = self._clock()
         document = profile_document(profile)
         spec = profile_spec(document)
-        matches: list[tuple[str, Evaluation]] = []
+        ranking = Ranking.empty()
         if profile.active and profile.consent:
             await uow.put_profile(profile.id, profile.language.value, document)
             self.index.upsert_profile(spec)
             started = time.perf_counter()
-            matches = self.index.matches_for_profile(spec, now)
+            ranking = self.index.rank_for_profile(spec, now)
+            ranking.reasons()
             metrics.EVALUATION_SECONDS.labels("profile").observe(time.perf_counter() - started)
         else:
             # No consent or inactive: the matcher keeps nothing about the consultant but the
@@ -216,12 +220,13 @@ class ShardMatcher:
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
-        for assignment_id, evaluation in matches:
+        for assignment_id, score, reasons in ranking.scored():
             matched.add(assignment_id)
             self._found(
                 assignment_id,
                 spec,
-                evaluation,
+                score,
+                reasons,
                 ledger.get(assignment_id),
                 traceparent,
                 entries,
@@ -289,7 +294,8 @@ class ShardMatcher:
         self,
         assignment_id: str,
         profile: ProfileSpec,
-        evaluation: Evaluation,
+        score: float,
+        reasons: tuple[str, ...],
         entry: LedgerEntry | None,
         traceparent: str | None,
         entries: list[tuple[LedgerEntry, str | None]],
@@ -299,13 +305,10 @@ class ShardMatcher:
         assert summarised is not None, f"indexed assignment {assignment_id} has no state"
         summary, summary_json = summarised
         language = profile.language
-        reasons = tuple(evaluation.reasons)
         candidate = Candidate(
-            score=evaluation.score,
+            score=score,
             reasons=reasons,
-            fingerprint=content_fingerprint(
-                summary_json, evaluation.score, reasons, language.value
-            ),
+            fingerprint=content_fingerprint(summary_json, score, reasons, language.value),
         )
         revision = found_revision(entry, candidate)
         if revision is None:
