@@ -52,6 +52,8 @@ trap on_signal INT TERM
 eval "$(bash "$SCRIPT_DIR/up.sh")"
 export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
 export INTAKE_API_TOKENS=${INTAKE_API_TOKENS:-demo:demo-token}
+# What a consultant sees as the sender of the demo's emails.
+export SMTP_FROM=${SMTP_FROM:-Koppel <opdrachten@koppel.local>}
 
 # Every run starts clean: services of an earlier `make run` of this checkout are restarted,
 # and services answering on the demo's ports that this checkout did not start (another

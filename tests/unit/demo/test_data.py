@@ -74,6 +74,9 @@ def test_assignment_distributions(jobs: list[Assignment]) -> None:
     assert all(24 <= j.hours_per_week.max <= 36 for j in jobs)
     assert all(1 <= (j.start_date - TODAY).days <= 6 * 7 for j in jobs)
     assert all(3 <= j.duration_months <= 18 for j in jobs)
+    closing = [j for j in jobs if j.closes_at is not None]
+    assert 0.2 <= len(closing) / len(jobs) <= 0.4
+    assert all(TODAY < j.closes_at.date() < j.start_date for j in closing if j.closes_at)
     ministries = [j.office_days_per_week for j in jobs if j.organization.type == "ministry"]
     assert statistics.mean(ministries) < 2.5
 

@@ -310,15 +310,24 @@ def _assignment(
     confidential = rng.random() < 0.15
     low, high = _RATES[level]
     minimum_years = rng.randint(*_MIN_YEARS_ASKED[level]) if rng.random() < 0.7 else None
-    closes_at = (
-        datetime.combine(today + timedelta(days=rng.randint(14, 42)), time(17), tzinfo=UTC)
-        if rng.random() < 0.3
-        else None
-    )
+    closes_in = rng.randint(14, 42) if rng.random() < 0.3 else None
     employer = ORGANISATION_KIND_NL[org.type] if confidential else org.name
+    title = title_for(rng, level, kind, required[0], org.type)
+    hours = HoursPerWeek(min=target - rng.choice((0, 0, 4, 8)), max=target)
+    start_date = today + timedelta(days=rng.randint(7, 42))
+    # Applications close a few days before the work starts at the latest.
+    closes_at = (
+        None
+        if closes_in is None
+        else datetime.combine(
+            min(today + timedelta(days=closes_in), start_date - timedelta(days=3)),
+            time(17),
+            tzinfo=UTC,
+        )
+    )
     return Assignment(
         id=f"demo-a-{index:05d}",
-        title=title_for(rng, level, kind, required[0], org.type),
+        title=title,
         description=description_for(kind, employer, office_days, duration),
         organization=org.organization(),
         location=org.location(),
@@ -326,8 +335,8 @@ def _assignment(
         assignment_type=kind,
         disciplines_required=required,
         disciplines_preferred=preferred,
-        hours_per_week=HoursPerWeek(min=target - rng.choice((0, 0, 4, 8)), max=target),
-        start_date=today + timedelta(days=rng.randint(7, 42)),
+        hours_per_week=hours,
+        start_date=start_date,
         duration_months=duration,
         office_days_per_week=office_days,
         max_hourly_rate_eur=None
