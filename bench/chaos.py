@@ -62,7 +62,7 @@ from chaos_audit import (
     read_topics,
 )
 from hostile_webhooks import Behaviour, HostileWebhooks
-from isolated_infra import IsolatedInfra
+from isolated_infra import IsolatedInfra, free_ports
 from payloads import pinned_assignment, pinned_consultant
 from stack import TOKEN, Stack, free_port
 
@@ -70,9 +70,9 @@ SCENARIOS = (
     "steady",
     "matcher-kills",
     "notifier-kills",
-    "kafka-restart",
     "postgres-restart",
     "hostile-webhooks",
+    "kafka-restart",
 )
 HOSTILE = (Behaviour.FLAKY, Behaviour.FAILING, Behaviour.HANGING, Behaviour.DRIPPING)
 # Short, so a failing endpoint is dead-lettered within the run: three attempts.
@@ -182,7 +182,7 @@ class Harness:
         print(f"[chaos] {name}: load stopped, {len(load.ledger)} accepted; draining", flush=True)
         stuck = await self.settle(load, self.args.drain)
         verdict = self.judge(name, load, await read_topics(self.infra.bootstrap, load.ledger))
-        verdict.stuck = stuck
+        verdict.stuck = notes.pop("stuck", []) + stuck
         verdict.notes = {
             **notes,
             "crash_restarts": dict(self.crashes - crashes_before),
@@ -238,8 +238,8 @@ class Harness:
             "steady": self.steady,
             "matcher-kills": lambda load: self.kill_repeatedly("matcher"),
             "notifier-kills": lambda load: self.kill_repeatedly("notifier"),
-            "kafka-restart": lambda load: self.restart("kafka"),
-            "postgres-restart": lambda load: self.restart("postgres"),
+            "kafka-restart": lambda load: self.restart("kafka", load),
+            "postgres-restart": lambda load: self.restart("postgres", load),
             "hostile-webhooks": self.hostile,
         }
 
@@ -269,7 +269,7 @@ class Harness:
             "ready_after_kill_max_s": round(max(ready_in, default=0.0), 1),
         }
 
-    async def restart(self, what: str) -> dict[str, Any]:
+    async def restart(self, what: str, load: Load) -> dict[str, Any]:
         await asyncio.sleep(self.args.before)
         restart = self.infra.restart_kafka if what == "kafka" else self.infra.restart_postgres
         stopping, starting = await restart(self.args.outage)
@@ -282,13 +282,30 @@ class Harness:
         for name, service in self.stack.services.items():
             await service.wait_ready()
             ready[name] = round(time.monotonic() - began, 1)
+        stuck = await self.intake_accepts_again(load)
         await asyncio.sleep(self.args.after)
         return {
             "stop_s": round(stopping, 1),
             "down_s": self.args.outage,
             "start_s": round(starting, 1),
             "services_ready_after_start_s": ready,
+            "stuck": stuck,
         }
+
+    async def intake_accepts_again(self, load: Load, within: float = 15) -> list[str]:
+        """[] once the intake accepts again; else restart it (the run goes on) and say so."""
+        accepted = len(load.ledger)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            if len(load.ledger) > accepted:
+                return []
+        intake = self.stack.services["intake"]
+        print(f"[chaos] intake still refuses everything {within:.0f} s later; restarting it")
+        intake.kill()
+        intake.start()
+        await intake.wait_ready()
+        return [f"intake (ready, but refused every request for {within:.0f} s; restarted)"]
 
     async def hostile(self, load: Load) -> dict[str, Any]:
         """Healthy load all along; `--hostile-events` messages to each hostile endpoint."""
@@ -344,7 +361,6 @@ async def run(args: argparse.Namespace) -> list[Verdict]:
         )
     )
     consultants = consultants_for(infra.run_id, args.consultants, args.scenarios)
-    hooks.behaviours = {c.id: c.behaviour for c in consultants}
     verdicts: list[Verdict] = []
     supervisor: asyncio.Task[None] | None = None
     print(f"[chaos] isolated Kafka {infra.bootstrap}, PostgreSQL {infra.server_dsn}", flush=True)
@@ -352,7 +368,7 @@ async def run(args: argparse.Namespace) -> list[Verdict]:
         started = time.monotonic()
         await infra.start()
         smtp.start()
-        await hooks.start(free_port())
+        await hooks.start(free_ports(len(Behaviour)))
         await stack.start()
         print(f"[chaos] infrastructure and services up in {time.monotonic() - started:.1f} s")
         async with httpx.AsyncClient(
@@ -360,7 +376,10 @@ async def run(args: argparse.Namespace) -> list[Verdict]:
         ) as client:
             for consultant in consultants:
                 _, body = pinned_consultant(
-                    infra.run_id, consultant.index, hooks.base_url, channel=consultant.channel
+                    infra.run_id,
+                    consultant.index,
+                    hooks.base_url(consultant.behaviour),
+                    channel=consultant.channel,
                 )
                 response = await client.put(f"/v1/consultants/{consultant.id}", json=body)
                 response.raise_for_status()
@@ -427,7 +446,7 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="write ledger and arrivals per scenario")
     args = parser.parse_args()
     if args.quick:
-        args.kills, args.rate, args.consultants, args.steady = 2, 10, 10, 8
+        args.kills, args.rate, args.consultants, args.steady = 2, 10, 10, 6
         if args.scenarios == list(SCENARIOS):
             args.scenarios = ["steady", "matcher-kills", "notifier-kills"]
     unknown = set(args.scenarios) - set(SCENARIOS)

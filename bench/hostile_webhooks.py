@@ -1,7 +1,8 @@
 """Webhook endpoints for the fault tests: healthy, failing, hanging and dripping ones.
 
-One HTTP/1.1 server; the path `/hooks/<consultant id>` picks the behaviour of that
-consultant's endpoint (`Behaviour`). Every request is recorded as an `Attempt`, with the
+One HTTP/1.1 server per `Behaviour`, each on its own port (so on its own origin, as
+distinct receivers would be: the notifier pools connections per origin); the path
+`/hooks/<consultant id>` names the consultant. Every request is recorded as an `Attempt`, with the
 process that sent it: the client socket's inode is looked up in /proc/net/tcp and then
 among the file descriptors of the notifier processes the harness started (`our_pids`).
 A request from any other process is marked foreign (with its command line), so a second
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import time
@@ -26,7 +28,7 @@ from pathlib import Path
 
 class Behaviour(StrEnum):
     OK = "ok"  # 204 at once
-    FLAKY = "flaky"  # 500 until `recover_at`, then 204
+    FLAKY = "flaky"  # 500 to the first attempt of each message, 204 to the next
     FAILING = "failing"  # 500, always
     HANGING = "hanging"  # reads the request, never answers
     DRIPPING = "dripping"  # 200, then its 16-byte body one byte every `drip_s`
@@ -92,34 +94,38 @@ def sender_of(client_port: int, server_port: int, ours: set[int]) -> str:
 
 @dataclass
 class HostileWebhooks:
-    """The endpoints; `behaviours` maps consultant id → `Behaviour` (default OK)."""
+    """The endpoints, one server per behaviour; `attempts` records every request."""
 
     our_pids: Callable[[], set[int]]
-    behaviours: dict[str, Behaviour] = field(default_factory=dict)
-    recover_at: float = 0.0  # time.monotonic() from which FLAKY endpoints answer 204
     drip_s: float = 0.4
     attempts: list[Attempt] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
+    ports: dict[Behaviour, int] = field(default_factory=dict)
+    _servers: list[asyncio.Server] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _failed_once: set[str] = field(default_factory=set)
 
-    async def start(self, port: int) -> None:
-        self.port = port
+    async def start(self, ports: list[int]) -> None:
+        """Serve each behaviour on one of `ports` (as many as there are behaviours)."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Connection(self), "127.0.0.1", port, backlog=1024
-        )
+        for behaviour, port in zip(Behaviour, ports, strict=True):
+            self.ports[behaviour] = port
+            server = await loop.create_server(
+                functools.partial(_Connection, self, behaviour, port),
+                "127.0.0.1",
+                port,
+                backlog=1024,
+            )
+            self._servers.append(server)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def base_url(self, behaviour: Behaviour) -> str:
+        return f"http://127.0.0.1:{self.ports[behaviour]}"
 
     def delivered(self) -> list[Attempt]:
         """Attempts that the endpoint answered with a 2xx."""
@@ -127,8 +133,10 @@ class HostileWebhooks:
 
     def answer(self, transport: asyncio.Transport, attempt: Attempt) -> None:
         behaviour = Behaviour(attempt.behaviour)
-        if behaviour is Behaviour.FLAKY and time.monotonic() >= self.recover_at:
-            behaviour = Behaviour.OK
+        if behaviour is Behaviour.FLAKY:
+            if attempt.webhook_id in self._failed_once:
+                behaviour = Behaviour.OK
+            self._failed_once.add(attempt.webhook_id)
         if behaviour is Behaviour.OK:
             attempt.status = 204
             transport.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
@@ -153,8 +161,10 @@ class HostileWebhooks:
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, hooks: HostileWebhooks) -> None:
+    def __init__(self, hooks: HostileWebhooks, behaviour: Behaviour, port: int) -> None:
         self._hooks = hooks
+        self._behaviour = behaviour
+        self._port = port
         self._buffer = b""
         self._sender = "unknown"
 
@@ -162,7 +172,7 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         client_port = transport.get_extra_info("peername")[1]
-        self._sender = sender_of(client_port, self._hooks.port, self._hooks.our_pids())
+        self._sender = sender_of(client_port, self._port, self._hooks.our_pids())
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -187,7 +197,7 @@ class _Connection(asyncio.Protocol):
                 kind=body.get("type", ""),
                 assignment_id=body.get("data", {}).get("assignment", {}).get("id", ""),
                 consultant_id=consultant_id,
-                behaviour=self._hooks.behaviours.get(consultant_id, Behaviour.OK).value,
+                behaviour=self._behaviour.value,
                 status=0,
                 sender=self._sender,
             )
