@@ -47,9 +47,10 @@ EntityIdPath = Annotated[
 _bearer = HTTPBearer(auto_error=False, description="a token from INTAKE_API_TOKENS")
 
 
-def _caller(
+async def _caller(
     request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> str:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
     return str(request.state.caller)
 
 
