@@ -24,7 +24,7 @@ STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 JSON_CONTENT_TYPE = "application/json"
 SPEC_VERSION = "1.0"
 
-Headers = Sequence[tuple[str, bytes]]
+Headers = Sequence[tuple[str, bytes | None]]
 
 
 class CloudEvent(BaseModel):
@@ -93,7 +93,8 @@ def encode_binary(event: CloudEvent) -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 def decode(
-    value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]
+    value: bytes | None,
+    headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes | None],
 ) -> CloudEvent:
     """Read a CloudEvent from a Kafka record in either mode; raise `EnvelopeError` if it is none."""
     header_map = _header_map(headers)
@@ -148,14 +149,24 @@ def _json(value: bytes) -> Any:
         return json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EnvelopeError(f"value is not JSON: {exc}") from exc
+    except RecursionError:
+        raise EnvelopeError("value is not JSON we read: nested too deeply") from None
 
 
-def _header_map(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> dict[str, str]:
+def _header_map(
+    headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes | None],
+) -> dict[str, str]:
     items = headers.items() if isinstance(headers, Mapping) else headers
     result: dict[str, str] = {}
     for name, raw in items:
+        lowered = name.lower()
+        if raw is None:
+            # Kafka allows a header without a value; it must not become the text "None".
+            if lowered.startswith("ce_") or lowered == "content-type":
+                raise EnvelopeError(f"header {name!r} has no value")
+            continue
         try:
-            result[name.lower()] = raw.decode() if isinstance(raw, bytes) else str(raw)
+            result[lowered] = raw.decode() if isinstance(raw, bytes) else str(raw)
         except UnicodeDecodeError as exc:
             raise EnvelopeError(f"header {name!r} is not UTF-8") from exc
     return result

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -73,15 +75,7 @@ class KafkaEventPublisher:
         try:
             async with asyncio.timeout(self._timeout):
                 # send() enqueues in order; awaiting each future waits for the broker's ack.
-                pending = [
-                    await producer.send(
-                        record.topic,
-                        value=record.value,
-                        key=record.key,
-                        headers=list(record.headers),
-                    )
-                    for record in records
-                ]
+                pending = [await _send(producer, record) for record in records]
                 for future in pending:
                     await future
         except (KafkaError, TimeoutError) as exc:
@@ -97,3 +91,24 @@ class KafkaEventPublisher:
         except (KafkaError, TimeoutError):
             return False
         return True
+
+
+async def _send(producer: AIOKafkaProducer, record: OutgoingRecord) -> asyncio.Future[Any]:
+    """Enqueue `record`; the returned future resolves on the broker's acknowledgement."""
+    if record.key is not None or record.value is not None:
+        future: asyncio.Future[Any] = await producer.send(
+            record.topic, value=record.value, key=record.key, headers=list(record.headers)
+        )
+        return future
+    # Kafka allows a record with neither key nor value (other clients produce them onto the
+    # raw topic) but `send()` refuses one; its dead letter goes through the batch API.
+    batch = producer.create_batch()
+    batch.append(key=None, value=None, timestamp=None, headers=list(record.headers))
+    batch.close()
+    partitions = sorted(await producer.partitions_for(record.topic))
+    batch_future: asyncio.Future[Any] = await producer.send_batch(
+        batch,
+        record.topic,
+        partition=random.choice(partitions),  # noqa: S311 - not security
+    )
+    return batch_future

@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-Headers = Sequence[tuple[str, bytes]]
+# Kafka header values may be null; a dead letter passes them on as received.
+Headers = Sequence[tuple[str, bytes | None]]
 
 
 @dataclass(frozen=True)
 class OutgoingRecord:
-    """One Kafka record to produce; `value=None` is a tombstone."""
+    """One Kafka record to produce; `value=None` is a tombstone.
+
+    Both `key` and `value` may be None: only the dead letter of such a record is.
+    """
 
     topic: str
     key: bytes | None

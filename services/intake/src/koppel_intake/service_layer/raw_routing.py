@@ -37,6 +37,10 @@ _TARGETS: dict[EventType, str] = {
 }
 ACCEPTED_TYPES = tuple(_TARGETS)
 _MAX_REASON = 2000
+# Kafka refuses records over 1 MiB by default (producer max.request.size, broker
+# message.max.bytes); the margin covers batch and record framing. A raw record near that
+# size would otherwise never fit in its dead letter, and its partition would stall.
+MAX_OUTPUT_BYTES = 1024 * 1024 - 1024
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,10 @@ def route(record: IncomingRecord, *, now: datetime | None = None) -> Routed:
     """The canonical record for `record`, or its dead letter."""
     moment = now or datetime.now(UTC)
     try:
-        return _canonical(record, moment)
+        routed = _canonical(record, moment)
+        if output_size(routed.record) > MAX_OUTPUT_BYTES:
+            raise RoutingError("too_large", "the canonical event would exceed Kafka's 1 MiB limit")
+        return routed
     except EnvelopeError as exc:
         return dead_letter(record, exc.code, str(exc), at=moment)
     except RoutingError as exc:
@@ -160,10 +167,33 @@ def dead_letter(record: IncomingRecord, code: str, reason: str, *, at: datetime)
         ("koppel-error-source-offset", str(record.offset)),
         ("koppel-error-at", at.isoformat()),
     ]
-    headers = [*record.headers, *((name, value.encode()) for name, value in error_headers)]
-    return Routed(
-        record=OutgoingRecord(
-            topic=dlq(record.topic), key=record.key, value=record.value, headers=tuple(headers)
-        ),
-        code=code,
+    errors = tuple((name, value.encode()) for name, value in error_headers)
+    letter = OutgoingRecord(
+        topic=dlq(record.topic),
+        key=record.key,
+        value=record.value,
+        headers=(*record.headers, *errors),
     )
+    size = output_size(letter)
+    if size > MAX_OUTPUT_BYTES:
+        # Too large to pass on whole: keep what fits, headers first (they say where it came
+        # from). The original stays readable on the source topic at the offset named here.
+        letter = OutgoingRecord(topic=letter.topic, key=None, value=None, headers=letter.headers)
+        omitted = "key and value"
+        if output_size(letter) > MAX_OUTPUT_BYTES:
+            letter = OutgoingRecord(topic=letter.topic, key=None, value=None, headers=errors)
+            omitted = "key, value and headers"
+        note = f"{omitted} omitted: the dead letter would take {size} bytes, over Kafka's limit"
+        letter = OutgoingRecord(
+            topic=letter.topic,
+            key=None,
+            value=None,
+            headers=(*letter.headers, ("koppel-error-omitted", note.encode())),
+        )
+    return Routed(record=letter, code=code)
+
+
+def output_size(record: OutgoingRecord) -> int:
+    """An upper estimate of the bytes `record` takes in a Kafka request (framing included)."""
+    headers = sum(len(name.encode()) + len(value or b"") + 10 for name, value in record.headers)
+    return 128 + len(record.key or b"") + len(record.value or b"") + headers
