@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -175,25 +176,78 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
     assert latency["match_to_delivery"]["p50"] == 2.0
 
 
-def test_emails_to_the_demo_consultants_are_told_apart_from_others(tmp_path: Path) -> None:
-    profiles = consultants(2, 1, today=TODAY)
-    for name, to in (("a.eml", f"{profiles[0].name} <{profiles[0].email}>"), ("b.eml", "x@y.test")):
-        (tmp_path / name).write_bytes(f"To: {to}\r\nSubject: s\r\n\r\nbody\r\n".encode())
+def test_emails_and_webhooks_about_the_demo_are_told_apart_from_others(tmp_path: Path) -> None:
+    profiles = consultants(1, 1, today=TODAY)
+    job = assignments(1, 1, today=TODAY)[0]
+    person = profiles[0]
+    tally = Tally(frozenset({person.id, job.id}))
+    match_id = match_id_for(job.id, person.id)
+    found = MatchFound(
+        match_id=match_id,
+        consultant_id=person.id,
+        assignment=AssignmentSummary.of(job),
+        score=0.8,
+        reasons=["Opdracht op jouw niveau"],
+    )
+    now = datetime.now(UTC)
+    _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=now)
+    for notification_id, channel in (("1111-aa", Channel.EMAIL), ("2222-bb", Channel.WEBHOOK)):
+        delivered = NotificationDelivered(
+            notification_id=notification_id,
+            match_ids=[match_id],
+            consultant_id=person.id,
+            channel=channel,
+            kind="match.found",
+            attempts=1,
+            delivered_at=now,
+        )
+        _record(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    for name, message_id in (("a.eml", "<1111-aa@koppel.local>"), ("b.eml", "<9999@x.test>")):
+        (mail / name).write_bytes(
+            f"Message-ID: {message_id}\r\nSubject: s\r\n\r\nbody\r\n".encode()
+        )
+    hooks = tmp_path / "webhooks.jsonl"
+    hooks.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "received_at": now.isoformat(),
+                    "webhook_id": webhook_id,
+                    "verified": True,
+                    "duplicate": duplicate,
+                }
+            )
+            + "\n"
+            for webhook_id, duplicate in (
+                ("msg_2222bb", False),
+                ("msg_2222bb", True),
+                ("msg_x", False),
+            )
+        )
+    )
 
     summary = summarise(
         profiles=profiles,
-        jobs=[],
+        jobs=[job],
         consultants_loaded=LoadResult(),
         assignments_loaded=LoadResult(),
-        tally=Tally(),
+        tally=tally,
         load_seconds=0,
         wait_seconds=0,
-        mail_dir=tmp_path,
-        webhook_log=tmp_path / "none.jsonl",
+        mail_dir=mail,
+        webhook_log=hooks,
         started_at=0,
     )
 
     assert summary["emails_written"] == {"demo": 1, "others": 1}
+    assert summary["webhooks_received"] == {
+        "verified": 2,
+        "unverified": 0,
+        "duplicates": 1,
+        "others": 1,
+    }
 
 
 async def test_the_pacer_spaces_requests_and_a_missing_rate_does_not() -> None:

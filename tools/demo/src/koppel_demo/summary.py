@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,6 +78,9 @@ def summarise(
     ]
     expected = sum(len(by_id[m.consultant_id].notification.channels) for m in instant)
 
+    notification_ids = {o.notification_id for o in _ours(tally.delivered, tally)} | {
+        o.notification_id for o in _ours(tally.failed, tally)
+    }
     channels: dict[str, dict[str, int]] = {}
     for delivered in _ours(tally.delivered, tally):
         channels.setdefault(delivered.channel.value, Counter())["delivered"] += 1
@@ -123,10 +125,8 @@ def summarise(
         "deliveries": {name: dict(outcome) for name, outcome in sorted(channels.items())},
         "latency_seconds": _latency(tally, assignments_loaded),
         "examples": _examples(matches, by_id),
-        "emails_written": _count_emails(
-            mail_dir, started_at, {profile.email.lower() for profile in profiles}
-        ),
-        "webhooks_received": _count_webhooks(webhook_log, started_at),
+        "emails_written": _count_emails(mail_dir, started_at, notification_ids),
+        "webhooks_received": _count_webhooks(webhook_log, started_at, notification_ids),
     }
 
 
@@ -215,10 +215,12 @@ def _examples(
     return examples
 
 
-def _count_emails(directory: Path, since: float, addresses: set[str]) -> dict[str, int]:
-    """New messages in the sink: to the demo's consultants, and to anyone else.
+def _count_emails(directory: Path, since: float, ours: set[str]) -> dict[str, int]:
+    """New messages in the sink: about the demo's matches, and about anything else.
 
-    On a shared broker the demo's notifier also delivers the matches other users publish.
+    The notifier's Message-ID is `<notification id@domain>`, so a message is the demo's when
+    its id is one of the `ours` notification ids. On a shared broker the demo's services also
+    match and deliver what other users publish on the same topics: those are the others.
     """
     counts = {"demo": 0, "others": 0}
     if not directory.is_dir():
@@ -228,25 +230,31 @@ def _count_emails(directory: Path, since: float, addresses: set[str]) -> dict[st
         if path.stat().st_mtime < since:
             continue
         with path.open("rb") as stored:
-            recipients = parser.parse(stored).get_all("To", [])
-        ours = any(address.lower() in addresses for _, address in getaddresses(recipients))
-        counts["demo" if ours else "others"] += 1
+            message_id = str(parser.parse(stored).get("Message-ID", ""))
+        notification_id = message_id.strip().strip("<>").partition("@")[0]
+        counts["demo" if notification_id in ours else "others"] += 1
     return counts
 
 
-def _count_webhooks(log: Path, since: float) -> dict[str, int]:
-    counts: Counter[str] = Counter()
+def _count_webhooks(log: Path, since: float, ours: set[str]) -> dict[str, int]:
+    """Webhooks the receiver logged: about the demo's matches (by `webhook-id`), and others."""
+    counts: Counter[str] = Counter({"verified": 0, "unverified": 0, "duplicates": 0, "others": 0})
     if not log.is_file():
-        return {}
+        return dict(counts)
+    webhook_ids = {"msg_" + notification_id.replace("-", "") for notification_id in ours}
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
             entry = json.loads(line)
             received = datetime.fromisoformat(entry["received_at"]).timestamp()
         except (ValueError, KeyError, TypeError):
             continue
-        if received >= since:
-            counts["verified" if entry.get("verified") else "unverified"] += 1
-            counts["duplicates"] += bool(entry.get("duplicate"))
+        if received < since:
+            continue
+        if entry.get("webhook_id") not in webhook_ids:
+            counts["others"] += 1
+            continue
+        counts["verified" if entry.get("verified") else "unverified"] += 1
+        counts["duplicates"] += bool(entry.get("duplicate"))
     return dict(counts)
 
 
@@ -321,17 +329,18 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
 
     hooks = summary["webhooks_received"]
     emails = summary["emails_written"]
-    others = (
-        f" (and {emails['others']} to other consultants: others publish on this Kafka too)"
-        if emails["others"]
-        else ""
-    )
     console.print(
-        f"\nEmails: {emails['demo']} to the demo's consultants in .local/mail/*.eml — inbox "
-        f"{inbox_url}{others}"
-        f"\nWebhooks: {hooks.get('verified', 0)} verified, {hooks.get('unverified', 0)} "
-        f"unverified, in .local/webhooks/webhooks.jsonl"
+        f"\nEmails: {emails['demo']} about the demo's matches in .local/mail/*.eml — inbox "
+        f"{inbox_url}"
+        f"\nWebhooks: {hooks['verified']} verified, {hooks['unverified']} unverified "
+        f"({hooks['duplicates']} retried), in .local/webhooks/webhooks.jsonl"
         "\nThis summary as JSON: .local/demo/summary.json"
     )
+    if emails["others"] or hooks["others"]:
+        console.print(
+            f"[yellow]Also {emails['others']} emails and {hooks['others']} webhooks about "
+            "assignments or consultants that are not the demo's: other users publish on this "
+            "Kafka's topics too, and the demo's services match and deliver those as well.[/]"
+        )
     if summary["watcher_error"]:
         console.print(f"[red]watching the topics failed: {summary['watcher_error']}[/]")

@@ -68,9 +68,20 @@ class Tally:
         except (EnvelopeError, PayloadError):
             self.undecodable += 1
             return
+        if isinstance(payload, NotificationDelivered | NotificationFailed):
+            # Kept either way (the summary sorts them out once every match has been read),
+            # but only those about the demo's matches count as activity.
+            if isinstance(payload, NotificationDelivered):
+                self.delivered.append(payload)
+            else:
+                self.failed.append(payload)
+            if any(match_id in self.found for match_id in payload.match_ids):
+                self.events_by_type[event.type] += 1
+                self.last_match_activity = time.monotonic()
+            return
         if not self._about_us_too(payload):
             return
-        if topic in (MATCHES, NOTIFICATIONS):
+        if topic == MATCHES:
             self.last_match_activity = time.monotonic()
         self.events_by_type[event.type] += 1
         if isinstance(payload, MatchFound):
@@ -81,10 +92,6 @@ class Tally:
         elif isinstance(payload, MatchWithdrawn):
             self.withdrawn.append(payload)
             self.withdrawn_ids.add(payload.match_id)
-        elif isinstance(payload, NotificationDelivered):
-            self.delivered.append(payload)
-        elif isinstance(payload, NotificationFailed):
-            self.failed.append(payload)
 
     def _about_us(self, key: bytes | None) -> bool:
         return not self.keys or (key is not None and key.decode(errors="replace") in self.keys)
@@ -97,7 +104,7 @@ class Tally:
             return payload.assignment.id in self.keys
         if isinstance(payload, MatchWithdrawn):
             return payload.assignment_id in self.keys
-        return True
+        return True  # the entity topics: the key said it all
 
 
 class TopicWatcher:
