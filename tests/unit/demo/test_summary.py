@@ -144,6 +144,10 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
         _record(
             tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered(job), at=matched_at
         )
+    # Another notifier on the broker reports the same notification again.
+    _record(
+        tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered(jobs[0]), at=matched_at
+    )
     withdrawn = MatchWithdrawn(
         match_id=match_id_for(jobs[1].id, person.id),
         consultant_id=person.id,
@@ -170,6 +174,7 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
     assert summary["events_by_type"]["nl.koppel.match.found"] == 2
     assert summary["withdrawn"] == {"assignment_filled": 1}
     assert summary["deliveries"] == {"webhook": {"delivered": 2}}
+    assert summary["repeated_delivery_reports"] == 1
     latency = summary["latency_seconds"]
     assert (latency["p50"], latency["samples"]) == (3.0, 2)
     assert latency["intake_to_match"]["p50"] == 1.0

@@ -78,14 +78,18 @@ def summarise(
     ]
     expected = sum(len(by_id[m.consultant_id].notification.channels) for m in instant)
 
-    notification_ids = {o.notification_id for o in _ours(tally.delivered, tally)} | {
-        o.notification_id for o in _ours(tally.failed, tally)
+    delivered_ours, failed_ours = _ours(tally.delivered, tally), _ours(tally.failed, tally)
+    notification_ids = {o.notification_id for o in delivered_ours} | {
+        o.notification_id for o in failed_ours
     }
     channels: dict[str, dict[str, int]] = {}
-    for delivered in _ours(tally.delivered, tally):
-        channels.setdefault(delivered.channel.value, Counter())["delivered"] += 1
-    for failed in _ours(tally.failed, tally):
-        channels.setdefault(failed.channel.value, Counter())["failed"] += 1
+    for delivered in delivered_ours:
+        channels.setdefault(_channel_label(delivered), Counter())["delivered"] += 1
+    for failed in failed_ours:
+        channels.setdefault(_channel_label(failed), Counter())["failed"] += 1
+    reports = [o.notification_id for o in tally.delivered]
+    reports += [o.notification_id for o in tally.failed]
+    repeated = sum(report in notification_ids for report in reports) - len(notification_ids)
 
     return {
         "loaded": {
@@ -122,6 +126,7 @@ def summarise(
             "instant_deliveries_expected": expected,
         },
         "withdrawn": dict(Counter(w.reason.value for w in tally.withdrawn)),
+        "repeated_delivery_reports": repeated,
         "deliveries": {name: dict(outcome) for name, outcome in sorted(channels.items())},
         "latency_seconds": _latency(tally, assignments_loaded),
         "examples": _examples(matches, by_id),
@@ -134,8 +139,21 @@ Outcome = TypeVar("Outcome", NotificationDelivered, NotificationFailed)
 
 
 def _ours(outcomes: Sequence[Outcome], tally: Tally) -> list[Outcome]:
-    """Deliveries about the demo's matches (a demo consultant may hear of others' too)."""
-    return [o for o in outcomes if any(match_id in tally.found for match_id in o.match_ids)]
+    """Deliveries about the demo's matches, each notification once (its first report).
+
+    A demo consultant may hear of others' assignments too, and on a shared broker another
+    notifier may report the same notification (ids are deterministic) a second time.
+    """
+    unique: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        if any(match_id in tally.found for match_id in outcome.match_ids):
+            unique.setdefault(outcome.notification_id, outcome)
+    return list(unique.values())
+
+
+def _channel_label(outcome: NotificationDelivered | NotificationFailed) -> str:
+    channel = outcome.channel.value
+    return f"{channel} (daily digest)" if outcome.kind == "digest" else channel
 
 
 def _spread(samples: Sequence[float]) -> dict[str, float | int]:
@@ -292,18 +310,25 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
     console.print(
         f"per assignment: min {spread['min']}, median {spread['median']}, p90 {spread['p90']}, "
         f"max {spread['max']} (mean {spread['mean']}); {matches['above_min_score']} matches "
-        f"reach the consultant's min_score, {matches['for_daily_digest']} of them wait for "
-        f"the daily digest; withdrawn: {sum(summary['withdrawn'].values())} "
+        f"reach the consultant's min_score, {matches['for_daily_digest']} of them for "
+        f"consultants who chose a daily digest; withdrawn: {sum(summary['withdrawn'].values())} "
         f"{summary['withdrawn'] or ''}"
     )
 
-    deliveries = Table(title="Deliveries")
+    deliveries = Table(
+        title=f"Deliveries ({matches['instant_deliveries_expected']} instant ones expected)"
+    )
     deliveries.add_column("channel")
     deliveries.add_column("delivered", justify="right")
     deliveries.add_column("failed", justify="right")
     for channel, outcome in summary["deliveries"].items():
         deliveries.add_row(channel, str(outcome.get("delivered", 0)), str(outcome.get("failed", 0)))
     console.print(deliveries)
+    if summary["repeated_delivery_reports"]:
+        console.print(
+            f"({summary['repeated_delivery_reports']} delivery reports repeated one already "
+            "counted: another notifier on this Kafka delivered the same notification)"
+        )
     latency = summary["latency_seconds"]
     console.print(
         f"Latency intake → delivery over {latency['samples']} instant deliveries: "
