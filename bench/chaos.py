@@ -10,8 +10,8 @@ into the scenario's ledger. Scenarios, each with its own ledger, drained and jud
 before the next:
 
 * steady — no fault: the baseline (latency; zero redeliveries expected);
-* matcher-kills / notifier-kills — SIGKILL the service `--kills` times, 1–3 s apart,
-  restarting it at once (the notifier's kills land mid-delivery);
+* matcher-kills / notifier-kills — SIGKILL the service `--kills` times, `--kill-gap`
+  (±50%) apart, restarting it at once (the notifier's kills land mid-delivery);
 * kafka-restart — stop the broker (SIGTERM) under load, keep it down `--outage` s, start
   it; the intake answers 503 meanwhile (counted as refused; those events are not owed);
 * postgres-restart — the same with PostgreSQL (fast shutdown);
@@ -19,16 +19,22 @@ before the next:
   of each message (then recovers), one that always answers 500 (dead-lettered after the
   retry schedule: a `notification.failed` is expected), one that never answers (the
   notifier's 15 s total timeout; also ends in `notification.failed`), and one that drips
-  its answer a byte every 0.4 s; healthy deliveries' latency is printed.
+  its answer a byte every 0.4 s; healthy deliveries' latency is printed;
+* second-notifier (diagnostic, only when named) — a second notifier with a database and
+  group of its own reads the same topics: its webhooks are flagged as foreign.
 
 Judged per scenario (`chaos_audit.judge`): accepted; expected; delivered; lost (no
-delivery, or no `notification.failed` where failure is the expected end); duplicate emails;
-duplicate webhooks (a second `webhook-id` for one event); matches emitted twice (the
-matches topic holds two `match.found` for one event); redeliveries (the same `webhook-id`
-answered 2xx again: at-least-once, allowed, reported); webhooks from foreign processes; and
-stuck consumers (a service not ready, or consumer lag not back to 0, after the drain). A
-service that exits on its own (e.g. when PostgreSQL goes away) is restarted, as Kubernetes
-would, and counted. Exits 1 when any scenario loses or duplicates.
+delivery, or no `notification.failed` where failure is the expected end); duplicate emails
+(a second Message-ID for one event); emails resent with the same Message-ID (a SIGKILL
+between the relay's 250 and the notifier recording it: SMTP's one window, RFC 1047;
+reported, allowed like webhook redeliveries); duplicate webhooks (a second `webhook-id`
+for one event); matches emitted twice (the matches topic holds two `match.found` for one
+event); redeliveries (the same `webhook-id` answered 2xx again: at-least-once, allowed,
+reported); webhooks from foreign processes; and stuck consumers (a service not ready,
+or consumer lag not back to 0, after the drain; or an intake that is ready but refuses
+everything once the broker is back). A service that exits on its own (e.g. when
+PostgreSQL goes away) is restarted, as Kubernetes would, and counted. Exits 1 when any
+scenario loses, duplicates or leaves a consumer stuck.
 
     uv run python bench/chaos.py [--quick] [--kills 20] [--rate 20] [--scenarios a,b]
         [--json bench/results/chaos.json] [--dump file]
@@ -74,6 +80,7 @@ SCENARIOS = (
     "hostile-webhooks",
     "kafka-restart",
 )
+DIAGNOSTICS = ("second-notifier",)
 HOSTILE = (Behaviour.FLAKY, Behaviour.FAILING, Behaviour.HANGING, Behaviour.DRIPPING)
 # Short, so a failing endpoint is dead-lettered within the run: three attempts.
 RETRY_SCHEDULE = "0s,1s,2s"
@@ -241,6 +248,7 @@ class Harness:
             "kafka-restart": lambda load: self.restart("kafka", load),
             "postgres-restart": lambda load: self.restart("postgres", load),
             "hostile-webhooks": self.hostile,
+            "second-notifier": self.second_notifier,
         }
 
     async def steady(self, load: Load) -> dict[str, Any]:
@@ -250,16 +258,17 @@ class Harness:
     async def kill_repeatedly(self, name: str) -> dict[str, Any]:
         service = self.stack.services[name]
         ready_in = []
-        await asyncio.sleep(2)
+        gap = self.args.kill_gap
+        await asyncio.sleep(gap)
         for number in range(1, self.args.kills + 1):
-            await asyncio.sleep(random.uniform(1, 3))  # noqa: S311 - timing jitter, not crypto
+            await asyncio.sleep(random.uniform(gap / 2, gap * 1.5))  # noqa: S311 - jitter
             service.kill()
             service.start()
             ready_in.append(await service.wait_ready())
             print(
                 f"[chaos] {name} killed {number}/{self.args.kills}, ready in {ready_in[-1]:.1f} s"
             )
-        await asyncio.sleep(2)
+        await asyncio.sleep(gap)
         ready_in.sort()
         return {
             "kills": len(ready_in),
@@ -316,13 +325,44 @@ class Harness:
             await asyncio.sleep(self.args.steady / self.args.hostile_events)
         return {"retry_schedule": RETRY_SCHEDULE}
 
+    async def second_notifier(self, load: Load) -> dict[str, Any]:
+        """Diagnostic: another notifier (own database and group) reads the same topics.
+
+        What happened on the shared broker, where other tests' notifiers ran: each one
+        delivers the run's matches too, with the same `webhook-id` (derived from the match),
+        so the endpoint sees every webhook twice. Its email goes to a sink of its own.
+        """
+        sink = Controller(RecordingMailSink(), hostname="127.0.0.1", port=free_port())
+        sink.start()
+        other = Stack(
+            smtp_port=sink.port,
+            bootstrap=self.infra.bootstrap,
+            server_dsn=self.infra.server_dsn,
+            env=self.stack.env,
+        )
+        try:
+            await other.start(only=("notifier",))
+            await asyncio.sleep(self.args.steady)
+            ours = {a.webhook_id for a in self.hooks.attempts if a.sender == "ours"}
+            await asyncio.sleep(5)
+        finally:
+            await other.stop()
+            sink.stop()
+        foreign = [a for a in self.hooks.attempts if a.sender.startswith("foreign")]
+        return {
+            "foreign_requests": len(foreign),
+            "foreign_with_a_webhook_id_ours_also_sent": sum(a.webhook_id in ours for a in foreign),
+            "foreign_sender_example": foreign[0].sender if foreign else None,
+        }
+
 
 def print_verdict(v: Verdict) -> None:
     print(
         f"[chaos] {v.scenario}: accepted {v.accepted} (refused {v.refused}); expected"
         f" {v.expected_deliveries} deliveries + {v.expected_failures} failure reports;"
         f" delivered {v.delivered}, failure reports {v.failure_reports}; lost {len(v.lost)}"
-        f" {v.lost[:3]}; duplicate emails {v.duplicate_emails}, duplicate webhooks"
+        f" {v.lost[:3]}; duplicate emails {v.duplicate_emails} (resent with the same"
+        f" Message-ID {v.email_resends}), duplicate webhooks"
         f" {v.duplicate_webhooks}, matches emitted twice {v.matches_emitted_twice};"
         f" redeliveries {v.redeliveries}, foreign webhooks {v.foreign_webhooks},"
         f" failed attempts {v.failed_attempts}; healthy latency ms {v.latency_ms};"
@@ -403,8 +443,9 @@ def summary(verdicts: list[Verdict]) -> str:
     """The Markdown table for docs/benchmarks.md."""
     rows = [
         "| scenario | accepted | refused (5xx) | expected | delivered | failure reports"
-        " | lost | duplicate emails | duplicate matches | redeliveries | healthy p50 / p95 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | lost | duplicate emails | emails resent (same Message-ID) | duplicate matches"
+        " | webhook redeliveries (same webhook-id) | healthy webhook p50 / p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for v in verdicts:
         latency = f"{v.latency_ms.get('p50', '–')} / {v.latency_ms.get('p95', '–')}"
@@ -414,6 +455,7 @@ def summary(verdicts: list[Verdict]) -> str:
         rows.append(
             f"| {v.scenario} | {v.accepted} | {sum(v.refused.values())} | {expected}"
             f" | {v.delivered} | {v.failure_reports} | {len(v.lost)} | {v.duplicate_emails}"
+            f" | {v.email_resends}"
             f" | {v.duplicate_webhooks + v.matches_emitted_twice} | {v.redeliveries}"
             f" | {latency} |"
         )
@@ -425,6 +467,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs per service")
+    parser.add_argument("--kill-gap", type=float, default=2, help="seconds between kills (±50%%)")
     parser.add_argument("--rate", type=float, default=20, help="assignment upserts per second")
     parser.add_argument("--consultants", type=int, default=40, help="healthy consultants")
     parser.add_argument("--steady", type=float, default=20, help="seconds of steady load")
@@ -437,7 +480,7 @@ def main() -> None:
         "--scenarios",
         type=lambda text: [s for s in text.split(",") if s],
         default=list(SCENARIOS),
-        help=f"comma-separated, from {','.join(SCENARIOS)}",
+        help=f"comma-separated, from {','.join(SCENARIOS + DIAGNOSTICS)}",
     )
     parser.add_argument(
         "--quick", action="store_true", help="2 kills each, 10/s, short phases, no restarts"
@@ -446,10 +489,10 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="write ledger and arrivals per scenario")
     args = parser.parse_args()
     if args.quick:
-        args.kills, args.rate, args.consultants, args.steady = 2, 10, 10, 6
+        args.kills, args.rate, args.consultants, args.steady, args.kill_gap = 2, 10, 10, 4, 1
         if args.scenarios == list(SCENARIOS):
             args.scenarios = ["steady", "matcher-kills", "notifier-kills"]
-    unknown = set(args.scenarios) - set(SCENARIOS)
+    unknown = set(args.scenarios) - set(SCENARIOS) - set(DIAGNOSTICS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     started = time.monotonic()

@@ -126,7 +126,8 @@ class Verdict:
     delivered: int
     failure_reports: int
     lost: list[str]
-    duplicate_emails: int
+    duplicate_emails: int  # a second email with another Message-ID for one event
+    email_resends: int  # the same Message-ID again: SMTP's one window (RFC 1047), reported
     duplicate_webhooks: int  # a second, different webhook-id for one event
     matches_emitted_twice: int  # match.found on the topic more than once for one event
     redeliveries: int  # the same webhook-id answered 2xx again (at-least-once)
@@ -166,6 +167,11 @@ def judge(
         first_ok.setdefault(attempt.assignment_id, attempt.at)
         answered[attempt.webhook_id] += 1
     emails_per_event = Counter(a for a, _ in emails if a in ledger)
+    message_ids_per_event: dict[str, set[str]] = {}
+    for assignment_id, message_id in emails:
+        if assignment_id in ledger:
+            message_ids_per_event.setdefault(assignment_id, set()).add(message_id)
+    distinct_emails = sum(len(ids) for ids in message_ids_per_event.values())
     arrived = first_ok.keys() | emails_per_event.keys()
     lost = []
     for assignment_id, entry in ledger.items():
@@ -188,7 +194,8 @@ def judge(
         delivered=len(arrived & ledger.keys()),
         failure_reports=sum(1 for a in ledger if topics.failed[a] > 0),
         lost=sorted(lost),
-        duplicate_emails=sum(c - 1 for c in emails_per_event.values() if c > 1),
+        duplicate_emails=distinct_emails - len(message_ids_per_event),
+        email_resends=sum(emails_per_event.values()) - distinct_emails,
         duplicate_webhooks=sum(len(ids) - 1 for ids in ids_per_event.values() if len(ids) > 1),
         matches_emitted_twice=sum(1 for a in ledger if topics.matches[a] > 1),
         redeliveries=sum(c - 1 for c in answered.values() if c > 1),
