@@ -8,8 +8,9 @@ ranks them; `rendering.py` builds the result objects in bulk. `rank_for_*` retur
 ranking with evaluations built on demand, for callers that want ids and scores first.
 
 Results equal `evaluate()` pair by pair (the property tests hold them to it): distances
-that land within a hair of a threshold are recomputed with the scalar haversine, so float
-noise cannot make the two disagree.
+are compared with thresholds through unit vectors (`geo`), and those that land within a
+hair of a threshold are decided by the scalar haversine, so float noise cannot make the
+two disagree.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy.typing as npt
 from koppel_matcher.domain import components as c
 from koppel_matcher.domain import vector_scoring as v
 from koppel_matcher.domain.columns import SlotColumns
-from koppel_matcher.domain.geo import AMBIGUITY_KM, haversine_km, haversine_km_many
-from koppel_matcher.domain.hard_filters import AVAILABILITY_GRACE, is_open_at
+from koppel_matcher.domain.geo import h_of_km, half_chord_squared, near_threshold, unit_vector
+from koppel_matcher.domain.hard_filters import AVAILABILITY_GRACE, distance_km, is_open_at
 from koppel_matcher.domain.instants import epoch_us
 from koppel_matcher.domain.masks import (
     ASSIGNMENT_TYPE_INDEX,
@@ -46,7 +47,6 @@ _NAN = math.nan
 _NEVER = np.iinfo(np.int64).max
 _NO_MINIMUM = int(np.iinfo(np.int32).min)
 _GRACE_DAYS = AVAILABILITY_GRACE.days
-assert all(limit.is_integer() for limit in c.TRAVEL_BAND_LIMITS_KM)  # see _distances
 
 # Small dtypes keep a scan's memory traffic low; the contract's bounds (hours ≤ 40, years
 # ≤ 60, office days ≤ 5) sit far inside them. Comparisons with Python ints are exact in
@@ -64,9 +64,10 @@ _PROFILE_FIELDS: dict[str, tuple[npt.DTypeLike, object]] = {
     "specialisms": (np.int32, 0),
     "years": (np.int16, 0),
     "public_state": (np.int8, 0),
-    "lat": (np.float64, _NAN),
-    "lon": (np.float64, _NAN),
-    "max_travel": (np.float64, math.inf),
+    "x": (np.float64, _NAN),
+    "y": (np.float64, _NAN),
+    "z": (np.float64, _NAN),
+    "travel_h": (np.float64, h_of_km(None)),
     "min_rate": (np.float64, _NAN),
     "style": (np.int8, 0),
     "language": (np.int8, 0),
@@ -85,8 +86,9 @@ _ASSIGNMENT_FIELDS: dict[str, tuple[npt.DTypeLike, object]] = {
     "preferred": (np.int32, 0),
     "min_years": (np.int32, _NO_MINIMUM),
     "max_rate": (np.float64, _NAN),
-    "lat": (np.float64, _NAN),
-    "lon": (np.float64, _NAN),
+    "x": (np.float64, _NAN),
+    "y": (np.float64, _NAN),
+    "z": (np.float64, _NAN),
     "kind": (np.int8, 0),
     "org_type": (np.int8, 0),
     "asg_type": (np.int8, 0),
@@ -95,6 +97,14 @@ _ASSIGNMENT_FIELDS: dict[str, tuple[npt.DTypeLike, object]] = {
 
 def _or_nan(value: float | None) -> float:
     return _NAN if value is None else float(value)
+
+
+def _scalar_travel(a: AssignmentSpec, p: ProfileSpec) -> tuple[bool, int]:
+    """Filter 9 and the travel band for a pair with office days and both coordinates."""
+    distance = distance_km(a, p)
+    assert distance is not None
+    fits = p.max_travel_km is None or distance <= p.max_travel_km
+    return fits, c.travel_band(distance)
 
 
 class MatchIndex:
@@ -114,6 +124,7 @@ class MatchIndex:
         slot = self._p.acquire(p.id)
         free_min, free_max = p.free_hours
         disciplines = discipline_mask(p.disciplines)
+        x, y, z = unit_vector(p.home.lat, p.home.lon)
         row = {
             "eligible": p.active and p.consent,
             "level": p.level.rank,
@@ -126,9 +137,10 @@ class MatchIndex:
             "specialisms": discipline_mask(p.specialisms) & disciplines,
             "years": p.years_experience,
             "public_state": c.public_sector_state(p.public_sector_years),
-            "lat": _or_nan(p.home.lat) if p.home.has_coordinates else _NAN,
-            "lon": _or_nan(p.home.lon) if p.home.has_coordinates else _NAN,
-            "max_travel": math.inf if p.max_travel_km is None else float(p.max_travel_km),
+            "x": x,
+            "y": y,
+            "z": z,
+            "travel_h": h_of_km(p.max_travel_km),
             "min_rate": _or_nan(p.min_hourly_rate_eur),
             "style": WORK_STYLE_INDEX[p.work_style],
             "language": LANGUAGES.index(p.language),
@@ -147,7 +159,7 @@ class MatchIndex:
     def upsert_assignment(self, a: AssignmentSpec) -> None:
         self._vocabulary.intern(a.required_certifications)
         slot = self._a.acquire(a.id)
-        here = a.location
+        x, y, z = unit_vector(a.location.lat, a.location.lon)
         row = {
             "open": a.is_open,
             "closes": _NEVER if a.closes_at is None else epoch_us(a.closes_at),
@@ -160,8 +172,9 @@ class MatchIndex:
             "preferred": discipline_mask(a.disciplines_preferred),
             "min_years": _NO_MINIMUM if a.min_years_experience is None else a.min_years_experience,
             "max_rate": _or_nan(a.max_hourly_rate_eur),
-            "lat": _or_nan(here.lat) if here.has_coordinates else _NAN,
-            "lon": _or_nan(here.lon) if here.has_coordinates else _NAN,
+            "x": x,
+            "y": y,
+            "z": z,
             "kind": c.organization_kind(a),
             "org_type": ORGANIZATION_TYPE_INDEX[a.organization_type],
             "asg_type": ASSIGNMENT_TYPE_INDEX[a.assignment_type],
@@ -237,15 +250,20 @@ class MatchIndex:
             keep &= ~(col["min_rate"] > a.max_hourly_rate_eur)
         rows = np.flatnonzero(keep)
 
-        remote = a.office_days_per_week <= 0
-        here = a.location
-        if remote or here.lat is None or here.lon is None:
-            distance = np.full(rows.size, _NAN)
-        else:
-            distance = self._distances(here.lat, here.lon, col["lat"][rows], col["lon"][rows])
-            limit = col["max_travel"][rows]
-            near = ~(distance > limit)
-            rows, distance = rows[near], distance[near]
+        travel: Any = c.TRAVEL_REMOTE
+        if a.office_days_per_week > 0:
+            travel = c.TRAVEL_UNKNOWN
+            here = unit_vector(a.location.lat, a.location.lon)
+            if not math.isnan(here[0]):
+                h = half_chord_squared(here, col["x"][rows], col["y"][rows], col["z"][rows])
+                limit = col["travel_h"][rows]
+                near = ~(h > limit)
+                travel, fragile = v.travel_bands(h)
+                fragile |= near_threshold(h, limit)
+                for i in np.flatnonzero(fragile).tolist():
+                    p = self._profiles[self._p.ids[rows[i]]]
+                    near[i], travel[i] = _scalar_travel(a, p)
+                rows, travel = rows[near], travel[near]
 
         states: list[Any] = [None] * 11
         values: list[Any] = [None] * 11
@@ -272,7 +290,7 @@ class MatchIndex:
         states[v.OFFICE_DAYS] = v.office_states(
             np.int64(a.office_days_per_week), col["max_office"][rows]
         )
-        states[v.TRAVEL] = v.travel_states(np.bool_(remote), distance)
+        states[v.TRAVEL] = travel
         states[v.RATE] = v.rate_states(
             np.float64(_or_nan(a.max_hourly_rate_eur)), col["min_rate"][rows]
         )
@@ -305,14 +323,25 @@ class MatchIndex:
             keep &= ~(col["max_rate"] < p.min_hourly_rate_eur)
         rows = np.flatnonzero(keep)
 
-        home = p.home
-        if home.lat is None or home.lon is None:
-            distance = np.full(rows.size, _NAN)
+        remote = col["office"][rows] <= 0
+        home = unit_vector(p.home.lat, p.home.lon)
+        if math.isnan(home[0]):
+            travel = np.full(rows.size, c.TRAVEL_UNKNOWN, dtype=np.int64)
         else:
-            distance = self._distances(home.lat, home.lon, col["lat"][rows], col["lon"][rows])
+            h = half_chord_squared(home, col["x"][rows], col["y"][rows], col["z"][rows])
+            travel, fragile = v.travel_bands(h)
+            near = None
             if p.max_travel_km is not None:
-                near = (col["office"][rows] <= 0) | ~(distance > p.max_travel_km)
-                rows, distance = rows[near], distance[near]
+                limit = h_of_km(p.max_travel_km)
+                near = remote | ~(h > limit)
+                fragile |= near_threshold(h, limit)
+            for i in np.flatnonzero(fragile & ~remote).tolist():
+                a = self._assignments[self._a.ids[rows[i]]]
+                fits, travel[i] = _scalar_travel(a, p)
+                if near is not None:
+                    near[i] = fits
+            if near is not None:
+                rows, travel, remote = rows[near], travel[near], remote[near]
 
         states: list[Any] = [None] * 11
         values: list[Any] = [None] * 11
@@ -337,9 +366,10 @@ class MatchIndex:
         states[v.HOURS], values[v.HOURS] = v.hours(
             col["hours_min"][rows], col["hours_max"][rows], np.int64(free_min), np.int64(free_max)
         )
-        office = col["office"][rows]
-        states[v.OFFICE_DAYS] = v.office_states(office, np.int64(p.max_office_days_per_week))
-        states[v.TRAVEL] = v.travel_states(office <= 0, distance)
+        states[v.OFFICE_DAYS] = v.office_states(
+            col["office"][rows], np.int64(p.max_office_days_per_week)
+        )
+        states[v.TRAVEL] = np.where(remote, c.TRAVEL_REMOTE, travel)
         states[v.RATE] = v.rate_states(
             col["max_rate"][rows], np.float64(_or_nan(p.min_hourly_rate_eur))
         )
@@ -347,16 +377,6 @@ class MatchIndex:
         return self._ranked(self._a, rows, states, values, np.int64(LANGUAGES.index(p.language)))
 
     # --- shared steps ---
-
-    @staticmethod
-    def _distances(lat: float, lon: float, lats: Array, lons: Array) -> Array:
-        """Vectorised haversine; values near a threshold are redone with the scalar formula."""
-        distance = haversine_km_many(lat, lon, lats, lons)
-        # Every threshold (travel limits, band edges) is a whole number of km.
-        fragile = np.flatnonzero(np.abs(distance - np.round(distance)) <= AMBIGUITY_KM)
-        for i in fragile.tolist():
-            distance[i] = haversine_km(lat, lon, float(lats[i]), float(lons[i]))
-        return distance
 
     @staticmethod
     def _ranked(

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel_matcher.domain import components as c
+from koppel_matcher.domain import geo
 from koppel_matcher.domain.masks import ASSIGNMENT_TYPES, DISCIPLINE_BITS, ORGANIZATION_TYPES
 from koppel_matcher.domain.scoring import COMPONENTS
 
@@ -60,7 +61,9 @@ def _state_table(component: int, size: int) -> Floats:
 
 
 _TABLES = {i: _state_table(i, count) for i, count in SMALL_STATE_COUNTS.items()}
-_TRAVEL_LIMITS = np.array(c.TRAVEL_BAND_LIMITS_KM, dtype=np.float64)
+_BAND_H = np.array([geo.h_of_km(km) for km in c.TRAVEL_BAND_LIMITS_KM], dtype=np.float64)
+_BAND_H_LOW = _BAND_H * (1 - geo.H_TOLERANCE) - geo.H_FLOOR
+_BAND_H_HIGH = _BAND_H * (1 + geo.H_TOLERANCE) + geo.H_FLOOR
 
 
 def coverage(
@@ -106,12 +109,13 @@ def office_states(days: IntsLike, maximum: IntsLike) -> Ints:
     return result
 
 
-def travel_states(remote: npt.NDArray[np.bool_] | np.bool_, distance: Floats) -> Ints:
-    """Remote where there are no office days, else the distance band, unknown for NaN."""
-    band = np.searchsorted(_TRAVEL_LIMITS, distance, side="left") + 1
-    band = np.where(np.isnan(distance), c.TRAVEL_UNKNOWN, band)
-    result: Ints = np.where(remote, c.TRAVEL_REMOTE, band).astype(np.int64)
-    return result
+def travel_bands(h: Floats) -> tuple[Ints, npt.NDArray[np.bool_]]:
+    """Travel states from h (`geo`): the distance band, unknown for NaN; and which rows
+    lie too close to a band edge for h to decide (the caller asks the scalar for those)."""
+    band = np.searchsorted(_BAND_H, h, side="left") + 1
+    band[np.isnan(h)] = c.TRAVEL_UNKNOWN
+    fragile = np.searchsorted(_BAND_H_LOW, h) != np.searchsorted(_BAND_H_HIGH, h)
+    return band.astype(np.int64, copy=False), fragile
 
 
 def rate_states(max_rate: FloatsLike, min_rate: FloatsLike) -> Ints:
