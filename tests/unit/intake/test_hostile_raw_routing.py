@@ -179,3 +179,20 @@ def _header(headers: RawHeaders | Sequence[tuple[str, bytes | None]], name: str)
     value = dict(headers)[name]
     assert value is not None, name
     return value
+
+
+def test_a_nul_character_in_the_data_is_an_invalid_payload(make_assignment: Any) -> None:
+    event = CloudEvent(
+        id="upstream-1",
+        source="/crm",
+        type="nl.koppel.assignment.upserted",
+        subject="A-1",
+        time=NOW,
+        data=make_assignment("A-1", title="a\x00b"),
+    )
+    value, headers = encode_binary(event)
+
+    routed = _route(_record(b"A-1", value, tuple(headers)), now=NOW)
+
+    assert routed.code == "invalid_payload"
+    assert b"data.title" in _header(routed.record.headers, "koppel-error-reason")

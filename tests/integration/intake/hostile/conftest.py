@@ -140,6 +140,21 @@ async def hostile_intake(
 
 
 @pytest.fixture
+def hostile_token() -> str:
+    return HOSTILE_TOKEN
+
+
+@pytest.fixture(scope="module")
+async def http_intake(
+    kafka: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[IntakeProcess]:
+    """One process (raw consumer off) for a module's HTTP tests."""
+    intake = await start_intake(kafka, tmp_path_factory.mktemp("intake") / "intake.log")
+    yield intake
+    intake.stop()
+
+
+@pytest.fixture
 async def raw_partitions(kafka: str) -> list[TopicPartition]:
     return await partitions_of(kafka, RAW)
 

@@ -24,6 +24,7 @@ from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
 from koppel_intake.adapters.publisher import OutgoingRecord
+from koppel_intake.domain.json_shape import shape_problem
 from koppel_intake.domain.tracing import continue_trace, is_traceparent
 from koppel_intake.service_layer.records import event_record, tombstone_record
 
@@ -94,6 +95,10 @@ def route(record: IncomingRecord, *, now: datetime | None = None) -> Routed:
 def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
     event = decode(record.value, record.headers)
     structlog.contextvars.bind_contextvars(event_id=event.id)
+    problem = shape_problem(event.data)
+    if problem is not None:
+        location = ".".join(str(part) for part in ("data", *problem.location))
+        raise RoutingError("invalid_payload", f"{location}: {problem.message}")
     payload = event.payload()
     event_type = EventType(event.type)
     topic = _TARGETS.get(event_type)

@@ -25,6 +25,7 @@ from koppel_intake.entrypoints.http.bodies import (
 from koppel_intake.entrypoints.http.guard import MEBIBYTE, guarded_route
 from koppel_intake.entrypoints.http.observability import ObservabilityMiddleware
 from koppel_intake.entrypoints.http.problems import (
+    MAX_LISTED_ERRORS,
     VALIDATION_TYPE,
     FieldProblem,
     ProblemError,
@@ -32,6 +33,7 @@ from koppel_intake.entrypoints.http.problems import (
     install_problem_handlers,
     problem_responses,
     use_problem_media_type,
+    validation_detail,
 )
 from koppel_intake.service_layer.commands import Intake
 
@@ -166,12 +168,16 @@ def _validated(model: type[Entity], body: BaseModel, path_id: str) -> Entity:
         return model.model_validate(data)
     except ValidationError as exc:
         # The body already passed the same rules; this only guards against a 500.
+        details = exc.errors(include_url=False, include_input=False)
         problems = [
             FieldProblem(field=field_name(("body", *detail["loc"])), message=detail["msg"])
-            for detail in exc.errors(include_url=False, include_input=False)
+            for detail in details[:MAX_LISTED_ERRORS]
         ]
         raise ProblemError(
-            422, "the body does not satisfy the contract", type_=VALIDATION_TYPE, errors=problems
+            422,
+            "the body does not satisfy the contract: " + validation_detail(len(details), problems),
+            type_=VALIDATION_TYPE,
+            errors=problems,
         ) from exc
 
 

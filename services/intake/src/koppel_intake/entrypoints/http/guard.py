@@ -8,6 +8,7 @@ details, and an oversized body would be read in full before being refused.
 from __future__ import annotations
 
 import email.message
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -17,8 +18,15 @@ from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
+from koppel_intake.domain.json_shape import shape_problem
 from koppel_intake.domain.tokens import ApiTokens
-from koppel_intake.entrypoints.http.problems import ProblemError
+from koppel_intake.entrypoints.http.problems import (
+    MALFORMED_TYPE,
+    VALIDATION_TYPE,
+    FieldProblem,
+    ProblemError,
+    field_name,
+)
 
 MEBIBYTE = 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -47,11 +55,13 @@ def guarded_route(tokens: ApiTokens, *, max_body_bytes: int = MEBIBYTE) -> type[
 
             async def guarded(request: Request) -> Response:
                 caller = _authenticate(request, tokens)
+                _refuse_encoded_slash(request)
                 request.state.caller = caller
                 structlog.contextvars.bind_contextvars(caller=caller)
                 if request.method in _BODY_METHODS:
                     _require_json(request)
                     body = await _read_bounded(request, max_body_bytes)
+                    _check_shape(body)
                     request = _BufferedRequest(request.scope, request.receive, body)
                 return await handler(request)
 
@@ -72,6 +82,50 @@ def _authenticate(request: Request, tokens: ApiTokens) -> str:
     if name is None:
         raise ProblemError(401, "the bearer token is not valid", headers=_UNAUTHORIZED_HEADERS)
     return name
+
+
+def _check_shape(body: bytes) -> None:
+    """Refuse what the contract models cannot (see `json_shape`), before they parse it."""
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise ProblemError(
+            400, "request body is not JSON we read: nested too deeply", type_=MALFORMED_TYPE
+        ) from None
+    except ValueError:
+        return  # not JSON at all: FastAPI's own parse answers it with a 400
+    problem = shape_problem(document)
+    if problem is not None:
+        field = field_name(("body", *problem.location))
+        raise ProblemError(
+            422,
+            f"1 invalid field(s): {field}",
+            type_=VALIDATION_TYPE,
+            errors=[FieldProblem(field=field, message=problem.message, type=problem.type)],
+        )
+
+
+def _refuse_encoded_slash(request: Request) -> None:
+    """`/v1/assignments/a%2Fclose` must not close assignment `a`.
+
+    The server decodes the path before routing, so an encoded `/` inside an id would act
+    as a separator; no valid id contains one, so such a path names an invalid id.
+    """
+    raw_path = (request.scope.get("raw_path") or b"").partition(b"?")[0]
+    if b"%2f" in raw_path.lower():
+        raise ProblemError(
+            422,
+            "1 invalid field(s): path.id",
+            type_=VALIDATION_TYPE,
+            errors=[
+                FieldProblem(
+                    field="path.id",
+                    message="an id is 1-64 characters of [A-Za-z0-9._:-]; "
+                    "a percent-encoded '/' is not one of them",
+                    type="string_pattern_mismatch",
+                )
+            ],
+        )
 
 
 def _require_json(request: Request) -> None:

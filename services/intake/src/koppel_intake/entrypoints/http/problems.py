@@ -20,6 +20,8 @@ RETRY_AFTER_SECONDS = 5
 VALIDATION_TYPE = "urn:koppel:problem:validation"
 MALFORMED_TYPE = "urn:koppel:problem:malformed-json"
 UNAVAILABLE_TYPE = "urn:koppel:problem:broker-unavailable"
+# A 1 MiB body can hold 100,000 invalid list items; listing each made a 50 MB answer.
+MAX_LISTED_ERRORS = 50
 
 log = structlog.get_logger(__name__)
 
@@ -113,14 +115,19 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
         )
     problems = [
         FieldProblem(field=field_name(error["loc"]), message=error["msg"], type=error["type"])
-        for error in errors
+        for error in errors[:MAX_LISTED_ERRORS]
     ]
     return problem_response(
-        422,
-        f"{len(problems)} invalid field(s): " + ", ".join(p.field for p in problems),
-        type_=VALIDATION_TYPE,
-        errors=problems,
+        422, validation_detail(len(errors), problems), type_=VALIDATION_TYPE, errors=problems
     )
+
+
+def validation_detail(count: int, listed: Sequence[FieldProblem]) -> str:
+    """`N invalid field(s): a, b, …`; says so when only the first `listed` are named."""
+    fields = ", ".join(problem.field for problem in listed)
+    if count > len(listed):
+        return f"{count} invalid field(s), the first {len(listed)} listed: {fields}, …"
+    return f"{count} invalid field(s): {fields}"
 
 
 async def _publish_failed(_request: Request, exc: Exception) -> Response:
