@@ -6,6 +6,7 @@ test drives it over HTTP with cases generated from its own `/openapi.json`.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -27,7 +28,8 @@ from koppel_intake.settings import Settings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TOKEN = "fuzz-token"
-EXAMPLES_PER_MODE = 80
+# `KOPPEL_FUZZ_EXAMPLES` raises it for the long run (see tests/integration/intake/hostile).
+EXAMPLES_PER_MODE = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "80"))
 
 
 def _free_port() -> int:
