@@ -7,6 +7,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from koppel.cloudevents import encode, new_event
 from koppel.contract import (
     Assignment,
@@ -14,12 +16,13 @@ from koppel.contract import (
     MatchFound,
     MatchWithdrawn,
     NotificationDelivered,
+    NotificationPreferences,
     match_id_for,
 )
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES, NOTIFICATIONS
-from koppel.vocabulary import Channel, WithdrawalReason
-from koppel_demo.data import assignments, consultants
+from koppel.vocabulary import Channel, NotificationMode, WithdrawalReason
+from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.intake_client import LoadResult, Pacer, token_from
 from koppel_demo.summary import percentile, summarise
 from koppel_demo.watcher import Tally
@@ -264,3 +267,44 @@ async def test_the_pacer_spaces_requests_and_a_missing_rate_does_not() -> None:
     for _ in range(6):
         await paced.wait()
     assert time.monotonic() - started >= 0.1  # five intervals of 20 ms after the first
+
+
+def test_in_digest_mode_only_the_webhook_goes_at_once(tmp_path: Path) -> None:
+    job = assignments(1, 1, today=TODAY)[0]
+    base = consultants(1, 1, today=TODAY)[0]
+    digest = base.model_copy(
+        update={
+            "notification": NotificationPreferences(
+                channels=[Channel.EMAIL, Channel.WEBHOOK],
+                mode=NotificationMode.DAILY_DIGEST,
+                min_score=0.5,
+                webhook_url="http://127.0.0.1:8090/webhooks/x",
+                webhook_secret=SecretStr(webhook_secret(base.id, 1)),
+            )
+        }
+    )
+    tally = Tally(frozenset({digest.id, job.id}))
+    found = MatchFound(
+        match_id=match_id_for(job.id, digest.id),
+        consultant_id=digest.id,
+        assignment=AssignmentSummary.of(job),
+        score=0.8,
+        reasons=["Opdracht op jouw niveau"],
+    )
+    _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=datetime.now(UTC))
+
+    summary = summarise(
+        profiles=[digest],
+        jobs=[job],
+        consultants_loaded=LoadResult(),
+        assignments_loaded=LoadResult(),
+        tally=tally,
+        load_seconds=0,
+        wait_seconds=0,
+        mail_dir=tmp_path,
+        webhook_log=tmp_path / "none.jsonl",
+        started_at=0,
+    )
+
+    assert summary["matches"]["instant_deliveries_expected"] == 1
+    assert summary["matches"]["for_daily_digest"] == 1

@@ -23,7 +23,7 @@ from koppel.contract import (
     NotificationDelivered,
     NotificationFailed,
 )
-from koppel.vocabulary import Language, NotificationMode
+from koppel.vocabulary import Channel, Language, NotificationMode
 from koppel_demo.intake_client import LoadResult
 from koppel_demo.places import PROVINCE_NAMES
 from koppel_demo.titles import ORGANISATION_KIND_NL
@@ -71,12 +71,12 @@ def summarise(
         for m in matches
         if m.consultant_id in by_id and m.score >= by_id[m.consultant_id].notification.min_score
     ]
-    instant = [
-        m
+    expected = sum(len(_instant_channels(by_id[m.consultant_id])) for m in notifiable)
+    for_digest = sum(
+        by_id[m.consultant_id].notification.mode is NotificationMode.DAILY_DIGEST
+        and Channel.EMAIL in by_id[m.consultant_id].notification.channels
         for m in notifiable
-        if by_id[m.consultant_id].notification.mode is NotificationMode.INSTANT
-    ]
-    expected = sum(len(by_id[m.consultant_id].notification.channels) for m in instant)
+    )
 
     delivered_ours, failed_ours = _ours(tally.delivered, tally), _ours(tally.failed, tally)
     notification_ids = {o.notification_id for o in delivered_ours} | {
@@ -122,7 +122,7 @@ def summarise(
                 for low, high in _BUCKETS
             },
             "above_min_score": len(notifiable),
-            "for_daily_digest": len(notifiable) - len(instant),
+            "for_daily_digest": for_digest,
             "instant_deliveries_expected": expected,
         },
         "withdrawn": dict(Counter(w.reason.value for w in tally.withdrawn)),
@@ -136,6 +136,14 @@ def summarise(
 
 
 Outcome = TypeVar("Outcome", NotificationDelivered, NotificationFailed)
+
+
+def _instant_channels(profile: ConsultantProfile) -> list[Channel]:
+    """Where a match goes at once: every channel, or only the webhook in digest mode."""
+    channels = profile.notification.channels
+    if profile.notification.mode is NotificationMode.DAILY_DIGEST:
+        return [channel for channel in channels if channel is Channel.WEBHOOK]
+    return list(channels)
 
 
 def _ours(outcomes: Sequence[Outcome], tally: Tally) -> list[Outcome]:
@@ -310,8 +318,8 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
     console.print(
         f"per assignment: min {spread['min']}, median {spread['median']}, p90 {spread['p90']}, "
         f"max {spread['max']} (mean {spread['mean']}); {matches['above_min_score']} matches "
-        f"reach the consultant's min_score, {matches['for_daily_digest']} of them for "
-        f"consultants who chose a daily digest; withdrawn: {sum(summary['withdrawn'].values())} "
+        f"reach the consultant's min_score, {matches['for_daily_digest']} of them go by email "
+        f"in a daily digest; withdrawn: {sum(summary['withdrawn'].values())} "
         f"{summary['withdrawn'] or ''}"
     )
 
