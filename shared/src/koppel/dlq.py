@@ -14,7 +14,9 @@ and `koppel-error-at`; the matcher writes `koppel-error-code`, `koppel-error-rea
 the entity id (all but matches and notifications) a dead letter whose source partition
 already holds a later record with the same key is *superseded* and skipped: replaying it
 would put an older state of the entity back. A replayed copy supersedes its dead letter, so
-running the same replay twice produces nothing the second time.
+running the same replay twice produces nothing the second time. Two dead letters of one
+source record (the matcher and the notifier both read `koppel.consultants.v1`) are
+replayed once.
 """
 
 from __future__ import annotations
@@ -220,10 +222,18 @@ async def replay(
     )
     await producer.start()
     produced = 0
+    replayed_sources: set[tuple[str, int | None, int | None]] = set()
     try:
         for dead in dead_letters:
             target = to or dead.source_topic
             action = _action(dead, latest, include_superseded=include_superseded)
+            source = (dead.source_topic, dead.source_partition, dead.source_offset)
+            if action == "replay" and source in replayed_sources:
+                # The matcher and the notifier both read koppel.consultants.v1, so one bad
+                # record there can have two dead letters: produce it once.
+                action = "skipped_duplicate"
+            if action == "replay" and source[2] is not None:
+                replayed_sources.add(source)
             if action == "replay" and dry_run:
                 produced += 1
                 action = "would_replay"

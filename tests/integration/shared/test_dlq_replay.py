@@ -165,3 +165,38 @@ def test_command_line_show_and_dry_run(kafka: str, source_topic: str) -> None:
     assert actions == ["would_replay", "would_replay"]
     assert "2 selected, 2 would replay" in dry.stderr
     assert len(asyncio.run(_read_all(kafka, source_topic))) == 2
+
+
+async def test_a_record_both_consumers_dead_lettered_is_replayed_once(
+    kafka: str, source_topic: str
+) -> None:
+    """koppel.consultants.v1 has two readers; each writes its own dead letter of a record."""
+    await _produce(kafka, source_topic, [(b"c-1", b"profile with a field from the future")])
+    (record,) = await _read_all(kafka, source_topic)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        await notifier_dead_letter(
+            producer,
+            f"{source_topic}.dlq",
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers),
+            error_code="invalid_payload",
+            error="pronouns: Extra inputs are not permitted",
+            source_topic=source_topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        dlq_topic, key, value, headers = matcher_dead_letter(
+            record, code="invalid_payload", reason="pronouns: Extra inputs are not permitted"
+        )
+        await producer.send_and_wait(dlq_topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+    dead = await read_dead_letters(kafka, f"{source_topic}.dlq", Selection())
+    lines: list[dict[str, object]] = []
+    assert await replay(kafka, dead, report=lines.append) == 1
+    assert [line["action"] for line in lines] == ["replayed", "skipped_duplicate"]
+    assert [r.value for r in await _read_all(kafka, source_topic)] == [record.value] * 2
