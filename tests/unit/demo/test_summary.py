@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
+from rich.console import Console
 
 from koppel.cloudevents import encode, new_event
 from koppel.contract import (
@@ -24,7 +25,7 @@ from koppel.topics import MATCHES, NOTIFICATIONS
 from koppel.vocabulary import Channel, NotificationMode, WithdrawalReason
 from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.intake_client import LoadResult, Pacer, token_from
-from koppel_demo.summary import percentile, summarise
+from koppel_demo.summary import percentile, render, summarise
 from koppel_demo.watcher import Tally
 
 TODAY = date(2026, 11, 23)
@@ -308,3 +309,30 @@ def test_in_digest_mode_only_the_webhook_goes_at_once(tmp_path: Path) -> None:
 
     assert summary["matches"]["instant_deliveries_expected"] == 1
     assert summary["matches"]["for_daily_digest"] == 1
+
+
+def test_the_rendered_summary_tells_where_to_look(tmp_path: Path) -> None:
+    profiles = consultants(2, 1, today=TODAY)
+    summary = summarise(
+        profiles=profiles,
+        jobs=assignments(2, 1, today=TODAY),
+        consultants_loaded=LoadResult(),
+        assignments_loaded=LoadResult(),
+        tally=Tally(),
+        load_seconds=1,
+        wait_seconds=1,
+        mail_dir=tmp_path,
+        webhook_log=tmp_path / "none.jsonl",
+        started_at=0,
+        assignment_rate=5,
+    )
+    console = Console(record=True, width=200)
+
+    render(summary, console, inbox_url="http://127.0.0.1:8025")
+
+    text = console.export_text()
+    assert "assignments 5 a second" in text
+    assert "p50 0.0 s, p95 0.0 s, p99 0.0 s" in text
+    assert "inbox http://127.0.0.1:8025" in text
+    assert ".local/webhooks/webhooks.jsonl" in text
+    assert "other users publish" not in text

@@ -56,7 +56,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--assignment-rate",
         type=float,
-        default=20.0,
+        default=5.0,
         help="assignments published per second, as upstream systems would trickle them in "
         "(0: all at once, a burst whose deliveries queue behind each other)",
     )
@@ -188,6 +188,7 @@ def report(
         mail_dir=MAIL_DIR,
         webhook_log=WEBHOOK_LOG,
         started_at=run.started_at,
+        assignment_rate=args.assignment_rate,
     )
     (STATE_DIR / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     render(summary, console, inbox_url=args.inbox_url)

@@ -59,6 +59,7 @@ def summarise(
     mail_dir: Path,
     webhook_log: Path,
     started_at: float,
+    assignment_rate: float = 0.0,
 ) -> dict[str, Any]:
     by_id = {profile.id: profile for profile in profiles}
     ours = {job.id for job in jobs}
@@ -100,6 +101,7 @@ def summarise(
             "refusals": dict(
                 list({**consultants_loaded.refused, **assignments_loaded.refused}.items())[:5]
             ),
+            "assignment_rate": assignment_rate,
             "load_seconds": round(load_seconds, 1),
             "wait_seconds": round(wait_seconds, 1),
         },
@@ -286,11 +288,14 @@ def _count_webhooks(log: Path, since: float, ours: set[str]) -> dict[str, int]:
 
 def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None:
     loaded = summary["loaded"]
+    rate = loaded["assignment_rate"]
+    pace = f"assignments {rate:g} a second" if rate else "assignments all at once"
     console.rule("[bold]Koppel demo — summary")
     console.print(
         f"Loaded {loaded['consultants_accepted']} consultants and "
         f"{loaded['assignments_accepted']} assignments in {loaded['load_seconds']} s "
-        f"(refused: {loaded['consultants_refused'] + loaded['assignments_refused']}); "
+        f"(refused: {loaded['consultants_refused'] + loaded['assignments_refused']}; "
+        f"{pace}); "
         f"then watched the topics for {loaded['wait_seconds']} s."
     )
     for item_id, problem in loaded["refusals"].items():
