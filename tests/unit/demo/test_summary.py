@@ -22,7 +22,7 @@ from koppel.contract import (
 )
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES, NOTIFICATIONS
-from koppel.vocabulary import Channel, NotificationMode, WithdrawalReason
+from koppel.vocabulary import Channel, Language, NotificationMode, Visibility, WithdrawalReason
 from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.intake_client import LoadResult, Pacer, token_from
 from koppel_demo.summary import percentile, render, summarise
@@ -336,3 +336,50 @@ def test_the_rendered_summary_tells_where_to_look(tmp_path: Path) -> None:
     assert "inbox http://127.0.0.1:8025" in text
     assert ".local/webhooks/webhooks.jsonl" in text
     assert "other users publish" not in text
+
+
+def test_examples_show_a_confidential_and_an_english_match(tmp_path: Path) -> None:
+    profiles = consultants(200, 1, today=TODAY)
+    jobs = assignments(40, 1, today=TODAY)
+    assert any(j.visibility is Visibility.CONFIDENTIAL for j in jobs)
+    dutch = [p for p in profiles if p.language is Language.NL]
+    english = next(p for p in profiles if p.language is Language.EN)
+    tally = Tally()
+    pairs = [(dutch[i], job, Language.NL) for i, job in enumerate(jobs[:-1])]
+    pairs.append((english, jobs[-1], Language.EN))
+    for i, (person, job, language) in enumerate(pairs):
+        found = MatchFound(
+            match_id=match_id_for(job.id, person.id),
+            consultant_id=person.id,
+            assignment=AssignmentSummary.of(job),
+            score=0.95 - i / 100,
+            reasons=["Opdracht op jouw niveau" if language is Language.NL else "At your level"],
+            language=language,
+        )
+        _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=datetime.now(UTC))
+
+    summary = summarise(
+        profiles=profiles,
+        jobs=jobs,
+        consultants_loaded=LoadResult(),
+        assignments_loaded=LoadResult(),
+        tally=tally,
+        load_seconds=0,
+        wait_seconds=0,
+        mail_dir=tmp_path,
+        webhook_log=tmp_path / "none.jsonl",
+        started_at=0,
+    )
+
+    examples = summary["examples"]
+    assert len(examples) == 4
+    assert len({e["assignment_id"] for e in examples}) == 4
+    assert examples[0]["score"] == 0.95
+    assert [e["language"] for e in examples].count("en") == 1
+    confidential = {
+        j.id: j.organization.name for j in jobs if j.visibility is Visibility.CONFIDENTIAL
+    }
+    hidden = [e for e in examples if e["assignment_id"] in confidential]
+    assert hidden
+    assert all("(vertrouwelijk)" in e["organisation"] for e in hidden)
+    assert all(confidential[e["assignment_id"]] not in e["organisation"] for e in hidden)

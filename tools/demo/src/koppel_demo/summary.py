@@ -209,38 +209,54 @@ def _latency(tally: Tally, assignments_loaded: LoadResult) -> dict[str, Any]:
 def _examples(
     matches: Sequence[MatchFound], by_id: dict[str, ConsultantProfile], count: int = 4
 ) -> list[dict[str, Any]]:
-    """A spread of Dutch matches: the best, then some from the middle, distinct assignments."""
-    dutch = sorted(
-        (m for m in matches if m.language is Language.NL and m.consultant_id in by_id),
-        key=lambda m: -m.score,
-    )
+    """A spread of matches on distinct assignments, as their consultants read the reasons.
+
+    Dutch ones from the best down to the middle, one of them confidential (the organisation
+    stays hidden), and the best English one.
+    """
+    ranked = sorted((m for m in matches if m.consultant_id in by_id), key=lambda m: -m.score)
+    dutch = [m for m in ranked if m.language is Language.NL]
     picked: list[MatchFound] = []
     seen: set[str] = set()
-    step = max(1, len(dutch) // (count * 2))
-    for match in dutch[::step]:
-        if match.assignment.id not in seen:
+
+    def take(match: MatchFound) -> None:
+        if match.assignment.id not in seen and len(picked) < count:
             picked.append(match)
             seen.add(match.assignment.id)
-        if len(picked) == count:
+
+    for match in dutch[:: max(1, len(dutch) // (count * 2))][: count - 2]:
+        take(match)
+    if not any(m.assignment.organization.name is None for m in picked):
+        for match in dutch[len(dutch) // 4 :]:
+            if match.assignment.organization.name is None and match.assignment.id not in seen:
+                take(match)
+                break
+    for match in ranked:
+        if match.language is Language.EN and match.assignment.id not in seen:
+            take(match)
             break
-    examples = []
-    for match in picked:
-        org = match.assignment.organization
-        where = match.assignment.location
-        examples.append(
-            {
-                "consultant": by_id[match.consultant_id].name,
-                "consultant_id": match.consultant_id,
-                "assignment": match.assignment.title,
-                "assignment_id": match.assignment.id,
-                "organisation": org.name
-                or f"{ORGANISATION_KIND_NL[org.type]} in {PROVINCE_NAMES[where.province]}"
-                " (vertrouwelijk)",
-                "score": round(match.score, 2),
-                "reasons": list(match.reasons),
-            }
-        )
-    return examples
+    for match in dutch[len(dutch) // 2 :]:
+        take(match)
+    return [_example(match, by_id[match.consultant_id]) for match in picked]
+
+
+def _example(match: MatchFound, profile: ConsultantProfile) -> dict[str, Any]:
+    org = match.assignment.organization
+    province = PROVINCE_NAMES[match.assignment.location.province]
+    if match.language is Language.NL:
+        hidden = f"{ORGANISATION_KIND_NL[org.type]} in {province} (vertrouwelijk)"
+    else:
+        hidden = f"a {org.type.value.replace('_', ' ')} in {province} (confidential)"
+    return {
+        "consultant": profile.name,
+        "consultant_id": match.consultant_id,
+        "language": match.language.value,
+        "assignment": match.assignment.title,
+        "assignment_id": match.assignment.id,
+        "organisation": org.name or hidden,
+        "score": round(match.score, 2),
+        "reasons": list(match.reasons),
+    }
 
 
 def _count_emails(directory: Path, since: float, ours: set[str]) -> dict[str, int]:
@@ -360,7 +376,8 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
     for example in summary["examples"]:
         console.print(
             f"\n[bold]{example['consultant']}[/] ↔ [bold]{example['assignment']}[/] "
-            f"bij {example['organisation']} — score {example['score']}"
+            f"{'bij' if example['language'] == 'nl' else 'at'} {example['organisation']} "
+            f"— score {example['score']}"
         )
         for reason in example["reasons"]:
             console.print(f"  • {reason}")
