@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from koppel_matcher.domain.id_order import IdOrder
+
 Array = npt.NDArray[Any]
 
 
 class SlotColumns:
-    """Named columns over slots, plus ids, sortable id keys and certification mask words."""
+    """Named columns over slots, plus ids, their order and certification mask words."""
 
     def __init__(self, fields: Mapping[str, tuple[npt.DTypeLike, object]], capacity: int = 64):
         self._fields = dict(fields)
@@ -28,6 +30,7 @@ class SlotColumns:
         self.alive: npt.NDArray[np.bool_] = np.zeros(self._capacity, dtype=bool)
         self.certs: npt.NDArray[np.uint64] = np.zeros((self._capacity, 1), dtype=np.uint64)
         self.id_keys: Array = np.zeros(self._capacity, dtype="S1")
+        self._order = IdOrder(self._capacity)
         self.ids: npt.NDArray[np.object_] = np.full(self._capacity, "", dtype=object)
         self._slot: dict[str, int] = {}
         self._free: list[int] = []
@@ -58,6 +61,7 @@ class SlotColumns:
             self.id_keys = self.id_keys.astype(f"S{len(key)}")
         self.id_keys[slot] = key
         self.alive[slot] = True
+        self._order.added(slot)
         return slot
 
     def release(self, entity_id: str) -> int | None:
@@ -74,6 +78,10 @@ class SlotColumns:
         self._free.append(slot)
         return slot
 
+    def order_labels(self) -> npt.NDArray[np.int64]:
+        """Per slot an integer that sorts the live slots like their ids (`id_order`)."""
+        return self._order.current(self.id_keys, self.alive)
+
     def set_certs(self, slot: int, words: list[int]) -> None:
         if len(words) > self.certs.shape[1]:
             wider = np.zeros((self._capacity, len(words)), dtype=np.uint64)
@@ -83,7 +91,13 @@ class SlotColumns:
         self.certs[slot, : len(words)] = np.array(words, dtype=np.uint64)
 
     def nbytes(self) -> int:
-        arrays = [*self.arrays.values(), self.alive, self.certs, self.id_keys]
+        arrays = [
+            *self.arrays.values(),
+            self.alive,
+            self.certs,
+            self.id_keys,
+            *self._order.arrays(),
+        ]
         return sum(a.nbytes for a in arrays)
 
     def _grow(self) -> None:
@@ -95,4 +109,5 @@ class SlotColumns:
         self.alive = np.concatenate([self.alive, np.zeros(old, dtype=bool)])
         self.certs = np.concatenate([self.certs, np.zeros_like(self.certs)])
         self.id_keys = np.concatenate([self.id_keys, np.zeros(old, dtype=self.id_keys.dtype)])
+        self._order.grow(self._capacity)
         self.ids = np.concatenate([self.ids, np.full(old, "", dtype=object)])

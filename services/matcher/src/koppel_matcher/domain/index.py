@@ -27,6 +27,7 @@ from koppel_matcher.domain import vector_scoring as v
 from koppel_matcher.domain.columns import SlotColumns
 from koppel_matcher.domain.geo import h_of_km, half_chord_squared, near_threshold, unit_vector
 from koppel_matcher.domain.hard_filters import AVAILABILITY_GRACE, distance_km, is_open_at
+from koppel_matcher.domain.id_order import LABEL_BITS
 from koppel_matcher.domain.instants import epoch_us
 from koppel_matcher.domain.masks import (
     ASSIGNMENT_TYPE_INDEX,
@@ -389,7 +390,9 @@ class MatchIndex:
                   v.OFFICE_DAYS, v.TRAVEL, v.RATE, v.PUBLIC_SECTOR):  # fmt: skip
             values[i] = v.table_values(i, states[i])
         scores = np.broadcast_to(v.scores(values), (n,))
-        order = np.lexsort((side.id_keys[rows], -scores))
+        # Best score first, then by id: one integer sort (scores have 4 decimals).
+        worse = np.rint((1.0 - scores) * 10_000.0).astype(np.int64)
+        order = np.argsort(worse << LABEL_BITS | side.order_labels()[rows])
         states = [np.broadcast_to(s, (n,)).astype(np.int64)[order] for s in states]
         languages = np.broadcast_to(languages, (n,)).astype(np.int64)[order]
         ids: list[str] = side.ids[rows[order]].tolist()
