@@ -37,5 +37,6 @@ async def test_consumer_lag_and_http_latency_are_exposed(
     assert all(f'topic="{RAW}"' in line for line in lag)
     assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
     assert (
-        'koppel_intake_http_request_duration_seconds_count{method="GET",route="/metrics"}' in text
+        'koppel_intake_http_request_duration_seconds_count{method="GET",route="/metrics",'
+        'status="200"}' in text
     )

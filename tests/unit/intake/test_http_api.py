@@ -415,7 +415,10 @@ async def test_health_readiness_and_metrics(
     metrics = (await client.get("/metrics")).text
     assert 'koppel_intake_http_requests_total{method="PUT",route="/v1/assignments/{id}"' in metrics
     assert "koppel_intake_events_published_total" in metrics
-    assert "koppel_intake_http_request_duration_seconds_bucket" in metrics
+    assert (
+        'koppel_intake_http_request_duration_seconds_count{method="PUT",'
+        'route="/v1/assignments/{id}",status="202"}' in metrics
+    ), "intake's latency histogram has the status label like the matcher's and notifier's"
 
 
 async def test_openapi_documents_real_models_and_problem_responses(

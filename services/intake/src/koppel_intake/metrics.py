@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
+
+from koppel.http_metrics import http_latency_histogram
 
 HTTP_REQUESTS = Counter(
     "koppel_intake_http_requests",
     "HTTP requests answered, by route template, method and status.",
     ["route", "method", "status"],
 )
-HTTP_LATENCY = Histogram(
-    "koppel_intake_http_request_duration_seconds",
-    "Time to answer an HTTP request, by route template and method.",
-    ["route", "method"],
-)
+# The same name, help and labels (route, method, status) as the matcher's and notifier's.
+HTTP_LATENCY = http_latency_histogram("intake")
 EVENTS_PUBLISHED = Counter(
     "koppel_intake_events_published",
     "Canonical events and tombstones acknowledged by Kafka, by topic and CloudEvents type.",

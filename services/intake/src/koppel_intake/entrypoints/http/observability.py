@@ -56,7 +56,9 @@ class ObservabilityMiddleware:
             metrics.HTTP_REQUESTS.labels(
                 route=template, method=scope["method"], status=str(status)
             ).inc()
-            metrics.HTTP_LATENCY.labels(route=template, method=scope["method"]).observe(elapsed)
+            metrics.HTTP_LATENCY.labels(
+                route=template, method=scope["method"], status=str(status)
+            ).observe(elapsed)
             if template not in {"/healthz", "/readyz", "/metrics"}:
                 log.info("request handled", status=status, ms=round(elapsed * 1000, 1))
             structlog.contextvars.clear_contextvars()
