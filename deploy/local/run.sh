@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `make run`: bring up Kafka, PostgreSQL, the mail sink, the webhook receiver and the three
 # services, load the demo data and print what Koppel did with it.
-#   deploy/local/run.sh [--once] [loader options, e.g. --consultants 500 --seed 7]
-# Kafka and PostgreSQL are reused when they already answer (up.sh); the services then run on
-# a database of this checkout's own (koppel_demo_<hash>, emptied at every run) with consumer
-# groups of their own, so neither earlier runs nor other users of the broker show up in the
-# summary (koppel_demo.sandbox). The stack stays up afterwards so the inbox
-# (http://127.0.0.1:8025) can be browsed; stop it with `make down`. With --once or KOPPEL_RUN_EXIT=1 everything is stopped at the end
-# (unattended runs, CI). Ctrl-C at any point stops everything cleanly.
+#   deploy/local/run.sh [--once] [loader options, e.g. --seed 7 --assignment-rate 0]
+# Kafka and PostgreSQL are reused when they already answer (up.sh); the services always run
+# on a database of this checkout's own (koppel_demo_<hash>, emptied at every run) with
+# consumer groups of this run (koppel_demo.sandbox), so an earlier run or other users of a
+# shared PostgreSQL never show up in the summary. Services of an earlier `make run` of this
+# checkout are restarted; the inbox and webhook log are emptied. The stack stays up
+# afterwards so the inbox (http://127.0.0.1:8025) can be browsed. With --once or
+# KOPPEL_RUN_EXIT=1 it is stopped at the end (unattended runs, CI); Ctrl-C at any point
+# stops it cleanly. Either way, a Kafka or PostgreSQL that was running before is left alone.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
