@@ -111,6 +111,22 @@ def test_each_service_has_its_objects(rendered: dict[str, list[Manifest]], varia
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_every_pod_carries_the_part_of_label(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    """`kubectl logs -l app.kubernetes.io/part-of=koppel` must find every Koppel pod."""
+    ours = {*SERVICES, "koppel-setup"}
+    pods = {
+        workload["metadata"]["name"]: workload["spec"]["template"]["metadata"]["labels"]
+        for workload in workloads(rendered[variant])
+        if workload["metadata"]["name"] in ours
+    }
+    assert set(pods) == ours
+    for name, labels in pods.items():
+        assert labels.get("app.kubernetes.io/part-of") == "koppel", name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_services_route_to_their_pods(rendered: dict[str, list[Manifest]], variant: str) -> None:
     deployments = of_kind(rendered[variant], "Deployment")
     for name, service in of_kind(rendered[variant], "Service").items():
