@@ -36,6 +36,7 @@ def worker_config(settings: MatcherSettings) -> WorkerConfig:
         initial_offset=settings.initial_offset,
         sweep_interval_seconds=settings.sweep_interval_seconds,
         max_batch=settings.max_batch,
+        commit_interval_seconds=settings.commit_interval_seconds,
         crash_point=(
             None
             if settings.test_crash_after_db_commits is None

@@ -30,6 +30,13 @@ class MatcherSettings(DatabaseSettings):
         default=30.0, gt=0, validation_alias="MATCHER_SWEEP_INTERVAL_SECONDS"
     )
     max_batch: int = Field(default=500, ge=1, le=10_000, validation_alias="MATCHER_MAX_BATCH")
+    commit_interval_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        validation_alias="MATCHER_COMMIT_INTERVAL_SECONDS",
+        description="How long records that publish nothing may wait before their commit.",
+    )
     auto_migrate: bool = Field(default=True, validation_alias="MATCHER_AUTO_MIGRATE")
     test_crash_after_db_commits: int | None = Field(
         default=None,

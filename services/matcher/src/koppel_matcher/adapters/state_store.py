@@ -35,9 +35,16 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Pool release without the reset query: no session state is ever changed here, and an
+    open transaction is still rolled back by asyncpg itself. Saves one round trip a release."""
+
+
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections read and write JSONB as Python objects."""
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=max_size, init=_init_connection, reset=_keep_session
+    )
     assert pool is not None
     return pool
 
@@ -60,20 +67,54 @@ _LEDGER_COLUMNS = (
     "consultant_id, assignment_id, match_id, state, revision, score, reasons, language, fingerprint"
 )
 
-_UNDO_MATCH = """
-INSERT INTO matcher_undo (shard, relation, key, before)
-SELECT $1, 'matches', jsonb_build_object('consultant_id', $2::text, 'assignment_id', $3::text),
-       (SELECT to_jsonb(m) FROM matcher_matches m WHERE consultant_id = $2 AND assignment_id = $3)
+# Each write below is one statement that also records the before-image: the sub-statements
+# of a data-modifying WITH all see the rows as they were before the statement, so the undo
+# row holds exactly what the write replaces, for one round trip instead of two.
+_PUT_ENTRY = """
+WITH undo AS (
+    INSERT INTO matcher_undo (shard, relation, key, before)
+    SELECT $3, 'matches', jsonb_build_object('consultant_id', $1::text, 'assignment_id', $2::text),
+           (SELECT to_jsonb(m) FROM matcher_matches m
+            WHERE consultant_id = $1 AND assignment_id = $2)
+)
+INSERT INTO matcher_matches (consultant_id, assignment_id, shard, match_id, state,
+    revision, score, reasons, language, fingerprint, withdrawal_reason, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+ON CONFLICT (consultant_id, assignment_id) DO UPDATE SET
+    shard = EXCLUDED.shard, match_id = EXCLUDED.match_id, state = EXCLUDED.state,
+    revision = EXCLUDED.revision, score = EXCLUDED.score,
+    reasons = EXCLUDED.reasons, language = EXCLUDED.language,
+    fingerprint = EXCLUDED.fingerprint,
+    withdrawal_reason = EXCLUDED.withdrawal_reason, updated_at = now()
 """
 _UNDO_PROFILE = """
-INSERT INTO matcher_undo (shard, relation, key, before)
-SELECT $1, 'profiles', jsonb_build_object('consultant_id', $2::text),
-       (SELECT to_jsonb(p) FROM matcher_profiles p WHERE consultant_id = $2)
+WITH undo AS (
+    INSERT INTO matcher_undo (shard, relation, key, before)
+    SELECT $1, 'profiles', jsonb_build_object('consultant_id', $2::text),
+           (SELECT to_jsonb(p) FROM matcher_profiles p WHERE consultant_id = $2)
+)
 """
-_UNDO_ASSIGNMENT = """
-INSERT INTO matcher_undo (shard, relation, key, before)
-SELECT $1, 'assignments', jsonb_build_object('assignment_id', $2::text),
-       (SELECT to_jsonb(a) FROM matcher_assignments a WHERE shard = $1 AND assignment_id = $2)
+_PUT_PROFILE = (
+    _UNDO_PROFILE
+    + """
+INSERT INTO matcher_profiles (consultant_id, shard, language, document, updated_at)
+VALUES ($2, $1, $3, $4, now())
+ON CONFLICT (consultant_id) DO UPDATE SET shard = EXCLUDED.shard,
+    language = EXCLUDED.language, document = EXCLUDED.document, updated_at = now()
+"""
+)
+_DELETE_PROFILE = _UNDO_PROFILE + "DELETE FROM matcher_profiles WHERE consultant_id = $2"  # noqa: S608 - constant SQL
+_PUT_ASSIGNMENT = """
+WITH undo AS (
+    INSERT INTO matcher_undo (shard, relation, key, before)
+    SELECT $1, 'assignments', jsonb_build_object('assignment_id', $2::text),
+           (SELECT to_jsonb(a) FROM matcher_assignments a
+            WHERE shard = $1 AND assignment_id = $2)
+)
+INSERT INTO matcher_assignments (shard, assignment_id, status, closes_at, document, updated_at)
+VALUES ($1, $2, $3, $4, $5, now())
+ON CONFLICT (shard, assignment_id) DO UPDATE SET status = EXCLUDED.status,
+    closes_at = EXCLUDED.closes_at, document = EXCLUDED.document, updated_at = now()
 """
 
 
@@ -83,6 +124,9 @@ class ShardTransaction:
     def __init__(self, connection: Connection, shard: int) -> None:
         self._db = connection
         self.shard = shard
+        self.holds_erased_data = False
+        """A profile was deleted: its before-image in `matcher_undo` should go soon."""
+        self._assignments: dict[str, Assignment] = {}
 
     async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]:
         rows = await self._db.fetch(
@@ -106,21 +150,7 @@ class ShardTransaction:
         if not entries:
             return
         await self._db.executemany(
-            _UNDO_MATCH,
-            [(self.shard, e.consultant_id, e.assignment_id) for e, _ in entries],
-        )
-        await self._db.executemany(
-            """
-            INSERT INTO matcher_matches (consultant_id, assignment_id, shard, match_id, state,
-                revision, score, reasons, language, fingerprint, withdrawal_reason, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
-            ON CONFLICT (consultant_id, assignment_id) DO UPDATE SET
-                shard = EXCLUDED.shard, match_id = EXCLUDED.match_id, state = EXCLUDED.state,
-                revision = EXCLUDED.revision, score = EXCLUDED.score,
-                reasons = EXCLUDED.reasons, language = EXCLUDED.language,
-                fingerprint = EXCLUDED.fingerprint,
-                withdrawal_reason = EXCLUDED.withdrawal_reason, updated_at = now()
-            """,
+            _PUT_ENTRY,
             [
                 (
                     e.consultant_id,
@@ -140,25 +170,11 @@ class ShardTransaction:
         )
 
     async def put_profile(self, consultant_id: str, language: str, document: Any) -> None:
-        await self._db.execute(_UNDO_PROFILE, self.shard, consultant_id)
-        await self._db.execute(
-            """
-            INSERT INTO matcher_profiles (consultant_id, shard, language, document, updated_at)
-            VALUES ($1, $2, $3, $4, now())
-            ON CONFLICT (consultant_id) DO UPDATE SET shard = EXCLUDED.shard,
-                language = EXCLUDED.language, document = EXCLUDED.document, updated_at = now()
-            """,
-            consultant_id,
-            self.shard,
-            language,
-            document,
-        )
+        await self._db.execute(_PUT_PROFILE, self.shard, consultant_id, language, document)
 
     async def delete_profile(self, consultant_id: str) -> None:
-        await self._db.execute(_UNDO_PROFILE, self.shard, consultant_id)
-        await self._db.execute(
-            "DELETE FROM matcher_profiles WHERE consultant_id = $1", consultant_id
-        )
+        self.holds_erased_data = True
+        await self._db.execute(_DELETE_PROFILE, self.shard, consultant_id)
 
     async def erase_consultant(self, consultant_id: str) -> None:
         """Delete the consultant's profile and every ledger row about them."""
@@ -180,22 +196,33 @@ class ShardTransaction:
         )
 
     async def put_assignment(self, assignment: Assignment) -> None:
-        await self._db.execute(_UNDO_ASSIGNMENT, self.shard, assignment.id)
-        await self._db.execute(
-            """
-            INSERT INTO matcher_assignments
-                (shard, assignment_id, status, closes_at, document, updated_at)
-            VALUES ($1, $2, $3, $4, $5, now())
-            ON CONFLICT (shard, assignment_id) DO UPDATE SET status = EXCLUDED.status,
-                closes_at = EXCLUDED.closes_at, document = EXCLUDED.document,
-                updated_at = now()
-            """,
-            self.shard,
-            assignment.id,
-            assignment.status.value,
-            assignment.closes_at,
-            assignment.model_dump(mode="json"),
+        """Store the assignment's new state when the transaction ends (see `flush`).
+
+        Nothing in a transaction reads `matcher_assignments` back, so its writes wait for one
+        `executemany` at the end, the last state of each assignment only: every shard stores
+        every assignment, and a row per record was a round trip per record per shard.
+        """
+        self._assignments.pop(assignment.id, None)
+        self._assignments[assignment.id] = assignment
+
+    async def flush(self) -> None:
+        """Write what waits to be written; called once before the transaction commits."""
+        if not self._assignments:
+            return
+        await self._db.executemany(
+            _PUT_ASSIGNMENT,
+            [
+                (
+                    self.shard,
+                    assignment.id,
+                    assignment.status.value,
+                    assignment.closes_at,
+                    assignment.model_dump(mode="json"),
+                )
+                for assignment in self._assignments.values()
+            ],
         )
+        self._assignments.clear()
 
 
 class StateStore:
@@ -266,17 +293,27 @@ class StateStore:
     ) -> AsyncIterator[ShardTransaction]:
         """One shard transaction that moves the shard to `seq`; `ShardFencedError` if it lost it."""
         async with self._pool.acquire() as connection, connection.transaction():
-            status = await connection.execute(
-                "UPDATE matcher_shards SET seq = $3, updated_at = now()"
-                " WHERE shard = $1 AND epoch = $2",
+            # One round trip: move the shard to `seq` under its epoch and drop the previous
+            # transaction's undo rows (only if the epoch still holds).
+            moved = await connection.fetchval(
+                """
+                WITH moved AS (
+                    UPDATE matcher_shards SET seq = $3, updated_at = now()
+                    WHERE shard = $1 AND epoch = $2 RETURNING shard
+                ), cleared AS (
+                    DELETE FROM matcher_undo WHERE shard IN (SELECT shard FROM moved)
+                )
+                SELECT count(*) FROM moved
+                """,
                 shard,
                 epoch,
                 seq,
             )
-            if status != "UPDATE 1":
+            if moved != 1:
                 raise ShardFencedError(f"shard {shard} was taken over (epoch {epoch} is stale)")
-            await connection.execute("DELETE FROM matcher_undo WHERE shard = $1", shard)
-            yield ShardTransaction(connection, shard)
+            tx = ShardTransaction(connection, shard)
+            yield tx
+            await tx.flush()
 
     async def ping(self) -> None:
         await self._pool.fetchval("SELECT 1")

@@ -21,10 +21,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from koppel.cloudevents import decode, encode
+from koppel.cloudevents import CloudEvent, decode, encode
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
-from koppel.contract.common import ID_PATTERN
+from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
@@ -39,6 +39,7 @@ from koppel_matcher.adapters.kafka_clients import (
 from koppel_matcher.adapters.state_store import ShardTransaction, StateStore
 from koppel_matcher.adapters.translation import TranslationError, profile_spec
 from koppel_matcher.domain.model import ProfileSpec
+from koppel_matcher.entrypoints.decoded_records import DecodedRecords
 from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.service_layer.exactly_once import seq_metadata
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
@@ -53,6 +54,8 @@ _EXPECTED = {
 
 RecordKey = tuple[str, int, int]
 
+IDLE_POLL_MS = 250
+
 KEEPALIVE_COMMIT_SECONDS = 6 * 3600
 """An idle shard commits its unchanged offsets this often: its offset group has no members,
 so the broker would otherwise drop the offsets after `offsets.retention.minutes` (7 days)."""
@@ -66,6 +69,8 @@ class WorkerConfig:
     initial_offset: str = "earliest"
     sweep_interval_seconds: float = 30.0
     max_batch: int = 500
+    commit_interval_seconds: float = 0.2
+    """How long records that publish nothing may wait in the open transaction."""
     poison_after_failures: int = 3
     crash_point: CrashPoint | None = None
 
@@ -90,6 +95,27 @@ class _Batch:
     dead: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
+@dataclass
+class _OpenTransaction:
+    """A Kafka and a PostgreSQL transaction in progress, moving the shard to `seq`."""
+
+    seq: int
+    tx: ShardTransaction
+    scope: contextlib.AsyncExitStack
+    started: float
+    records: int = 0
+    batch: _Batch = field(default_factory=_Batch)
+
+    def due(self, config: WorkerConfig) -> bool:
+        """Commit now: something waits to be published, the batch is full, or it is old."""
+        return bool(
+            self.batch.outgoing
+            or self.batch.dead_letters
+            or self.records >= config.max_batch
+            or time.monotonic() - self.started >= config.commit_interval_seconds
+        )
+
+
 class ShardWorker:
     """Owns one shard while its replica holds the consultant partition of the same number."""
 
@@ -100,6 +126,7 @@ class ShardWorker:
         store: StateStore,
         admin: AIOKafkaAdminClient,
         failures: Counter[RecordKey],
+        decoded: DecodedRecords | None = None,
     ) -> None:
         self.shard = shard
         self.ready = False
@@ -108,6 +135,7 @@ class ShardWorker:
         self._store = store
         self._admin = admin
         self._failures = failures
+        self._decoded = decoded if decoded is not None else DecodedRecords()
         self._matcher = ShardMatcher(shard, group=config.group_id)
         self._offsets_group = f"{config.group_id}.shard-{shard}"
         self._producer: AIOKafkaProducer | None = None
@@ -117,6 +145,7 @@ class ShardWorker:
         self._seq = 0
         self._shard_count = 1
         self._last_commit = time.monotonic()
+        self._open: _OpenTransaction | None = None
         self._lag = ConsumerLag(CONSUMER_LAG, self._offsets_group)
 
     # -- life cycle ----------------------------------------------------------------------
@@ -148,7 +177,10 @@ class ShardWorker:
         )
         self._epoch, plan = await self._store.take_over(self.shard, kafka_seq)
         self._seq = plan.seq
-        self._matcher.load(await self._stored_assignments(), await self._stored_profiles())
+        assignments, unreadable = await self._stored_assignments()
+        self._matcher.load(
+            assignments, await self._stored_profiles(), unreadable_assignments=unreadable
+        )
         self._consumer.assign(self._partitions)
         missing = [tp for tp in self._partitions if tp not in offsets]
         for tp, offset in offsets.items():
@@ -159,7 +191,7 @@ class ShardWorker:
             else:
                 await self._consumer.seek_to_beginning(*missing)
             # Make the starting point durable before anything is read from it.
-            await self._commit(None)
+            await self._commit()
         log.info(
             "shard_taken_over",
             shard=self.shard,
@@ -171,15 +203,17 @@ class ShardWorker:
         )
         self.ready = True
 
-    async def _stored_assignments(self) -> list[Assignment]:
-        """The shard's assignments; a row the contract no longer accepts is skipped, loudly."""
-        loaded = []
+    async def _stored_assignments(self) -> tuple[list[Assignment], list[str]]:
+        """The shard's assignments, and the ids of rows the contract no longer accepts
+        (skipped, loudly)."""
+        loaded, unreadable = [], []
         for document in await self._store.load_assignments(self.shard):
             try:
                 loaded.append(Assignment.model_validate(document))
             except ValidationError as exc:
                 log.error("stored_assignment_unreadable", id=document.get("id"), error=str(exc))
-        return loaded
+                unreadable.append(str(document.get("id")))
+        return loaded, unreadable
 
     async def _stored_profiles(self) -> list[ProfileSpec]:
         loaded = []
@@ -202,26 +236,47 @@ class ShardWorker:
                 await self._consumer.stop()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Process batches until `stopping` is set; raise on any failure (the caller restarts)."""
+        """Process records until `stopping` is set; raise on any failure (the caller restarts).
+
+        Records that publish nothing (most assignments, for most shards) are gathered into
+        the open transaction for up to `commit_interval_seconds`; a batch that publishes
+        something commits at once, so only silent work waits.
+        """
         assert self._consumer is not None
         last_sweep = 0.0
-        while not stopping.is_set():
-            batch = await self._consumer.getmany(timeout_ms=250)
-            records = [record for tp in sorted(batch) for record in batch[tp]]
-            if records:
-                await self._commit(records)
-            await self._lag.observe(self._consumer)
-            if time.monotonic() - last_sweep >= self._config.sweep_interval_seconds:
-                last_sweep = time.monotonic()
-                await self.sweep()
-            if time.monotonic() - self._last_commit >= KEEPALIVE_COMMIT_SECONDS:
-                await self._commit(None)
+        try:
+            while not stopping.is_set():
+                batch = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms())
+                records = [record for tp in sorted(batch) for record in batch[tp]]
+                if records:
+                    await self._process(records)
+                if self._open is not None and self._open.due(self._config):
+                    await self._finish()
+                await self._lag.observe(self._consumer)
+                if time.monotonic() - last_sweep >= self._config.sweep_interval_seconds:
+                    last_sweep = time.monotonic()
+                    await self.sweep()
+                if time.monotonic() - self._last_commit >= KEEPALIVE_COMMIT_SECONDS:
+                    await self._commit()
+            if self._open is not None:
+                await self._finish()
+        except BaseException as exc:
+            await self._abandon(exc)
+            raise
+
+    def _poll_timeout_ms(self) -> int:
+        if self._open is None:
+            return IDLE_POLL_MS
+        left = self._open.started + self._config.commit_interval_seconds - time.monotonic()
+        return max(1, min(IDLE_POLL_MS, int(left * 1000)))
 
     async def sweep(self) -> None:
         """Withdraw the matches of assignments whose `closes_at` has passed."""
         due = self._matcher.due_for_expiry()
         if not due:
             return
+        if self._open is not None:
+            await self._finish()  # the sweep must see the state the open batch wrote
         if not await self._store.has_found(self.shard, due):
             self._matcher.forget_deadlines(due)
             return
@@ -230,55 +285,86 @@ class ShardWorker:
         async def expire(tx: ShardTransaction, batch: _Batch) -> None:
             batch.outgoing += await self._matcher.expire(tx, due)
 
-        await self._commit(None, extra=expire)
+        await self._commit(extra=expire)
 
     # -- one transaction -----------------------------------------------------------------
 
+    async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Handle `records` inside the open transaction (opened first when there is none)."""
+        txn = self._open if self._open is not None else await self._begin()
+        for record in records:
+            await self._handle(txn.tx, record, txn.batch)
+        self.current = None
+        txn.records += len(records)
+
     async def _commit(
-        self,
-        records: list[ConsumerRecord[bytes, bytes]] | None,
-        *,
-        extra: Callable[[ShardTransaction, _Batch], Awaitable[None]] | None = None,
+        self, *, extra: Callable[[ShardTransaction, _Batch], Awaitable[None]] | None = None
     ) -> None:
-        producer, consumer = self._producer, self._consumer
+        """One transaction of its own: `extra`'s work (or nothing) and the current offsets."""
+        if self._open is not None:
+            await self._finish()
+        txn = await self._begin()
+        if extra is not None:
+            await extra(txn.tx, txn.batch)
+        await self._finish()
+
+    async def _begin(self) -> _OpenTransaction:
+        assert self._producer is not None
+        seq = self._seq + 1
+        await self._producer.begin_transaction()
+        scope = contextlib.AsyncExitStack()
+        try:
+            tx = await scope.enter_async_context(
+                self._store.transaction(self.shard, epoch=self._epoch, seq=seq)
+            )
+        except BaseException:
+            await scope.aclose()
+            raise
+        self._open = _OpenTransaction(seq=seq, tx=tx, scope=scope, started=time.monotonic())
+        return self._open
+
+    async def _finish(self) -> None:
+        """Publish, commit PostgreSQL, then commit the offsets and the Kafka transaction."""
+        producer, consumer, txn = self._producer, self._consumer, self._open
         assert producer is not None
         assert consumer is not None
-        seq = self._seq + 1
-        batch = _Batch()
-        await producer.begin_transaction()
-        async with self._store.transaction(self.shard, epoch=self._epoch, seq=seq) as tx:
-            for record in records or ():
-                await self._handle(tx, record, batch)
-            self.current = None
-            if extra is not None:
-                await extra(tx, batch)
-            sends = []
-            for item in batch.outgoing:
-                value, headers = encode(item.event)
-                sends.append(
-                    await producer.send(
-                        MATCHES, value=value, key=item.key.encode(), headers=headers
-                    )
-                )
-            for topic, dead_key, dead_value, dead_headers in batch.dead_letters:
-                sends.append(
-                    await producer.send(topic, value=dead_value, key=dead_key, headers=dead_headers)
-                )
-            await asyncio.gather(*sends)
-        self._seq = seq
+        assert txn is not None
+        batch = txn.batch
+        sends = []
+        for item in batch.outgoing:
+            value, headers = encode(item.event)
+            sends.append(
+                await producer.send(MATCHES, value=value, key=item.key.encode(), headers=headers)
+            )
+        for topic, dead_key, dead_value, dead_headers in batch.dead_letters:
+            sends.append(
+                await producer.send(topic, value=dead_value, key=dead_key, headers=dead_headers)
+            )
+        await asyncio.gather(*sends)
+        self._open = None
+        await txn.scope.aclose()  # the database commits first (see exactly_once)
+        self._seq = txn.seq
         if self._config.crash_point is not None and batch.outgoing:
             self._config.crash_point.database_committed()
         positions = {
-            tp: (await consumer.position(tp), seq_metadata(seq)) for tp in self._partitions
+            tp: (await consumer.position(tp), seq_metadata(txn.seq)) for tp in self._partitions
         }
         await producer.send_offsets_to_transaction(positions, self._offsets_group)
         await producer.commit_transaction()
         self._last_commit = time.monotonic()
         self._count(batch)
         self._matcher.publish_gauges()
-        with contextlib.suppress(Exception):
-            # Undo rows may hold an erased consultant's data: drop them as soon as possible.
-            await self._store.clear_undo(self.shard)
+        if txn.tx.holds_erased_data:
+            with contextlib.suppress(Exception):
+                # Undo rows may hold an erased consultant's data: drop them as soon as possible.
+                await self._store.clear_undo(self.shard)
+
+    async def _abandon(self, exc: BaseException) -> None:
+        """Roll the open database transaction back after a failure (Kafka's aborts on restart)."""
+        txn, self._open = self._open, None
+        if txn is not None:
+            with contextlib.suppress(Exception):
+                await txn.scope.__aexit__(type(exc), exc, exc.__traceback__)
 
     def _count(self, batch: _Batch) -> None:
         for item in batch.outgoing:
@@ -343,15 +429,24 @@ class ShardWorker:
                 log.info("consultant_erasure")
                 batch.outgoing += await self._matcher.consultant_erased(tx, key, traceparent)
             return "erased"
-        try:
-            event = decode(record.value, record.headers or ())
-            if _event_type(event.type) not in _EXPECTED.get(record.topic, set()):
-                raise RejectedRecordError(
-                    "unexpected_type", f"type {event.type!r} on {record.topic}"
-                )
-            payload = event.payload()
-        except EnvelopeError as exc:
-            raise RejectedRecordError(exc.code, str(exc)) from exc
+        value = record.value
+
+        def decoded() -> tuple[CloudEvent, ContractModel]:
+            try:
+                event = decode(value, record.headers or ())
+                if _event_type(event.type) not in _EXPECTED.get(record.topic, set()):
+                    raise RejectedRecordError(
+                        "unexpected_type", f"type {event.type!r} on {record.topic}"
+                    )
+                return event, event.payload()
+            except EnvelopeError as exc:
+                raise RejectedRecordError(exc.code, str(exc)) from exc
+
+        if record.topic == ASSIGNMENTS:
+            position = (record.topic, record.partition, record.offset)
+            event, payload = self._decoded.get_or_decode(position, value, decoded)
+        else:
+            event, payload = decoded()
         traceparent = event.traceparent or traceparent
         entity_id = _entity_id(payload)
         if key != entity_id:

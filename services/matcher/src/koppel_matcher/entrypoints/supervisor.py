@@ -28,6 +28,7 @@ from koppel.topics import CONSULTANTS
 from koppel_matcher import metrics
 from koppel_matcher.adapters.kafka_clients import membership_consumer
 from koppel_matcher.adapters.state_store import ShardFencedError, StateStore
+from koppel_matcher.entrypoints.decoded_records import DecodedRecords
 from koppel_matcher.entrypoints.shard_worker import RecordKey, ShardWorker, WorkerConfig
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,7 @@ class ShardSupervisor:
         self._store = store
         self._shards: dict[int, _Shard] = {}
         self._failures: Counter[RecordKey] = Counter()
+        self._decoded = DecodedRecords()
         self._admin: AIOKafkaAdminClient | None = None
         self._membership: AIOKafkaConsumer | None = None
         self._poll_task: asyncio.Task[None] | None = None
@@ -166,7 +168,9 @@ class ShardSupervisor:
     async def _keep_running(self, number: int, shard: _Shard) -> None:
         assert self._admin is not None
         while not shard.stopping.is_set():
-            worker = ShardWorker(number, self._config, self._store, self._admin, self._failures)
+            worker = ShardWorker(
+                number, self._config, self._store, self._admin, self._failures, self._decoded
+            )
             shard.worker = worker
             try:
                 await worker.open()

@@ -78,13 +78,25 @@ class ShardMatcher:
         self.assignments: dict[str, Assignment] = {}
         self._summaries: dict[str, tuple[AssignmentSummary, dict[str, Any]]] = {}
         self._deadlines: dict[str, datetime] = {}
+        self._unreadable: set[str] = set()
         self._clock = clock
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, assignments: Iterable[Assignment], profiles: Iterable[ProfileSpec]) -> None:
-        """Fill the index from stored state (shard take-over)."""
+    def load(
+        self,
+        assignments: Iterable[Assignment],
+        profiles: Iterable[ProfileSpec],
+        *,
+        unreadable_assignments: Iterable[str] = (),
+    ) -> None:
+        """Fill the index from stored state (shard take-over).
+
+        `unreadable_assignments`: ids of stored assignments that could not be loaded; they
+        may still have ledger entries, so their next upsert reads the ledger.
+        """
         now = self._clock()
+        self._unreadable.update(unreadable_assignments)
         for assignment in assignments:
             self._remember(assignment, now)
         for profile in profiles:
@@ -143,6 +155,9 @@ class ShardMatcher:
         self, uow: ShardUnitOfWork, assignment: Assignment, traceparent: str | None
     ) -> list[Outgoing]:
         now = self._clock()
+        # Ledger entries exist only for assignments this shard stored before: a new one needs
+        # no ledger query (the common case, one round trip saved per shard).
+        seen_before = assignment.id in self.assignments or assignment.id in self._unreadable
         await uow.put_assignment(assignment)
         is_open = self._remember(assignment, now)
         ranking = Ranking.empty()
@@ -153,7 +168,7 @@ class ShardMatcher:
             ranking = self.index.rank_for_assignment(spec, now)
             ranking.reasons()
             metrics.EVALUATION_SECONDS.labels("assignment").observe(time.perf_counter() - started)
-        ledger = await uow.ledger_for_assignment(assignment.id)
+        ledger = await uow.ledger_for_assignment(assignment.id) if seen_before else {}
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
