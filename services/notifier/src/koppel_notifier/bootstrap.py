@@ -112,7 +112,10 @@ async def build(
     if settings.migrate_on_start:
         await apply_migrations(settings)
     pool = await asyncpg.create_pool(
-        settings.database_dsn, min_size=2, max_size=settings.database_pool_size
+        settings.database_dsn,
+        min_size=2,
+        max_size=settings.database_pool_size,
+        reset=_keep_session,
     )
     assert pool is not None
     metrics = NotifierMetrics()
@@ -206,6 +209,11 @@ async def serve(settings: Settings) -> None:
         await server.serve()
     finally:
         await notifier.stop()
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Pool release without the reset query: the notifier never changes session state, and
+    asyncpg still rolls back an open transaction itself. Saves one round trip a release."""
 
 
 async def _supervised(name: str, loop: Callable[[], object]) -> None:

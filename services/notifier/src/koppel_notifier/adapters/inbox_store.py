@@ -133,16 +133,24 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
     """
     if notice.kind is Kind.WITHDRAWN:
         notice = replace(notice, revision=await latest_revision(connection, notice.match_id))
-    contact = await load_contact(connection, notice.consultant_id)
-    # Routed in this same transaction when the profile is known, so marked routed right away.
-    inserted = await connection.fetchval(
-        """
-        INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind, revision,
-                                           score, payload, occurred_at, routed_at, traceparent)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, CASE WHEN $9 THEN now() END, $10)
-        ON CONFLICT (event_key) DO NOTHING
-        RETURNING true
-        """,
+    # One round trip: store the event and read the consultant's contact row. Routed in this
+    # same transaction when the profile is known, so marked routed right away.
+    row = await connection.fetchrow(
+        f"""
+        WITH contact AS (
+            SELECT {CONTACT_COLUMNS} FROM notifier_contacts c WHERE c.consultant_id = $3
+        ), inserted AS (
+            INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind,
+                                               revision, score, payload, occurred_at,
+                                               routed_at, traceparent)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
+                    CASE WHEN EXISTS (SELECT 1 FROM contact) THEN now() END, $9)
+            ON CONFLICT (event_key) DO NOTHING
+            RETURNING true
+        )
+        SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, contact.*
+        FROM (SELECT 1) AS one LEFT JOIN contact ON true
+        """,  # noqa: S608 - fixed column list
         notice.event_key,
         notice.match_id,
         notice.consultant_id,
@@ -151,9 +159,11 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
         notice.score,
         json.dumps(notice.payload),
         occurred_at,
-        contact is not None,
         notice.traceparent,
     )
+    assert row is not None
+    inserted = row["inserted"]
+    contact = None if row["consultant_id"] is None else contact_from_row(row)
     if not inserted:
         return False
     if contact is not None:

@@ -58,16 +58,23 @@ class DigestClock:
 
 
 class OutboxRelay:
-    def __init__(self, publisher: OutboxPublisher, *, idle_s: float) -> None:
+    """Publishes the outbox every `idle_s`, or at once again while batches come back full.
+
+    Outcome events are not on the delivery path, so they wait for company: a relay that
+    ran again right after every partial batch paid a transaction and a produce per outcome.
+    """
+
+    def __init__(self, publisher: OutboxPublisher, *, idle_s: float, batch: int = 500) -> None:
         self._publisher = publisher
         self._idle_s = idle_s
+        self._batch = batch
 
     async def run(self) -> None:
         while True:
             try:
-                published = await self._publisher.publish_batch()
+                published = await self._publisher.publish_batch(self._batch)
             except (asyncpg.PostgresError, OSError, KafkaError) as exc:
                 log.warning("outbox relay failed; retrying", error=str(exc))
                 published = 0
-            if not published:
+            if published < self._batch:
                 await asyncio.sleep(self._idle_s)

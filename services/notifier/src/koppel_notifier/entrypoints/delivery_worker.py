@@ -94,6 +94,9 @@ class DeliveryWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._email_busy = 0
         self._endpoint_busy: Counter[str] = Counter()
+        self._endpoint_of: dict[asyncio.Task[None], str] = {}
+        self._backlog = True
+        """The last claim may have left due work behind (capacity or an endpoint was full)."""
 
     def wake(self) -> None:
         """New work may be due (a batch was consumed, a digest built, a send finished)."""
@@ -121,6 +124,8 @@ class DeliveryWorker:
                         deferred = True
                 for delivery in claimed:
                     self._start(delivery)
+                if not deferred and capacity.total > 0:
+                    self._backlog = self._saturated()
                 if claimed and len(self._in_flight) < self._limits.total:
                     continue
                 try:
@@ -149,26 +154,49 @@ class DeliveryWorker:
             or since_last_claim >= _CLAIM_GAP_S
         )
 
+    def _saturated(self) -> bool:
+        """A limit is reached, so the last claim may have skipped due work."""
+        return (
+            len(self._in_flight) >= self._limits.total
+            or self._email_busy >= self._limits.email
+            or any(busy >= self._limits.endpoint for busy in self._endpoint_busy.values())
+        )
+
     def _start(self, delivery: Delivery) -> None:
         endpoint = self._endpoint(delivery)
+        task = asyncio.create_task(self._deliver(delivery))
         if endpoint is None:
             self._email_busy += 1
         else:
             self._endpoint_busy[endpoint] += 1
-        task = asyncio.create_task(self._deliver(delivery))
+            self._endpoint_of[task] = endpoint
         self._in_flight.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:
             self._in_flight.discard(done)
             if endpoint is None:
                 self._email_busy -= 1
-            else:
-                self._endpoint_busy[endpoint] -= 1
-                if self._endpoint_busy[endpoint] <= 0:
-                    del self._endpoint_busy[endpoint]
-            self._wake.set()
+            self._release_endpoint(done)
+            if self._backlog:
+                # A slot is free and work may be waiting for it; otherwise new work wakes
+                # the sender itself (consumer, digest clock) and retries come with the poll.
+                self._wake.set()
 
         task.add_done_callback(finished)
+
+    def _release_endpoint(self, task: asyncio.Task[None] | None) -> None:
+        """The delivery's webhook call is over: its endpoint slot may serve the next one.
+
+        Released before the outcome is recorded, so a receiver is not kept waiting for our
+        database; the task's total slot is held until the record is written."""
+        endpoint = self._endpoint_of.pop(task, None) if task is not None else None
+        if endpoint is None:
+            return
+        self._endpoint_busy[endpoint] -= 1
+        if self._endpoint_busy[endpoint] <= 0:
+            del self._endpoint_busy[endpoint]
+        if self._backlog:
+            self._wake.set()
 
     @staticmethod
     def _endpoint(delivery: Delivery) -> str | None:
@@ -195,6 +223,7 @@ class DeliveryWorker:
             started = time.perf_counter()
             if delivery.channel is ChannelName.WEBHOOK:
                 outcome, match_ids = await self._send_webhook(delivery, contact), delivery.match_ids
+                self._release_endpoint(asyncio.current_task())
             else:
                 sent = await self._send_email(delivery, contact)
                 if sent is None:
