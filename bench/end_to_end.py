@@ -12,6 +12,10 @@ at the receiver), then sends assignment upserts each built to match exactly one 
 * `burst(events, concurrency)`: as fast as the intake accepts; the pipeline's rate is
   webhooks received / (first send → last webhook).
 
+Both report `cpu_ms_per_event`: the CPU each part of the stack (services, Kafka broker,
+PostgreSQL backends, this process) spent per delivered webhook (`cpu_usage.py`), and the
+load average at the end of the phase (the machine is shared: read figures with it).
+
 At the end the benchmark consultants are erased through the intake (tombstones), so they do
 not linger on the shared topics.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,8 +34,9 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cpu_usage import CpuMeter, ms_per_event
 from payloads import pinned_assignment, pinned_consultant
-from stack import TOKEN, Stack, free_port
+from stack import BOOTSTRAP, SERVER_DSN, TOKEN, Stack, free_port
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -100,6 +106,10 @@ class MailSink:
 class Pipeline:
     consultants: int = 50
     max_lag: float = 5.0
+    bootstrap: str = BOOTSTRAP
+    server_dsn: str = SERVER_DSN
+    """The broker and server to run on: the shared ones by default, or an `IsolatedInfra`'s
+    (then no other stack's traffic or notifier on the shared topics touches the figures)."""
     stack: Stack = field(init=False)
     sent_at: dict[str, float] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
@@ -118,7 +128,9 @@ class Pipeline:
         smtp_port = free_port()
         self._smtp = Controller(MailSink(), hostname="127.0.0.1", port=smtp_port)
         self._smtp.start()
-        self.stack = Stack(smtp_port=smtp_port)
+        self.stack = Stack(
+            smtp_port=smtp_port, bootstrap=self.bootstrap, server_dsn=self.server_dsn
+        )
         await self.stack.start()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         self._client = httpx.AsyncClient(
@@ -227,6 +239,8 @@ class Pipeline:
 
     async def steady(self, rate: float, seconds: float, drain: float = 30) -> dict[str, Any]:
         events = int(rate * seconds)
+        meter = CpuMeter(self.stack)
+        cpu_before = meter.snapshot()
         started = time.time()
         tasks = []
         for index in range(events):
@@ -242,6 +256,7 @@ class Pipeline:
         finished = time.time()
         stages_at_end_of_sending = await self.stage_counts()
         await self._await_deliveries(ids, drain)
+        summary = self._summarise(ids, started, finished)
         return {
             "stages_at_end_of_sending": stages_at_end_of_sending,
             "rate": rate,
@@ -249,7 +264,9 @@ class Pipeline:
             "offered": events,
             "scheduled": len(tasks),
             "sustained": len(tasks) == events,
-            **self._summarise(ids, started, finished),
+            **summary,
+            "cpu_ms_per_event": ms_per_event(cpu_before, meter.snapshot(), summary["delivered"]),
+            "load_average": round(os.getloadavg()[0], 2),
         }
 
     async def burst(self, events: int, concurrency: int = 32, drain: float = 60) -> dict[str, Any]:
@@ -268,6 +285,8 @@ class Pipeline:
         self, more: Callable[[], bool], concurrency: int, drain: float
     ) -> dict[str, Any]:
         ids: set[str] = set()
+        meter = CpuMeter(self.stack)
+        cpu_before = meter.snapshot()
         started = time.time()
 
         async def worker() -> None:
@@ -279,4 +298,10 @@ class Pipeline:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         finished = time.time()
         await self._await_deliveries(ids, drain)
-        return {"concurrency": concurrency, **self._summarise(ids, started, finished)}
+        summary = self._summarise(ids, started, finished)
+        return {
+            "concurrency": concurrency,
+            **summary,
+            "cpu_ms_per_event": ms_per_event(cpu_before, meter.snapshot(), summary["delivered"]),
+            "load_average": round(os.getloadavg()[0], 2),
+        }

@@ -35,6 +35,7 @@ from typing import Any
 
 import raw_kafka
 from end_to_end import Pipeline
+from isolated_infra import IsolatedInfra
 from stack import TOKEN, Stack
 
 RESULTS = Path("bench/results")
@@ -145,21 +146,37 @@ def part_components(reuse: bool) -> dict[str, Any]:
     }
 
 
-async def part_end_to_end(rates: list[int], seconds: float, burst_seconds: float) -> dict[str, Any]:
-    pipeline = Pipeline(consultants=50)
-    await pipeline.start()
-    steady: dict[str, Any] = {}
+async def part_end_to_end(
+    rates: list[int], seconds: float, burst_seconds: float, *, isolated: bool = False
+) -> dict[str, Any]:
+    """Steady rates, then a burst; on an `IsolatedInfra` broker and server when `isolated`
+    (no other stack on the shared topics can then deliver to, or load, this run's stack)."""
+    infra = IsolatedInfra() if isolated else None
+    if infra is not None:
+        await infra.start()
     try:
-        for rate in rates:
-            # Each phase drains before the next, so no phase inherits another's backlog.
-            steady[str(rate)] = await pipeline.steady(rate, seconds, drain=60)
-        burst = await pipeline.burst_for(burst_seconds, concurrency=32, drain=60)
+        pipeline = (
+            Pipeline(consultants=50)
+            if infra is None
+            else Pipeline(consultants=50, bootstrap=infra.bootstrap, server_dsn=infra.server_dsn)
+        )
+        await pipeline.start()
+        steady: dict[str, Any] = {}
+        try:
+            for rate in rates:
+                # Each phase drains before the next, so no phase inherits another's backlog.
+                steady[str(rate)] = await pipeline.steady(rate, seconds, drain=60)
+            burst = await pipeline.burst_for(burst_seconds, concurrency=32, drain=60)
+        finally:
+            await pipeline.stop()
     finally:
-        await pipeline.stop()
-    figures: dict[str, Any] = {"e2e_steady": steady, "e2e_burst": burst}
+        if infra is not None:
+            await infra.stop()
+    figures: dict[str, Any] = {"e2e_steady": steady, "e2e_burst": burst, "e2e_isolated": isolated}
     for offered, result in steady.items():
         for q in ("p50", "p95", "p99"):
             figures[f"e2e_{q}_ms_at_{offered}_eps"] = round(result[f"{q}_ms"], 1)
+        figures[f"e2e_cpu_ms_per_event_at_{offered}_eps"] = result["cpu_ms_per_event"]["total"]
     figures["pipeline_max_eps"] = round(burst["delivered_per_s"], 1)
     return figures
 
@@ -194,6 +211,13 @@ def table(result: dict[str, Any]) -> str:
     for rate in result.get("e2e_steady", {}):
         for q in ("p50", "p95", "p99"):
             rows.append((f"end to end at {rate} events/s, {q}", f"e2e_{q}_ms_at_{rate}_eps", "ms"))
+        rows.append(
+            (
+                f"end to end at {rate} events/s, CPU of the whole stack per event",
+                f"e2e_cpu_ms_per_event_at_{rate}_eps",
+                "ms",
+            )
+        )
     rows += [
         ("pipeline: highest rate (burst, webhooks received/s)", "pipeline_max_eps", "events/s"),
         ("pipeline / raw Kafka (Java tools)", "pipeline_to_raw_kafka_ratio", ""),
@@ -222,6 +246,27 @@ def steady_table(result: dict[str, Any]) -> str:
             f" | {r['duplicate_webhooks']} | {r['accepted_per_s']:.1f} | {r['p50_ms']:.0f}"
             f" | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} |"
         )
+    return "\n".join(lines) + "\n" + cpu_table(result)
+
+
+def cpu_table(result: dict[str, Any]) -> str:
+    """CPU milliseconds per delivered event in each part of the stack, per e2e phase."""
+    phases = {f"{rate} events/s": r for rate, r in result.get("e2e_steady", {}).items()}
+    if "e2e_burst" in result:
+        phases["burst"] = result["e2e_burst"]
+    phases = {name: r for name, r in phases.items() if "cpu_ms_per_event" in r}
+    if not phases:
+        return ""
+    parts = list(next(iter(phases.values()))["cpu_ms_per_event"])
+    lines = [
+        "\nCPU ms per delivered event (`bench/cpu_usage.py`; load average at the end of phase):\n",
+        "| phase | " + " | ".join(parts) + " | load avg |",
+        "|---|" + "---:|" * (len(parts) + 1),
+    ]
+    for name, r in phases.items():
+        cpu = r["cpu_ms_per_event"]
+        cells = " | ".join(f"{cpu.get(part, float('nan')):.2f}" for part in parts)
+        lines.append(f"| {name} | {cells} | {r.get('load_average', float('nan')):.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -285,7 +330,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     parts: list[tuple[str, Any]] = [
         ("raw_kafka", lambda: part_raw_kafka(args.runs)),
         ("intake", lambda: part_intake(args.runs, 10)),
-        ("end_to_end", lambda: part_end_to_end(args.rates, args.seconds, args.burst_seconds)),
+        (
+            "end_to_end",
+            lambda: part_end_to_end(
+                args.rates, args.seconds, args.burst_seconds, isolated=args.isolated
+            ),
+        ),
     ]
     for name, part in parts:
         result["load_average"][name] = load_average()
@@ -320,6 +370,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per steady rate")
     parser.add_argument("--burst-seconds", type=float, default=10)
     parser.add_argument("--reuse-components", action="store_true")
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="run the end-to-end part on a Kafka broker and PostgreSQL of its own",
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     markdown = table(result)
