@@ -7,9 +7,12 @@ import secrets
 from typing import Any
 
 import pytest
+import structlog
 from aiokafka import AIOKafkaConsumer
+from structlog.testing import capture_logs
 
 from koppel.cloudevents import decode
+from koppel.contract import NotificationDelivered
 from koppel.topics import NOTIFICATIONS
 
 pytestmark = pytest.mark.integration
@@ -36,36 +39,50 @@ async def test_webhook_and_delivered_event_carry_the_match_events_traceparent(
     await reports.start()
     await reports.seek_to_end()
     try:
-        async with notifier() as running:
-            await kafka_io.profile(
-                make_profile(
-                    consultant,
-                    channels=["webhook"],
-                    webhook_url=receiver.url(path),
-                    webhook_secret=SECRET,
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            async with notifier() as running:
+                await kafka_io.profile(
+                    make_profile(
+                        consultant,
+                        channels=["webhook"],
+                        webhook_url=receiver.url(path),
+                        webhook_secret=SECRET,
+                    )
                 )
-            )
-            await kafka_io.found(
-                consultant, make_assignment(f"a-{unique_id}"), traceparent=traceparent
-            )
-            await wait(lambda: receiver.at(path), what="the webhook")
-            hooks = receiver.at(path)
-            assert [hook.headers["traceparent"] for hook in hooks] == [traceparent] * len(hooks)
+                await kafka_io.found(
+                    consultant, make_assignment(f"a-{unique_id}"), traceparent=traceparent
+                )
+                await wait(lambda: receiver.at(path), what="the webhook")
+                hooks = receiver.at(path)
+                assert [hook.headers["traceparent"] for hook in hooks] == [traceparent] * len(hooks)
 
-            stored = await running.pool.fetchval(
-                "SELECT traceparent FROM notifier_deliveries WHERE consultant_id = $1",
-                consultant,
-            )
-            assert stored == traceparent
+                stored = await running.pool.fetchval(
+                    "SELECT traceparent FROM notifier_deliveries WHERE consultant_id = $1",
+                    consultant,
+                )
+                assert stored == traceparent
 
-            async with asyncio.timeout(20):
-                while True:
-                    record = await reports.getone()
-                    if record.key == consultant.encode():
-                        break
+                async with asyncio.timeout(20):
+                    while True:
+                        record = await reports.getone()
+                        if record.key == consultant.encode():
+                            break
         event = decode(record.value, record.headers)
         assert event.type == "nl.koppel.notification.delivered"
         assert event.traceparent == traceparent
+        # The trace can be followed through the notifier's logs to the successful delivery,
+        # and the line names no URL.
+        (succeeded,) = [
+            entry
+            for entry in logs
+            if entry["event"] == "delivery succeeded" and entry.get("trace_id") == traceparent[3:35]
+        ]
+        delivered = event.payload()
+        assert isinstance(delivered, NotificationDelivered)
+        assert succeeded["channel"] == "webhook"
+        assert succeeded["match_ids"] == delivered.match_ids
+        assert succeeded["delivery_id"] == delivered.notification_id
+        assert receiver.url(path) not in str(succeeded)
     finally:
         await reports.stop()
 

@@ -311,6 +311,8 @@ class DeliveryWorker:
             if delivery.kind is Kind.DIGEST:
                 await self._store.finish_digest_items(delivery.id)
             self._metrics.deliveries.labels(channel, "delivered").inc()
+            # No address or URL: the delivery, channel and trace ids are bound already.
+            log.info("delivery succeeded", match_ids=list(match_ids))
             self._metrics.latency.labels(channel).observe(
                 max(0.0, (now - delivery.created_at).total_seconds())
             )
