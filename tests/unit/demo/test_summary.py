@@ -23,9 +23,10 @@ from koppel.contract import (
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES, NOTIFICATIONS
 from koppel.vocabulary import Channel, Language, NotificationMode, Visibility, WithdrawalReason
+from koppel_demo.console_report import render
 from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.intake_client import LoadResult, Pacer, token_from
-from koppel_demo.summary import percentile, render, summarise
+from koppel_demo.summary import percentile, summarise
 from koppel_demo.watcher import Tally
 
 TODAY = date(2026, 11, 23)

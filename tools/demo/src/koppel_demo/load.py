@@ -27,9 +27,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from koppel.contract import Assignment, ConsultantProfile
 from koppel.vocabulary import Channel
+from koppel_demo.console_report import render
 from koppel_demo.data import DEFAULT_WEBHOOK_BASE_URL, assignments, consultants
 from koppel_demo.intake_client import LoadResult, put_all, token_from
-from koppel_demo.summary import render, summarise
+from koppel_demo.summary import summarise
 from koppel_demo.watcher import Tally, TopicWatcher
 
 STATE_DIR = Path(".local/demo")
