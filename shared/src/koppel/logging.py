@@ -1,4 +1,9 @@
-"""structlog set-up shared by the services: JSON lines off a terminal, context per message."""
+"""structlog set-up shared by the services: JSON lines off a terminal, context per message.
+
+The standard library's records (aiokafka, httpx, uvicorn, asyncpg, FastStream) go through
+the same processors, so every line of a service is JSON with the same keys (plus `logger`)
+and carries the bound context such as `trace_id`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import sys
 import structlog
 
 _SECRET_KEYS = frozenset({"token", "authorization", "webhook_secret", "password", "secret"})
+# httpx and httpcore log every request's URL at INFO/DEBUG; webhook URLs are personal data.
+_QUIET_LIBRARIES = ("httpx", "httpcore")
 
 
 def _drop_secrets(
@@ -44,4 +51,33 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(name)s %(message)s")
+    _route_standard_logging(level, shared, renderer)
+
+
+class _KoppelHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root handler configure_logging installs (and replaces when called again)."""
+
+
+def _route_standard_logging(
+    level: str,
+    shared: list[structlog.types.Processor],
+    renderer: structlog.types.Processor,
+) -> None:
+    handler = _KoppelHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _KoppelHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -182,11 +182,14 @@ def restore_logging() -> Iterator[None]:
     """configure_logging is process-global: undo it so other tests see a fresh process."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, old in quiet.items():
+        logging.getLogger(name).setLevel(old)
 
 
 SECRETS = {
@@ -234,6 +237,58 @@ def test_log_level_filters(restore_logging: None, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "loud" in err
     assert "quiet" not in err
+
+
+def test_library_log_lines_are_json_with_the_same_keys_and_context(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("matcher", level="INFO", json=True)
+    structlog.contextvars.bind_contextvars(trace_id="4bf92f3577b34da6a3ce929d0e0e4736")
+    structlog.get_logger().info("ours")
+    logging.getLogger("aiokafka.consumer").warning("Heartbeat failed for group %s", "g-1")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    ours, theirs = lines
+    assert theirs["event"] == "Heartbeat failed for group g-1"
+    assert theirs["level"] == "warning"
+    assert theirs["logger"] == "aiokafka.consumer"
+    assert set(ours) <= set(theirs)
+    assert theirs["service"] == "matcher"
+    assert theirs["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_library_exceptions_are_json_with_the_traceback(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("intake", json=True)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    (line,) = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert "ValueError: boom" in record["exception"]
+
+
+def test_http_client_request_lines_are_not_logged(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """httpx logs each request's URL at INFO; webhook URLs are personal data."""
+    configure_logging("notifier", level="DEBUG", json=True)
+    url = "https://hooks.example.org/anne/very-personal-token"
+    logging.getLogger("httpx").info('HTTP Request: POST %s "HTTP/1.1 204 No Content"', url)
+    logging.getLogger("httpcore.connection").debug("connect_tcp.started host=%s", url)
+    logging.getLogger("httpx").warning("a warning still shows")
+    err = capsys.readouterr().err
+    assert url not in err
+    assert "a warning still shows" in err
+
+
+def test_configuring_twice_installs_one_handler(restore_logging: None) -> None:
+    configure_logging("intake", json=True)
+    configure_logging("intake", json=True)
+    root = logging.getLogger()
+    assert sum(type(h).__name__ == "_KoppelHandler" for h in root.handlers) == 1
 
 
 def test_bad_configuration_exits_with_one_line_naming_the_variable(
