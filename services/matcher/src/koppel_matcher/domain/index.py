@@ -393,7 +393,11 @@ class MatchIndex:
         # Best score first, then by id: one integer sort (scores have 4 decimals).
         worse = np.rint((1.0 - scores) * 10_000.0).astype(np.int64)
         order = np.argsort(worse << LABEL_BITS | side.order_labels()[rows])
-        states = [np.broadcast_to(s, (n,)).astype(np.int64)[order] for s in states]
-        languages = np.broadcast_to(languages, (n,)).astype(np.int64)[order]
+        matrix = np.empty((len(states), n), dtype=np.int64)
+        for i, state in enumerate(states):
+            matrix[i] = state
+        languages = np.asarray(languages, dtype=np.int64)
+        if languages.ndim:
+            languages = languages[order]
         ids: list[str] = side.ids[rows[order]].tolist()
-        return Ranking(ids, scores[order], states, languages)
+        return Ranking(ids, scores[order], matrix[:, order], languages)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from koppel_matcher.domain import rendering
 from koppel_matcher.domain.model import Evaluation
-from koppel_matcher.domain.scoring import LANGUAGES, evaluation_from_states
+from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES, evaluation_from_states
 
 Match = tuple[str, Evaluation]
 Scored = tuple[str, float, tuple[str, ...]]
@@ -32,9 +32,11 @@ class Ranking(Sequence[Match]):
         self,
         ids: list[str],
         scores: npt.NDArray[np.float64],
-        states: list[npt.NDArray[np.int64]],
+        states: npt.NDArray[np.int64],
         languages: npt.NDArray[np.int64],
     ) -> None:
+        """`states`: one row per component, one column per match; `languages`: the index
+        in `scoring.LANGUAGES` per match, or one (0-d) for all."""
         self.ids = ids
         self.scores = scores
         self._states = states
@@ -44,8 +46,12 @@ class Ranking(Sequence[Match]):
 
     @classmethod
     def empty(cls) -> Ranking:
-        nothing = np.zeros(0, dtype=np.int64)
-        return cls([], np.zeros(0), [], nothing)
+        return cls(
+            [],
+            np.zeros(0),
+            np.zeros((len(COMPONENTS), 0), dtype=np.int64),
+            np.zeros((), dtype=np.int64),
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,7 +87,7 @@ class Ranking(Sequence[Match]):
             if self._matches is not None:
                 self._reasons = [evaluation.reasons for _, evaluation in self._matches]
             else:
-                self._reasons = rendering.reasons(self._states, self._languages, len(self))
+                self._reasons = rendering.reasons(self._states, self._languages)
         return self._reasons
 
     def scored(self) -> Iterator[Scored]:
@@ -89,8 +95,9 @@ class Ranking(Sequence[Match]):
         return zip(self.ids, self.scores.tolist(), self.reasons(), strict=True)
 
     def _match(self, row: int) -> Match:
-        states = [int(column[row]) for column in self._states]
-        evaluation = evaluation_from_states(states, LANGUAGES[int(self._languages[row])])
+        states = self._states[:, row].tolist()
+        language = self._languages.reshape(-1)[row if self._languages.ndim else 0]
+        evaluation = evaluation_from_states(states, LANGUAGES[int(language)])
         return self.ids[row], evaluation
 
     def __repr__(self) -> str:

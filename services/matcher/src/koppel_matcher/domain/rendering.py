@@ -1,36 +1,44 @@
-"""Turning many rows of component states into `Evaluation` objects, fast.
+"""Turning many rows of component states into reasons or `Evaluation` objects, fast.
 
 A broad assignment matches thousands of profiles, and building that many small Python
 objects is what a scan spends most of its time on; so nothing here runs Python code per
-row. Parts are looked up once per *distinct* state and spread to rows with numpy object
-arrays; rows are grouped by which components moved, so each group's `components` and
-`reasons` tuples come out of a C-level `zip` over per-component columns; and the frozen
-`Evaluation` fields are filled through their slot descriptors with `map`, which skips the
-Python-level `__init__` (measured: a query with a few thousand matches takes about 10 %
-less). Per-row Python code cost about 2 µs a match; this costs about 1 µs, most of it the
-allocation of the four objects each match needs. `reasons()` builds only the one object
-a publisher needs per match, the tuple of reason texts (about 0.25 µs a match). Texts and
-contributions are the ones `scoring.PART_TABLES` renders for the scalar path, and the
-property tests compare the two.
+row. Every part (a component's contribution and reason for one state and language) is
+rendered once and kept in one flat table (`_Parts`): the parts of the components with few
+states up front, the others as they first occur. A query maps each row's states to
+positions in that table with a handful of array operations over all components at once,
+groups the rows by which components moved, and builds each group's `reasons` (and
+`components`) tuples with a C-level `zip` over per-component columns.
+
+`reasons()` builds only what a publisher needs per match, the tuple of reason texts (well
+under a microsecond a match); `evaluations()` builds the full `Evaluation` objects, filling
+their frozen fields through the slot descriptors with `map`, which skips the Python-level
+`__init__`. Texts and contributions are the ones `scoring.PART_TABLES` renders for the
+scalar path, and the property tests compare the two.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from itertools import chain, islice, repeat
+from collections.abc import Iterable
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from koppel_matcher.domain import components as c
 from koppel_matcher.domain.model import Evaluation
-from koppel_matcher.domain.scoring import LANGUAGES, PART_TABLES
+from koppel_matcher.domain.scoring import LANGUAGES, PART_TABLES, Part
 from koppel_matcher.domain.vector_scoring import SMALL_STATE_COUNTS
 
 Objects = npt.NDArray[np.object_]
+States = npt.NDArray[np.int64]
+"""One row per component (in `scoring.COMPONENTS` order), one column per match."""
+Pattern = npt.NDArray[np.uint16]
+"""Per match, a bit per component that moved the score (bit i for component i)."""
+
 _N_LANGUAGES = len(LANGUAGES)
+_N_COMPONENTS = len(PART_TABLES)
 
 # Member descriptors of the slotted dataclass: setting through them bypasses the frozen
 # __setattr__, which is fine for objects nobody else has seen yet.
@@ -40,140 +48,145 @@ _set_components = Evaluation.__dict__["components"].__set__
 _set_reasons = Evaluation.__dict__["reasons"].__set__
 
 
-Pattern = npt.NDArray[np.uint16]
-"""Per row, a bit per component that moved the score (bit i for `COMPONENTS[i]`)."""
+class _Parts:
+    """Rendered parts in flat arrays: contribution, reason text and moved bit by position."""
+
+    def __init__(self) -> None:
+        self.named: Objects = np.empty(0, dtype=object)
+        self.texts: Objects = np.empty(0, dtype=object)
+        self.bits: Pattern = np.zeros(0, dtype=np.uint16)
+        self.size = 0
+
+    def append(self, parts: list[tuple[int, Part]]) -> None:
+        """Add (component, part) entries at positions `size`, `size + 1`, ..."""
+        needed = self.size + len(parts)
+        if needed > self.named.size:
+            capacity = max(needed, 2 * self.named.size)
+            for name in ("named", "texts", "bits"):
+                old = getattr(self, name)
+                grown = np.zeros(capacity, dtype=old.dtype)
+                grown[: self.size] = old[: self.size]
+                setattr(self, name, grown)
+        for offset, (component, part) in enumerate(parts):
+            if part is not None:
+                at = self.size + offset
+                self.named[at], self.texts[at] = part
+                self.bits[at] = 1 << component
+        self.size = needed
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """One component's parts for a list of keys: contributions, reasons, and moved bits."""
+_PARTS = _Parts()
 
-    named: Objects
-    texts: Objects
-    bits: Pattern
+# The components with few states: all their parts up front, from a base position per
+# component, so a part's position is base + key (key = state * languages + language).
+_FULL_ROWS = np.array(sorted(SMALL_STATE_COUNTS), dtype=np.intp)
+_FULL_BASES = np.zeros((_FULL_ROWS.size, 1), dtype=np.int64)
+for _row, _component in enumerate(_FULL_ROWS.tolist()):
+    _FULL_BASES[_row] = _PARTS.size
+    _keys = range(SMALL_STATE_COUNTS[_component] * _N_LANGUAGES)
+    _PARTS.append([(_component, PART_TABLES[_component][key]) for key in _keys])
+
+# The others (discipline coverage, hours) have too many states: their parts are added as
+# they occur, found by key tagged with the component (the keys stay below 2**_TAG_SHIFT).
+_OTHER_ROWS = np.array(
+    [i for i in range(_N_COMPONENTS) if i not in SMALL_STATE_COUNTS], dtype=np.intp
+)
+_TAG_SHIFT = 58
+assert 3 * c.COVERAGE_SHIFT + 1 < _TAG_SHIFT
+assert 4 * c.HOURS_FIELD_BITS + 1 < _TAG_SHIFT
+assert _OTHER_ROWS.size < 1 << (63 - _TAG_SHIFT)
+_OTHER_TAGS = (np.arange(_OTHER_ROWS.size, dtype=np.int64) << _TAG_SHIFT).reshape(-1, 1)
+_KEY_MASK = (1 << _TAG_SHIFT) - 1
+_found: dict[int, int] = {}
+"""Tagged key → position in `_PARTS`, for the components not rendered up front."""
 
 
-def _lookup(component: int, keys: list[int]) -> Lookup:
-    parts = [PART_TABLES[component][key] for key in keys]
-    named = np.empty(len(parts), dtype=object)
-    texts = np.empty(len(parts), dtype=object)
-    for i, part in enumerate(parts):
-        if part is not None:
-            named[i], texts[i] = part
-    bit = 1 << component
-    bits = np.array([bit if part is not None else 0 for part in parts], dtype=np.uint16)
-    return Lookup(named, texts, bits)
+def _positions_of(tagged: list[int]) -> npt.NDArray[np.intp]:
+    missing = [key for key in tagged if key not in _found]
+    if missing:
+        parts: list[tuple[int, Part]] = []
+        for key in missing:
+            _found[key] = _PARTS.size + len(parts)
+            component = int(_OTHER_ROWS[key >> _TAG_SHIFT])
+            parts.append((component, PART_TABLES[component][key & _KEY_MASK]))
+        _PARTS.append(parts)
+    return np.fromiter(map(_found.__getitem__, tagged), dtype=np.intp, count=len(tagged))
 
 
-# Components whose states are few get their whole lookup built up front, indexed by key.
-_FULL: dict[int, Lookup] = {
-    i: _lookup(i, list(range(count * _N_LANGUAGES))) for i, count in SMALL_STATE_COUNTS.items()
-}
-
-
-def _column(i: int, keys: npt.NDArray[np.int64]) -> tuple[Lookup, npt.NDArray[np.intp]]:
-    """Component `i`'s lookup, and each row's position in it."""
-    full = _FULL.get(i)
-    if full is not None:
-        return full, keys
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    return _lookup(i, distinct.tolist()), inverse
+def _positions(states: States, languages: Any) -> tuple[npt.NDArray[np.intp], Pattern]:
+    """Each component's part position per row, and each row's pattern."""
+    n = states.shape[1]
+    keys = states * _N_LANGUAGES + languages
+    positions = np.empty((_N_COMPONENTS, n), dtype=np.intp)
+    positions[_FULL_ROWS] = keys[_FULL_ROWS] + _FULL_BASES
+    tagged = (keys[_OTHER_ROWS] + _OTHER_TAGS).ravel()
+    distinct, inverse = np.unique(tagged, return_inverse=True)
+    positions[_OTHER_ROWS] = _positions_of(distinct.tolist())[inverse].reshape(-1, n)
+    pattern: Pattern = np.bitwise_or.reduce(_PARTS.bits[positions], axis=0)
+    return positions, pattern
 
 
 def _consume(iterator: Any) -> None:
     deque(iterator, maxlen=0)
 
 
-Columns = list[tuple[Lookup, npt.NDArray[np.intp]]]
+Group = tuple[int, int, list[int]]
+"""(start, end, components that moved) of a run of rows with one pattern, sorted by it."""
 
 
-def _columns(states: list[Any], languages: Any, n: int) -> tuple[Columns, Pattern]:
-    """Each component's lookup and row positions, and each row's pattern."""
-    columns = []
-    pattern = np.zeros(n, dtype=np.uint16)
-    for i, state in enumerate(states):
-        keys = np.broadcast_to(state * _N_LANGUAGES + languages, (n,))
-        lookup, positions = _column(i, keys)
-        columns.append((lookup, positions))
-        pattern |= lookup.bits[positions]
-    return columns, pattern
-
-
-Group = tuple[int, int, int]
-"""(start, end, pattern) of a run of rows with one pattern, once sorted by pattern."""
-
-
-def _groups(pattern: Pattern) -> tuple[npt.NDArray[np.intp], Pattern, list[Group]]:
+def _groups(pattern: Pattern) -> tuple[npt.NDArray[np.intp], list[Group]]:
     """Rows sorted by pattern (stable, so in row order within a group) and the groups."""
     by_pattern = np.argsort(pattern, kind="stable")  # a radix sort for 16-bit keys
     patterns = pattern[by_pattern]
-    cuts = (np.flatnonzero(patterns[1:] != patterns[:-1]) + 1).tolist()
-    starts = [0, *cuts]
-    ends = [*cuts, pattern.size]
-    return by_pattern, patterns, list(zip(starts, ends, patterns[starts].tolist(), strict=True))
+    starts = [0, *(np.flatnonzero(patterns[1:] != patterns[:-1]) + 1).tolist()]
+    ends = [*starts[1:], pattern.size]
+    groups = []
+    for start, end, moved in zip(starts, ends, patterns[starts].tolist(), strict=True):
+        groups.append((start, end, [i for i in range(_N_COMPONENTS) if moved >> i & 1]))
+    return by_pattern, groups
 
 
-def reasons(states: list[Any], languages: Any, n: int) -> list[tuple[str, ...]]:
-    """Each row's reasons, in row order (states and languages broadcast to `n` rows).
+def _tuples(columns: list[list[Any]], groups: list[Group]) -> Iterable[tuple[Any, ...]]:
+    """Per row in pattern order, the tuple of its moved components' entries."""
+    per_group: list[Iterable[tuple[Any, ...]]] = []
+    for start, end, moved in groups:
+        if moved:
+            per_group.append(zip(*[columns[i][start:end] for i in moved], strict=True))
+        else:
+            per_group.append(repeat((), end - start))
+    return chain.from_iterable(per_group)
+
+
+def reasons(states: States, languages: Any) -> list[tuple[str, ...]]:
+    """Each row's reasons, in row order (`languages` broadcasts to the rows).
 
     The texts `evaluations()` gives, without the objects around them: one tuple a row
-    (of shared strings). Rows are grouped by pattern for the C-level `zip`, then put back.
+    (of shared strings). Rows are grouped by pattern for the `zip`, then put back.
     """
+    n = states.shape[1]
     if n == 0:
         return []
-    columns, pattern = _columns(states, languages, n)
-    by_pattern, patterns, groups = _groups(pattern)
-    used = int(np.bitwise_or.reduce(patterns))
-    texts: list[Iterator[Any]] = []
-    for i, (lookup, positions) in enumerate(columns):
-        if used >> i & 1:
-            rows = by_pattern[(patterns & (1 << i)).astype(bool)]
-            texts.append(iter(lookup.texts[positions[rows]].tolist()))
-        else:
-            texts.append(iter(()))
-    grouped: list[Iterable[tuple[str, ...]]] = []
-    for start, end, moved in groups:
-        size = end - start
-        parts = [islice(texts[i], size) for i in range(len(columns)) if moved >> i & 1]
-        grouped.append(zip(*parts, strict=True) if parts else repeat((), size))
-    in_groups = np.fromiter(chain.from_iterable(grouped), dtype=object, count=n)
+    positions, pattern = _positions(states, languages)
+    by_pattern, groups = _groups(pattern)
+    texts = _PARTS.texts[positions[:, by_pattern]].tolist()
+    in_groups = np.fromiter(_tuples(texts, groups), dtype=object, count=n)
     in_rows = np.empty(n, dtype=object)
     in_rows[by_pattern] = in_groups
     result: list[tuple[str, ...]] = in_rows.tolist()
     return result
 
 
-def evaluations(scores: npt.NDArray[np.float64], states: list[Any], languages: Any) -> list[Any]:
-    """One `Evaluation` per row, in row order (states and languages broadcast to the rows)."""
+def evaluations(scores: npt.NDArray[np.float64], states: States, languages: Any) -> list[Any]:
+    """One `Evaluation` per row, in row order (`languages` broadcasts to the rows)."""
     n = scores.size
     if n == 0:
         return []
-    columns, pattern = _columns(states, languages, n)
-
+    positions, pattern = _positions(states, languages)
     result: list[Evaluation] = list(map(_new, repeat(Evaluation, n)))
     _consume(map(_set_score, result, scores.tolist()))
-
-    by_pattern, _, groups = _groups(pattern)
-    used = int(np.bitwise_or.reduce(pattern))
-    named_rows: list[list[Any]] = []
-    text_rows: list[list[Any]] = []
-    for i, (lookup, positions) in enumerate(columns):
-        if used >> i & 1:
-            in_order = positions[by_pattern]
-            named_rows.append(lookup.named[in_order].tolist())
-            text_rows.append(lookup.texts[in_order].tolist())
-        else:
-            named_rows.append([])
-            text_rows.append([])
+    by_pattern, groups = _groups(pattern)
+    in_order = positions[:, by_pattern]
     members = list(map(result.__getitem__, by_pattern.tolist()))
-    for start, end, moved in groups:
-        moved_here = [i for i in range(len(columns)) if moved >> i & 1]
-        group = members[start:end]
-        if moved_here:
-            components: Any = zip(*[named_rows[i][start:end] for i in moved_here], strict=True)
-            reasons: Any = zip(*[text_rows[i][start:end] for i in moved_here], strict=True)
-        else:
-            components = reasons = repeat(())
-        _consume(map(_set_components, group, components))
-        _consume(map(_set_reasons, group, reasons))
+    _consume(map(_set_components, members, _tuples(_PARTS.named[in_order].tolist(), groups)))
+    _consume(map(_set_reasons, members, _tuples(_PARTS.texts[in_order].tolist(), groups)))
     return result
