@@ -50,15 +50,17 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         f"{summary['withdrawn'] or ''}"
     )
 
-    deliveries = Table(
-        title=f"Deliveries ({matches['instant_deliveries_expected']} instant ones expected)"
-    )
+    deliveries = Table(title="Deliveries")
     deliveries.add_column("channel")
     deliveries.add_column("delivered", justify="right")
     deliveries.add_column("failed", justify="right")
     for channel, outcome in summary["deliveries"].items():
         deliveries.add_row(channel, str(outcome.get("delivered", 0)), str(outcome.get("failed", 0)))
     console.print(deliveries)
+    console.print(
+        f"{matches['instant_deliveries_expected']} instant deliveries were expected "
+        "(matches at or above min_score × the consultant's channels; digest emails apart)."
+    )
     if summary["repeated_delivery_reports"]:
         console.print(
             f"({summary['repeated_delivery_reports']} delivery reports repeated one already "
