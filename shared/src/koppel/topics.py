@@ -35,6 +35,19 @@ def dlq(topic: str) -> str:
 
 
 _DAY_MS = 24 * 3600 * 1000
+
+
+def _gone_within(days: int) -> dict[str, str]:
+    """Delete-policy settings under which every record is gone `days` days after it was written.
+
+    The broker deletes whole closed segments once their newest record is past `retention.ms`,
+    so a record lives at most `segment.ms` + `retention.ms` (plus the broker's
+    `log.retention.check.interval.ms`, 5 minutes by default). These topics carry personal
+    data, so that bound is the time an erasure takes to reach them (DOMAIN.md section 5).
+    """
+    return {"retention.ms": str((days - 1) * _DAY_MS), "segment.ms": str(_DAY_MS)}
+
+
 _COMPACTED = {
     "cleanup.policy": "compact",
     "min.compaction.lag.ms": str(60_000),
@@ -58,14 +71,22 @@ DEFAULT_PARTITIONS = 6
 # per partition), so two matcher shards would each hold a version of one consultant.
 KEY_PINNED = frozenset({"koppel.assignments.v1", "koppel.consultants.v1"})
 
+# Days after which a record of a delete-policy topic is gone, at the latest: the bound on
+# how long personal data outlives an erasure there (docs/operations.md, "GDPR erasure").
+# Raw events hold whole profiles with webhook secrets and are needed only until intake has
+# routed them; a dead letter must be dealt with (or replayed) within its window.
+RAW_DAYS = 4
+EVENT_DAYS = 7
+DEAD_LETTER_DAYS = 14
+
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(RAW, DEFAULT_PARTITIONS, {"retention.ms": str(7 * _DAY_MS)}),
+    TopicSpec(RAW, DEFAULT_PARTITIONS, _gone_within(RAW_DAYS)),
     TopicSpec(ASSIGNMENTS, DEFAULT_PARTITIONS, _COMPACTED),
     TopicSpec(CONSULTANTS, DEFAULT_PARTITIONS, _COMPACTED),
-    TopicSpec(MATCHES, DEFAULT_PARTITIONS, {"retention.ms": str(30 * _DAY_MS)}),
-    TopicSpec(NOTIFICATIONS, DEFAULT_PARTITIONS, {"retention.ms": str(30 * _DAY_MS)}),
+    TopicSpec(MATCHES, DEFAULT_PARTITIONS, _gone_within(EVENT_DAYS)),
+    TopicSpec(NOTIFICATIONS, DEFAULT_PARTITIONS, _gone_within(EVENT_DAYS)),
     *(
-        TopicSpec(dlq(name), 1, {"retention.ms": str(90 * _DAY_MS)})
+        TopicSpec(dlq(name), 1, _gone_within(DEAD_LETTER_DAYS))
         for name in (RAW, ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS)
     ),
 )

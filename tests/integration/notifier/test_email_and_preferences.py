@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import DefaultPartitioner
 from standardwebhooks import Webhook
 
-from koppel.topics import MATCHES
+from koppel.topics import MATCHES, TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -216,10 +217,50 @@ async def test_erasure_removes_contact_details_and_pending_work(
             consultant,
         )
         assert payloads == 0
-        # A late match for the erased consultant is dropped, not kept waiting.
+        # What arrives after the tombstone is dropped, not stored: the withdrawal the erasure
+        # itself causes (the matcher sends one per standing match) and a late match.
+        await kafka_io.withdrawn(consultant, make_assignment(f"a-{unique_id}"))
         await kafka_io.found(consultant, make_assignment(f"a2-{unique_id}"))
-        await wait(lambda: _routed(running, consultant, 2), what="late match handled")
+        await _handled_up_to_here(running, kafka_io, make_assignment, wait, consultant)
         assert await rows(running, consultant) == []
+        stored = await running.pool.fetch(
+            "SELECT kind, payload FROM notifier_match_events WHERE consultant_id = $1",
+            consultant,
+        )
+        assert [(row["kind"], row["payload"]) for row in stored] == [("match.found", None)]
+
+
+async def test_a_withdrawal_of_a_match_never_found_is_not_stored(
+    notifier: Any, kafka_io: Any, make_assignment: Any, wait: Any, unique_id: str
+) -> None:
+    consultant = f"c-nofound-{unique_id}"
+    async with notifier() as running:
+        await kafka_io.withdrawn(consultant, make_assignment(f"a-{unique_id}"))
+        await _handled_up_to_here(running, kafka_io, make_assignment, wait, consultant)
+        stored = await running.pool.fetchval(
+            "SELECT count(*) FROM notifier_match_events WHERE consultant_id = $1", consultant
+        )
+        assert stored == 0
+
+
+async def _handled_up_to_here(
+    running: Any, kafka_io: Any, make_assignment: Any, wait: Any, consultant: str
+) -> None:
+    """Wait until the notifier has consumed what was sent about `consultant` so far.
+
+    A match for a never-seen consultant in the same partition of the matches topic is
+    stored (waiting for its profile) once everything before it there has been handled.
+    """
+    partitioner = DefaultPartitioner()
+    partitions = list(range(next(spec.partitions for spec in TOPICS if spec.name == MATCHES)))
+    partition = partitioner(consultant.encode(), partitions, partitions)
+    marker = next(
+        f"{consultant}-marker-{n}"
+        for n in range(1000)
+        if partitioner(f"{consultant}-marker-{n}".encode(), partitions, partitions) == partition
+    )
+    await kafka_io.found(marker, make_assignment(f"marker-{consultant}"))
+    await wait(lambda: _waiting(running, marker), what="records before the marker handled")
 
 
 async def test_unreadable_records_go_to_the_dead_letter_topic(

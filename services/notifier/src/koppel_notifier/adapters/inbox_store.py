@@ -10,6 +10,7 @@ import json
 import uuid
 from dataclasses import replace
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
@@ -125,14 +126,20 @@ async def erase_contact(connection: Connection, consultant_id: str) -> None:
     )
 
 
-async def record_match(connection: Connection, notice: MatchNotice, occurred_at: datetime) -> bool:
+async def record_match(
+    connection: Connection, notice: MatchNotice, occurred_at: datetime
+) -> Literal["applied", "duplicate", "ignored"]:
     """Store a match event once (a replayed record is a no-op) and route it if we can.
 
-    Returns False for a duplicate. Without a known profile the event waits, unrouted, until
-    the profile arrives.
+    Without a known profile the event waits, unrouted, until the profile arrives. An event
+    for an erased consultant, and a withdrawal of a match never found (nothing to take
+    back), is not stored at all: it would only keep an assignment summary about them
+    (the withdrawals an erasure itself causes arrive after the tombstone).
     """
     if notice.kind is Kind.WITHDRAWN:
         notice = replace(notice, revision=await latest_revision(connection, notice.match_id))
+        if notice.revision == 0:
+            return "ignored"
     # One round trip: store the event and read the consultant's contact row. Routed in this
     # same transaction when the profile is known, so marked routed right away.
     row = await connection.fetchrow(
@@ -143,8 +150,9 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
             INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind,
                                                revision, score, payload, occurred_at,
                                                routed_at, traceparent)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
-                    CASE WHEN EXISTS (SELECT 1 FROM contact) THEN now() END, $9)
+            SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, $8,
+                   CASE WHEN EXISTS (SELECT 1 FROM contact) THEN now() END, $9
+            WHERE NOT EXISTS (SELECT 1 FROM contact WHERE erased_at IS NOT NULL)
             ON CONFLICT (event_key) DO NOTHING
             RETURNING true
         )
@@ -164,11 +172,13 @@ async def record_match(connection: Connection, notice: MatchNotice, occurred_at:
     assert row is not None
     inserted = row["inserted"]
     contact = None if row["consultant_id"] is None else contact_from_row(row)
+    if contact is not None and contact.erased:
+        return "ignored"
     if not inserted:
-        return False
+        return "duplicate"
     if contact is not None:
         await _route(connection, contact, notice, occurred_at, event_key=None)
-    return True
+    return "applied"
 
 
 async def route_awaiting(connection: Connection, contact: Contact) -> None:

@@ -172,7 +172,6 @@ async def _apply_one(connection: inbox_store.Connection, command: Command) -> st
         await inbox_store.erase_contact(connection, command.consultant_id)
         return "applied"
     if isinstance(command, MatchEvent):
-        new = await inbox_store.record_match(connection, command.notice, command.occurred_at)
-        return "applied" if new else "duplicate"
+        return await inbox_store.record_match(connection, command.notice, command.occurred_at)
     assert isinstance(command, Ignored)
     return "ignored"
