@@ -25,11 +25,14 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from koppel_intake.bootstrap import build_app
 from koppel_intake.settings import Settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
 TOKEN = "fuzz-token"
 # `KOPPEL_FUZZ_EXAMPLES` raises it for the long run (see tests/integration/intake/hostile).
 EXAMPLES_PER_MODE = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "80"))
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(max(300, EXAMPLES_PER_MODE * 3)),
+]
 
 
 def _free_port() -> int:

@@ -33,9 +33,13 @@ from koppel.event_types import EventType
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, dlq
 from koppel.vocabulary import Discipline, Level
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
 PER_KIND = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "40"))
+# The long run takes longer than the suite's 300 s per test.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(max(300, PER_KIND * 3)),
+]
 RUN_HEADER = "x-hostile-run"
 SEQ_HEADER = "x-hostile-seq"
 MiB = 1024 * 1024
