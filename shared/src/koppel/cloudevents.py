@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from koppel.contract.common import ContractModel
+from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import PAYLOADS, EventType
 
@@ -48,7 +49,9 @@ class CloudEvent(BaseModel):
         try:
             event_type = EventType(self.type)
         except ValueError:
-            raise PayloadError(f"unknown event type {self.type!r}", code="unknown_type") from None
+            raise PayloadError(
+                f"unknown event type {self.type!r}", code=DeadLetterCode.UNKNOWN_TYPE
+            ) from None
         try:
             return PAYLOADS[event_type].model_validate(self.data)
         except ValidationError as exc:

@@ -1,10 +1,10 @@
 """Read Koppel's dead-letter topics and replay what they hold: `python -m koppel.dlq`.
 
 Every consumer copies a record it cannot use to `<topic>.dlq` with the original key, value
-and headers plus error headers. Intake and the notifier name them `koppel-error-code`,
-`koppel-error-reason`, `koppel-error-source-topic`, `-source-partition`, `-source-offset`
-and `koppel-error-at`; the matcher writes `koppel-error-code`, `koppel-error-reason` and
-`koppel-source-topic`, `-partition`, `-offset`. Both spellings are read here.
+and headers plus the error headers of `koppel.dead_letters` (`koppel-error-code`,
+`-reason`, `-source-topic`, `-source-partition`, `-source-offset`, `-at`). Dead letters an
+older matcher wrote name the source `koppel-source-topic`, `-partition`, `-offset` and
+carry no `koppel-error-at`; those are read too.
 
     python -m koppel.dlq show koppel.intake.raw.v1.dlq --code invalid_payload
     python -m koppel.dlq replay koppel.consultants.v1.dlq --from-offset 12 --dry-run
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from koppel import dead_letters
 from koppel.topics import MATCHES, NOTIFICATIONS
 
 REPLAYED_FROM = "koppel-replayed-from"
@@ -62,24 +63,26 @@ class DeadLetter:
 
     @property
     def code(self) -> str | None:
-        return self.header("koppel-error-code")
+        return self.header(dead_letters.CODE)
 
     @property
     def reason(self) -> str | None:
-        return self.header("koppel-error-reason")
+        return self.header(dead_letters.REASON)
 
     @property
     def source_topic(self) -> str:
-        named = self.header("koppel-error-source-topic", "koppel-source-topic")
+        named = self.header(dead_letters.SOURCE_TOPIC, dead_letters.LEGACY_SOURCE_TOPIC)
         return named or self.dlq_topic.removesuffix(_DLQ_SUFFIX)
 
     @property
     def source_partition(self) -> int | None:
-        return _int(self.header("koppel-error-source-partition", "koppel-source-partition"))
+        return _int(
+            self.header(dead_letters.SOURCE_PARTITION, dead_letters.LEGACY_SOURCE_PARTITION)
+        )
 
     @property
     def source_offset(self) -> int | None:
-        return _int(self.header("koppel-error-source-offset", "koppel-source-offset"))
+        return _int(self.header(dead_letters.SOURCE_OFFSET, dead_letters.LEGACY_SOURCE_OFFSET))
 
     @property
     def original_headers(self) -> list[tuple[str, bytes]]:
@@ -102,7 +105,7 @@ class DeadLetter:
             "code": self.code,
             "reason": self.reason,
             "source": f"{self.source_topic}:{self.source_partition}:{self.source_offset}",
-            "at": self.header("koppel-error-at"),
+            "at": self.header(dead_letters.AT),
         }
         if value_chars > 0:
             text = None if self.value is None else self.value.decode(errors="replace")

@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from koppel.dead_letters import DeadLetterCode
 from koppel.dlq import REPLAYED_FROM, Selection, read_dead_letters, replay
 from koppel_matcher.adapters.kafka_clients import dead_letter as matcher_dead_letter
 from koppel_notifier.adapters.kafka_publisher import dead_letter as notifier_dead_letter
@@ -77,14 +78,14 @@ async def _dead_letter_both_ways(kafka: str, topic: str) -> None:
             key=first.key,
             value=first.value,
             headers=list(first.headers),
-            error_code="invalid_payload",
+            error_code=DeadLetterCode.INVALID_PAYLOAD,
             error="data.level: not a level",
             source_topic=topic,
             partition=first.partition,
             offset=first.offset,
         )
         dlq_topic, key, value, headers = matcher_dead_letter(
-            second, code="handler_failed", reason="boom"
+            second, code=DeadLetterCode.PROCESSING_FAILED, reason="boom"
         )
         await producer.send_and_wait(dlq_topic, value, key=key, headers=headers)
     finally:
@@ -101,7 +102,7 @@ async def test_replays_what_is_current_and_skips_what_a_later_record_replaced(
     dead = await read_dead_letters(kafka, dlq_topic, Selection())
     assert [(d.code, d.source_topic, d.source_offset) for d in dead] == [
         ("invalid_payload", source_topic, 0),
-        ("handler_failed", source_topic, 1),
+        ("processing_failed", source_topic, 1),
     ]
     lines: list[dict[str, object]] = []
     assert await replay(kafka, dead, report=lines.append) == 1
@@ -153,7 +154,7 @@ def test_command_line_show_and_dry_run(kafka: str, source_topic: str) -> None:
         [*base, "show", dlq_topic, "--key", "b-1"], capture_output=True, text=True, check=True
     )
     (line,) = [json.loads(text) for text in shown.stdout.splitlines()]
-    assert line["code"] == "handler_failed"
+    assert line["code"] == "processing_failed"
     assert line["source"] == f"{source_topic}:0:1"
     assert line["value"] == "b v1"
     assert "1 dead letters" in shown.stderr
@@ -182,14 +183,16 @@ async def test_a_record_both_consumers_dead_lettered_is_replayed_once(
             key=record.key,
             value=record.value,
             headers=list(record.headers),
-            error_code="invalid_payload",
+            error_code=DeadLetterCode.INVALID_PAYLOAD,
             error="pronouns: Extra inputs are not permitted",
             source_topic=source_topic,
             partition=record.partition,
             offset=record.offset,
         )
         dlq_topic, key, value, headers = matcher_dead_letter(
-            record, code="invalid_payload", reason="pronouns: Extra inputs are not permitted"
+            record,
+            code=DeadLetterCode.INVALID_PAYLOAD,
+            reason="pronouns: Extra inputs are not permitted",
         )
         await producer.send_and_wait(dlq_topic, value, key=key, headers=headers)
     finally:

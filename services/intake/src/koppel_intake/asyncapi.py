@@ -12,8 +12,10 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from koppel import dead_letters
 from koppel.cloudevents import STRUCTURED_CONTENT_TYPE
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
+from koppel.dead_letters import DeadLetterCode
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, TOPICS, dlq
 from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
@@ -49,21 +51,15 @@ _ERROR_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "The original headers, plus these.",
     "properties": {
-        "koppel-error-code": {
+        dead_letters.CODE: {
             "type": "string",
-            "examples": [
-                "invalid_envelope",
-                "invalid_payload",
-                "unknown_type",
-                "key_mismatch",
-                "subject_mismatch",
-            ],
+            "enum": [code.value for code in DeadLetterCode],
         },
-        "koppel-error-reason": {"type": "string", "description": "names every offending field"},
-        "koppel-error-source-topic": {"type": "string"},
-        "koppel-error-source-partition": {"type": "string"},
-        "koppel-error-source-offset": {"type": "string"},
-        "koppel-error-at": {"type": "string", "format": "date-time"},
+        dead_letters.REASON: {"type": "string", "description": "names every offending field"},
+        dead_letters.SOURCE_TOPIC: {"type": "string"},
+        dead_letters.SOURCE_PARTITION: {"type": "string"},
+        dead_letters.SOURCE_OFFSET: {"type": "string"},
+        dead_letters.AT: {"type": "string", "format": "date-time"},
     },
 }
 

@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 
 import structlog
 
+from koppel import dead_letters
 from koppel.cloudevents import CloudEvent, Headers, decode
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
 from koppel.contract.common import ContractModel
+from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
@@ -37,7 +39,6 @@ _TARGETS: dict[EventType, str] = {
     EventType.CONSULTANT_ERASED: CONSULTANTS,
 }
 ACCEPTED_TYPES = tuple(_TARGETS)
-_MAX_REASON = 2000
 # Kafka refuses records over 1 MiB by default (producer max.request.size, broker
 # message.max.bytes); the margin covers batch and record framing. A raw record near that
 # size would otherwise never fit in its dead letter, and its partition would stall.
@@ -60,7 +61,7 @@ class Routed:
 
     record: OutgoingRecord
     event_type: str | None = None
-    code: str | None = None
+    code: DeadLetterCode | None = None
 
     @property
     def dead_lettered(self) -> bool:
@@ -70,7 +71,7 @@ class Routed:
 class RoutingError(Exception):
     """A raw record that is a readable CloudEvent but must not reach a canonical topic."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: DeadLetterCode, reason: str) -> None:
         super().__init__(reason)
         self.code = code
 
@@ -81,7 +82,9 @@ def route(record: IncomingRecord, *, now: datetime | None = None) -> Routed:
     try:
         routed = _canonical(record, moment)
         if output_size(routed.record) > MAX_OUTPUT_BYTES:
-            raise RoutingError("too_large", "the canonical event would exceed Kafka's 1 MiB limit")
+            raise RoutingError(
+                DeadLetterCode.TOO_LARGE, "the canonical event would exceed Kafka's 1 MiB limit"
+            )
         return routed
     except EnvelopeError as exc:
         return dead_letter(record, exc.code, str(exc), at=moment)
@@ -89,7 +92,9 @@ def route(record: IncomingRecord, *, now: datetime | None = None) -> Routed:
         return dead_letter(record, exc.code, str(exc), at=moment)
     except Exception as exc:  # a bug must dead-letter one record, not stop all
         log.exception("unexpected error routing a raw record")
-        return dead_letter(record, "internal_error", f"{type(exc).__name__}: {exc}", at=moment)
+        return dead_letter(
+            record, DeadLetterCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", at=moment
+        )
 
 
 def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
@@ -98,18 +103,20 @@ def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
     problem = shape_problem(event.data)
     if problem is not None:
         location = ".".join(str(part) for part in ("data", *problem.location))
-        raise RoutingError("invalid_payload", f"{location}: {problem.message}")
+        raise RoutingError(DeadLetterCode.INVALID_PAYLOAD, f"{location}: {problem.message}")
     payload = event.payload()
     event_type = EventType(event.type)
     topic = _TARGETS.get(event_type)
     if topic is None:
-        raise RoutingError("unknown_type", f"type {event.type!r} is not accepted on {record.topic}")
+        raise RoutingError(
+            DeadLetterCode.UNKNOWN_TYPE, f"type {event.type!r} is not accepted on {record.topic}"
+        )
     entity_id = _entity_id(payload)
     structlog.contextvars.bind_contextvars(entity_id=entity_id)
     _check_key(record.key, entity_id)
     if event.subject is not None and event.subject != entity_id:
         raise RoutingError(
-            "subject_mismatch",
+            DeadLetterCode.SUBJECT_MISMATCH,
             f"subject {event.subject!r} is not the entity id {entity_id!r} in data",
         )
     traceparent = (
@@ -144,35 +151,40 @@ def _entity_id(payload: ContractModel) -> str:
         return payload.assignment_id
     if isinstance(payload, ConsultantErasure):
         return payload.consultant_id
-    raise RoutingError("unknown_type", f"no entity id in {type(payload).__name__}")
+    raise RoutingError(DeadLetterCode.UNKNOWN_TYPE, f"no entity id in {type(payload).__name__}")
 
 
 def _check_key(key: bytes | None, entity_id: str) -> None:
     if key is None:
         raise RoutingError(
-            "key_mismatch", f"record has no key; it must be the entity id {entity_id!r}"
+            DeadLetterCode.KEY_MISMATCH,
+            f"record has no key; it must be the entity id {entity_id!r}",
         )
     try:
         text = key.decode()
     except UnicodeDecodeError:
-        raise RoutingError("key_mismatch", "record key is not UTF-8") from None
+        raise RoutingError(DeadLetterCode.KEY_MISMATCH, "record key is not UTF-8") from None
     if text != entity_id:
         raise RoutingError(
-            "key_mismatch", f"record key {text!r} is not the entity id {entity_id!r} in data"
+            DeadLetterCode.KEY_MISMATCH,
+            f"record key {text!r} is not the entity id {entity_id!r} in data",
         )
 
 
-def dead_letter(record: IncomingRecord, code: str, reason: str, *, at: datetime) -> Routed:
+def dead_letter(
+    record: IncomingRecord, code: DeadLetterCode, reason: str, *, at: datetime
+) -> Routed:
     """The record as received (key, value, headers) plus headers saying what was wrong."""
-    error_headers = [
-        ("koppel-error-code", code),
-        ("koppel-error-reason", reason[:_MAX_REASON]),
-        ("koppel-error-source-topic", record.topic),
-        ("koppel-error-source-partition", str(record.partition)),
-        ("koppel-error-source-offset", str(record.offset)),
-        ("koppel-error-at", at.isoformat()),
-    ]
-    errors = tuple((name, value.encode()) for name, value in error_headers)
+    errors = tuple(
+        dead_letters.error_headers(
+            code=code,
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            at=at,
+        )
+    )
     letter = OutgoingRecord(
         topic=dlq(record.topic),
         key=record.key,
@@ -193,7 +205,7 @@ def dead_letter(record: IncomingRecord, code: str, reason: str, *, at: datetime)
             topic=letter.topic,
             key=None,
             value=None,
-            headers=(*letter.headers, ("koppel-error-omitted", note.encode())),
+            headers=(*letter.headers, (dead_letters.OMITTED, note.encode())),
         )
     return Routed(record=letter, code=code)
 

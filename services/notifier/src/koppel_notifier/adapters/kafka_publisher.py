@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from koppel.cloudevents import CloudEvent, encode
 from koppel.contract import NotificationDelivered, NotificationFailed
+from koppel.dead_letters import DeadLetterCode, error_headers
 from koppel.event_types import EventType, Source
 from koppel.topics import NOTIFICATIONS
 from koppel_notifier.metrics import NotifierMetrics
@@ -94,19 +94,14 @@ async def dead_letter(
     key: bytes | None,
     value: bytes | None,
     headers: Sequence[tuple[str, bytes]],
-    error_code: str,
+    error_code: DeadLetterCode,
     error: str,
     source_topic: str,
     partition: int,
     offset: int,
 ) -> None:
     """Copy a record we cannot use to `topic`, with why; waits until the broker has it."""
-    extra = [
-        ("koppel-error-code", error_code.encode()),
-        ("koppel-error-reason", error[:1000].encode()),
-        ("koppel-error-source-topic", source_topic.encode()),
-        ("koppel-error-source-partition", str(partition).encode()),
-        ("koppel-error-source-offset", str(offset).encode()),
-        ("koppel-error-at", datetime.now(UTC).isoformat().encode()),
-    ]
+    extra = error_headers(
+        code=error_code, reason=error, topic=source_topic, partition=partition, offset=offset
+    )
     await producer.send_and_wait(topic, value=value, key=key, headers=[*headers, *extra])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from koppel.cloudevents import decode
 from koppel.contract import ConsultantErasure, ConsultantProfile, MatchFound, MatchWithdrawn
+from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import EventType
 from koppel.topics import CONSULTANTS, MATCHES
@@ -47,7 +48,7 @@ Command = ProfileChanged | ConsultantErased | MatchEvent | Ignored
 class Unusable(Exception):  # noqa: N818 - reads as "the record is unusable"
     """The record cannot be read; it goes to the topic's dead-letter topic."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: DeadLetterCode) -> None:
         super().__init__(message)
         self.code = code
 
@@ -58,7 +59,7 @@ def translate(
     """Raise `Unusable` for anything that is not a valid event for `topic`."""
     if topic == CONSULTANTS and value is None:
         if not key:
-            raise Unusable("tombstone without a key", "invalid_envelope")
+            raise Unusable("tombstone without a key", DeadLetterCode.INVALID_ENVELOPE)
         return ConsultantErased(key.decode(errors="replace"))
     try:
         event = decode(value, headers)
@@ -81,7 +82,9 @@ def translate(
             return ConsultantErased(payload.consultant_id)
     if event.type in {EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED}:
         return Ignored(event.type)
-    raise Unusable(f"event type {event.type!r} does not belong on {topic}", "unknown_type")
+    raise Unusable(
+        f"event type {event.type!r} does not belong on {topic}", DeadLetterCode.UNKNOWN_TYPE
+    )
 
 
 def contact_of(profile: ConsultantProfile) -> Contact:
