@@ -23,6 +23,8 @@ OMITTED = "koppel-error-omitted"
 LEGACY_SOURCE_TOPIC = "koppel-source-topic"
 LEGACY_SOURCE_PARTITION = "koppel-source-partition"
 LEGACY_SOURCE_OFFSET = "koppel-source-offset"
+LEGACY_CODES = {"unexpected_type": "unknown_type"}
+"""Codes an older matcher wrote, and the code they are read as."""
 
 MAX_REASON_CHARS = 2000
 

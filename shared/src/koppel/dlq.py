@@ -63,7 +63,8 @@ class DeadLetter:
 
     @property
     def code(self) -> str | None:
-        return self.header(dead_letters.CODE)
+        written = self.header(dead_letters.CODE)
+        return dead_letters.LEGACY_CODES.get(written, written) if written else written
 
     @property
     def reason(self) -> str | None:
