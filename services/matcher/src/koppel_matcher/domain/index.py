@@ -259,12 +259,12 @@ class MatchIndex:
                 h = half_chord_squared(here, col["x"][rows], col["y"][rows], col["z"][rows])
                 limit = col["travel_h"][rows]
                 near = ~(h > limit)
+                for i in np.flatnonzero(near_threshold(h, limit)).tolist():
+                    near[i] = _scalar_travel(a, self._profiles[self._p.ids[rows[i]]])[0]
+                rows, h = rows[near], h[near]
                 travel, fragile = v.travel_bands(h)
-                fragile |= near_threshold(h, limit)
                 for i in np.flatnonzero(fragile).tolist():
-                    p = self._profiles[self._p.ids[rows[i]]]
-                    near[i], travel[i] = _scalar_travel(a, p)
-                rows, travel = rows[near], travel[near]
+                    travel[i] = _scalar_travel(a, self._profiles[self._p.ids[rows[i]]])[1]
 
         states: list[Any] = [None] * 11
         values: list[Any] = [None] * 11

@@ -97,20 +97,44 @@ assert 4 * c.HOURS_FIELD_BITS + 1 < _TAG_SHIFT
 assert _OTHER_ROWS.size < 1 << (63 - _TAG_SHIFT)
 _OTHER_TAGS = (np.arange(_OTHER_ROWS.size, dtype=np.int64) << _TAG_SHIFT).reshape(-1, 1)
 _KEY_MASK = (1 << _TAG_SHIFT) - 1
-_found: dict[int, int] = {}
-"""Tagged key → position in `_PARTS`, for the components not rendered up front."""
 
 
-def _positions_of(tagged: list[int]) -> npt.NDArray[np.intp]:
-    missing = [key for key in tagged if key not in _found]
-    if missing:
-        parts: list[tuple[int, Part]] = []
-        for key in missing:
-            _found[key] = _PARTS.size + len(parts)
+class _Found:
+    """Tagged key → position in `_PARTS`, for the components not rendered up front.
+
+    Kept as sorted arrays, so a query looks up all its distinct keys with one
+    `searchsorted`; a key seen for the first time is rendered and merged in.
+    """
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.positions = np.zeros(0, dtype=np.intp)
+
+    def positions_of(self, distinct: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Positions of the sorted, distinct tagged keys `distinct`."""
+        at = np.searchsorted(self.keys, distinct)
+        known = at < self.keys.size
+        known[known] = self.keys[at[known]] == distinct[known]
+        if not known.all():
+            self._add(distinct[~known].tolist())
+            at = np.searchsorted(self.keys, distinct)
+        result: npt.NDArray[np.intp] = self.positions[at]
+        return result
+
+    def _add(self, tagged: list[int]) -> None:
+        first = _PARTS.size
+        parts = []
+        for key in tagged:
             component = int(_OTHER_ROWS[key >> _TAG_SHIFT])
             parts.append((component, PART_TABLES[component][key & _KEY_MASK]))
         _PARTS.append(parts)
-    return np.fromiter(map(_found.__getitem__, tagged), dtype=np.intp, count=len(tagged))
+        keys = np.concatenate([self.keys, np.array(tagged, dtype=np.int64)])
+        positions = np.concatenate([self.positions, np.arange(first, _PARTS.size)])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.positions = keys[order], positions[order]
+
+
+_FOUND = _Found()
 
 
 def _positions(states: States, languages: Any) -> tuple[npt.NDArray[np.intp], Pattern]:
@@ -121,7 +145,7 @@ def _positions(states: States, languages: Any) -> tuple[npt.NDArray[np.intp], Pa
     positions[_FULL_ROWS] = keys[_FULL_ROWS] + _FULL_BASES
     tagged = (keys[_OTHER_ROWS] + _OTHER_TAGS).ravel()
     distinct, inverse = np.unique(tagged, return_inverse=True)
-    positions[_OTHER_ROWS] = _positions_of(distinct.tolist())[inverse].reshape(-1, n)
+    positions[_OTHER_ROWS] = _FOUND.positions_of(distinct)[inverse].reshape(-1, n)
     pattern: Pattern = np.bitwise_or.reduce(_PARTS.bits[positions], axis=0)
     return positions, pattern
 
