@@ -36,6 +36,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from cpu_usage import CpuMeter, ms_per_event
 from payloads import pinned_assignment, pinned_consultant
+from raw_http import RawHttpClient
 from stack import BOOTSTRAP, SERVER_DSN, TOKEN, Stack, free_port
 
 
@@ -110,6 +111,8 @@ class Pipeline:
     server_dsn: str = SERVER_DSN
     """The broker and server to run on: the shared ones by default, or an `IsolatedInfra`'s
     (then no other stack's traffic or notifier on the shared topics touches the figures)."""
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Extra environment per service (e.g. `{"matcher": {"MATCHER_MAX_BATCH": "100"}}`)."""
     stack: Stack = field(init=False)
     sent_at: dict[str, float] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
@@ -118,6 +121,7 @@ class Pipeline:
     _server: asyncio.Server | None = None
     _smtp: Controller | None = None
     _client: httpx.AsyncClient | None = None
+    _load: RawHttpClient | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -129,7 +133,10 @@ class Pipeline:
         self._smtp = Controller(MailSink(), hostname="127.0.0.1", port=smtp_port)
         self._smtp.start()
         self.stack = Stack(
-            smtp_port=smtp_port, bootstrap=self.bootstrap, server_dsn=self.server_dsn
+            smtp_port=smtp_port,
+            bootstrap=self.bootstrap,
+            server_dsn=self.server_dsn,
+            env=self.service_env,
         )
         await self.stack.start()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -138,6 +145,11 @@ class Pipeline:
             limits=limits,
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=30,
+        )
+        self._load = RawHttpClient(
+            "127.0.0.1",
+            self.stack.services["intake"].port,
+            {"Authorization": f"Bearer {TOKEN}"},
         )
         for index in range(self.consultants):
             consultant_id, body = pinned_consultant(
@@ -155,6 +167,8 @@ class Pipeline:
                     consultant_id = f"bench-{self.stack.run_id}-c{index}"
                     await self._client.delete(f"/v1/consultants/{consultant_id}")
                 await self._client.aclose()
+            if self._load is not None:
+                await self._load.aclose()
         finally:
             await self.stack.stop()
             if self._smtp is not None:
@@ -163,19 +177,19 @@ class Pipeline:
                 self._server.close()
 
     async def _send(self, scheduled: float) -> str | None:
-        assert self._client is not None
+        assert self._load is not None
         self.sequence += 1
         assignment_id, body = pinned_assignment(
             self.stack.run_id, self.sequence, self.sequence % self.consultants
         )
         self.sent_at[assignment_id] = scheduled
         try:
-            response = await self._client.put(f"/v1/assignments/{assignment_id}", json=body)
-        except httpx.HTTPError:
+            status = await self._load.put_json(f"/v1/assignments/{assignment_id}", body)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
             self.refused[0] += 1
             return None
-        if response.status_code != 202:
-            self.refused[response.status_code] += 1
+        if status != 202:
+            self.refused[status] += 1
             return None
         self.accepted.add(assignment_id)
         return assignment_id
