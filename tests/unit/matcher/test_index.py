@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from koppel.vocabulary import Discipline, Level, Province
+from koppel_matcher.domain import rendering
 from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.domain.geo import EARTH_RADIUS_KM
 from koppel_matcher.domain.index import MatchIndex
@@ -325,3 +326,11 @@ def test_ties_are_ordered_by_id_whatever_the_id_lengths(specs: Any) -> None:
     found = index.matches_for_assignment(specs.assignment(), specs.now)
     assert [pid for pid, _ in found] == sorted(ids)
     assert len({e.score for _, e in found}) == 1
+
+
+def test_rows_whose_components_all_sit_still_get_empty_tuples() -> None:
+    """Not reachable through the rules today (required disciplines always give a reason),
+    but the bulk builder must keep every row even when a group has nothing to say."""
+    columns = [["r0", "r1", "r2"], ["x0", "x1", "x2"]]
+    groups = [(0, 1, []), (1, 3, [0, 1])]
+    assert list(rendering._tuples(columns, groups)) == [(), ("r1", "x1"), ("r2", "x2")]

@@ -4,8 +4,10 @@ Each side is a set of numpy columns (`columns.py`): discipline and preference se
 masks, certifications as masks over an interned vocabulary, dates as ordinals, moments as
 epoch microseconds. A query applies the hard filters to whole columns, then computes the
 component states and scores of the survivors with array code (`vector_scoring.py`) and
-ranks them; `rendering.py` builds the result objects in bulk. `rank_for_*` return the
-ranking with evaluations built on demand, for callers that want ids and scores first.
+ranks them (score, then id through integer labels: `id_order.py`). `rank_for_*` return a
+`Ranking`: ids and scores at once, reasons or full evaluations rendered in bulk on demand
+(`rendering.py`); the service publishes ids, scores and reasons; `matches_for_*` build
+the full evaluations.
 
 Results equal `evaluate()` pair by pair (the property tests hold them to it): distances
 are compared with thresholds through unit vectors (`geo`), and those that land within a
