@@ -24,8 +24,10 @@ def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str
     assert email.subject == "Nieuwe opdracht: Senior communicatieadviseur participatie"
     for fragment in [
         "Beste Anouk,",
-        "Gemeente Zeist (gemeente)",
-        "projectopdracht, senior niveau",
+        "Organisatie:    Gemeente Zeist\n",
+        "Soort:          projectopdracht\n",
+        "Niveau:         senior\n",
+        "Zo is deze match beoordeeld:",
         "28–32 uur per week",
         "2 maart 2026",
         "6 maanden",
@@ -46,8 +48,18 @@ def test_english_email(found_payload: dict[str, Any]) -> None:
         language="en", name="Sam", match=found_payload, unsubscribe_url=UNSUBSCRIBE
     )
     assert email.subject == "New assignment: Senior communicatieadviseur participatie"
-    for fragment in ["Dear Sam,", "28–32 hours a week", "2 March 2026", "6 months", "87%"]:
+    for fragment in [
+        "Dear Sam,",
+        "Type:           project assignment\n",
+        "Level:          senior\n",
+        "28–32 hours a week",
+        "2 March 2026",
+        "6 months",
+        "87%",
+        "How this match was scored:",
+    ]:
         assert fragment in email.text
+    assert "level level" not in email.text
     assert "Unsubscribe" in email.html
 
 
@@ -138,3 +150,27 @@ def test_message_structure_and_headers(found_payload: dict[str, Any]) -> None:
 def test_message_id_is_stable_per_delivery() -> None:
     assert message_id("d-1", "opdrachten@koppel.example") == "<d-1@koppel.example>"
     assert message_id("d-1", "no-domain") == "<d-1@koppel.local>"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "shown"),
+    [
+        ("Gemeente Zeist", "municipality", "Gemeente Zeist"),
+        ("Provincie Utrecht", "province", "Provincie Utrecht"),
+        (
+            "Hoogheemraadschap van Delfland",
+            "water_board",
+            "Hoogheemraadschap van Delfland (waterschap)",
+        ),
+    ],
+)
+def test_the_organisation_type_is_not_repeated_after_a_name_that_says_it(
+    found_payload: dict[str, Any], name: str, kind: str, shown: str
+) -> None:
+    assignment = found_payload["assignment"]
+    organization = {**assignment["organization"], "name": name, "type": kind}
+    match = {**found_payload, "assignment": {**assignment, "organization": organization}}
+    email = RENDERER.match_found(
+        language="nl", name="Anouk", match=match, unsubscribe_url=UNSUBSCRIBE
+    )
+    assert f"Organisatie:    {shown}\n" in email.text

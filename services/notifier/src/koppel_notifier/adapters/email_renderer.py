@@ -116,7 +116,7 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
         )
         place = province
     else:
-        organization_text = f"{organization['name']} ({org_type})"
+        organization_text = _named_organization(organization["name"], org_type)
         city = location.get("city")
         place = f"{city}, {province}" if city else province
     hours = assignment["hours_per_week"]
@@ -158,6 +158,13 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
         score=percentage(float(match["score"])),
         reasons=[str(reason) for reason in match.get("reasons", [])],
     )
+
+
+def _named_organization(name: str, org_type: str) -> str:
+    """`Hoogheemraadschap Delfland (waterschap)`, but `Gemeente Utrecht`: no type twice."""
+    if org_type.lower() in name.lower():
+        return name
+    return f"{name} ({org_type})"
 
 
 def _masked_organization(
