@@ -46,7 +46,7 @@ down: ## Stop everything `make up` started
 	bash deploy/local/down.sh
 
 run: install ## The main job: the stack, demo data, and a summary of what Koppel did with it
-	bash deploy/local/run.sh
+	bash deploy/local/run.sh $(RUN_ARGS)
 
 bench: install ## Benchmarks against raw Kafka: bench/results/latest.{json,md} and docs/benchmarks.md
 	$(WITH_INFRA) uv run python bench/run.py
