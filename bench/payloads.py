@@ -27,6 +27,8 @@ def closed_assignments(count: int, seed: int = 7) -> list[dict[str, Any]]:
     for assignment in assignments(count, seed):
         body = assignment.model_dump(mode="json", exclude_none=True)
         body["status"] = "withdrawn"
+        # Ids of their own: the demo's `demo-a-…` ids would close the demo's assignments.
+        body["id"] = body["id"].replace("demo-", "bench-", 1)
         bodies.append(body)
     return bodies
 
