@@ -37,6 +37,15 @@ class MatcherSettings(DatabaseSettings):
         validation_alias="MATCHER_COMMIT_INTERVAL_SECONDS",
         description="How long records that publish nothing may wait before their commit.",
     )
+    fetch_max_wait_ms: int = Field(
+        default=500, ge=0, le=60_000, validation_alias="MATCHER_FETCH_MAX_WAIT_MS"
+    )
+    fetch_min_bytes: int = Field(
+        default=1,
+        ge=1,
+        validation_alias="MATCHER_FETCH_MIN_BYTES",
+        description="With MATCHER_FETCH_MAX_WAIT_MS: how much the broker gathers per fetch.",
+    )
     auto_migrate: bool = Field(default=True, validation_alias="MATCHER_AUTO_MIGRATE")
     test_crash_after_db_commits: int | None = Field(
         default=None,

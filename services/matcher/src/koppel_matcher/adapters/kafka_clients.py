@@ -31,8 +31,20 @@ def transactional_producer(
     )
 
 
-def shard_consumer(bootstrap_servers: str, *, client_id: str, max_records: int) -> AIOKafkaConsumer:
-    """A consumer without group membership: partitions are assigned and positioned by hand."""
+def shard_consumer(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    max_records: int,
+    fetch_max_wait_ms: int = 500,
+    fetch_min_bytes: int = 1,
+) -> AIOKafkaConsumer:
+    """A consumer without group membership: partitions are assigned and positioned by hand.
+
+    Every shard fetches every assignment partition, so each record costs the broker one fetch
+    response per shard; `fetch_min_bytes` with a short `fetch_max_wait_ms` lets a busy broker
+    answer several records at once instead (at most `fetch_max_wait_ms` later).
+    """
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
@@ -41,6 +53,8 @@ def shard_consumer(bootstrap_servers: str, *, client_id: str, max_records: int) 
         isolation_level="read_committed",
         auto_offset_reset="earliest",
         max_poll_records=max_records,
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        fetch_min_bytes=fetch_min_bytes,
     )
 
 

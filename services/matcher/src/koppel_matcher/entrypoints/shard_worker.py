@@ -71,6 +71,8 @@ class WorkerConfig:
     max_batch: int = 500
     commit_interval_seconds: float = 0.2
     """How long records that publish nothing may wait in the open transaction."""
+    fetch_max_wait_ms: int = 500
+    fetch_min_bytes: int = 1
     poison_after_failures: int = 3
     crash_point: CrashPoint | None = None
 
@@ -161,7 +163,11 @@ class ShardWorker:
         )
         await self._producer.start()  # InitProducerId: fences the previous owner in Kafka
         self._consumer = shard_consumer(
-            config.bootstrap_servers, client_id=client_id, max_records=config.max_batch
+            config.bootstrap_servers,
+            client_id=client_id,
+            max_records=config.max_batch,
+            fetch_max_wait_ms=config.fetch_max_wait_ms,
+            fetch_min_bytes=config.fetch_min_bytes,
         )
         await self._consumer.start()
         assignment_partitions = await partitions_of(self._admin, ASSIGNMENTS)
