@@ -9,6 +9,7 @@ database turn the replay into a no-op.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import asyncpg
@@ -40,6 +41,8 @@ from koppel_notifier.metrics import NotifierMetrics
 
 log = structlog.get_logger(__name__)
 
+COMMIT_INTERVAL_S = 1.0
+
 
 def make_consumer(bootstrap_servers: str, group_id: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
@@ -70,6 +73,8 @@ class InboxConsumer:
         self._metrics = metrics
         self._on_new_work = on_new_work
         self._lag = ConsumerLag(metrics.consumer_lag, group_id)
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._last_commit = time.monotonic()
         self.started = False
         """True once the consumer has joined its group (ready to read)."""
 
@@ -81,6 +86,8 @@ class InboxConsumer:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
                 await self._lag.observe(self._consumer)
                 if not batches:
+                    if self._uncommitted:
+                        await self.commit_offsets()
                     continue
                 try:
                     await self._apply(batches)
@@ -92,21 +99,33 @@ class InboxConsumer:
                     await asyncio.sleep(1.0)
                     continue
                 self._on_new_work()
-                try:
-                    await self._consumer.commit(
-                        {
-                            partition: OffsetAndMetadata(records[-1].offset + 1, "")
-                            for partition, records in batches.items()
-                        }
-                    )
-                except KafkaError as exc:
-                    # E.g. a rebalance took the partitions away: whoever reads them next
-                    # replays these records, which the unique keys make harmless.
-                    log.warning("offset commit failed", error=str(exc))
+                for partition, records in batches.items():
+                    self._uncommitted[partition] = OffsetAndMetadata(records[-1].offset + 1, "")
+                if time.monotonic() - self._last_commit >= COMMIT_INTERVAL_S:
+                    await self.commit_offsets()
         finally:
             self.started = False
             self._lag.forget()
+            await self.commit_offsets()
             await self._consumer.stop()
+
+    async def commit_offsets(self) -> None:
+        """Commit the offsets of what is already in the database (at most once a second).
+
+        Committing lags the database on purpose: a record read again after a crash or a
+        rebalance is a no-op (unique keys), and a commit per batch cost the broker a request
+        and a log append per match at low rates.
+        """
+        self._last_commit = time.monotonic()
+        offsets, self._uncommitted = self._uncommitted, {}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError as exc:
+            # E.g. a rebalance took the partitions away: whoever reads them next
+            # replays these records, which the unique keys make harmless.
+            log.warning("offset commit failed", error=str(exc))
 
     async def _apply(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         commands: list[tuple[ConsumerRecord, Command]] = []
@@ -158,7 +177,8 @@ class _JoinedListener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._inbox = inbox
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None
+        # Hand the partitions over with their offsets, so the next owner replays little.
+        await self._inbox.commit_offsets()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self._inbox.started = True
