@@ -260,8 +260,8 @@ def test_commands_and_events_reject_unknown_enum_values() -> None:
 
 # --- ids ---------------------------------------------------------------------------------
 
-GOOD_IDS = ["a", "A-1", "x.y_z:0-9", "x" * 64, "urn:koppel:42"]
-BAD_IDS = ["", "x" * 65, "a b", "a/b", "a\n", "\na", "é", "a;b", "a\x00", "a#1"]
+GOOD_IDS = ["a", "A-1", "x.y_z:0-9", "x" * 64, "urn:koppel:42", ".a", "a..b"]
+BAD_IDS = ["", "x" * 65, "a b", "a/b", "a\n", "\na", "é", "a;b", "a\x00", "a#1", ".", "..", "..."]
 
 
 @pytest.mark.parametrize("entity_id", GOOD_IDS)
@@ -276,6 +276,44 @@ def test_ids_outside_the_alphabet_or_length_are_rejected(entity_id: str) -> None
     assert error_locations(ConsultantProfile, profile_doc(id=entity_id)) == {"id"}
     closed = {"assignment_id": entity_id, "reason": "filled", "closed_at": "2026-11-23T10:00:00Z"}
     assert error_locations(AssignmentClosed, closed) == {"assignment_id"}
+
+
+# --- numbers are numbers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("duration_months", True),
+        ("duration_months", "6"),
+        ("office_days_per_week", False),
+        ("max_hourly_rate_eur", "95"),
+        ("min_years_experience", True),
+    ],
+)
+def test_assignment_numbers_are_not_coerced_from_booleans_or_strings(
+    field: str, value: Any
+) -> None:
+    assert error_locations(Assignment, assignment_doc(**{field: value})) == {field}
+
+
+def test_nested_numbers_are_not_coerced_either() -> None:
+    organization = {"name": "Gemeente Zeist", "type": "municipality", "inhabitants": False}
+    assert error_locations(Assignment, assignment_doc(organization=organization)) == {
+        "organization.inhabitants"
+    }
+    assert error_locations(Assignment, assignment_doc(hours_per_week={"min": "24", "max": 32})) == {
+        "hours_per_week.min"
+    }
+    assert error_locations(ConsultantProfile, profile_doc(years_experience=True)) == {
+        "years_experience"
+    }
+
+
+def test_integral_numbers_are_accepted_where_a_float_is_expected() -> None:
+    assert (
+        Assignment.model_validate(assignment_doc(max_hourly_rate_eur=95)).max_hourly_rate_eur == 95
+    )
 
 
 # --- assignment ----------------------------------------------------------------------------

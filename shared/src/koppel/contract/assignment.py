@@ -32,7 +32,7 @@ from koppel.vocabulary import (
 class Organization(ContractModel):
     name: ShortText
     type: OrganizationType
-    inhabitants: int | None = Field(default=None, ge=0, le=20_000_000)
+    inhabitants: int | None = Field(default=None, ge=0, le=20_000_000, strict=True)
 
     @property
     def size_class(self) -> SizeClass | None:
@@ -56,10 +56,10 @@ class Assignment(ContractModel):
     disciplines_preferred: Annotated[UniqueList[Discipline], Field(max_length=18)] = []
     hours_per_week: HoursPerWeek
     start_date: date
-    duration_months: int = Field(ge=1, le=24)
-    office_days_per_week: int = Field(ge=0, le=5)
-    max_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000)
-    min_years_experience: int | None = Field(default=None, ge=0, le=60)
+    duration_months: int = Field(ge=1, le=24, strict=True)
+    office_days_per_week: int = Field(ge=0, le=5, strict=True)
+    max_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000, strict=True)
+    min_years_experience: int | None = Field(default=None, ge=0, le=60, strict=True)
     required_certifications: Annotated[UniqueList[Certification], Field(max_length=20)] = []
     visibility: Visibility = Visibility.PUBLIC
     closes_at: AwareDatetime | None = None

@@ -17,8 +17,20 @@ from koppel.vocabulary import Province
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 
-EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN, min_length=1, max_length=64)]
-"""An assignment or consultant id: 1–64 chars of `[A-Za-z0-9._:-]`."""
+
+def _not_a_path_segment(value: str) -> str:
+    # "." and ".." would be rewritten by every HTTP client: such an entity is unreachable.
+    if value.strip(".") == "":
+        raise ValueError("an id must not consist of dots only")
+    return value
+
+
+EntityId = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, min_length=1, max_length=64),
+    AfterValidator(_not_a_path_segment),
+]
+"""An assignment or consultant id: 1–64 chars of `[A-Za-z0-9._:-]`, not dots only."""
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
@@ -49,8 +61,8 @@ class ContractModel(BaseModel):
 class Location(ContractModel):
     city: ShortText
     province: Province
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
 
     @model_validator(mode="after")
     def _both_coordinates_or_none(self) -> Self:
@@ -60,8 +72,8 @@ class Location(ContractModel):
 
 
 class HoursPerWeek(ContractModel):
-    min: int = Field(ge=4, le=40)
-    max: int = Field(ge=4, le=40)
+    min: int = Field(ge=4, le=40, strict=True)
+    max: int = Field(ge=4, le=40, strict=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

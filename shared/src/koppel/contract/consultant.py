@@ -43,7 +43,7 @@ WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
 class NotificationPreferences(ContractModel):
     channels: Annotated[UniqueList[Channel], Field(min_length=1, max_length=2)] = [Channel.EMAIL]
     mode: NotificationMode = NotificationMode.INSTANT
-    min_score: float = Field(default=0.5, ge=0, le=1)
+    min_score: float = Field(default=0.5, ge=0, le=1, strict=True)
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
 
@@ -85,19 +85,19 @@ class ConsultantProfile(ContractModel):
     email: EmailStr
     language: Language = Language.NL
     level: Level
-    years_experience: int = Field(ge=0, le=60)
-    public_sector_years: int = Field(default=0, ge=0, le=60)
+    years_experience: int = Field(ge=0, le=60, strict=True)
+    public_sector_years: int = Field(default=0, ge=0, le=60, strict=True)
     disciplines: Annotated[UniqueList[Discipline], Field(min_length=1, max_length=10)]
     specialisms: Annotated[UniqueList[Discipline], Field(max_length=3)] = []
     work_style: WorkStyle = WorkStyle.EITHER
     certifications: Annotated[UniqueList[Certification], Field(max_length=30)] = []
     home: Location
-    max_travel_km: int | None = Field(default=None, ge=1, le=500)
-    max_office_days_per_week: int = Field(ge=0, le=5)
+    max_travel_km: int | None = Field(default=None, ge=1, le=500, strict=True)
+    max_office_days_per_week: int = Field(ge=0, le=5, strict=True)
     available_from: date
     hours_per_week: HoursPerWeek
-    committed_hours_per_week: int = Field(default=0, ge=0, le=40)
-    min_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000)
+    committed_hours_per_week: int = Field(default=0, ge=0, le=40, strict=True)
+    min_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000, strict=True)
     open_to_next_level: bool = False
     preferred_organization_types: UniqueList[OrganizationType] = []
     preferred_assignment_types: UniqueList[AssignmentType] = []
