@@ -8,7 +8,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo uv)
 WITH_INFRA := eval "$$(bash deploy/local/up.sh)";
 PYTEST_ARGS ?=
 
-.PHONY: help install lint format test test-unit up down run bench chaos topics migrate schemas asyncapi
+.PHONY: help install lint format test test-unit up down run bench chaos fuzz topics migrate schemas asyncapi
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench: install ## Benchmarks against raw Kafka: bench/results/latest.{json,md} a
 
 chaos: install ## Fault tests: SIGKILL the matcher and notifier under load; counts lost and duplicates
 	$(WITH_INFRA) uv run python bench/chaos.py
+
+fuzz: install ## Hostile input at scale: thousands of schemathesis cases and raw-topic records (KOPPEL_FUZZ_EXAMPLES)
+	$(WITH_INFRA) KOPPEL_FUZZ_EXAMPLES=$${KOPPEL_FUZZ_EXAMPLES:-1000} uv run pytest -p no:cacheprovider -s tests/integration/intake/hostile tests/unit/intake/test_hostile_raw_routing.py
 
 schemas: install ## Regenerate the payload JSON Schemas under docs/schemas
 	uv run python -m koppel.schemas docs/schemas
