@@ -341,6 +341,8 @@ class Harness:
     async def second_notifier(self, load: Load) -> dict[str, Any]:
         """Diagnostic: another notifier (own database and group) reads the same topics.
 
+        Its group starts at the beginning (the notifier's default, as for the demo's
+        notifier on the shared broker), so it knows the run's consultants.
         What happened on the shared broker, where other tests' notifiers ran: each one
         delivers the run's matches too, with the same `webhook-id` (derived from the match),
         so the endpoint sees every webhook twice. Its email goes to a sink of its own.
@@ -352,6 +354,7 @@ class Harness:
             bootstrap=self.infra.bootstrap,
             server_dsn=self.infra.server_dsn,
             env=self.stack.env,
+            notifier_from_start=True,
         )
         try:
             await other.start(only=("notifier",))

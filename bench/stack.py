@@ -132,6 +132,8 @@ class Stack:
     bootstrap: str = BOOTSTRAP
     server_dsn: str = SERVER_DSN
     env: dict[str, dict[str, str]] = field(default_factory=dict)
+    notifier_from_start: bool = False
+    """Let the notifier's new group read the topics from the beginning (its own default)."""
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     services: dict[str, Service] = field(default_factory=dict)
     database: str = ""
@@ -182,7 +184,7 @@ class Stack:
                 "KOPPEL_ENVIRONMENT": "development",
             },
         }
-        if "notifier" in only:
+        if "notifier" in only and not self.notifier_from_start:
             await start_group_at_end(
                 f"bench-notifier-{self.run_id}", (MATCHES, CONSULTANTS), self.bootstrap
             )
