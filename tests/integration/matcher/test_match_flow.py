@@ -239,10 +239,14 @@ async def test_poison_goes_to_the_dlq_and_the_next_event_flows(
     headers = dict(letter.headers)
     assert letter.value == b"{not json"
     assert headers["x-origin"] == b"test"
+    # The same error headers as intake's and the notifier's (koppel.dead_letters).
     assert headers["koppel-error-code"] == b"invalid_envelope"
-    assert headers["koppel-source-topic"] == ASSIGNMENTS.encode()
+    assert headers["koppel-error-source-topic"] == ASSIGNMENTS.encode()
     assert headers["koppel-error-reason"]
-    assert int(headers["koppel-source-offset"]) >= 0
+    assert int(headers["koppel-error-source-partition"]) >= 0
+    assert int(headers["koppel-error-source-offset"]) >= 0
+    assert datetime.fromisoformat(headers["koppel-error-at"].decode()).tzinfo is not None
+    assert not any(name.startswith("koppel-source-") for name in headers)
     assert dict(payload_letter.headers)["koppel-error-code"] == b"invalid_payload"
 
 

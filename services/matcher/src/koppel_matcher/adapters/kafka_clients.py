@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from koppel.dead_letters import DeadLetterCode, error_headers
 from koppel.topics import dlq
 from koppel_matcher.service_layer.exactly_once import parse_seq_metadata
 
@@ -93,17 +94,17 @@ async def committed_offsets(
 
 
 def dead_letter(
-    record: ConsumerRecord[bytes, bytes], *, code: str, reason: str
+    record: ConsumerRecord[bytes, bytes], *, code: DeadLetterCode, reason: str
 ) -> tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]:
     """Topic, key, value and headers of the dead letter for `record`: original bytes kept."""
     headers = [(name, value) for name, value in (record.headers or ())]
-    headers += [
-        ("koppel-error-code", code.encode()),
-        ("koppel-error-reason", reason[:2000].encode()),
-        ("koppel-source-topic", record.topic.encode()),
-        ("koppel-source-partition", str(record.partition).encode()),
-        ("koppel-source-offset", str(record.offset).encode()),
-    ]
+    headers += error_headers(
+        code=code,
+        reason=reason,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+    )
     return dlq(record.topic), record.key, record.value, headers
 
 

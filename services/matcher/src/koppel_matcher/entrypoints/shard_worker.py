@@ -25,6 +25,7 @@ from koppel.cloudevents import CloudEvent, decode, encode
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
 from koppel.contract.common import ID_PATTERN, ContractModel
+from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
@@ -80,7 +81,7 @@ class WorkerConfig:
 class RejectedRecordError(Exception):
     """A record the matcher cannot use; it goes to the dead-letter topic with `code`."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: DeadLetterCode, reason: str) -> None:
         super().__init__(reason)
         self.code = code
 
@@ -400,7 +401,7 @@ class ShardWorker:
             try:
                 if self._failures[key] >= self._config.poison_after_failures:
                     raise RejectedRecordError(
-                        "processing_failed",
+                        DeadLetterCode.PROCESSING_FAILED,
                         f"processing failed {self._failures[key]} times; see the logs",
                     )
                 outcome = await self._dispatch(tx, record, batch)
@@ -429,7 +430,7 @@ class ShardWorker:
         if record.value is None:
             if record.topic != CONSULTANTS or key is None:
                 raise RejectedRecordError(
-                    "invalid_envelope", "tombstone without a consultant id key"
+                    DeadLetterCode.INVALID_ENVELOPE, "tombstone without a consultant id key"
                 )
             with structlog.contextvars.bound_contextvars(entity_id=key, **_trace(traceparent)):
                 log.info("consultant_erasure")
@@ -442,7 +443,7 @@ class ShardWorker:
                 event = decode(value, record.headers or ())
                 if _event_type(event.type) not in _EXPECTED.get(record.topic, set()):
                     raise RejectedRecordError(
-                        "unexpected_type", f"type {event.type!r} on {record.topic}"
+                        DeadLetterCode.UNKNOWN_TYPE, f"type {event.type!r} on {record.topic}"
                     )
                 return event, event.payload()
             except EnvelopeError as exc:
@@ -456,14 +457,16 @@ class ShardWorker:
         traceparent = event.traceparent or traceparent
         entity_id = _entity_id(payload)
         if key != entity_id:
-            raise RejectedRecordError("key_mismatch", f"record key {key!r} is not the entity id")
+            raise RejectedRecordError(
+                DeadLetterCode.KEY_MISMATCH, f"record key {key!r} is not the entity id"
+            )
         with structlog.contextvars.bound_contextvars(
             event_id=event.id, entity_id=entity_id, **_trace(traceparent)
         ):
             try:
                 outgoing = await self._apply(tx, payload, traceparent)
             except TranslationError as exc:
-                raise RejectedRecordError(exc.code, str(exc)) from exc
+                raise RejectedRecordError(DeadLetterCode.INVALID_PAYLOAD, str(exc)) from exc
             if outgoing is None:
                 log.info("assignment_closed_unknown")
                 return "ignored"
@@ -484,7 +487,9 @@ class ShardWorker:
             return await self._matcher.profile_upserted(tx, payload, traceparent)
         if isinstance(payload, ConsultantErasure):
             return await self._matcher.consultant_erased(tx, payload.consultant_id, traceparent)
-        raise RejectedRecordError("unexpected_type", f"no handler for {type(payload).__name__}")
+        raise RejectedRecordError(
+            DeadLetterCode.UNKNOWN_TYPE, f"no handler for {type(payload).__name__}"
+        )
 
 
 def _trace(traceparent: str | None) -> dict[str, str | None]:
