@@ -11,6 +11,7 @@ docs/benchmarks.md, "Fault tests", on the webhooks that arrived twice).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -34,6 +35,38 @@ def free_ports(count: int) -> list[int]:
     finally:
         for probe in probes:
             probe.close()
+
+
+OWNER_FILE = "owner.json"
+
+
+def abandoned_runs() -> list[tuple[str, dict[str, int]]]:
+    """`.local/chaos/<run>/` directories whose owner process is gone, with their ports."""
+    found = []
+    for base in CHAOS_DIR.iterdir() if CHAOS_DIR.is_dir() else ():
+        try:
+            owner = json.loads((base / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner['pid']}").exists():
+            found.append((base.name, owner))
+    return found
+
+
+async def reap_abandoned() -> None:
+    """Stop and delete the broker and cluster of earlier runs whose harness has died.
+
+    A run killed outright (SIGKILL, a test timeout) cannot stop what it started; the
+    next run does. (Its services end with it: `stack` asks for SIGTERM on parent death.)
+    """
+    for run_id, owner in abandoned_runs():
+        print(f"[chaos] stopping the broker and cluster of abandoned run {run_id}")
+        await IsolatedInfra(
+            run_id=run_id,
+            kafka_port=owner["kafka_port"],
+            controller_port=owner["controller_port"],
+            postgres_port=owner["postgres_port"],
+        ).stop()
 
 
 @dataclass
@@ -87,7 +120,18 @@ class IsolatedInfra:
         return time.monotonic() - started
 
     async def start(self) -> None:
+        await reap_abandoned()
         self.base.mkdir(parents=True, exist_ok=True)
+        (self.base / OWNER_FILE).write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "kafka_port": self.kafka_port,
+                    "controller_port": self.controller_port,
+                    "postgres_port": self.postgres_port,
+                }
+            )
+        )
         await asyncio.gather(self._script("kafka", "start"), self._script("postgres", "start"))
 
     async def restart_kafka(self, down_for: float = 0.0) -> tuple[float, float]:

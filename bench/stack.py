@@ -10,6 +10,8 @@ Service output goes to `bench/results/logs/<service>.log`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -58,6 +60,15 @@ async def start_group_at_end(
         await consumer.stop()
 
 
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM this child when the benchmark dies (even by SIGKILL), no orphans."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 @dataclass
 class Service:
     name: str
@@ -75,7 +86,11 @@ class Service:
         if self.log is None:
             self.log = (LOG_DIR / f"{self.name}.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own services, fixed argv
-            self.argv, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+            self.argv,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_terminate_with_parent,
         )
         self.starts += 1
         self.pids.append(self.process.pid)
