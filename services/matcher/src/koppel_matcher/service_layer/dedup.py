@@ -68,12 +68,22 @@ class Candidate:
     fingerprint: str
 
 
-def content_fingerprint(
-    summary: dict[str, Any], score: float, reasons: tuple[str, ...], language: str
-) -> str:
-    """A stable digest of everything a `match.found` shows."""
-    document = {"assignment": summary, "score": score, "reasons": reasons, "language": language}
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 as is: the form fingerprints are taken of."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_fingerprint(summary: str, score: float, reasons: tuple[str, ...], language: str) -> str:
+    """A stable digest of everything a `match.found` shows; `summary` in `canonical_json`.
+
+    The digest is that of `canonical_json({"assignment", "language", "reasons", "score"})`,
+    assembled from parts so that the assignment's summary, the same for every consultant it
+    matches, is serialised once per assignment rather than once per match.
+    """
+    canonical = (
+        f'{{"assignment":{summary},"language":{canonical_json(language)},'
+        f'"reasons":{canonical_json(reasons)},"score":{canonical_json(score)}}}'
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

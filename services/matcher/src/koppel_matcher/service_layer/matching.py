@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from koppel.cloudevents import CloudEvent, new_event
 from koppel.contract import (
@@ -46,6 +45,7 @@ from koppel_matcher.service_layer.dedup import (
     Cause,
     LedgerEntry,
     MatchState,
+    canonical_json,
     content_fingerprint,
     found_revision,
     must_withdraw,
@@ -76,7 +76,7 @@ class ShardMatcher:
         self._group = group
         self.index = MatchIndex()
         self.assignments: dict[str, Assignment] = {}
-        self._summaries: dict[str, tuple[AssignmentSummary, dict[str, Any]]] = {}
+        self._summaries: dict[str, tuple[AssignmentSummary, str]] = {}
         self._deadlines: dict[str, datetime] = {}
         self._unreadable: set[str] = set()
         self._clock = clock
@@ -138,14 +138,14 @@ class ShardMatcher:
         if self.index.profile(consultant_id) is not None:
             self.index.remove_profile(consultant_id)
 
-    def _summary(self, assignment_id: str) -> tuple[AssignmentSummary, dict[str, Any]] | None:
+    def _summary(self, assignment_id: str) -> tuple[AssignmentSummary, str] | None:
         cached = self._summaries.get(assignment_id)
         if cached is None:
             assignment = self.assignments.get(assignment_id)
             if assignment is None:
                 return None
             summary = AssignmentSummary.of(assignment)
-            cached = (summary, summary.model_dump(mode="json"))
+            cached = (summary, canonical_json(summary.model_dump(mode="json")))
             self._summaries[assignment_id] = cached
         return cached
 
@@ -318,12 +318,12 @@ class ShardMatcher:
     ) -> None:
         summarised = self._summary(assignment_id)
         assert summarised is not None, f"indexed assignment {assignment_id} has no state"
-        summary, summary_json = summarised
+        summary, summary_canonical = summarised
         language = profile.language
         candidate = Candidate(
             score=score,
             reasons=reasons,
-            fingerprint=content_fingerprint(summary_json, score, reasons, language.value),
+            fingerprint=content_fingerprint(summary_canonical, score, reasons, language.value),
         )
         revision = found_revision(entry, candidate)
         if revision is None:
