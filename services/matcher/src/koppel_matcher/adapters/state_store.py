@@ -17,6 +17,7 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from koppel.contract import Assignment
+from koppel_matcher.adapters.identity_memo import IdentityMemo
 from koppel_matcher.service_layer.dedup import LedgerEntry, MatchState
 from koppel_matcher.service_layer.exactly_once import Recovery, RecoveryPlan, plan_recovery
 
@@ -118,6 +119,14 @@ ON CONFLICT (shard, assignment_id) DO UPDATE SET status = EXCLUDED.status,
 """
 
 
+def _dump_assignment(assignment: Assignment) -> dict[str, Any]:
+    return assignment.model_dump(mode="json")
+
+
+_assignment_document: IdentityMemo[Assignment, dict[str, Any]] = IdentityMemo(_dump_assignment)
+"""Every shard stores every assignment: the JSON document is made once per decoded record."""
+
+
 class ShardTransaction:
     """The writes of one shard transaction, on one connection inside a DB transaction."""
 
@@ -217,7 +226,7 @@ class ShardTransaction:
                     assignment.id,
                     assignment.status.value,
                     assignment.closes_at,
-                    assignment.model_dump(mode="json"),
+                    _assignment_document(assignment),
                 )
                 for assignment in self._assignments.values()
             ],

@@ -23,6 +23,7 @@ from koppel.vocabulary import (
     Province,
     WorkStyle,
 )
+from koppel_matcher.adapters.identity_memo import IdentityMemo
 from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
 
 PROFILE_FIELDS = frozenset(
@@ -63,7 +64,11 @@ def _place(location: Location) -> Place:
 
 
 def assignment_spec(assignment: Assignment) -> AssignmentSpec:
-    """The domain view of a wire assignment."""
+    """The domain view of a wire assignment (computed once per assignment object)."""
+    return _shared_spec(assignment)
+
+
+def _assignment_spec(assignment: Assignment) -> AssignmentSpec:
     return AssignmentSpec(
         id=assignment.id,
         title=assignment.title,
@@ -86,6 +91,9 @@ def assignment_spec(assignment: Assignment) -> AssignmentSpec:
         is_open=assignment.status is AssignmentStatus.OPEN,
         closes_at=assignment.closes_at,
     )
+
+
+_shared_spec: IdentityMemo[Assignment, AssignmentSpec] = IdentityMemo(_assignment_spec)
 
 
 def profile_document(profile: ConsultantProfile) -> dict[str, Any]:
