@@ -9,18 +9,38 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    UnknownProducerId,
+)
 
 from koppel_intake.adapters.publisher import OutgoingRecord, PublishError
 
 log = structlog.get_logger(__name__)
+
+# Errors after which this producer never succeeds again. aiokafka's idempotent producer
+# keeps its producer id and sequence numbers across a broker restart and then answers every
+# send with OutOfOrderSequenceNumber (aio-libs/aiokafka#1017); only a new producer recovers.
+_PRODUCER_IS_BROKEN = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+    ProducerClosed,
+)
 
 
 class KafkaEventPublisher:
     """Owns one producer, shared by the HTTP API and the raw-topic consumer.
 
     The producer is (re)connected in the background by `connect()`, so the process serves
-    `/healthz` and answers `503` while the broker is away instead of refusing to start.
+    `/healthz` and answers `503` while the broker is away instead of refusing to start. A
+    producer that can no longer succeed is replaced the same way; until the new one is up,
+    `/readyz` fails and requests get `503`.
     """
 
     def __init__(
@@ -35,6 +55,7 @@ class KafkaEventPublisher:
         self._timeout = timeout_seconds
         self._producer: AIOKafkaProducer | None = None
         self._connected = asyncio.Event()
+        self._replacing: asyncio.Task[None] | None = None
 
     async def connect(self, *, retry_seconds: float = 2.0) -> None:
         """Start the producer, retrying until the broker answers (cancel to give up)."""
@@ -63,6 +84,10 @@ class KafkaEventPublisher:
 
     async def close(self) -> None:
         """Flush what is in flight and stop the producer."""
+        if self._replacing is not None:
+            self._replacing.cancel()
+            await asyncio.gather(self._replacing, return_exceptions=True)
+            self._replacing = None
         producer, self._producer = self._producer, None
         self._connected.clear()
         if producer is not None:
@@ -78,8 +103,28 @@ class KafkaEventPublisher:
                 pending = [await _send(producer, record) for record in records]
                 for future in pending:
                     await future
+        except _PRODUCER_IS_BROKEN as exc:
+            self._replace(producer, exc)
+            raise PublishError(f"Kafka did not acknowledge: {exc!r}") from exc
         except (KafkaError, TimeoutError) as exc:
             raise PublishError(f"Kafka did not acknowledge: {exc!r}") from exc
+
+    def _replace(self, broken: AIOKafkaProducer, error: KafkaError) -> None:
+        """Retire `broken` and connect a new producer in the background (once per producer)."""
+        if self._producer is not broken:
+            return
+        log.warning("kafka producer cannot recover; replacing it", error=repr(error))
+        self._producer = None
+        self._connected.clear()
+        self._replacing = asyncio.create_task(self._reconnect(broken), name="kafka-reconnect")
+
+    async def _reconnect(self, broken: AIOKafkaProducer) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await broken.stop()
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("stopping the broken producer failed", error=repr(exc))
+        await self.connect()
 
     async def ready(self) -> bool:
         producer = self._producer
