@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from koppel_matcher.service_layer.dedup import (
     Cause,
     LedgerEntry,
     MatchState,
+    canonical_json,
     content_fingerprint,
     found_revision,
     must_withdraw,
@@ -82,10 +84,22 @@ def test_only_a_found_pair_is_withdrawn() -> None:
 
 def test_fingerprint_is_stable_and_content_sensitive() -> None:
     summary = {"id": "a-1", "title": "Woordvoerder"}
-    first = content_fingerprint(summary, 0.7, ("r",), "nl")
-    assert first == content_fingerprint(dict(reversed(summary.items())), 0.7, ("r",), "nl")
-    assert first != content_fingerprint({**summary, "title": "Adviseur"}, 0.7, ("r",), "nl")
-    assert first != content_fingerprint(summary, 0.7, ("r",), "en")
+    first = content_fingerprint(canonical_json(summary), 0.7, ("r",), "nl")
+    reordered = canonical_json(dict(reversed(summary.items())))
+    assert first == content_fingerprint(reordered, 0.7, ("r",), "nl")
+    retitled = canonical_json({**summary, "title": "Adviseur"})
+    assert first != content_fingerprint(retitled, 0.7, ("r",), "nl")
+    assert first != content_fingerprint(canonical_json(summary), 0.7, ("r",), "en")
+    assert first != content_fingerprint(canonical_json(summary), 0.75, ("r",), "nl")
+
+
+def test_fingerprint_is_that_of_the_whole_document_in_canonical_form() -> None:
+    """Assembled from parts, it must equal the digest of the whole document, so ledgers
+    written before the assembly keep matching."""
+    summary = {"title": "Woordvoerder", "id": "a-1", "organization": {"name": "Gemeente Ede"}}
+    document = {"assignment": summary, "score": 0.7, "reasons": ("r", "é"), "language": "nl"}
+    expected = hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    assert content_fingerprint(canonical_json(summary), 0.7, ("r", "é"), "nl") == expected
 
 
 def reason(cause: Cause, **given: object) -> WithdrawalReason:
