@@ -54,6 +54,9 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
     _route_standard_logging(level, shared, renderer)
 
 
+_SELF_HANDLED_LIBRARIES = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 class _KoppelHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The root handler configure_logging installs (and replaces when called again)."""
 
@@ -81,3 +84,10 @@ def _route_standard_logging(
     root.setLevel(level.upper())
     for name in _QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # uvicorn's default configuration gives its loggers handlers of their own that print
+    # plain text and stop propagation; every line must go through the JSON handler above.
+    for name in _SELF_HANDLED_LIBRARIES:
+        library = logging.getLogger(name)
+        for own in list(library.handlers):
+            library.removeHandler(own)
+        library.propagate = True

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
 import structlog
+import uvicorn.config
 from pydantic import ValidationError
 
 from koppel import topics
@@ -284,6 +286,16 @@ def test_library_exceptions_are_json_with_the_traceback(
     record = json.loads(line)
     assert record["level"] == "error"
     assert "ValueError: boom" in record["exception"]
+
+
+def test_uvicorn_lines_are_json_even_after_uvicorn_configured_its_own_handlers(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    configure_logging("intake", json=True)
+    logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+    (line,) = capsys.readouterr().err.splitlines()
+    assert json.loads(line)["event"] == "Invalid HTTP request received."
 
 
 def test_http_client_request_lines_are_not_logged(
