@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import re
 import time
 from collections import Counter
@@ -188,6 +189,11 @@ class ShardWorker:
         self._matcher.load(
             assignments, await self._stored_profiles(), unreadable_assignments=unreadable
         )
+        # The loaded state lives as long as the shard: move it out of the collector's
+        # generations, so full collections do not walk it again and again (seconds each
+        # with 100k profiles, which would land in the latency of events).
+        gc.collect()
+        gc.freeze()
         self._consumer.assign(self._partitions)
         missing = [tp for tp in self._partitions if tp not in offsets]
         for tp, offset in offsets.items():
