@@ -35,6 +35,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from cpu_usage import CpuMeter, ms_per_event
+from http_requests import take_requests
 from payloads import pinned_assignment, pinned_consultant
 from raw_http import RawHttpClient
 from stack import BOOTSTRAP, SERVER_DSN, TOKEN, Stack, free_port
@@ -66,25 +67,13 @@ class WebhookReceiver(asyncio.Protocol):
         self._buffer = b""
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while True:
-            head_end = self._buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self._buffer[:head_end].decode("latin-1").split("\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for name, _, value in (line.partition(":") for line in head[1:])
-            }
-            length = int(headers.get("content-length", "0"))
-            if len(self._buffer) < head_end + 4 + length:
-                return
-            body = json.loads(self._buffer[head_end + 4 : head_end + 4 + length])
-            self._buffer = self._buffer[head_end + 4 + length :]
+        requests, self._buffer = take_requests(self._buffer + data)
+        for request in requests:
+            body = json.loads(request.body)
             WebhookReceiver.arrivals.append(
                 Arrival(
                     at=time.time(),
-                    webhook_id=headers.get("webhook-id", ""),
+                    webhook_id=request.headers.get("webhook-id", ""),
                     kind=body.get("type", ""),
                     assignment_id=body.get("data", {}).get("assignment", {}).get("id", ""),
                 )

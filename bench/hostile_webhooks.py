@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from http_requests import take_requests
+
 
 class Behaviour(StrEnum):
     OK = "ok"  # 204 at once
@@ -175,25 +177,13 @@ class _Connection(asyncio.Protocol):
         self._sender = sender_of(client_port, self._port, self._hooks.our_pids())
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while True:
-            head_end = self._buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self._buffer[:head_end].decode("latin-1").split("\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for name, _, value in (line.partition(":") for line in head[1:])
-            }
-            length = int(headers.get("content-length", "0"))
-            if len(self._buffer) < head_end + 4 + length:
-                return
-            body = json.loads(self._buffer[head_end + 4 : head_end + 4 + length])
-            self._buffer = self._buffer[head_end + 4 + length :]
-            consultant_id = head[0].split(" ")[1].rpartition("/")[2]
+        requests, self._buffer = take_requests(self._buffer + data)
+        for request in requests:
+            body = json.loads(request.body)
+            consultant_id = request.target.rpartition("/")[2]
             attempt = Attempt(
                 at=time.time(),
-                webhook_id=headers.get("webhook-id", ""),
+                webhook_id=request.headers.get("webhook-id", ""),
                 kind=body.get("type", ""),
                 assignment_id=body.get("data", {}).get("assignment", {}).get("id", ""),
                 consultant_id=consultant_id,

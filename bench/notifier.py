@@ -40,6 +40,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from http_requests import take_requests
 from standardwebhooks import Webhook
 
 from koppel.cloudevents import encode, new_event
@@ -68,22 +69,9 @@ class WebhookSink(asyncio.Protocol):
         self._buffer = b""
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while True:
-            head_end = self._buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self._buffer[:head_end].decode("latin-1").split("\r\n")
-            headers = {
-                name.strip().lower(): value.strip()
-                for name, _, value in (line.partition(":") for line in head[1:])
-            }
-            length = int(headers.get("content-length", "0"))
-            if len(self._buffer) < head_end + 4 + length:
-                return
-            body = self._buffer[head_end + 4 : head_end + 4 + length]
-            self._buffer = self._buffer[head_end + 4 + length :]
-            WebhookSink.received.append((time.perf_counter(), body, headers))
+        requests, self._buffer = take_requests(self._buffer + data)
+        for request in requests:
+            WebhookSink.received.append((time.perf_counter(), request.body, request.headers))
             self._transport.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
 
 
