@@ -51,7 +51,7 @@ run: install ## The main job: the stack, demo data, and a summary of what Koppel
 bench: install ## Benchmarks against raw Kafka: bench/results/latest.{json,md} and docs/benchmarks.md
 	$(WITH_INFRA) uv run python bench/run.py
 
-chaos: install ## Fault tests: SIGKILL the matcher and notifier under load; counts lost and duplicates
+chaos: install ## Fault tests: SIGKILLs, broker and PostgreSQL restarts, hostile webhook endpoints under load (isolated broker); counts lost and duplicates
 	$(WITH_INFRA) uv run python bench/chaos.py
 
 fuzz: install ## Hostile input at scale: thousands of schemathesis cases and raw-topic records (KOPPEL_FUZZ_EXAMPLES)
