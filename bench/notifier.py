@@ -37,7 +37,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from http_requests import take_requests
@@ -52,7 +52,8 @@ from koppel.contract import (
     match_id_for,
 )
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, MATCHES, TOPICS, ensure_topics
+from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
+from koppel_demo.sandbox import start_group_at_end
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the spec's public test key
 TODAY = date.today()
@@ -170,25 +171,6 @@ async def publish(
     await asyncio.gather(*sends)
 
 
-async def start_group_at_end(bootstrap: str, group_id: str) -> None:
-    counts = {spec.name: spec.partitions for spec in TOPICS}
-    partitions = [
-        TopicPartition(topic, partition)
-        for topic in (MATCHES, CONSULTANTS)
-        for partition in range(counts[topic])
-    ]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.commit(dict(ends.items()))
-    finally:
-        await consumer.stop()
-
-
 async def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(600):
@@ -230,7 +212,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     smtp = Controller(mail, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     group = f"bench-notifier-{run_id}"
-    await start_group_at_end(bootstrap, group)
+    await start_group_at_end(bootstrap, group, (MATCHES, CONSULTANTS))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
     await producer.start()
     http_port = free_port()

@@ -25,9 +25,9 @@ from typing import IO
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from koppel.topics import CONSULTANTS, MATCHES, TOPICS, ensure_topics
+from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
+from koppel_demo.sandbox import start_group_at_end
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://koppel:koppel@127.0.0.1:5432/koppel")
@@ -40,24 +40,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-async def start_group_at_end(
-    group_id: str, topics: tuple[str, ...], bootstrap: str = BOOTSTRAP
-) -> None:
-    """Commit the current end offsets for `group_id`, so it reads only what comes next."""
-    counts = {spec.name: spec.partitions for spec in TOPICS}
-    partitions = [TopicPartition(t, p) for t in topics for p in range(counts[t])]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.commit(dict(ends.items()))
-    finally:
-        await consumer.stop()
 
 
 def _terminate_with_parent() -> None:
@@ -201,7 +183,7 @@ class Stack:
         }
         if "notifier" in only and not self.notifier_from_start:
             await start_group_at_end(
-                f"bench-notifier-{self.run_id}", (MATCHES, CONSULTANTS), self.bootstrap
+                self.bootstrap, f"bench-notifier-{self.run_id}", (MATCHES, CONSULTANTS)
             )
         for name in only:
             self.services[name] = Service(

@@ -23,6 +23,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,7 +66,7 @@ async def recreate_database(server_dsn: str, database: str) -> None:
         await admin.close()
 
 
-async def start_group_at_end(bootstrap_servers: str, group_id: str, topics: list[str]) -> None:
+async def start_group_at_end(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> None:
     """Commit the current end offsets for `group_id`: it reads only what comes next."""
     counts = {spec.name: spec.partitions for spec in TOPICS}
     partitions = [TopicPartition(topic, p) for topic in topics for p in range(counts[topic])]
