@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from koppel.topics import RAW
+from koppel_demo.sandbox import start_group_at_end
 
 ROOT = Path(__file__).resolve().parents[4]
 HOSTILE_TOKEN = "hostile-token-7c1e"
@@ -127,7 +128,7 @@ async def hostile_intake(
 
     async def start(*, raw_group: str | None = None) -> IntakeProcess:
         if raw_group is not None:
-            await _commit_end_offsets(kafka, raw_group, RAW)
+            await start_group_at_end(kafka, raw_group, [RAW])
         intake = await start_intake(
             kafka, tmp_path / f"intake-{len(started)}.log", raw_group=raw_group
         )
@@ -157,19 +158,6 @@ async def http_intake(
 @pytest.fixture
 async def raw_partitions(kafka: str) -> list[TopicPartition]:
     return await partitions_of(kafka, RAW)
-
-
-async def _commit_end_offsets(bootstrap: str, group_id: str, topic: str) -> None:
-    partitions = await partitions_of(bootstrap, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
