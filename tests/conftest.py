@@ -11,9 +11,10 @@ import asyncio
 import gc
 import os
 import shutil
+import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -117,3 +118,28 @@ async def _drop_database(database_url: str, name: str) -> None:
 def unique_id() -> str:
     """An entity-id-safe unique suffix so tests sharing one broker never see each other's data."""
     return uuid.uuid4().hex[:10]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    *,
+    within: float = 60.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> None:
+    """Wait until `check()` holds; fail with `what` after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def wait() -> Callable[..., Awaitable[None]]:
+    return eventually

@@ -427,31 +427,6 @@ async def notifier(
     return start
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool],
-    *,
-    within: float = 60.0,
-    interval: float = 0.05,
-    what: str = "condition",
-) -> None:
-    """Wait until `check()` holds; fail with `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-@pytest.fixture
-def wait() -> Callable[..., Awaitable[None]]:
-    return eventually
-
-
 @pytest.fixture
 def make_profile() -> Callable[..., ConsultantProfile]:
     return profile
