@@ -140,7 +140,7 @@ async def test_assignment_change_that_breaks_a_filter_withdraws(
 
 
 async def test_erasure_withdraws_and_removes_the_consultants_rows(
-    matcher, publisher, matches, kit, unique_id
+    matcher, publisher, matches, kit, unique_id, wait
 ):
     a, c = f"a-{unique_id}", f"c-{unique_id}"
     await publisher.assignment(kit.assignment(a))
@@ -161,10 +161,16 @@ async def test_erasure_withdraws_and_removes_the_consultants_rows(
                 c,
             )
             assert count == 0, table
-        undo = await db.fetchval(
+
+    async def undo_rows_gone() -> bool:
+        undo = await matcher.pool.fetchval(
             "SELECT count(*) FROM matcher_undo WHERE key::text LIKE $1", f"%{c}%"
         )
-        assert undo == 0
+        return bool(undo == 0)
+
+    # The erasing transaction's undo rows are deleted only after its Kafka commit, which is
+    # what made the withdrawal visible: wait for that deletion instead of racing it.
+    await wait(undo_rows_gone, within=30, what="the erased consultant's undo rows deleted")
     assert matcher.supervisor is not None
 
 
