@@ -1,22 +1,31 @@
-"""The SSRF guard resolves once, checks every answer and connects to the checked address."""
+"""The SSRF guard's resolver looks up once per call, checks every answer, hands back only those.
+
+Its use inside aiohttp's connector, against real servers, is proven in
+tests/integration/notifier/test_webhook_transport.py.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
-from typing import Any
+import socket
 
-import httpcore
 import pytest
+from aiohttp.helpers import is_ip_address
 
-from koppel_notifier.adapters.guarded_network import GuardedBackend, TargetRefused
+from koppel_notifier.adapters.guarded_network import (
+    GuardedResolver,
+    TargetRefused,
+    looks_like_ip_literal,
+    system_lookup,
+)
 from koppel_notifier.domain.address_policy import IPAddress
 
 PUBLIC = ipaddress.ip_address("93.184.216.34")
+PUBLIC6 = ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946")
 PRIVATE = ipaddress.ip_address("127.0.0.1")
 
 
-class ScriptedResolver:
+class ScriptedLookup:
     """Answers each lookup with the next scripted list (a DNS-rebinding attacker's server)."""
 
     def __init__(self, *answers: list[IPAddress]) -> None:
@@ -28,78 +37,103 @@ class ScriptedResolver:
         return self._answers.pop(0)
 
 
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Remembers where it was asked to connect instead of connecting."""
+async def test_the_connector_gets_exactly_the_checked_answers_with_the_hostname() -> None:
+    lookup = ScriptedLookup([PUBLIC, PUBLIC6])
+    resolver = GuardedResolver(allow_private=False, lookup=lookup)
 
-    def __init__(self) -> None:
-        self.connected_to: list[tuple[str, int]] = []
+    results = await resolver.resolve("hooks.example.com", 443)
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.connected_to.append((host, port))
-        return httpcore.AsyncMockStream([])
-
-    async def sleep(self, seconds: float) -> None:
-        return None
+    assert lookup.lookups == ["hooks.example.com"]
+    assert [(r["host"], r["port"], r["family"]) for r in results] == [
+        (str(PUBLIC), 443, socket.AF_INET),
+        (str(PUBLIC6), 443, socket.AF_INET6),
+    ]
+    # The hostname stays the original one, and the address is numeric: nothing to look up.
+    assert {r["hostname"] for r in results} == {"hooks.example.com"}
+    assert all(r["flags"] & socket.AI_NUMERICHOST for r in results)
 
 
-async def test_rebinding_cannot_swap_the_checked_address() -> None:
-    resolver = ScriptedResolver([PUBLIC], [PRIVATE])
-    inner = RecordingBackend()
-    backend = GuardedBackend(allow_private=False, resolver=resolver, inner=inner)
-
-    await backend.connect_tcp("hooks.example.com", 443, timeout=5)
-
-    assert resolver.lookups == ["hooks.example.com"]  # one lookup, no second chance
-    assert inner.connected_to == [(str(PUBLIC), 443)]
-
-
-async def test_the_next_connection_resolves_again_and_is_refused_when_private() -> None:
-    resolver = ScriptedResolver([PUBLIC], [PRIVATE])
-    inner = RecordingBackend()
-    backend = GuardedBackend(allow_private=False, resolver=resolver, inner=inner)
-    await backend.connect_tcp("hooks.example.com", 443)
+async def test_each_lookup_is_checked_again_so_rebinding_is_refused() -> None:
+    lookup = ScriptedLookup([PUBLIC], [PRIVATE])
+    resolver = GuardedResolver(allow_private=False, lookup=lookup)
+    await resolver.resolve("hooks.example.com", 443)
 
     with pytest.raises(TargetRefused, match="loopback"):
-        await backend.connect_tcp("hooks.example.com", 443)
-    assert inner.connected_to == [(str(PUBLIC), 443)]
+        await resolver.resolve("hooks.example.com", 443)
+    assert lookup.lookups == ["hooks.example.com", "hooks.example.com"]
 
 
-async def test_any_private_answer_refuses_the_host() -> None:
-    resolver = ScriptedResolver([PUBLIC, ipaddress.ip_address("10.0.0.7")])
-    inner = RecordingBackend()
-    backend = GuardedBackend(allow_private=False, resolver=resolver, inner=inner)
-    with pytest.raises(TargetRefused, match="private"):
-        await backend.connect_tcp("mixed.example.com", 443)
-    assert inner.connected_to == []
+@pytest.mark.parametrize(
+    "answer", ["10.0.0.7", "::ffff:127.0.0.1", "fe80::1", "169.254.169.254", "100.64.0.1"]
+)
+async def test_any_non_public_answer_refuses_the_host(answer: str) -> None:
+    resolver = GuardedResolver(
+        allow_private=False, lookup=ScriptedLookup([PUBLIC, ipaddress.ip_address(answer)])
+    )
+    with pytest.raises(TargetRefused, match="refused"):
+        await resolver.resolve("mixed.example.com", 443)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "169.254.169.254", "::ffff:10.0.0.1"])
-async def test_literal_addresses_are_checked_without_dns(host: str) -> None:
-    resolver = ScriptedResolver()
-    backend = GuardedBackend(allow_private=False, resolver=resolver, inner=RecordingBackend())
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "::1",
+        "169.254.169.254",
+        "::ffff:7f00:1",  # how yarl spells [::ffff:127.0.0.1]
+        "::ffff:10.0.0.1",
+        "fe80::1%25eth0",
+        "2130706433",  # 127.0.0.1 as one number: the socket layer would accept it
+        "127.1",
+        "0177.0.0.1",
+    ],
+)
+def test_literal_hosts_are_checked_without_any_lookup(host: str) -> None:
+    lookup = ScriptedLookup()
+    resolver = GuardedResolver(allow_private=False, lookup=lookup)
     with pytest.raises(TargetRefused):
-        await backend.connect_tcp(host, 80)
-    assert resolver.lookups == []
+        resolver.check_literal(host)
+    assert lookup.lookups == []
+
+
+@pytest.mark.parametrize("host", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"])
+def test_public_literals_pass(host: str) -> None:
+    GuardedResolver(allow_private=False, lookup=ScriptedLookup()).check_literal(host)
+
+
+def test_hostnames_are_left_to_the_lookup() -> None:
+    GuardedResolver(allow_private=False, lookup=ScriptedLookup()).check_literal("localhost")
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "::1", "2130706433", "127.1", "fe80::1%25eth0", "localhost", "a1.b2.example",
+     "0x7f.0.0.1", "hooks.example.com", "1.2.3.4.", "xn--bcher-kva.de"],
+)  # fmt: skip
+def test_the_literal_rule_matches_the_hosts_aiohttp_does_not_resolve(host: str) -> None:
+    # aiohttp connects to what its is_ip_address accepts without calling the resolver:
+    # every such host must be judged by check_literal instead.
+    assert looks_like_ip_literal(host) == is_ip_address(host)
 
 
 async def test_private_targets_may_be_allowed_for_local_runs() -> None:
-    inner = RecordingBackend()
-    backend = GuardedBackend(allow_private=True, resolver=ScriptedResolver([PRIVATE]), inner=inner)
-    await backend.connect_tcp("receiver.local", 8080)
-    assert inner.connected_to == [("127.0.0.1", 8080)]
+    resolver = GuardedResolver(allow_private=True, lookup=ScriptedLookup([PRIVATE]))
+    [result] = await resolver.resolve("receiver.local", 8080)
+    assert (result["host"], result["port"]) == ("127.0.0.1", 8080)
+    resolver.check_literal("127.0.0.1")
 
 
-async def test_unresolvable_hosts_fail_as_connect_errors() -> None:
+async def test_unresolvable_hosts_fail_as_os_errors() -> None:
     async def failing(host: str, port: int) -> list[IPAddress]:
         raise OSError("Name or service not known")
 
-    backend = GuardedBackend(allow_private=False, resolver=failing, inner=RecordingBackend())
-    with pytest.raises(httpcore.ConnectError, match="cannot resolve"):
-        await backend.connect_tcp("nowhere.invalid", 443)
+    resolver = GuardedResolver(allow_private=False, lookup=failing)
+    with pytest.raises(OSError, match="not known"):
+        await resolver.resolve("nowhere.invalid", 443)
+    empty = GuardedResolver(allow_private=False, lookup=ScriptedLookup([]))
+    with pytest.raises(OSError, match="no addresses"):
+        await empty.resolve("empty.invalid", 443)
+
+
+async def test_the_system_lookup_answers_addresses() -> None:
+    assert ipaddress.ip_address("127.0.0.1") in await system_lookup("localhost", 80)

@@ -18,7 +18,7 @@ from koppel.migrations import migrate
 from koppel_notifier.adapters.delivery_store import DeliveryStore
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.email_sender import SmtpConfig, SmtpEmailSender
-from koppel_notifier.adapters.guarded_network import GuardedBackend, Resolver, system_resolver
+from koppel_notifier.adapters.guarded_network import GuardedResolver, Lookup, system_lookup
 from koppel_notifier.adapters.kafka_publisher import OutboxPublisher, make_producer
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
@@ -105,7 +105,7 @@ async def build(
     *,
     clock: Callable[[], datetime] = utc_now,
     digest_clock: Callable[[], datetime] | None = None,
-    resolver: Resolver = system_resolver,
+    resolver: Lookup = system_lookup,
     digest_interval_s: float = 30.0,
 ) -> Notifier:
     """Everything wired with real adapters; `clock`, `digest_clock`, `resolver` for tests."""
@@ -122,7 +122,7 @@ async def build(
     store = DeliveryStore(pool)
     producer = make_producer(settings.kafka_bootstrap_servers)
     webhooks = HttpWebhookSender(
-        GuardedBackend(allow_private=settings.allow_private_targets, resolver=resolver),
+        GuardedResolver(allow_private=settings.allow_private_targets, lookup=resolver),
         clock,
         connect_timeout=settings.webhook_connect_timeout_s,
         total_timeout=settings.webhook_total_timeout_s,

@@ -1,115 +1,108 @@
-"""The SSRF guard: an httpcore network backend that connects only to addresses it checked.
+"""The SSRF guard: an aiohttp resolver that hands the connector only addresses it checked.
 
-httpx resolves and connects inside httpcore, so checking a URL's host beforehand would
-leave a second DNS lookup free to answer differently (DNS rebinding). Here the lookup
-happens once, every answer must be a public address, and the socket is opened to exactly
-the address that passed. TLS still verifies the certificate against, and sends SNI for, the
-original hostname, because httpcore passes the URL's host to `start_tls`.
+aiohttp resolves and connects inside its connector, so checking a URL's host beforehand
+would leave a second DNS lookup free to answer differently (DNS rebinding). Here the
+connector's one lookup is ours: every answer must be a public address, and the connector
+connects to exactly the addresses it was handed. Its DNS cache must stay off
+(`use_dns_cache=False`), so each new connection looks up, and checks, afresh. TLS still
+verifies the certificate against, and sends SNI for, the original hostname, because aiohttp
+takes `server_hostname` from the URL, not from the resolved address.
+
+aiohttp connects to an IP-literal host without asking any resolver, so the sender checks
+literals itself with `check_literal` before each request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-import anyio
-import httpcore
-import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from koppel_notifier.domain.address_policy import IPAddress, refusal_reason
 
-Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+Lookup = Callable[[str, int], Awaitable[list[IPAddress]]]
 """Answers every address of a host, like getaddrinfo; injectable for tests."""
+
+# A resolved address is handed over as a number: the connector must not look it up again.
+_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 
 
 class TargetRefused(Exception):  # noqa: N818 - reads as "the target was refused"
-    """The webhook host resolves to an address we must not connect to."""
+    """The webhook host is, or resolves to, an address we must not connect to."""
 
 
-async def system_resolver(host: str, port: int) -> list[IPAddress]:
-    """Every address getaddrinfo gives for `host` (TCP)."""
-    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({ipaddress.ip_address(info[4][0]) for info in infos}, key=str)
+async def system_lookup(host: str, port: int) -> list[IPAddress]:
+    """Every address getaddrinfo gives for `host` (TCP), in its order, without duplicates."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found = (ipaddress.ip_address(info[4][0]) for info in infos)
+    return list(dict.fromkeys(found))
 
 
-def _literal(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
+def looks_like_ip_literal(host: str) -> bool:
+    """aiohttp's own test for a host it connects to without a lookup (helpers.is_ip_address).
+
+    Kept as wide as aiohttp's: whatever aiohttp would not resolve must be judged here.
+    """
+    return ":" in host or host.replace(".", "").isdigit()
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves, refuses non-public answers (unless allowed), then connects to the checked IP."""
+class GuardedResolver(AbstractResolver):
+    """Looks a host up once, refuses it if any answer is not public, else returns the answers.
 
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        resolver: Resolver = system_resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._allow_private = allow_private
-        self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def checked_address(self, host: str, port: int) -> IPAddress:
-        """The one address to connect to; raises `TargetRefused` if any answer is not public."""
-        literal = _literal(host)
-        try:
-            addresses = [literal] if literal is not None else await self._resolver(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"{host!r} has no addresses")
-        if not self._allow_private:
-            for address in addresses:
-                reason = refusal_reason(address)
-                if reason is not None:
-                    raise TargetRefused(f"webhook host {host!r} refused: {reason}")
-        return addresses[0]
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface passes it
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        address = await self.checked_address(host, port)
-        return await self._inner.connect_tcp(
-            str(address), port, timeout, local_address, socket_options
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface passes it
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("webhooks never use unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool built on `GuardedBackend`.
-
-    httpx takes no network backend argument, so the pool it builds is replaced by an
-    equivalent one (same SSL context and limits) that uses ours.
+    `allow_private` (WEBHOOK_ALLOW_PRIVATE_TARGETS) lifts the refusal for local runs and tests.
     """
 
-    def __init__(self, backend: GuardedBackend, *, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        ssl_context = httpx.create_ssl_context(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
+    def __init__(self, *, allow_private: bool, lookup: Lookup = system_lookup) -> None:
+        self._allow_private = allow_private
+        self._lookup = lookup
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """The connector's lookup; `family` is left to the connector, which filters by it."""
+        addresses = await self._lookup(host, port)
+        if not addresses:
+            raise OSError(f"{host!r} has no addresses")
+        for address in addresses:
+            self._check(host, address)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=_NUMERIC,
+            )
+            for address in addresses
+        ]
+
+    def check_literal(self, host: str) -> None:
+        """Refuse an IP-literal host that is not public; hostnames are left to `resolve`.
+
+        A host aiohttp takes for a literal but `ipaddress` cannot read (`127.1`,
+        `2130706433`: legacy forms the socket layer would still map to an address) is refused
+        outright.
+        """
+        if not looks_like_ip_literal(host):
+            return
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            if self._allow_private:
+                return
+            raise TargetRefused(f"webhook host {host!r} is not a canonical IP address") from None
+        self._check(host, address)
+
+    def _check(self, host: str, address: IPAddress) -> None:
+        if self._allow_private:
+            return
+        reason = refusal_reason(address)
+        if reason is not None:
+            raise TargetRefused(f"webhook host {host!r} refused: {reason}")
+
+    async def close(self) -> None:
+        return None

@@ -1,15 +1,15 @@
-"""POSTs signed webhooks over the SSRF-guarded transport and says what came of it."""
+"""POSTs signed webhooks through the SSRF-guarded connector and says what came of it."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter, OrderedDict
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 
-import httpx
+import aiohttp
+from yarl import URL
 
-from koppel_notifier.adapters.guarded_network import GuardedBackend, GuardedTransport, TargetRefused
+from koppel_notifier.adapters.guarded_network import GuardedResolver, TargetRefused
 from koppel_notifier.adapters.webhook_signing import signature_headers
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict, classify_http
 
@@ -20,29 +20,31 @@ USER_AGENT = "Koppel-Notifier/1 (+https://koppel.nl)"
 class HttpWebhookSender:
     """No redirects, 5 s to connect, 15 s in all, 20 KB read at most.
 
-    One small httpx client per origin (scheme, host, port): httpcore scans its whole pool
-    for every request, so a single pool holding connections to many receivers costs time
-    in proportion to all of them. Idle clients beyond `max_origins` are closed.
+    One aiohttp session serves every receiver: its connector keeps the connections of each
+    origin (scheme, host, port) apart, at most `connections_per_origin` of them, and closes
+    one that has been idle for `keepalive_s`. The connector resolves through the
+    `GuardedResolver` only, with its DNS cache off (see guarded_network).
+    `ssl_context` replaces the system's trust store (tests use their own CA).
     """
 
     def __init__(
         self,
-        backend: GuardedBackend,
+        resolver: GuardedResolver,
         clock: Callable[[], datetime],
         *,
         connect_timeout: float = 5.0,
         total_timeout: float = 15.0,
         connections_per_origin: int = 8,
-        max_origins: int = 256,
+        keepalive_s: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._backend = backend
+        self._resolver = resolver
         self._clock = clock
-        self._connect_timeout = connect_timeout
-        self._total_timeout = total_timeout
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
         self._connections = connections_per_origin
-        self._max_origins = max_origins
-        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
-        self._busy: Counter[str] = Counter()
+        self._keepalive_s = keepalive_s
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._session: aiohttp.ClientSession | None = None
 
     async def send(
         self,
@@ -63,70 +65,66 @@ class HttpWebhookSender:
         if traceparent is not None:
             headers["traceparent"] = traceparent
         try:
-            origin = _origin(url)
-        except httpx.InvalidURL as exc:
+            target = URL(url)
+        except ValueError as exc:
             return AttemptOutcome(Verdict.REFUSED, f"invalid webhook URL: {exc}")
-        client = await self._client(origin)
-        self._busy[origin] += 1
+        if target.raw_host is None:
+            return AttemptOutcome(Verdict.REFUSED, "invalid webhook URL: no host")
         try:
-            async with asyncio.timeout(self._total_timeout):
-                async with client.stream("POST", url, content=body, headers=headers) as reply:
-                    await _read_at_most(reply, MAX_RESPONSE_BYTES)
-                    return classify_http(
-                        reply.status_code, reply.headers.get("retry-after"), self._clock()
-                    )
+            self._resolver.check_literal(target.raw_host)
+            async with self._client().post(
+                target, data=body, headers=headers, allow_redirects=False
+            ) as reply:
+                await _read_at_most(reply, MAX_RESPONSE_BYTES)
+                return classify_http(reply.status, reply.headers.get("retry-after"), self._clock())
         except TargetRefused as exc:
             return AttemptOutcome(Verdict.REFUSED, str(exc))
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             return AttemptOutcome(Verdict.THROTTLED, "timed out")
-        except httpx.InvalidURL as exc:
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
             return AttemptOutcome(Verdict.REFUSED, f"invalid webhook URL: {exc}")
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             return AttemptOutcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._busy[origin] -= 1
 
-    async def _client(self, origin: str) -> httpx.AsyncClient:
-        client = self._clients.get(origin)
-        if client is not None:
-            self._clients.move_to_end(origin)
-            return client
-        limits = httpx.Limits(
-            max_connections=self._connections, max_keepalive_connections=self._connections
-        )
-        client = httpx.AsyncClient(
-            transport=GuardedTransport(self._backend, limits=limits),
-            follow_redirects=False,
-            timeout=httpx.Timeout(self._total_timeout, connect=self._connect_timeout),
-            headers={"user-agent": USER_AGENT},
-        )
-        self._clients[origin] = client
-        await self._evict_idle()
-        return client
-
-    async def _evict_idle(self) -> None:
-        for origin in list(self._clients):
-            if len(self._clients) <= self._max_origins:
-                return
-            if self._busy[origin] <= 0:
-                del self._busy[origin]
-                await self._clients.pop(origin).aclose()
+    def _client(self) -> aiohttp.ClientSession:
+        """The session, made on first use (it must be made inside the running loop)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                resolver=self._resolver,
+                # Off, so every new connection is looked up and checked again (and a
+                # changed DNS answer counts at once); keep-alive makes lookups rare anyway.
+                use_dns_cache=False,
+                limit=0,  # the delivery worker bounds the sends in flight
+                limit_per_host=self._connections,
+                keepalive_timeout=self._keepalive_s,
+                ssl=self._ssl,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                headers={"user-agent": USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar(),  # no receiver's cookie travels back
+                auto_decompress=False,  # the body is only drained, never decoded
+                read_bufsize=MAX_RESPONSE_BYTES,
+                trust_env=False,  # no proxy from the environment
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
-def _origin(url: str) -> str:
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}:{parsed.port or ''}"
+async def _read_at_most(reply: aiohttp.ClientResponse, limit: int) -> None:
+    """Drain up to `limit` bytes so a hostile receiver cannot make us buffer megabytes.
 
-
-async def _read_at_most(reply: httpx.Response, limit: int) -> None:
-    """Drain up to `limit` bytes so a hostile receiver cannot make us buffer megabytes."""
+    A body left unread closes the connection when the reply is released (aiohttp reuses a
+    connection only after its response was read to the end).
+    """
     read = 0
-    async for chunk in reply.aiter_raw():
+    while read < limit:
+        chunk = await reply.content.readany()
+        if not chunk:
+            return
         read += len(chunk)
-        if read >= limit:
-            break
