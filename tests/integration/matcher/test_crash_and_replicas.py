@@ -7,13 +7,18 @@ one `match.found` per pair, then one `match.withdrawn` per pair of each closed a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
+from koppel import topics
 from koppel.vocabulary import CloseReason
+from koppel_matcher.adapters.kafka_clients import partitions_of
 from koppel_matcher.adapters.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.domain.evaluate import evaluate
 
@@ -74,6 +79,24 @@ def assert_exactly(events, expected, kit):
     )
 
 
+async def one_consultant_per_shard(kafka, unique_id):
+    """Consultant ids, one on each partition of the consultants topic (= matcher shard)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        partitions = sorted(await partitions_of(admin, topics.CONSULTANTS))
+    finally:
+        await admin.close()
+    partitioner = DefaultPartitioner()
+    chosen: dict[int, str] = {}
+    for n in itertools.count():
+        candidate = f"cs{n:03d}-{unique_id}"
+        chosen.setdefault(partitioner(candidate.encode(), partitions, partitions), candidate)
+        if len(chosen) == len(partitions):
+            return [chosen[p] for p in partitions]
+    raise AssertionError("unreachable")
+
+
 async def publish_profiles(publisher, kit, consultants, pause=0.01):
     for consultant in consultants:
         await publisher.profile(kit.profile(consultant))
@@ -121,9 +144,12 @@ async def test_crash_between_database_and_kafka_commit_is_repaired(
 
 
 async def test_two_replicas_share_the_shards_and_publish_each_event_once(
-    spawn, publisher, matches, kit, unique_id
+    spawn, publisher, matches, kit, unique_id, kafka
 ):
     consultants, assignments = ids(unique_id)
+    # Published once both replicas are ready, one per shard: each replica owns a shard, so
+    # each must publish. (Random ids alone could all land on one replica's shards.)
+    everywhere = await one_consultant_per_shard(kafka, unique_id)
     first = spawn("r1")
     await first.wait_ready()
     for assignment_id in assignments:
@@ -133,7 +159,8 @@ async def test_two_replicas_share_the_shards_and_publish_each_event_once(
     await publish_profiles(publisher, kit, consultants[10:20], pause=0.1)
     await second.wait_ready()
     await first.wait_ready()
-    await publish_profiles(publisher, kit, consultants[20:])
+    await publish_profiles(publisher, kit, consultants[20:] + everywhere)
+    consultants += everywhere
     await wait_exactly(matches, expected_found(consultants, assignments), kit, unique_id)
     assert await first.emitted() > 0
     assert await second.emitted() > 0
