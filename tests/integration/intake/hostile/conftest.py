@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +102,12 @@ async def start_intake(
         "LOG_JSON": "true",
     }
     intake = IntakeProcess(_spawn(env, log_path), port, log_path)
+    # A deadline with room: on a loaded 2-core machine the process alone takes seconds to
+    # import and connect.
+    deadline = time.monotonic() + 60
     try:
         async with httpx.AsyncClient(base_url=intake.url) as client:
-            for _ in range(300):
+            while time.monotonic() < deadline:
                 intake.assert_alive()
                 try:
                     if (await client.get("/readyz")).status_code == 200:
