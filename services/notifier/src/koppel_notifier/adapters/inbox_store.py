@@ -142,6 +142,7 @@ async def record_match(
             return "ignored"
     # One round trip: store the event and read the consultant's contact row. Routed in this
     # same transaction when the profile is known, so marked routed right away.
+    payload = json.dumps(notice.payload)
     row = await connection.fetchrow(
         f"""
         WITH contact AS (
@@ -165,7 +166,7 @@ async def record_match(
         notice.kind.value,
         notice.revision,
         notice.score,
-        json.dumps(notice.payload),
+        payload,
         occurred_at,
         notice.traceparent,
     )
@@ -177,7 +178,7 @@ async def record_match(
     if not inserted:
         return "duplicate"
     if contact is not None:
-        await _route(connection, contact, notice, occurred_at, event_key=None)
+        await _route(connection, contact, notice, occurred_at, event_key=None, payload=payload)
     return "applied"
 
 
@@ -203,7 +204,14 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
             payload=json.loads(row["payload"]) if row["payload"] else {},
             traceparent=row["traceparent"],
         )
-        await _route(connection, contact, notice, row["occurred_at"], event_key=row["event_key"])
+        await _route(
+            connection,
+            contact,
+            notice,
+            row["occurred_at"],
+            event_key=row["event_key"],
+            payload=row["payload"] or "{}",
+        )
 
 
 async def _route(
@@ -213,8 +221,12 @@ async def _route(
     occurred_at: datetime,
     *,
     event_key: str | None,
+    payload: str,
 ) -> None:
-    """Create the deliveries `notice` calls for; mark its stored event routed if `event_key`."""
+    """Create the deliveries `notice` calls for; mark its stored event routed if `event_key`.
+
+    `payload` is `notice.payload` as JSON text, serialised once for every row that keeps it.
+    """
     if notice.kind is Kind.FOUND:
         planned = plan_found(contact, notice)
     else:
@@ -222,7 +234,7 @@ async def _route(
     for delivery in planned:
         key = delivery.dedupe_key(notice)
         await _insert_delivery(
-            connection, key, contact.consultant_id, delivery, notice, occurred_at
+            connection, key, contact.consultant_id, delivery, notice, occurred_at, payload
         )
     if event_key is not None:
         await connection.execute(
@@ -261,6 +273,7 @@ async def _insert_delivery(
     delivery: PlannedDelivery,
     notice: MatchNotice,
     occurred_at: datetime,
+    payload: str,
 ) -> None:
     await connection.execute(
         """
@@ -278,7 +291,7 @@ async def _insert_delivery(
         notice.match_id,
         notice.revision,
         [notice.match_id],
-        json.dumps(notice.payload),
+        payload,
         occurred_at,
         delivery.status.value,
         notice.traceparent,

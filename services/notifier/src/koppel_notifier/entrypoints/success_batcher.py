@@ -1,8 +1,9 @@
 """Records webhook successes in batches: one transaction for many deliveries.
 
 At hundreds of webhooks a second, a transaction per success would cost more than the HTTP
-call. A success waits here at most `max_wait_s` (or until `max_batch` have gathered); the
-sending task awaits its own future, so its slot is held until the row says `delivered`.
+call. The first success of a batch waits here `max_wait_s` for others to join (at most
+`max_batch` in one); the sending task awaits its own future, so its slot is held until the
+row says `delivered`.
 """
 
 from __future__ import annotations
@@ -45,15 +46,10 @@ class SuccessBatcher:
     async def run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            deadline = asyncio.get_running_loop().time() + self._max_wait_s
-            while len(batch) < self._max_batch:
-                timeout = deadline - asyncio.get_running_loop().time()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except TimeoutError:
-                    break
+            # One timer per batch, not a wait_for (a task and a timer) per success.
+            await asyncio.sleep(self._max_wait_s)
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
                 await self._store.delivered_many(
                     [(delivery, ids) for delivery, ids, _ in batch], now=self._clock()
