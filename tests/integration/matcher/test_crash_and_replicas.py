@@ -143,6 +143,31 @@ async def test_crash_between_database_and_kafka_commit_is_repaired(
     )
 
 
+async def test_a_batch_publishing_more_than_a_transaction_holds_is_split_safely(
+    spawn, publisher, matches, kit, unique_id
+):
+    """A backlog of profiles, each matching every assignment, read with at most 2 events per
+    transaction: every profile record ends a transaction, with the offsets of the records
+    handled so far. A crash right after one of those database commits (before its Kafka
+    commit) loses and duplicates nothing, and the next owner goes on splitting."""
+    consultants, assignments = ids(unique_id)
+    first = spawn()
+    await first.wait_ready()
+    for assignment_id in assignments:
+        await publisher.assignment(kit.assignment(assignment_id))
+    first.stop()
+    await publish_profiles(publisher, kit, consultants, pause=0)
+
+    second = spawn(MATCHER_MAX_EVENTS_PER_TRANSACTION="2", MATCHER_TEST_CRASH_AFTER_DB_COMMITS="4")
+    assert await second.wait_exit() == -signal.SIGKILL
+    assert "transaction_split" in second.log_text()
+
+    third = spawn(MATCHER_MAX_EVENTS_PER_TRANSACTION="2")
+    await third.wait_ready()
+    await wait_exactly(matches, expected_found(consultants, assignments), kit, unique_id)
+    assert "transaction_split" in third.log_text()
+
+
 async def test_two_replicas_share_the_shards_and_publish_each_event_once(
     spawn, publisher, matches, kit, unique_id, kafka
 ):

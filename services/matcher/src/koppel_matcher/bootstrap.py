@@ -37,6 +37,7 @@ def worker_config(settings: MatcherSettings) -> WorkerConfig:
         sweep_interval_seconds=settings.sweep_interval_seconds,
         max_batch=settings.max_batch,
         commit_interval_seconds=settings.commit_interval_seconds,
+        max_events_per_transaction=settings.max_events_per_transaction,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
         crash_point=(

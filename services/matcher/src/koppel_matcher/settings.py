@@ -37,6 +37,14 @@ class MatcherSettings(DatabaseSettings):
         validation_alias="MATCHER_COMMIT_INTERVAL_SECONDS",
         description="How long records that publish nothing may wait before their commit.",
     )
+    max_events_per_transaction: int = Field(
+        default=5_000,
+        ge=1,
+        le=100_000,
+        validation_alias="MATCHER_MAX_EVENTS_PER_TRANSACTION",
+        description="A batch whose records publish more match events is split into several "
+        "transactions (bounds memory and transaction time).",
+    )
     fetch_max_wait_ms: int = Field(
         default=500, ge=0, le=60_000, validation_alias="MATCHER_FETCH_MAX_WAIT_MS"
     )

@@ -73,6 +73,10 @@ class WorkerConfig:
     max_batch: int = 500
     commit_interval_seconds: float = 0.2
     """How long records that publish nothing may wait in the open transaction."""
+    max_events_per_transaction: int = 5_000
+    """A transaction holds its events in memory until it commits, and must commit within
+    the producer's transaction timeout: a fetched batch whose records publish more (500
+    assignments against 100,000 profiles publish ~275,000 matches) is split."""
     fetch_max_wait_ms: int = 500
     fetch_min_bytes: int = 1
     poison_after_failures: int = 3
@@ -303,12 +307,27 @@ class ShardWorker:
     # -- one transaction -----------------------------------------------------------------
 
     async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """Handle `records` inside the open transaction (opened first when there is none)."""
+        """Handle `records` inside the open transaction (opened first when there is none).
+
+        Once the transaction holds `max_events_per_transaction` events, it commits with the
+        offsets of the records handled so far, and the rest go into a new one.
+        """
         txn = self._open if self._open is not None else await self._begin()
-        for record in records:
+        for index, record in enumerate(records):
             await self._handle(txn.tx, record, txn.batch)
+            txn.records += 1
+            rest = records[index + 1 :]
+            if rest and len(txn.batch.outgoing) >= self._config.max_events_per_transaction:
+                self.current = None
+                log.info(
+                    "transaction_split",
+                    shard=self.shard,
+                    events=len(txn.batch.outgoing),
+                    records_left=len(rest),
+                )
+                await self._finish(resume_at=_first_offsets(rest))
+                txn = await self._begin()
         self.current = None
-        txn.records += len(records)
 
     async def _commit(
         self, *, extra: Callable[[ShardTransaction, _Batch], Awaitable[None]] | None = None
@@ -336,8 +355,12 @@ class ShardWorker:
         self._open = _OpenTransaction(seq=seq, tx=tx, scope=scope, started=time.monotonic())
         return self._open
 
-    async def _finish(self) -> None:
-        """Publish, commit PostgreSQL, then commit the offsets and the Kafka transaction."""
+    async def _finish(self, *, resume_at: dict[TopicPartition, int] | None = None) -> None:
+        """Publish, commit PostgreSQL, then commit the offsets and the Kafka transaction.
+
+        `resume_at`: offsets of fetched records not handled yet, committed instead of the
+        consumer's position for their partitions.
+        """
         producer, consumer, txn = self._producer, self._consumer, self._open
         assert producer is not None
         assert consumer is not None
@@ -359,8 +382,10 @@ class ShardWorker:
         self._seq = txn.seq
         if self._config.crash_point is not None and batch.outgoing:
             self._config.crash_point.database_committed()
+        resume = resume_at or {}
         positions = {
-            tp: (await consumer.position(tp), seq_metadata(txn.seq)) for tp in self._partitions
+            tp: (resume[tp] if tp in resume else await consumer.position(tp), seq_metadata(txn.seq))
+            for tp in self._partitions
         }
         await producer.send_offsets_to_transaction(positions, self._offsets_group)
         await producer.commit_transaction()
@@ -520,6 +545,14 @@ def _entity_id(payload: object) -> str | None:
     if isinstance(payload, ConsultantErasure):
         return payload.consultant_id
     return None
+
+
+def _first_offsets(records: list[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
+    """The offset of each partition's first record (`records` are in offset order)."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        first.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+    return first
 
 
 def _record_key(record: ConsumerRecord[bytes, bytes]) -> str | None:
