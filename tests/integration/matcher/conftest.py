@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 from koppel.cloudevents import CloudEvent, decode, encode, new_event
 from koppel.contract import Assignment, AssignmentClosed, ConsultantProfile
@@ -240,6 +241,27 @@ def matcher_settings(
     return MatcherSettings.model_validate(values)
 
 
+async def neighbour(bootstrap: str, topic: str, key: str, prefix: str) -> str:
+    """An id starting with `prefix` that lands in the same partition of `topic` as `key`.
+
+    Records of one partition are read in order: a match caused by a record published after
+    others in `key`'s partition proves the matcher got past those.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        partitions = sorted(await partitions_of(admin, topic))
+    finally:
+        await admin.close()
+    partitioner = DefaultPartitioner()
+    target = partitioner(key.encode(), partitions, partitions)
+    for n in range(10_000):
+        candidate = f"{prefix}-{n}"
+        if partitioner(candidate.encode(), partitions, partitions) == target:
+            return candidate
+    raise AssertionError(f"no id with prefix {prefix!r} in partition {target} of {topic}")
+
+
 async def wait_ready(matcher: Matcher, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     while not matcher.loaded():
@@ -256,6 +278,7 @@ class Kit:
     about = staticmethod(about)
     settings = staticmethod(matcher_settings)
     wait_ready = staticmethod(wait_ready)
+    neighbour = staticmethod(neighbour)
     Collector = Collector
 
 
