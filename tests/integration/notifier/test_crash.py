@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -145,8 +146,11 @@ def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 async def _ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    # Migrations, the producer and the group join: 12-16 s here under a load average of 5,
+    # so the bound is a deadline with room, not a count of polls.
+    deadline = time.monotonic() + 90
     async with httpx.AsyncClient() as client:
-        for _ in range(300):
+        while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise AssertionError(f"notifier exited with {process.returncode}")
             try:
