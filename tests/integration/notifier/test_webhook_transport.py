@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,16 +276,18 @@ async def test_a_dripping_reply_is_cut_off_by_the_total_timeout() -> None:
     assert 0.9 <= elapsed < 3
 
 
-async def test_each_origin_has_its_own_connection_limit() -> None:
-    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server) -> None:
+async def test_each_origin_has_its_own_connection_limit(wait: Any) -> None:
+    release = asyncio.Event()
+
+    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server) -> None:
         while await s.read_request(reader) is not None:
-            await asyncio.sleep(0.3)
+            await release.wait()
             writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
             await writer.drain()
 
     lookup = TableLookup({"slow.test": LOOPBACK, "fast.test": LOOPBACK})
     async with (
-        serving(slow) as slow_server,
+        serving(held) as slow_server,
         serving(answer_204) as fast_server,
         sender(lookup, allow_private=True, connections_per_origin=2) as webhooks,
     ):
@@ -292,12 +295,17 @@ async def test_each_origin_has_its_own_connection_limit() -> None:
             asyncio.create_task(post(webhooks, f"http://slow.test:{slow_server.port}/{n}"))
             for n in range(6)
         ]
-        await asyncio.sleep(0.1)
-        started = time.monotonic()
-        fast = await post(webhooks, f"http://fast.test:{fast_server.port}/fast")
-        fast_elapsed = time.monotonic() - started
+        try:
+            # The slow origin's two connections are busy until released; a send queued
+            # behind them would not finish at all (no clock involved, so no load can fail it).
+            await wait(lambda: len(slow_server.requests) == 2, within=30, what="two slow sends")
+            fast = await asyncio.wait_for(
+                post(webhooks, f"http://fast.test:{fast_server.port}/fast"), timeout=10
+            )
+            assert len(slow_server.requests) == 2
+        finally:
+            release.set()
         slow_outcomes = await asyncio.gather(*slow_sends)
     assert fast.verdict is Verdict.DELIVERED
-    assert fast_elapsed < 0.25  # not queued behind the slow origin's connections
     assert all(outcome.verdict is Verdict.DELIVERED for outcome in slow_outcomes)
     assert slow_server.most_open == 2
