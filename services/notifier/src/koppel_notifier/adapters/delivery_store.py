@@ -107,33 +107,47 @@ class DeliveryStore:
     async def delivered_many(
         self, items: Sequence[tuple[Delivery, Sequence[str]]], *, now: datetime
     ) -> None:
-        """Record successes (and their outbox events) in one transaction."""
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.executemany(
-                "UPDATE notifier_deliveries SET status = 'delivered', finished_at = now(),"
-                " last_error = NULL, lease_until = NULL, match_ids = $2 WHERE id = $1",
-                [(uuid.UUID(delivery.id), list(match_ids)) for delivery, match_ids in items],
+        """Record successes and their outbox events in one statement (so one transaction).
+
+        One round trip for the whole batch: the rows travel as arrays (each delivery's match
+        ids as a JSON array, since SQL arrays cannot be ragged).
+        """
+        if not items:
+            return
+        events = [
+            _outbox_row(
+                delivery,
+                "nl.koppel.notification.delivered",
+                {
+                    "notification_id": delivery.id,
+                    "match_ids": list(match_ids),
+                    "consultant_id": delivery.consultant_id,
+                    "channel": delivery.channel.value,
+                    "kind": delivery.kind.value,
+                    "attempts": delivery.attempts,
+                    "delivered_at": now.isoformat(),
+                },
             )
-            await connection.executemany(
-                "INSERT INTO notifier_outbox (id, consultant_id, event_type, data, traceparent)"
-                " VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT (id) DO NOTHING",
-                [
-                    _outbox_row(
-                        delivery,
-                        "nl.koppel.notification.delivered",
-                        {
-                            "notification_id": delivery.id,
-                            "match_ids": list(match_ids),
-                            "consultant_id": delivery.consultant_id,
-                            "channel": delivery.channel.value,
-                            "kind": delivery.kind.value,
-                            "attempts": delivery.attempts,
-                            "delivered_at": now.isoformat(),
-                        },
-                    )
-                    for delivery, match_ids in items
-                ],
+            for delivery, match_ids in items
+        ]
+        await self._pool.execute(
+            """
+            WITH done AS (
+                UPDATE notifier_deliveries d
+                SET status = 'delivered', finished_at = now(), last_error = NULL,
+                    lease_until = NULL,
+                    match_ids = ARRAY(SELECT jsonb_array_elements_text(i.match_ids))
+                FROM unnest($1::uuid[], $2::jsonb[]) AS i(id, match_ids)
+                WHERE d.id = i.id
             )
+            INSERT INTO notifier_outbox (id, consultant_id, event_type, data, traceparent)
+            SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[])
+            ON CONFLICT (id) DO NOTHING
+            """,
+            [uuid.UUID(delivery.id) for delivery, _ in items],
+            [json.dumps(list(match_ids)) for _, match_ids in items],
+            *(list(column) for column in zip(*events, strict=True)),
+        )
 
     async def retry(self, delivery: Delivery, *, delay_s: float, error: str) -> None:
         await self._pool.execute(
