@@ -20,7 +20,7 @@ from stack import Stack
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system seconds of `pid` (0 when it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -86,7 +86,7 @@ class CpuMeter:
                 if command.startswith("postgres:") and f" {self._stack.database} " in command:
                     part = "postgres"
             if part is not None:
-                totals[part] += _cpu_seconds(pid)
+                totals[part] += cpu_seconds(pid)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         totals["bench"] = usage.ru_utime + usage.ru_stime
         return totals

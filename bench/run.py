@@ -6,8 +6,9 @@ Parts (each a median of `--runs` runs where a run is short enough to repeat):
    aiokafka alone produce → consume (`raw_kafka.py`);
 2. intake: accepted upserts/s over HTTP, p50/p99, load generator in a second process
    (`intake_load.py`, httpx, 32 in flight);
-3. matcher core and notifier: the existing `matcher_core.py` and `notifier.py` (or, with
-   `--reuse-components`, their last JSON in `bench/results/`);
+3. matcher and notifier: `matcher_core.py` (the pure index), `matcher_service.py` (the
+   service at 100,000 profiles / 10,000 assignments, on a broker of its own) and
+   `notifier.py` (or, with `--reuse-components`, their last JSON in `bench/results/`);
 4. end to end: intake HTTP → webhook received, at steady rates and as fast as it goes
    (`end_to_end.py`).
 
@@ -131,11 +132,18 @@ async def part_intake(runs: int, seconds: float) -> dict[str, Any]:
 
 def part_components(reuse: bool) -> dict[str, Any]:
     if not reuse:
-        for script in ("bench/matcher_core.py", "bench/notifier.py"):
+        for script in ("bench/matcher_core.py", "bench/matcher_service.py", "bench/notifier.py"):
             subprocess.run([sys.executable, script], check=True)  # noqa: S603 - fixed argv
     matcher = json.loads((RESULTS / "matcher_core.json").read_text())
     notifier = json.loads((RESULTS / "notifier.json").read_text())
+    service = json.loads((RESULTS / "matcher_service.json").read_text())
     return {
+        "matcher_assignment_events_per_s_100k": service["matcher_assignment_events_per_s_100k"],
+        "matcher_profile_events_per_s_10k": service["matcher_profile_events_per_s_10k"],
+        "matcher_index_build_profiles_per_s": service["matcher_index_build_profiles_per_s"],
+        "matcher_match_events_per_s": service["matcher_match_events_per_s"],
+        "matcher_rss_mb": service["matcher_rss_mb"],
+        "matcher_service_measured_at": service.get("at"),
         "matcher_assignment_100k_p95_ms": matcher["matcher_assignment_100k_p95_ms"],
         "matcher_profile_10k_p95_ms": matcher["matcher_profile_10k_p95_ms"],
         "matcher_index_memory_mb": matcher.get("index_memory_mb"),
@@ -209,6 +217,23 @@ def table(result: dict[str, Any]) -> str:
         ),
         ("matcher core: profile vs 10,000 assignments, p95", "matcher_profile_10k_p95_ms", "ms"),
         ("matcher index memory (100,000 profiles)", "matcher_index_memory_mb", "MB"),
+        (
+            "matcher service: assignment events against 100,000 profiles",
+            "matcher_assignment_events_per_s_100k",
+            "/s",
+        ),
+        (
+            "matcher service: profile events against 10,000 open assignments",
+            "matcher_profile_events_per_s_10k",
+            "/s",
+        ),
+        ("matcher service: match events published", "matcher_match_events_per_s", "/s"),
+        (
+            "matcher service: profile events, no open assignments (index build)",
+            "matcher_index_build_profiles_per_s",
+            "/s",
+        ),
+        ("matcher service: resident memory (100,000 profiles)", "matcher_rss_mb", "MB"),
         ("notifier: webhooks delivered", "notifier_webhooks_per_s", "/s"),
         ("notifier: emails delivered", "notifier_emails_per_s", "/s"),
     ]
@@ -316,6 +341,14 @@ after the last send (the next phase starts only then).
   matches them); 202s counted over 10 s after a 2 s warm-up. Medians of {result["runs"]} runs.
 * Matcher core and notifier: `bench/matcher_core.py` and `bench/notifier.py` (see their
   docstrings).
+* Matcher service: `bench/matcher_service.py` runs the real matcher (6 shards) on a broker
+  and PostgreSQL of its own, with the demo generator's realistic profiles and assignments
+  published straight onto the canonical topics: 10,000 open assignments, then 1,000
+  profile events against them; every assignment closed, 99,000 more profiles; then 200
+  assignment events against the 100,000 profiles. A rate is events / (first record sent →
+  the matcher's counters show every record handled). Realistic data matches: each of those
+  assignments matched ~550 of the 100,000 consultants, so the assignment rate is bound by
+  publishing the match events (Kafka transaction, ledger rows), reported beside it.
 * End to end: intake, matcher and notifier as subprocesses on a fresh database with unique
   consumer groups; the burst keeps 32 requests in flight for a fixed time and counts
   webhooks received per second from the first send to the last webhook.
