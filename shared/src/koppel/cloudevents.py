@@ -80,8 +80,8 @@ def new_event(
 
 def encode(event: CloudEvent) -> tuple[bytes, list[tuple[str, bytes]]]:
     """Structured-mode Kafka value and headers for `event`."""
-    body = event.model_dump(mode="json", exclude_none=True)
-    value = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    # pydantic-core's serializer: compact, UTF-8, and twice as fast as json.dumps of a dump.
+    value = event.model_dump_json(exclude_none=True).encode()
     return value, [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
 
 
