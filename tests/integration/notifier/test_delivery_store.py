@@ -1,16 +1,17 @@
-"""DeliveryStore.delivered_many against a real PostgreSQL: rows, match ids and outbox events."""
+"""DeliveryStore against a real PostgreSQL: what a claim takes, and how successes are stored."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from koppel.migrations import migrate
-from koppel_notifier.adapters.delivery_store import DeliveryStore
+from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,114 @@ async def test_a_batch_of_successes_is_recorded_with_each_rows_own_match_ids(
         }
     finally:
         await pool.close()
+
+
+@pytest.fixture
+async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrate(fresh_database, service="notifier", package="koppel_notifier.migrations")
+    created = await asyncpg.create_pool(fresh_database, min_size=1, max_size=3)
+    assert created is not None
+    try:
+        yield created
+    finally:
+        await created.close()
+
+
+async def _due(pool: asyncpg.Pool, name: str, *, channel: str = "webhook", url: str = "") -> str:
+    """A pending delivery, due `name`'s number of minutes ago (smaller = due later).
+
+    Its consultant gets a contact row with `url` as webhook URL (None when empty).
+    """
+    number = int(name.split("-")[-1])
+    await pool.execute(
+        "INSERT INTO notifier_contacts (consultant_id, email, channels, webhook_url,"
+        " webhook_secret, reachable) VALUES ($1, $2, $3, $4, 'whsec_x', true)"
+        " ON CONFLICT (consultant_id) DO NOTHING",
+        name,
+        f"{name}@example.org",
+        [channel],
+        url or None,
+    )
+    delivery_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,"
+        " match_ids, occurred_at, status, due_at)"
+        " VALUES ($1, $2, $3, $4, 'match.found', '{m}', now(), 'pending', $5)",
+        delivery_id,
+        str(delivery_id),
+        name,
+        channel,
+        datetime.now(UTC) - timedelta(minutes=1000 - number),
+    )
+    return name
+
+
+def _capacity(total: int, *, email: int = 0, limit: int = 2, **busy: int) -> Capacity:
+    urls = {f"https://{host}.example/h": count for host, count in busy.items()}
+    return Capacity(total=total, email=email, endpoint_limit=limit, busy_endpoints=urls)
+
+
+async def _claimed(pool: asyncpg.Pool, capacity: Capacity) -> list[str]:
+    return [delivery.consultant_id for delivery in await DeliveryStore(pool).claim(capacity, 30)]
+
+
+async def test_an_endpoint_never_gets_more_than_its_limit(pool: asyncpg.Pool) -> None:
+    for n in range(10):
+        await _due(pool, f"a-{n}", url="https://a.example/h")
+    await _due(pool, "b-10", url="https://b.example/h")
+
+    assert await _claimed(pool, _capacity(20, limit=2)) == ["a-0", "a-1", "b-10"]
+    rows = await pool.fetch(
+        "SELECT consultant_id, status, attempts, lease_until > now() AS leased"
+        " FROM notifier_deliveries WHERE status = 'sending' ORDER BY consultant_id"
+    )
+    assert [(r["consultant_id"], r["attempts"], r["leased"]) for r in rows] == [
+        ("a-0", 1, True),
+        ("a-1", 1, True),
+        ("b-10", 1, True),
+    ]
+
+
+async def test_sends_in_flight_count_against_the_endpoint_limit(pool: asyncpg.Pool) -> None:
+    for n in range(3):
+        await _due(pool, f"a-{n}", url="https://a.example/h")
+    assert await _claimed(pool, _capacity(20, limit=2, a=1)) == ["a-0"]
+
+
+async def test_email_has_its_own_limit_and_the_total_caps_everything(pool: asyncpg.Pool) -> None:
+    for n in range(5):
+        await _due(pool, f"e-{n}", channel="email")
+    for n in range(5, 10):
+        await _due(pool, f"w-{n}", url=f"https://{n}.example/")
+    assert await _claimed(pool, _capacity(4, email=2, limit=4)) == ["e-0", "e-1", "w-5", "w-6"]
+    assert await _claimed(pool, _capacity(10, email=0, limit=4)) == ["w-7", "w-8", "w-9"]
+
+
+async def test_a_saturated_endpoint_does_not_crowd_out_the_others(pool: asyncpg.Pool) -> None:
+    # Far more of a's deliveries are due first than the claim's window of 4 x total.
+    for n in range(20):
+        await _due(pool, f"a-{n}", url="https://a.example/h")
+    await _due(pool, "b-30", url="https://b.example/h")
+    assert await _claimed(pool, _capacity(1, limit=2, a=2)) == ["b-30"]
+
+
+async def test_rows_another_claim_holds_are_skipped_and_expired_leases_reclaimed(
+    pool: asyncpg.Pool,
+) -> None:
+    for n in range(3):
+        await _due(pool, f"c-{n}", url=f"https://{n}.example/")
+    async with pool.acquire() as other, other.transaction():
+        await other.execute(
+            "SELECT 1 FROM notifier_deliveries WHERE consultant_id = 'c-0' FOR UPDATE"
+        )
+        assert await _claimed(pool, _capacity(10)) == ["c-1", "c-2"]
+    assert await _claimed(pool, _capacity(10)) == ["c-0"]
+    assert await _claimed(pool, _capacity(10)) == []  # all leased now
+    await pool.execute(
+        "UPDATE notifier_deliveries SET lease_until = now() - interval '1 second'"
+        " WHERE consultant_id = 'c-2'"
+    )
+    [again] = await DeliveryStore(pool).claim(_capacity(10), 30)
+    assert (again.consultant_id, again.attempts) == ("c-2", 2)
+    assert again.contact is not None
+    assert again.contact.webhook_url == "https://2.example/"

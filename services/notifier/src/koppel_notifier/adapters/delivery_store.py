@@ -40,52 +40,71 @@ class DeliveryStore:
         self._pool = pool
 
     async def claim(self, capacity: Capacity, lease_s: float) -> list[Delivery]:
-        """Claim due deliveries that fit `capacity`, oldest due first."""
+        """Claim due deliveries that fit `capacity`, oldest due first, in one statement.
+
+        Up to four times `capacity.total` due rows are locked (`SKIP LOCKED`), none of an
+        endpoint that is already saturated (they would crowd out the others); of those, each
+        webhook endpoint (its URL) gets no more than `endpoint_limit` minus what it has in
+        flight, email no more than `capacity.email`, all together no more than
+        `capacity.total`. One statement is one round trip and its own transaction: the
+        locks on candidates not chosen end with it.
+        """
         if capacity.total <= 0:
             return []
-        saturated = [
-            host
-            for host, busy in capacity.busy_endpoints.items()
-            if busy >= capacity.endpoint_limit
-        ]
-        async with self._pool.acquire() as connection, connection.transaction():
-            candidates = await connection.fetch(
-                """
-                SELECT d.id, d.channel, c.webhook_url
+        urls = list(capacity.busy_endpoints)
+        rows = await self._pool.fetch(
+            f"""
+            WITH candidates AS MATERIALIZED (
+                SELECT d.id, d.due_at, d.channel = 'email' AS is_email,
+                       coalesce(c.webhook_url, '') AS endpoint
                 FROM notifier_deliveries d
                 LEFT JOIN notifier_contacts c ON c.consultant_id = d.consultant_id
                 WHERE ((d.status = 'pending' AND d.due_at <= now())
                        OR (d.status = 'sending' AND d.lease_until < now()))
-                  AND (d.channel <> 'email' OR $2)
+                  AND (d.channel <> 'email' OR $2 > 0)
                   AND (d.channel <> 'webhook' OR c.webhook_url IS NULL
-                       OR c.webhook_url <> ALL($3::text[]))
+                       OR c.webhook_url <> ALL($8::text[]))
                 ORDER BY d.due_at
                 LIMIT $1
                 FOR UPDATE OF d SKIP LOCKED
-                """,
-                capacity.total * 4,
-                capacity.email > 0,
-                saturated,
+            ), ranked AS (
+                SELECT candidates.id, candidates.due_at, candidates.is_email,
+                       coalesce(busy.in_flight, 0) AS in_flight,
+                       row_number() OVER (
+                           PARTITION BY candidates.is_email,
+                                        CASE WHEN candidates.is_email THEN ''
+                                             ELSE candidates.endpoint END
+                           ORDER BY candidates.due_at, candidates.id
+                       ) AS nth
+                FROM candidates
+                LEFT JOIN unnest($3::text[], $4::int[]) AS busy(endpoint, in_flight)
+                       ON NOT candidates.is_email AND busy.endpoint = candidates.endpoint
+            ), chosen AS (
+                SELECT id FROM ranked
+                WHERE CASE WHEN is_email THEN nth <= $2 ELSE in_flight + nth <= $5 END
+                ORDER BY due_at, id
+                LIMIT $6
             )
-            chosen = fit_capacity(candidates, capacity)
-            if not chosen:
-                return []
-            rows = await connection.fetch(
-                f"""
-                UPDATE notifier_deliveries d SET status = 'sending', attempts = d.attempts + 1,
-                       lease_until = now() + make_interval(secs => $2)
-                FROM notifier_deliveries old
-                LEFT JOIN notifier_contacts c ON c.consultant_id = old.consultant_id
-                WHERE d.id = ANY($1::uuid[]) AND old.id = d.id
-                RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
-                          d.occurred_at, d.created_at, d.attempts, d.traceparent,
-                          c.consultant_id IS NOT NULL
-                          AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
-                """,  # noqa: S608 - fixed column list
-                chosen,
-                lease_s,
-            )
-        return [_delivery(row) for row in rows]
+            UPDATE notifier_deliveries d SET status = 'sending', attempts = d.attempts + 1,
+                   lease_until = now() + make_interval(secs => $7)
+            FROM notifier_deliveries old
+            LEFT JOIN notifier_contacts c ON c.consultant_id = old.consultant_id
+            WHERE d.id IN (SELECT id FROM chosen) AND old.id = d.id
+            RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
+                      d.occurred_at, d.created_at, d.attempts, d.due_at, d.traceparent,
+                      c.consultant_id IS NOT NULL
+                      AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
+            """,  # noqa: S608 - fixed column list
+            capacity.total * 4,
+            capacity.email,
+            urls,
+            [capacity.busy_endpoints[url] for url in urls],
+            capacity.endpoint_limit,
+            capacity.total,
+            lease_s,
+            [url for url in urls if capacity.busy_endpoints[url] >= capacity.endpoint_limit],
+        )
+        return [_delivery(row) for row in sorted(rows, key=lambda row: row["due_at"])]
 
     async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
         """Payloads of the matches still in a digest (withdrawn ones were cancelled)."""
@@ -297,27 +316,6 @@ def _outbox_row(
     """
     event_id = uuid.uuid5(_OUTBOX_NAMESPACE, f"{delivery.id}|{event_type}|{delivery.attempts}")
     return event_id, delivery.consultant_id, event_type, json.dumps(data), delivery.traceparent
-
-
-def fit_capacity(candidates: Sequence[asyncpg.Record], capacity: Capacity) -> list[uuid.UUID]:
-    """Candidates that fit the free slots, never more per endpoint than its limit allows."""
-    chosen: list[uuid.UUID] = []
-    email_left = capacity.email
-    busy = dict(capacity.busy_endpoints)
-    for row in candidates:
-        if len(chosen) >= capacity.total:
-            break
-        if row["channel"] == ChannelName.EMAIL.value:
-            if email_left <= 0:
-                continue
-            email_left -= 1
-        else:
-            host = row["webhook_url"] or ""
-            if busy.get(host, 0) >= capacity.endpoint_limit:
-                continue
-            busy[host] = busy.get(host, 0) + 1
-        chosen.append(row["id"])
-    return chosen
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
