@@ -252,6 +252,8 @@ class MatchIndex:
         if a.max_hourly_rate_eur is not None:
             keep &= ~(col["min_rate"] > a.max_hourly_rate_eur)
         rows = np.flatnonzero(keep)
+        if not rows.size:
+            return Ranking.empty()  # the common case in a shard: no candidate at all
 
         travel: Any = c.TRAVEL_REMOTE
         if a.office_days_per_week > 0:
@@ -325,6 +327,8 @@ class MatchIndex:
         if p.min_hourly_rate_eur is not None:
             keep &= ~(col["max_rate"] < p.min_hourly_rate_eur)
         rows = np.flatnonzero(keep)
+        if not rows.size:
+            return Ranking.empty()  # the common case in a shard: no candidate at all
 
         remote = col["office"][rows] <= 0
         home = unit_vector(p.home.lat, p.home.lon)
