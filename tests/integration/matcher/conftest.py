@@ -185,7 +185,9 @@ class Collector:
                 await self._task
         await self._consumer.stop()
 
-    async def wait_for(self, count: int, within: float = 30.0) -> list[Any]:
+    async def wait_for(self, count: int, within: float = 60.0) -> list[Any]:
+        """The items once there are `count`; fails after `within` s (a matcher stalled for
+        26 s was seen once on a loaded 2-core machine, close to the former 30 s)."""
         deadline = time.monotonic() + within
         while len(self.items) < count and time.monotonic() < deadline:  # noqa: ASYNC110 - polling a list another task fills
             await asyncio.sleep(0.1)
