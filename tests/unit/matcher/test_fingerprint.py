@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koppel_matcher.service_layer.dedup import canonical_json, content_fingerprint
@@ -26,6 +26,7 @@ def _previous_fingerprint(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@settings(deadline=None)  # what is checked is the digest, not its speed on a loaded machine
 @given(
     summary=st.dictionaries(st.text(), _json_values, max_size=5),
     score=st.floats(min_value=0, max_value=1),

@@ -39,7 +39,7 @@ def _at_distance(lat: float, lon: float, km: float, bearing: float) -> tuple[flo
     )
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)  # a loaded machine can stall any example
 @given(
     lat=st.floats(50.5, 53.7),
     lon=st.floats(3.3, 7.3),
@@ -60,7 +60,7 @@ def test_a_decided_threshold_agrees_with_the_scalar(
         assert (h[0] <= threshold) == (distance <= limit)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)  # a loaded machine can stall any example
 @given(lat1=latitudes, lon1=longitudes, lat2=latitudes, lon2=longitudes)
 def test_h_from_unit_vectors_is_the_haversine_h(
     lat1: float, lon1: float, lat2: float, lon2: float
@@ -70,7 +70,7 @@ def test_h_from_unit_vectors_is_the_haversine_h(
     assert math.isclose(_h(lat1, lon1, lat2, lon2), expected, rel_tol=1e-9, abs_tol=1e-15)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)  # a loaded machine can stall any example
 @given(
     lat=st.floats(50.5, 53.7),
     lon=st.floats(3.3, 7.3),
