@@ -115,18 +115,22 @@ class DeliveryWorker:
                     busy_endpoints=dict(self._endpoint_busy),
                 )
                 claimed: list[Delivery] = []
-                deferred = False
+                window_full = deferred = False
                 if capacity.total > 0:
                     if self._worth_claiming(capacity.total, loop.time() - last_claim):
                         last_claim = loop.time()
-                        claimed = await self._store.claim(capacity, self._limits.lease_s)
+                        claim = await self._store.claim(capacity, self._limits.lease_s)
+                        claimed, window_full = claim.deliveries, claim.window_full
                     else:
                         deferred = True
                 for delivery in claimed:
                     self._start(delivery)
                 if not deferred and capacity.total > 0:
                     self._backlog = self._saturated()
-                if claimed and len(self._in_flight) < self._limits.total:
+                if window_full and len(self._in_flight) < self._limits.total:
+                    # Slots are free and due rows lay beyond what this claim looked at.
+                    # Otherwise all that fits was taken: claiming again now would only
+                    # come back empty.
                     continue
                 try:
                     async with asyncio.timeout(_CLAIM_GAP_S if deferred else self._limits.poll_s):
