@@ -154,8 +154,7 @@ def _capacity(total: int, *, email: int = 0, limit: int = 2, **busy: int) -> Cap
 
 
 async def _claimed(pool: asyncpg.Pool, capacity: Capacity) -> list[str]:
-    claim = await DeliveryStore(pool).claim(capacity, 30)
-    return [delivery.consultant_id for delivery in claim.deliveries]
+    return [delivery.consultant_id for delivery in await DeliveryStore(pool).claim(capacity, 30)]
 
 
 async def test_an_endpoint_never_gets_more_than_its_limit(pool: asyncpg.Pool) -> None:
@@ -214,25 +213,7 @@ async def test_rows_another_claim_holds_are_skipped_and_expired_leases_reclaimed
         "UPDATE notifier_deliveries SET lease_until = now() - interval '1 second'"
         " WHERE consultant_id = 'c-2'"
     )
-    [again] = (await DeliveryStore(pool).claim(_capacity(10), 30)).deliveries
+    [again] = await DeliveryStore(pool).claim(_capacity(10), 30)
     assert (again.consultant_id, again.attempts) == ("c-2", 2)
     assert again.contact is not None
     assert again.contact.webhook_url == "https://2.example/"
-
-
-async def test_a_claim_says_whether_due_rows_may_lie_beyond_its_window(pool: asyncpg.Pool) -> None:
-    # A claim for one slot looks at up to four due rows.
-    for n in range(5):
-        await _due(pool, f"w-{n}", url=f"https://{n}.example/")
-    store = DeliveryStore(pool)
-    first = await store.claim(_capacity(1), 30)
-    assert [d.consultant_id for d in first.deliveries] == ["w-0"]
-    assert first.window_full  # w-1 .. w-4 filled the window: more may be due
-    second = await store.claim(_capacity(3), 30)
-    assert [d.consultant_id for d in second.deliveries] == ["w-1", "w-2", "w-3"]
-    assert not second.window_full  # four left of a window of twelve: all that fits was taken
-    third = await store.claim(_capacity(3), 30)
-    assert [d.consultant_id for d in third.deliveries] == ["w-4"]
-    assert not third.window_full
-    empty = await store.claim(_capacity(3), 30)
-    assert (empty.deliveries, empty.window_full) == ([], False)

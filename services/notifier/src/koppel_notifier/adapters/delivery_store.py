@@ -35,22 +35,11 @@ class Capacity:
     busy_endpoints: Mapping[str, int]
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """What one claim took, and whether it may have left fitting work behind."""
-
-    deliveries: list[Delivery]
-    window_full: bool
-    """The claim looked at as many due rows as it may (4 x total), so more may be due
-    beyond them: rows it passed over because their endpoint filled up during this claim
-    would crowd the next window less. When False, everything due that fits was taken."""
-
-
 class DeliveryStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def claim(self, capacity: Capacity, lease_s: float) -> Claimed:
+    async def claim(self, capacity: Capacity, lease_s: float) -> list[Delivery]:
         """Claim due deliveries that fit `capacity`, oldest due first, in one statement.
 
         Up to four times `capacity.total` due rows are locked (`SKIP LOCKED`), none of an
@@ -61,8 +50,7 @@ class DeliveryStore:
         locks on candidates not chosen end with it.
         """
         if capacity.total <= 0:
-            return Claimed([], window_full=False)
-        window = capacity.total * 4
+            return []
         urls = list(capacity.busy_endpoints)
         rows = await self._pool.fetch(
             f"""
@@ -104,11 +92,10 @@ class DeliveryStore:
             WHERE d.id IN (SELECT id FROM chosen) AND old.id = d.id
             RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
                       d.occurred_at, d.created_at, d.attempts, d.due_at, d.traceparent,
-                      (SELECT count(*) FROM candidates) AS looked_at,
                       c.consultant_id IS NOT NULL
                       AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
             """,  # noqa: S608 - fixed column list
-            window,
+            capacity.total * 4,
             capacity.email,
             urls,
             [capacity.busy_endpoints[url] for url in urls],
@@ -117,10 +104,7 @@ class DeliveryStore:
             lease_s,
             [url for url in urls if capacity.busy_endpoints[url] >= capacity.endpoint_limit],
         )
-        return Claimed(
-            [_delivery(row) for row in sorted(rows, key=lambda row: row["due_at"])],
-            window_full=bool(rows) and rows[0]["looked_at"] >= window,
-        )
+        return [_delivery(row) for row in sorted(rows, key=lambda row: row["due_at"])]
 
     async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
         """Payloads of the matches still in a digest (withdrawn ones were cancelled)."""

@@ -115,22 +115,18 @@ class DeliveryWorker:
                     busy_endpoints=dict(self._endpoint_busy),
                 )
                 claimed: list[Delivery] = []
-                window_full = deferred = False
+                deferred = False
                 if capacity.total > 0:
                     if self._worth_claiming(capacity.total, loop.time() - last_claim):
                         last_claim = loop.time()
-                        claim = await self._store.claim(capacity, self._limits.lease_s)
-                        claimed, window_full = claim.deliveries, claim.window_full
+                        claimed = await self._store.claim(capacity, self._limits.lease_s)
                     else:
                         deferred = True
                 for delivery in claimed:
                     self._start(delivery)
                 if not deferred and capacity.total > 0:
                     self._backlog = self._saturated()
-                if window_full and len(self._in_flight) < self._limits.total:
-                    # Slots are free and due rows lay beyond what this claim looked at.
-                    # Otherwise all that fits was taken: claiming again now would only
-                    # come back empty.
+                if claimed and len(self._in_flight) < self._limits.total:
                     continue
                 try:
                     async with asyncio.timeout(_CLAIM_GAP_S if deferred else self._limits.poll_s):
