@@ -53,7 +53,7 @@ from koppel.contract import (
 )
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
-from koppel_demo.sandbox import start_group_at_end
+from koppel_demo.sandbox import drop_database, start_group_at_end
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the spec's public test key
 TODAY = date.today()
@@ -261,9 +261,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await producer.stop()
         smtp.stop()
         hook_server.close()
-        admin = await asyncpg.connect(server_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(server_dsn, database)
     return {
         "benchmark": "notifier",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

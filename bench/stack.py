@@ -27,7 +27,7 @@ import asyncpg
 import httpx
 
 from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
-from koppel_demo.sandbox import start_group_at_end
+from koppel_demo.sandbox import drop_database, start_group_at_end
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://koppel:koppel@127.0.0.1:5432/koppel")
@@ -199,8 +199,4 @@ class Stack:
         for service in self.services.values():
             service.stop()
         if self.database:
-            admin = await asyncpg.connect(self.server_dsn)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            finally:
-                await admin.close()
+            await drop_database(self.server_dsn, self.database)

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from koppel.topics import ensure_topics
+from koppel_demo.sandbox import drop_database
 
 
 def _docker_available() -> bool:
@@ -96,22 +97,7 @@ async def fresh_database(database_url: str) -> AsyncIterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        await _drop_database(database_url, name)
-
-
-async def _drop_database(database_url: str, name: str) -> None:
-    # FORCE ends the test's leftover sessions; it is refused while a session of another
-    # role (e.g. autovacuum) is attached, so retry briefly without failing the test.
-    admin = await asyncpg.connect(database_url)
-    try:
-        for _ in range(20):
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                return
-            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
-                await asyncio.sleep(0.25)
-    finally:
-        await admin.close()
+        await drop_database(database_url, name)
 
 
 @pytest.fixture

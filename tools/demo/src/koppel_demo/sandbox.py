@@ -57,10 +57,30 @@ def group_ids(run_id: str) -> dict[str, str]:
     }
 
 
-async def recreate_database(server_dsn: str, database: str) -> None:
+async def drop_database(server_dsn: str, database: str, *, attempts: int = 40) -> None:
+    """Drop `database`, ending its sessions.
+
+    FORCE is refused while a session of another role is attached (an autovacuum worker,
+    busy after a benchmark filled the tables), so it is retried for a while.
+    """
     admin = await asyncpg.connect(server_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for attempt in range(attempts):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                return
+            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.25)
+    finally:
+        await admin.close()
+
+
+async def recreate_database(server_dsn: str, database: str) -> None:
+    await drop_database(server_dsn, database)
+    admin = await asyncpg.connect(server_dsn)
+    try:
         await admin.execute(f'CREATE DATABASE "{database}"')
     finally:
         await admin.close()
