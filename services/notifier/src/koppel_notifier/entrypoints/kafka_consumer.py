@@ -53,6 +53,10 @@ def make_consumer(bootstrap_servers: str, group_id: str) -> AIOKafkaConsumer:
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_records=500,
+        # A crashed notifier's partitions wait for its session to expire before a restarted
+        # or surviving one gets them: 6 s (the broker's minimum) rather than aiokafka's 10 s.
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1500,
     )
 
 
