@@ -42,6 +42,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from cpu_usage import cpu_seconds
 from isolated_infra import IsolatedInfra
+from prometheus_client.parser import text_string_to_metric_families
 from stack import Stack
 
 from koppel.cloudevents import new_event
@@ -97,12 +98,15 @@ class MatcherRun:
         """`events_consumed` per topic and `matches_emitted` in all, from /metrics."""
         totals: dict[str, float] = {}
         text = (await self._http.get(f"{self.url}/metrics")).text
-        for line in text.splitlines():
-            if line.startswith("koppel_matcher_events_consumed_total{"):
-                topic = line.split('topic="', 1)[1].split('"', 1)[0]
-                totals[topic] = totals.get(topic, 0.0) + float(line.rsplit(" ", 1)[1])
-            elif line.startswith("koppel_matcher_matches_emitted_total{"):
-                totals["matches"] = totals.get("matches", 0.0) + float(line.rsplit(" ", 1)[1])
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "koppel_matcher_events_consumed_total":
+                    key = sample.labels["topic"]
+                elif sample.name == "koppel_matcher_matches_emitted_total":
+                    key = "matches"
+                else:
+                    continue
+                totals[key] = totals.get(key, 0.0) + sample.value
         return totals
 
     def cpu_seconds(self) -> float:
