@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 
 from koppel.topics import RAW
+from koppel_demo.sandbox import start_group_at_end
 from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
 from koppel_intake.adapters.raw_consumer import RawConsumer
 from koppel_intake.bootstrap import build_app
@@ -153,20 +154,6 @@ async def publisher(kafka: str) -> AsyncIterator[KafkaEventPublisher]:
     await connected.close()
 
 
-async def start_group_at_end(bootstrap: str, group_id: str, topic: str = RAW) -> None:
-    """Commit the current end offsets for `group_id`, so it skips the topic's history."""
-    partitions = await _partitions(bootstrap, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
-
-
 @pytest.fixture
 def committed_offsets(kafka: str, group_id: str) -> Callable[[], Awaitable[dict[int, int | None]]]:
     """Reads this test's group's committed offset per raw-topic partition."""
@@ -213,7 +200,7 @@ async def start_consumer(
     kafka: str, group_id: str
 ) -> AsyncIterator[Callable[..., Awaitable[RunningConsumer]]]:
     """Starts raw consumers of one fresh group (positioned at the end of the raw topic)."""
-    await start_group_at_end(kafka, group_id)
+    await start_group_at_end(kafka, group_id, (RAW,))
     running: list[RunningConsumer] = []
 
     async def start(publisher: Any) -> RunningConsumer:
