@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.applications import Starlette
@@ -47,8 +47,9 @@ from koppel.contract import (
     match_id_for,
 )
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, MATCHES, TOPICS
+from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
+from koppel_demo.sandbox import start_group_at_end
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
 
@@ -343,26 +344,6 @@ async def kafka_io(kafka: str) -> AsyncIterator[KafkaIO]:
         yield KafkaIO(producer)
     finally:
         await producer.stop()
-
-
-async def start_group_at_end(bootstrap: str, group_id: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end offsets for `group_id`, so a new notifier skips the history."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        counts = {spec.name: spec.partitions for spec in TOPICS}
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in range(counts[topic])
-        ]
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.commit(dict(ends.items()))
-    finally:
-        await consumer.stop()
 
 
 # ---------------------------------------------------------------- the notifier

@@ -114,7 +114,10 @@ class InboxConsumer:
             await self._consumer.stop()
 
     async def commit_offsets(self) -> None:
-        """Commit the offsets of what is already in the database (at most once a second).
+        """Commit the offsets of what is already in the database.
+
+        The consumer loop calls this at most once a second while records flow, and at once
+        when it goes idle, loses partitions or stops.
 
         Committing lags the database on purpose: a record read again after a crash or a
         rebalance is a no-op (unique keys), and a commit per batch cost the broker a request
