@@ -163,7 +163,12 @@ async def build(
         public_base_url=settings.public_base_url,
         successes=successes,
     )
-    consumer = make_consumer(settings.kafka_bootstrap_servers, settings.group_id)
+    consumer = make_consumer(
+        settings.kafka_bootstrap_servers,
+        settings.group_id,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        fetch_min_bytes=settings.fetch_min_bytes,
+    )
     inbox = InboxConsumer(
         consumer, producer, pool, metrics, worker.wake, group_id=settings.group_id
     )

@@ -12,6 +12,15 @@ from koppel_notifier.domain.retry_policy import DEFAULT_SCHEDULE, parse_schedule
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
 DEVELOPMENT_SECRET = "development-unsubscribe-secret"  # noqa: S105 - refused outside development
 
+FETCH_MAX_WAIT_MS = 50
+FETCH_MIN_BYTES = 1 << 20
+"""Fetch defaults: a fetch is answered when 1 MiB waits, or after 50 ms.
+
+With aiokafka's defaults (answer as soon as one byte waits) every match transaction the
+matcher committed woke a fetch of its own, and every fetch a database transaction here:
+a third of the notifier's CPU, and more of PostgreSQL's, at 200 matches/s. Gathering for up
+to 50 ms puts several matches in one fetch and one transaction."""
+
 
 class Settings(DatabaseSettings):
     environment: str = Field(default="development", validation_alias="KOPPEL_ENVIRONMENT")
@@ -65,6 +74,19 @@ class Settings(DatabaseSettings):
         default=30.0, gt=0, validation_alias="NOTIFIER_DIGEST_CHECK_SECONDS"
     )
     migrate_on_start: bool = Field(default=True, validation_alias="NOTIFIER_MIGRATE_ON_START")
+    fetch_max_wait_ms: int = Field(
+        default=FETCH_MAX_WAIT_MS,
+        ge=0,
+        le=60_000,
+        validation_alias="NOTIFIER_FETCH_MAX_WAIT_MS",
+        description="How long the broker may gather matches and profiles for one fetch.",
+    )
+    fetch_min_bytes: int = Field(
+        default=FETCH_MIN_BYTES,
+        ge=1,
+        validation_alias="NOTIFIER_FETCH_MIN_BYTES",
+        description="A fetch is answered before NOTIFIER_FETCH_MAX_WAIT_MS once this much waits.",
+    )
 
     @field_validator("retry_schedule")
     @classmethod

@@ -37,14 +37,13 @@ def shard_consumer(
     *,
     client_id: str,
     max_records: int,
-    fetch_max_wait_ms: int = 500,
-    fetch_min_bytes: int = 1,
+    fetch_max_wait_ms: int,
+    fetch_min_bytes: int,
 ) -> AIOKafkaConsumer:
     """A consumer without group membership: partitions are assigned and positioned by hand.
 
-    Every shard fetches every assignment partition, so each record costs the broker one fetch
-    response per shard; `fetch_min_bytes` with a short `fetch_max_wait_ms` lets a busy broker
-    answer several records at once instead (at most `fetch_max_wait_ms` later).
+    Every shard fetches every assignment partition: see `settings.FETCH_MAX_WAIT_MS` for why
+    a fetch gathers records for a while rather than answering at the first byte.
     """
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,

@@ -29,6 +29,7 @@ from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
+from koppel.record_order import in_written_order
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel_matcher import metrics
 from koppel_matcher.adapters.kafka_clients import (
@@ -68,6 +69,8 @@ class WorkerConfig:
     bootstrap_servers: str
     group_id: str
     instance_id: str
+    fetch_max_wait_ms: int
+    fetch_min_bytes: int
     initial_offset: str = "earliest"
     sweep_interval_seconds: float = 30.0
     max_batch: int = 500
@@ -77,8 +80,6 @@ class WorkerConfig:
     """A transaction holds its events in memory until it commits, and must commit within
     the producer's transaction timeout: a fetched batch whose records publish more (500
     assignments against 100,000 profiles publish ~275,000 matches) is split."""
-    fetch_max_wait_ms: int = 500
-    fetch_min_bytes: int = 1
     poison_after_failures: int = 3
     crash_point: CrashPoint | None = None
 
@@ -264,7 +265,7 @@ class ShardWorker:
         try:
             while not stopping.is_set():
                 batch = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms())
-                records = [record for tp in sorted(batch) for record in batch[tp]]
+                records = in_written_order(batch)
                 if records:
                     await self._process(records)
                 if self._open is not None and self._open.due(self._config):
@@ -548,7 +549,7 @@ def _entity_id(payload: object) -> str | None:
 
 
 def _first_offsets(records: list[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
-    """The offset of each partition's first record (`records` are in offset order)."""
+    """The offset of each partition's first record (each partition's in offset order)."""
     first: dict[TopicPartition, int] = {}
     for record in records:
         first.setdefault(TopicPartition(record.topic, record.partition), record.offset)

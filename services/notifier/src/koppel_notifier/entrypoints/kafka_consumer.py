@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from koppel.consumer_lag import ConsumerLag
+from koppel.record_order import in_written_order
 from koppel.topics import CONSULTANTS, MATCHES, dlq
 from koppel_notifier.adapters import inbox_store
 from koppel_notifier.adapters.kafka_publisher import dead_letter
@@ -44,7 +45,13 @@ log = structlog.get_logger(__name__)
 COMMIT_INTERVAL_S = 1.0
 
 
-def make_consumer(bootstrap_servers: str, group_id: str) -> AIOKafkaConsumer:
+def make_consumer(
+    bootstrap_servers: str,
+    group_id: str,
+    *,
+    fetch_max_wait_ms: int,
+    fetch_min_bytes: int,
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
@@ -53,6 +60,8 @@ def make_consumer(bootstrap_servers: str, group_id: str) -> AIOKafkaConsumer:
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_records=500,
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        fetch_min_bytes=fetch_min_bytes,
         # A crashed notifier's partitions wait for its session to expire before a restarted
         # or surviving one gets them: 6 s (the broker's minimum) rather than aiokafka's 10 s.
         session_timeout_ms=6000,
@@ -136,17 +145,13 @@ class InboxConsumer:
 
     async def _apply(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         commands: list[tuple[ConsumerRecord, Command]] = []
-        for records in batches.values():
-            for record in records:
-                try:
-                    commands.append(
-                        (
-                            record,
-                            translate(record.topic, record.key, record.value, list(record.headers)),
-                        )
-                    )
-                except Unusable as exc:
-                    await self._dead_letter(record, exc)
+        for record in in_written_order(batches):
+            try:
+                command = translate(record.topic, record.key, record.value, list(record.headers))
+            except Unusable as exc:
+                await self._dead_letter(record, exc)
+                continue
+            commands.append((record, command))
         async with self._pool.acquire() as connection, connection.transaction():
             for record, command in commands:
                 result = await _apply_one(connection, command)
