@@ -4,7 +4,7 @@ Kafka orders records within a partition only; a fetch returns them grouped by pa
 A consumer reading two topics (the matcher: assignments and consultants; the notifier:
 matches and consultants) that handled them partition by partition would, for a profile and
 an assignment published a moment apart, handle whichever topic sorts first, and the match
-would be credited to the wrong event (its trace, its reasons' direction). The more records
+would be credited to the wrong event (and carry the wrong trace). The more records
 a fetch gathers, the more often that happens, so they are merged by timestamp; each
 partition keeps its offset order whatever its timestamps.
 """

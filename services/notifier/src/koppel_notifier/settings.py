@@ -17,9 +17,10 @@ FETCH_MIN_BYTES = 1 << 20
 """Fetch defaults: a fetch is answered when 1 MiB waits, or after 50 ms.
 
 With aiokafka's defaults (answer as soon as one byte waits) every match transaction the
-matcher committed woke a fetch of its own, and every fetch a database transaction here:
-a third of the notifier's CPU, and more of PostgreSQL's, at 200 matches/s. Gathering for up
-to 50 ms puts several matches in one fetch and one transaction."""
+matcher committed woke a fetch of its own, and every fetch a database transaction here.
+Gathering for up to 50 ms puts several matches in one fetch and one transaction: at 200
+matches/s the notifier's CPU per match fell from 1.4-1.6 to 0.8-1.0 ms, PostgreSQL's from
+~1.5 to 1.0-1.2 ms."""
 
 
 class Settings(DatabaseSettings):
