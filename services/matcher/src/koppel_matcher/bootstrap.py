@@ -12,6 +12,7 @@ from koppel.logging import configure_logging
 from koppel.migrations import migrate
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
+from koppel_matcher.entrypoints import garbage_collection
 from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.entrypoints.http import create_app
 from koppel_matcher.entrypoints.shard_worker import WorkerConfig
@@ -100,6 +101,7 @@ async def serve(settings: MatcherSettings) -> None:
     """Run the matcher and its HTTP API until SIGTERM / SIGINT."""
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
     structlog.contextvars.bind_contextvars(instance=settings.instance_id)
+    garbage_collection.freeze_after_full_collections()
     matcher = await start_matcher(settings)
     # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
     app = create_app(MatchQueries(matcher.pool), matcher, on_shutdown=matcher.stop)

@@ -42,6 +42,7 @@ from koppel_matcher.adapters.kafka_clients import (
 from koppel_matcher.adapters.state_store import ShardTransaction, StateStore
 from koppel_matcher.adapters.translation import TranslationError, profile_spec
 from koppel_matcher.domain.model import ProfileSpec
+from koppel_matcher.entrypoints import garbage_collection
 from koppel_matcher.entrypoints.decoded_records import DecodedRecords
 from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.service_layer.exactly_once import seq_metadata
@@ -244,6 +245,7 @@ class ShardWorker:
 
     async def close(self) -> None:
         self.ready = False
+        garbage_collection.thaw()
         self._matcher.forget_gauges()
         if self._producer is not None:
             with contextlib.suppress(Exception):
