@@ -17,8 +17,8 @@ Every shard fetches every assignment partition, so with aiokafka's defaults (ans
 as one byte waits) each record cost one fetch per shard: 6 fetch requests and responses,
 encoded and decoded in Python, per assignment event. For assignments that match no one (most
 of them, in most shards) that was half the matcher's CPU: 2.4-3.4 ms per event at 200
-events/s, 1.2-1.35 ms with a 50 ms gather. It turns them into at most 20 fetches a second
-per shard, for at most 50 ms of latency."""
+events/s, 1.2-1.35 ms with a 50 ms gather. A shard then fetches some 20 times a second
+(more only when 1 MiB waits sooner), for at most 50 ms of latency."""
 
 
 class MatcherSettings(DatabaseSettings):
