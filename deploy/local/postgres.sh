@@ -7,7 +7,8 @@
 #
 # Runs its own cluster (not Debian's "main" one): data in .local/postgres/data,
 # listening on 127.0.0.1:5432 only, unix socket in .local/postgres/run, log in
-# .local/logs/postgres.log. Creates role koppel (password koppel, CREATEDB) and
+# .local/logs/postgres.log. Creates role koppel (password koppel, CREATEDB, member of
+# pg_signal_backend so it can drop its throwaway databases with FORCE) and
 # the databases koppel and koppel_test, owned by it:
 #   postgresql://koppel:koppel@127.0.0.1:5432/koppel
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
@@ -216,6 +217,9 @@ ensure_role_and_dbs() {
         log "creating role $DB_USER"
         psql_admin -c "create role $DB_USER with login createdb password '$DB_PASSWORD'"
     fi
+    # DROP DATABASE ... WITH (FORCE) (tests' and benchmarks' throwaway databases) must end
+    # every session, autovacuum workers included, which takes pg_signal_backend.
+    psql_admin -c "set client_min_messages = warning" -c "grant pg_signal_backend to $DB_USER"
     for db in "${DATABASES[@]}"; do
         if [[ $(psql_admin -tAc "select 1 from pg_database where datname = '$db'") != 1 ]]; then
             log "creating database $db"
