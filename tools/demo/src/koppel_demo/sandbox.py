@@ -60,8 +60,10 @@ def group_ids(run_id: str) -> dict[str, str]:
 async def drop_database(server_dsn: str, database: str, *, attempts: int = 40) -> None:
     """Drop `database`, ending its sessions.
 
-    FORCE is refused while a session of another role is attached (an autovacuum worker,
-    busy after a benchmark filled the tables), so it is retried for a while.
+    FORCE ends sessions of other roles, an autovacuum worker busy after a benchmark filled
+    the tables included, only for a member of `pg_signal_backend` (the local cluster's role
+    is one: deploy/local/postgres.sh). On a server where the role is not, it is refused while
+    such a session is attached, so it is retried for a while.
     """
     admin = await asyncpg.connect(server_dsn)
     try:
