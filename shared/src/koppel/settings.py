@@ -3,20 +3,123 @@
 from __future__ import annotations
 
 import sys
-from typing import TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Self, TypeVar
 
-from pydantic import Field, PostgresDsn, ValidationError
+from pydantic import (
+    BeforeValidator,
+    Field,
+    FilePath,
+    PostgresDsn,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from koppel.kafka_clients import KafkaConnection, SaslMechanism, SecurityProtocol, security_problems
 
-class ServiceSettings(BaseSettings):
-    """Base for each service's `Settings`; build it in `bootstrap.py`, never at import time."""
+
+def _read_secret_file(path: object) -> str:
+    """The secret in the file at `path`, without the line break an editor or `echo` adds."""
+    try:
+        return Path(str(path)).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
+SecretFromFile = Annotated[SecretStr, BeforeValidator(_read_secret_file)]
+"""A `<NAME>_FILE` variable: it names a file (a mounted secret), the field holds its content."""
+
+
+class KafkaSettings(BaseSettings):
+    """How every Kafka client connects (DOMAIN.md 8.6); the command-line tools read only this."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        default=None, validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(default=None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias="KAFKA_SASL_PASSWORD"
+    )
+    kafka_sasl_password_file: SecretFromFile | None = Field(
+        default=None, validation_alias="KAFKA_SASL_PASSWORD_FILE"
+    )
+    kafka_ssl_cafile: FilePath | None = Field(default=None, validation_alias="KAFKA_SSL_CAFILE")
+    kafka_ssl_certfile: FilePath | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_CERTFILE",
+        description="client certificate, for brokers that authenticate clients by TLS",
+    )
+    kafka_ssl_keyfile: FilePath | None = Field(default=None, validation_alias="KAFKA_SSL_KEYFILE")
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, validation_alias="KAFKA_SSL_CHECK_HOSTNAME"
+    )
+
+    @field_validator(
+        "kafka_sasl_mechanism",
+        "kafka_sasl_username",
+        "kafka_sasl_password",
+        "kafka_sasl_password_file",
+        "kafka_ssl_cafile",
+        "kafka_ssl_certfile",
+        "kafka_ssl_keyfile",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`KAFKA_SASL_MECHANISM=` (compose's `${VAR:-}`) means not set, not an empty name."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _kafka_security_holds_together(self) -> Self:
+        problems = []
+        if self.kafka_sasl_password is not None and self.kafka_sasl_password_file is not None:
+            problems.append("set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both")
+        problems += security_problems(
+            protocol=self.kafka_security_protocol,
+            mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password or self.kafka_sasl_password_file,
+            tls_files_set=bool(
+                self.kafka_ssl_cafile or self.kafka_ssl_certfile or self.kafka_ssl_keyfile
+            ),
+            keyfile_without_certfile=bool(self.kafka_ssl_keyfile and not self.kafka_ssl_certfile),
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The connection every Kafka client of the process is built with."""
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password or self.kafka_sasl_password_file,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+            ssl_check_hostname=self.kafka_ssl_check_hostname,
+        )
+
+
+class ServiceSettings(KafkaSettings):
+    """Base for each service's `Settings`; build it in `bootstrap.py`, never at import time."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_json: bool | None = Field(
         default=None,
@@ -62,3 +165,9 @@ def settings_from_environment(cls: type[SettingsT], program: str) -> SettingsT:
         return cls()
     except ValidationError as error:
         sys.exit(f"{program}: invalid configuration: {describe_settings_error(error)}")
+
+
+def kafka_from_environment(program: str, bootstrap_servers: str) -> KafkaConnection:
+    """A command-line tool's connection: brokers from its flag, security from the environment."""
+    settings = settings_from_environment(KafkaSettings, program)
+    return settings.kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
