@@ -29,10 +29,11 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from koppel import dead_letters
+from koppel import dead_letters, kafka_clients
+from koppel.kafka_clients import KafkaConnection
+from koppel.settings import kafka_from_environment
 from koppel.topics import MATCHES, NOTIFICATIONS
 
 REPLAYED_FROM = "koppel-replayed-from"
@@ -153,14 +154,14 @@ def superseded(dead: DeadLetter, latest: dict[tuple[str, int, bytes], int]) -> b
 
 
 async def read_dead_letters(
-    bootstrap_servers: str, dlq_topic: str, selection: Selection
+    kafka: KafkaConnection | str, dlq_topic: str, selection: Selection
 ) -> list[DeadLetter]:
     """The selected records of `dlq_topic`, up to its end when called (committed only)."""
-    partitions = await _partitions(bootstrap_servers, dlq_topic)
+    partitions = await _partitions(kafka, dlq_topic)
     if not partitions:
         raise SystemExit(f"koppel.dlq: topic {dlq_topic!r} does not exist")
     tps = [TopicPartition(dlq_topic, partition) for partition in partitions]
-    consumer = _consumer(bootstrap_servers)
+    consumer = _consumer(kafka)
     await consumer.start()
     try:
         found: list[DeadLetter] = []
@@ -177,7 +178,7 @@ async def read_dead_letters(
 
 
 async def latest_offsets(
-    bootstrap_servers: str, dead_letters: Iterable[DeadLetter]
+    kafka: KafkaConnection | str, dead_letters: Iterable[DeadLetter]
 ) -> dict[tuple[str, int, bytes], int]:
     """For each dead letter's source partition: the last offset of each key of interest."""
     wanted: dict[TopicPartition, set[bytes]] = {}
@@ -197,7 +198,7 @@ async def latest_offsets(
         if record.key in wanted[tp]:
             latest[(tp.topic, tp.partition, record.key)] = record.offset
 
-    consumer = _consumer(bootstrap_servers)
+    consumer = _consumer(kafka)
     await consumer.start()
     try:
         await _read_to_end(consumer, starts, note)
@@ -207,7 +208,7 @@ async def latest_offsets(
 
 
 async def replay(
-    bootstrap_servers: str,
+    kafka: KafkaConnection | str,
     dead_letters: Sequence[DeadLetter],
     *,
     to: str | None = None,
@@ -217,9 +218,9 @@ async def replay(
 ) -> int:
     """Produce the dead letters again (acks=all, in order); return how many (would) go out."""
     checked = [d for d in dead_letters if checks_supersession(d.source_topic)]
-    latest = {} if include_superseded else await latest_offsets(bootstrap_servers, checked)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+    latest = {} if include_superseded else await latest_offsets(kafka, checked)
+    producer = kafka_clients.producer(
+        kafka,
         client_id="koppel-dlq-replay",
         acks="all",
         enable_idempotence=True,
@@ -271,8 +272,8 @@ class _Record:
     headers: tuple[tuple[str, bytes], ...]
 
 
-async def _partitions(bootstrap_servers: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="koppel-dlq")
+async def _partitions(kafka: KafkaConnection | str, topic: str) -> list[int]:
+    admin = kafka_clients.admin(kafka, client_id="koppel-dlq")
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -286,11 +287,11 @@ async def _partitions(bootstrap_servers: str, topic: str) -> list[int]:
     )
 
 
-def _consumer(bootstrap_servers: str) -> AIOKafkaConsumer:
+def _consumer(kafka: KafkaConnection | str) -> AIOKafkaConsumer:
     # No group: nothing is committed, and reading never disturbs a service's offsets.
     # read_committed: the matcher writes its dead letters inside Kafka transactions.
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.consumer(
+        kafka,
         client_id="koppel-dlq",
         group_id=None,
         enable_auto_commit=False,
@@ -362,14 +363,15 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 async def _run(args: argparse.Namespace) -> None:
     selection = Selection(args.from_offset, args.until_offset, frozenset(args.code), args.key)
-    dead_letters = await read_dead_letters(args.bootstrap_servers, args.dlq_topic, selection)
+    kafka = kafka_from_environment("koppel.dlq", args.bootstrap_servers)
+    dead_letters = await read_dead_letters(kafka, args.dlq_topic, selection)
     if args.command == "show":
         for dead in dead_letters:
             _print(dead.describe(value_chars=args.value_chars))
         print(f"{len(dead_letters)} dead letters", file=sys.stderr)
         return
     produced = await replay(
-        args.bootstrap_servers,
+        kafka,
         dead_letters,
         to=args.to,
         include_superseded=args.include_superseded,

@@ -22,6 +22,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from koppel import kafka_clients
+from koppel.kafka_clients import KafkaConnection
+from koppel.settings import kafka_from_environment
+
 RAW = "koppel.intake.raw.v1"
 ASSIGNMENTS = "koppel.assignments.v1"
 CONSULTANTS = "koppel.consultants.v1"
@@ -152,14 +156,14 @@ def partition_warning(topic: str, actual: int, wanted: int, *, adding: bool) -> 
 
 
 async def reconcile_topics(
-    bootstrap_servers: str,
+    kafka: KafkaConnection | str,
     *,
     replication_factor: int = 1,
     specs: tuple[TopicSpec, ...] = TOPICS,
     add_partitions: bool = False,
 ) -> Reconciliation:
     """Create missing topics, set Koppel's config keys on the others, check partition counts."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="koppel-topics")
+    admin = kafka_clients.admin(kafka, client_id="koppel-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -220,12 +224,13 @@ async def reconcile_topics(
 
 
 async def ensure_topics(
-    bootstrap_servers: str, *, replication_factor: int = 1, specs: tuple[TopicSpec, ...] = TOPICS
+    kafka: KafkaConnection | str,
+    *,
+    replication_factor: int = 1,
+    specs: tuple[TopicSpec, ...] = TOPICS,
 ) -> list[str]:
     """Create missing topics and reconcile the config of all; return the names created."""
-    done = await reconcile_topics(
-        bootstrap_servers, replication_factor=replication_factor, specs=specs
-    )
+    done = await reconcile_topics(kafka, replication_factor=replication_factor, specs=specs)
     return list(done.created)
 
 
@@ -311,7 +316,7 @@ def main() -> None:
     try:
         done = asyncio.run(
             reconcile_topics(
-                args.bootstrap_servers,
+                kafka_from_environment("koppel.topics", args.bootstrap_servers),
                 replication_factor=args.replication_factor,
                 add_partitions=args.add_partitions,
             )

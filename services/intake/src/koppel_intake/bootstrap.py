@@ -34,12 +34,10 @@ def build_app(settings: Settings) -> FastAPI:
     if not tokens.names:
         log.warning("INTAKE_API_TOKENS is empty: every API request will be refused with 401")
     publisher = KafkaEventPublisher(
-        settings.kafka_bootstrap_servers, timeout_seconds=settings.publish_timeout_seconds
+        settings.kafka, timeout_seconds=settings.publish_timeout_seconds
     )
     consumer = (
-        RawConsumer(
-            settings.kafka_bootstrap_servers, publisher, group_id=settings.raw_consumer_group
-        )
+        RawConsumer(settings.kafka, publisher, group_id=settings.raw_consumer_group)
         if settings.raw_consumer_enabled
         else None
     )

@@ -31,7 +31,7 @@ async def apply_migrations(settings: MatcherSettings) -> list[str]:
 
 def worker_config(settings: MatcherSettings) -> WorkerConfig:
     return WorkerConfig(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=settings.kafka,
         group_id=settings.group_id,
         instance_id=settings.instance_id,
         initial_offset=settings.initial_offset,

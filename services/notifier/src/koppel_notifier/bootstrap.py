@@ -120,7 +120,7 @@ async def build(
     assert pool is not None
     metrics = NotifierMetrics()
     store = DeliveryStore(pool)
-    producer = make_producer(settings.kafka_bootstrap_servers)
+    producer = make_producer(settings.kafka)
     webhooks = HttpWebhookSender(
         GuardedResolver(allow_private=settings.allow_private_targets, lookup=resolver),
         clock,
@@ -164,7 +164,7 @@ async def build(
         successes=successes,
     )
     consumer = make_consumer(
-        settings.kafka_bootstrap_servers,
+        settings.kafka,
         settings.group_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,

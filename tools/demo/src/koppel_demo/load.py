@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from koppel.contract import Assignment, ConsultantProfile
+from koppel.settings import kafka_from_environment
 from koppel.vocabulary import Channel
 from koppel_demo.console_report import render
 from koppel_demo.data import DEFAULT_WEBHOOK_BASE_URL, assignments, consultants
@@ -116,7 +117,7 @@ async def drive(
     """PUT everything with a progress bar, then watch until the deliveries settle."""
     token = token_from(os.environ.get("INTAKE_API_TOKENS", "demo:demo-token"))
     keys = frozenset(p.id for p in profiles) | frozenset(j.id for j in jobs)
-    watcher = TopicWatcher(args.bootstrap_servers, keys)
+    watcher = TopicWatcher(kafka_from_environment("koppel_demo.load", args.bootstrap_servers), keys)
     await watcher.start()
     run = Run(LoadResult(), LoadResult(), watcher.tally, started_at=time.time())
     try:

@@ -28,9 +28,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from koppel import kafka_clients
+from koppel.kafka_clients import KafkaConnection
+from koppel.settings import kafka_from_environment
 from koppel.topics import CONSULTANTS, MATCHES, RAW, TOPICS, ensure_topics
 
 DEFAULT_SERVER_DSN = "postgresql://koppel:koppel@127.0.0.1:5432/koppel"
@@ -88,13 +91,13 @@ async def recreate_database(server_dsn: str, database: str) -> None:
         await admin.close()
 
 
-async def start_group_at_end(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> None:
+async def start_group_at_end(
+    kafka: KafkaConnection | str, group_id: str, topics: Sequence[str]
+) -> None:
     """Commit the current end offsets for `group_id`: it reads only what comes next."""
     counts = {spec.name: spec.partitions for spec in TOPICS}
     partitions = [TopicPartition(topic, p) for topic in topics for p in range(counts[topic])]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False
-    )
+    consumer = kafka_clients.consumer(kafka, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)
@@ -104,14 +107,14 @@ async def start_group_at_end(bootstrap_servers: str, group_id: str, topics: Sequ
         await consumer.stop()
 
 
-async def prepare(server_dsn: str, bootstrap_servers: str, checkout: Path) -> dict[str, str]:
+async def prepare(server_dsn: str, kafka: KafkaConnection | str, checkout: Path) -> dict[str, str]:
     """Fresh database and groups; returns the environment the services need."""
-    await ensure_topics(bootstrap_servers)
+    await ensure_topics(kafka)
     database = database_name(checkout)
     await recreate_database(server_dsn, database)
     groups = group_ids(f"{int(time.time()):x}")
-    await start_group_at_end(bootstrap_servers, groups["NOTIFIER_GROUP_ID"], [MATCHES, CONSULTANTS])
-    await start_group_at_end(bootstrap_servers, groups["INTAKE_RAW_GROUP"], [RAW])
+    await start_group_at_end(kafka, groups["NOTIFIER_GROUP_ID"], [MATCHES, CONSULTANTS])
+    await start_group_at_end(kafka, groups["INTAKE_RAW_GROUP"], [RAW])
     return {
         "DATABASE_URL": with_database(server_dsn, database),
         **groups,
@@ -126,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server_dsn = os.environ.get("DATABASE_URL", DEFAULT_SERVER_DSN)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    kafka = kafka_from_environment("koppel_demo.sandbox", bootstrap)
     try:
-        environment = asyncio.run(prepare(server_dsn, bootstrap, args.checkout))
+        environment = asyncio.run(prepare(server_dsn, kafka, args.checkout))
     except (OSError, asyncpg.PostgresError, KafkaError) as exc:
         sys.exit(f"koppel_demo.sandbox: cannot prepare the demo's database and groups: {exc}")
     for name, value in environment.items():

@@ -8,12 +8,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
+from koppel import kafka_clients
 from koppel.cloudevents import decode
 from koppel.contract import MatchFound, MatchWithdrawn, NotificationDelivered, NotificationFailed
 from koppel.errors import EnvelopeError, PayloadError
+from koppel.kafka_clients import KafkaConnection
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS, RAW, dlq
 
 WATCHED = (ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS)
@@ -110,11 +111,11 @@ class Tally:
 class TopicWatcher:
     """Reads every partition of the watched topics from their end offsets at `start()`."""
 
-    def __init__(self, bootstrap_servers: str, keys: frozenset[str] = frozenset()) -> None:
+    def __init__(self, kafka: KafkaConnection | str, keys: frozenset[str] = frozenset()) -> None:
         self.tally = Tally(keys)
-        self._bootstrap_servers = bootstrap_servers
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+        self._kafka = kafka
+        self._consumer = kafka_clients.consumer(
+            kafka,
             group_id=None,
             enable_auto_commit=False,
             # The matcher publishes in transactions: count only what was committed.
@@ -124,7 +125,7 @@ class TopicWatcher:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        partitions = await _partitions(self._bootstrap_servers, (*WATCHED, *DEAD_LETTER_TOPICS))
+        partitions = await _partitions(self._kafka, (*WATCHED, *DEAD_LETTER_TOPICS))
         await self._consumer.start()
         self._consumer.assign(partitions)
         ends = await self._consumer.end_offsets(partitions)
@@ -152,9 +153,11 @@ class TopicWatcher:
         await self._consumer.stop()
 
 
-async def _partitions(bootstrap_servers: str, topics: tuple[str, ...]) -> list[TopicPartition]:
+async def _partitions(
+    kafka: KafkaConnection | str, topics: tuple[str, ...]
+) -> list[TopicPartition]:
     """Every partition of those `topics` that exist (a missing DLQ is simply not watched)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="koppel-demo")
+    admin = kafka_clients.admin(kafka, client_id="koppel-demo")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

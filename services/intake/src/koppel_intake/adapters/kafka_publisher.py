@@ -18,6 +18,8 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 
+from koppel import kafka_clients
+from koppel.kafka_clients import KafkaConnection
 from koppel_intake.adapters.publisher import OutgoingRecord, PublishError
 
 log = structlog.get_logger(__name__)
@@ -45,12 +47,12 @@ class KafkaEventPublisher:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection | str,
         *,
         client_id: str = "koppel-intake",
         timeout_seconds: float = 10.0,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._client_id = client_id
         self._timeout = timeout_seconds
         self._producer: AIOKafkaProducer | None = None
@@ -60,8 +62,8 @@ class KafkaEventPublisher:
     async def connect(self, *, retry_seconds: float = 2.0) -> None:
         """Start the producer, retrying until the broker answers (cancel to give up)."""
         while self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap_servers,
+            producer = kafka_clients.producer(
+                self._kafka,
                 client_id=self._client_id,
                 enable_idempotence=True,
                 acks="all",
@@ -77,7 +79,7 @@ class KafkaEventPublisher:
                 continue
             self._producer = producer
             self._connected.set()
-            log.info("kafka producer connected", bootstrap_servers=self._bootstrap_servers)
+            log.info("kafka producer connected")
 
     async def wait_connected(self) -> None:
         await self._connected.wait()

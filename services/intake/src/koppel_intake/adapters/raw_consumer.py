@@ -22,7 +22,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from koppel import kafka_clients
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
+from koppel.kafka_clients import KafkaConnection
 from koppel.topics import RAW
 from koppel_intake import metrics
 from koppel_intake.adapters.publisher import EventPublisher, PublishError
@@ -36,7 +38,7 @@ DEFAULT_GROUP = "koppel-intake"
 class RawConsumer:
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection | str,
         publisher: EventPublisher,
         *,
         group_id: str = DEFAULT_GROUP,
@@ -44,7 +46,7 @@ class RawConsumer:
         max_records: int = 200,
         retry_seconds: float = 2.0,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._publisher = publisher
         self._group_id = group_id
         self._topic = topic
@@ -61,9 +63,9 @@ class RawConsumer:
     async def run(self) -> None:
         """Consume until `stop()`; reconnect with a pause whenever the broker goes away."""
         while not self._stopping.is_set():
-            consumer = AIOKafkaConsumer(
+            consumer = kafka_clients.consumer(
+                self._kafka,
                 self._topic,
-                bootstrap_servers=self._bootstrap_servers,
                 group_id=self._group_id,
                 client_id="koppel-intake-raw",
                 enable_auto_commit=False,

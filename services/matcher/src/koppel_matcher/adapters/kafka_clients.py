@@ -12,16 +12,18 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from koppel import kafka_clients
 from koppel.dead_letters import DeadLetterCode, error_headers
+from koppel.kafka_clients import KafkaConnection
 from koppel.topics import dlq
 from koppel_matcher.service_layer.exactly_once import parse_seq_metadata
 
 
 def transactional_producer(
-    bootstrap_servers: str, *, transactional_id: str, client_id: str
+    kafka: KafkaConnection | str, *, transactional_id: str, client_id: str
 ) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.producer(
+        kafka,
         client_id=client_id,
         transactional_id=transactional_id,
         enable_idempotence=True,
@@ -33,7 +35,7 @@ def transactional_producer(
 
 
 def shard_consumer(
-    bootstrap_servers: str,
+    kafka: KafkaConnection | str,
     *,
     client_id: str,
     max_records: int,
@@ -45,8 +47,8 @@ def shard_consumer(
     Every shard fetches every assignment partition: see `settings.FETCH_MAX_WAIT_MS` for why
     a fetch gathers records for a while rather than answering at the first byte.
     """
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.consumer(
+        kafka,
         client_id=client_id,
         group_id=None,
         enable_auto_commit=False,
@@ -59,11 +61,11 @@ def shard_consumer(
 
 
 def membership_consumer(
-    bootstrap_servers: str, *, group_id: str, client_id: str
+    kafka: KafkaConnection | str, *, group_id: str, client_id: str
 ) -> AIOKafkaConsumer:
     """The group member that only learns which consultant partitions (shards) it owns."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.consumer(
+        kafka,
         client_id=client_id,
         group_id=group_id,
         enable_auto_commit=False,

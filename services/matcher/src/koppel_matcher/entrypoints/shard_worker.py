@@ -29,6 +29,7 @@ from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
+from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel_matcher import metrics
@@ -67,7 +68,7 @@ so the broker would otherwise drop the offsets after `offsets.retention.minutes`
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    bootstrap_servers: str
+    kafka: KafkaConnection | str
     group_id: str
     instance_id: str
     fetch_max_wait_ms: int
@@ -165,13 +166,13 @@ class ShardWorker:
         config = self._config
         client_id = f"{config.instance_id}.shard-{self.shard}"
         self._producer = transactional_producer(
-            config.bootstrap_servers,
+            config.kafka,
             transactional_id=f"{config.group_id}.shard-{self.shard}",
             client_id=client_id,
         )
         await self._producer.start()  # InitProducerId: fences the previous owner in Kafka
         self._consumer = shard_consumer(
-            config.bootstrap_servers,
+            config.kafka,
             client_id=client_id,
             max_records=config.max_batch,
             fetch_max_wait_ms=config.fetch_max_wait_ms,

@@ -24,6 +24,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from koppel import kafka_clients
 from koppel.topics import CONSULTANTS
 from koppel_matcher import metrics
 from koppel_matcher.adapters.kafka_clients import membership_consumer
@@ -90,13 +91,10 @@ class ShardSupervisor:
 
     async def start(self) -> None:
         config = self._config
-        self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=config.bootstrap_servers,
-            client_id=f"{config.instance_id}.admin",
-        )
+        self._admin = kafka_clients.admin(config.kafka, client_id=f"{config.instance_id}.admin")
         await self._admin.start()
         self._membership = membership_consumer(
-            config.bootstrap_servers, group_id=config.group_id, client_id=config.instance_id
+            config.kafka, group_id=config.group_id, client_id=config.instance_id
         )
         self._membership.subscribe([CONSULTANTS], listener=_Rebalance(self))
         await self._membership.start()

@@ -9,18 +9,20 @@ from collections.abc import Sequence
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from koppel import kafka_clients
 from koppel.cloudevents import CloudEvent, encode
 from koppel.contract import NotificationDelivered, NotificationFailed
 from koppel.dead_letters import DeadLetterCode, error_headers
 from koppel.event_types import EventType, Source
+from koppel.kafka_clients import KafkaConnection
 from koppel.topics import NOTIFICATIONS
 from koppel_notifier.metrics import NotifierMetrics
 
 
-def make_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+def make_producer(kafka: KafkaConnection | str) -> AIOKafkaProducer:
     """acks=all and idempotence: an outcome or dead letter is either stored or we retry."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.producer(
+        kafka,
         acks="all",
         enable_idempotence=True,
         client_id="koppel-notifier",

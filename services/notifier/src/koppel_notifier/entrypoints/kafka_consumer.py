@@ -24,7 +24,9 @@ from aiokafka import (
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from koppel import kafka_clients
 from koppel.consumer_lag import ConsumerLag
+from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
 from koppel.topics import CONSULTANTS, MATCHES, dlq
 from koppel_notifier.adapters import inbox_store
@@ -46,14 +48,14 @@ COMMIT_INTERVAL_S = 1.0
 
 
 def make_consumer(
-    bootstrap_servers: str,
+    kafka: KafkaConnection | str,
     group_id: str,
     *,
     fetch_max_wait_ms: int,
     fetch_min_bytes: int,
 ) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.consumer(
+        kafka,
         group_id=group_id,
         client_id="koppel-notifier",
         enable_auto_commit=False,
