@@ -322,12 +322,13 @@ async def test_a_wrong_password_is_refused_at_once(
 
 
 async def test_a_broker_certificate_from_another_ca_is_refused(
-    secure_broker: SecureBroker,
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Without the CA file the system's CAs are trusted, and they did not sign this broker."""
     kafka = secure_broker.connection().model_copy(update={"ssl_cafile": None})
     admin = kafka_clients.admin(kafka, request_timeout_ms=5000)
-    with pytest.raises(KafkaConnectionError):
+    with caplog.at_level(logging.ERROR, logger="aiokafka"), pytest.raises(KafkaConnectionError):
         async with asyncio.timeout(15):
             await admin.start()
     await admin.close()
+    assert "CERTIFICATE_VERIFY_FAILED" in " ".join(r.getMessage() for r in caplog.records)
