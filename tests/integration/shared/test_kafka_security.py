@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -32,6 +35,8 @@ from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
 from koppel.settings import KafkaSettings
 from koppel.topics import TopicSpec, ensure_topics
+from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+from koppel_intake.adapters.publisher import OutgoingRecord
 from koppel_matcher.adapters.kafka_clients import transactional_producer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -73,6 +78,15 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for probe in probes:
             probe.close()
+
+
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM the broker when the test run dies, even by SIGKILL: no orphan JVM."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> None:
@@ -195,6 +209,7 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=_terminate_with_parent,
         )
     try:
         secure = SecureBroker(f"127.0.0.1:{ports[0]}", cafile)
@@ -299,6 +314,28 @@ async def test_plain_over_tls_produces_and_consumes(secure_broker: SecureBroker)
     try:
         async with asyncio.timeout(30):
             assert (await consumer.getone()).value == b"over-plain"
+    finally:
+        await consumer.stop()
+
+
+async def test_intake_publishes_over_sasl_ssl(secure_broker: SecureBroker) -> None:
+    """The intake's publisher, a service's own construction site, on the secure listener."""
+    kafka = secure_broker.connection()
+    topic = "secure.intake"
+    await ensure_topics(kafka, specs=(TopicSpec(topic, 1, {}),))
+    publisher = KafkaEventPublisher(kafka)
+    try:
+        async with asyncio.timeout(30):
+            await publisher.connect(retry_seconds=0.5)
+        assert await publisher.ready()
+        await publisher.publish([OutgoingRecord(topic, b"id-1", b"published")])
+    finally:
+        await publisher.close()
+    consumer = kafka_clients.consumer(kafka, topic, group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            assert (await consumer.getone()).value == b"published"
     finally:
         await consumer.stop()
 
