@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import AwareDatetime, Field
 
 from koppel.contract.assignment import Assignment
-from koppel.contract.common import ContractModel, EntityId, HoursPerWeek
+from koppel.contract.common import ContractModel, EntityId, HoursPerWeek, Text
 from koppel.vocabulary import (
     AssignmentType,
     Discipline,
@@ -32,7 +32,7 @@ def match_id_for(assignment_id: str, consultant_id: str) -> str:
 class OrganizationSummary(ContractModel):
     """What a notification may show of the organisation; `name` is None when confidential."""
 
-    name: str | None
+    name: Text | None
     type: OrganizationType
     size_class: SizeClass | None = None
 
@@ -40,13 +40,13 @@ class OrganizationSummary(ContractModel):
 class LocationSummary(ContractModel):
     """`city` is None for a confidential assignment: only the province is shown."""
 
-    city: str | None
+    city: Text | None
     province: Province
 
 
 class AssignmentSummary(ContractModel):
     id: EntityId
-    title: str
+    title: Text
     organization: OrganizationSummary
     level: Level
     assignment_type: AssignmentType
@@ -95,11 +95,11 @@ class AssignmentSummary(ContractModel):
 class MatchFound(ContractModel):
     """Data of `nl.koppel.match.found`. `revision` grows when a still-matching pair changes."""
 
-    match_id: str
+    match_id: Text
     consultant_id: EntityId
     assignment: AssignmentSummary
     score: float = Field(ge=0, le=1)
-    reasons: list[str]
+    reasons: list[Text]
     language: Language = Language.NL
     revision: int = Field(default=1, ge=1)
 
@@ -107,7 +107,7 @@ class MatchFound(ContractModel):
 class MatchWithdrawn(ContractModel):
     """Data of `nl.koppel.match.withdrawn`: a pair that matched no longer does."""
 
-    match_id: str
+    match_id: Text
     consultant_id: EntityId
     assignment_id: EntityId
     assignment: AssignmentSummary | None = None
