@@ -60,6 +60,8 @@ def _assignment(**changes: Any) -> dict[str, Any]:
         "duration_months": 6,
         "office_days_per_week": 3,
         "required_certifications": ["NLQF 6"],
+        "visibility": "confidential",
+        "public_title": "Woordvoerder bij een gemeente",
     }
     document.update(changes)
     return document
@@ -107,6 +109,7 @@ def _set(document: dict[str, Any], path: tuple[str | int, ...], value: str) -> d
 FIELDS: dict[str, tuple[type[BaseModel], Callable[[], dict[str, Any]], tuple[str | int, ...]]] = {
     "assignment.title (short text)": (Assignment, _assignment, ("title",)),
     "assignment.description (long text)": (Assignment, _assignment, ("description",)),
+    "assignment.public_title": (Assignment, _assignment, ("public_title",)),
     "assignment.organization.name": (Assignment, _assignment, ("organization", "name")),
     "assignment.location.city": (Assignment, _assignment, ("location", "city")),
     "assignment.required_certifications (certification)": (

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from koppel.contract.assignment import Assignment
 from koppel.contract.common import ContractModel, EntityId, HoursPerWeek, Text
+from koppel.public_title import built_title
 from koppel.vocabulary import (
     AssignmentType,
     Discipline,
@@ -45,8 +46,13 @@ class LocationSummary(ContractModel):
 
 
 class AssignmentSummary(ContractModel):
+    """What a consultant may see of an assignment: no description; masked when confidential."""
+
     id: EntityId
     title: Text
+    title_is_built: bool = False
+    """`title` is the Dutch built title of `koppel.public_title`; shown in other languages
+    it is rebuilt from this summary's own fields."""
     organization: OrganizationSummary
     level: Level
     assignment_type: AssignmentType
@@ -63,12 +69,26 @@ class AssignmentSummary(ContractModel):
 
     @classmethod
     def of(cls, assignment: Assignment) -> AssignmentSummary:
-        """The summary to publish; a confidential assignment loses its name and city here."""
+        """The summary to publish; a confidential assignment loses its name, city and title."""
         confidential = assignment.visibility is Visibility.CONFIDENTIAL
         org = assignment.organization
+        title, title_is_built = assignment.title, False
+        if confidential and assignment.public_title is not None:
+            title = assignment.public_title
+        elif confidential:
+            title = built_title(
+                level=assignment.level,
+                discipline=assignment.disciplines_required[0],
+                organization_type=org.type,
+                size_class=org.size_class,
+                province=assignment.location.province,
+                language=Language.NL,
+            )
+            title_is_built = True
         return cls(
             id=assignment.id,
-            title=assignment.title,
+            title=title,
+            title_is_built=title_is_built,
             organization=OrganizationSummary(
                 name=None if confidential else org.name,
                 type=org.type,
