@@ -210,6 +210,8 @@ async def test_confidential_assignment_never_shows_name_or_city(
     hidden = kit.assignment(
         a,
         visibility="confidential",
+        title=f"{name} zoekt woordvoerder",
+        description=f"Woordvoerder na de brand in {city}.",
         organization={"name": name, "type": "municipality", "inhabitants": 120000},
         location={"city": city, "province": "utrecht", "lat": 52.0907, "lon": 5.1214},
     )
@@ -222,6 +224,10 @@ async def test_confidential_assignment_never_shows_name_or_city(
         text = event.model_dump_json()
         assert name not in text
         assert city not in text
+        assert "zoekt woordvoerder" not in text
+        assert event.data["assignment"]["title"] == (
+            "Senior adviseur crisiscommunicatie bij een grote gemeente in Utrecht"
+        )
     assert events[0].data["assignment"]["organization"]["name"] is None
     assert events[0].data["assignment"]["location"]["city"] is None
 

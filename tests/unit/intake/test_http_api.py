@@ -130,6 +130,38 @@ async def test_cross_field_rule_is_a_422(
     assert [error["field"] for error in problem["errors"]] == ["body.hours_per_week"]
 
 
+async def test_control_characters_in_text_fields_are_a_422_naming_each_field(
+    auth: dict[str, str],
+    client: httpx.AsyncClient,
+    publisher: InMemoryPublisher,
+    make_assignment: Body,
+    make_consultant: Body,
+) -> None:
+    assignment = make_assignment(
+        title="Woordvoerder\r\nBcc: everyone@example.org",
+        description="Eerste alinea\n\nTweede alinea",
+        organization={"name": "Gemeente\u202eZwolle", "type": "municipality"},
+        location={"city": "Zwolle\u2028", "province": "overijssel"},
+    )
+    consultant = make_consultant(name="Sanne\x00de Vries")
+
+    assignment_answer = await client.put("/v1/assignments/A-1", json=assignment, headers=auth)
+    consultant_answer = await client.put("/v1/consultants/C-1", json=consultant, headers=auth)
+
+    problem = _problem(assignment_answer, 422)
+    assert {error["field"] for error in problem["errors"]} == {
+        "body.title",
+        "body.description",
+        "body.organization.name",
+        "body.location.city",
+    }
+    assert all("control characters" in error["message"] for error in problem["errors"])
+    assert "everyone@example.org" not in assignment_answer.text  # the value is not echoed
+    problem = _problem(consultant_answer, 422)
+    assert [error["field"] for error in problem["errors"]] == ["body.name"]
+    assert publisher.records == []
+
+
 @pytest.mark.parametrize("payload", [b"{not json", b'{"title": "x",', b"\xff\xfe"])
 async def test_malformed_json_is_a_400_problem(
     auth: dict[str, str], client: httpx.AsyncClient, payload: bytes

@@ -144,6 +144,23 @@ def test_invalid_data_reason_names_the_fields(make_assignment: Body) -> None:
     assert "hours_per_week.min" in reason
 
 
+@pytest.mark.parametrize("character", ["\n", "\u2028", "\u202e", "\x85"])
+def test_a_control_character_in_a_text_field_is_dead_lettered_with_a_reason(
+    make_assignment: Body, character: str
+) -> None:
+    data = make_assignment("A-1", title=f"Woordvoerder{character}crisis")
+    value, headers = encode(_upstream("nl.koppel.assignment.upserted", "A-1", data))
+
+    routed = route(_record(b"A-1", value, headers), now=NOW)
+
+    assert routed.code == "invalid_payload"
+    assert (routed.record.topic, routed.record.value) == (f"{RAW}.dlq", value)
+    reason = dict(routed.record.headers)["koppel-error-reason"].decode()
+    assert reason.startswith("title: ")
+    assert "control characters" in reason
+    assert "Woordvoerder" not in reason
+
+
 def test_tombstone_on_the_raw_topic_is_dead_lettered() -> None:
     routed = route(_record(b"C-1", None), now=NOW)
 

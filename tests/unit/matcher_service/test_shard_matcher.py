@@ -145,6 +145,48 @@ async def test_confidential_summary_has_no_name_or_city(matcher: ShardMatcher) -
     assert out[0].event.data["assignment"]["organization"]["name"] is None
 
 
+async def test_confidential_match_event_carries_the_built_title_not_its_own(
+    matcher: ShardMatcher,
+) -> None:
+    uow = FakeUnitOfWork()
+    await matcher.profile_upserted(uow, profile(), None)
+    hidden = assignment(
+        visibility="confidential",
+        title="Gemeente Utrecht zoekt woordvoerder",
+        description="Woordvoerder voor de wethouder van Utrecht.",
+    )
+
+    out = await matcher.assignment_upserted(uow, hidden, None)
+
+    summary = out[0].event.data["assignment"]
+    assert summary["title"] == (
+        "Senior adviseur crisiscommunicatie bij een grote gemeente in Utrecht"
+    )
+    assert summary["title_is_built"] is True
+    text = out[0].event.model_dump_json()
+    assert "zoekt woordvoerder" not in text
+    assert "wethouder" not in text
+
+
+async def test_confidential_match_event_carries_the_public_title(matcher: ShardMatcher) -> None:
+    uow = FakeUnitOfWork()
+    await matcher.profile_upserted(uow, profile(), None)
+    hidden = assignment(
+        visibility="confidential",
+        title="Gemeente Utrecht zoekt woordvoerder",
+        public_title="Woordvoerder crisiscommunicatie",
+    )
+
+    out = await matcher.assignment_upserted(uow, hidden, None)
+
+    summary = out[0].event.data["assignment"]
+    assert (summary["title"], summary["title_is_built"]) == (
+        "Woordvoerder crisiscommunicatie",
+        False,
+    )
+    assert "zoekt woordvoerder" not in out[0].event.model_dump_json()
+
+
 @pytest.mark.parametrize(
     ("reason", "expected"),
     [

@@ -42,7 +42,10 @@ def test_naive_datetimes_are_refused() -> None:
 
 def test_a_receiver_verifies_our_body_and_headers() -> None:
     body = webhook_body(
-        Kind.FOUND, datetime(2026, 3, 1, 9, tzinfo=UTC), {"match_id": "m-1", "score": 0.8}
+        Kind.FOUND,
+        datetime(2026, 3, 1, 9, tzinfo=UTC),
+        {"match_id": "m-1", "score": 0.8},
+        consultant_language="nl",
     )
     headers = signature_headers(SECRET, webhook_id("d-1"), body, datetime.now(UTC))
     assert Webhook(SECRET).verify(body, headers) == {

@@ -48,6 +48,8 @@ class Assignment(ContractModel):
     id: EntityId
     title: ShortText
     description: LongText = ""
+    public_title: ShortText | None = None
+    """What consultants see instead of `title` when confidential (DOMAIN.md 8.6)."""
     organization: Organization
     location: Location
     level: Level

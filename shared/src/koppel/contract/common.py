@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self, TypeVar
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from koppel.vocabulary import Province
 
@@ -32,8 +38,60 @@ EntityId = Annotated[
 ]
 """An assignment or consultant id: 1–64 chars of `[A-Za-z0-9._:-]`, not dots only."""
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+# C0 and C1 controls (TAB, CR, LF and NUL among them), the line and paragraph separators and
+# the bidirectional controls: each can break a mail header, a log line or a template, or make
+# a text read differently from what it holds. Written as escapes, so the pattern reads the
+# same in Python and in the JSON Schema (ECMA-262) it is published in.
+NO_CONTROL_CHARACTERS_PATTERN = (
+    r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]*$"
+)
+_CONTROL_CHARACTER = re.compile(
+    r"[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+
+
+def _refuse_control_characters(value: Any) -> Any:
+    # Before any stripping: a leading newline is refused, not quietly removed.
+    if isinstance(value, str):
+        found = _CONTROL_CHARACTER.search(value)
+        if found is not None:
+            code_point = f"U+{ord(found.group()):04X}"
+            raise ValueError(
+                f"must not contain control characters (line breaks, tabs, NUL, bidi "
+                f"controls); found {code_point}"
+            )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _NoControlCharacters:
+    """Refuses `_CONTROL_CHARACTER` in a text field and publishes the rule as a pattern."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            _refuse_control_characters, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        document = handler(schema)
+        document["pattern"] = NO_CONTROL_CHARACTERS_PATTERN
+        return document
+
+
+NO_CONTROL_CHARACTERS = _NoControlCharacters()
+
+Text = Annotated[str, NO_CONTROL_CHARACTERS]
+"""Any text without control characters (DOMAIN.md 8.6); every other text type builds on it."""
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    NO_CONTROL_CHARACTERS,
+]
+LongText = Annotated[str, StringConstraints(max_length=20_000), NO_CONTROL_CHARACTERS]
 T = TypeVar("T")
 
 
@@ -47,7 +105,9 @@ UniqueList = Annotated[list[T], AfterValidator(_unique)]
 """A list whose items must not repeat."""
 
 Certification = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    NO_CONTROL_CHARACTERS,
 ]
 
 

@@ -8,7 +8,8 @@ from datetime import date
 from pydantic import AwareDatetime, Field
 
 from koppel.contract.assignment import Assignment
-from koppel.contract.common import ContractModel, EntityId, HoursPerWeek
+from koppel.contract.common import ContractModel, EntityId, HoursPerWeek, Text
+from koppel.public_title import built_title
 from koppel.vocabulary import (
     AssignmentType,
     Discipline,
@@ -32,7 +33,7 @@ def match_id_for(assignment_id: str, consultant_id: str) -> str:
 class OrganizationSummary(ContractModel):
     """What a notification may show of the organisation; `name` is None when confidential."""
 
-    name: str | None
+    name: Text | None
     type: OrganizationType
     size_class: SizeClass | None = None
 
@@ -40,13 +41,18 @@ class OrganizationSummary(ContractModel):
 class LocationSummary(ContractModel):
     """`city` is None for a confidential assignment: only the province is shown."""
 
-    city: str | None
+    city: Text | None
     province: Province
 
 
 class AssignmentSummary(ContractModel):
+    """What a consultant may see of an assignment: no description; masked when confidential."""
+
     id: EntityId
-    title: str
+    title: Text
+    title_is_built: bool = False
+    """`title` is the Dutch built title of `koppel.public_title`; shown in other languages
+    it is rebuilt from this summary's own fields."""
     organization: OrganizationSummary
     level: Level
     assignment_type: AssignmentType
@@ -63,12 +69,26 @@ class AssignmentSummary(ContractModel):
 
     @classmethod
     def of(cls, assignment: Assignment) -> AssignmentSummary:
-        """The summary to publish; a confidential assignment loses its name and city here."""
+        """The summary to publish; a confidential assignment loses its name, city and title."""
         confidential = assignment.visibility is Visibility.CONFIDENTIAL
         org = assignment.organization
+        title, title_is_built = assignment.title, False
+        if confidential and assignment.public_title is not None:
+            title = assignment.public_title
+        elif confidential:
+            title = built_title(
+                level=assignment.level,
+                discipline=assignment.disciplines_required[0],
+                organization_type=org.type,
+                size_class=org.size_class,
+                province=assignment.location.province,
+                language=Language.NL,
+            )
+            title_is_built = True
         return cls(
             id=assignment.id,
-            title=assignment.title,
+            title=title,
+            title_is_built=title_is_built,
             organization=OrganizationSummary(
                 name=None if confidential else org.name,
                 type=org.type,
@@ -95,11 +115,11 @@ class AssignmentSummary(ContractModel):
 class MatchFound(ContractModel):
     """Data of `nl.koppel.match.found`. `revision` grows when a still-matching pair changes."""
 
-    match_id: str
+    match_id: Text
     consultant_id: EntityId
     assignment: AssignmentSummary
     score: float = Field(ge=0, le=1)
-    reasons: list[str]
+    reasons: list[Text]
     language: Language = Language.NL
     revision: int = Field(default=1, ge=1)
 
@@ -107,7 +127,7 @@ class MatchFound(ContractModel):
 class MatchWithdrawn(ContractModel):
     """Data of `nl.koppel.match.withdrawn`: a pair that matched no longer does."""
 
-    match_id: str
+    match_id: Text
     consultant_id: EntityId
     assignment_id: EntityId
     assignment: AssignmentSummary | None = None

@@ -174,7 +174,14 @@ _INVALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     ),
     "duration_months": st.integers().filter(lambda n: not 1 <= n <= 24),
     "office_days_per_week": st.integers().filter(lambda n: not 0 <= n <= 5),
-    "title": st.one_of(st.none(), st.just(""), st.text("abc", min_size=201, max_size=400)),
+    "title": st.one_of(
+        st.none(),
+        st.just(""),
+        st.text("abc", min_size=201, max_size=400),
+        st.sampled_from(["\n", "\r", "\t", "\x85", "\u2028", "\u202e", "\u2066", "\u200f"]).map(
+            lambda control: f"Interim{control}woordvoerder"
+        ),
+    ),
     "start_date": st.text(max_size=20),
     "organization": st.one_of(st.none(), st.just({"name": "X", "type": "bakery"})),
     "unexpected_field": st.just("extra fields are refused"),

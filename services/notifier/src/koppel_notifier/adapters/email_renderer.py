@@ -8,7 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from koppel_notifier.domain.labels import label, long_date, percentage
+from koppel.labels import label, long_date, percentage
+from koppel.public_title import shown_title
 
 _LANGUAGES = ("nl", "en")
 
@@ -22,7 +23,7 @@ class RenderedEmail:
 
 @dataclass(frozen=True)
 class MatchView:
-    """One match as an email shows it; `organization` is masked for confidential ones."""
+    """One match as an email shows it; title and organisation are masked when confidential."""
 
     title: str
     organization: str
@@ -144,7 +145,7 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
             else f"{days} {'day' if days == 1 else 'days'} a week in the office"
         )
     return MatchView(
-        title=assignment["title"],
+        title=shown_title(assignment, language),
         organization=organization_text,
         confidential=confidential,
         level=label("level", assignment["level"], language),

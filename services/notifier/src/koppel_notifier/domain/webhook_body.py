@@ -6,11 +6,23 @@ import json
 from datetime import datetime
 from typing import Any
 
+from koppel.public_title import shown_title
 from koppel_notifier.domain.model import Kind
 
 
-def webhook_body(kind: Kind, occurred_at: datetime, data: dict[str, Any]) -> bytes:
-    """`{"type", "timestamp", "data"}`; `timestamp` is when the match event happened."""
+def webhook_body(
+    kind: Kind, occurred_at: datetime, data: dict[str, Any], *, consultant_language: str
+) -> bytes:
+    """`{"type", "timestamp", "data"}`; `timestamp` is when the match event happened.
+
+    A built title (confidential assignment, no `public_title`) is given in the language the
+    event names, that of its reasons, so a `match.found` sends the same bytes on every
+    attempt; a withdrawal names no language and follows `consultant_language`.
+    """
+    assignment = data.get("assignment")
+    if isinstance(assignment, dict) and assignment.get("title_is_built"):
+        language = str(data.get("language") or consultant_language)
+        data = {**data, "assignment": {**assignment, "title": shown_title(assignment, language)}}
     document = {"type": kind.value, "timestamp": occurred_at.isoformat(), "data": data}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 

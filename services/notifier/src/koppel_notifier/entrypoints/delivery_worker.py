@@ -246,7 +246,12 @@ class DeliveryWorker:
     async def _send_webhook(self, delivery: Delivery, contact: Contact) -> AttemptOutcome:
         assert contact.webhook_url is not None
         assert contact.webhook_secret is not None
-        body = webhook_body(delivery.kind, delivery.occurred_at, delivery.payload or {})
+        body = webhook_body(
+            delivery.kind,
+            delivery.occurred_at,
+            delivery.payload or {},
+            consultant_language=contact.language,
+        )
         return await self._webhooks.send(
             contact.webhook_url,
             contact.webhook_secret,

@@ -1,4 +1,4 @@
-"""Human wording of the vocabulary in Dutch and English, for emails."""
+"""Human wording of the vocabulary in Dutch and English, for what a consultant reads."""
 
 from __future__ import annotations
 

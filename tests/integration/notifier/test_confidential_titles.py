@@ -1,0 +1,82 @@
+"""A confidential assignment's title and description never reach a consultant (DOMAIN.md 8.6).
+
+The match events are built as the matcher builds them (`AssignmentSummary.of`, the
+consultant's language on the event); a real SMTP sink and a real webhook receiver get what
+the notifier sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from koppel.cloudevents import encode, new_event
+from koppel.contract import AssignmentSummary, MatchFound, match_id_for
+from koppel.event_types import EventType, Source
+from koppel.topics import MATCHES
+from koppel.vocabulary import Language
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET_TITLE = "Gemeente Zeist zoekt woordvoerder"
+BUILT = {
+    "nl": "Senior adviseur burgerparticipatie bij een middelgrote gemeente in Utrecht",
+    "en": "Senior citizen participation adviser at a medium-sized municipality in Utrecht",
+}
+
+
+def _hidden(*parts: str) -> bool:
+    return all("Zeist" not in part and SECRET_TITLE not in part for part in parts)
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+async def test_email_and_webhook_show_only_the_built_title(
+    language: str, notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any,
+    make_profile: Any, make_assignment: Any, wait: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant, path = f"c-title-{language}-{unique_id}", f"title-{language}-{unique_id}"
+    address = f"{consultant}@example.org"
+    confidential = make_assignment(
+        f"a-title-{unique_id}",
+        title=SECRET_TITLE,
+        description="Na de brand in Zeist-West zoekt de gemeente Zeist een woordvoerder.",
+        visibility="confidential",
+    )
+    found = MatchFound(
+        match_id=match_id_for(confidential.id, consultant),
+        consultant_id=consultant,
+        assignment=AssignmentSummary.of(confidential),
+        score=0.8,
+        reasons=["Opdracht op jouw niveau: senior"],
+        language=Language(language),
+    )
+    event = new_event(EventType.MATCH_FOUND, source=Source.MATCHER, subject=consultant, data=found)
+    value, _ = encode(event)
+    async with notifier():
+        await kafka_io.profile(
+            make_profile(
+                consultant,
+                language=language,
+                channels=["email", "webhook"],
+                webhook_url=receiver.url(path),
+                webhook_secret=SECRET,
+            )
+        )
+        await kafka_io.raw(MATCHES, consultant.encode(), value)
+        await wait(lambda: smtp_sink.handler.to(address) and receiver.at(path), what="both")
+
+    [mail] = smtp_sink.handler.to(address)
+    subject = str(mail.message["Subject"])
+    text, html = mail.part("text/plain"), mail.part("text/html")
+    assert _hidden(subject, text, html, mail.message.as_string())
+    assert subject.endswith(BUILT[language])
+    assert BUILT[language] in text
+    assert BUILT[language] in html
+    hook = receiver.one_message(path)
+    assert _hidden(hook.body.decode())
+    document = Webhook(SECRET).verify(hook.body, hook.headers)
+    assert document["data"]["assignment"]["title"] == BUILT[language]
+    assert "description" not in document["data"]["assignment"]
