@@ -8,6 +8,8 @@ from typing import TypeVar
 from pydantic import Field, PostgresDsn, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from koppel.secret_policy import ENVIRONMENT_VARIABLE, Environment
+
 
 class ServiceSettings(BaseSettings):
     """Base for each service's `Settings`; build it in `bootstrap.py`, never at import time."""
@@ -22,6 +24,13 @@ class ServiceSettings(BaseSettings):
         default=None,
         validation_alias="LOG_JSON",
         description="JSON logs; default: JSON unless stderr is a terminal.",
+    )
+
+    # Production unless said otherwise: secrets are then checked (koppel.secret_policy).
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        validation_alias=ENVIRONMENT_VARIABLE,
+        description="production (default) or development (accepts development defaults).",
     )
 
 
