@@ -36,7 +36,8 @@ topics: install ## Create or reconcile the Kafka topics
 	$(WITH_INFRA) uv run python -m koppel.topics
 
 migrate: install ## Apply the matcher's and notifier's database migrations
-	$(WITH_INFRA) uv run koppel-matcher migrate && uv run koppel-notifier migrate
+	$(WITH_INFRA) source deploy/local/development-defaults.sh; koppel_development_defaults "[migrate]"; \
+	uv run koppel-matcher migrate && uv run koppel-notifier migrate
 
 up: install ## Kafka, PostgreSQL, mail sink, webhook receiver and the three services, in the background
 	$(WITH_INFRA) bash deploy/local/services.sh start

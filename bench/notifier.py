@@ -218,6 +218,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     http_port = free_port()
     env = {
         **os.environ,
+        "KOPPEL_ENVIRONMENT": "development",
         "DATABASE_URL": dsn,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "SMTP_HOST": "127.0.0.1",

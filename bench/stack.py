@@ -153,6 +153,7 @@ class Stack:
             await admin.close()
         common = {
             **os.environ,
+            "KOPPEL_ENVIRONMENT": "development",
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.dsn,
             "LOG_LEVEL": "WARNING",
@@ -178,7 +179,6 @@ class Stack:
                 "SMTP_FROM": "Koppel <opdrachten@koppel.bench>",
                 "PUBLIC_BASE_URL": "http://127.0.0.1:8002",
                 "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-                "KOPPEL_ENVIRONMENT": "development",
             },
         }
         if "notifier" in only and not self.notifier_from_start:

@@ -51,9 +51,13 @@ on_signal() {
 }
 trap on_signal INT TERM
 
+# A local run is development: the secrets nobody set get their development defaults.
+# shellcheck source=deploy/local/development-defaults.sh
+source "$SCRIPT_DIR/development-defaults.sh"
+koppel_development_defaults "[run]"
+
 eval "$(bash "$SCRIPT_DIR/up.sh")"
 export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
-export INTAKE_API_TOKENS=${INTAKE_API_TOKENS:-demo:demo-token}
 # What a consultant sees as the sender of the demo's emails.
 export SMTP_FROM=${SMTP_FROM:-Koppel <opdrachten@koppel.local>}
 
@@ -101,6 +105,7 @@ The stack keeps running so you can look around:
   inbox     http://127.0.0.1:8025   (files: .local/mail/*.eml)
   webhooks  .local/webhooks/webhooks.jsonl
   intake    http://127.0.0.1:8000/docs   (bearer token: the first pair of INTAKE_API_TOKENS)
+  matcher   http://127.0.0.1:8001/docs   (bearer token: the first pair of MATCHER_API_TOKENS)
   logs      .local/logs/{intake,matcher,notifier,mail-sink,webhook-receiver}.log
 Stop it with:  $stop_hint
 EOF

@@ -5,7 +5,8 @@
 #   deploy/local/services.sh status
 #   deploy/local/services.sh stop     # TERM, then KILL after SERVICES_STOP_TIMEOUT seconds
 # Pid files: .local/run/<name>.pid; logs: .local/logs/<name>.log. Every variable of
-# DOMAIN.md section 7 may be set beforehand; the defaults below suit a local demo.
+# DOMAIN.md section 7 may be set beforehand; the defaults below suit a local demo, and the
+# secrets' development defaults come from development-defaults.sh (printed when used).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -14,18 +15,19 @@ cd "$ROOT"
 
 RUN_DIR=$ROOT/.local/run
 LOG_DIR=$ROOT/.local/logs
+# shellcheck source=deploy/local/development-defaults.sh
+source "$SCRIPT_DIR/development-defaults.sh"
+
 READY_TIMEOUT=${SERVICES_READY_TIMEOUT:-120}
 STOP_TIMEOUT=${SERVICES_STOP_TIMEOUT:-20}
 
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 export DATABASE_URL=${DATABASE_URL:-postgresql://koppel:koppel@127.0.0.1:5432/koppel}
-export INTAKE_API_TOKENS=${INTAKE_API_TOKENS:-demo:demo-token}
 export SMTP_HOST=${SMTP_HOST:-127.0.0.1}
 export SMTP_PORT=${SMTP_PORT:-1025}
 export SMTP_FROM=${SMTP_FROM:-koppel@localhost}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8002}
 export WEBHOOK_ALLOW_PRIVATE_TARGETS=${WEBHOOK_ALLOW_PRIVATE_TARGETS:-true}
-export NOTIFIER_UNSUBSCRIBE_SECRET=${NOTIFIER_UNSUBSCRIBE_SECRET:-dev-only-local-unsubscribe-secret}
 export LOG_JSON=${LOG_JSON:-true}
 # Locally the services listen on loopback only.
 export INTAKE_HOST=${INTAKE_HOST:-127.0.0.1}
@@ -103,6 +105,7 @@ prepare() {
 }
 
 start() {
+    koppel_development_defaults "[services]"
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     prepare
     local entry name url command
@@ -116,6 +119,7 @@ start() {
         wait_ready "$name" "$url"
     done
     log "all up: intake http://127.0.0.1:8000 (token: the first pair of INTAKE_API_TOKENS)," \
+        "matcher http://127.0.0.1:8001 (token: the first pair of MATCHER_API_TOKENS)," \
         "inbox http://127.0.0.1:8025, webhooks .local/webhooks/webhooks.jsonl"
 }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
@@ -19,17 +18,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from koppel.kafka_clients import KafkaConnection, SaslMechanism, SecurityProtocol, security_problems
+from koppel.secret_policy import ENVIRONMENT_VARIABLE, Environment, read_secret_file
 
-
-def _read_secret_file(path: object) -> str:
-    """The secret in the file at `path`, without the line break an editor or `echo` adds."""
-    try:
-        return Path(str(path)).read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-
-
-SecretFromFile = Annotated[SecretStr, BeforeValidator(_read_secret_file)]
+SecretFromFile = Annotated[SecretStr, BeforeValidator(read_secret_file)]
 """A `<NAME>_FILE` variable: it names a file (a mounted secret), the field holds its content."""
 
 
@@ -125,6 +116,13 @@ class ServiceSettings(KafkaSettings):
         default=None,
         validation_alias="LOG_JSON",
         description="JSON logs; default: JSON unless stderr is a terminal.",
+    )
+
+    # Production unless said otherwise: secrets are then checked (koppel.secret_policy).
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        validation_alias=ENVIRONMENT_VARIABLE,
+        description="production (default) or development (accepts development defaults).",
     )
 
 

@@ -125,6 +125,7 @@ async def raw_producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
 async def api(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
     """The production app (real Kafka publisher, real lifespan), raw consumer off."""
     settings = Settings(
+        KOPPEL_ENVIRONMENT="development",
         KAFKA_BOOTSTRAP_SERVERS=kafka,
         INTAKE_API_TOKENS=f"it:{TOKEN}",
         INTAKE_RAW_CONSUMER=False,

@@ -46,6 +46,7 @@ def intake_url(kafka: str) -> Iterator[str]:
     port = _free_port()
     app = build_app(
         Settings(
+            KOPPEL_ENVIRONMENT="development",
             KAFKA_BOOTSTRAP_SERVERS=kafka,
             INTAKE_API_TOKENS=f"fuzz:{TOKEN}",
             INTAKE_RAW_CONSUMER=False,

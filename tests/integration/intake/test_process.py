@@ -34,6 +34,7 @@ def _free_port() -> int:
 def _start(bootstrap: str, port: int) -> subprocess.Popen[str]:
     env = {
         **os.environ,
+        "KOPPEL_ENVIRONMENT": "development",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "INTAKE_API_TOKENS": f"proc:{TOKEN}",
         "INTAKE_PORT": str(port),

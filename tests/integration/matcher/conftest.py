@@ -37,6 +37,8 @@ from koppel_matcher.bootstrap import Matcher, start_matcher
 from koppel_matcher.settings import MatcherSettings
 
 TODAY = date.today()
+READ_TOKEN = "matcher-read-token-Vq3xT9kLm2Rz7Hc4"
+"""The bearer token of the read API in these tests (`ops:` in MATCHER_API_TOKENS)."""
 
 
 def assignment(assignment_id: str, **changes: Any) -> Assignment:
@@ -232,6 +234,8 @@ def matcher_settings(
     database: str, bootstrap: str, unique_id: str, **extra: Any
 ) -> MatcherSettings:
     values: dict[str, Any] = {
+        "KOPPEL_ENVIRONMENT": "development",
+        "MATCHER_API_TOKENS": f"ops:{READ_TOKEN}",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "DATABASE_URL": database,
         "MATCHER_GROUP_ID": f"test-matcher-{unique_id}",
@@ -282,6 +286,7 @@ class Kit:
     wait_ready = staticmethod(wait_ready)
     neighbour = staticmethod(neighbour)
     Collector = Collector
+    read_headers = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
 @pytest.fixture
@@ -394,6 +399,8 @@ def spawn(
 
     def start(instance: str = "r1", **extra: str) -> MatcherProcess:
         env = {
+            "KOPPEL_ENVIRONMENT": "development",
+            "MATCHER_API_TOKENS": f"ops:{READ_TOKEN}",
             "KAFKA_BOOTSTRAP_SERVERS": kafka,
             "DATABASE_URL": fresh_database,
             "MATCHER_GROUP_ID": f"test-matcher-{unique_id}",

@@ -300,9 +300,9 @@ async def test_read_api_ranks_current_matches_and_reports_health(
     await publisher.profile(kit.profile(c1))
     await publisher.profile(kit.profile(c2, specialisms=[], work_style="generalist"))
     await matches.wait_for(2)
-    app = create_app(MatchQueries(matcher.pool), matcher)
+    app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://m"
+        transport=httpx.ASGITransport(app=app), base_url="http://m", headers=kit.read_headers
     ) as http:
         body = (await http.get(f"/v1/assignments/{a}/matches")).json()
         ranked = [m["consultant_id"] for m in body["matches"]]
@@ -314,6 +314,7 @@ async def test_read_api_ranks_current_matches_and_reports_health(
         assert [m["assignment_id"] for m in mine["matches"]] == [a]
         assert mine["matches"][0]["assignment"]["organization"]["name"] == "Gemeente Utrecht"
         assert (await http.get("/v1/consultants/bad id!/matches")).status_code == 422
+        http.headers.pop("Authorization")
         assert (await http.get("/healthz")).status_code == 200
         schema = (await http.get("/openapi.json")).json()
         assert "CurrentMatch" in schema["components"]["schemas"]
@@ -330,7 +331,45 @@ async def test_read_api_ranks_current_matches_and_reports_health(
             assert name in metrics
         await publisher.close(a, CloseReason.FILLED)
         await matches.wait_for(4)
-        assert (await http.get(f"/v1/assignments/{a}/matches")).json()["matches"] == []
+        gone = await http.get(f"/v1/assignments/{a}/matches", headers=kit.read_headers)
+        assert gone.json()["matches"] == []
+
+
+async def test_read_api_answers_only_callers_with_a_token(
+    matcher, publisher, matches, kit, unique_id
+):
+    """Matches name consultants and why they fit: no token, no answer (DOMAIN.md 8.6)."""
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://m"
+    ) as http:
+        paths = [f"/v1/assignments/{a}/matches", f"/v1/consultants/{c}/matches"]
+        for path in [*paths, "/v1/consultants/bad id!/matches"]:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+                refused = await http.get(path, headers=headers)
+                assert refused.status_code == 401, (path, headers)
+                assert refused.headers["www-authenticate"] == 'Bearer realm="koppel-matcher"'
+                assert refused.headers["content-type"] == "application/problem+json"
+                problem = refused.json()
+                assert problem["status"] == 401
+                assert problem["title"] == "Unauthorized"
+                assert a not in refused.text
+                assert c not in refused.text
+        for path in paths:
+            answered = await http.get(path, headers=kit.read_headers)
+            assert answered.status_code == 200
+            assert c in answered.text
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert (await http.get(path)).status_code == 200, path
+        metrics = (await http.get("/metrics")).text
+        assert a not in metrics
+        assert c not in metrics
+        schema = (await http.get("/openapi.json")).json()
+        assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
 async def test_an_event_that_keeps_failing_is_dead_lettered_and_the_matcher_goes_on(

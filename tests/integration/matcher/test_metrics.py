@@ -21,7 +21,7 @@ async def test_shard_consumer_lag_and_http_latency_are_exposed(
     await publisher.profile(kit.profile(f"c-{unique_id}"))
     await matches.wait_for(1)
     group = f"test-matcher-{unique_id}.shard-"
-    app = create_app(MatchQueries(matcher.pool), matcher)
+    app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://m"
     ) as http:

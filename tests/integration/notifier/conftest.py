@@ -358,6 +358,7 @@ def notifier_env(
     **overrides: str,
 ) -> dict[str, str]:
     env = {
+        "KOPPEL_ENVIRONMENT": "development",
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "SMTP_HOST": smtp.host,

@@ -1,8 +1,10 @@
-"""docker-compose.yml holds what DOMAIN.md §7 and the services need (Docker cannot run here)."""
+"""docker-compose.yml holds what DOMAIN.md §7 and the services need (Docker cannot run here);
+its placeholder secrets pass in development only."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,12 @@ from typing import Any
 import pytest
 import yaml
 from compose_spec import PyCompose
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from koppel_intake.settings import Settings as IntakeSettings
+from koppel_matcher.settings import MatcherSettings
+from koppel_notifier.settings import Settings as NotifierSettings
 
 REPO = Path(__file__).resolve().parents[3]
 SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}
@@ -20,7 +28,7 @@ HEALTHCHECKED = ("kafka", "postgres", "intake", "matcher", "notifier")
 # topics command and both services' migrations).
 NEEDS: dict[str, set[str]] = {
     "intake": {"KAFKA_BOOTSTRAP_SERVERS", "INTAKE_API_TOKENS"},
-    "matcher": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"},
+    "matcher": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "MATCHER_API_TOKENS"},
     "notifier": {
         "KAFKA_BOOTSTRAP_SERVERS",
         "DATABASE_URL",
@@ -31,7 +39,31 @@ NEEDS: dict[str, set[str]] = {
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
     },
-    "setup": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "NOTIFIER_UNSUBSCRIBE_SECRET"},
+    "setup": {
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "DATABASE_URL",
+        "MATCHER_API_TOKENS",
+        "NOTIFIER_UNSUBSCRIBE_SECRET",
+    },
+}
+# The settings each container builds (the setup job runs both services' migrations), and
+# the secrets among its variables.
+SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
+    "intake": (IntakeSettings,),
+    "matcher": (MatcherSettings,),
+    "notifier": (NotifierSettings,),
+    "setup": (MatcherSettings, NotifierSettings),
+}
+SECRETS = {
+    "intake": ("INTAKE_API_TOKENS",),
+    "matcher": ("MATCHER_API_TOKENS",),
+    "notifier": ("NOTIFIER_UNSUBSCRIBE_SECRET",),
+    "setup": ("MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET"),
+}
+REAL = {
+    "INTAKE_API_TOKENS": "crm:Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae",
+    "MATCHER_API_TOKENS": "ops:Hc4Wd8Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7",
+    "NOTIFIER_UNSUBSCRIBE_SECRET": "Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7Hc4Wd8",
 }
 DOMAIN_VARIABLES = {
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -130,13 +162,23 @@ def test_notifier_talks_to_mailpit(compose: dict[str, Any]) -> None:
     assert env["LOG_JSON"] == "true"
 
 
-def test_secrets_come_from_the_environment_with_a_dev_default(compose: dict[str, Any]) -> None:
-    tokens = _DEFAULTED.match(environment(services(compose)["intake"])["INTAKE_API_TOKENS"])
-    assert tokens is not None, "INTAKE_API_TOKENS: ${INTAKE_API_TOKENS:-name:token}"
-    assert tokens["name"] == "INTAKE_API_TOKENS"
+@pytest.mark.parametrize(
+    ("service", "variable"), [("intake", "INTAKE_API_TOKENS"), ("matcher", "MATCHER_API_TOKENS")]
+)
+def test_token_lists_come_from_the_environment_with_a_dev_default(
+    compose: dict[str, Any], service: str, variable: str
+) -> None:
+    tokens = _DEFAULTED.match(environment(services(compose)[service])[variable])
+    assert tokens is not None, f"{variable}: ${{{variable}:-name:token}}"
+    assert tokens["name"] == variable
     name, _, token = tokens["default"].partition(":")
     assert name
     assert token
+
+
+def test_the_unsubscribe_secret_comes_from_the_environment_with_a_dev_default(
+    compose: dict[str, Any],
+) -> None:
     notifier = environment(services(compose)["notifier"])
     secret = _DEFAULTED.match(notifier["NOTIFIER_UNSUBSCRIBE_SECRET"])
     assert secret is not None
@@ -244,3 +286,58 @@ def test_every_image_is_pinned(compose: dict[str, Any], name: str) -> None:
     assert "/" not in tag
     assert tag
     assert tag != "latest"
+
+
+def as_run(service: dict[str, Any], shell: dict[str, str]) -> dict[str, str]:
+    """The container's environment when compose runs with `shell` as its environment."""
+
+    def value(match: re.Match[str]) -> str:
+        return shell.get(match["name"], match["default"] or "")
+
+    return {name: _VARIABLE.sub(value, text) for name, text in environment(service).items()}
+
+
+@pytest.fixture
+def empty_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Koppel variable of the shell running the tests reaches the settings built here."""
+    for name in list(os.environ):
+        if name.startswith(("KOPPEL_", "INTAKE_", "MATCHER_", "NOTIFIER_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("name", ["setup", *sorted(SERVICES)])
+def test_compose_runs_koppel_as_development_unless_told_otherwise(
+    compose: dict[str, Any], name: str
+) -> None:
+    """The services default to production; this laptop stack says it is development."""
+    env = environment(services(compose)[name])
+    assert env["KOPPEL_ENVIRONMENT"] == "${KOPPEL_ENVIRONMENT:-development}"
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_the_compose_defaults_start_the_services_in_development(
+    compose: dict[str, Any], name: str, empty_shell: None
+) -> None:
+    env = as_run(services(compose)[name], {})
+    for settings in SETTINGS[name]:
+        settings(**env)
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_production_refuses_the_compose_placeholders(
+    compose: dict[str, Any], name: str, empty_shell: None
+) -> None:
+    """An operator who sets production and forgets a secret gets a refusal, not a demo."""
+    service = services(compose)[name]
+    for secret in SECRETS[name]:
+        shell = {"KOPPEL_ENVIRONMENT": "production", **REAL}
+        del shell[secret]
+        env = as_run(service, shell)
+        readers = [s for s in SETTINGS[name] if secret.split("_")[0] in s.__module__.upper()]
+        assert readers, secret
+        for settings in readers:
+            with pytest.raises(ValidationError, match=secret):
+                settings(**env)
+    production = as_run(service, {"KOPPEL_ENVIRONMENT": "production", **REAL})
+    for settings in SETTINGS[name]:
+        settings(**production)

@@ -1,4 +1,5 @@
-"""deploy/k8s: every overlay renders with kustomize and validates against Kubernetes' schemas.
+"""deploy/k8s: every overlay renders with kustomize and validates against Kubernetes' schemas;
+production refuses the placeholder secrets, and each pod reaches only what it needs.
 
 Objects of custom resources (KEDA's ScaledObject, the External Secrets Operator's
 ExternalSecret) have no bundled schema; their structure is checked here instead.
@@ -6,6 +7,7 @@ ExternalSecret) have no bundled schema; their structure is checked here instead.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 from collections.abc import Iterator
@@ -16,13 +18,20 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from koppel.secret_policy import weakness
+
 REPO = Path(__file__).resolve().parents[3]
 K8S = REPO / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.30.0"
 SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}
 CONSUMERS = ("matcher", "notifier")
 CUSTOM_KINDS = {"ScaledObject", "ExternalSecret"}
-SECRET_KEYS = {"INTAKE_API_TOKENS", "DATABASE_URL", "NOTIFIER_UNSUBSCRIBE_SECRET"}
+SECRET_KEYS = {
+    "INTAKE_API_TOKENS",
+    "MATCHER_API_TOKENS",
+    "DATABASE_URL",
+    "NOTIFIER_UNSUBSCRIBE_SECRET",
+}
 # prod with the optional KEDA component, composed in a temporary kustomization.
 VARIANTS = ("dev", "prod", "prod+keda")
 
@@ -220,6 +229,32 @@ def test_the_base_secret_holds_only_placeholders(rendered: dict[str, list[Manife
     assert all("change-me" in value for value in secret["stringData"].values())
 
 
+def test_production_would_refuse_every_placeholder_secret(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """A forgotten Secret fails loudly: the services start in production and refuse these."""
+    secret = of_kind(rendered["dev"], "Secret")["koppel-secrets"]
+    for key, value in secret["stringData"].items():
+        if key == "DATABASE_URL":
+            continue
+        parts = (
+            [entry.partition(":")[2] for entry in value.split(",")] if "TOKENS" in key else [value]
+        )
+        assert all(weakness(part) for part in parts), key
+    for variant in ("prod", "prod+keda"):
+        (config,) = of_kind(rendered[variant], "ConfigMap").values()
+        assert config["data"]["KOPPEL_ENVIRONMENT"] == "production"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_setup_job_gets_the_secrets_its_migrations_check(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    (container,) = containers(of_kind(rendered[variant], "Job")["koppel-setup"])
+    names = {variable["name"] for variable in container["env"]}
+    assert {"DATABASE_URL", "MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET"} <= names
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_services_get_only_the_secrets_they_read(
     rendered: dict[str, list[Manifest]], variant: str
@@ -233,7 +268,10 @@ def test_services_get_only_the_secrets_they_read(
 
     deployments = of_kind(rendered[variant], "Deployment")
     assert secret_keys(containers(deployments["intake"])[0]) == {"INTAKE_API_TOKENS"}
-    assert secret_keys(containers(deployments["matcher"])[0]) == {"DATABASE_URL"}
+    assert secret_keys(containers(deployments["matcher"])[0]) == {
+        "DATABASE_URL",
+        "MATCHER_API_TOKENS",
+    }
     assert secret_keys(containers(deployments["notifier"])[0]) == {
         "DATABASE_URL",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
@@ -357,3 +395,141 @@ def test_keda_scales_the_consumers_on_lag(rendered: dict[str, list[Manifest]]) -
             assert int(metadata["lagThreshold"]) > 0
     matcher_groups = {t["metadata"]["consumerGroup"] for t in scaled["matcher"]["spec"]["triggers"]}
     assert matcher_groups == {f"koppel-matcher.shard-{shard}" for shard in range(6)}
+
+
+# --- network policies --------------------------------------------------------------------------
+
+PRIVATE_V4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8")
+# What each pod may reach besides DNS (53): Kafka (9092 plain, 9093 TLS), PostgreSQL (5432).
+EGRESS_PORTS = {
+    "intake": {9092, 9093},
+    "matcher": {9092, 9093, 5432},
+    "notifier": {9092, 9093, 5432, 25, 465, 587, 443},
+    "koppel-setup": {9092, 9093, 5432},
+}
+
+
+def policies_for(manifests: list[Manifest], pod_labels: dict[str, str]) -> list[Manifest]:
+    return [
+        policy
+        for policy in of_kind(manifests, "NetworkPolicy").values()
+        if policy["spec"]["podSelector"].get("matchLabels", {}).items() <= pod_labels.items()
+    ]
+
+
+def pod_labels(manifests: list[Manifest], name: str) -> dict[str, str]:
+    workload = {**of_kind(manifests, "Deployment"), **of_kind(manifests, "Job")}[name]
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def rules(policies: list[Manifest], direction: str) -> list[Manifest]:
+    return [rule for policy in policies for rule in policy["spec"].get(direction, [])]
+
+
+def ports(rule: Manifest) -> set[int]:
+    return {int(port["port"]) for port in rule.get("ports", [])}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_namespace_denies_what_no_policy_allows(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    deny = of_kind(rendered[variant], "NetworkPolicy")["default-deny"]
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_service_has_a_policy_admitting_only_its_port(
+    rendered: dict[str, list[Manifest]], variant: str, name: str
+) -> None:
+    manifests = rendered[variant]
+    own = of_kind(manifests, "NetworkPolicy")[name]
+    assert own["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": name}}
+    assert own["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    ingress = rules(policies_for(manifests, pod_labels(manifests, name)), "ingress")
+    assert ingress
+    assert all(ports(rule) == {SERVICES[name]} for rule in ingress)
+    sources = [source for rule in ingress for source in rule["from"]]
+    # From the namespace, and for the public APIs from the ingress controller; never any IP.
+    assert {"podSelector": {}} in sources
+    assert not any("ipBlock" in source for source in sources)
+    from_other_namespaces = [source for source in sources if "namespaceSelector" in source]
+    if name == "matcher":
+        assert from_other_namespaces == []
+    else:
+        assert from_other_namespaces == [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+        ]
+
+
+@pytest.mark.parametrize("variant", ["prod", "prod+keda"])
+@pytest.mark.parametrize("name", sorted(EGRESS_PORTS))
+def test_each_pod_reaches_only_dns_and_what_it_uses(
+    rendered: dict[str, list[Manifest]], variant: str, name: str
+) -> None:
+    manifests = rendered[variant]
+    egress = rules(policies_for(manifests, pod_labels(manifests, name)), "egress")
+    assert all(rule.get("ports") for rule in egress), "an egress rule without ports opens all"
+    dns = [rule for rule in egress if ports(rule) == {53}]
+    assert len(dns) == 1
+    assert {port["protocol"] for port in dns[0]["ports"]} == {"UDP", "TCP"}
+    assert dns[0]["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    assert set().union(*(ports(rule) for rule in egress)) == {53} | EGRESS_PORTS[name]
+    for rule in egress:
+        if ports(rule) & {9092, 5432}:
+            (peer,) = rule["to"]
+            assert set(peer) == {"namespaceSelector"}
+            namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            assert namespace == ("postgres" if ports(rule) == {5432} else "kafka")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_webhooks_reach_the_internet_but_no_cluster_private_or_metadata_address(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    manifests = rendered[variant]
+    base = of_kind(manifests, "NetworkPolicy")["notifier"]
+    (https,) = [rule for rule in base["spec"]["egress"] if 443 in ports(rule)]
+    assert ports(https) == {443}
+    blocks = [peer["ipBlock"] for peer in https["to"]]
+    assert all(set(peer) == {"ipBlock"} for peer in https["to"])
+    v4 = next(block for block in blocks if block["cidr"] == "0.0.0.0/0")
+    excluded = [ipaddress.ip_network(cidr) for cidr in v4["except"]]
+    for cidr in PRIVATE_V4:
+        assert any(ipaddress.ip_network(cidr).subnet_of(net) for net in excluded), cidr
+    metadata = ipaddress.ip_address("169.254.169.254")
+    assert any(metadata in net for net in excluded)
+    v6 = next(block for block in blocks if block["cidr"] == "::/0")
+    assert {"fc00::/7", "fe80::/10", "::1/128"} <= set(v6["except"])
+
+
+def test_only_the_dev_cluster_lets_the_notifier_reach_its_own_namespace(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """Mailpit and in-cluster webhook receivers exist in dev only."""
+    assert "notifier-to-the-namespace" in of_kind(rendered["dev"], "NetworkPolicy")
+    assert "mailpit" in of_kind(rendered["dev"], "NetworkPolicy")
+    for variant in ("prod", "prod+keda"):
+        assert set(of_kind(rendered[variant], "NetworkPolicy")) == {
+            "default-deny",
+            *SERVICES,
+            "koppel-setup",
+        }
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_pod_of_the_namespace_has_a_policy_of_its_own(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    """Under the default deny, a pod without a policy could neither serve nor connect."""
+    manifests = rendered[variant]
+    for workload in workloads(manifests):
+        name = workload["metadata"]["name"]
+        own = [
+            policy
+            for policy in policies_for(manifests, pod_labels(manifests, name))
+            if policy["spec"]["podSelector"]
+        ]
+        assert own, name

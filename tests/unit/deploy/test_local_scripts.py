@@ -1,4 +1,5 @@
-"""deploy/local/kafka.sh and postgres.sh: defaults unchanged, isolated-instance overrides.
+"""deploy/local/kafka.sh and postgres.sh: defaults unchanged, isolated-instance overrides;
+development-defaults.sh: what `make run` and `make up` use when no secret is set.
 
 The scripts are sourced (which defines their settings and functions without running a
 command), so these tests start nothing; `bench/chaos.py` and tests/e2e/test_chaos_quick.py
@@ -13,6 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from koppel.secret_policy import DEVELOPMENT_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[3]
 KAFKA = REPO / "deploy" / "local" / "kafka.sh"
@@ -170,3 +173,69 @@ def test_postgres_status_and_stop_of_an_isolated_cluster_never_created(tmp_path:
     stop = bash(f'"{POSTGRES}" stop', **env)
     assert stop.returncode == 0, stop.stderr
     assert not (tmp_path / "x").exists()
+
+
+# --- development defaults of `make run` / `make up` ------------------------------------------
+
+DEFAULTS = REPO / "deploy" / "local" / "development-defaults.sh"
+_SECRETS = ("KOPPEL_ENVIRONMENT", *DEVELOPMENT_DEFAULTS)
+
+
+def with_defaults(**env: str) -> subprocess.CompletedProcess[str]:
+    """Source development-defaults.sh in an environment without Koppel's secrets, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if k not in _SECRETS and not k.endswith("_FILE")}
+    script = f'source "{DEFAULTS}"; koppel_development_defaults "[run]"; ' + "; ".join(
+        f'echo "{name}=${{{name}:-}}"' for name in _SECRETS
+    )
+    return subprocess.run(
+        ["bash", "-c", script],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+
+
+def test_a_local_run_is_development_with_the_documented_defaults_and_says_so() -> None:
+    """`make run` needs no secret set, and prints which development defaults it used."""
+    result = with_defaults()
+    exported = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert exported == {"KOPPEL_ENVIRONMENT": "development", **DEVELOPMENT_DEFAULTS}
+    assert result.stderr == (
+        "[run] development defaults: KOPPEL_ENVIRONMENT=development, "
+        f"INTAKE_API_TOKENS={DEVELOPMENT_DEFAULTS['INTAKE_API_TOKENS']}, "
+        f"MATCHER_API_TOKENS={DEVELOPMENT_DEFAULTS['MATCHER_API_TOKENS']}, "
+        "NOTIFIER_UNSUBSCRIBE_SECRET=<development value>\n"
+    )
+
+
+def test_what_the_operator_set_is_kept_and_not_listed(tmp_path: Path) -> None:
+    tokens_file = tmp_path / "tokens"
+    result = with_defaults(
+        KOPPEL_ENVIRONMENT="production",
+        INTAKE_API_TOKENS="crm:mine",
+        MATCHER_API_TOKENS_FILE=str(tokens_file),
+    )
+    exported = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert exported["KOPPEL_ENVIRONMENT"] == "production"
+    assert exported["INTAKE_API_TOKENS"] == "crm:mine"
+    assert exported["MATCHER_API_TOKENS"] == ""  # its _FILE is set: setting both is refused
+    assert result.stderr == (
+        "[run] development defaults: NOTIFIER_UNSUBSCRIBE_SECRET=<development value>\n"
+    )
+    assert "crm:mine" not in result.stderr
+
+
+@pytest.mark.parametrize("script", ["run.sh", "services.sh"])
+def test_make_run_and_make_up_use_the_development_defaults(script: str) -> None:
+    text = (REPO / "deploy" / "local" / script).read_text(encoding="utf-8")
+    assert 'source "$SCRIPT_DIR/development-defaults.sh"' in text
+    assert "koppel_development_defaults " in text
+    for name in DEVELOPMENT_DEFAULTS:
+        assert f"{name}=${{{name}:-" not in text, f"{script} sets its own {name}"
+
+
+def test_make_run_prints_its_defaults_before_starting_anything() -> None:
+    text = (REPO / "deploy" / "local" / "run.sh").read_text(encoding="utf-8")
+    assert text.index("koppel_development_defaults ") < text.index('bash "$SCRIPT_DIR/up.sh"')

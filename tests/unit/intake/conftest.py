@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from koppel.api_tokens import ApiTokens
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
-from koppel_intake.domain.tokens import ApiTokens
 from koppel_intake.entrypoints.http.app import create_app
 from koppel_intake.service_layer.commands import Intake
 

@@ -1,17 +1,27 @@
-"""Intake settings from the environment, and refusing a malformed token list at start."""
+"""Intake settings from the environment, and refusing a malformed or weak token list at start."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from koppel_intake.bootstrap import build_app
-from koppel_intake.domain.tokens import TokenConfigError
+from koppel.settings import settings_from_environment
 from koppel_intake.settings import Settings
+
+STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"
+
+
+@pytest.fixture(autouse=True)
+def _no_tokens_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("INTAKE_API_TOKENS", "INTAKE_API_TOKENS_FILE", "KOPPEL_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_defaults_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("INTAKE_PORT", "PORT", "INTAKE_API_TOKENS", "KAFKA_BOOTSTRAP_SERVERS"):
+    for name in ("INTAKE_PORT", "PORT", "KAFKA_BOOTSTRAP_SERVERS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
 
     settings = Settings()
 
@@ -19,6 +29,7 @@ def test_defaults_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.raw_consumer_group == "koppel-intake"
     assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert settings.callers().identify("demo-token") == "demo"
 
 
 @pytest.mark.parametrize(("name", "value"), [("INTAKE_PORT", "8100"), ("PORT", "8100")])
@@ -28,18 +39,68 @@ def test_port_comes_from_intake_port_or_port(
     monkeypatch.delenv("INTAKE_PORT", raising=False)
     monkeypatch.delenv("PORT", raising=False)
     monkeypatch.setenv(name, value)
+    monkeypatch.setenv("INTAKE_API_TOKENS", f"crm:{STRONG}")
 
     assert Settings().port == 8100
 
 
 def test_tokens_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INTAKE_API_TOKENS", "crm:very-secret-value")
+    monkeypatch.setenv("INTAKE_API_TOKENS", f"crm:very-secret-value-{STRONG}")
 
     assert "very-secret-value" not in repr(Settings())
 
 
-def test_malformed_token_list_stops_the_start() -> None:
-    settings = Settings(INTAKE_API_TOKENS="crm-without-separator")
+def _refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        settings_from_environment(Settings, "koppel-intake")
+    return str(exited.value.code)
 
-    with pytest.raises(TokenConfigError):
-        build_app(settings)
+
+def test_malformed_token_list_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _refusal(monkeypatch, INTAKE_API_TOKENS="crm-without-separator")
+    assert message == (
+        "koppel-intake: invalid configuration: "
+        "INTAKE_API_TOKENS entry 1 is not of the form name:token"
+    )
+
+
+@pytest.mark.parametrize(
+    ("tokens", "complaint"),
+    [
+        (None, "INTAKE_API_TOKENS (or INTAKE_API_TOKENS_FILE) must be set"),
+        ("", "INTAKE_API_TOKENS is empty"),
+        ("demo:demo-token", "the token of 'demo' is a published value"),
+        ("dev:change-me-dev-token", "the token of 'dev' is a placeholder"),
+        (f"crm:{STRONG},ats:0123456789abcdef", "the token of 'ats' is shorter than 32 bytes"),
+    ],
+)
+def test_production_refuses_a_weak_or_missing_token_list(
+    monkeypatch: pytest.MonkeyPatch, tokens: str | None, complaint: str
+) -> None:
+    """Production is the default: nothing set means nothing accepted, not a demo token."""
+    env = {} if tokens is None else {"INTAKE_API_TOKENS": tokens}
+    message = _refusal(monkeypatch, **env)
+    assert message.startswith("koppel-intake: invalid configuration: ")
+    assert complaint in message
+    assert "\n" not in message
+    assert "0123456789abcdef" not in message
+
+
+def test_production_takes_strong_tokens_from_the_variable_or_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("INTAKE_API_TOKENS", f"crm:{STRONG}")
+    assert Settings().callers().identify(STRONG) == "crm"
+    monkeypatch.delenv("INTAKE_API_TOKENS")
+    path = tmp_path / "tokens"
+    path.write_text(f"ats:{STRONG}\n", encoding="utf-8")
+    monkeypatch.setenv("INTAKE_API_TOKENS_FILE", str(path))
+    assert Settings().callers().identify(STRONG) == "ats"
+
+
+def test_development_accepts_the_demo_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
+    monkeypatch.setenv("INTAKE_API_TOKENS", "dev:change-me-dev-token")
+    assert Settings().callers().identify("change-me-dev-token") == "dev"

@@ -13,7 +13,6 @@ import uvicorn
 from koppel.logging import configure_logging
 from koppel_intake.asyncapi import render
 from koppel_intake.bootstrap import build_app, load_settings
-from koppel_intake.domain.tokens import TokenConfigError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,10 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     settings = load_settings()
     configure_logging("intake", level=settings.log_level, json=settings.log_json)
-    try:
-        app = build_app(settings)
-    except TokenConfigError as exc:
-        sys.exit(f"koppel-intake: {exc}")
+    app = build_app(settings)
     # uvicorn handles SIGTERM/SIGINT: it stops accepting, finishes requests, then runs the
     # lifespan shutdown, which stops the consumer and flushes the producer.
     uvicorn.run(

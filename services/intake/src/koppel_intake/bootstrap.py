@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from koppel.settings import settings_from_environment
 from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
 from koppel_intake.adapters.raw_consumer import RawConsumer
-from koppel_intake.domain.tokens import ApiTokens
 from koppel_intake.entrypoints.http.app import create_app
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
@@ -30,7 +29,7 @@ def build_app(settings: Settings) -> FastAPI:
     The lifespan connects the producer in the background (HTTP answers 503 until then),
     starts the consumer, and on shutdown stops consuming before flushing the producer.
     """
-    tokens = ApiTokens.parse(settings.api_tokens.get_secret_value())
+    tokens = settings.callers()
     if not tokens.names:
         log.warning("INTAKE_API_TOKENS is empty: every API request will be refused with 401")
     publisher = KafkaEventPublisher(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pathlib import Path
+from typing import Self
 
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+
+from koppel.api_tokens import ApiTokens
 from koppel.settings import ServiceSettings
 from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
 from koppel_intake.entrypoints.http.guard import MEBIBYTE
@@ -19,14 +23,26 @@ class Settings(ServiceSettings):
     port: int = Field(
         default=8000, ge=1, le=65535, validation_alias=AliasChoices("INTAKE_PORT", "PORT")
     )
-    api_tokens: SecretStr = Field(
-        default=SecretStr(""),
+    api_tokens: SecretStr | None = Field(
+        default=None,
         validation_alias="INTAKE_API_TOKENS",
-        description="comma-separated name:token pairs",
+        description="comma-separated name:token pairs; required unless development",
     )
+    api_tokens_file: Path | None = Field(default=None, validation_alias="INTAKE_API_TOKENS_FILE")
     max_body_bytes: int = Field(default=MEBIBYTE, ge=1, validation_alias="INTAKE_MAX_BODY_BYTES")
     publish_timeout_seconds: float = Field(
         default=10.0, gt=0, validation_alias="INTAKE_PUBLISH_TIMEOUT_SECONDS"
     )
     raw_consumer_enabled: bool = Field(default=True, validation_alias="INTAKE_RAW_CONSUMER")
     raw_consumer_group: str = Field(default=DEFAULT_GROUP, validation_alias="INTAKE_RAW_GROUP")
+
+    @model_validator(mode="after")
+    def _acceptable_tokens(self) -> Self:
+        self.callers()
+        return self
+
+    def callers(self) -> ApiTokens:
+        """The callers' tokens; a malformed or (outside development) weak list is refused."""
+        return ApiTokens.configured(
+            "INTAKE_API_TOKENS", self.api_tokens, self.api_tokens_file, self.environment
+        )

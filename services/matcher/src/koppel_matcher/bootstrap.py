@@ -104,7 +104,9 @@ async def serve(settings: MatcherSettings) -> None:
     garbage_collection.freeze_after_full_collections()
     matcher = await start_matcher(settings)
     # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
-    app = create_app(MatchQueries(matcher.pool), matcher, on_shutdown=matcher.stop)
+    app = create_app(
+        MatchQueries(matcher.pool), matcher, settings.callers(), on_shutdown=matcher.stop
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.host, port=settings.port, log_config=None, access_log=False

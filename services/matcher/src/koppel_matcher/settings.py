@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
+from koppel.api_tokens import ApiTokens
 from koppel.settings import DatabaseSettings
 
 FETCH_MAX_WAIT_MS = 50
@@ -26,6 +28,12 @@ class MatcherSettings(DatabaseSettings):
         default=8001, ge=1, le=65535, validation_alias=AliasChoices("MATCHER_PORT", "PORT")
     )
     host: str = Field(default="0.0.0.0", validation_alias="MATCHER_HOST")  # noqa: S104
+    api_tokens: SecretStr | None = Field(
+        default=None,
+        validation_alias="MATCHER_API_TOKENS",
+        description="name:token pairs for the read API; required unless development",
+    )
+    api_tokens_file: Path | None = Field(default=None, validation_alias="MATCHER_API_TOKENS_FILE")
     group_id: str = Field(
         default="koppel-matcher", min_length=1, validation_alias="MATCHER_GROUP_ID"
     )
@@ -76,3 +84,14 @@ class MatcherSettings(DatabaseSettings):
         validation_alias="MATCHER_TEST_CRASH_AFTER_DB_COMMITS",
         description="Crash test only: see entrypoints.fault_injection.",
     )
+
+    @model_validator(mode="after")
+    def _acceptable_tokens(self) -> Self:
+        self.callers()
+        return self
+
+    def callers(self) -> ApiTokens:
+        """Who may read matches; a malformed or (outside development) weak list is refused."""
+        return ApiTokens.configured(
+            "MATCHER_API_TOKENS", self.api_tokens, self.api_tokens_file, self.environment
+        )

@@ -141,7 +141,7 @@ async def build(
         ),
         connections=settings.email_concurrency,
     )
-    tokens = UnsubscribeTokens(settings.unsubscribe_secret.get_secret_value())
+    tokens = UnsubscribeTokens(settings.unsubscribe_key())
     successes = SuccessBatcher(store, clock)
     worker = DeliveryWorker(
         store=store,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
+from koppel.secret_policy import configured_secret, refuse_weak_secret
 from koppel.settings import DatabaseSettings
 from koppel_notifier.domain.retry_policy import DEFAULT_SCHEDULE, parse_schedule
 
-_PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
-DEVELOPMENT_SECRET = "development-unsubscribe-secret"  # noqa: S105 - refused outside development
+UNSUBSCRIBE_SECRET = "NOTIFIER_UNSUBSCRIBE_SECRET"  # noqa: S105 - a variable's name
 
 FETCH_MAX_WAIT_MS = 50
 FETCH_MIN_BYTES = 1 << 20
@@ -24,7 +25,6 @@ matches/s the notifier's CPU per match fell from 1.4-1.6 to 0.8-1.0 ms, PostgreS
 
 
 class Settings(DatabaseSettings):
-    environment: str = Field(default="development", validation_alias="KOPPEL_ENVIRONMENT")
     port: int = Field(
         default=8002, ge=1, le=65535, validation_alias=AliasChoices("NOTIFIER_PORT", "PORT")
     )
@@ -45,8 +45,13 @@ class Settings(DatabaseSettings):
     allow_private_targets: bool = Field(
         default=False, validation_alias="WEBHOOK_ALLOW_PRIVATE_TARGETS"
     )
-    unsubscribe_secret: SecretStr = Field(
-        default=SecretStr(DEVELOPMENT_SECRET), validation_alias="NOTIFIER_UNSUBSCRIBE_SECRET"
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=UNSUBSCRIBE_SECRET,
+        description="signs unsubscribe links; required unless development",
+    )
+    unsubscribe_secret_file: Path | None = Field(
+        default=None, validation_alias=f"{UNSUBSCRIBE_SECRET}_FILE"
     )
     digest_hour: int = Field(default=8, ge=0, le=23, validation_alias="NOTIFIER_DIGEST_HOUR")
     retry_schedule: str = Field(
@@ -97,14 +102,21 @@ class Settings(DatabaseSettings):
 
     @model_validator(mode="after")
     def _real_secret_outside_development(self) -> Self:
-        secret = self.unsubscribe_secret.get_secret_value()
-        placeholder = secret.lower() in _PLACEHOLDER_SECRETS or secret == DEVELOPMENT_SECRET
-        if self.environment not in {"development", "test"} and (placeholder or len(secret) < 16):
-            raise ValueError(
-                "NOTIFIER_UNSUBSCRIBE_SECRET must be set to a real secret (16+ characters)"
-                f" when KOPPEL_ENVIRONMENT={self.environment!r}"
-            )
+        self.unsubscribe_key()
         return self
+
+    def unsubscribe_key(self) -> str:
+        """The secret signing unsubscribe links; weak ones are refused outside development."""
+        secret = configured_secret(
+            UNSUBSCRIBE_SECRET,
+            self.unsubscribe_secret,
+            self.unsubscribe_secret_file,
+            self.environment,
+        )
+        if not secret:
+            raise ValueError(f"{UNSUBSCRIBE_SECRET} is empty")
+        refuse_weak_secret(UNSUBSCRIBE_SECRET, secret, self.environment)
+        return secret
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

@@ -93,6 +93,7 @@ async def start_intake(
     port = free_port()
     env = {
         **os.environ,
+        "KOPPEL_ENVIRONMENT": "development",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "INTAKE_API_TOKENS": f"hostile:{HOSTILE_TOKEN}",
         "INTAKE_HOST": "127.0.0.1",

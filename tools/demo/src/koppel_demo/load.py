@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from koppel.contract import Assignment, ConsultantProfile
+from koppel.secret_policy import DEVELOPMENT_DEFAULTS
 from koppel.settings import kafka_from_environment
 from koppel.vocabulary import Channel
 from koppel_demo.console_report import render
@@ -115,7 +116,8 @@ async def drive(
     console: Console,
 ) -> Run:
     """PUT everything with a progress bar, then watch until the deliveries settle."""
-    token = token_from(os.environ.get("INTAKE_API_TOKENS", "demo:demo-token"))
+    tokens = os.environ.get("INTAKE_API_TOKENS") or DEVELOPMENT_DEFAULTS["INTAKE_API_TOKENS"]
+    token = token_from(tokens)
     keys = frozenset(p.id for p in profiles) | frozenset(j.id for j in jobs)
     watcher = TopicWatcher(kafka_from_environment("koppel_demo.load", args.bootstrap_servers), keys)
     await watcher.start()

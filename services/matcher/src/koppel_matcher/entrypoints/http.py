@@ -1,4 +1,9 @@
-"""The matcher's operations API (port 8001): matches from the ledger, health and metrics."""
+"""The matcher's operations API (port 8001): matches from the ledger, health and metrics.
+
+Matches name consultants and say why they fit: every `/v1` route needs a bearer token of
+`MATCHER_API_TOKENS`. Health and metrics stay open for probes and scrapers; the metrics
+are labelled by route template, shard and topic, never by an id.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Protocol
 
-from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from koppel.api_tokens import ApiTokens, BearerRefusedError, challenge
 from koppel.contract.common import ID_PATTERN
 from koppel.http_metrics import RequestLatencyMiddleware
 from koppel_matcher.adapters.match_queries import CurrentMatch, MatchQueries
@@ -48,10 +55,32 @@ def _queries(request: Request) -> MatchQueries:
 
 Queries = Annotated[MatchQueries, Depends(_queries)]
 
+# Documents the scheme in OpenAPI; `_caller` checks the header itself (auto_error=False).
+_bearer = HTTPBearer(auto_error=False, description="a token from MATCHER_API_TOKENS")
+
+
+async def _caller(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    # Solved before the path and query parameters: an anonymous caller learns nothing.
+    tokens: ApiTokens = request.app.state.tokens
+    return tokens.authenticate(request.headers.get("authorization", ""))
+
+
+async def _unauthorized(_request: Request, exc: Exception) -> Response:
+    """401 as an RFC 9457 problem, with the challenge RFC 6750 asks for."""
+    return JSONResponse(
+        {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": str(exc)},
+        status_code=401,
+        headers=challenge("koppel-matcher"),
+        media_type="application/problem+json",
+    )
+
 
 def create_app(
     queries: MatchQueries,
     readiness: Readiness,
+    tokens: ApiTokens,
     *,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
@@ -65,9 +94,12 @@ def create_app(
 
     app = FastAPI(title="Koppel matcher", version="1", lifespan=lifespan)
     app.state.queries = queries
+    app.state.tokens = tokens
     app.add_middleware(RequestLatencyMiddleware, histogram=HTTP_LATENCY)
+    app.add_exception_handler(BearerRefusedError, _unauthorized)
+    reads = APIRouter(prefix="/v1", dependencies=[Depends(_caller)])
 
-    @app.get("/v1/assignments/{assignment_id}/matches")
+    @reads.get("/assignments/{assignment_id}/matches")
     async def assignment_matches(
         assignment_id: EntityIdPath, queries: Queries, limit: Limit = 100
     ) -> AssignmentMatches:
@@ -75,13 +107,15 @@ def create_app(
         matches = await queries.for_assignment(assignment_id, limit)
         return AssignmentMatches(assignment_id=assignment_id, matches=matches)
 
-    @app.get("/v1/consultants/{consultant_id}/matches")
+    @reads.get("/consultants/{consultant_id}/matches")
     async def consultant_matches(
         consultant_id: EntityIdPath, queries: Queries, limit: Limit = 100
     ) -> ConsultantMatches:
         """Assignments currently matched to the consultant, best score first."""
         matches = await queries.for_consultant(consultant_id, limit)
         return ConsultantMatches(consultant_id=consultant_id, matches=matches)
+
+    app.include_router(reads)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -12,10 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from koppel.api_tokens import ApiTokens
 from koppel.contract import Assignment, AssignmentClose, ConsultantProfile
 from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel_intake.adapters.publisher import EventPublisher
-from koppel_intake.domain.tokens import ApiTokens
 from koppel_intake.entrypoints.http.bodies import (
     Accepted,
     AssignmentUpsert,

@@ -18,8 +18,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
+from koppel.api_tokens import ApiTokens, BearerRefusedError, challenge
 from koppel_intake.domain.json_shape import shape_problem
-from koppel_intake.domain.tokens import ApiTokens
 from koppel_intake.entrypoints.http.problems import (
     MALFORMED_TYPE,
     VALIDATION_TYPE,
@@ -30,7 +30,6 @@ from koppel_intake.entrypoints.http.problems import (
 
 MEBIBYTE = 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="koppel-intake"'}
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -71,17 +70,10 @@ def guarded_route(tokens: ApiTokens, *, max_body_bytes: int = MEBIBYTE) -> type[
 
 
 def _authenticate(request: Request, tokens: ApiTokens) -> str:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise ProblemError(
-            401,
-            "a bearer token is required (Authorization: Bearer <token>)",
-            headers=_UNAUTHORIZED_HEADERS,
-        )
-    name = tokens.identify(credentials.strip())
-    if name is None:
-        raise ProblemError(401, "the bearer token is not valid", headers=_UNAUTHORIZED_HEADERS)
-    return name
+    try:
+        return tokens.authenticate(request.headers.get("authorization", ""))
+    except BearerRefusedError as refused:
+        raise ProblemError(401, str(refused), headers=challenge("koppel-intake")) from None
 
 
 def _check_shape(body: bytes) -> None:

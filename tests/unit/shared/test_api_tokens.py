@@ -1,10 +1,10 @@
-"""API tokens: parsing `INTAKE_API_TOKENS` and identifying callers."""
+"""API tokens: parsing a `name:token` list and identifying callers."""
 
 from __future__ import annotations
 
 import pytest
 
-from koppel_intake.domain.tokens import ApiTokens, TokenConfigError
+from koppel.api_tokens import ApiTokens, TokenConfigError
 
 
 def test_pairs_are_parsed_and_callers_identified_by_name() -> None:

@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Sourced by services.sh, run.sh and `make migrate`: a local stack runs with
+# KOPPEL_ENVIRONMENT=development and, for every secret not set beforehand, the documented
+# development default (koppel.secret_policy.DEVELOPMENT_DEFAULTS), and says which it used.
+# Outside development the services refuse these values: they are published right here.
+#   koppel_development_defaults "[run]"    # exports, then prints one line to stderr
+
+koppel_development_defaults() {
+    local prefix=$1 entry name value shown used=()
+    for entry in \
+        "KOPPEL_ENVIRONMENT|development|development" \
+        "INTAKE_API_TOKENS|demo:demo-token|demo:demo-token" \
+        "MATCHER_API_TOKENS|demo:demo-matcher-token|demo:demo-matcher-token" \
+        "NOTIFIER_UNSUBSCRIBE_SECRET|development-unsubscribe-secret|<development value>"; do
+        IFS='|' read -r name value shown <<<"$entry"
+        local file_variable="${name}_FILE"
+        if [[ -n ${!name:-} || -n ${!file_variable:-} ]]; then
+            continue # the operator's own value (or file) wins
+        fi
+        export "$name=$value"
+        used+=("$name=$shown")
+    done
+    if ((${#used[@]})); then
+        local joined
+        joined=$(printf ', %s' "${used[@]}")
+        printf '%s development defaults: %s\n' "$prefix" "${joined:2}" >&2
+    fi
+}

@@ -1,0 +1,50 @@
+"""The matcher's read API tokens: required and strong in production (the default)."""
+
+from __future__ import annotations
+
+import pytest
+
+from koppel.settings import settings_from_environment
+from koppel_matcher.settings import MatcherSettings
+
+STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"
+
+
+@pytest.fixture(autouse=True)
+def _no_tokens_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("KOPPEL_ENVIRONMENT", "MATCHER_API_TOKENS", "MATCHER_API_TOKENS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "complaint"),
+    [
+        (None, "MATCHER_API_TOKENS (or MATCHER_API_TOKENS_FILE) must be set"),
+        (" ", "MATCHER_API_TOKENS is empty"),
+        ("demo:demo-matcher-token", "MATCHER_API_TOKENS: the token of 'demo' is a published"),
+        ("ops:placeholder", "MATCHER_API_TOKENS: the token of 'ops' is a placeholder"),
+        ("ops:0123456789abcdef", "MATCHER_API_TOKENS: the token of 'ops' is shorter than 32"),
+        ("0123456789abcdef", "MATCHER_API_TOKENS entry 1 is not of the form name:token"),
+    ],
+)
+def test_production_refuses_missing_malformed_or_weak_tokens(
+    monkeypatch: pytest.MonkeyPatch, tokens: str | None, complaint: str
+) -> None:
+    if tokens is not None:
+        monkeypatch.setenv("MATCHER_API_TOKENS", tokens)
+    with pytest.raises(SystemExit) as exited:
+        settings_from_environment(MatcherSettings, "koppel-matcher")
+    message = str(exited.value.code)
+    assert message.startswith(f"koppel-matcher: invalid configuration: {complaint}")
+    assert "0123456789abcdef" not in message
+    assert "\n" not in message
+
+
+def test_production_accepts_strong_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHER_API_TOKENS", f"ops:{STRONG}")
+    assert MatcherSettings().callers().authenticate(f"Bearer {STRONG}") == "ops"
+
+
+def test_development_falls_back_to_the_documented_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
+    assert MatcherSettings().callers().identify("demo-matcher-token") == "demo"
