@@ -24,7 +24,7 @@ import pytest
 
 from koppel_notifier.adapters.guarded_network import GuardedResolver, Lookup, system_lookup
 from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
-from koppel_notifier.domain.address_policy import IPAddress
+from koppel_notifier.domain.address_policy import IPAddress, TargetPolicy, parse_allowed_networks
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
 
 pytestmark = pytest.mark.integration
@@ -112,10 +112,12 @@ def now() -> datetime:
 
 @asynccontextmanager
 async def sender(
-    lookup: Lookup, *, allow_private: bool, **options: object
+    lookup: Lookup, *, allow_loopback: bool, **options: object
 ) -> AsyncIterator[HttpWebhookSender]:
+    """A sender whose allow-list is `127.0.0.0/8,::1/128` (as in local runs), or empty."""
+    allowed = parse_allowed_networks("127.0.0.0/8,::1/128" if allow_loopback else "")
     webhooks = HttpWebhookSender(
-        GuardedResolver(allow_private=allow_private, lookup=lookup),
+        GuardedResolver(TargetPolicy.configured(allowed, allow_private=False), lookup=lookup),
         now,
         **options,  # type: ignore[arg-type]
     )
@@ -132,7 +134,7 @@ async def post(webhooks: HttpWebhookSender, url: str) -> AttemptOutcome:
 async def test_the_connection_goes_to_the_checked_address_and_is_kept_alive() -> None:
     # `hooks.test` exists in no DNS: a delivery proves aiohttp connected to our answer.
     lookup = TableLookup({"hooks.test": LOOPBACK})
-    async with serving(answer_204) as server, sender(lookup, allow_private=True) as webhooks:
+    async with serving(answer_204) as server, sender(lookup, allow_loopback=True) as webhooks:
         first = await post(webhooks, f"http://hooks.test:{server.port}/a")
         second = await post(webhooks, f"http://hooks.test:{server.port}/b")
     assert (first.verdict, second.verdict) == (Verdict.DELIVERED, Verdict.DELIVERED)
@@ -149,7 +151,7 @@ async def test_the_connection_goes_to_the_checked_address_and_is_kept_alive() ->
 async def test_a_loopback_target_is_refused_before_any_connection(host: str) -> None:
     # Literals never reach a resolver in aiohttp; `localhost` and the hex form do, and get
     # the system's answer, which is loopback.
-    async with serving(answer_204) as server, sender(system_lookup, allow_private=False) as hooks:
+    async with serving(answer_204) as server, sender(system_lookup, allow_loopback=False) as hooks:
         outcome = await post(hooks, f"http://{host}:{server.port}/hook")
     assert outcome.verdict is Verdict.REFUSED, outcome
     assert server.connections == 0
@@ -158,19 +160,19 @@ async def test_a_loopback_target_is_refused_before_any_connection(host: str) -> 
 @pytest.mark.parametrize("answer", ["127.0.0.1", "::ffff:127.0.0.1", "10.0.0.1"])
 async def test_a_host_resolving_to_a_private_address_is_refused(answer: str) -> None:
     lookup = TableLookup({"evil.hooks.test": ipaddress.ip_address(answer)})
-    async with serving(answer_204) as server, sender(lookup, allow_private=False) as webhooks:
+    async with serving(answer_204) as server, sender(lookup, allow_loopback=False) as webhooks:
         outcome = await post(webhooks, f"http://evil.hooks.test:{server.port}/hook")
     assert outcome.verdict is Verdict.REFUSED
-    assert ipaddress.ip_address(answer).compressed in outcome.detail
+    assert outcome.detail.startswith("webhook_target_not_allowed:"), outcome.detail
     assert server.connections == 0
 
 
 async def test_a_url_that_can_never_work_is_refused() -> None:
-    async with sender(TableLookup({}), allow_private=True) as webhooks:
+    async with sender(TableLookup({}), allow_loopback=True) as webhooks:
         for url in ("ftp://hooks.test/x", "no url at all", "http://"):
             outcome = await post(webhooks, url)
             assert outcome.verdict is Verdict.REFUSED, url
-            assert outcome.detail.startswith("invalid webhook URL"), outcome.detail
+            assert outcome.detail == "webhook_url_invalid", outcome.detail
 
 
 # ---------------------------------------------------------------- TLS
@@ -213,7 +215,7 @@ async def test_tls_verifies_and_sends_sni_for_the_url_hostname(tmp_path: Path) -
     lookup = TableLookup({"hooks.test": LOOPBACK, "other.test": LOOPBACK})
     async with (
         serving(answer_204, tls=server_tls) as server,
-        sender(lookup, allow_private=True, ssl_context=client_tls) as webhooks,
+        sender(lookup, allow_loopback=True, ssl_context=client_tls) as webhooks,
     ):
         good = await post(webhooks, f"https://hooks.test:{server.port}/tls")
         # Same address, but the certificate is not for this name (nor for the IP).
@@ -244,7 +246,7 @@ async def test_at_most_20_kb_of_an_endless_reply_is_read() -> None:
         closed.set()
 
     lookup = TableLookup({"big.test": LOOPBACK})
-    async with serving(endless) as server, sender(lookup, allow_private=True) as webhooks:
+    async with serving(endless) as server, sender(lookup, allow_loopback=True) as webhooks:
         started = time.monotonic()
         outcome = await post(webhooks, f"http://big.test:{server.port}/big")
         elapsed = time.monotonic() - started
@@ -266,7 +268,7 @@ async def test_a_dripping_reply_is_cut_off_by_the_total_timeout() -> None:
     lookup = TableLookup({"drip.test": LOOPBACK})
     async with (
         serving(drip) as server,
-        sender(lookup, allow_private=True, total_timeout=1.0) as webhooks,
+        sender(lookup, allow_loopback=True, total_timeout=1.0) as webhooks,
     ):
         started = time.monotonic()
         outcome = await post(webhooks, f"http://drip.test:{server.port}/drip")
@@ -289,7 +291,7 @@ async def test_each_origin_has_its_own_connection_limit(wait: Any) -> None:
     async with (
         serving(held) as slow_server,
         serving(answer_204) as fast_server,
-        sender(lookup, allow_private=True, connections_per_origin=2) as webhooks,
+        sender(lookup, allow_loopback=True, connections_per_origin=2) as webhooks,
     ):
         slow_sends = [
             asyncio.create_task(post(webhooks, f"http://slow.test:{slow_server.port}/{n}"))

@@ -122,7 +122,7 @@ async def build(
     store = DeliveryStore(pool)
     producer = make_producer(settings.kafka)
     webhooks = HttpWebhookSender(
-        GuardedResolver(allow_private=settings.allow_private_targets, lookup=resolver),
+        GuardedResolver(settings.target_policy, lookup=resolver),
         clock,
         connect_timeout=settings.webhook_connect_timeout_s,
         total_timeout=settings.webhook_total_timeout_s,

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 
 from koppel.secret_policy import configured_secret, refuse_weak_secret
 from koppel.settings import DatabaseSettings
+from koppel_notifier.domain.address_policy import TargetPolicy, parse_allowed_networks
 from koppel_notifier.domain.retry_policy import DEFAULT_SCHEDULE, parse_schedule
 
 UNSUBSCRIBE_SECRET = "NOTIFIER_UNSUBSCRIBE_SECRET"  # noqa: S105 - a variable's name
@@ -43,7 +44,14 @@ class Settings(DatabaseSettings):
     smtp_timeout_s: float = Field(default=10.0, validation_alias="SMTP_TIMEOUT_SECONDS")
 
     allow_private_targets: bool = Field(
-        default=False, validation_alias="WEBHOOK_ALLOW_PRIVATE_TARGETS"
+        default=False,
+        validation_alias="WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        description="Also allow webhooks to loopback and private ranges (no link-local).",
+    )
+    allowed_networks: str = Field(
+        default="",
+        validation_alias="WEBHOOK_ALLOWED_NETWORKS",
+        description="Comma-separated CIDRs webhooks may reach besides public addresses.",
     )
     unsubscribe_secret: SecretStr | None = Field(
         default=None,
@@ -94,6 +102,12 @@ class Settings(DatabaseSettings):
         description="A fetch is answered before NOTIFIER_FETCH_MAX_WAIT_MS once this much waits.",
     )
 
+    @field_validator("allowed_networks")
+    @classmethod
+    def _no_blocked_network(cls, value: str) -> str:
+        parse_allowed_networks(value)
+        return value
+
     @field_validator("retry_schedule")
     @classmethod
     def _parsable_schedule(cls, value: str) -> str:
@@ -117,6 +131,13 @@ class Settings(DatabaseSettings):
             raise ValueError(f"{UNSUBSCRIBE_SECRET} is empty")
         refuse_weak_secret(UNSUBSCRIBE_SECRET, secret, self.environment)
         return secret
+
+    @property
+    def target_policy(self) -> TargetPolicy:
+        """Where webhooks may go (WEBHOOK_ALLOWED_NETWORKS, WEBHOOK_ALLOW_PRIVATE_TARGETS)."""
+        return TargetPolicy.configured(
+            parse_allowed_networks(self.allowed_networks), allow_private=self.allow_private_targets
+        )
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Annotated, Self
 
 from pydantic import (
-    AnyHttpUrl,
     EmailStr,
     Field,
     SecretStr,
@@ -26,6 +25,7 @@ from koppel.contract.common import (
     ShortText,
     UniqueList,
 )
+from koppel.contract.webhook_url import WebhookUrl
 from koppel.vocabulary import (
     AssignmentType,
     Channel,
@@ -44,7 +44,7 @@ class NotificationPreferences(ContractModel):
     channels: Annotated[UniqueList[Channel], Field(min_length=1, max_length=2)] = [Channel.EMAIL]
     mode: NotificationMode = NotificationMode.INSTANT
     min_score: float = Field(default=0.5, ge=0, le=1, strict=True)
-    webhook_url: AnyHttpUrl | None = None
+    webhook_url: WebhookUrl | None = None
     webhook_secret: SecretStr | None = None
 
     @field_validator("webhook_secret")

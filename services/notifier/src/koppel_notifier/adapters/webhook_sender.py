@@ -9,12 +9,18 @@ from datetime import datetime
 import aiohttp
 from yarl import URL
 
+from koppel.contract.webhook_url import MAX_WEBHOOK_URL_LENGTH
 from koppel_notifier.adapters.guarded_network import GuardedResolver, TargetRefused
 from koppel_notifier.adapters.webhook_signing import signature_headers
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict, classify_http
 
 MAX_RESPONSE_BYTES = 20 * 1024
 USER_AGENT = "Koppel-Notifier/1 (+https://koppel.nl)"
+
+URL_INVALID = "webhook_url_invalid"
+URL_TOO_LONG = "webhook_url_too_long"
+URL_USERINFO = "webhook_url_userinfo"
+"""Refusal codes for a URL stored before intake checked it (see koppel.contract.webhook_url)."""
 
 
 class HttpWebhookSender:
@@ -23,8 +29,12 @@ class HttpWebhookSender:
     One aiohttp session serves every receiver: its connector keeps the connections of each
     origin (scheme, host, port) apart, at most `connections_per_origin` of them, and closes
     one that has been idle for `keepalive_s`. The connector resolves through the
-    `GuardedResolver` only, with its DNS cache off (see guarded_network).
+    `GuardedResolver` only, with its DNS cache off (see guarded_network); plain http has a
+    session of its own, whose resolver admits allow-listed addresses only.
     `ssl_context` replaces the system's trust store (tests use their own CA).
+
+    A refusal (policy, or a URL an older intake let through) is a `REFUSED` outcome with a
+    code that names the rule, not the URL: final, never retried.
     """
 
     def __init__(
@@ -38,13 +48,13 @@ class HttpWebhookSender:
         keepalive_s: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._resolver = resolver
+        self._resolvers = {"https": resolver, "http": resolver.for_plaintext()}
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
         self._connections = connections_per_origin
         self._keepalive_s = keepalive_s
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     async def send(
         self,
@@ -64,33 +74,31 @@ class HttpWebhookSender:
         headers["content-type"] = "application/json"
         if traceparent is not None:
             headers["traceparent"] = traceparent
+        target = _checked_url(url)
+        if isinstance(target, str):
+            return AttemptOutcome(Verdict.REFUSED, target)
         try:
-            target = URL(url)
-        except ValueError as exc:
-            return AttemptOutcome(Verdict.REFUSED, f"invalid webhook URL: {exc}")
-        if target.raw_host is None:
-            return AttemptOutcome(Verdict.REFUSED, "invalid webhook URL: no host")
-        try:
-            self._resolver.check_literal(target.raw_host)
-            async with self._client().post(
+            self._resolvers[target.scheme].check_literal(target.raw_host or "")
+            async with self._client(target.scheme).post(
                 target, data=body, headers=headers, allow_redirects=False
             ) as reply:
                 await _read_at_most(reply, MAX_RESPONSE_BYTES)
                 return classify_http(reply.status, reply.headers.get("retry-after"), self._clock())
         except TargetRefused as exc:
-            return AttemptOutcome(Verdict.REFUSED, str(exc))
+            return AttemptOutcome(Verdict.REFUSED, exc.code)
         except TimeoutError:
             return AttemptOutcome(Verdict.THROTTLED, "timed out")
-        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-            return AttemptOutcome(Verdict.REFUSED, f"invalid webhook URL: {exc}")
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
+            return AttemptOutcome(Verdict.REFUSED, URL_INVALID)
         except (aiohttp.ClientError, OSError) as exc:
             return AttemptOutcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
 
-    def _client(self) -> aiohttp.ClientSession:
-        """The session, made on first use (it must be made inside the running loop)."""
-        if self._session is None:
+    def _client(self, scheme: str) -> aiohttp.ClientSession:
+        """The scheme's session, made on first use (it must be made inside the running loop)."""
+        session = self._sessions.get(scheme)
+        if session is None:
             connector = aiohttp.TCPConnector(
-                resolver=self._resolver,
+                resolver=self._resolvers[scheme],
                 # Off, so every new connection is looked up and checked again (and a
                 # changed DNS answer counts at once); keep-alive makes lookups rare anyway.
                 use_dns_cache=False,
@@ -99,7 +107,7 @@ class HttpWebhookSender:
                 keepalive_timeout=self._keepalive_s,
                 ssl=self._ssl,
             )
-            self._session = aiohttp.ClientSession(
+            session = self._sessions[scheme] = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
                 headers={"user-agent": USER_AGENT},
@@ -108,12 +116,27 @@ class HttpWebhookSender:
                 read_bufsize=MAX_RESPONSE_BYTES,
                 trust_env=False,  # no proxy from the environment
             )
-        return self._session
+        return session
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+
+
+def _checked_url(url: str) -> URL | str:
+    """The URL to post to, or the code of the URL rule it breaks."""
+    if len(url) > MAX_WEBHOOK_URL_LENGTH:
+        return URL_TOO_LONG
+    try:
+        target = URL(url)
+    except ValueError:
+        return URL_INVALID
+    if target.scheme not in {"http", "https"} or not target.raw_host:
+        return URL_INVALID
+    if target.raw_user is not None or target.raw_password is not None:
+        return URL_USERINFO
+    return target
 
 
 async def _read_at_most(reply: aiohttp.ClientResponse, limit: int) -> None:
