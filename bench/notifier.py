@@ -224,7 +224,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "SMTP_FROM": "Koppel <opdrachten@koppel.bench>",
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "NOTIFIER_GROUP_ID": group,
         "NOTIFIER_PORT": str(http_port),
         "LOG_LEVEL": "WARNING",

@@ -178,7 +178,7 @@ class Stack:
                 "SMTP_PORT": str(self.smtp_port),
                 "SMTP_FROM": "Koppel <opdrachten@koppel.bench>",
                 "PUBLIC_BASE_URL": "http://127.0.0.1:8002",
-                "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+                "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
             },
         }
         if "notifier" in only and not self.notifier_from_start:

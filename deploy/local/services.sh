@@ -27,7 +27,8 @@ export SMTP_HOST=${SMTP_HOST:-127.0.0.1}
 export SMTP_PORT=${SMTP_PORT:-1025}
 export SMTP_FROM=${SMTP_FROM:-koppel@localhost}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8002}
-export WEBHOOK_ALLOW_PRIVATE_TARGETS=${WEBHOOK_ALLOW_PRIVATE_TARGETS:-true}
+# The demo's webhook receiver listens on 127.0.0.1: allow loopback, and nothing else.
+export WEBHOOK_ALLOWED_NETWORKS=${WEBHOOK_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}
 export LOG_JSON=${LOG_JSON:-true}
 # Locally the services listen on loopback only.
 export INTAKE_HOST=${INTAKE_HOST:-127.0.0.1}

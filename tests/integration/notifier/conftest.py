@@ -365,7 +365,7 @@ def notifier_env(
         "SMTP_PORT": str(smtp.port),
         "SMTP_FROM": "Koppel <opdrachten@koppel.test>",
         "PUBLIC_BASE_URL": "http://notifier.test",
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "NOTIFIER_GROUP_ID": group_id,
         "NOTIFIER_UNSUBSCRIBE_SECRET": "integration-test-secret-0123456789",
         "NOTIFIER_RETRY_SCHEDULE": "0,0.3,0.3,0.3",

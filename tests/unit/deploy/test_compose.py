@@ -37,6 +37,7 @@ NEEDS: dict[str, set[str]] = {
         "SMTP_FROM",
         "PUBLIC_BASE_URL",
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "WEBHOOK_ALLOWED_NETWORKS",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
     },
     "setup": {
@@ -160,6 +161,21 @@ def test_notifier_talks_to_mailpit(compose: dict[str, Any]) -> None:
     assert env["SMTP_HOST"] == "mailpit"
     assert env["SMTP_PORT"] == "1025"
     assert env["LOG_JSON"] == "true"
+
+
+def test_the_notifier_sends_webhooks_to_public_targets_only_by_default(
+    compose: dict[str, Any],
+) -> None:
+    # Nothing in the stack receives webhooks; a receiver of one's own is allowed by naming
+    # its network in WEBHOOK_ALLOWED_NETWORKS (docs/security-webhooks.md).
+    notifier = environment(services(compose)["notifier"])
+    for name, default in (
+        ("WEBHOOK_ALLOWED_NETWORKS", ""),
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "false"),
+    ):
+        setting = _DEFAULTED.match(notifier[name])
+        assert setting is not None, name
+        assert (setting["name"], setting["default"]) == (name, default)
 
 
 @pytest.mark.parametrize(

@@ -296,7 +296,7 @@ def test_the_config_map_carries_the_domain_settings(
     assert config["data"]["LOG_JSON"] == "true"
 
 
-def test_prod_refuses_private_webhook_targets_and_dev_allows_them(
+def test_prod_refuses_private_webhook_targets_and_dev_allows_the_cluster_ranges_only(
     rendered: dict[str, list[Manifest]],
 ) -> None:
     def setting(variant: str, key: str) -> str:
@@ -305,8 +305,10 @@ def test_prod_refuses_private_webhook_targets_and_dev_allows_them(
         return value
 
     assert setting("prod", "WEBHOOK_ALLOW_PRIVATE_TARGETS") == "false"
+    assert setting("prod", "WEBHOOK_ALLOWED_NETWORKS") == ""
     assert setting("prod", "KOPPEL_ENVIRONMENT") == "production"
-    assert setting("dev", "WEBHOOK_ALLOW_PRIVATE_TARGETS") == "true"
+    assert setting("dev", "WEBHOOK_ALLOW_PRIVATE_TARGETS") == "false"
+    assert setting("dev", "WEBHOOK_ALLOWED_NETWORKS") == "10.244.0.0/16,10.96.0.0/12"
     assert setting("dev", "KOPPEL_ENVIRONMENT") == "development"
 
 

@@ -1,0 +1,209 @@
+"""Where webhooks may go, with the real notifier, PostgreSQL, Kafka and a receiver on 127.0.0.1.
+
+Hosts other than the receiver's resolve through a table (the notifier's injectable lookup),
+and every refused target must be refused before a connection. Should the guard ever fail,
+the `loopback_only` audit hook stops the connection instead of letting it leave the
+machine, and the test fails on the attempt it records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from koppel.cloudevents import decode
+from koppel.topics import NOTIFICATIONS
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+RECEIVER = ipaddress.ip_address("127.0.0.1")
+
+
+class TableResolver:
+    """`<name>.hooks.test` resolves to TABLE[name]; anything else to the receiver's address."""
+
+    TABLE = {
+        "metadata": "169.254.169.254",
+        "mapped-metadata": "::ffff:169.254.169.254",
+        "nat64-metadata": "64:ff9b::a9fe:a9fe",
+        "link-local6": "fe80::1",
+        "public": "198.41.0.4",  # refused for plain http before any connection is tried
+    }
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[Any]:
+        self.lookups.append(host)
+        label = host.split(".")[0]
+        return [ipaddress.ip_address(self.TABLE[label]) if label in self.TABLE else RECEIVER]
+
+
+class LoopbackOnly:
+    """While `on`, a socket connecting anywhere but loopback raises instead, and is noted."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.stopped: list[str] = []
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.on or event != "socket.connect" or not isinstance(args[1], tuple):
+            return
+        host = str(args[1][0]).split("%")[0]
+        if not ipaddress.ip_address(host).is_loopback:
+            self.stopped.append(host)
+            raise PermissionError("this test connects to loopback only")
+
+
+_GUARD = LoopbackOnly()
+sys.addaudithook(_GUARD)  # audit hooks last for the process; `on` limits it to these tests
+
+
+@pytest.fixture(autouse=True)
+def loopback_only() -> Iterator[LoopbackOnly]:
+    _GUARD.on, _GUARD.stopped = True, []
+    try:
+        yield _GUARD
+    finally:
+        _GUARD.on = False
+    assert _GUARD.stopped == [], "a refused target was connected to"
+
+
+@pytest.fixture
+async def reports(kafka: str) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(
+        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
+    )
+    await consumer.start()
+    await consumer.seek_to_end()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def _reported_failures(reports: AIOKafkaConsumer, consultants: set[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    async with asyncio.timeout(30):
+        while set(found) != consultants:
+            record = await reports.getone()
+            key = record.key.decode() if record.key else ""
+            if key in consultants:
+                event = decode(record.value, record.headers)
+                if event.type == "nl.koppel.notification.failed":
+                    found[key] = event
+    return found
+
+
+async def _subscribe(kafka_io: Any, make_profile: Any, consultant: str, url: str) -> None:
+    await kafka_io.profile(
+        make_profile(consultant, channels=["webhook"], webhook_url=url, webhook_secret=SECRET)
+    )
+
+
+async def _finished(running: Any, rows: Any, consultant: str) -> bool:
+    found = await rows(running, consultant)
+    return bool(found) and found[0]["status"] in {"delivered", "failed", "dead"}
+
+
+async def test_plain_http_to_an_allow_listed_receiver_is_delivered(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant, path = f"c-listed-{unique_id}", f"listed-{unique_id}"
+    async with notifier(
+        WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_ALLOW_PRIVATE_TARGETS="false"
+    ) as running:
+        await _subscribe(kafka_io, make_profile, consultant, receiver.url(path))
+        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await wait(lambda: _finished(running, rows, consultant), what="delivery finished")
+        [row] = await rows(running, consultant)
+        assert row["status"] == "delivered", row["last_error"]
+    assert receiver.one_message(path).headers["webhook-id"]
+
+
+async def test_a_receiver_the_allow_list_does_not_name_is_refused_and_reported(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, rows: Any, reports: AIOKafkaConsumer, unique_id: str,
+) -> None:  # fmt: skip
+    path = f"unlisted-{unique_id}"
+    urls = {
+        f"c-unlisted-literal-{unique_id}": receiver.url(path),
+        f"c-unlisted-name-{unique_id}": f"http://receiver.hooks.test:{receiver.port}/{path}",
+        f"c-unlisted-https-{unique_id}": f"https://receiver.hooks.test:{receiver.port}/{path}",
+    }
+    async with notifier(
+        WEBHOOK_ALLOWED_NETWORKS="10.0.0.0/8",
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
+        resolver=TableResolver(),
+    ) as running:
+        for consultant, url in urls.items():
+            await _subscribe(kafka_io, make_profile, consultant, url)
+            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        failures = await _reported_failures(reports, set(urls))
+        for consultant in urls:
+            await wait(lambda c=consultant: _finished(running, rows, c), what="refusal stored")
+            [row] = await rows(running, consultant)
+            # Final at once: no retry can change the configuration.
+            assert (row["status"], row["attempts"]) == ("failed", 1)
+            assert row["last_error"] == "webhook_target_not_allowed:loopback"
+            assert failures[consultant].data["error"] == "webhook_target_not_allowed:loopback"
+            assert failures[consultant].data["channel"] == "webhook"
+    assert receiver.at(path) == []
+
+
+async def test_link_local_is_refused_even_with_private_targets_allowed(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, rows: Any, reports: AIOKafkaConsumer, unique_id: str,
+) -> None:  # fmt: skip
+    path = f"metadata-{unique_id}"
+    port = receiver.port
+    blocked = {
+        f"c-md-literal-{unique_id}": "http://169.254.169.254/latest/meta-data/",
+        f"c-md-mapped-literal-{unique_id}": "http://[::ffff:169.254.169.254]/latest/meta-data/",
+        **{
+            f"c-md-{label}-{unique_id}": f"http://{label}.hooks.test:{port}/{path}"
+            for label in ("metadata", "mapped-metadata", "nat64-metadata", "link-local6")
+        },
+    }
+    not_https = f"c-md-public-{unique_id}"
+    private = f"c-md-private-{unique_id}"
+    resolver = TableResolver()
+    async with notifier(
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="true", WEBHOOK_ALLOWED_NETWORKS="", resolver=resolver
+    ) as running:
+        for consultant, url in blocked.items():
+            await _subscribe(kafka_io, make_profile, consultant, url)
+        await _subscribe(
+            kafka_io, make_profile, not_https, f"http://public.hooks.test:{port}/{path}"
+        )
+        # The flag still opens loopback and private ranges: the control delivery arrives.
+        await _subscribe(kafka_io, make_profile, private, receiver.url(f"private-{unique_id}"))
+        for consultant in [*blocked, not_https, private]:
+            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+
+        failures = await _reported_failures(reports, {*blocked, not_https})
+        for consultant in blocked:
+            await wait(lambda c=consultant: _finished(running, rows, c), what="refusal stored")
+            [row] = await rows(running, consultant)
+            assert (row["status"], row["last_error"]) == (
+                "failed",
+                "webhook_target_blocked:link-local",
+            ), consultant
+            assert failures[consultant].data["error"] == "webhook_target_blocked:link-local"
+        await wait(lambda: _finished(running, rows, not_https), what="not-https refusal")
+        [row] = await rows(running, not_https)
+        assert (row["status"], row["last_error"]) == ("failed", "webhook_url_not_https")
+        assert failures[not_https].data["error"] == "webhook_url_not_https"
+        await wait(lambda: _finished(running, rows, private), what="private delivery")
+        [row] = await rows(running, private)
+        assert row["status"] == "delivered", row["last_error"]
+    assert receiver.at(path) == []
+    assert receiver.one_message(f"private-{unique_id}")
