@@ -39,7 +39,9 @@ class DeliveryStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def claim(self, capacity: Capacity, lease_s: float) -> list[Delivery]:
+    async def claim(
+        self, capacity: Capacity, lease_s: float, *, max_attempts: int
+    ) -> list[Delivery]:
         """Claim due deliveries that fit `capacity`, oldest due first, in one statement.
 
         Up to four times `capacity.total` due rows are locked (`SKIP LOCKED`), none of an
@@ -48,6 +50,11 @@ class DeliveryStore:
         flight, email no more than `capacity.email`, all together no more than
         `capacity.total`. One statement is one round trip and its own transaction: the
         locks on candidates not chosen end with it.
+
+        Each claim counts an attempt, so a row whose lease ran out while `sending` has used
+        one. A row with `max_attempts` used is never sent again: it is claimed `exhausted`
+        (attempts unchanged) for the worker to record as dead, which also ends content that
+        makes every attempt crash before it can record anything.
         """
         if capacity.total <= 0:
             return []
@@ -85,14 +92,15 @@ class DeliveryStore:
                 ORDER BY due_at, id
                 LIMIT $6
             )
-            UPDATE notifier_deliveries d SET status = 'sending', attempts = d.attempts + 1,
+            UPDATE notifier_deliveries d SET status = 'sending',
+                   attempts = CASE WHEN d.attempts >= $9 THEN d.attempts ELSE d.attempts + 1 END,
                    lease_until = now() + make_interval(secs => $7)
             FROM notifier_deliveries old
             LEFT JOIN notifier_contacts c ON c.consultant_id = old.consultant_id
             WHERE d.id IN (SELECT id FROM chosen) AND old.id = d.id
             RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
                       d.occurred_at, d.created_at, d.attempts, d.due_at, d.traceparent,
-                      c.consultant_id IS NOT NULL
+                      old.attempts >= $9 AS exhausted, c.consultant_id IS NOT NULL
                       AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
             """,  # noqa: S608 - fixed column list
             capacity.total * 4,
@@ -103,6 +111,7 @@ class DeliveryStore:
             capacity.total,
             lease_s,
             [url for url in urls if capacity.busy_endpoints[url] >= capacity.endpoint_limit],
+            max_attempts,
         )
         return [_delivery(row) for row in sorted(rows, key=lambda row: row["due_at"])]
 
@@ -335,4 +344,5 @@ def _delivery(row: asyncpg.Record) -> Delivery:
         attempts=row["attempts"],
         contact=contact,
         traceparent=row["traceparent"],
+        exhausted=row["exhausted"],
     )

@@ -113,6 +113,8 @@ class Delivery:
 
     `attempts` counts this attempt. `contact` is None when no profile is known any more.
     `traceparent` is the match event's trace context (None for digests, which merge many).
+    `exhausted` marks a delivery claimed only to be given up: its attempts ran out (the last
+    one never finished, its lease expired), so it is recorded dead and not sent again.
     """
 
     id: str
@@ -126,3 +128,4 @@ class Delivery:
     attempts: int
     contact: Contact | None
     traceparent: str | None = None
+    exhausted: bool = False

@@ -33,6 +33,20 @@ class AttemptOutcome:
         return self.verdict is Verdict.DELIVERED
 
 
+UNFINISHED = AttemptOutcome(Verdict.RETRY, "attempt did not finish before its lease ran out")
+"""The last attempt's worker stopped (crashed, killed) before recording what came of it."""
+
+
+def unexpected_error(error: Exception) -> AttemptOutcome:
+    """An attempt that raised (rendering, signing, sending): a failure like any other.
+
+    It counts against the retry schedule, so content that can never be sent ends `dead`
+    instead of being claimed again forever. Only the exception's type is kept: its message
+    may quote a name, an address or a header built from them.
+    """
+    return AttemptOutcome(Verdict.RETRY, f"internal error: {type(error).__name__}")
+
+
 def classify_http(status: int, retry_after: str | None, now: datetime) -> AttemptOutcome:
     """Any 2xx succeeds; redirects are failures (never followed); 410 disables the endpoint."""
     if 200 <= status < 300:

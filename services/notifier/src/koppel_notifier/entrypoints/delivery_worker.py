@@ -18,13 +18,14 @@ from typing import Protocol
 
 import structlog
 
+from koppel.backoff import Backoff
 from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
 from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
 from koppel_notifier.adapters.email_sender import build_message
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.domain.digest_schedule import AMSTERDAM
 from koppel_notifier.domain.model import ChannelName, Contact, Delivery, Kind
-from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
+from koppel_notifier.domain.outcome import UNFINISHED, AttemptOutcome, Verdict, unexpected_error
 from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
 from koppel_notifier.entrypoints.success_batcher import SuccessBatcher
@@ -59,6 +60,9 @@ class WorkerLimits:
     lease_s: float
     poll_s: float
     drain_s: float = 5.0
+    claim_retry_s: float = 0.5
+    """First wait after a failed claim (PostgreSQL away); it doubles up to `claim_retry_max_s`."""
+    claim_retry_max_s: float = 15.0
 
 
 class DeliveryWorker:
@@ -97,6 +101,7 @@ class DeliveryWorker:
         self._endpoint_of: dict[asyncio.Task[None], str] = {}
         self._backlog = True
         """The last claim may have left due work behind (capacity or an endpoint was full)."""
+        self._claim_backoff = Backoff(limits.claim_retry_s, limits.claim_retry_max_s)
 
     def wake(self) -> None:
         """New work may be due (a batch was consumed, a digest built, a send finished)."""
@@ -119,7 +124,19 @@ class DeliveryWorker:
                 if capacity.total > 0:
                     if self._worth_claiming(capacity.total, loop.time() - last_claim):
                         last_claim = loop.time()
-                        claimed = await self._store.claim(capacity, self._limits.lease_s)
+                        try:
+                            claimed = await self._claim(capacity)
+                        except Exception as exc:
+                            # The sends in flight go on and record their outcomes when they
+                            # can; the loop waits for the database instead of ending.
+                            delay = self._claim_backoff.next_delay()
+                            log.warning(
+                                "claiming deliveries failed; retrying",
+                                error=type(exc).__name__,
+                                retry_in_s=round(delay, 2),
+                            )
+                            await asyncio.sleep(delay)
+                            continue
                     else:
                         deferred = True
                 for delivery in claimed:
@@ -141,6 +158,13 @@ class DeliveryWorker:
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _claim(self, capacity: Capacity) -> list[Delivery]:
+        claimed = await self._store.claim(
+            capacity, self._limits.lease_s, max_attempts=self._policy.max_attempts
+        )
+        self._claim_backoff.reset()
+        return claimed
 
     def _worth_claiming(self, free: int, since_last_claim: float) -> bool:
         """Claim when idle, when a quarter of the slots are free, or every `_CLAIM_GAP_S`.
@@ -215,33 +239,51 @@ class DeliveryWorker:
             trace_id=trace_id_of(delivery.traceparent),
         )
         try:
-            contact = delivery.contact
-            if contact is None or not contact.accepts(delivery.channel):
-                await self._store.cancel(delivery, "consultant no longer reachable on this channel")
-                self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
-                return
-            started = time.perf_counter()
-            if delivery.channel is ChannelName.WEBHOOK:
-                outcome, match_ids = await self._send_webhook(delivery, contact), delivery.match_ids
-                self._release_endpoint(asyncio.current_task())
-            else:
-                sent = await self._send_email(delivery, contact)
-                if sent is None:
-                    await self._store.cancel(delivery, "nothing left to send")
-                    self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
-                    return
-                outcome, match_ids = sent
-            self._metrics.attempt_duration.labels(delivery.channel.value).observe(
-                time.perf_counter() - started
-            )
-            await self._record(delivery, outcome, match_ids)
+            try:
+                attempt = await self._attempt(delivery)
+            except Exception as exc:
+                # Whatever raised (rendering, signing, sending) is a failed attempt like any
+                # other: it counts against the retry schedule instead of leaving the row
+                # `sending` to be claimed again, and crash again, every lease.
+                log.exception("delivery attempt crashed", error=type(exc).__name__)
+                attempt = unexpected_error(exc), delivery.match_ids
+            if attempt is not None:
+                await self._record(delivery, *attempt)
         except Exception:
-            # The row stays `sending`; once its lease runs out it is claimed and sent again.
-            log.exception("delivery attempt crashed")
+            # The row stays `sending`; once its lease runs out it is claimed again, and that
+            # claim counts as an attempt (the last one's claim gives up on it).
+            log.exception("recording a delivery outcome failed")
         finally:
             structlog.contextvars.unbind_contextvars(
                 "delivery_id", "channel", "attempt", "traceparent", "trace_id"
             )
+
+    async def _attempt(self, delivery: Delivery) -> tuple[AttemptOutcome, tuple[str, ...]] | None:
+        """Send `delivery` once; its outcome and match ids, or None when it was cancelled."""
+        if delivery.exhausted:
+            return UNFINISHED, delivery.match_ids
+        contact = delivery.contact
+        if contact is None or not contact.accepts(delivery.channel):
+            await self._store.cancel(delivery, "consultant no longer reachable on this channel")
+            self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
+            return None
+        started = time.perf_counter()
+        if delivery.channel is ChannelName.WEBHOOK:
+            try:
+                outcome, match_ids = await self._send_webhook(delivery, contact), delivery.match_ids
+            finally:
+                self._release_endpoint(asyncio.current_task())
+        else:
+            sent = await self._send_email(delivery, contact)
+            if sent is None:
+                await self._store.cancel(delivery, "nothing left to send")
+                self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
+                return None
+            outcome, match_ids = sent
+        self._metrics.attempt_duration.labels(delivery.channel.value).observe(
+            time.perf_counter() - started
+        )
+        return outcome, match_ids
 
     async def _send_webhook(self, delivery: Delivery, contact: Contact) -> AttemptOutcome:
         assert contact.webhook_url is not None

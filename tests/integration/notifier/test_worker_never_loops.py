@@ -1,0 +1,152 @@
+"""Nothing stored makes the sender loop: an attempt that crashes is a failure, and counts.
+
+The rows are written straight into the database, bypassing the contract, as data kept
+from an older version (which let control characters through) would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from koppel.cloudevents import decode
+from koppel.contract import AssignmentSummary, MatchFound, match_id_for
+from koppel.topics import NOTIFICATIONS
+
+pytestmark = pytest.mark.integration
+
+ATTEMPTS = 4
+"""The steps of the integration tests' NOTIFIER_RETRY_SCHEDULE."""
+
+
+def _payload(consultant: str, make_assignment: Any, unique_id: str, title: str) -> str:
+    assignment = make_assignment(f"a-{unique_id}")
+    data = MatchFound(
+        match_id=match_id_for(assignment.id, consultant),
+        consultant_id=consultant,
+        assignment=AssignmentSummary.of(assignment),
+        score=0.8,
+        reasons=["Niveau past precies"],
+    ).model_dump(mode="json")
+    data["assignment"]["title"] = title
+    return json.dumps(data)
+
+
+async def _email_contact(running: Any, consultant: str) -> None:
+    await running.pool.execute(
+        "INSERT INTO notifier_contacts (consultant_id, name, email, language, channels, mode,"
+        " min_score, reachable) VALUES ($1, 'Anouk de Vries', $2, 'nl', '{email}', 'instant',"
+        " 0.5, true)",
+        consultant,
+        f"{consultant}@example.org",
+    )
+
+
+async def _email_delivery(
+    running: Any, consultant: str, payload: str, *, status: str = "pending", attempts: int = 0
+) -> None:
+    match_id = json.loads(payload)["match_id"]
+    await running.pool.execute(
+        "INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,"
+        " match_id, match_ids, payload, occurred_at, status, attempts, lease_until)"
+        " VALUES ($1, $2, $3, 'email', 'match.found', $4, $5, $6::jsonb, now(), $7, $8,"
+        " CASE WHEN $7 = 'sending' THEN now() - interval '1 minute' END)",
+        uuid.uuid4(),
+        f"test|{consultant}",
+        consultant,
+        match_id,
+        [match_id],
+        payload,
+        status,
+        attempts,
+    )
+    running.worker.wake()
+
+
+async def _row(running: Any, consultant: str) -> Any:
+    return await running.pool.fetchrow(
+        "SELECT status, attempts, last_error FROM notifier_deliveries WHERE consultant_id = $1",
+        consultant,
+    )
+
+
+async def _report(reports: AIOKafkaConsumer, consultant: str) -> Any:
+    async with asyncio.timeout(20):
+        while True:
+            record = await reports.getone()
+            if record.key == consultant.encode():
+                return decode(record.value, record.headers)
+
+
+async def test_content_that_crashes_every_attempt_ends_dead_and_others_still_go_out(
+    notifier: Any, kafka: str, smtp_sink: Any, make_assignment: Any, wait: Any, unique_id: str
+) -> None:
+    broken, healthy = f"c-crash-{unique_id}", f"c-fine-{unique_id}"
+    reports = AIOKafkaConsumer(
+        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
+    )
+    await reports.start()
+    await reports.seek_to_end()
+    try:
+        async with notifier() as running:
+            for consultant in (broken, healthy):
+                await _email_contact(running, consultant)
+            # U+2028 in the subject: building the message raises on every attempt.
+            await _email_delivery(
+                running,
+                broken,
+                _payload(broken, make_assignment, unique_id, "Woordvoerder\u2028Bcc: x"),
+            )
+            await _email_delivery(
+                running, healthy, _payload(healthy, make_assignment, unique_id, "Woordvoerder")
+            )
+
+            async def dead() -> bool:
+                return (await _row(running, broken))["status"] == "dead"
+
+            await wait(dead, within=30, what="the crashing delivery to end dead")
+            row = await _row(running, broken)
+            assert row["attempts"] == ATTEMPTS
+            assert row["last_error"] == "internal error: ValueError"
+            failed = await _report(reports, broken)
+            assert failed.type == "nl.koppel.notification.failed"
+            assert failed.data["attempts"] == ATTEMPTS
+
+            await wait(
+                lambda: smtp_sink.handler.to(f"{healthy}@example.org"), what="the other email"
+            )
+            await asyncio.sleep(1.0)  # several polls: a dead row is never claimed again
+            assert (await _row(running, broken))["attempts"] == ATTEMPTS
+            assert smtp_sink.handler.to(f"{broken}@example.org") == []
+    finally:
+        await reports.stop()
+
+
+async def test_a_last_attempt_whose_lease_ran_out_is_given_up_not_sent_again(
+    notifier: Any, smtp_sink: Any, make_assignment: Any, wait: Any, unique_id: str
+) -> None:
+    consultant = f"c-lease-{unique_id}"
+    async with notifier() as running:
+        await _email_contact(running, consultant)
+        # Left `sending` by a worker that died during the last attempt.
+        await _email_delivery(
+            running,
+            consultant,
+            _payload(consultant, make_assignment, unique_id, "Woordvoerder"),
+            status="sending",
+            attempts=ATTEMPTS,
+        )
+
+        async def dead() -> bool:
+            return (await _row(running, consultant))["status"] == "dead"
+
+        await wait(dead, within=30, what="the unfinished last attempt to end dead")
+        row = await _row(running, consultant)
+        assert row["attempts"] == ATTEMPTS
+        assert row["last_error"] == "attempt did not finish before its lease ran out"
+        assert smtp_sink.handler.to(f"{consultant}@example.org") == []
