@@ -45,7 +45,8 @@ class DeadLetterCode(StrEnum):
     TOO_LARGE = "too_large"
     """The canonical event would exceed Kafka's record size limit."""
     PROCESSING_FAILED = "processing_failed"
-    """A valid record whose handling failed repeatedly (the log has the traceback)."""
+    """A valid record whose handling failed repeatedly (matcher; the log has the traceback),
+    or that PostgreSQL refused to store (notifier; the reason names the SQLSTATE)."""
     INTERNAL_ERROR = "internal_error"
     """An unexpected error while routing the record (a bug; the log has the traceback)."""
 

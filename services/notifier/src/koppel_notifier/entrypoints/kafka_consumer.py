@@ -4,6 +4,12 @@ aiokafka directly rather than FastStream: a whole `getmany` batch is written to 
 in one transaction and only then are its offsets committed, which needs manual commits at
 batch granularity. A crash in between replays the batch, and the unique keys in the
 database turn the replay into a no-op.
+
+A record PostgreSQL refuses (a NUL in a text, a number out of range, a violated
+constraint) must not hold the batch back forever: the batch is then written again with
+each record in a savepoint of its own, the refused ones rolled back alone and dead-lettered
+with the reason, and the rest committed. What says nothing about the record (the
+connection lost, PostgreSQL down or restarting, a deadlock) rewinds the batch instead.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from koppel import kafka_clients
 from koppel.consumer_lag import ConsumerLag
+from koppel.dead_letters import DeadLetterCode
 from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
 from koppel.topics import CONSULTANTS, MATCHES, dlq
@@ -45,6 +52,20 @@ from koppel_notifier.metrics import NotifierMetrics
 log = structlog.get_logger(__name__)
 
 COMMIT_INTERVAL_S = 1.0
+
+REFUSED_RECORD = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+"""Errors about the record written, not about the database: SQLSTATE classes 22 (data
+exception: NUL in text, out of range, bad encoding; asyncpg raises it too for an argument
+it cannot encode), 23 (integrity constraint violation) and 54 (program limit exceeded:
+an index row too large). Writing the same record again fails the same way. Connection
+errors (class 08, `OSError`, `InterfaceError`), PostgreSQL shutting down or starting
+(57P), resources (53) and conflicts (40) are not among them: the batch is retried."""
+
+_Written = tuple[ConsumerRecord, str | asyncpg.PostgresError]
 
 
 def make_consumer(
@@ -106,9 +127,10 @@ class InboxConsumer:
                     continue
                 try:
                     await self._apply(batches)
-                except (asyncpg.PostgresError, OSError, KafkaError) as exc:
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, KafkaError) as exc:
                     # Nothing was committed: rewind and try the same records again shortly.
-                    log.warning("batch failed; retrying", error=str(exc))
+                    # The type only: a connection error's text names the database host.
+                    log.warning("batch failed; retrying", error=type(exc).__name__)
                     for partition, records in batches.items():
                         self._consumer.seek(partition, records[0].offset)
                     await asyncio.sleep(1.0)
@@ -151,22 +173,64 @@ class InboxConsumer:
             try:
                 command = translate(record.topic, record.key, record.value, list(record.headers))
             except Unusable as exc:
-                await self._dead_letter(record, exc)
+                await self._dead_letter(record, exc.code, str(exc), logged=str(exc))
                 continue
             commands.append((record, command))
+        try:
+            written = await self._write(commands, isolated=False)
+        except REFUSED_RECORD as exc:
+            log.warning(
+                "a record was refused; writing the batch record by record",
+                sqlstate=exc.sqlstate,
+                error=type(exc).__name__,
+            )
+            written = await self._write(commands, isolated=True)
+        # Dead letters after the commit: a crash before they are out replays the batch,
+        # in which the written records are no-ops and the refused ones are refused again.
+        for record, result in written:
+            if isinstance(result, str):
+                self._metrics.events.labels(record.topic, result).inc()
+                continue
+            refused = f"SQLSTATE {result.sqlstate} {type(result).__name__}"
+            await self._dead_letter(
+                record,
+                DeadLetterCode.PROCESSING_FAILED,
+                f"PostgreSQL refused the record ({refused}): {result}",
+                logged=refused,
+            )
+
+    async def _write(
+        self, commands: list[tuple[ConsumerRecord, Command]], *, isolated: bool
+    ) -> list[_Written]:
+        """Apply `commands` in one transaction; `isolated` gives each record a savepoint.
+
+        Savepoints cost two round trips a record, so only a batch that was refused as a
+        whole pays them. Raises what is not `REFUSED_RECORD` (nothing is then committed).
+        """
+        written: list[_Written] = []
         async with self._pool.acquire() as connection, connection.transaction():
             for record, command in commands:
-                result = await _apply_one(connection, command)
-                self._metrics.events.labels(record.topic, result).inc()
+                if not isolated:
+                    written.append((record, await _apply_one(connection, command)))
+                    continue
+                try:
+                    async with connection.transaction():  # nested: a savepoint
+                        written.append((record, await _apply_one(connection, command)))
+                except REFUSED_RECORD as exc:
+                    written.append((record, exc))
+        return written
 
-    async def _dead_letter(self, record: ConsumerRecord, exc: Unusable) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord, code: DeadLetterCode, reason: str, *, logged: str
+    ) -> None:
+        """Copy `record` to its dead-letter topic with `reason`; the log gets only `logged`."""
         log.warning(
             "record dead-lettered",
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            code=exc.code,
-            error=str(exc),
+            code=code.value,
+            error=logged,
         )
         await dead_letter(
             self._producer,
@@ -174,8 +238,8 @@ class InboxConsumer:
             key=record.key,
             value=record.value,
             headers=list(record.headers),
-            error_code=exc.code,
-            error=str(exc),
+            error_code=code,
+            error=reason,
             source_topic=record.topic,
             partition=record.partition,
             offset=record.offset,
