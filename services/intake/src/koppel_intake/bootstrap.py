@@ -33,7 +33,9 @@ def build_app(settings: Settings) -> FastAPI:
     if not tokens.names:
         log.warning("INTAKE_API_TOKENS is empty: every API request will be refused with 401")
     publisher = KafkaEventPublisher(
-        settings.kafka, timeout_seconds=settings.publish_timeout_seconds
+        settings.kafka,
+        timeout_seconds=settings.publish_timeout_seconds,
+        max_request_size=settings.max_record_bytes,
     )
     consumer = (
         RawConsumer(settings.kafka, publisher, group_id=settings.raw_consumer_group)
@@ -61,7 +63,7 @@ def build_app(settings: Settings) -> FastAPI:
             log.info("intake stopped")
 
     return create_app(
-        intake=Intake(publisher),
+        intake=Intake(publisher, max_record_bytes=settings.max_record_bytes),
         publisher=publisher,
         tokens=tokens,
         max_body_bytes=settings.max_body_bytes,

@@ -11,6 +11,7 @@ from koppel.api_tokens import ApiTokens
 from koppel.settings import ServiceSettings
 from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
 from koppel_intake.entrypoints.http.guard import MEBIBYTE
+from koppel_intake.service_layer.commands import KAFKA_DEFAULT_MAX_RECORD_BYTES
 
 
 class Settings(ServiceSettings):
@@ -30,6 +31,15 @@ class Settings(ServiceSettings):
     )
     api_tokens_file: Path | None = Field(default=None, validation_alias="INTAKE_API_TOKENS_FILE")
     max_body_bytes: int = Field(default=MEBIBYTE, ge=1, validation_alias="INTAKE_MAX_BODY_BYTES")
+    max_record_bytes: int = Field(
+        default=KAFKA_DEFAULT_MAX_RECORD_BYTES,
+        ge=1024,
+        validation_alias="INTAKE_MAX_RECORD_BYTES",
+        description="The largest Kafka record intake produces: the producer's max.request.size."
+        " Keep it at or below the max.message.bytes of koppel.assignments.v1 and"
+        " koppel.consultants.v1 (Kafka's default, 1 MiB). A body whose event would be larger"
+        " is answered 413 instead of being refused by the broker on every retry (503).",
+    )
     publish_timeout_seconds: float = Field(
         default=10.0, gt=0, validation_alias="INTAKE_PUBLISH_TIMEOUT_SECONDS"
     )

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     InvalidProducerEpoch,
     KafkaError,
+    MessageSizeTooLargeError,
     OutOfOrderSequenceNumber,
     ProducerClosed,
     ProducerFenced,
@@ -20,7 +21,7 @@ from aiokafka.errors import (
 
 from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
-from koppel_intake.adapters.publisher import OutgoingRecord, PublishError
+from koppel_intake.adapters.publisher import OutgoingRecord, PublishError, RecordTooLarge
 
 log = structlog.get_logger(__name__)
 
@@ -51,10 +52,12 @@ class KafkaEventPublisher:
         *,
         client_id: str = "koppel-intake",
         timeout_seconds: float = 10.0,
+        max_request_size: int = 1024 * 1024,
     ) -> None:
         self._kafka = kafka
         self._client_id = client_id
         self._timeout = timeout_seconds
+        self._max_request_size = max_request_size
         self._producer: AIOKafkaProducer | None = None
         self._connected = asyncio.Event()
         self._replacing: asyncio.Task[None] | None = None
@@ -69,6 +72,7 @@ class KafkaEventPublisher:
                 acks="all",
                 request_timeout_ms=int(self._timeout * 1000),
                 linger_ms=0,
+                max_request_size=self._max_request_size,
             )
             try:
                 await producer.start()
@@ -105,6 +109,9 @@ class KafkaEventPublisher:
                 pending = [await _send(producer, record) for record in records]
                 for future in pending:
                     await future
+        except MessageSizeTooLargeError as exc:
+            # The topic's max.message.bytes is below INTAKE_MAX_RECORD_BYTES.
+            raise RecordTooLarge(None, self._max_request_size) from exc
         except _PRODUCER_IS_BROKEN as exc:
             self._replace(producer, exc)
             raise PublishError(f"Kafka did not acknowledge: {exc!r}") from exc

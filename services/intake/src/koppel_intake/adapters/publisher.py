@@ -27,6 +27,16 @@ class PublishError(Exception):
     """The broker did not acknowledge (unreachable, timed out, refused); safe to retry."""
 
 
+class RecordTooLarge(PublishError):  # noqa: N818 - reads as "the record is too large"
+    """The record exceeds Kafka's size limit: sending it again can never succeed."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        taking = "" if size is None else f" takes {size} bytes,"
+        super().__init__(f"the record{taking} over Kafka's limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
 class EventPublisher(Protocol):
     async def publish(self, records: Sequence[OutgoingRecord]) -> None:
         """Produce `records` in order and return only when every one is acknowledged.

@@ -14,8 +14,8 @@ from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake import metrics
-from koppel_intake.adapters.publisher import EventPublisher, OutgoingRecord
-from koppel_intake.service_layer.records import event_record, tombstone_record
+from koppel_intake.adapters.publisher import EventPublisher, OutgoingRecord, RecordTooLarge
+from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 
 log = structlog.get_logger(__name__)
 
@@ -28,11 +28,25 @@ class Accepted:
     entity_id: str
 
 
-class Intake:
-    """Turns validated commands into canonical events; returns after the broker's ack."""
+KAFKA_DEFAULT_MAX_RECORD_BYTES = 1024 * 1024
+"""Kafka's default limits: producer `max.request.size` 1 MiB, broker/topic
+`message.max.bytes` / `max.message.bytes` 1 MiB plus 12 bytes of batch framing."""
 
-    def __init__(self, publisher: EventPublisher) -> None:
+
+class Intake:
+    """Turns validated commands into canonical events; returns after the broker's ack.
+
+    A record over `max_record_bytes` is refused before it is produced: the broker would
+    refuse it on every try, and a caller told "unavailable, retry" would retry forever.
+    The record is larger than the body that caused it (the CloudEvents envelope, and URLs
+    whose non-ASCII characters are percent-encoded take three times the bytes).
+    """
+
+    def __init__(
+        self, publisher: EventPublisher, *, max_record_bytes: int = KAFKA_DEFAULT_MAX_RECORD_BYTES
+    ) -> None:
         self._publisher = publisher
+        self._max_record_bytes = max_record_bytes
 
     async def upsert_assignment(self, assignment: Assignment, *, traceparent: str) -> Accepted:
         return await self._emit(
@@ -81,5 +95,8 @@ class Intake:
         return Accepted(event_id=event.id, entity_id=entity_id)
 
     async def _publish(self, record: OutgoingRecord, event_type: EventType) -> None:
+        size = output_size(record)
+        if size > self._max_record_bytes:
+            raise RecordTooLarge(size, self._max_record_bytes)
         await self._publisher.publish([record])
         metrics.EVENTS_PUBLISHED.labels(topic=record.topic, type=event_type.value).inc()

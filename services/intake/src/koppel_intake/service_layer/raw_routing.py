@@ -28,7 +28,7 @@ from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
 from koppel_intake.adapters.publisher import OutgoingRecord
 from koppel_intake.domain.json_shape import shape_problem
 from koppel_intake.domain.tracing import continue_trace, is_traceparent
-from koppel_intake.service_layer.records import event_record, tombstone_record
+from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 
 log = structlog.get_logger(__name__)
 
@@ -208,9 +208,3 @@ def dead_letter(
             headers=(*letter.headers, (dead_letters.OMITTED, note.encode())),
         )
     return Routed(record=letter, code=code)
-
-
-def output_size(record: OutgoingRecord) -> int:
-    """An upper estimate of the bytes `record` takes in a Kafka request (framing included)."""
-    headers = sum(len(name.encode()) + len(value or b"") + 10 for name, value in record.headers)
-    return 128 + len(record.key or b"") + len(record.value or b"") + headers

@@ -18,6 +18,12 @@ def event_record(topic: str, event: CloudEvent) -> OutgoingRecord:
     return OutgoingRecord(topic=topic, key=event.subject.encode(), value=value, headers=headers)
 
 
+def output_size(record: OutgoingRecord) -> int:
+    """An upper estimate of the bytes `record` takes in a Kafka request (framing included)."""
+    headers = sum(len(name.encode()) + len(value or b"") + 10 for name, value in record.headers)
+    return 128 + len(record.key or b"") + len(record.value or b"") + headers
+
+
 def tombstone_record(
     consultant_id: str, *, event_id: str, time: datetime, traceparent: str | None
 ) -> OutgoingRecord:

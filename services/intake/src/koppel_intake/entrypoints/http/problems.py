@@ -13,13 +13,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from koppel_intake.adapters.publisher import PublishError
+from koppel_intake.adapters.publisher import PublishError, RecordTooLarge
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
 VALIDATION_TYPE = "urn:koppel:problem:validation"
 MALFORMED_TYPE = "urn:koppel:problem:malformed-json"
 UNAVAILABLE_TYPE = "urn:koppel:problem:broker-unavailable"
+TOO_LARGE_TYPE = "urn:koppel:problem:record-too-large"
 # A 1 MiB body can hold 100,000 invalid list items; listing each made a 50 MB answer.
 MAX_LISTED_ERRORS = 50
 
@@ -140,6 +141,17 @@ async def _publish_failed(_request: Request, exc: Exception) -> Response:
     )
 
 
+async def _record_too_large(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RecordTooLarge)
+    taking = "" if exc.size is None else f" ({exc.size} bytes)"
+    return problem_response(
+        413,
+        f"the event for this body{taking} exceeds Kafka's record limit of {exc.limit} bytes;"
+        " non-ASCII characters in URLs take three bytes each once percent-encoded",
+        type_=TOO_LARGE_TYPE,
+    )
+
+
 async def _server_fault(_request: Request, exc: Exception) -> Response:
     log.error("unhandled server fault", exc_info=exc)
     return problem_response(500, "internal error; it has been logged")
@@ -150,6 +162,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _api_problem)
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RecordTooLarge, _record_too_large)
     app.add_exception_handler(PublishError, _publish_failed)
     app.add_exception_handler(Exception, _server_fault)
 
