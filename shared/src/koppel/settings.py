@@ -125,6 +125,41 @@ class ServiceSettings(KafkaSettings):
         description="production (default) or development (accepts development defaults).",
     )
 
+    # The HTTP server (uvicorn), the same for every service; see docs/security-http.md.
+    http_limit_concurrency: int = Field(
+        default=256,
+        ge=1,
+        validation_alias="HTTP_LIMIT_CONCURRENCY",
+        description="Connections and requests in progress at once; beyond it the server"
+        " answers 503 at once instead of queueing without bound. Intake buffers each body"
+        " (up to 1 MiB), so this also bounds that memory to about 256 MiB.",
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        validation_alias="HTTP_KEEP_ALIVE_SECONDS",
+        description="How long an idle keep-alive connection is held open: a client that"
+        " opens connections and goes quiet holds a concurrency slot only this long. Set it"
+        " above a load balancer's idle timeout when one sits in front.",
+    )
+    http_max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        validation_alias="HTTP_MAX_HEADER_BYTES",
+        description="The request line and headers together (h11's max incomplete event"
+        " size); a larger head is refused with 400 rather than buffered. 16 KiB holds a"
+        " bearer token, a traceparent and ordinary proxy headers many times over.",
+    )
+    http_shutdown_grace_seconds: int = Field(
+        default=20,
+        ge=0,
+        validation_alias="HTTP_SHUTDOWN_GRACE_SECONDS",
+        description="On SIGTERM, how long requests in progress may still finish before"
+        " their connections are closed; below Kubernetes' 30 s grace period, so the"
+        " service's own shutdown (flushing, draining sends) still fits after it.",
+    )
+
 
 class DatabaseSettings(ServiceSettings):
     """For the services that keep state in PostgreSQL."""

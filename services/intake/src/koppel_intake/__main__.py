@@ -10,6 +10,7 @@ import sys
 
 import uvicorn
 
+from koppel.http_server import server_config
 from koppel.logging import configure_logging
 from koppel_intake.asyncapi import render
 from koppel_intake.bootstrap import build_app, load_settings
@@ -27,14 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app(settings)
     # uvicorn handles SIGTERM/SIGINT: it stops accepting, finishes requests, then runs the
     # lifespan shutdown, which stops the consumer and flushes the producer.
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    uvicorn.Server(server_config(app, settings, host=settings.host, port=settings.port)).run()
 
 
 if __name__ == "__main__":

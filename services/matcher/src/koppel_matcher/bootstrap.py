@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
 import structlog
 import uvicorn
 
+from koppel.http_server import server_config
 from koppel.logging import configure_logging
 from koppel.migrations import migrate
+from koppel.startup import StartupGate, keep_trying, stop_started
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
 from koppel_matcher.entrypoints import garbage_collection
@@ -98,22 +101,31 @@ async def start_matcher(settings: MatcherSettings) -> Matcher:
 
 
 async def serve(settings: MatcherSettings) -> None:
-    """Run the matcher and its HTTP API until SIGTERM / SIGINT."""
+    """Run the matcher and its HTTP API until SIGTERM / SIGINT.
+
+    The server comes up first; while PostgreSQL (or the broker) cannot be reached the
+    matcher keeps trying, and `/readyz` answers 503 with the reason.
+    """
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
     structlog.contextvars.bind_contextvars(instance=settings.instance_id)
     garbage_collection.freeze_after_full_collections()
-    matcher = await start_matcher(settings)
+    gate = StartupGate()
+
+    async def start() -> Matcher:
+        matcher = await keep_trying(lambda: start_matcher(settings), gate)
+        gate.open(create_app(MatchQueries(matcher.pool), matcher, settings.callers()))
+        log.info("matcher_started", port=settings.port, group_id=settings.group_id)
+        return matcher
+
+    starting = asyncio.create_task(start(), name="start")
+
+    async def shutdown() -> None:
+        await stop_started(starting, Matcher.stop)
+
     # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
-    app = create_app(
-        MatchQueries(matcher.pool), matcher, settings.callers(), on_shutdown=matcher.stop
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_config=None, access_log=False
-        )
-    )
-    log.info("matcher_started", port=settings.port, group_id=settings.group_id)
+    gate.on_shutdown = shutdown
+    server = uvicorn.Server(server_config(gate, settings, host=settings.host, port=settings.port))
     try:
         await server.serve()
     finally:
-        await matcher.stop()
+        await shutdown()

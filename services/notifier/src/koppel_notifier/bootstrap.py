@@ -14,7 +14,9 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
+from koppel.http_server import server_config
 from koppel.migrations import migrate
+from koppel.startup import StartupGate, keep_trying, stop_started
 from koppel_notifier.adapters.delivery_store import DeliveryStore
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.email_sender import SmtpConfig, SmtpEmailSender
@@ -63,6 +65,7 @@ class Notifier:
     metrics: NotifierMetrics
     app: FastAPI
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stopped: bool = False
 
     async def start(self) -> None:
         await self.producer.start()
@@ -77,6 +80,9 @@ class Notifier:
 
     async def stop(self) -> None:
         """Stop taking work, let the sender drain, then stop recording and relaying."""
+        if self.stopped:
+            return
+        self.stopped = True
         for stage in (("inbox", "digests"), ("sender",), ("successes", "outbox")):
             stopping = [task for task in self.tasks if task.get_name() in stage]
             for task in stopping:
@@ -85,6 +91,10 @@ class Notifier:
         self.tasks.clear()
         with contextlib.suppress(Exception):
             await self.relay_flush()
+        await self.close()
+
+    async def close(self) -> None:
+        """Release connections and clients (what `build` opened), without flushing work."""
         await self.webhooks.aclose()
         await self.email.aclose()
         await self.producer.stop()
@@ -201,19 +211,43 @@ async def build(
 
 
 async def serve(settings: Settings) -> None:
-    """Run the notifier and its HTTP server until cancelled (SIGINT/SIGTERM)."""
-    notifier = await build(settings, digest_interval_s=settings.digest_check_s)
-    await notifier.start()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            notifier.app, host=settings.host, port=settings.port, log_config=None, access_log=False
-        )
-    )
-    log.info("notifier started", port=settings.port, group_id=settings.group_id)
+    """Run the notifier and its HTTP server until SIGINT/SIGTERM.
+
+    The server comes up first; while PostgreSQL (or the broker) cannot be reached the
+    notifier keeps trying, and `/readyz` answers 503 with the reason.
+    """
+    gate = StartupGate()
+
+    async def start() -> Notifier:
+        notifier = await keep_trying(lambda: _started(settings), gate)
+        gate.open(notifier.app)
+        log.info("notifier started", port=settings.port, group_id=settings.group_id)
+        return notifier
+
+    starting = asyncio.create_task(start(), name="start")
+
+    async def shutdown() -> None:
+        await stop_started(starting, Notifier.stop)
+
+    # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
+    gate.on_shutdown = shutdown
+    server = uvicorn.Server(server_config(gate, settings, host=settings.host, port=settings.port))
     try:
         await server.serve()
     finally:
-        await notifier.stop()
+        await shutdown()
+
+
+async def _started(settings: Settings) -> Notifier:
+    """A built and started notifier; what a failed start opened is closed again."""
+    notifier = await build(settings, digest_interval_s=settings.digest_check_s)
+    try:
+        await notifier.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await notifier.close()
+        raise
+    return notifier
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -44,6 +44,12 @@ class Readiness(Protocol):
     def loaded(self) -> bool: ...
 
 
+_NOT_READY_BECAUSE = {
+    "database": "database unreachable",
+    "broker": "broker unreachable",
+    "initial_load": "initial load not finished",
+}
+
 EntityIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
@@ -128,11 +134,12 @@ def create_app(
             "broker": await readiness.broker_ok(),
             "initial_load": readiness.loaded(),
         }
-        ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        failing = [name for name, ok in checks.items() if not ok]
+        if not failing:
+            return JSONResponse({"status": "ready", "checks": checks})
+        reason = "; ".join(_NOT_READY_BECAUSE[name] for name in failing)
+        body = {"status": "not_ready", "reason": reason, "checks": checks}
+        return JSONResponse(body, status_code=503)
 
     @app.get("/metrics")
     async def metrics() -> Response:

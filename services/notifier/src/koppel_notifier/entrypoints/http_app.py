@@ -17,6 +17,11 @@ from koppel_notifier.metrics import NotifierMetrics
 
 Token = Annotated[str, Path(min_length=1, max_length=512)]
 
+_NOT_READY_BECAUSE = {
+    "database": "database unreachable",
+    "consumer": "consumer has not joined its group yet",
+}
+
 
 def create_app(
     *,
@@ -43,8 +48,12 @@ def create_app(
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         checks = await ready()
-        status = 200 if all(checks.values()) else 503
-        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+        failing = [name for name, ok in checks.items() if not ok]
+        if not failing:
+            return JSONResponse({"ready": True, "checks": checks})
+        reason = "; ".join(_NOT_READY_BECAUSE.get(name, f"{name} not ready") for name in failing)
+        body = {"ready": False, "reason": reason, "checks": checks}
+        return JSONResponse(body, status_code=503)
 
     @app.get("/metrics")
     async def prometheus() -> Response:

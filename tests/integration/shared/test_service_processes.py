@@ -1,0 +1,153 @@
+"""The services as processes: alive and saying why while PostgreSQL is away; HTTP limits on.
+
+Each process is started as `python -m <package>` with a DATABASE_URL whose port nothing
+listens on: it must keep serving `/healthz`, answer `/readyz` with 503 and a reason that
+names no host, keep running, and stop cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+HEADER_LIMIT = 4096
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(package: str, port: int, kafka: str, database_port: int) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "KOPPEL_ENVIRONMENT": "development",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "DATABASE_URL": f"postgresql://koppel:koppel@127.0.0.1:{database_port}/koppel",
+        "PORT": str(port),
+        "INTAKE_HOST": "127.0.0.1",
+        "MATCHER_HOST": "127.0.0.1",
+        "NOTIFIER_HOST": "127.0.0.1",
+        "INTAKE_API_TOKENS": "proc:process-token-0123456789abcdef0123456789",
+        "INTAKE_RAW_CONSUMER": "false",
+        "NOTIFIER_UNSUBSCRIBE_SECRET": "process-test-secret-0123456789abcdef0123",
+        "HTTP_MAX_HEADER_BYTES": str(HEADER_LIMIT),
+        "LOG_JSON": "true",
+    }
+    for name in ("INTAKE_PORT", "MATCHER_PORT", "NOTIFIER_PORT"):
+        env.pop(name, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", package],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def _wait_until_serving(client: httpx.AsyncClient, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60  # imports are slow on a loaded machine
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            await client.get("/healthz")
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+            continue
+        return
+    pytest.fail(f"{process.args} did not start serving")
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"{process.args} did not stop on SIGTERM:\n{output}")
+    return output
+
+
+@pytest.mark.parametrize("package", ["koppel_matcher", "koppel_notifier"])
+async def test_without_the_database_the_service_waits_alive_and_says_why(
+    package: str, kafka: str
+) -> None:
+    port, database_port = _free_port(), _free_port()
+    process = _start(package, port, kafka, database_port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            await _wait_until_serving(client, process)
+            assert (await client.get("/healthz")).status_code == 200
+
+            async def says_unreachable() -> bool:
+                ready = await client.get("/readyz")
+                assert ready.status_code == 503
+                return bool(ready.json().get("reason") == "database unreachable")
+
+            deadline = time.monotonic() + 30
+            while not await says_unreachable():
+                assert time.monotonic() < deadline, "no reason given on /readyz"
+                await asyncio.sleep(0.2)
+            ready = await client.get("/readyz")
+            assert ready.json()["ready"] is False
+            assert "127.0.0.1" not in ready.text
+            assert str(database_port) not in ready.text
+
+            await asyncio.sleep(3.0)  # several retries later
+            assert process.poll() is None, "the process exited"
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        output = _stop(process)
+    assert process.returncode in {0, -signal.SIGTERM}, output
+    assert f":{database_port}" not in output  # the DSN's host and port are never logged
+
+
+async def _status_of_slow_request(port: int, padding: int) -> bytes:
+    """Send a request head with a `padding`-byte header, pausing before its end.
+
+    The pause leaves the head incomplete in the server's buffer, which is what the
+    limit bounds (a head arriving in one read is parsed whole).
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: svc\r\nX-Padding: " + b"a" * padding)
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.write(b"\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        async with asyncio.timeout(10):
+            return (await reader.readline()).split(b" ")[1]
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("package", ["koppel_intake", "koppel_matcher", "koppel_notifier"])
+async def test_a_request_head_over_the_configured_limit_is_refused(
+    package: str, kafka: str
+) -> None:
+    port = _free_port()
+    process = _start(package, port, kafka, _free_port())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            await _wait_until_serving(client, process)
+        assert await _status_of_slow_request(port, HEADER_LIMIT // 2) == b"200"
+        assert await _status_of_slow_request(port, HEADER_LIMIT + 1000) == b"400"
+        assert process.poll() is None
+    finally:
+        _stop(process)
