@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from koppel.api_tokens import ApiTokens
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
-from koppel_intake.domain.tokens import ApiTokens
 from koppel_intake.entrypoints.http.app import create_app
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
@@ -77,6 +77,7 @@ async def test_a_body_whose_record_fits_is_accepted(
 def test_the_record_limit_defaults_to_kafkas_and_is_configurable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
     monkeypatch.delenv("INTAKE_MAX_RECORD_BYTES", raising=False)
     assert Settings().max_record_bytes == 1024 * 1024
 

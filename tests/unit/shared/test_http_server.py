@@ -34,6 +34,8 @@ VARIABLES = (
 def _no_http_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # The services' own secrets are not what these tests are about.
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
 
 
 async def _app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
