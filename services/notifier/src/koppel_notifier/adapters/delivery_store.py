@@ -158,9 +158,14 @@ class DeliveryStore:
                     match_ids = ARRAY(SELECT jsonb_array_elements_text(i.match_ids))
                 FROM unnest($1::uuid[], $2::jsonb[]) AS i(id, match_ids)
                 WHERE d.id = i.id
+                RETURNING d.id
             )
             INSERT INTO notifier_outbox (id, consultant_id, event_type, data, traceparent)
-            SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[])
+            SELECT o.id, o.consultant_id, o.event_type, o.data, o.traceparent
+            FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $1::uuid[])
+                 AS o(id, consultant_id, event_type, data, traceparent, delivery_id)
+            -- A delivery erased while it was being sent reports nothing about its consultant.
+            WHERE o.delivery_id IN (SELECT id FROM done)
             ON CONFLICT (id) DO NOTHING
             """,
             [uuid.UUID(delivery.id) for delivery, _ in items],
@@ -195,13 +200,15 @@ class DeliveryStore:
         (SMTP 5xx) is not used again until the profile names another one.
         """
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
+            updated = await connection.fetchval(
                 "UPDATE notifier_deliveries SET status = $2, finished_at = now(), last_error = $3,"
-                " lease_until = NULL WHERE id = $1",
+                " lease_until = NULL WHERE id = $1 RETURNING true",
                 uuid.UUID(delivery.id),
                 "dead" if dead else "failed",
                 error,
             )
+            if not updated:
+                return  # erased while it was being sent: nothing is reported about them
             if disable_endpoint and delivery.contact is not None:
                 column = (
                     "webhook_disabled_url = webhook_url"

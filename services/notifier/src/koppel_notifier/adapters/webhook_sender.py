@@ -66,10 +66,11 @@ class HttpWebhookSender:
             headers["traceparent"] = traceparent
         try:
             target = URL(url)
-        except ValueError as exc:
-            return AttemptOutcome(Verdict.REFUSED, f"invalid webhook URL: {exc}")
+        except ValueError:
+            return AttemptOutcome(Verdict.REFUSED, "webhook_url_invalid")
         if target.raw_host is None:
-            return AttemptOutcome(Verdict.REFUSED, "invalid webhook URL: no host")
+            return AttemptOutcome(Verdict.REFUSED, "webhook_url_invalid")
+        # Outcomes carry error codes only: exception texts name the URL, host or address.
         try:
             self._resolver.check_literal(target.raw_host)
             async with self._client().post(
@@ -77,14 +78,14 @@ class HttpWebhookSender:
             ) as reply:
                 await _read_at_most(reply, MAX_RESPONSE_BYTES)
                 return classify_http(reply.status, reply.headers.get("retry-after"), self._clock())
-        except TargetRefused as exc:
-            return AttemptOutcome(Verdict.REFUSED, str(exc))
+        except TargetRefused:
+            return AttemptOutcome(Verdict.REFUSED, "webhook_target_refused")
         except TimeoutError:
-            return AttemptOutcome(Verdict.THROTTLED, "timed out")
-        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-            return AttemptOutcome(Verdict.REFUSED, f"invalid webhook URL: {exc}")
+            return AttemptOutcome(Verdict.THROTTLED, "webhook_timeout")
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
+            return AttemptOutcome(Verdict.REFUSED, "webhook_url_invalid")
         except (aiohttp.ClientError, OSError) as exc:
-            return AttemptOutcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
+            return AttemptOutcome(Verdict.RETRY, _network_code(exc))
 
     def _client(self) -> aiohttp.ClientSession:
         """The session, made on first use (it must be made inside the running loop)."""
@@ -114,6 +115,21 @@ class HttpWebhookSender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _network_code(exc: BaseException) -> str:
+    """The error code of a failed connection or exchange (see `AttemptOutcome.detail`)."""
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "webhook_tls_error"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "webhook_dns_failed"
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return "webhook_connect_failed"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError):
+        return "webhook_connection_lost"
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        return "webhook_bad_response"
+    return "webhook_network_error"
 
 
 async def _read_at_most(reply: aiohttp.ClientResponse, limit: int) -> None:
