@@ -74,11 +74,11 @@ async def test_every_non_public_target_is_refused(
             await wait(
                 lambda c=consultant: _failed(running, rows, c), what=f"refusal for {consultant}"
             )
-        for index, consultant in enumerate(consultants):
+        for consultant in consultants:
             [row] = await rows(running, consultant)
             assert row["attempts"] == 1
             assert "refused" in row["last_error"]
-            assert str(ipaddress.ip_address(BLOCKED[index])) in row["last_error"]
+            assert row["last_error"] == "webhook_target_refused"  # no host, no address
         assert receiver.at(f"ssrf-{unique_id}") == []
 
 
