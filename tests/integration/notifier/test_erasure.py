@@ -67,7 +67,7 @@ async def test_a_profile_written_before_the_erasure_does_not_bring_it_back(
         await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
         await wait(lambda: _contact(running, consultant), what="the profile")
         await kafka_io.erase(consultant)
-        await wait(lambda: _erasure_records(running), what="the erasure")
+        await wait(lambda: _address_forgotten(running, consultant), what="the erasure")
 
         await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
         old_match = _old_found(consultant, assignment, written)
@@ -96,7 +96,7 @@ async def test_a_registration_after_the_erasure_is_notified_afresh(
 
         await kafka_io.erase(consultant)
         await kafka_io.withdrawn(consultant, assignment, ERASED)
-        await wait(lambda: _erasure_records(running), what="the erasure")
+        await wait(lambda: _address_forgotten(running, consultant), what="the erasure")
         await kafka_io.profile(make_profile(consultant, email=address))
         await kafka_io.found(consultant, assignment)
 
@@ -143,6 +143,13 @@ async def _rows_naming(running: Any, needles: list[str]) -> list[tuple[str, str]
 
 async def _erasure_records(running: Any) -> int:
     return int(await running.pool.fetchval("SELECT count(*) FROM notifier_erasures"))
+
+
+async def _address_forgotten(running: Any, consultant: str) -> bool:
+    email = await running.pool.fetchval(
+        "SELECT email FROM notifier_contacts WHERE consultant_id = $1", consultant
+    )
+    return email is None
 
 
 async def _contact(running: Any, consultant: str) -> bool:
