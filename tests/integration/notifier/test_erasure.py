@@ -3,6 +3,7 @@ registration after the erasure is a new consultant, notified afresh (DOMAIN.md 8
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +13,10 @@ from aiokafka.partitioner import DefaultPartitioner
 from koppel.cloudevents import encode, new_event
 from koppel.contract import AssignmentSummary, MatchFound, match_id_for
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, MATCHES, TOPICS
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, TOPICS
 from koppel.vocabulary import WithdrawalReason
+from koppel_matcher.bootstrap import start_matcher
+from koppel_matcher.settings import MatcherSettings
 
 pytestmark = pytest.mark.integration
 
@@ -105,10 +108,57 @@ async def test_a_registration_after_the_erasure_is_notified_afresh(
         assert first.message["Subject"] == second.message["Subject"]
 
 
+async def test_with_the_real_matcher_a_new_registration_is_matched_and_emailed_again(
+    notifier: Any, kafka: str, fresh_database: str, kafka_io: Any, smtp_sink: Any,
+    make_profile: Any, make_assignment: Any, wait: Any, unique_id: str,
+) -> None:  # fmt: skip
+    """Profile, erasure, the old profile replayed, a new profile: the matcher and the
+    notifier together email the new registration, and only it."""
+    consultant, address = f"c-both-{unique_id}", f"both-{unique_id}@example.org"
+    assignment = make_assignment(f"a-both-{unique_id}")
+    old_profile = _event(
+        EventType.CONSULTANT_UPSERTED, consultant,
+        make_profile(consultant, email=address), datetime.now(UTC),
+    )  # fmt: skip
+    matcher = await start_matcher(
+        MatcherSettings.model_validate(
+            {
+                "KOPPEL_ENVIRONMENT": "development",
+                "MATCHER_API_TOKENS": f"ops:{'t' * 40}",
+                "KAFKA_BOOTSTRAP_SERVERS": kafka,
+                "DATABASE_URL": fresh_database,
+                "MATCHER_GROUP_ID": f"test-erasure-matcher-{unique_id}",
+                "MATCHER_INSTANCE_ID": f"test-{unique_id}",
+                "MATCHER_INITIAL_OFFSET": "latest",
+            }
+        )
+    )
+    try:
+        await wait(matcher.loaded, what="the matcher ready")
+        async with notifier() as running:
+            value, headers = _event(
+                EventType.ASSIGNMENT_UPSERTED, assignment.id, assignment, datetime.now(UTC)
+            )
+            await kafka_io.raw(ASSIGNMENTS, assignment.id.encode(), value, headers)
+            await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
+            await wait(lambda: smtp_sink.handler.to(address), what="the first email")
+
+            await kafka_io.erase(consultant)
+            await wait(lambda: _address_forgotten(running, consultant), what="the erasure")
+            await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
+            await kafka_io.profile(make_profile(consultant, email=address))
+
+            await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
+            await asyncio.sleep(1.0)
+            assert len(smtp_sink.handler.to(address)) == 2
+    finally:
+        await matcher.stop()
+
+
 def _event(
     event_type: EventType, subject: str, data: Any, time: datetime
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
-    source = Source.MATCHER if event_type is EventType.MATCH_FOUND else Source.INTAKE
+    source = Source.MATCHER.value if event_type is EventType.MATCH_FOUND else Source.INTAKE.value
     event = new_event(event_type, source=source, subject=subject, data=data)
     return encode(event.model_copy(update={"time": time}))
 
