@@ -106,6 +106,8 @@ async def test_a_registration_after_the_erasure_is_notified_afresh(
         await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
         first, second = smtp_sink.handler.to(address)
         assert first.message["Subject"] == second.message["Subject"]
+        # A message of its own, not a repeat a mail provider would drop as a duplicate.
+        assert first.message_id != second.message_id
 
 
 async def test_with_the_real_matcher_a_new_registration_is_matched_and_emailed_again(

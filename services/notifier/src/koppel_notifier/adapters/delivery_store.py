@@ -18,8 +18,13 @@ from typing import Any
 
 import asyncpg
 
+from koppel.erasure import erasure_key
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
-from koppel_notifier.adapters.inbox_store import cancel_unsent, delivery_id_for
+from koppel_notifier.adapters.inbox_store import (
+    cancel_unsent,
+    delivery_id_for,
+    registration_key,
+)
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
@@ -259,7 +264,11 @@ class DeliveryStore:
         )
         for row in consultants:
             consultant_id = row["consultant_id"]
-            key = f"digest|{consultant_id}|{day.isoformat()}|email"
+            erased_at = await self._pool.fetchval(
+                "SELECT erased_at FROM notifier_erasures WHERE consultant_key = $1",
+                erasure_key(consultant_id),
+            )
+            key = registration_key(f"digest|{consultant_id}|{day.isoformat()}|email", erased_at)
             digest_id = delivery_id_for(key)
             async with self._pool.acquire() as connection, connection.transaction():
                 created = await connection.fetchval(

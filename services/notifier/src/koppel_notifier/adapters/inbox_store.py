@@ -37,6 +37,17 @@ def delivery_id_for(dedupe_key: str) -> uuid.UUID:
     return uuid.uuid5(_DELIVERY_NAMESPACE, dedupe_key)
 
 
+def registration_key(dedupe_key: str, erased_at: datetime | None) -> str:
+    """`dedupe_key` for a consultant registered after the erasure at `erased_at`.
+
+    Match ids are the same for every registration of an id, and delivery ids, webhook-ids
+    and Message-IDs derive from the key: without the erasure in it, a receiver or a mail
+    provider de-duplicating on them would drop the new registration's messages as repeats
+    of the erased one's.
+    """
+    return dedupe_key if erased_at is None else f"{dedupe_key}|after:{erased_at.isoformat()}"
+
+
 async def load_contact(connection: Connection, consultant_id: str) -> Contact | None:
     row = await connection.fetchrow(
         f"SELECT {CONTACT_COLUMNS} FROM notifier_contacts c WHERE c.consultant_id = $1",  # noqa: S608 - fixed column list
@@ -92,7 +103,7 @@ async def save_contact(
     stored = await load_contact(connection, contact.consultant_id)
     assert stored is not None
     if not known:
-        await route_awaiting(connection, stored)
+        await route_awaiting(connection, stored, erased_at=state["erased_at"])
         return "applied"
     if not stored.digest:
         # Left digest mode: what waited for the digest goes out now.
@@ -182,7 +193,9 @@ async def record_match(
             RETURNING true
         )
         SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
-               EXISTS (SELECT 1 FROM erased_later) AS stale, contact.*
+               EXISTS (SELECT 1 FROM erased_later) AS stale,
+               (SELECT erased_at FROM notifier_erasures WHERE consultant_key = $10)
+               AS last_erasure, contact.*
         FROM (SELECT 1) AS one LEFT JOIN contact ON true
         """,  # noqa: S608 - fixed column list
         notice.event_key,
@@ -204,12 +217,25 @@ async def record_match(
     if not inserted:
         return "duplicate"
     if contact is not None:
-        await _route(connection, contact, notice, occurred_at, event_key=None, payload=payload)
+        await _route(
+            connection,
+            contact,
+            notice,
+            occurred_at,
+            event_key=None,
+            payload=payload,
+            erased_at=row["last_erasure"],
+        )
     return "applied"
 
 
-async def route_awaiting(connection: Connection, contact: Contact) -> None:
-    """Route the consultant's match events that arrived before their profile, in order."""
+async def route_awaiting(
+    connection: Connection, contact: Contact, *, erased_at: datetime | None
+) -> None:
+    """Route the consultant's match events that arrived before their profile, in order.
+
+    `erased_at`: the consultant's last erasure, if any (see `registration_key`).
+    """
     rows = await connection.fetch(
         """
         SELECT event_key, match_id, consultant_id, kind, revision, score, payload, occurred_at,
@@ -237,6 +263,7 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
             row["occurred_at"],
             event_key=row["event_key"],
             payload=row["payload"] or "{}",
+            erased_at=erased_at,
         )
 
 
@@ -248,17 +275,19 @@ async def _route(
     *,
     event_key: str | None,
     payload: str,
+    erased_at: datetime | None,
 ) -> None:
     """Create the deliveries `notice` calls for; mark its stored event routed if `event_key`.
 
-    `payload` is `notice.payload` as JSON text, serialised once for every row that keeps it.
+    `payload` is `notice.payload` as JSON text, serialised once for every row that keeps it;
+    `erased_at` is the consultant's last erasure (see `registration_key`).
     """
     if notice.kind is Kind.FOUND:
         planned = plan_found(contact, notice)
     else:
         planned = plan_withdrawn(contact, await _announce_and_cancel(connection, notice))
     for delivery in planned:
-        key = delivery.dedupe_key(notice)
+        key = registration_key(delivery.dedupe_key(notice), erased_at)
         await _insert_delivery(
             connection, key, contact.consultant_id, delivery, notice, occurred_at, payload
         )
