@@ -10,13 +10,17 @@ carry no `koppel-error-at`; those are read too.
     python -m koppel.dlq replay koppel.consultants.v1.dlq --from-offset 12 --dry-run
 
 `replay` produces the original key, value and headers (error headers removed, a
-`koppel-replayed-from` header added) to the source topic, or to `--to`. On topics keyed by
-the entity id (all but matches and notifications) a dead letter whose source partition
-already holds a later record with the same key is *superseded* and skipped: replaying it
-would put an older state of the entity back. A replayed copy supersedes its dead letter, so
-running the same replay twice produces nothing the second time. Two dead letters of one
-source record (the matcher and the notifier both read `koppel.consultants.v1`) are
-replayed once.
+`koppel-replayed-from` header added) to the source topic, or to `--to`, with the dead
+letter's record timestamp rather than now: a replayed record keeps its CloudEvents `time`
+(in the value), and a raw record without one is dated by intake from that timestamp, so
+the services can tell a record written before a consultant's erasure from a new one.
+
+On topics keyed by the entity id (all but matches and notifications) a dead letter whose
+source partition already holds a later record with the same key is *superseded* and
+skipped: replaying it would put an older state of the entity back. A replayed copy
+supersedes its dead letter, so running the same replay twice produces nothing the second
+time. Two dead letters of one source record (the matcher and the notifier both read
+`koppel.consultants.v1`) are replayed once.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class DeadLetter:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int | None = None
+    """The dead letter's Kafka timestamp: about when the original record was read."""
 
     def header(self, *names: str) -> str | None:
         """The first of `names` present, decoded (last occurrence wins, as it was appended)."""
@@ -244,7 +250,13 @@ async def replay(
                 action = "would_replay"
             elif action == "replay":
                 headers = [*dead.original_headers, (REPLAYED_FROM, dead.origin.encode())]
-                await producer.send_and_wait(target, dead.value, key=dead.key, headers=headers)
+                await producer.send_and_wait(
+                    target,
+                    dead.value,
+                    key=dead.key,
+                    headers=headers,
+                    timestamp_ms=dead.timestamp_ms,
+                )
                 produced += 1
                 action = "replayed"
             report({**dead.describe(), "to": target, "action": action})
@@ -270,6 +282,7 @@ class _Record:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int | None = None
 
 
 async def _partitions(kafka: KafkaConnection | str, topic: str) -> list[int]:
@@ -319,7 +332,16 @@ async def _read_to_end(
         for tp, records in batches.items():
             for record in records:
                 if record.offset < ends[tp]:
-                    visit(tp, _Record(record.offset, record.key, record.value, record.headers))
+                    visit(
+                        tp,
+                        _Record(
+                            record.offset,
+                            record.key,
+                            record.value,
+                            record.headers,
+                            record.timestamp,
+                        ),
+                    )
         for tp in list(pending):
             if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
@@ -327,7 +349,13 @@ async def _read_to_end(
 
 def _dead_letter(tp: TopicPartition, record: _Record) -> DeadLetter:
     return DeadLetter(
-        tp.topic, tp.partition, record.offset, record.key, record.value, tuple(record.headers)
+        tp.topic,
+        tp.partition,
+        record.offset,
+        record.key,
+        record.value,
+        tuple(record.headers),
+        record.timestamp_ms,
     )
 
 

@@ -3,6 +3,8 @@ back exactly, and one whose transaction did reach Kafka is left alone."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from koppel.migrations import migrate
@@ -32,7 +34,12 @@ async def snapshot(pool):
     async with pool.acquire() as db:
         return {
             table: [dict(row) for row in await db.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]  # noqa: S608
-            for table in ("matcher_assignments", "matcher_profiles", "matcher_matches")
+            for table in (
+                "matcher_assignments",
+                "matcher_profiles",
+                "matcher_matches",
+                "matcher_erasures",
+            )
         }
 
 
@@ -72,7 +79,8 @@ async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
         await tx.put_profile(
             "c-kept", "nl", profile_document(kit.profile("c-kept", level="junior"))
         )
-        await tx.erase_consultant("c-erased")
+        # The erasure record is part of the transaction: undone with it.
+        await tx.erase_consultant("c-erased", datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
     assert await snapshot(pool) != before
 
     epoch2, plan = await state.take_over(2, 1)

@@ -1,7 +1,8 @@
 """Real receivers and a real notifier for the notifier's integration tests.
 
 - `smtp_sink`: an aiosmtpd server on a free port that records every message; addresses
-  starting with `bounce` get 550 at RCPT, `greylist` a 451 the first time.
+  starting with `bounce` get 550 at RCPT (naming the address, as Postfix does), `greylist`
+  a 451 the first time.
 - `receiver`: an HTTP server (uvicorn, in this process and loop) that records each webhook;
   per-path behaviour is scripted by the test (status sequence, delay, redirect).
 - `notifier`: a factory starting the notifier in-process on a fresh database with a unique
@@ -96,7 +97,7 @@ class SinkHandler:
         if self.on_rcpt is not None:
             self.on_rcpt(address)
         if address.startswith("bounce"):
-            return "550 5.1.1 mailbox unavailable"
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         if address.startswith("greylist") and address not in self.greylisted:
             self.greylisted.add(address)
             return "451 4.7.1 greylisted, try again later"
@@ -302,19 +303,26 @@ class KafkaIO:
         await self._match(EventType.MATCH_FOUND, consultant_id, data, traceparent)
         return match_id
 
-    async def withdrawn(self, consultant_id: str, assignment: Assignment) -> str:
+    async def withdrawn(
+        self,
+        consultant_id: str,
+        assignment: Assignment,
+        reason: WithdrawalReason = WithdrawalReason.ASSIGNMENT_FILLED,
+    ) -> str:
         match_id = match_id_for(assignment.id, consultant_id)
         data = MatchWithdrawn(
             match_id=match_id,
             consultant_id=consultant_id,
             assignment_id=assignment.id,
-            reason=WithdrawalReason.ASSIGNMENT_FILLED,
+            reason=reason,
         )
         await self._match(EventType.MATCH_WITHDRAWN, consultant_id, data)
         return match_id
 
-    async def raw(self, topic: str, key: bytes, value: bytes) -> None:
-        await self._producer.send_and_wait(topic, value=value, key=key)
+    async def raw(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        await self._producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
     async def _match(
         self,

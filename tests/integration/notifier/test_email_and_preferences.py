@@ -1,4 +1,4 @@
-"""Email outcomes, confidential masking, unsubscribe, preferences, late profiles, erasure."""
+"""Email outcomes, confidential masking, unsubscribe, preferences, late profiles."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 from standardwebhooks import Webhook
+from structlog.testing import capture_logs
 
-from koppel.topics import MATCHES, TOPICS
+from koppel.cloudevents import decode
+from koppel.topics import MATCHES, NOTIFICATIONS, TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -35,24 +38,43 @@ async def test_smtp_4xx_is_retried_and_sent_once(
         assert len(smtp_sink.handler.to(address)) == 1
 
 
-async def test_smtp_5xx_stops_email_to_that_address(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
+async def test_smtp_5xx_stops_email_to_that_address_and_reports_a_code_not_the_reply(
+    notifier: Any, kafka: str, kafka_io: Any, smtp_sink: Any, make_profile: Any,
+    make_assignment: Any, wait: Any, rows: Any, unique_id: str,
 ) -> None:  # fmt: skip
     consultant = f"c-bounce-{unique_id}"
     address = f"bounce-{unique_id}@example.org"
-    async with notifier() as running:
-        await kafka_io.profile(make_profile(consultant, email=address))
-        await kafka_io.found(consultant, make_assignment(f"a1-{unique_id}"))
-        await wait(lambda: _statuses(running, rows, consultant, {"failed"}), what="failed")
-        [row] = await rows(running, consultant)
-        assert row["attempts"] == 1
-        assert row["last_error"] == "recipient refused: SMTP 550 5.1.1 mailbox unavailable"
-        assert address not in row["last_error"]  # outcome events and logs carry no address
-        # A second match is not even attempted while the address stays the same.
-        await kafka_io.found(consultant, make_assignment(f"a2-{unique_id}"))
-        await wait(lambda: _routed(running, consultant, 2), what="second match routed")
-        assert len(await rows(running, consultant)) == 1
+    reports = AIOKafkaConsumer(
+        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
+    )
+    await reports.start()
+    await reports.seek_to_end()
+    try:
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            async with notifier() as running:
+                await kafka_io.profile(make_profile(consultant, email=address))
+                await kafka_io.found(consultant, make_assignment(f"a1-{unique_id}"))
+                await wait(lambda: _statuses(running, rows, consultant, {"failed"}), what="failed")
+                [row] = await rows(running, consultant)
+                assert row["attempts"] == 1
+                # The sink's reply names the address, as real servers do: only a code is kept.
+                assert row["last_error"] == "smtp_recipient_refused_550"
+                async with asyncio.timeout(20):
+                    while (record := await reports.getone()).key != consultant.encode():
+                        pass
+                # A second match is not even attempted while the address stays the same.
+                await kafka_io.found(consultant, make_assignment(f"a2-{unique_id}"))
+                await wait(lambda: _routed(running, consultant, 2), what="second match routed")
+                assert len(await rows(running, consultant)) == 1
+    finally:
+        await reports.stop()
+    failed = decode(record.value, record.headers)
+    assert failed.type == "nl.koppel.notification.failed"
+    assert failed.data["error"] == "smtp_recipient_refused_550"
+    assert address not in (record.value or b"").decode()
+    assert any(entry.get("detail") == "smtp_recipient_refused_550" for entry in logs)
+    assert not [entry for entry in logs if address in repr(entry)]
+    assert not [entry for entry in logs if "example.org" in repr(entry)]
 
 
 async def test_confidential_assignments_are_masked_on_both_channels(
@@ -185,51 +207,6 @@ async def test_a_match_before_its_profile_waits_for_it(
         await wait(lambda: smtp_sink.handler.to(address), what="email once the profile came")
 
 
-async def test_erasure_removes_contact_details_and_pending_work(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
-    consultant, path = f"c-erase-{unique_id}", f"erase-{unique_id}"
-    receiver.script(path, [503] * 50, headers={"retry-after": "3600"})
-    async with notifier() as running:
-        await kafka_io.profile(
-            make_profile(
-                consultant, channels=["webhook"], webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
-            )
-        )  # fmt: skip
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
-        await wait(lambda: receiver.at(path), what="first attempt")
-        await wait(lambda: _statuses(running, rows, consultant, {"pending"}), what="backing off")
-        await kafka_io.erase(consultant)
-        await wait(lambda: _erased(running, consultant), what="erasure applied")
-        contact = await running.pool.fetchrow(
-            "SELECT * FROM notifier_contacts WHERE consultant_id = $1", consultant
-        )
-        assert contact["email"] is None
-        assert contact["webhook_url"] is None
-        assert contact["webhook_secret"] is None
-        assert contact["name"] is None
-        assert await rows(running, consultant) == []
-        payloads = await running.pool.fetchval(
-            "SELECT count(*) FROM notifier_match_events"
-            " WHERE consultant_id = $1 AND payload IS NOT NULL",
-            consultant,
-        )
-        assert payloads == 0
-        # What arrives after the tombstone is dropped, not stored: the withdrawal the erasure
-        # itself causes (the matcher sends one per standing match) and a late match.
-        await kafka_io.withdrawn(consultant, make_assignment(f"a-{unique_id}"))
-        await kafka_io.found(consultant, make_assignment(f"a2-{unique_id}"))
-        await _handled_up_to_here(running, kafka_io, make_assignment, wait, consultant)
-        assert await rows(running, consultant) == []
-        stored = await running.pool.fetch(
-            "SELECT kind, payload FROM notifier_match_events WHERE consultant_id = $1",
-            consultant,
-        )
-        assert [(row["kind"], row["payload"]) for row in stored] == [("match.found", None)]
-
-
 async def test_a_withdrawal_of_a_match_never_found_is_not_stored(
     notifier: Any, kafka_io: Any, make_assignment: Any, wait: Any, unique_id: str
 ) -> None:
@@ -320,12 +297,5 @@ async def _unsubscribed(running: Any, consultant: str) -> bool:
     value = await running.pool.fetchval(
         "SELECT unsubscribed_address IS NOT NULL FROM notifier_contacts WHERE consultant_id = $1",
         consultant,
-    )
-    return bool(value)
-
-
-async def _erased(running: Any, consultant: str) -> bool:
-    value = await running.pool.fetchval(
-        "SELECT erased_at IS NOT NULL FROM notifier_contacts WHERE consultant_id = $1", consultant
     )
     return bool(value)

@@ -68,12 +68,12 @@ async def test_exhausted_attempts_are_dead_lettered_and_reported(
             await wait(lambda: _status(running, rows, consultant, "dead"), what="dead status")
             assert len(receiver.at(path)) == 4  # the four steps of the test schedule
             [row] = await rows(running, consultant)
-            assert row["last_error"] == "HTTP 500"
+            assert row["last_error"] == "webhook_http_500"
             failed = await _next_report(reports, consultant)
         assert failed.type == "nl.koppel.notification.failed"
         assert failed.data["match_ids"] == [match_id]
         assert failed.data["attempts"] == 4
-        assert failed.data["error"] == "HTTP 500"
+        assert failed.data["error"] == "webhook_http_500"
         assert failed.data["channel"] == "webhook"
         assert failed.subject == consultant
     finally:
@@ -124,7 +124,7 @@ async def test_redirects_are_not_followed(
         await wait(lambda: _status(running, rows, consultant, "dead"), what="dead status")
         assert receiver.at(target) == []
         [row] = await rows(running, consultant)
-        assert row["last_error"] == "HTTP 302 redirect (not followed)"
+        assert row["last_error"] == "webhook_redirect_302"
 
 
 async def _status(running: Any, rows: Any, consultant: str, status: str) -> bool:

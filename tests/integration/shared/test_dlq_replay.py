@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -203,3 +204,23 @@ async def test_a_record_both_consumers_dead_lettered_is_replayed_once(
     assert await replay(kafka, dead, report=lines.append) == 1
     assert [line["action"] for line in lines] == ["replayed", "skipped_duplicate"]
     assert [r.value for r in await _read_all(kafka, source_topic)] == [record.value] * 2
+
+
+async def test_a_replayed_copy_keeps_the_dead_letters_timestamp(
+    kafka: str, source_topic: str
+) -> None:
+    """Not now: intake dates a raw record without `time` by its timestamp, and a replay
+    days after an erasure must still look as old as it is."""
+    await _produce(kafka, source_topic, [(b"a-1", b"a v1"), (b"b-1", b"b v1")])
+    await _dead_letter_both_ways(kafka, source_topic)
+    (dead,) = await read_dead_letters(
+        kafka, f"{source_topic}.dlq", Selection(codes=frozenset({"processing_failed"}))
+    )
+    assert dead.timestamp_ms is not None
+    three_days_ago = dead.timestamp_ms - 3 * 24 * 3600 * 1000
+    older = replace(dead, timestamp_ms=three_days_ago)
+
+    assert await replay(kafka, [older]) == 1
+
+    copy = (await _read_all(kafka, source_topic))[-1]
+    assert (copy.key, copy.timestamp) == (b"b-1", three_days_ago)

@@ -166,3 +166,27 @@ def test_tombstone_on_the_raw_topic_is_dead_lettered() -> None:
 
     assert routed.code == "invalid_envelope"
     assert routed.record.value is None
+
+
+def test_an_event_without_time_is_dated_by_its_record_not_by_routing(
+    make_assignment: Body,
+) -> None:
+    """A raw record replayed from a dead-letter topic days later keeps its own date."""
+    upstream = _upstream("nl.koppel.assignment.upserted", "A-1", make_assignment("A-1"))
+    value, headers = encode(upstream.model_copy(update={"time": None}))
+    written = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+    record = IncomingRecord(
+        topic=RAW,
+        partition=3,
+        offset=42,
+        key=b"A-1",
+        value=value,
+        headers=tuple(headers),
+        timestamp_ms=int(written.timestamp() * 1000),
+    )
+
+    routed = route(record, now=NOW)
+
+    assert decode(routed.record.value, routed.record.headers).time == written
+    undated = route(_record(b"A-1", value, headers), now=NOW)
+    assert decode(undated.record.value, undated.record.headers).time == NOW

@@ -26,6 +26,7 @@ class FakeUnitOfWork:
         self.reasons: dict[tuple[str, str], str | None] = {}
         self.profiles: dict[str, Any] = {}
         self.assignments: dict[str, Assignment] = {}
+        self.erasures: dict[str, datetime] = {}
 
     async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]:
         return {c: e for (c, a), e in self.ledger.items() if a == assignment_id}
@@ -44,7 +45,11 @@ class FakeUnitOfWork:
     async def delete_profile(self, consultant_id: str) -> None:
         self.profiles.pop(consultant_id, None)
 
-    async def erase_consultant(self, consultant_id: str) -> None:
+    async def erased_at(self, consultant_id: str) -> datetime | None:
+        return self.erasures.get(consultant_id)
+
+    async def erase_consultant(self, consultant_id: str, erased_at: datetime) -> None:
+        self.erasures[consultant_id] = erased_at
         self.profiles.pop(consultant_id, None)
         for key in [k for k in self.ledger if k[0] == consultant_id]:
             del self.ledger[key]
@@ -249,11 +254,25 @@ async def test_erasure_withdraws_and_forgets(matcher: ShardMatcher) -> None:
     uow = FakeUnitOfWork()
     await matcher.assignment_upserted(uow, assignment(), None)
     await matcher.profile_upserted(uow, profile(), None)
-    out = await matcher.consultant_erased(uow, "c-1", None)
+    out = await matcher.consultant_erased(uow, "c-1", None, NOW)
     assert kinds(out) == [("withdrawn", "c-1", "consultant_erased")]
     assert uow.ledger == {}
     assert uow.profiles == {}
     assert matcher.index.profile("c-1") is None
+
+
+async def test_only_a_profile_written_after_the_erasure_counts(matcher: ShardMatcher) -> None:
+    uow = FakeUnitOfWork()
+    await matcher.assignment_upserted(uow, assignment(), None)
+    await matcher.profile_upserted(uow, profile(), None)
+    await matcher.consultant_erased(uow, "c-1", None, NOW)
+    assert await matcher.predates_erasure(uow, "c-1", NOW - timedelta(days=3))
+    assert await matcher.predates_erasure(uow, "c-1", NOW)
+    assert await matcher.predates_erasure(uow, "c-1", None)
+    assert not await matcher.predates_erasure(uow, "c-1", NOW + timedelta(seconds=1))
+    assert not await matcher.predates_erasure(uow, "c-2", None)
+    # Registered again: a new consultant, announced as new (revision 1, not 2).
+    assert kinds(await matcher.profile_upserted(uow, profile(), None)) == [("found", "c-1", 1)]
 
 
 async def test_expiry_sweep_withdraws_after_closes_at(

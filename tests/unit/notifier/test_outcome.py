@@ -34,7 +34,12 @@ def test_http_status_verdicts(status: int, verdict: Verdict) -> None:
 
 
 def test_a_redirect_says_it_was_not_followed() -> None:
-    assert "not followed" in classify_http(302, None, NOW).detail
+    assert classify_http(302, None, NOW).detail == "webhook_redirect_302"
+
+
+@pytest.mark.parametrize("status", [200, 410, 429, 500, 503])
+def test_http_outcomes_are_error_codes_with_the_status(status: int) -> None:
+    assert classify_http(status, None, NOW).detail == f"webhook_http_{status}"
 
 
 def test_retry_after_in_seconds_and_as_a_date() -> None:

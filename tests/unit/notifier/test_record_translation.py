@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -54,7 +55,13 @@ def record(event_type: EventType, data: Any) -> tuple[bytes, list[tuple[str, byt
 
 
 def test_a_tombstone_on_the_consultants_topic_is_an_erasure() -> None:
-    assert translate(CONSULTANTS, b"c-1", None, []) == ConsultantErased("c-1")
+    assert translate(CONSULTANTS, b"c-1", None, [], 1_764_633_600_000) == ConsultantErased(
+        "c-1", datetime(2025, 12, 2, tzinfo=UTC)
+    )
+    stamped = [("ce_time", b"2026-12-01T10:00:00+00:00")]
+    assert translate(CONSULTANTS, b"c-1", None, stamped, 1_764_633_600_000) == ConsultantErased(
+        "c-1", datetime(2026, 12, 1, 10, tzinfo=UTC)
+    )
 
 
 def test_a_profile_becomes_a_contact_with_the_secret_revealed() -> None:

@@ -52,7 +52,8 @@ class NotifierMetrics:
         self.http_latency = http_latency_histogram("notifier", self.registry)
         self.events = Counter(
             "koppel_notifier_events_consumed_total",
-            "Kafka records consumed, by topic and result (applied, duplicate, dead_lettered).",
+            "Kafka records consumed, by topic and result (applied, duplicate, ignored, stale:"
+            " written before the consultant's erasure, dead_lettered).",
             ["topic", "result"],
             registry=self.registry,
         )

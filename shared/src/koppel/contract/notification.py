@@ -29,5 +29,7 @@ class NotificationFailed(ContractModel):
     channel: Channel
     kind: MatchEventKind
     attempts: int = Field(ge=0)
+    # An error code (`smtp_recipient_refused_550`, `webhook_http_503`, ...), never a server's
+    # reply or a host: this event outlives the consultant's erasure (docs/security-erasure.md).
     error: str
     failed_at: AwareDatetime

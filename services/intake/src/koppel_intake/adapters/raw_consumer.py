@@ -155,6 +155,7 @@ def _route_and_log(record: ConsumerRecord[bytes, bytes]) -> Routed:
             key=record.key,
             value=record.value,
             headers=tuple(record.headers),
+            timestamp_ms=record.timestamp,
         )
     )
     if routed.dead_lettered:

@@ -2,7 +2,8 @@
 
 The canonical event keeps the upstream event's `id` (DOMAIN.md §4 requires ids to be
 unique), takes `source=/koppel/intake`, the entity id as `subject`, the upstream `time`
-(or now), the upstream `traceparent` when valid, and the data as validated and normalised
+(or, without one, the raw record's Kafka timestamp: when the upstream wrote it), the
+upstream `traceparent` when valid, and the data as validated and normalised
 by the contract models. Re-processing a raw record after a crash therefore produces the
 same event id, and consumers de-duplicate on it.
 
@@ -53,6 +54,15 @@ class IncomingRecord:
     key: bytes | None
     value: bytes | None
     headers: Headers
+    timestamp_ms: int | None = None
+    """Kafka's record timestamp (CreateTime: when the upstream, or a dead-letter replay
+    restoring it, produced the record)."""
+
+    @property
+    def written_at(self) -> datetime | None:
+        if self.timestamp_ms is None or self.timestamp_ms <= 0:
+            return None
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,9 @@ def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
     structlog.contextvars.bind_contextvars(
         traceparent=traceparent, trace_id=traceparent.split("-")[1]
     )
-    time = event.time or moment
+    # Never the time of routing: a record replayed from a dead-letter topic long after an
+    # erasure must keep its own time, so that the services can tell it is older.
+    time = event.time or record.written_at or moment
     if event_type is EventType.CONSULTANT_ERASED:
         out = tombstone_record(entity_id, event_id=event.id, time=time, traceparent=traceparent)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,7 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from koppel.contract import Assignment
+from koppel.erasure import erasure_key
 from koppel_matcher.adapters.identity_memo import IdentityMemo
 from koppel_matcher.service_layer.dedup import LedgerEntry, MatchState
 from koppel_matcher.service_layer.exactly_once import Recovery, RecoveryPlan, plan_recovery
@@ -118,6 +120,17 @@ ON CONFLICT (shard, assignment_id) DO UPDATE SET status = EXCLUDED.status,
     closes_at = EXCLUDED.closes_at, document = EXCLUDED.document, updated_at = now()
 """
 
+_PUT_ERASURE = """
+WITH undo AS (
+    INSERT INTO matcher_undo (shard, relation, key, before)
+    SELECT $1, 'erasures', jsonb_build_object('consultant_key', $2::text),
+           (SELECT to_jsonb(e) FROM matcher_erasures e WHERE consultant_key = $2)
+)
+INSERT INTO matcher_erasures (consultant_key, shard, erased_at) VALUES ($2, $1, $3)
+ON CONFLICT (consultant_key) DO UPDATE SET shard = EXCLUDED.shard,
+    erased_at = greatest(matcher_erasures.erased_at, EXCLUDED.erased_at)
+"""
+
 
 def _dump_assignment(assignment: Assignment) -> dict[str, Any]:
     return assignment.model_dump(mode="json")
@@ -185,8 +198,18 @@ class ShardTransaction:
         self.holds_erased_data = True
         await self._db.execute(_DELETE_PROFILE, self.shard, consultant_id)
 
-    async def erase_consultant(self, consultant_id: str) -> None:
-        """Delete the consultant's profile and every ledger row about them."""
+    async def erased_at(self, consultant_id: str) -> datetime | None:
+        """When the consultant was last erased, or None."""
+        value: datetime | None = await self._db.fetchval(
+            "SELECT erased_at FROM matcher_erasures WHERE consultant_key = $1",
+            erasure_key(consultant_id),
+        )
+        return value
+
+    async def erase_consultant(self, consultant_id: str, erased_at: datetime) -> None:
+        """Delete the consultant's profile and every ledger row about them; keep the
+        erasure record (the later time when erased twice)."""
+        await self._db.execute(_PUT_ERASURE, self.shard, erasure_key(consultant_id), erased_at)
         await self.delete_profile(consultant_id)
         await self._db.execute(
             """
@@ -348,6 +371,16 @@ async def _restore_undo(connection: Connection, shard: int) -> int:
                 await connection.execute(
                     "INSERT INTO matcher_matches"
                     " SELECT * FROM jsonb_populate_record(NULL::matcher_matches, $1::jsonb)",
+                    before,
+                )
+        elif row["relation"] == "erasures":
+            await connection.execute(
+                "DELETE FROM matcher_erasures WHERE consultant_key = $1", key["consultant_key"]
+            )
+            if before is not None:
+                await connection.execute(
+                    "INSERT INTO matcher_erasures"
+                    " SELECT * FROM jsonb_populate_record(NULL::matcher_erasures, $1::jsonb)",
                     before,
                 )
         elif row["relation"] == "profiles":

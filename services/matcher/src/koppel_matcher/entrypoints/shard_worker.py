@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -27,6 +28,7 @@ from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
 from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel.dead_letters import DeadLetterCode
+from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
 from koppel.kafka_clients import KafkaConnection
@@ -467,9 +469,12 @@ class ShardWorker:
                 raise RejectedRecordError(
                     DeadLetterCode.INVALID_ENVELOPE, "tombstone without a consultant id key"
                 )
+            erased_at = tombstone_time(record.headers, record.timestamp)
             with structlog.contextvars.bound_contextvars(entity_id=key, **_trace(traceparent)):
                 log.info("consultant_erasure")
-                batch.outgoing += await self._matcher.consultant_erased(tx, key, traceparent)
+                batch.outgoing += await self._matcher.consultant_erased(
+                    tx, key, traceparent, erased_at
+                )
             return "erased"
         value = record.value
 
@@ -498,8 +503,13 @@ class ShardWorker:
         with structlog.contextvars.bound_contextvars(
             event_id=event.id, entity_id=entity_id, **_trace(traceparent)
         ):
+            if isinstance(payload, ConsultantProfile) and await self._matcher.predates_erasure(
+                tx, payload.id, event.time
+            ):
+                log.info("record_predates_erasure")
+                return "stale_after_erasure"
             try:
-                outgoing = await self._apply(tx, payload, traceparent)
+                outgoing = await self._apply(tx, payload, traceparent, event.time)
             except TranslationError as exc:
                 raise RejectedRecordError(DeadLetterCode.INVALID_PAYLOAD, str(exc)) from exc
             if outgoing is None:
@@ -512,7 +522,11 @@ class ShardWorker:
         return "processed"
 
     async def _apply(
-        self, tx: ShardTransaction, payload: object, traceparent: str | None
+        self,
+        tx: ShardTransaction,
+        payload: object,
+        traceparent: str | None,
+        written_at: datetime | None,
     ) -> list[Outgoing] | None:
         if isinstance(payload, Assignment):
             return await self._matcher.assignment_upserted(tx, payload, traceparent)
@@ -521,7 +535,10 @@ class ShardWorker:
         if isinstance(payload, ConsultantProfile):
             return await self._matcher.profile_upserted(tx, payload, traceparent)
         if isinstance(payload, ConsultantErasure):
-            return await self._matcher.consultant_erased(tx, payload.consultant_id, traceparent)
+            erased_at = written_at or datetime.now(UTC)
+            return await self._matcher.consultant_erased(
+                tx, payload.consultant_id, traceparent, erased_at
+            )
         raise RejectedRecordError(
             DeadLetterCode.UNKNOWN_TYPE, f"no handler for {type(payload).__name__}"
         )

@@ -29,6 +29,7 @@ from koppel.contract import (
     MatchWithdrawn,
     match_id_for,
 )
+from koppel.erasure import written_before_erasure
 from koppel.event_types import EventType, Source
 from koppel.vocabulary import AssignmentStatus, Language, WithdrawalReason
 from koppel_matcher import metrics
@@ -263,10 +264,26 @@ class ShardMatcher:
         await uow.put_entries(entries)
         return out
 
+    async def predates_erasure(
+        self, uow: ShardUnitOfWork, consultant_id: str, written_at: datetime | None
+    ) -> bool:
+        """Whether a profile written at `written_at` is older than the consultant's erasure.
+
+        Such a record is late or was replayed from a dead-letter topic after the tombstone
+        was compacted away: it must not bring the consultant back. A profile written after
+        the erasure is a new registration and is matched afresh (the ledger is empty).
+        """
+        return written_before_erasure(written_at, await uow.erased_at(consultant_id))
+
     async def consultant_erased(
-        self, uow: ShardUnitOfWork, consultant_id: str, traceparent: str | None
+        self,
+        uow: ShardUnitOfWork,
+        consultant_id: str,
+        traceparent: str | None,
+        erased_at: datetime,
     ) -> list[Outgoing]:
-        """Withdraw everything published for the consultant, then forget them entirely."""
+        """Withdraw everything published for the consultant, then forget them entirely
+        but for the erasure record (when: `erased_at`)."""
         self._unindex_profile(consultant_id)
         ledger = await uow.ledger_for_consultant(consultant_id)
         entries: list[tuple[LedgerEntry, str | None]] = []
@@ -276,7 +293,7 @@ class ShardMatcher:
                 self._withdrawn(
                     entry, WithdrawalReason.CONSULTANT_ERASED, traceparent, entries, out
                 )
-        await uow.erase_consultant(consultant_id)
+        await uow.erase_consultant(consultant_id, erased_at)
         return out
 
     def due_for_expiry(self) -> list[str]:

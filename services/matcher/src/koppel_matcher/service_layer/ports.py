@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from koppel.contract import Assignment
@@ -22,6 +23,8 @@ class ShardUnitOfWork(Protocol):
 
     async def delete_profile(self, consultant_id: str) -> None: ...
 
-    async def erase_consultant(self, consultant_id: str) -> None: ...
+    async def erased_at(self, consultant_id: str) -> datetime | None: ...
+
+    async def erase_consultant(self, consultant_id: str, erased_at: datetime) -> None: ...
 
     async def put_assignment(self, assignment: Assignment) -> None: ...

@@ -18,8 +18,13 @@ from typing import Any
 
 import asyncpg
 
+from koppel.erasure import erasure_key
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
-from koppel_notifier.adapters.inbox_store import cancel_unsent, delivery_id_for
+from koppel_notifier.adapters.inbox_store import (
+    cancel_unsent,
+    delivery_id_for,
+    registration_key,
+)
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
@@ -167,9 +172,14 @@ class DeliveryStore:
                     match_ids = ARRAY(SELECT jsonb_array_elements_text(i.match_ids))
                 FROM unnest($1::uuid[], $2::jsonb[]) AS i(id, match_ids)
                 WHERE d.id = i.id
+                RETURNING d.id
             )
             INSERT INTO notifier_outbox (id, consultant_id, event_type, data, traceparent)
-            SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[])
+            SELECT o.id, o.consultant_id, o.event_type, o.data, o.traceparent
+            FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $1::uuid[])
+                 AS o(id, consultant_id, event_type, data, traceparent, delivery_id)
+            -- A delivery erased while it was being sent reports nothing about its consultant.
+            WHERE o.delivery_id IN (SELECT id FROM done)
             ON CONFLICT (id) DO NOTHING
             """,
             [uuid.UUID(delivery.id) for delivery, _ in items],
@@ -204,13 +214,15 @@ class DeliveryStore:
         (SMTP 5xx) is not used again until the profile names another one.
         """
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
+            updated = await connection.fetchval(
                 "UPDATE notifier_deliveries SET status = $2, finished_at = now(), last_error = $3,"
-                " lease_until = NULL WHERE id = $1",
+                " lease_until = NULL WHERE id = $1 RETURNING true",
                 uuid.UUID(delivery.id),
                 "dead" if dead else "failed",
                 error,
             )
+            if not updated:
+                return  # erased while it was being sent: nothing is reported about them
             if disable_endpoint and delivery.contact is not None:
                 column = (
                     "webhook_disabled_url = webhook_url"
@@ -261,7 +273,11 @@ class DeliveryStore:
         )
         for row in consultants:
             consultant_id = row["consultant_id"]
-            key = f"digest|{consultant_id}|{day.isoformat()}|email"
+            erased_at = await self._pool.fetchval(
+                "SELECT erased_at FROM notifier_erasures WHERE consultant_key = $1",
+                erasure_key(consultant_id),
+            )
+            key = registration_key(f"digest|{consultant_id}|{day.isoformat()}|email", erased_at)
             digest_id = delivery_id_for(key)
             async with self._pool.acquire() as connection, connection.transaction():
                 created = await connection.fetchval(

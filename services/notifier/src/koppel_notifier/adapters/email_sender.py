@@ -72,34 +72,42 @@ class SmtpEmailSender:
         self._slots = asyncio.Semaphore(connections)
 
     async def send(self, message: EmailMessage) -> AttemptOutcome:
-        """One attempt: 4xx and connection trouble retry, 5xx for the recipient refuses."""
+        """One attempt: 4xx and connection trouble retry, 5xx for the recipient refuses.
+
+        The outcome carries an error code, never the server's reply: SMTP replies name the
+        recipient's address (`550 5.1.1 <anne@example.org>: User unknown`), and the code
+        ends up in logs, `last_error` and `notification.failed`.
+        """
         async with self._slots:
             try:
                 client = await self._client()
+            except aiosmtplib.SMTPAuthenticationError:
+                return AttemptOutcome(Verdict.RETRY, "smtp_auth_failed")
             except (aiosmtplib.SMTPException, OSError) as exc:
-                return AttemptOutcome(Verdict.RETRY, f"SMTP connect failed: {exc}")
+                return AttemptOutcome(Verdict.RETRY, _failure_code("smtp_connect_failed", exc))
             try:
                 await client.send_message(message)
             except aiosmtplib.SMTPRecipientsRefused as exc:
-                # Said without the address: the detail ends up in logs and outcome events.
                 refusal = min(exc.recipients, key=lambda item: item.code, default=None)
                 self._idle.put_nowait(client)
                 if refusal is None:
-                    return AttemptOutcome(Verdict.REFUSED, "recipient refused")
-                detail = f"recipient refused: SMTP {refusal.code} {refusal.message}"
-                return _by_code(refusal.code, detail)
-            except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
+                    return AttemptOutcome(Verdict.REFUSED, "smtp_recipient_refused")
+                return _by_code(refusal.code, "smtp_recipient_refused")
+            except aiosmtplib.SMTPRecipientRefused as exc:
                 self._idle.put_nowait(client)
-                return _by_code(exc.code, f"SMTP {exc.code} {exc.message}")
+                return _by_code(exc.code, "smtp_recipient_refused")
+            except aiosmtplib.SMTPDataError as exc:
+                self._idle.put_nowait(client)
+                return _by_code(exc.code, "smtp_data_refused")
             except aiosmtplib.SMTPResponseException as exc:
                 # Not about this recipient (e.g. MAIL FROM refused): a relay problem, retry.
                 await _close(client)
-                return AttemptOutcome(Verdict.THROTTLED, f"SMTP {exc.code} {exc.message}")
+                return AttemptOutcome(Verdict.THROTTLED, f"smtp_relay_refused_{exc.code}")
             except (aiosmtplib.SMTPException, OSError) as exc:
                 await _close(client)
-                return AttemptOutcome(Verdict.RETRY, f"SMTP {type(exc).__name__}: {exc}")
+                return AttemptOutcome(Verdict.RETRY, _failure_code("smtp_connection_lost", exc))
             self._idle.put_nowait(client)
-            return AttemptOutcome(Verdict.DELIVERED, "SMTP 250")
+            return AttemptOutcome(Verdict.DELIVERED, "smtp_accepted")
 
     async def _client(self) -> aiosmtplib.SMTP:
         while not self._idle.empty():
@@ -124,10 +132,16 @@ class SmtpEmailSender:
             await _close(self._idle.get_nowait())
 
 
-def _by_code(code: int, detail: str) -> AttemptOutcome:
+def _by_code(code: int, failure: str) -> AttemptOutcome:
+    """`<failure>_<reply code>`: a 4xx reply is tried again, anything else refuses."""
     if 400 <= code < 500:
-        return AttemptOutcome(Verdict.RETRY, detail)
-    return AttemptOutcome(Verdict.REFUSED, detail)
+        return AttemptOutcome(Verdict.RETRY, f"{failure}_{code}")
+    return AttemptOutcome(Verdict.REFUSED, f"{failure}_{code}")
+
+
+def _failure_code(failure: str, exc: BaseException) -> str:
+    """`smtp_timeout` for a timeout, else `failure`; the exception's text (a host) stays out."""
+    return "smtp_timeout" if isinstance(exc, TimeoutError) else failure
 
 
 async def _close(client: aiosmtplib.SMTP) -> None:

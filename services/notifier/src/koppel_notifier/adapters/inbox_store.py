@@ -14,6 +14,8 @@ from typing import Literal
 
 import asyncpg
 
+from koppel.erasure import erasure_key, written_before_erasure
+from koppel.vocabulary import WithdrawalReason
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
 from koppel_notifier.domain.model import (
     ChannelName,
@@ -25,6 +27,7 @@ from koppel_notifier.domain.model import (
 from koppel_notifier.domain.routing import plan_found, plan_withdrawn
 
 _DELIVERY_NAMESPACE = uuid.UUID("0b6f1f8e-6d2c-4c0e-9a57-2f9d8c1e4a30")
+_ERASED = WithdrawalReason.CONSULTANT_ERASED.value
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
@@ -32,6 +35,17 @@ Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 def delivery_id_for(dedupe_key: str) -> uuid.UUID:
     """Deterministic, so the same delivery has the same id (and webhook-id) in every run."""
     return uuid.uuid5(_DELIVERY_NAMESPACE, dedupe_key)
+
+
+def registration_key(dedupe_key: str, erased_at: datetime | None) -> str:
+    """`dedupe_key` for a consultant registered after the erasure at `erased_at`.
+
+    Match ids are the same for every registration of an id, and delivery ids, webhook-ids
+    and Message-IDs derive from the key: without the erasure in it, a receiver or a mail
+    provider de-duplicating on them would drop the new registration's messages as repeats
+    of the erased one's.
+    """
+    return dedupe_key if erased_at is None else f"{dedupe_key}|after:{erased_at.isoformat()}"
 
 
 async def load_contact(connection: Connection, consultant_id: str) -> Contact | None:
@@ -42,15 +56,26 @@ async def load_contact(connection: Connection, consultant_id: str) -> Contact | 
     return None if row is None else contact_from_row(row)
 
 
-async def save_contact(connection: Connection, contact: Contact, *, mode: str) -> None:
+async def save_contact(
+    connection: Connection, contact: Contact, *, mode: str, written_at: datetime | None
+) -> Literal["applied", "stale"]:
     """Upsert the local copy of a profile and bring pending work in line with it.
 
     A consultant seen for the first time can have nothing pending, only match events that
-    waited for this profile; a known one can have nothing waiting, only pending work.
+    waited for this profile; a known one can have nothing waiting, only pending work. A
+    profile written (`written_at`, its event time) before the consultant's erasure is a
+    late or replayed record and changes nothing.
     """
-    known = await connection.fetchval(
-        "SELECT true FROM notifier_contacts WHERE consultant_id = $1", contact.consultant_id
+    state = await connection.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM notifier_contacts WHERE consultant_id = $1) AS known,"
+        " (SELECT erased_at FROM notifier_erasures WHERE consultant_key = $2) AS erased_at",
+        contact.consultant_id,
+        erasure_key(contact.consultant_id),
     )
+    assert state is not None
+    if written_before_erasure(written_at, state["erased_at"]):
+        return "stale"
+    known = state["known"]
     await connection.execute(
         """
         INSERT INTO notifier_contacts (consultant_id, name, email, language, channels, mode,
@@ -78,8 +103,8 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
     stored = await load_contact(connection, contact.consultant_id)
     assert stored is not None
     if not known:
-        await route_awaiting(connection, stored)
-        return
+        await route_awaiting(connection, stored, erased_at=state["erased_at"])
+        return "applied"
     if not stored.digest:
         # Left digest mode: what waited for the digest goes out now.
         await connection.execute(
@@ -92,50 +117,58 @@ async def save_contact(connection: Connection, contact: Contact, *, mode: str) -
             await cancel_unsent(
                 connection, contact.consultant_id, channel, "channel no longer in use"
             )
+    return "applied"
 
 
-async def erase_contact(connection: Connection, consultant_id: str) -> None:
-    """GDPR erasure: forget address, URL and secret, drop unsent work and match contents.
+async def erase_contact(connection: Connection, consultant_id: str, erased_at: datetime) -> None:
+    """GDPR erasure: delete every row about the consultant; keep only the erasure record.
 
-    The row itself stays, without personal data, so that a late match for the erased
-    consultant is recognised and dropped rather than kept waiting for a profile.
+    The record (a digest of the id and `erased_at`, see `koppel.erasure`) is what tells a
+    late or replayed record about the consultant apart from a new registration. Deliveries
+    go before the outbox: a send finishing meanwhile writes its outcome row in the same
+    transaction as its delivery row, which this waits for, and then deletes.
     """
     await connection.execute(
         """
-        INSERT INTO notifier_contacts (consultant_id, erased_at) VALUES ($1, now())
-        ON CONFLICT (consultant_id) DO UPDATE SET
-            name = NULL, email = NULL, channels = '{}', webhook_url = NULL,
-            webhook_secret = NULL, webhook_disabled_url = NULL, email_bounced_address = NULL,
-            unsubscribed_address = NULL, reachable = false, erased_at = now(), updated_at = now()
+        INSERT INTO notifier_erasures (consultant_key, erased_at) VALUES ($1, $2)
+        ON CONFLICT (consultant_key) DO UPDATE
+        SET erased_at = greatest(notifier_erasures.erased_at, EXCLUDED.erased_at)
         """,
-        consultant_id,
+        erasure_key(consultant_id),
+        erased_at,
     )
     await connection.execute(
-        "DELETE FROM notifier_deliveries WHERE consultant_id = $1"
-        " AND status IN ('pending', 'queued', 'digested')",
-        consultant_id,
+        "DELETE FROM notifier_contacts WHERE consultant_id = $1", consultant_id
+    )
+    await forget_matches(connection, consultant_id)
+    await connection.execute("DELETE FROM notifier_outbox WHERE consultant_id = $1", consultant_id)
+
+
+async def forget_matches(connection: Connection, consultant_id: str) -> None:
+    """Delete the consultant's match events and deliveries, sent or not."""
+    await connection.execute(
+        "DELETE FROM notifier_deliveries WHERE consultant_id = $1", consultant_id
     )
     await connection.execute(
-        "UPDATE notifier_deliveries SET payload = NULL, last_error = NULL WHERE consultant_id = $1",
-        consultant_id,
-    )
-    await connection.execute(
-        "UPDATE notifier_match_events SET payload = NULL, routed_at = coalesce(routed_at, now()) "
-        "WHERE consultant_id = $1",
-        consultant_id,
+        "DELETE FROM notifier_match_events WHERE consultant_id = $1", consultant_id
     )
 
 
 async def record_match(
     connection: Connection, notice: MatchNotice, occurred_at: datetime
-) -> Literal["applied", "duplicate", "ignored"]:
+) -> Literal["applied", "duplicate", "ignored", "stale"]:
     """Store a match event once (a replayed record is a no-op) and route it if we can.
 
     Without a known profile the event waits, unrouted, until the profile arrives. An event
-    for an erased consultant, and a withdrawal of a match never found (nothing to take
-    back), is not stored at all: it would only keep an assignment summary about them
-    (the withdrawals an erasure itself causes arrive after the tombstone).
+    written before the consultant's erasure is not stored ("stale"), nor is a withdrawal
+    of a match never found (nothing to take back). The withdrawal the matcher publishes
+    when it erases the consultant marks the end of their earlier registration on this
+    partition: whatever match events of it are still stored go, so that a registration
+    after the erasure is notified afresh.
     """
+    if notice.kind is Kind.WITHDRAWN and notice.payload.get("reason") == _ERASED:
+        await forget_matches(connection, notice.consultant_id)
+        return "ignored"
     if notice.kind is Kind.WITHDRAWN:
         notice = replace(notice, revision=await latest_revision(connection, notice.match_id))
         if notice.revision == 0:
@@ -147,17 +180,22 @@ async def record_match(
         f"""
         WITH contact AS (
             SELECT {CONTACT_COLUMNS} FROM notifier_contacts c WHERE c.consultant_id = $3
+        ), erased_later AS (
+            SELECT 1 FROM notifier_erasures WHERE consultant_key = $10 AND erased_at >= $8
         ), inserted AS (
             INSERT INTO notifier_match_events (event_key, match_id, consultant_id, kind,
                                                revision, score, payload, occurred_at,
                                                routed_at, traceparent)
             SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, $8,
                    CASE WHEN EXISTS (SELECT 1 FROM contact) THEN now() END, $9
-            WHERE NOT EXISTS (SELECT 1 FROM contact WHERE erased_at IS NOT NULL)
+            WHERE NOT EXISTS (SELECT 1 FROM erased_later)
             ON CONFLICT (event_key) DO NOTHING
             RETURNING true
         )
-        SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, contact.*
+        SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+               EXISTS (SELECT 1 FROM erased_later) AS stale,
+               (SELECT erased_at FROM notifier_erasures WHERE consultant_key = $10)
+               AS last_erasure, contact.*
         FROM (SELECT 1) AS one LEFT JOIN contact ON true
         """,  # noqa: S608 - fixed column list
         notice.event_key,
@@ -169,21 +207,35 @@ async def record_match(
         payload,
         occurred_at,
         notice.traceparent,
+        erasure_key(notice.consultant_id),
     )
     assert row is not None
+    if row["stale"]:
+        return "stale"
     inserted = row["inserted"]
     contact = None if row["consultant_id"] is None else contact_from_row(row)
-    if contact is not None and contact.erased:
-        return "ignored"
     if not inserted:
         return "duplicate"
     if contact is not None:
-        await _route(connection, contact, notice, occurred_at, event_key=None, payload=payload)
+        await _route(
+            connection,
+            contact,
+            notice,
+            occurred_at,
+            event_key=None,
+            payload=payload,
+            erased_at=row["last_erasure"],
+        )
     return "applied"
 
 
-async def route_awaiting(connection: Connection, contact: Contact) -> None:
-    """Route the consultant's match events that arrived before their profile, in order."""
+async def route_awaiting(
+    connection: Connection, contact: Contact, *, erased_at: datetime | None
+) -> None:
+    """Route the consultant's match events that arrived before their profile, in order.
+
+    `erased_at`: the consultant's last erasure, if any (see `registration_key`).
+    """
     rows = await connection.fetch(
         """
         SELECT event_key, match_id, consultant_id, kind, revision, score, payload, occurred_at,
@@ -211,6 +263,7 @@ async def route_awaiting(connection: Connection, contact: Contact) -> None:
             row["occurred_at"],
             event_key=row["event_key"],
             payload=row["payload"] or "{}",
+            erased_at=erased_at,
         )
 
 
@@ -222,17 +275,19 @@ async def _route(
     *,
     event_key: str | None,
     payload: str,
+    erased_at: datetime | None,
 ) -> None:
     """Create the deliveries `notice` calls for; mark its stored event routed if `event_key`.
 
-    `payload` is `notice.payload` as JSON text, serialised once for every row that keeps it.
+    `payload` is `notice.payload` as JSON text, serialised once for every row that keeps it;
+    `erased_at` is the consultant's last erasure (see `registration_key`).
     """
     if notice.kind is Kind.FOUND:
         planned = plan_found(contact, notice)
     else:
         planned = plan_withdrawn(contact, await _announce_and_cancel(connection, notice))
     for delivery in planned:
-        key = delivery.dedupe_key(notice)
+        key = registration_key(delivery.dedupe_key(notice), erased_at)
         await _insert_delivery(
             connection, key, contact.consultant_id, delivery, notice, occurred_at, payload
         )

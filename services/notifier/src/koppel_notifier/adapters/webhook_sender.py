@@ -87,11 +87,11 @@ class HttpWebhookSender:
         except TargetRefused as exc:
             return AttemptOutcome(Verdict.REFUSED, exc.code)
         except TimeoutError:
-            return AttemptOutcome(Verdict.THROTTLED, "timed out")
+            return AttemptOutcome(Verdict.THROTTLED, "webhook_timeout")
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
             return AttemptOutcome(Verdict.REFUSED, URL_INVALID)
         except (aiohttp.ClientError, OSError) as exc:
-            return AttemptOutcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
+            return AttemptOutcome(Verdict.RETRY, _network_code(exc))
 
     def _client(self, scheme: str) -> aiohttp.ClientSession:
         """The scheme's session, made on first use (it must be made inside the running loop)."""
@@ -137,6 +137,21 @@ def _checked_url(url: str) -> URL | str:
     if target.raw_user is not None or target.raw_password is not None:
         return URL_USERINFO
     return target
+
+
+def _network_code(exc: BaseException) -> str:
+    """The error code of a failed connection or exchange (see `AttemptOutcome.detail`)."""
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "webhook_tls_error"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "webhook_dns_failed"
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return "webhook_connect_failed"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError):
+        return "webhook_connection_lost"
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        return "webhook_bad_response"
+    return "webhook_network_error"
 
 
 async def _read_at_most(reply: aiohttp.ClientResponse, limit: int) -> None:

@@ -26,6 +26,12 @@ class Verdict(StrEnum):
 class AttemptOutcome:
     verdict: Verdict
     detail: str
+    """An error code such as `smtp_recipient_refused_550` or `webhook_http_503`.
+
+    It goes to the logs, to `last_error` and into `notification.failed`, which outlive an
+    erasure, so it never holds what a server said (an SMTP reply names the address) nor a
+    URL or host name: a code, built from the kind of failure and a status number only.
+    """
     retry_after: float | None = None
 
     @property
@@ -49,17 +55,16 @@ def unexpected_error(error: Exception) -> AttemptOutcome:
 
 def classify_http(status: int, retry_after: str | None, now: datetime) -> AttemptOutcome:
     """Any 2xx succeeds; redirects are failures (never followed); 410 disables the endpoint."""
+    code = f"webhook_http_{status}"
     if 200 <= status < 300:
-        return AttemptOutcome(Verdict.DELIVERED, f"HTTP {status}")
+        return AttemptOutcome(Verdict.DELIVERED, code)
     if status == 410:
-        return AttemptOutcome(Verdict.GONE, "HTTP 410 Gone")
+        return AttemptOutcome(Verdict.GONE, code)
     if status in _THROTTLING:
-        return AttemptOutcome(
-            Verdict.THROTTLED, f"HTTP {status}", parse_retry_after(retry_after, now)
-        )
+        return AttemptOutcome(Verdict.THROTTLED, code, parse_retry_after(retry_after, now))
     if 300 <= status < 400:
-        return AttemptOutcome(Verdict.RETRY, f"HTTP {status} redirect (not followed)")
-    return AttemptOutcome(Verdict.RETRY, f"HTTP {status}")
+        return AttemptOutcome(Verdict.RETRY, f"webhook_redirect_{status}")
+    return AttemptOutcome(Verdict.RETRY, code)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -171,7 +171,9 @@ class InboxConsumer:
         commands: list[tuple[ConsumerRecord, Command]] = []
         for record in in_written_order(batches):
             try:
-                command = translate(record.topic, record.key, record.value, list(record.headers))
+                command = translate(
+                    record.topic, record.key, record.value, list(record.headers), record.timestamp
+                )
             except Unusable as exc:
                 await self._dead_letter(record, exc.code, str(exc), logged=str(exc))
                 continue
@@ -264,12 +266,23 @@ class _JoinedListener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 async def _apply_one(connection: inbox_store.Connection, command: Command) -> str:
     if isinstance(command, ProfileChanged):
-        await inbox_store.save_contact(connection, command.contact, mode=command.mode)
-        return "applied"
+        saved = await inbox_store.save_contact(
+            connection, command.contact, mode=command.mode, written_at=command.written_at
+        )
+        _note_stale(saved, command.contact.consultant_id)
+        return saved
     if isinstance(command, ConsultantErased):
-        await inbox_store.erase_contact(connection, command.consultant_id)
+        await inbox_store.erase_contact(connection, command.consultant_id, command.erased_at)
         return "applied"
     if isinstance(command, MatchEvent):
-        return await inbox_store.record_match(connection, command.notice, command.occurred_at)
+        result = await inbox_store.record_match(connection, command.notice, command.occurred_at)
+        _note_stale(result, command.notice.consultant_id)
+        return result
     assert isinstance(command, Ignored)
     return "ignored"
+
+
+def _note_stale(result: str, consultant_id: str) -> None:
+    """Say that a record written before its consultant's erasure was ignored (ids only)."""
+    if result == "stale":
+        log.info("record predates the consultant's erasure; ignored", entity_id=consultant_id)

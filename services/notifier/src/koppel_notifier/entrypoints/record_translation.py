@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from koppel.cloudevents import decode
 from koppel.contract import ConsultantErasure, ConsultantProfile, MatchFound, MatchWithdrawn
 from koppel.dead_letters import DeadLetterCode
+from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import EventType
 from koppel.topics import CONSULTANTS, MATCHES
@@ -22,11 +23,14 @@ _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 class ProfileChanged:
     contact: Contact
     mode: str
+    written_at: datetime | None
+    """The event's `time`: a profile written before the consultant's erasure is ignored."""
 
 
 @dataclass(frozen=True)
 class ConsultantErased:
     consultant_id: str
+    erased_at: datetime
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,20 @@ class Unusable(Exception):  # noqa: N818 - reads as "the record is unusable"
 
 
 def translate(
-    topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes]],
+    timestamp_ms: int | None = None,
 ) -> Command:
-    """Raise `Unusable` for anything that is not a valid event for `topic`."""
+    """Raise `Unusable` for anything that is not a valid event for `topic`.
+
+    `timestamp_ms` (the Kafka record's) dates a tombstone that carries no `ce_time`.
+    """
     if topic == CONSULTANTS and value is None:
         if not key:
             raise Unusable("tombstone without a key", DeadLetterCode.INVALID_ENVELOPE)
-        return ConsultantErased(key.decode(errors="replace"))
+        return ConsultantErased(key.decode(errors="replace"), tombstone_time(headers, timestamp_ms))
     try:
         event = decode(value, headers)
         payload = event.payload()
@@ -77,9 +88,9 @@ def translate(
             return MatchEvent(_withdrawn(event.id, payload, traceparent), occurred_at)
     if topic == CONSULTANTS:
         if isinstance(payload, ConsultantProfile):
-            return ProfileChanged(contact_of(payload), payload.notification.mode.value)
+            return ProfileChanged(contact_of(payload), payload.notification.mode.value, event.time)
         if isinstance(payload, ConsultantErasure):
-            return ConsultantErased(payload.consultant_id)
+            return ConsultantErased(payload.consultant_id, occurred_at)
     if event.type in {EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED}:
         return Ignored(event.type)
     raise Unusable(

@@ -1,0 +1,82 @@
+"""Erasure is final in the matcher: no table names the consultant afterwards, a dead-letter
+replay of their old profile changes nothing, and a registration after the erasure is
+matched afresh (DOMAIN.md 8.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from koppel import dead_letters
+from koppel.cloudevents import encode, new_event
+from koppel.dead_letters import DeadLetterCode
+from koppel.dlq import DeadLetter, replay
+from koppel.event_types import EventType, Source
+from koppel.topics import CONSULTANTS, dlq
+from koppel_matcher import metrics
+
+pytestmark = pytest.mark.integration
+
+
+async def test_erased_then_replayed_then_registered_again(
+    matcher: Any, publisher: Any, matches: Any, kit: Any, kafka: str, unique_id: str, wait: Any
+) -> None:  # fmt: skip
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    old = new_event(
+        EventType.CONSULTANT_UPSERTED, source=Source.INTAKE.value, subject=c, data=kit.profile(c)
+    )
+    await publisher.event(CONSULTANTS, c, old)
+    await matches.wait_for(1)
+    await publisher.erase(c)
+    events = await matches.wait_for(2)
+    assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+
+    async def nothing_names_them() -> bool:
+        return await _rows_naming(matcher, c) == []
+
+    # The undo rows of the erasing transaction go right after its Kafka commit.
+    await wait(nothing_names_them, within=30, what="no row naming the consultant")
+
+    # The old profile comes back from a dead-letter topic after the tombstone was compacted
+    # (so nothing later supersedes it there): it is older than the erasure, and ignored.
+    stale_before = _stale_count()
+    await replay(kafka, [_dead_letter_of(c, old)], include_superseded=True)
+    await wait(lambda: _stale_count() > stale_before, what="the replayed profile ignored")
+    assert await _rows_naming(matcher, c) == []
+    assert len(await matches.settle(1.0)) == 2
+
+    # A registration after the erasure is a new consultant: found again, as revision 1.
+    await publisher.profile(kit.profile(c))
+    events = await matches.wait_for(3)
+    assert kit.brief(events[2]) == ("found", c, a, 1)
+
+
+def _dead_letter_of(consultant: str, event: Any) -> DeadLetter:
+    value, headers = encode(event)
+    errors = dead_letters.error_headers(
+        code=DeadLetterCode.PROCESSING_FAILED, reason="boom", topic=CONSULTANTS,
+        partition=0, offset=0,
+    )  # fmt: skip
+    return DeadLetter(dlq(CONSULTANTS), 0, 0, consultant.encode(), value, (*headers, *errors))
+
+
+def _stale_count() -> float:
+    value: float = metrics.EVENTS_CONSUMED.labels(CONSULTANTS, "stale_after_erasure")._value.get()
+    return value
+
+
+async def _rows_naming(matcher: Any, needle: str) -> list[tuple[str, str]]:
+    """(table, row as text) of every row in any table of the database holding `needle`."""
+    async with matcher.pool.acquire() as db:
+        tables = await db.fetch(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )
+        found = []
+        for table in (row["table_name"] for row in tables):
+            for row in await db.fetch(f'SELECT t::text AS line FROM "{table}" t'):  # noqa: S608 - names from the catalogue
+                if needle in row["line"]:
+                    found.append((table, row["line"]))
+        return found
