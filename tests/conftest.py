@@ -20,8 +20,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from koppel import secret_keys
+from koppel.secret_sealing import SecretKeyring, new_key
 from koppel.topics import ensure_topics
 from koppel_demo.sandbox import drop_database
+
+# Intake and the notifier refuse to start without the keys that seal webhook secrets: the
+# session makes a random one, inherited by every service a test starts in or out of process.
+if secret_keys.KEYS not in os.environ and secret_keys.KEYS_FILE not in os.environ:
+    os.environ[secret_keys.KEYS] = new_key("test")
 
 
 def _docker_available() -> bool:
@@ -98,6 +105,12 @@ async def fresh_database(database_url: str) -> AsyncIterator[str]:
         yield f"{base}/{name}"
     finally:
         await drop_database(database_url, name)
+
+
+@pytest.fixture(scope="session")
+def keyring() -> SecretKeyring:
+    """The keys the services of this session seal and open webhook secrets with."""
+    return secret_keys.SecretKeySettings().secret_keyring()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ SOURCE_OFFSET = "koppel-error-source-offset"
 AT = "koppel-error-at"
 OMITTED = "koppel-error-omitted"
 """Set by intake when the original key, value or headers did not fit in the dead letter."""
+SCRUBBED = "koppel-error-scrubbed"
+"""Set by intake when it sealed (or removed) a clear webhook secret in the dead letter's value."""
 
 LEGACY_SOURCE_TOPIC = "koppel-source-topic"
 LEGACY_SOURCE_PARTITION = "koppel-source-partition"

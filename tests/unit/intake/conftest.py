@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from koppel.api_tokens import ApiTokens
+from koppel.secret_sealing import SecretKeyring
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_intake.entrypoints.http.app import create_app
 from koppel_intake.service_layer.commands import Intake
@@ -33,9 +34,11 @@ def publisher() -> InMemoryPublisher:
 
 
 @pytest.fixture
-async def client(publisher: InMemoryPublisher) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    publisher: InMemoryPublisher, keyring: SecretKeyring
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
-        intake=Intake(publisher),
+        intake=Intake(publisher, keyring),
         publisher=publisher,
         tokens=ApiTokens.parse(f"crm:{TOKEN},other:another-token"),
         max_body_bytes=1024 * 1024,

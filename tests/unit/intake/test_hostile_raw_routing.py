@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koppel.cloudevents import CloudEvent, encode_binary
+from koppel.secret_sealing import SecretKeyring, new_key
 from koppel.topics import RAW, dlq
 from koppel_intake.service_layer.raw_routing import (
     MAX_OUTPUT_BYTES,
@@ -31,6 +32,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "300"))
 MiB = 1024 * 1024
 RawHeaders = tuple[tuple[str, bytes | None], ...]
+KEYRING = SecretKeyring.parse(new_key("unit"))
 
 
 def _record(key: bytes | None, value: bytes | None, headers: RawHeaders = ()) -> IncomingRecord:
@@ -39,7 +41,7 @@ def _record(key: bytes | None, value: bytes | None, headers: RawHeaders = ()) ->
 
 def _route(record: IncomingRecord, *, now: datetime) -> Routed:
     # In a copy of the context, as the consumer does: route() binds log context variables.
-    return contextvars.copy_context().run(route, record, now=now)
+    return contextvars.copy_context().run(route, record, keyring=KEYRING, now=now)
 
 
 def _binary_assignment(make_assignment: Any) -> tuple[bytes, list[tuple[str, bytes | None]]]:

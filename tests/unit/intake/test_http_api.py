@@ -12,6 +12,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from koppel.cloudevents import decode
+from koppel.secret_sealing import SecretKeyring, is_sealed
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 
@@ -330,12 +331,13 @@ async def test_close_with_unknown_reason_is_a_422(
     assert [error["field"] for error in problem["errors"]] == ["body.reason"]
 
 
-async def test_consultant_upsert_publishes_the_profile_with_its_secret(
+async def test_consultant_upsert_publishes_the_profile_with_its_secret_sealed(
     auth: dict[str, str],
     token: str,
     client: httpx.AsyncClient,
     publisher: InMemoryPublisher,
     make_consultant: Body,
+    keyring: SecretKeyring,
 ) -> None:
     secret = make_consultant()["notification"]["webhook_secret"]
     with capture_logs(processors=[merge_contextvars]) as logs:
@@ -348,7 +350,10 @@ async def test_consultant_upsert_publishes_the_profile_with_its_secret(
     assert (record.topic, record.key) == (CONSULTANTS, b"C-1")
     event = decode(record.value, record.headers)
     assert event.type == "nl.koppel.consultant.upserted"
-    assert event.data["notification"]["webhook_secret"] == secret
+    sealed = event.data["notification"]["webhook_secret"]
+    assert is_sealed(sealed)
+    assert keyring.open(sealed, consultant_id="C-1") == secret
+    assert secret.removeprefix("whsec_").encode() not in record.value
     logged = json.dumps(logs, default=str)
     assert secret not in logged
     assert token not in logged

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from koppel.cloudevents import CloudEvent, decode, encode, encode_binary
+from koppel.secret_sealing import SecretKeyring, new_key
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW
 from koppel_intake.service_layer.raw_routing import IncomingRecord, route
 
 Body = Callable[..., dict[str, Any]]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+KEYRING = SecretKeyring.parse(new_key("unit"))
 
 
 def _upstream(event_type: str, subject: str | None, data: Any) -> CloudEvent:
@@ -45,7 +47,7 @@ def test_valid_assignment_becomes_a_canonical_event_with_the_upstream_id(
         _upstream("nl.koppel.assignment.upserted", "A-1", make_assignment("A-1"))
     )
 
-    routed = route(_record(b"A-1", value, headers), now=NOW)
+    routed = route(_record(b"A-1", value, headers), keyring=KEYRING, now=NOW)
 
     assert not routed.dead_lettered
     assert routed.record.topic == ASSIGNMENTS
@@ -62,7 +64,7 @@ def test_valid_assignment_becomes_a_canonical_event_with_the_upstream_id(
 def test_upstream_without_subject_is_given_the_entity_id(make_consultant: Body) -> None:
     value, headers = encode(_upstream("nl.koppel.consultant.upserted", None, make_consultant()))
 
-    routed = route(_record(b"C-1", value, headers), now=NOW)
+    routed = route(_record(b"C-1", value, headers), keyring=KEYRING, now=NOW)
 
     assert routed.record.topic == CONSULTANTS
     assert decode(routed.record.value, routed.record.headers).subject == "C-1"
@@ -72,7 +74,7 @@ def test_close_routes_to_assignments() -> None:
     data = {"assignment_id": "A-1", "reason": "expired", "closed_at": "2026-11-23T10:00:00Z"}
     value, headers = encode(_upstream("nl.koppel.assignment.closed", "A-1", data))
 
-    routed = route(_record(b"A-1", value, headers), now=NOW)
+    routed = route(_record(b"A-1", value, headers), keyring=KEYRING, now=NOW)
 
     assert routed.event_type == "nl.koppel.assignment.closed"
     assert routed.record.topic == ASSIGNMENTS
@@ -83,7 +85,7 @@ def test_erasure_becomes_a_tombstone() -> None:
         _upstream("nl.koppel.consultant.erased", "C-1", {"consultant_id": "C-1"})
     )
 
-    routed = route(_record(b"C-1", value, headers), now=NOW)
+    routed = route(_record(b"C-1", value, headers), keyring=KEYRING, now=NOW)
 
     assert (routed.record.topic, routed.record.key, routed.record.value) == (
         CONSULTANTS,
@@ -118,7 +120,7 @@ def test_each_kind_of_poison_is_dead_lettered_as_received(make_assignment: Body,
     code, key, value, headers = _poison_cases(make_assignment("A-1"))[case]
     record = _record(key, value, [*headers, ("x-upstream", b"kept")])
 
-    routed = route(record, now=NOW)
+    routed = route(record, keyring=KEYRING, now=NOW)
 
     assert routed.code == code
     out = routed.record
@@ -137,7 +139,7 @@ def test_invalid_data_reason_names_the_fields(make_assignment: Body) -> None:
     data = make_assignment("A-1", level="x", hours_per_week={"min": 1, "max": 32})
     value, headers = encode(_upstream("nl.koppel.assignment.upserted", "A-1", data))
 
-    routed = route(_record(b"A-1", value, headers), now=NOW)
+    routed = route(_record(b"A-1", value, headers), keyring=KEYRING, now=NOW)
 
     reason = dict(routed.record.headers)["koppel-error-reason"].decode()
     assert "level" in reason
@@ -162,7 +164,7 @@ def test_a_control_character_in_a_text_field_is_dead_lettered_with_a_reason(
 
 
 def test_tombstone_on_the_raw_topic_is_dead_lettered() -> None:
-    routed = route(_record(b"C-1", None), now=NOW)
+    routed = route(_record(b"C-1", None), keyring=KEYRING, now=NOW)
 
     assert routed.code == "invalid_envelope"
     assert routed.record.value is None

@@ -10,6 +10,7 @@ import pytest
 from koppel.cloudevents import encode, new_event
 from koppel.contract import ConsultantProfile, MatchWithdrawn
 from koppel.event_types import EventType, Source
+from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
 from koppel_notifier.domain.model import ChannelName, Kind
@@ -22,6 +23,7 @@ from koppel_notifier.entrypoints.record_translation import (
 )
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+KEYRING = SecretKeyring.parse(new_key("unit"))
 
 
 def profile(**changes: Any) -> ConsultantProfile:
@@ -55,24 +57,27 @@ def record(event_type: EventType, data: Any) -> tuple[bytes, list[tuple[str, byt
 
 
 def test_a_tombstone_on_the_consultants_topic_is_an_erasure() -> None:
-    assert translate(CONSULTANTS, b"c-1", None, [], 1_764_633_600_000) == ConsultantErased(
-        "c-1", datetime(2025, 12, 2, tzinfo=UTC)
-    )
+    assert translate(
+        CONSULTANTS, b"c-1", None, [], 1_764_633_600_000, keyring=KEYRING
+    ) == ConsultantErased("c-1", datetime(2025, 12, 2, tzinfo=UTC))
     stamped = [("ce_time", b"2026-12-01T10:00:00+00:00")]
-    assert translate(CONSULTANTS, b"c-1", None, stamped, 1_764_633_600_000) == ConsultantErased(
-        "c-1", datetime(2026, 12, 1, 10, tzinfo=UTC)
-    )
+    assert translate(
+        CONSULTANTS, b"c-1", None, stamped, 1_764_633_600_000, keyring=KEYRING
+    ) == ConsultantErased("c-1", datetime(2026, 12, 1, 10, tzinfo=UTC))
 
 
-def test_a_profile_becomes_a_contact_with_the_secret_revealed() -> None:
+def test_a_profile_becomes_a_contact_with_the_secret_kept_sealed() -> None:
     value, headers = record(EventType.CONSULTANT_UPSERTED, profile())
-    command = translate(CONSULTANTS, b"c-1", value, headers)
+    command = translate(CONSULTANTS, b"c-1", value, headers, keyring=KEYRING)
     assert isinstance(command, ProfileChanged)
     contact = command.contact
     assert command.mode == "daily_digest"
     assert contact.channels == {ChannelName.EMAIL, ChannelName.WEBHOOK}
     assert contact.digest
-    assert contact.webhook_secret == SECRET
+    assert contact.webhook_secret is not None
+    assert is_sealed(contact.webhook_secret)
+    assert SECRET not in contact.webhook_secret
+    assert KEYRING.open(contact.webhook_secret, consultant_id="c-1") == SECRET
     assert contact.language == "en"
     assert contact.reachable
 
@@ -82,7 +87,7 @@ def test_without_consent_or_when_inactive_a_consultant_is_unreachable(
     changes: dict[str, Any],
 ) -> None:
     value, headers = record(EventType.CONSULTANT_UPSERTED, profile(**changes))
-    command = translate(CONSULTANTS, b"c-1", value, headers)
+    command = translate(CONSULTANTS, b"c-1", value, headers, keyring=KEYRING)
     assert isinstance(command, ProfileChanged)
     assert not command.contact.reachable
 
@@ -95,7 +100,7 @@ def test_a_withdrawal_is_read_with_its_reason() -> None:
         reason=WithdrawalReason.ASSIGNMENT_FILLED,
     )
     value, headers = record(EventType.MATCH_WITHDRAWN, data)
-    command = translate(MATCHES, b"c-1", value, headers)
+    command = translate(MATCHES, b"c-1", value, headers, keyring=KEYRING)
     assert isinstance(command, MatchEvent)
     assert command.notice.kind is Kind.WITHDRAWN
     assert command.notice.payload["reason"] == "assignment_filled"
@@ -112,14 +117,14 @@ def test_a_withdrawal_is_read_with_its_reason() -> None:
 )
 def test_unreadable_records_are_unusable(topic: str, value: bytes | None, code: str) -> None:
     with pytest.raises(Unusable) as caught:
-        translate(topic, b"c-1", value, [])
+        translate(topic, b"c-1", value, [], keyring=KEYRING)
     assert caught.value.code == code
 
 
 def test_an_event_on_the_wrong_topic_is_unusable() -> None:
     value, headers = record(EventType.CONSULTANT_UPSERTED, profile())
     with pytest.raises(Unusable, match="does not belong"):
-        translate(MATCHES, b"c-1", value, headers)
+        translate(MATCHES, b"c-1", value, headers, keyring=KEYRING)
 
 
 def test_a_match_with_invalid_data_names_the_field() -> None:
@@ -138,5 +143,5 @@ def test_a_match_with_invalid_data_names_the_field() -> None:
     )
     broken = value.replace(b'"assignment_filled"', b'"bored"')
     with pytest.raises(Unusable, match="reason") as caught:
-        translate(MATCHES, b"c-1", broken, headers)
+        translate(MATCHES, b"c-1", broken, headers, keyring=KEYRING)
     assert caught.value.code == "invalid_payload"

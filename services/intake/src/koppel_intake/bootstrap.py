@@ -32,20 +32,28 @@ def build_app(settings: Settings) -> FastAPI:
     tokens = settings.callers()
     if not tokens.names:
         log.warning("INTAKE_API_TOKENS is empty: every API request will be refused with 401")
+    keyring = settings.secret_keyring()
     publisher = KafkaEventPublisher(
         settings.kafka,
         timeout_seconds=settings.publish_timeout_seconds,
         max_request_size=settings.max_record_bytes,
     )
     consumer = (
-        RawConsumer(settings.kafka, publisher, group_id=settings.raw_consumer_group)
+        RawConsumer(
+            settings.kafka, publisher, keyring=keyring, group_id=settings.raw_consumer_group
+        )
         if settings.raw_consumer_enabled
         else None
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        log.info("intake starting", callers=list(tokens.names), port=settings.port)
+        log.info(
+            "intake starting",
+            callers=list(tokens.names),
+            port=settings.port,
+            sealing_key=keyring.active_key_id,
+        )
         connecting = asyncio.create_task(publisher.connect(), name="kafka-connect")
         consuming = (
             asyncio.create_task(_consume_when_connected(publisher, consumer), name="raw-consumer")
@@ -63,7 +71,7 @@ def build_app(settings: Settings) -> FastAPI:
             log.info("intake stopped")
 
     return create_app(
-        intake=Intake(publisher, max_record_bytes=settings.max_record_bytes),
+        intake=Intake(publisher, keyring, max_record_bytes=settings.max_record_bytes),
         publisher=publisher,
         tokens=tokens,
         max_body_bytes=settings.max_body_bytes,

@@ -152,6 +152,7 @@ async def build(
         connections=settings.email_concurrency,
     )
     tokens = UnsubscribeTokens(settings.unsubscribe_key())
+    keyring = settings.secret_keyring()
     successes = SuccessBatcher(store, clock)
     worker = DeliveryWorker(
         store=store,
@@ -171,6 +172,7 @@ async def build(
         clock=clock,
         sender_address=settings.smtp_from,
         public_base_url=settings.public_base_url,
+        keyring=keyring,
         successes=successes,
     )
     consumer = make_consumer(
@@ -180,7 +182,7 @@ async def build(
         fetch_min_bytes=settings.fetch_min_bytes,
     )
     inbox = InboxConsumer(
-        consumer, producer, pool, metrics, worker.wake, group_id=settings.group_id
+        consumer, producer, pool, metrics, worker.wake, group_id=settings.group_id, keyring=keyring
     )
     digests = DigestClock(
         store,

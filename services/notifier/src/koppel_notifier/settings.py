@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
+from koppel.secret_keys import SecretKeySettings
 from koppel.secret_policy import configured_secret, refuse_weak_secret
 from koppel.settings import DatabaseSettings
 from koppel_notifier.domain.address_policy import TargetPolicy, parse_allowed_networks
@@ -25,7 +26,9 @@ matches/s the notifier's CPU per match fell from 1.4-1.6 to 0.8-1.0 ms, PostgreS
 ~1.5 to 1.0-1.2 ms."""
 
 
-class Settings(DatabaseSettings):
+class Settings(DatabaseSettings, SecretKeySettings):
+    """The secret keys open the sealed webhook secrets (and seal any that come in clear)."""
+
     port: int = Field(
         default=8002, ge=1, le=65535, validation_alias=AliasChoices("NOTIFIER_PORT", "PORT")
     )

@@ -26,6 +26,7 @@ from koppel.contract.common import (
     UniqueList,
 )
 from koppel.contract.webhook_url import WebhookUrl
+from koppel.secret_sealing import SEALED_PATTERN, is_sealed, looks_sealed
 from koppel.vocabulary import (
     AssignmentType,
     Channel,
@@ -38,6 +39,7 @@ from koppel.vocabulary import (
 )
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+WEBHOOK_SECRET_PATTERN = f"^whsec_[A-Za-z0-9+/=]+$|{SEALED_PATTERN}"
 
 
 class NotificationPreferences(ContractModel):
@@ -45,7 +47,15 @@ class NotificationPreferences(ContractModel):
     mode: NotificationMode = NotificationMode.INSTANT
     min_score: float = Field(default=0.5, ge=0, le=1, strict=True)
     webhook_url: WebhookUrl | None = None
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The Standard Webhooks secret (`whsec_` and 24 to 64 bytes of key in base64), or"
+            " the same secret sealed by Koppel (`sealed:v1:<key id>:<base64url>`). Intake"
+            " seals it: on koppel.consultants.v1 it is always sealed."
+        ),
+        json_schema_extra={"pattern": WEBHOOK_SECRET_PATTERN},
+    )
 
     @field_validator("webhook_secret")
     @classmethod
@@ -53,6 +63,10 @@ class NotificationPreferences(ContractModel):
         if secret is None:
             return None
         value = secret.get_secret_value()
+        if looks_sealed(value):
+            if not is_sealed(value):
+                raise ValueError("webhook_secret is not a well-formed sealed:v1 secret")
+            return secret
         if not value.startswith(WEBHOOK_SECRET_PREFIX):
             raise ValueError(f"webhook_secret must start with {WEBHOOK_SECRET_PREFIX!r}")
         try:
@@ -65,8 +79,14 @@ class NotificationPreferences(ContractModel):
 
     @field_serializer("webhook_secret", when_used="json")
     def _reveal_on_the_wire(self, secret: SecretStr | None) -> str | None:
-        # The notifier needs the secret to sign; it stays masked in repr() and logs.
+        # On Kafka this is the sealed form (intake seals before publishing); it stays
+        # masked in repr() and logs either way.
         return None if secret is None else secret.get_secret_value()
+
+    @property
+    def webhook_secret_sealed(self) -> bool:
+        """Whether the webhook secret is absent or in sealed form (fit for Kafka)."""
+        return self.webhook_secret is None or is_sealed(self.webhook_secret.get_secret_value())
 
     @model_validator(mode="after")
     def _webhook_channel_needs_endpoint(self) -> Self:

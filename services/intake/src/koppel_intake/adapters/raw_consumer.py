@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 from koppel import kafka_clients
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.kafka_clients import KafkaConnection
+from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW
 from koppel_intake import metrics
 from koppel_intake.adapters.publisher import EventPublisher, PublishError
@@ -41,6 +42,7 @@ class RawConsumer:
         kafka: KafkaConnection | str,
         publisher: EventPublisher,
         *,
+        keyring: SecretKeyring,
         group_id: str = DEFAULT_GROUP,
         topic: str = RAW,
         max_records: int = 200,
@@ -48,6 +50,7 @@ class RawConsumer:
     ) -> None:
         self._kafka = kafka
         self._publisher = publisher
+        self._keyring = keyring
         self._group_id = group_id
         self._topic = topic
         self._max_records = max_records
@@ -102,7 +105,7 @@ class RawConsumer:
         partition: TopicPartition,
         records: list[ConsumerRecord[bytes, bytes]],
     ) -> None:
-        outputs = [_route_in_own_context(record) for record in records]
+        outputs = [_route_in_own_context(record, self._keyring) for record in records]
         try:
             await self._publisher.publish([output.record for output in outputs])
         except PublishError as exc:
@@ -138,12 +141,12 @@ class RawConsumer:
             pass
 
 
-def _route_in_own_context(record: ConsumerRecord[bytes, bytes]) -> Routed:
+def _route_in_own_context(record: ConsumerRecord[bytes, bytes], keyring: SecretKeyring) -> Routed:
     # A fresh copy of the context per record: what one record binds never leaks to the next.
-    return contextvars.copy_context().run(_route_and_log, record)
+    return contextvars.copy_context().run(_route_and_log, record, keyring)
 
 
-def _route_and_log(record: ConsumerRecord[bytes, bytes]) -> Routed:
+def _route_and_log(record: ConsumerRecord[bytes, bytes], keyring: SecretKeyring) -> Routed:
     structlog.contextvars.bind_contextvars(
         topic=record.topic, partition=record.partition, offset=record.offset
     )
@@ -156,7 +159,8 @@ def _route_and_log(record: ConsumerRecord[bytes, bytes]) -> Routed:
             value=record.value,
             headers=tuple(record.headers),
             timestamp_ms=record.timestamp,
-        )
+        ),
+        keyring=keyring,
     )
     if routed.dead_lettered:
         log.warning("raw record rejected; dead-lettering it", code=routed.code)

@@ -12,10 +12,12 @@ from koppel.cloudevents import new_event
 from koppel.contract import Assignment, AssignmentClose, AssignmentClosed, ConsultantProfile
 from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
+from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake import metrics
 from koppel_intake.adapters.publisher import EventPublisher, OutgoingRecord, RecordTooLarge
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
+from koppel_intake.service_layer.webhook_secrets import sealed_profile
 
 log = structlog.get_logger(__name__)
 
@@ -39,13 +41,19 @@ class Intake:
     A record over `max_record_bytes` is refused before it is produced: the broker would
     refuse it on every try, and a caller told "unavailable, retry" would retry forever.
     The record is larger than the body that caused it (the CloudEvents envelope, and URLs
-    whose non-ASCII characters are percent-encoded take three times the bytes).
+    whose non-ASCII characters are percent-encoded take three times the bytes). `keyring`
+    seals consultants' webhook secrets before they are published.
     """
 
     def __init__(
-        self, publisher: EventPublisher, *, max_record_bytes: int = KAFKA_DEFAULT_MAX_RECORD_BYTES
+        self,
+        publisher: EventPublisher,
+        keyring: SecretKeyring,
+        *,
+        max_record_bytes: int = KAFKA_DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         self._publisher = publisher
+        self._keyring = keyring
         self._max_record_bytes = max_record_bytes
 
     async def upsert_assignment(self, assignment: Assignment, *, traceparent: str) -> Accepted:
@@ -64,8 +72,10 @@ class Intake:
         )
 
     async def upsert_consultant(self, profile: ConsultantProfile, *, traceparent: str) -> Accepted:
+        """Publish `profile` with its webhook secret sealed; raise `SecretRefusedError`."""
+        sealed = sealed_profile(profile, self._keyring)
         return await self._emit(
-            CONSULTANTS, EventType.CONSULTANT_UPSERTED, profile.id, profile, traceparent
+            CONSULTANTS, EventType.CONSULTANT_UPSERTED, profile.id, sealed, traceparent
         )
 
     async def erase_consultant(self, consultant_id: str, *, traceparent: str) -> Accepted:

@@ -7,6 +7,9 @@ upstream `traceparent` when valid, and the data as validated and normalised
 by the contract models. Re-processing a raw record after a crash therefore produces the
 same event id, and consumers de-duplicate on it.
 
+A consultant's webhook secret is sealed before the canonical event is built, and a dead
+letter keeps no clear secret either (`webhook_secrets`).
+
 Nothing here raises: every record yields exactly one output, so one bad record can never
 stop the consumer.
 """
@@ -25,11 +28,18 @@ from koppel.contract.common import ContractModel
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
+from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
 from koppel_intake.adapters.publisher import OutgoingRecord
 from koppel_intake.domain.json_shape import shape_problem
 from koppel_intake.domain.tracing import continue_trace, is_traceparent
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
+from koppel_intake.service_layer.webhook_secrets import (
+    SECRET_FIELD,
+    SecretRefusedError,
+    scrub_dead_letter,
+    sealed_profile,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -86,28 +96,32 @@ class RoutingError(Exception):
         self.code = code
 
 
-def route(record: IncomingRecord, *, now: datetime | None = None) -> Routed:
-    """The canonical record for `record`, or its dead letter."""
+def route(record: IncomingRecord, *, keyring: SecretKeyring, now: datetime | None = None) -> Routed:
+    """The canonical record for `record`, or its dead letter; `keyring` seals secrets."""
     moment = now or datetime.now(UTC)
     try:
-        routed = _canonical(record, moment)
+        routed = _canonical(record, keyring, moment)
         if output_size(routed.record) > MAX_OUTPUT_BYTES:
             raise RoutingError(
                 DeadLetterCode.TOO_LARGE, "the canonical event would exceed Kafka's 1 MiB limit"
             )
         return routed
     except EnvelopeError as exc:
-        return dead_letter(record, exc.code, str(exc), at=moment)
+        return dead_letter(record, exc.code, str(exc), keyring=keyring, at=moment)
     except RoutingError as exc:
-        return dead_letter(record, exc.code, str(exc), at=moment)
+        return dead_letter(record, exc.code, str(exc), keyring=keyring, at=moment)
     except Exception as exc:  # a bug must dead-letter one record, not stop all
         log.exception("unexpected error routing a raw record")
         return dead_letter(
-            record, DeadLetterCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", at=moment
+            record,
+            DeadLetterCode.INTERNAL_ERROR,
+            f"{type(exc).__name__}: {exc}",
+            keyring=keyring,
+            at=moment,
         )
 
 
-def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
+def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime) -> Routed:
     event = decode(record.value, record.headers)
     structlog.contextvars.bind_contextvars(event_id=event.id)
     problem = shape_problem(event.data)
@@ -124,6 +138,12 @@ def _canonical(record: IncomingRecord, moment: datetime) -> Routed:
     entity_id = _entity_id(payload)
     structlog.contextvars.bind_contextvars(entity_id=entity_id)
     _check_key(record.key, entity_id)
+    if isinstance(payload, ConsultantProfile):
+        try:
+            payload = sealed_profile(payload, keyring)
+        except SecretRefusedError as exc:
+            location = ".".join(("data", *SECRET_FIELD))
+            raise RoutingError(DeadLetterCode.INVALID_PAYLOAD, f"{location}: {exc}") from None
     if event.subject is not None and event.subject != entity_id:
         raise RoutingError(
             DeadLetterCode.SUBJECT_MISMATCH,
@@ -184,9 +204,19 @@ def _check_key(key: bytes | None, entity_id: str) -> None:
 
 
 def dead_letter(
-    record: IncomingRecord, code: DeadLetterCode, reason: str, *, at: datetime
+    record: IncomingRecord,
+    code: DeadLetterCode,
+    reason: str,
+    *,
+    keyring: SecretKeyring,
+    at: datetime,
 ) -> Routed:
-    """The record as received (key, value, headers) plus headers saying what was wrong."""
+    """The record as received (key, value, headers) plus headers saying what was wrong.
+
+    Only a clear webhook secret in the value is changed: sealed, or removed when it cannot
+    be, and a `koppel-error-scrubbed` header says which.
+    """
+    scrubbed = scrub_dead_letter(record.value, keyring)
     errors = tuple(
         dead_letters.error_headers(
             code=code,
@@ -197,10 +227,12 @@ def dead_letter(
             at=at,
         )
     )
+    if scrubbed.action is not None:
+        errors = (*errors, (dead_letters.SCRUBBED, scrubbed.action.encode()))
     letter = OutgoingRecord(
         topic=dlq(record.topic),
         key=record.key,
-        value=record.value,
+        value=scrubbed.value,
         headers=(*record.headers, *errors),
     )
     size = output_size(letter)

@@ -52,6 +52,7 @@ class Contact:
     min_score: float
     webhook_url: str | None
     webhook_secret: str | None
+    """Sealed (`sealed:v1:…`); opened only in memory, just before a webhook is signed."""
     reachable: bool
     webhook_disabled: bool = False
     email_blocked: bool = False

@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from koppel.backoff import Backoff
+from koppel.secret_sealing import SecretKeyring, UnsealError
 from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
 from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
 from koppel_notifier.adapters.email_sender import build_message
@@ -80,9 +81,11 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         sender_address: str,
         public_base_url: str,
+        keyring: SecretKeyring,
         successes: SuccessBatcher | None = None,
     ) -> None:
         self._store = store
+        self._keyring = keyring
         self._webhooks = webhooks
         self._email = email
         self._renderer = renderer
@@ -288,6 +291,12 @@ class DeliveryWorker:
     async def _send_webhook(self, delivery: Delivery, contact: Contact) -> AttemptOutcome:
         assert contact.webhook_url is not None
         assert contact.webhook_secret is not None
+        try:
+            # Opened here and held only for this attempt: never stored or logged in clear.
+            secret = self._keyring.open(contact.webhook_secret, consultant_id=contact.consultant_id)
+        except UnsealError as exc:
+            log.warning("webhook secret does not open; delivery failed", code=exc.code.value)
+            return AttemptOutcome(Verdict.REFUSED, exc.code.value)
         body = webhook_body(
             delivery.kind,
             delivery.occurred_at,
@@ -296,7 +305,7 @@ class DeliveryWorker:
         )
         return await self._webhooks.send(
             contact.webhook_url,
-            contact.webhook_secret,
+            secret,
             webhook_id(delivery.id),
             body,
             traceparent=delivery.traceparent,

@@ -35,6 +35,7 @@ from koppel.consumer_lag import ConsumerLag
 from koppel.dead_letters import DeadLetterCode
 from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
+from koppel.secret_sealing import SecretKeyring
 from koppel.topics import CONSULTANTS, MATCHES, dlq
 from koppel_notifier.adapters import inbox_store
 from koppel_notifier.adapters.kafka_publisher import dead_letter
@@ -102,8 +103,10 @@ class InboxConsumer:
         on_new_work: Callable[[], None],
         *,
         group_id: str,
+        keyring: SecretKeyring,
     ) -> None:
         self._consumer = consumer
+        self._keyring = keyring
         self._producer = producer
         self._pool = pool
         self._metrics = metrics
@@ -172,7 +175,12 @@ class InboxConsumer:
         for record in in_written_order(batches):
             try:
                 command = translate(
-                    record.topic, record.key, record.value, list(record.headers), record.timestamp
+                    record.topic,
+                    record.key,
+                    record.value,
+                    list(record.headers),
+                    record.timestamp,
+                    keyring=self._keyring,
                 )
             except Unusable as exc:
                 await self._dead_letter(record, exc.code, str(exc), logged=str(exc))

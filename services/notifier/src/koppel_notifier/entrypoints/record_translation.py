@@ -12,6 +12,7 @@ from koppel.dead_letters import DeadLetterCode
 from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import EventType
+from koppel.secret_sealing import SecretKeyring, is_sealed
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import NotificationMode
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
@@ -63,10 +64,13 @@ def translate(
     value: bytes | None,
     headers: list[tuple[str, bytes]],
     timestamp_ms: int | None = None,
+    *,
+    keyring: SecretKeyring,
 ) -> Command:
     """Raise `Unusable` for anything that is not a valid event for `topic`.
 
     `timestamp_ms` (the Kafka record's) dates a tombstone that carries no `ce_time`.
+    `keyring` seals a webhook secret that arrives in clear, so none is ever stored so.
     """
     if topic == CONSULTANTS and value is None:
         if not key:
@@ -88,7 +92,9 @@ def translate(
             return MatchEvent(_withdrawn(event.id, payload, traceparent), occurred_at)
     if topic == CONSULTANTS:
         if isinstance(payload, ConsultantProfile):
-            return ProfileChanged(contact_of(payload), payload.notification.mode.value, event.time)
+            return ProfileChanged(
+                contact_of(payload, keyring), payload.notification.mode.value, event.time
+            )
         if isinstance(payload, ConsultantErasure):
             return ConsultantErased(payload.consultant_id, occurred_at)
     if event.type in {EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED}:
@@ -98,10 +104,18 @@ def translate(
     )
 
 
-def contact_of(profile: ConsultantProfile) -> Contact:
-    """The part of a profile the notifier keeps; reachable only with consent and active."""
+def contact_of(profile: ConsultantProfile, keyring: SecretKeyring) -> Contact:
+    """The part of a profile the notifier keeps; reachable only with consent and active.
+
+    The webhook secret is kept sealed. Intake seals it before publishing; one that still
+    arrives in clear (produced onto the topic past intake) is sealed here, before storage.
+    """
     preferences = profile.notification
-    secret = preferences.webhook_secret
+    secret = None
+    if preferences.webhook_secret is not None:
+        secret = preferences.webhook_secret.get_secret_value()
+        if not is_sealed(secret):
+            secret = keyring.seal(secret, consultant_id=profile.id)
     return Contact(
         consultant_id=profile.id,
         name=profile.name,
@@ -111,7 +125,7 @@ def contact_of(profile: ConsultantProfile) -> Contact:
         digest=preferences.mode is NotificationMode.DAILY_DIGEST,
         min_score=preferences.min_score,
         webhook_url=None if preferences.webhook_url is None else str(preferences.webhook_url),
-        webhook_secret=None if secret is None else secret.get_secret_value(),
+        webhook_secret=secret,
         reachable=profile.active and profile.consent,
     )
 

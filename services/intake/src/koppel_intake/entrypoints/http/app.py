@@ -36,6 +36,7 @@ from koppel_intake.entrypoints.http.problems import (
     validation_detail,
 )
 from koppel_intake.service_layer.commands import Intake
+from koppel_intake.service_layer.webhook_secrets import SECRET_FIELD, SecretRefusedError
 
 Entity = TypeVar("Entity", bound=ContractModel)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -131,7 +132,21 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
     ) -> Accepted:
         """Full upsert of a consultant profile."""
         profile = _validated(ConsultantProfile, body, id)
-        accepted = await intake.upsert_consultant(profile, traceparent=_traceparent(request))
+        try:
+            accepted = await intake.upsert_consultant(profile, traceparent=_traceparent(request))
+        except SecretRefusedError as exc:
+            raise ProblemError(
+                422,
+                "the sealed webhook secret does not open for this consultant",
+                type_=VALIDATION_TYPE,
+                errors=[
+                    FieldProblem(
+                        field=field_name(("body", *SECRET_FIELD)),
+                        message=str(exc),
+                        type="secret_refused",
+                    )
+                ],
+            ) from None
         return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
 
     @router.delete("/consultants/{id}", status_code=202, response_model=Accepted)
