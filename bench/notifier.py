@@ -54,6 +54,7 @@ from koppel.contract import (
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
 from koppel_demo.sandbox import drop_database, start_group_at_end
+from koppel_demo.secret_keys import development_secret_keys
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the spec's public test key
 TODAY = date.today()
@@ -219,6 +220,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     env = {
         **os.environ,
         "KOPPEL_ENVIRONMENT": "development",
+        **development_secret_keys(),
         "DATABASE_URL": dsn,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "SMTP_HOST": "127.0.0.1",

@@ -28,6 +28,7 @@ import httpx
 
 from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
 from koppel_demo.sandbox import drop_database, start_group_at_end
+from koppel_demo.secret_keys import development_secret_keys
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://koppel:koppel@127.0.0.1:5432/koppel")
@@ -154,6 +155,7 @@ class Stack:
         common = {
             **os.environ,
             "KOPPEL_ENVIRONMENT": "development",
+            **development_secret_keys(),
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.dsn,
             "LOG_LEVEL": "WARNING",

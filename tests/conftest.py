@@ -21,14 +21,14 @@ import asyncpg
 import pytest
 
 from koppel import secret_keys
-from koppel.secret_sealing import SecretKeyring, new_key
+from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ensure_topics
 from koppel_demo.sandbox import drop_database
+from koppel_demo.secret_keys import development_secret_keys
 
 # Intake and the notifier refuse to start without the keys that seal webhook secrets: the
 # session makes a random one, inherited by every service a test starts in or out of process.
-if secret_keys.KEYS not in os.environ and secret_keys.KEYS_FILE not in os.environ:
-    os.environ[secret_keys.KEYS] = new_key("test")
+os.environ.update(development_secret_keys())
 
 
 def _docker_available() -> bool:

@@ -19,6 +19,8 @@ from koppel_intake.settings import Settings as IntakeSettings
 from koppel_matcher.settings import MatcherSettings
 from koppel_notifier.settings import Settings as NotifierSettings
 
+from koppel.secret_sealing import SecretKeyring
+
 REPO = Path(__file__).resolve().parents[3]
 SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}
 INFRASTRUCTURE = ("kafka", "postgres", "mailpit")
@@ -27,7 +29,7 @@ HEALTHCHECKED = ("kafka", "postgres", "intake", "matcher", "notifier")
 # Which service reads which DOMAIN.md §7 variable (and the setup job, which runs the
 # topics command and both services' migrations).
 NEEDS: dict[str, set[str]] = {
-    "intake": {"KAFKA_BOOTSTRAP_SERVERS", "INTAKE_API_TOKENS"},
+    "intake": {"KAFKA_BOOTSTRAP_SERVERS", "INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"},
     "matcher": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "MATCHER_API_TOKENS"},
     "notifier": {
         "KAFKA_BOOTSTRAP_SERVERS",
@@ -39,12 +41,14 @@ NEEDS: dict[str, set[str]] = {
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
         "WEBHOOK_ALLOWED_NETWORKS",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
+        "KOPPEL_SECRET_KEYS",
     },
     "setup": {
         "KAFKA_BOOTSTRAP_SERVERS",
         "DATABASE_URL",
         "MATCHER_API_TOKENS",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
+        "KOPPEL_SECRET_KEYS",
     },
 }
 # The settings each container builds (the setup job runs both services' migrations), and
@@ -56,15 +60,21 @@ SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
     "setup": (MatcherSettings, NotifierSettings),
 }
 SECRETS = {
-    "intake": ("INTAKE_API_TOKENS",),
+    "intake": ("INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"),
     "matcher": ("MATCHER_API_TOKENS",),
-    "notifier": ("NOTIFIER_UNSUBSCRIBE_SECRET",),
-    "setup": ("MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET"),
+    "notifier": ("NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS"),
+    "setup": ("MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS"),
+}
+READERS: dict[type[BaseSettings], set[str]] = {
+    IntakeSettings: {"INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"},
+    MatcherSettings: {"MATCHER_API_TOKENS"},
+    NotifierSettings: {"NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS"},
 }
 REAL = {
     "INTAKE_API_TOKENS": "crm:Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae",
     "MATCHER_API_TOKENS": "ops:Hc4Wd8Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7",
     "NOTIFIER_UNSUBSCRIBE_SECRET": "Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7Hc4Wd8",
+    "KOPPEL_SECRET_KEYS": "k1:q3xT9kJs2Rz7Hc4Wd8Nt1Bs6GfnljT0B5erxvS5Nuh4=",
 }
 DOMAIN_VARIABLES = {
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -199,6 +209,10 @@ def test_the_unsubscribe_secret_comes_from_the_environment_with_a_dev_default(
     secret = _DEFAULTED.match(notifier["NOTIFIER_UNSUBSCRIBE_SECRET"])
     assert secret is not None
     assert secret["name"] == "NOTIFIER_UNSUBSCRIBE_SECRET"
+    for service in ("intake", "notifier", "setup"):
+        keys = _DEFAULTED.match(environment(services(compose)[service])["KOPPEL_SECRET_KEYS"])
+        assert keys is not None, f"{service}: KOPPEL_SECRET_KEYS: ${{KOPPEL_SECRET_KEYS:-id:key}}"
+        SecretKeyring.parse(keys["default"])
 
 
 @pytest.mark.parametrize(("name", "port"), sorted(SERVICES.items()))
@@ -349,7 +363,7 @@ def test_production_refuses_the_compose_placeholders(
         shell = {"KOPPEL_ENVIRONMENT": "production", **REAL}
         del shell[secret]
         env = as_run(service, shell)
-        readers = [s for s in SETTINGS[name] if secret.split("_")[0] in s.__module__.upper()]
+        readers = [s for s in SETTINGS[name] if secret in READERS[s]]
         assert readers, secret
         for settings in readers:
             with pytest.raises(ValidationError, match=secret):

@@ -31,6 +31,7 @@ SECRET_KEYS = {
     "MATCHER_API_TOKENS",
     "DATABASE_URL",
     "NOTIFIER_UNSUBSCRIBE_SECRET",
+    "KOPPEL_SECRET_KEYS",
 }
 # prod with the optional KEDA component, composed in a temporary kustomization.
 VARIANTS = ("dev", "prod", "prod+keda")
@@ -267,7 +268,10 @@ def test_services_get_only_the_secrets_they_read(
         }
 
     deployments = of_kind(rendered[variant], "Deployment")
-    assert secret_keys(containers(deployments["intake"])[0]) == {"INTAKE_API_TOKENS"}
+    assert secret_keys(containers(deployments["intake"])[0]) == {
+        "INTAKE_API_TOKENS",
+        "KOPPEL_SECRET_KEYS",
+    }
     assert secret_keys(containers(deployments["matcher"])[0]) == {
         "DATABASE_URL",
         "MATCHER_API_TOKENS",
@@ -275,6 +279,7 @@ def test_services_get_only_the_secrets_they_read(
     assert secret_keys(containers(deployments["notifier"])[0]) == {
         "DATABASE_URL",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
+        "KOPPEL_SECRET_KEYS",
     }
 
 
