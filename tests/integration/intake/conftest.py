@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 
+from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW
 from koppel_demo.sandbox import start_group_at_end
 from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
@@ -198,14 +199,16 @@ def group_id(unique_id: str) -> str:
 
 @pytest.fixture
 async def start_consumer(
-    kafka: str, group_id: str
+    kafka: str, group_id: str, keyring: SecretKeyring
 ) -> AsyncIterator[Callable[..., Awaitable[RunningConsumer]]]:
     """Starts raw consumers of one fresh group (positioned at the end of the raw topic)."""
     await start_group_at_end(kafka, group_id, (RAW,))
     running: list[RunningConsumer] = []
 
     async def start(publisher: Any) -> RunningConsumer:
-        consumer = RawConsumer(kafka, publisher, group_id=group_id, retry_seconds=0.5)
+        consumer = RawConsumer(
+            kafka, publisher, keyring=keyring, group_id=group_id, retry_seconds=0.5
+        )
         task = asyncio.create_task(consumer.run())
         handle = RunningConsumer(consumer, task)
         running.append(handle)

@@ -1,0 +1,200 @@
+"""Webhook secrets cross Kafka and rest in PostgreSQL sealed; the notifier opens them to sign.
+
+The profile goes in through the real intake app (its production wiring and Kafka
+publisher), so what is checked on koppel.consultants.v1 is what intake really publishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from asgi_lifespan import LifespanManager
+from standardwebhooks import Webhook
+
+from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
+from koppel.topics import CONSULTANTS
+from koppel_intake.bootstrap import build_app
+from koppel_intake.settings import Settings as IntakeSettings
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+TOKEN = "sealing-test-token"
+CLEAR_FORMS = (
+    SECRET.encode(),
+    SECRET.removeprefix("whsec_").encode(),
+    base64.b64decode(SECRET.removeprefix("whsec_")),
+)
+
+
+@pytest.fixture
+async def intake(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The production intake app (keys from the session's environment), raw consumer off."""
+    settings = IntakeSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka, INTAKE_API_TOKENS=f"it:{TOKEN}", INTAKE_RAW_CONSUMER=False
+    )
+    app = build_app(settings)
+    async with (
+        LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://intake",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as client,
+    ):
+        for _ in range(150):
+            if (await client.get("/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            pytest.fail("intake never became ready")
+        yield client
+
+
+@pytest.fixture
+async def consultants_topic(kafka: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A reader of koppel.consultants.v1 from its end as of now."""
+    consumer = AIOKafkaConsumer(
+        CONSULTANTS, bootstrap_servers=kafka, group_id=None, auto_offset_reset="latest"
+    )
+    await consumer.start()
+    await consumer.seek_to_end()
+    yield consumer
+    await consumer.stop()
+
+
+async def _records_of(
+    consumer: AIOKafkaConsumer, key: bytes, *, within: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    found: list[ConsumerRecord[bytes, bytes]] = []
+    async with asyncio.timeout(within):
+        while not found:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                found.extend(record for record in records if record.key == key)
+    return found
+
+
+def _assert_no_clear_secret(data: bytes) -> None:
+    for clear in CLEAR_FORMS:
+        assert clear not in data
+
+
+async def _stored_secret(running: Any, consultant: str) -> str | None:
+    value: str | None = await running.pool.fetchval(
+        "SELECT webhook_secret FROM notifier_contacts WHERE consultant_id = $1", consultant
+    )
+    return value
+
+
+async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_signed(
+    intake: httpx.AsyncClient,
+    consultants_topic: AIOKafkaConsumer,
+    notifier: Any,
+    kafka_io: Any,
+    receiver: Any,
+    make_profile: Any,
+    make_assignment: Any,
+    keyring: SecretKeyring,
+    wait: Any,
+    unique_id: str,
+) -> None:
+    consultant, path = f"c-sealed-{unique_id}", f"sealed-{unique_id}"
+    body = make_profile(
+        consultant, channels=["webhook"], webhook_url=receiver.url(path), webhook_secret=SECRET
+    ).model_dump(mode="json")
+    assert body["notification"]["webhook_secret"] == SECRET
+
+    async with notifier() as running:
+        response = await intake.put(f"/v1/consultants/{consultant}", json=body)
+        assert response.status_code == 202, response.text
+
+        [record] = await _records_of(consultants_topic, consultant.encode())
+        _assert_no_clear_secret(record.value)
+        for _name, header in record.headers:
+            _assert_no_clear_secret(header)
+        assert b'"webhook_secret":"sealed:v1:' in record.value
+
+        await wait(lambda: _stored_secret(running, consultant), what="the contact stored")
+        stored = await _stored_secret(running, consultant)
+        assert stored is not None
+        assert is_sealed(stored)
+        assert keyring.open(stored, consultant_id=consultant) == SECRET
+
+        match_id = await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await wait(lambda: receiver.at(path), what="the webhook")
+
+    hook = receiver.one_message(path)
+    document = Webhook(SECRET).verify(hook.body, hook.headers)
+    assert document["data"]["match_id"] == match_id
+
+
+async def test_a_clear_secret_produced_past_intake_is_stored_sealed(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    keyring: SecretKeyring, wait: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant, path = f"c-clear-{unique_id}", f"clear-{unique_id}"
+    async with notifier() as running:
+        await kafka_io.profile(
+            make_profile(
+                consultant,
+                channels=["webhook"],
+                webhook_url=receiver.url(path),
+                webhook_secret=SECRET,
+            )
+        )
+        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await wait(lambda: receiver.at(path), what="the webhook")
+        stored = await _stored_secret(running, consultant)
+
+    assert stored is not None
+    assert SECRET not in stored
+    assert keyring.open(stored, consultant_id=consultant) == SECRET
+    Webhook(SECRET).verify(receiver.one_message(path).body, receiver.one_message(path).headers)
+
+
+@pytest.mark.parametrize(
+    ("sealed_by", "code"),
+    [
+        ("unknown key", "webhook_secret_unknown_key"),
+        ("other consultant", "webhook_secret_not_authentic"),
+    ],
+)
+async def test_a_secret_that_does_not_open_fails_the_delivery_with_a_code_once(
+    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
+    keyring: SecretKeyring, wait: Any, rows: Any, unique_id: str, sealed_by: str, code: str,
+) -> None:  # fmt: skip
+    consultant, path = f"c-unopened-{unique_id}", f"unopened-{unique_id}"
+    sealed = (
+        SecretKeyring.parse(new_key("retired")).seal(SECRET, consultant_id=consultant)
+        if sealed_by == "unknown key"
+        else keyring.seal(SECRET, consultant_id=f"someone-else-{unique_id}")
+    )
+    async with notifier() as running:
+        await kafka_io.profile(
+            make_profile(
+                consultant,
+                channels=["webhook"],
+                webhook_url=receiver.url(path),
+                webhook_secret=sealed,
+            )
+        )
+        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+
+        async def failed() -> bool:
+            found = await rows(running, consultant)
+            return bool(found) and found[0]["status"] == "failed"
+
+        await wait(failed, what="the delivery failed")
+        await asyncio.sleep(1.0)  # several sender polls: the row must not be claimed again
+        [row] = await rows(running, consultant)
+        assert row["last_error"] == code
+        assert row["attempts"] == 1
+        assert running.tasks
+        assert not any(task.done() for task in running.tasks)
+    assert receiver.at(path) == []
