@@ -217,14 +217,8 @@ def test_the_contract_accepts_a_sealed_secret_and_keeps_it_sealed_on_the_wire() 
         {"channels": ["webhook"], "webhook_url": "https://h.example/x", "webhook_secret": sealed}
     )
 
-    assert prefs.webhook_secret_sealed
     assert prefs.model_dump(mode="json")["webhook_secret"] == sealed
     assert sealed not in repr(prefs)
-
-
-def test_a_clear_secret_is_not_sealed() -> None:
-    prefs = NotificationPreferences.model_validate({"webhook_secret": SECRET})
-    assert not prefs.webhook_secret_sealed
 
 
 def test_a_malformed_sealed_secret_is_refused_naming_the_field() -> None:

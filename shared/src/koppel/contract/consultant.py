@@ -83,11 +83,6 @@ class NotificationPreferences(ContractModel):
         # masked in repr() and logs either way.
         return None if secret is None else secret.get_secret_value()
 
-    @property
-    def webhook_secret_sealed(self) -> bool:
-        """Whether the webhook secret is absent or in sealed form (fit for Kafka)."""
-        return self.webhook_secret is None or is_sealed(self.webhook_secret.get_secret_value())
-
     @model_validator(mode="after")
     def _webhook_channel_needs_endpoint(self) -> Self:
         if Channel.WEBHOOK in self.channels and (
