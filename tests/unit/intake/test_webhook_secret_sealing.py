@@ -210,3 +210,17 @@ def test_a_dead_letter_without_a_secret_is_passed_on_byte_for_byte(
     assert routed.dead_lettered
     assert routed.record.value == value
     assert dead_letters.SCRUBBED not in dict(routed.record.headers)
+
+
+def test_a_dead_letter_with_a_lone_surrogate_escape_is_still_scrubbed(
+    make_consultant: Body, keyring: SecretKeyring
+) -> None:
+    value, headers = encode(_upstream(make_consultant("C-1", level="not-a-level")))
+    value = value.replace(b'"Sanne de Vries"', b'"Sanne \\ud800"')
+
+    routed = _route(keyring, value, headers)
+
+    assert routed.code == "invalid_payload"
+    assert_no_clear_secret(routed.record.value)
+    assert routed.record.value is not None
+    assert b"\\ud800" in routed.record.value

@@ -14,11 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from pydantic import SecretStr
 
 from koppel.contract import ConsultantProfile
 from koppel.contract.consultant import WEBHOOK_SECRET_PREFIX
 from koppel.secret_sealing import MAX_SECRET_BYTES, SecretKeyring, UnsealError, is_sealed
+
+log = structlog.get_logger(__name__)
 
 SECRET_FIELD = ("notification", "webhook_secret")
 # Anything shaped like a Standard Webhooks secret, wherever it sits in a dead letter.
@@ -61,10 +64,19 @@ def scrub_dead_letter(value: bytes | None, keyring: SecretKeyring) -> Scrubbed:
     The known place is `notification.webhook_secret` of the profile, in the `data` of a
     structured CloudEvent or as the whole value in binary mode. It is sealed for the
     profile's `id`, so the dead letter still replays; without a usable id it is removed.
-    Whatever still looks like a `whsec_` secret anywhere else in the value is removed.
+    Whatever still looks like a `whsec_` secret anywhere else in the value is removed. Never
+    raises: a value that cannot be scrubbed is left out of the dead letter.
     """
     if value is None or WEBHOOK_SECRET_PREFIX.encode() not in value:
         return Scrubbed(value)
+    try:
+        return _scrubbed(value, keyring)
+    except Exception:  # the dead letter must still be written, and without a clear secret
+        log.exception("a dead letter's value could not be scrubbed; leaving it out")
+        return Scrubbed(None, "value left out: it could not be scrubbed")
+
+
+def _scrubbed(value: bytes, keyring: SecretKeyring) -> Scrubbed:
     actions: list[str] = []
     document = _json_object(value)
     if document is not None:
@@ -73,7 +85,7 @@ def scrub_dead_letter(value: bytes | None, keyring: SecretKeyring) -> Scrubbed:
             action = _seal_in_place(profile, keyring)
             if action is not None:
                 actions.append(action)
-                value = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+                value = _dumps(document)
     value, stray = _CLEAR_SECRET.subn(_REMOVED, value)
     if stray:
         actions.append("other whsec_ text removed")
@@ -98,6 +110,13 @@ def _seal_in_place(profile: dict[str, Any], keyring: SecretKeyring) -> str | Non
         return f"{location} sealed"
     del notification["webhook_secret"]
     return f"{location} removed (no consultant id to seal it for)"
+
+
+def _dumps(document: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate, read from a \ud800 escape: keep it escaped
+        return json.dumps(document, separators=(",", ":")).encode()
 
 
 def _json_object(value: bytes) -> dict[str, Any] | None:
