@@ -148,9 +148,10 @@ async def test_a_clear_secret_produced_past_intake_is_stored_sealed(
                 webhook_secret=SECRET,
             )
         )
+        await wait(lambda: _stored_secret(running, consultant), what="the contact stored")
+        stored = await _stored_secret(running, consultant)
         await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
         await wait(lambda: receiver.at(path), what="the webhook")
-        stored = await _stored_secret(running, consultant)
 
     assert stored is not None
     assert SECRET not in stored
