@@ -37,6 +37,7 @@ topics: install ## Create or reconcile the Kafka topics
 
 migrate: install ## Apply the matcher's and notifier's database migrations
 	$(WITH_INFRA) source deploy/local/development-defaults.sh; koppel_development_defaults "[migrate]"; \
+	koppel_development_secret_keys "[migrate]" "$$PWD"; \
 	uv run koppel-matcher migrate && uv run koppel-notifier migrate
 
 up: install ## Kafka, PostgreSQL, mail sink, webhook receiver and the three services, in the background

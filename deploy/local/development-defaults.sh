@@ -26,3 +26,22 @@ koppel_development_defaults() {
         printf '%s development defaults: %s\n' "$prefix" "${joined:2}" >&2
     fi
 }
+
+# Intake seals webhook secrets with KOPPEL_SECRET_KEYS and the notifier opens them. No key
+# is published as a development default: a random one is made once per checkout, kept in
+# <checkout>/.local/secret-keys and passed as KOPPEL_SECRET_KEYS_FILE (unless set already).
+#   koppel_development_secret_keys "[run]" "$ROOT"
+koppel_development_secret_keys() {
+    local prefix=$1 file=$2/.local/secret-keys
+    if [[ -n ${KOPPEL_SECRET_KEYS:-} || -n ${KOPPEL_SECRET_KEYS_FILE:-} ]]; then
+        return 0
+    fi
+    if [[ ! -s $file ]]; then
+        mkdir -p "${file%/*}"
+        (umask 077 && printf 'dev:%s\n' "$(head -c 32 /dev/urandom | base64 -w0)" >"$file")
+        printf '%s webhook secrets are sealed with a new random key in %s\n' "$prefix" "$file" >&2
+    else
+        printf '%s webhook secrets are sealed with the key in %s\n' "$prefix" "$file" >&2
+    fi
+    export KOPPEL_SECRET_KEYS_FILE=$file
+}

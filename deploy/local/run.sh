@@ -55,6 +55,7 @@ trap on_signal INT TERM
 # shellcheck source=deploy/local/development-defaults.sh
 source "$SCRIPT_DIR/development-defaults.sh"
 koppel_development_defaults "[run]"
+koppel_development_secret_keys "[run]" "$ROOT"
 
 eval "$(bash "$SCRIPT_DIR/up.sh")"
 export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL

@@ -105,27 +105,10 @@ prepare() {
     uv run --no-sync koppel-notifier migrate >&2
 }
 
-# Intake seals webhook secrets with this key and the notifier opens them. There is no
-# built-in key: without KOPPEL_SECRET_KEYS(_FILE) a random one is made once for this checkout.
-development_secret_keys() {
-    if [[ -n ${KOPPEL_SECRET_KEYS:-} || -n ${KOPPEL_SECRET_KEYS_FILE:-} ]]; then
-        return 0
-    fi
-    local file=$ROOT/.local/secret-keys
-    if [[ ! -s $file ]]; then
-        mkdir -p "$ROOT/.local"
-        (umask 077 && printf 'dev:%s\n' "$(head -c 32 /dev/urandom | base64 -w0)" >"$file")
-        log "made a development key for webhook secrets: .local/secret-keys"
-    else
-        log "using the development key for webhook secrets in .local/secret-keys"
-    fi
-    export KOPPEL_SECRET_KEYS_FILE=$file
-}
-
 start() {
     koppel_development_defaults "[services]"
+    koppel_development_secret_keys "[services]" "$ROOT"
     mkdir -p "$RUN_DIR" "$LOG_DIR"
-    development_secret_keys
     prepare
     local entry name url command
     for entry in "${SERVICES[@]}"; do

@@ -15,11 +15,10 @@ from compose_spec import PyCompose
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from koppel.secret_sealing import SecretKeyring
 from koppel_intake.settings import Settings as IntakeSettings
 from koppel_matcher.settings import MatcherSettings
 from koppel_notifier.settings import Settings as NotifierSettings
-
-from koppel.secret_sealing import SecretKeyring
 
 REPO = Path(__file__).resolve().parents[3]
 SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}

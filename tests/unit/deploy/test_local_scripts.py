@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from koppel.secret_policy import DEVELOPMENT_DEFAULTS
+from koppel.secret_sealing import SecretKeyring
 
 REPO = Path(__file__).resolve().parents[3]
 KAFKA = REPO / "deploy" / "local" / "kafka.sh"
@@ -239,3 +240,49 @@ def test_make_run_and_make_up_use_the_development_defaults(script: str) -> None:
 def test_make_run_prints_its_defaults_before_starting_anything() -> None:
     text = (REPO / "deploy" / "local" / "run.sh").read_text(encoding="utf-8")
     assert text.index("koppel_development_defaults ") < text.index('bash "$SCRIPT_DIR/up.sh"')
+
+
+def with_secret_keys(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Call koppel_development_secret_keys for a checkout at `root`; print the exports."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOPPEL_SECRET_KEYS")}
+    script = (
+        f'source "{DEFAULTS}"; koppel_development_secret_keys "[run]" "{root}"; '
+        'echo "${KOPPEL_SECRET_KEYS_FILE:-}"'
+    )
+    return subprocess.run(
+        ["bash", "-c", script],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+
+
+def test_a_local_run_seals_with_a_random_key_made_once_per_checkout(tmp_path: Path) -> None:
+    first = with_secret_keys(tmp_path)
+    path = tmp_path / ".local" / "secret-keys"
+    assert first.stdout.strip() == str(path)
+    assert "new random key" in first.stderr
+    assert path.stat().st_mode & 0o777 == 0o600
+    made = path.read_text()
+    assert SecretKeyring.parse(made).key_ids == ("dev",)
+
+    again = with_secret_keys(tmp_path)
+    assert again.stdout.strip() == str(path)
+    assert path.read_text() == made
+    with_secret_keys(tmp_path / "other")
+    assert (tmp_path / "other" / ".local" / "secret-keys").read_text() != made
+
+
+def test_keys_the_operator_set_are_kept(tmp_path: Path) -> None:
+    result = with_secret_keys(tmp_path, KOPPEL_SECRET_KEYS="k1:whatever")
+    assert result.stdout.strip() == ""
+    assert result.stderr == ""
+    assert not (tmp_path / ".local").exists()
+
+
+@pytest.mark.parametrize("script", ["run.sh", "services.sh"])
+def test_make_run_and_make_up_pass_a_development_key(script: str) -> None:
+    text = (REPO / "deploy" / "local" / script).read_text(encoding="utf-8")
+    assert 'koppel_development_secret_keys "[' in text

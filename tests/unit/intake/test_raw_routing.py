@@ -153,7 +153,7 @@ def test_a_control_character_in_a_text_field_is_dead_lettered_with_a_reason(
     data = make_assignment("A-1", title=f"Woordvoerder{character}crisis")
     value, headers = encode(_upstream("nl.koppel.assignment.upserted", "A-1", data))
 
-    routed = route(_record(b"A-1", value, headers), now=NOW)
+    routed = route(_record(b"A-1", value, headers), keyring=KEYRING, now=NOW)
 
     assert routed.code == "invalid_payload"
     assert (routed.record.topic, routed.record.value) == (f"{RAW}.dlq", value)

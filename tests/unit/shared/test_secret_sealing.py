@@ -146,8 +146,10 @@ def test_url_safe_base64_keys_are_read_too() -> None:
 
 @pytest.fixture
 def no_keys(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No keys configured, in development (where the keys are required all the same)."""
     for name in (secret_keys.KEYS, secret_keys.KEYS_FILE, secret_keys.ACTIVE_KEY):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
     return monkeypatch
 
 
@@ -201,6 +203,36 @@ def test_a_service_without_usable_keys_refuses_to_start_naming_the_variable(
     assert named in message
     assert "\n" not in message
     assert NEW.partition(":")[2] not in message
+
+
+COMPOSE_PLACEHOLDER = "change-me:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        COMPOSE_PLACEHOLDER,
+        f"prod:{base64.b64encode(bytes(32)).decode()}",
+        f"{NEW},{COMPOSE_PLACEHOLDER}",
+    ],
+)
+def test_production_refuses_a_placeholder_key(no_keys: pytest.MonkeyPatch, keys: str) -> None:
+    no_keys.setenv("KOPPEL_ENVIRONMENT", "production")
+    no_keys.setenv(secret_keys.KEYS, keys)
+
+    with pytest.raises(ValidationError, match=r"KOPPEL_SECRET_KEYS: key .* is a placeholder"):
+        secret_keys.SecretKeySettings()
+
+
+def test_production_takes_random_keys_and_development_the_placeholder(
+    no_keys: pytest.MonkeyPatch,
+) -> None:
+    no_keys.setenv(secret_keys.KEYS, COMPOSE_PLACEHOLDER)
+    assert secret_keys.SecretKeySettings().secret_keyring().key_ids == ("change-me",)
+
+    no_keys.setenv("KOPPEL_ENVIRONMENT", "production")
+    no_keys.setenv(secret_keys.KEYS, f"{NEW},{OLD}")
+    assert secret_keys.SecretKeySettings().secret_keyring().key_ids == ("new", "old")
 
 
 def test_the_keys_never_show_in_the_settings_repr(no_keys: pytest.MonkeyPatch) -> None:

@@ -9,13 +9,12 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from koppel.api_tokens import ApiTokens
 from koppel.secret_keys import SecretKeySettings
-from koppel.settings import ServiceSettings
 from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
 from koppel_intake.entrypoints.http.guard import MEBIBYTE
 from koppel_intake.service_layer.commands import KAFKA_DEFAULT_MAX_RECORD_BYTES
 
 
-class Settings(ServiceSettings, SecretKeySettings):
+class Settings(SecretKeySettings):
     """Build it in `bootstrap.py`, never at import time; the secret keys seal webhook secrets."""
 
     host: str = Field(
