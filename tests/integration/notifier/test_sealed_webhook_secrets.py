@@ -37,7 +37,10 @@ CLEAR_FORMS = (
 async def intake(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
     """The production intake app (keys from the session's environment), raw consumer off."""
     settings = IntakeSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka, INTAKE_API_TOKENS=f"it:{TOKEN}", INTAKE_RAW_CONSUMER=False
+        KOPPEL_ENVIRONMENT="development",
+        KAFKA_BOOTSTRAP_SERVERS=kafka,
+        INTAKE_API_TOKENS=f"it:{TOKEN}",
+        INTAKE_RAW_CONSUMER=False,
     )
     app = build_app(settings)
     async with (
