@@ -187,8 +187,8 @@ def test_an_event_without_time_is_dated_by_its_record_not_by_routing(
         timestamp_ms=int(written.timestamp() * 1000),
     )
 
-    routed = route(record, now=NOW)
+    routed = route(record, keyring=KEYRING, now=NOW)
 
     assert decode(routed.record.value, routed.record.headers).time == written
-    undated = route(_record(b"A-1", value, headers), now=NOW)
+    undated = route(_record(b"A-1", value, headers), keyring=KEYRING, now=NOW)
     assert decode(undated.record.value, undated.record.headers).time == NOW

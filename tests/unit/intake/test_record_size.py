@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from koppel.api_tokens import ApiTokens
+from koppel.secret_sealing import SecretKeyring
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_intake.entrypoints.http.app import create_app
 from koppel_intake.service_layer.commands import Intake
@@ -21,11 +22,11 @@ Body = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 async def small_limit_client(
-    publisher: InMemoryPublisher, token: str
+    publisher: InMemoryPublisher, token: str, keyring: SecretKeyring
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a record limit far below the body limit (1 MiB), as a topic may have."""
     app = create_app(
-        intake=Intake(publisher, max_record_bytes=LIMIT),
+        intake=Intake(publisher, keyring, max_record_bytes=LIMIT),
         publisher=publisher,
         tokens=ApiTokens.parse(f"crm:{token}"),
     )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import cast
 
+from koppel.secret_sealing import SecretKeyring, new_key
 from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
@@ -19,6 +20,7 @@ from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLi
 from koppel_notifier.metrics import NotifierMetrics
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+KEYRING = SecretKeyring.parse(new_key("unit"))
 
 Wait = Callable[..., Awaitable[None]]
 
@@ -94,7 +96,9 @@ def webhook_delivery(number: int, *, path: str = "hook", attempts: int = 1) -> D
         digest=False,
         min_score=0.5,
         webhook_url=f"https://receiver-{number}.example/{path}",
-        webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        webhook_secret=KEYRING.seal(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", consultant_id=f"c-{number}"
+        ),
         reachable=True,
     )
     return Delivery(
@@ -126,6 +130,7 @@ def worker(store: FlakyStore, webhooks: GatedWebhooks) -> DeliveryWorker:
         clock=lambda: NOW,
         sender_address="Koppel <opdrachten@koppel.test>",
         public_base_url="http://notifier.test",
+        keyring=KEYRING,
     )
 
 
