@@ -1,15 +1,21 @@
 """The uvicorn server every service runs, configured from `ServiceSettings` in one place.
 
-Why each limit is what it is: the settings' descriptions and docs/security-http.md.
+Why each limit is what it is: the settings' descriptions and docs/security.md (HTTP servers).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
 
 from koppel.settings import ServiceSettings
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def server_config(app: Any, settings: ServiceSettings, *, host: str, port: int) -> uvicorn.Config:
@@ -21,7 +27,7 @@ def server_config(app: Any, settings: ServiceSettings, *, host: str, port: int) 
     behind a proxy it could tell apart from a client).
     """
     return uvicorn.Config(
-        app,
+        FramingGuard(app, max_target_bytes=settings.http_max_header_bytes),
         host=host,
         port=port,
         http="h11",
@@ -34,3 +40,54 @@ def server_config(app: Any, settings: ServiceSettings, *, host: str, port: int) 
         proxy_headers=False,
         server_header=False,
     )
+
+
+class FramingGuard:
+    """Refuses, before the application sees them, requests h11 parses but should not pass.
+
+    - `Content-Length` together with `Transfer-Encoding`: the request smuggling pattern
+      (RFC 9112 §6.1); h11 would silently prefer the chunked framing.
+    - A request target longer than the head limit: h11 bounds a head only while it is
+      still arriving, so a long target that comes in one read would reach the routes.
+
+    Both are a `400` problem and the connection is closed, as a parser refusal would be.
+    """
+
+    def __init__(self, app: Any, *, max_target_bytes: int) -> None:
+        self._app = app
+        self._max_target_bytes = max_target_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            problem = self._problem(scope)
+            if problem is not None:
+                await _refuse(send, problem)
+                return
+        await self._app(scope, receive, send)
+
+    def _problem(self, scope: Scope) -> str | None:
+        names = {name.lower() for name, _ in scope.get("headers", ())}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            return "Content-Length and Transfer-Encoding must not be sent together"
+        target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        if target > self._max_target_bytes:
+            return f"the request target exceeds {self._max_target_bytes} bytes"
+        return None
+
+
+async def _refuse(send: Send, detail: str) -> None:
+    body = json.dumps(
+        {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -125,7 +125,7 @@ class ServiceSettings(KafkaSettings):
         description="production (default) or development (accepts development defaults).",
     )
 
-    # The HTTP server (uvicorn), the same for every service; see docs/security-http.md.
+    # The HTTP server (uvicorn), the same for every service; see docs/security.md (HTTP servers).
     http_limit_concurrency: int = Field(
         default=256,
         ge=1,

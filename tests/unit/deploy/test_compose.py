@@ -176,7 +176,7 @@ def test_the_notifier_sends_webhooks_to_public_targets_only_by_default(
     compose: dict[str, Any],
 ) -> None:
     # Nothing in the stack receives webhooks; a receiver of one's own is allowed by naming
-    # its network in WEBHOOK_ALLOWED_NETWORKS (docs/security-webhooks.md).
+    # its network in WEBHOOK_ALLOWED_NETWORKS (docs/security.md, webhook targets).
     notifier = environment(services(compose)["notifier"])
     for name, default in (
         ("WEBHOOK_ALLOWED_NETWORKS", ""),

@@ -11,7 +11,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from pydantic_settings import BaseSettings
 
-from koppel.http_server import server_config
+from koppel.http_server import FramingGuard, server_config
 from koppel.settings import ServiceSettings
 from koppel.startup import StartupGate, startup_reason
 from koppel_intake.settings import Settings as IntakeSettings
@@ -120,3 +120,44 @@ async def test_the_gate_is_alive_and_says_why_it_is_not_ready() -> None:
 )
 def test_startup_reasons_name_no_host(error: Exception, reason: str) -> None:
     assert startup_reason(error) == reason
+
+
+async def _answer_of(scope: dict[str, Any]) -> list[MutableMapping[str, Any]]:
+    """What the guard sends for `scope`; an app that is reached answers 204."""
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await FramingGuard(app, max_target_bytes=100)(scope, receive, send)
+    return sent
+
+
+def _scope(headers: list[tuple[bytes, bytes]], raw_path: bytes = b"/v1/x") -> dict[str, Any]:
+    return {"type": "http", "headers": headers, "raw_path": raw_path, "query_string": b""}
+
+
+async def test_content_length_with_transfer_encoding_is_a_400_that_closes() -> None:
+    headers = [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")]
+    [start, _body] = await _answer_of(_scope(headers))
+
+    assert start["status"] == 400
+    assert (b"connection", b"close") in start["headers"]
+
+
+async def test_a_request_target_over_the_limit_is_a_400() -> None:
+    [start, _body] = await _answer_of(_scope([], raw_path=b"/" + b"a" * 100))
+
+    assert start["status"] == 400
+
+
+async def test_an_ordinary_request_reaches_the_app() -> None:
+    [start] = await _answer_of(_scope([(b"content-length", b"5")], raw_path=b"/" + b"a" * 99))
+
+    assert start["status"] == 204

@@ -30,6 +30,6 @@ class NotificationFailed(ContractModel):
     kind: MatchEventKind
     attempts: int = Field(ge=0)
     # An error code (`smtp_recipient_refused_550`, `webhook_http_503`, ...), never a server's
-    # reply or a host: this event outlives the consultant's erasure (docs/security-erasure.md).
+    # reply or a host: this event outlives the consultant's erasure (docs/security.md, erasure).
     error: str
     failed_at: AwareDatetime
