@@ -1,7 +1,7 @@
 -- The erasure record: which consultant was erased (SHA-256 of the id, see koppel.erasure)
 -- and when, nothing else. A profile written before that time (a late record, or one a
 -- dead-letter replay put back) is ignored; one written after it is a new registration,
--- matched afresh (docs/security-erasure.md). Written in the shard's transaction, with its
+-- matched afresh (docs/security.md, erasure). Written in the shard's transaction, with its
 -- before-image in matcher_undo like every other row (see service_layer.exactly_once).
 
 CREATE TABLE matcher_erasures (

@@ -1,6 +1,6 @@
 -- The erasure record: which consultant was erased (SHA-256 of the id, see koppel.erasure)
 -- and when, nothing else. Late and replayed records are checked against it, so that only a
--- registration after the erasure brings a consultant back (docs/security-erasure.md).
+-- registration after the erasure brings a consultant back (docs/security.md, erasure).
 -- Numbered 005 to leave 003 and 004 to changes made in parallel.
 
 CREATE TABLE notifier_erasures (
