@@ -382,5 +382,6 @@ def test_examples_show_a_confidential_and_an_english_match(tmp_path: Path) -> No
     }
     hidden = [e for e in examples if e["assignment_id"] in confidential]
     assert hidden
-    assert all("(vertrouwelijk)" in e["organisation"] for e in hidden)
-    assert all(confidential[e["assignment_id"]] not in e["organisation"] for e in hidden)
+    assert all(e["organisation"] is None for e in hidden)
+    assert all(e["assignment"].endswith("(vertrouwelijk)") for e in hidden)
+    assert all(confidential[e["assignment_id"]] not in e["assignment"] for e in hidden)

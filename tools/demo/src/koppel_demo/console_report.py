@@ -82,9 +82,11 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         )
 
     for example in summary["examples"]:
+        where = ""
+        if example["organisation"] is not None:
+            where = f"{'bij' if example['language'] == 'nl' else 'at'} {example['organisation']} "
         console.print(
-            f"\n[bold]{example['consultant']}[/] ↔ [bold]{example['assignment']}[/] "
-            f"{'bij' if example['language'] == 'nl' else 'at'} {example['organisation']} "
+            f"\n[bold]{example['consultant']}[/] ↔ [bold]{example['assignment']}[/] {where}"
             f"— score {example['score']}"
         )
         for reason in example["reasons"]:

@@ -20,10 +20,9 @@ from koppel.contract import (
     NotificationDelivered,
     NotificationFailed,
 )
+from koppel.public_title import shown_title
 from koppel.vocabulary import Channel, Language, NotificationMode
 from koppel_demo.intake_client import LoadResult
-from koppel_demo.places import PROVINCE_NAMES
-from koppel_demo.titles import ORGANISATION_KIND_NL
 from koppel_demo.watcher import Tally
 
 _BUCKETS = ((0, 0), (1, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, 10**9))
@@ -238,19 +237,18 @@ def _examples(
 
 
 def _example(match: MatchFound, profile: ConsultantProfile) -> dict[str, Any]:
+    """One match as the console shows it; a confidential one as its consultant sees it."""
     org = match.assignment.organization
-    province = PROVINCE_NAMES[match.assignment.location.province]
-    if match.language is Language.NL:
-        hidden = f"{ORGANISATION_KIND_NL[org.type]} in {province} (vertrouwelijk)"
-    else:
-        hidden = f"a {org.type.value.replace('_', ' ')} in {province} (confidential)"
+    title = shown_title(match.assignment.model_dump(mode="json"), match.language.value)
+    if org.name is None:
+        title += " (vertrouwelijk)" if match.language is Language.NL else " (confidential)"
     return {
         "consultant": profile.name,
         "consultant_id": match.consultant_id,
         "language": match.language.value,
-        "assignment": match.assignment.title,
+        "assignment": title,
         "assignment_id": match.assignment.id,
-        "organisation": org.name or hidden,
+        "organisation": org.name,
         "score": round(match.score, 2),
         "reasons": list(match.reasons),
     }
