@@ -63,13 +63,21 @@ _ADVICE = (
 )
 
 
-def weakness(secret: str) -> str | None:
-    """Why `secret` may not protect anything outside development, or None when it may."""
+def known_value(secret: str) -> str | None:
+    """Why anyone could know `secret` (a placeholder or a published value), or None."""
     lowered = secret.strip().lower()
     if lowered in _PLACEHOLDERS or any(word in lowered for word in _PLACEHOLDER_WORDS):
         return "is a placeholder"
     if secret in _PUBLISHED or secret in DEVELOPMENT_DEFAULTS.values():
         return "is a published value (a development default or an example)"
+    return None
+
+
+def weakness(secret: str) -> str | None:
+    """Why `secret` may not protect anything outside development, or None when it may."""
+    known = known_value(secret)
+    if known is not None:
+        return known
     if len(secret.encode()) < MIN_SECRET_BYTES:
         return f"is shorter than {MIN_SECRET_BYTES} bytes"
     return None

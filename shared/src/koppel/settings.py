@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from typing import Annotated, Any, Self, TypeVar
+from urllib.parse import unquote
 
 from pydantic import (
     BeforeValidator,
@@ -18,7 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from koppel.kafka_clients import KafkaConnection, SaslMechanism, SecurityProtocol, security_problems
-from koppel.secret_policy import ENVIRONMENT_VARIABLE, Environment, read_secret_file
+from koppel.secret_policy import ENVIRONMENT_VARIABLE, Environment, known_value, read_secret_file
 
 SecretFromFile = Annotated[SecretStr, BeforeValidator(read_secret_file)]
 """A `<NAME>_FILE` variable: it names a file (a mounted secret), the field holds its content."""
@@ -168,6 +169,21 @@ class DatabaseSettings(ServiceSettings):
         default=PostgresDsn("postgresql://koppel:koppel@127.0.0.1:5432/koppel"),
         validation_alias="DATABASE_URL",
     )
+
+    @model_validator(mode="after")
+    def _no_known_database_password(self) -> Self:
+        # Outside development the DSN is the operator's: the default one's password is in
+        # this repository. A DSN without a password (certificate or peer authentication)
+        # is fine; one with a placeholder or published password is not.
+        if self.environment is Environment.DEVELOPMENT:
+            return self
+        if "database_url" not in self.model_fields_set:
+            raise ValueError(f"DATABASE_URL must be set unless {ENVIRONMENT_VARIABLE}=development")
+        password = self.database_url.hosts()[0].get("password")
+        reason = None if password is None else known_value(unquote(password))
+        if reason is not None:
+            raise ValueError(f"DATABASE_URL's password {reason}")
+        return self
 
     @property
     def database_dsn(self) -> str:

@@ -60,20 +60,28 @@ SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
 }
 SECRETS = {
     "intake": ("INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"),
-    "matcher": ("MATCHER_API_TOKENS",),
-    "notifier": ("NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS"),
-    "setup": ("MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS"),
+    "matcher": ("MATCHER_API_TOKENS", "POSTGRES_PASSWORD"),
+    "notifier": ("NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS", "POSTGRES_PASSWORD"),
+    "setup": (
+        "MATCHER_API_TOKENS",
+        "NOTIFIER_UNSUBSCRIBE_SECRET",
+        "KOPPEL_SECRET_KEYS",
+        "POSTGRES_PASSWORD",
+    ),
 }
+# Compose builds DATABASE_URL from POSTGRES_PASSWORD: the refusal names DATABASE_URL.
+REFUSED_AS = {"POSTGRES_PASSWORD": "DATABASE_URL"}
 READERS: dict[type[BaseSettings], set[str]] = {
     IntakeSettings: {"INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"},
-    MatcherSettings: {"MATCHER_API_TOKENS"},
-    NotifierSettings: {"NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS"},
+    MatcherSettings: {"MATCHER_API_TOKENS", "POSTGRES_PASSWORD"},
+    NotifierSettings: {"NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS", "POSTGRES_PASSWORD"},
 }
 REAL = {
     "INTAKE_API_TOKENS": "crm:Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae",
     "MATCHER_API_TOKENS": "ops:Hc4Wd8Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7",
     "NOTIFIER_UNSUBSCRIBE_SECRET": "Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7Hc4Wd8",
     "KOPPEL_SECRET_KEYS": "k1:q3xT9kJs2Rz7Hc4Wd8Nt1Bs6GfnljT0B5erxvS5Nuh4=",
+    "POSTGRES_PASSWORD": "Bs6Gf5Yj0AeVq3xT9kLm2Rz7Hc4Wd8Np1",
 }
 DOMAIN_VARIABLES = {
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -365,7 +373,7 @@ def test_production_refuses_the_compose_placeholders(
         readers = [s for s in SETTINGS[name] if secret in READERS[s]]
         assert readers, secret
         for settings in readers:
-            with pytest.raises(ValidationError, match=secret):
+            with pytest.raises(ValidationError, match=REFUSED_AS.get(secret, secret)):
                 settings(**env)
     production = as_run(service, {"KOPPEL_ENVIRONMENT": "production", **REAL})
     for settings in SETTINGS[name]:

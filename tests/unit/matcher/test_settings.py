@@ -14,6 +14,10 @@ STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"
 def _no_tokens_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("KOPPEL_ENVIRONMENT", "MATCHER_API_TOKENS", "MATCHER_API_TOKENS_FILE"):
         monkeypatch.delenv(name, raising=False)
+    # A production DSN: the default one carries a password everyone knows.
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql://koppel:Gf5Yj0AeVq3xT9kLm2Rz7Hc4W@db:5432/koppel"
+    )
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,10 @@ def _no_secret_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
         "NOTIFIER_UNSUBSCRIBE_SECRET_FILE",
     ):
         monkeypatch.delenv(name, raising=False)
+    # A production DSN: the default one carries a password everyone knows.
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql://koppel:Gf5Yj0AeVq3xT9kLm2Rz7Hc4W@db:5432/koppel"
+    )
 
 
 @pytest.mark.parametrize(

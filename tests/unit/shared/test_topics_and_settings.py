@@ -166,9 +166,33 @@ def test_bad_log_json_is_a_clear_error(clean_environment: pytest.MonkeyPatch) ->
 
 
 def test_database_settings_default(clean_environment: pytest.MonkeyPatch) -> None:
+    clean_environment.setenv("KOPPEL_ENVIRONMENT", "development")
     settings = DatabaseSettings()
     assert settings.database_dsn == "postgresql://koppel:koppel@127.0.0.1:5432/koppel"
     assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+
+
+def test_production_refuses_the_default_database_url(clean_environment: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="DATABASE_URL must be set"):
+        DatabaseSettings()
+
+
+@pytest.mark.parametrize("password", ["change-me", "demo-token", "secret"])
+def test_production_refuses_a_database_password_anyone_knows(
+    clean_environment: pytest.MonkeyPatch, password: str
+) -> None:
+    clean_environment.setenv("DATABASE_URL", f"postgresql://koppel:{password}@db:5432/koppel")
+    with pytest.raises(ValidationError, match="DATABASE_URL's password is a"):
+        DatabaseSettings()
+
+
+def test_production_takes_a_database_url_without_a_password(
+    clean_environment: pytest.MonkeyPatch,
+) -> None:
+    clean_environment.setenv(
+        "DATABASE_URL", "postgresql://koppel@db:5432/koppel?sslmode=verify-full"
+    )
+    assert DatabaseSettings().database_dsn.startswith("postgresql://koppel@db")
 
 
 def test_database_settings_read_database_url(clean_environment: pytest.MonkeyPatch) -> None:
@@ -333,5 +357,6 @@ def test_bad_configuration_exits_with_one_line_naming_the_variable(
 
 def test_good_configuration_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://koppel:Gf5Yj0AeVq3xT9kLm2Rz7Hc4W@db/koppel")
     settings = settings_from_environment(DatabaseSettings, "koppel-test")
     assert settings.kafka_bootstrap_servers == "broker:9092"
