@@ -1,4 +1,4 @@
-"""DeliveryStore against a real PostgreSQL: what a claim takes, and how successes are stored."""
+"""PostgresDeliveryStore on a real PostgreSQL: what a claim takes, how successes are stored."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import asyncpg
 import pytest
 
 from koppel.migrations import migrate
-from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
+from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
+from koppel_notifier.service_layer.ports import Capacity
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +69,7 @@ async def test_a_batch_of_successes_is_recorded_with_each_rows_own_match_ids(
             delivery.attempts,
         )
 
-    store = DeliveryStore(pool)
+    store = PostgresDeliveryStore(pool)
     await store.delivered_many([(webhook, ["m-1"]), (digest, ["d-1", "d-2"])], now=NOW)
     # Recording the same outcome again (a retried batch) adds no second event.
     await store.delivered_many([(webhook, ["m-1"])], now=NOW)
@@ -145,7 +146,7 @@ def _capacity(total: int, *, email: int = 0, limit: int = 2, **busy: int) -> Cap
 
 
 async def _claimed(pool: asyncpg.Pool, capacity: Capacity) -> list[str]:
-    claimed = await DeliveryStore(pool).claim(capacity, 30, max_attempts=8)
+    claimed = await PostgresDeliveryStore(pool).claim(capacity, 30, max_attempts=8)
     return [delivery.consultant_id for delivery in claimed]
 
 
@@ -205,7 +206,7 @@ async def test_rows_another_claim_holds_are_skipped_and_expired_leases_reclaimed
         "UPDATE notifier_deliveries SET lease_until = now() - interval '1 second'"
         " WHERE consultant_id = 'c-2'"
     )
-    [again] = await DeliveryStore(pool).claim(_capacity(10), 30, max_attempts=8)
+    [again] = await PostgresDeliveryStore(pool).claim(_capacity(10), 30, max_attempts=8)
     assert (again.consultant_id, again.attempts) == ("c-2", 2)
     assert again.contact is not None
     assert again.contact.webhook_url == "https://2.example/"

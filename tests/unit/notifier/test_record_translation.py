@@ -13,14 +13,9 @@ from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
+from koppel_notifier.domain.commands import ConsultantErased, MatchEvent, ProfileChanged
 from koppel_notifier.domain.model import ChannelName, Kind
-from koppel_notifier.entrypoints.record_translation import (
-    ConsultantErased,
-    MatchEvent,
-    ProfileChanged,
-    Unusable,
-    translate,
-)
+from koppel_notifier.entrypoints.record_translation import Unusable, translate
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 KEYRING = SecretKeyring.parse(new_key("unit"))

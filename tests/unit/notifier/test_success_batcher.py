@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import cast
 
-from koppel_notifier.adapters.delivery_store import DeliveryStore
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 from koppel_notifier.entrypoints.success_batcher import SuccessBatcher
 
@@ -55,7 +53,7 @@ async def _stop(runner: asyncio.Task[None]) -> None:
 
 async def test_successes_arriving_together_share_one_write_and_all_return() -> None:
     store = FakeStore()
-    batcher = SuccessBatcher(cast(DeliveryStore, store), lambda: NOW, max_wait_s=0.05)
+    batcher = SuccessBatcher(store, lambda: NOW, max_wait_s=0.05)
     runner = await _running(batcher)
     try:
         await asyncio.wait_for(
@@ -69,7 +67,7 @@ async def test_successes_arriving_together_share_one_write_and_all_return() -> N
 
 async def test_a_batch_holds_at_most_max_batch() -> None:
     store = FakeStore()
-    batcher = SuccessBatcher(cast(DeliveryStore, store), lambda: NOW, max_batch=3, max_wait_s=0.01)
+    batcher = SuccessBatcher(store, lambda: NOW, max_batch=3, max_wait_s=0.01)
     runner = await _running(batcher)
     try:
         await asyncio.wait_for(
@@ -81,7 +79,7 @@ async def test_a_batch_holds_at_most_max_batch() -> None:
 
 
 async def test_a_failed_write_is_raised_to_every_sender_in_the_batch() -> None:
-    batcher = SuccessBatcher(cast(DeliveryStore, FakeStore(failing=True)), lambda: NOW)
+    batcher = SuccessBatcher(FakeStore(failing=True), lambda: NOW)
     runner = await _running(batcher)
     try:
         results = await asyncio.gather(

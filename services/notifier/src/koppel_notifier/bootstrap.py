@@ -17,20 +17,24 @@ from fastapi import FastAPI
 from koppel.http_server import server_config
 from koppel.migrations import migrate
 from koppel.startup import StartupGate, keep_trying, stop_started
-from koppel_notifier.adapters.delivery_store import DeliveryStore
+from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
+from koppel_notifier.adapters.digest_store import PostgresDigestStore
+from koppel_notifier.adapters.email_composer import TemplateEmailComposer
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.email_sender import SmtpConfig, SmtpEmailSender
 from koppel_notifier.adapters.guarded_network import GuardedResolver, Lookup, system_lookup
-from koppel_notifier.adapters.kafka_publisher import OutboxPublisher, make_producer
+from koppel_notifier.adapters.inbox_store import PostgresInbox
+from koppel_notifier.adapters.kafka_producer import KafkaDeadLetters, OutboxPublisher, make_producer
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
 from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.entrypoints.background_loops import DigestClock, OutboxRelay
 from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLimits
-from koppel_notifier.entrypoints.http_app import create_app
+from koppel_notifier.entrypoints.http import create_app
 from koppel_notifier.entrypoints.kafka_consumer import InboxConsumer, make_consumer
 from koppel_notifier.entrypoints.success_batcher import SuccessBatcher
 from koppel_notifier.metrics import NotifierMetrics
+from koppel_notifier.service_layer.delivery import DeliveryHandler
 from koppel_notifier.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -61,7 +65,7 @@ class Notifier:
     successes: SuccessBatcher
     webhooks: HttpWebhookSender
     email: SmtpEmailSender
-    store: DeliveryStore
+    store: PostgresDeliveryStore
     metrics: NotifierMetrics
     app: FastAPI
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -129,7 +133,7 @@ async def build(
     )
     assert pool is not None
     metrics = NotifierMetrics()
-    store = DeliveryStore(pool)
+    store = PostgresDeliveryStore(pool)
     producer = make_producer(settings.kafka)
     webhooks = HttpWebhookSender(
         GuardedResolver(settings.target_policy, lookup=resolver),
@@ -154,13 +158,26 @@ async def build(
     tokens = UnsubscribeTokens(settings.unsubscribe_key())
     keyring = settings.secret_keyring()
     successes = SuccessBatcher(store, clock)
-    worker = DeliveryWorker(
+    handler = DeliveryHandler(
         store=store,
         webhooks=webhooks,
         email=email,
-        renderer=EmailRenderer(),
-        tokens=tokens,
+        composer=TemplateEmailComposer(
+            EmailRenderer(),
+            tokens,
+            sender_address=settings.smtp_from,
+            public_base_url=settings.public_base_url,
+            clock=clock,
+        ),
+        keyring=keyring,
         policy=RetryPolicy(settings.retry_delays, jitter=settings.retry_jitter),
+        metrics=metrics,
+        clock=clock,
+        successes=successes,
+    )
+    worker = DeliveryWorker(
+        store=store,
+        handler=handler,
         limits=WorkerLimits(
             total=settings.send_concurrency,
             email=settings.email_concurrency,
@@ -168,12 +185,6 @@ async def build(
             lease_s=settings.lease_s,
             poll_s=settings.poll_interval_s,
         ),
-        metrics=metrics,
-        clock=clock,
-        sender_address=settings.smtp_from,
-        public_base_url=settings.public_base_url,
-        keyring=keyring,
-        successes=successes,
     )
     consumer = make_consumer(
         settings.kafka,
@@ -182,10 +193,16 @@ async def build(
         fetch_min_bytes=settings.fetch_min_bytes,
     )
     inbox = InboxConsumer(
-        consumer, producer, pool, metrics, worker.wake, group_id=settings.group_id, keyring=keyring
+        consumer,
+        PostgresInbox(pool),
+        KafkaDeadLetters(producer),
+        metrics,
+        worker.wake,
+        group_id=settings.group_id,
+        keyring=keyring,
     )
     digests = DigestClock(
-        store,
+        PostgresDigestStore(pool),
         hour=settings.digest_hour,
         clock=digest_clock or clock,
         interval_s=digest_interval_s,

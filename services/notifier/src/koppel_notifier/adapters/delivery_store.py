@@ -1,4 +1,4 @@
-"""What the sender, the digest clock and the unsubscribe endpoint do to delivery rows.
+"""What the sender and the unsubscribe endpoint do to delivery rows.
 
 Sending is claim → send → finish. A claim marks rows `sending` with a lease in one short
 transaction (`FOR UPDATE SKIP LOCKED`, so replicas never claim the same row); the network
@@ -11,36 +11,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from koppel.erasure import erasure_key
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
-from koppel_notifier.adapters.inbox_store import (
-    cancel_unsent,
-    delivery_id_for,
-    registration_key,
-)
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
+from koppel_notifier.service_layer.ports import Capacity
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
 
-
-@dataclass(frozen=True)
-class Capacity:
-    """Free sending slots: in all, for email, and per webhook endpoint (its URL)."""
-
-    total: int
-    email: int
-    endpoint_limit: int
-    busy_endpoints: Mapping[str, int]
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
-class DeliveryStore:
+class PostgresDeliveryStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
@@ -262,54 +248,6 @@ class DeliveryStore:
             why,
         )
 
-    async def build_digests(self, day: date) -> int:
-        """Gather each digest consultant's queued matches into that day's digest; return how many.
-
-        A consultant who already had a digest for `day` keeps the rest queued for tomorrow.
-        """
-        built = 0
-        consultants = await self._pool.fetch(
-            "SELECT DISTINCT consultant_id FROM notifier_deliveries WHERE status = 'queued'"
-        )
-        for row in consultants:
-            consultant_id = row["consultant_id"]
-            erased_at = await self._pool.fetchval(
-                "SELECT erased_at FROM notifier_erasures WHERE consultant_key = $1",
-                erasure_key(consultant_id),
-            )
-            key = registration_key(f"digest|{consultant_id}|{day.isoformat()}|email", erased_at)
-            digest_id = delivery_id_for(key)
-            async with self._pool.acquire() as connection, connection.transaction():
-                created = await connection.fetchval(
-                    """
-                    INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,
-                                            occurred_at, status, payload)
-                    VALUES ($1, $2, $3, 'email', 'digest', now(), 'pending', $4::jsonb)
-                    ON CONFLICT (dedupe_key) DO NOTHING RETURNING true
-                    """,
-                    digest_id,
-                    key,
-                    consultant_id,
-                    json.dumps({"day": day.isoformat()}),
-                )
-                if not created:
-                    continue
-                match_ids = await connection.fetch(
-                    """
-                    UPDATE notifier_deliveries SET status = 'digested', digest_id = $2
-                    WHERE consultant_id = $1 AND status = 'queued' RETURNING match_id
-                    """,
-                    consultant_id,
-                    digest_id,
-                )
-                await connection.execute(
-                    "UPDATE notifier_deliveries SET match_ids = $2 WHERE id = $1",
-                    digest_id,
-                    [item["match_id"] for item in match_ids],
-                )
-                built += 1
-        return built
-
     async def finish_digest_items(self, digest_id: str) -> None:
         await self._pool.execute(
             "UPDATE notifier_deliveries SET status = 'delivered', finished_at = now()"
@@ -330,6 +268,21 @@ class DeliveryStore:
             )
             await cancel_unsent(connection, consultant_id, ChannelName.EMAIL, "unsubscribed")
             return bool(updated)
+
+
+async def cancel_unsent(
+    connection: Connection, consultant_id: str, channel: ChannelName, why: str
+) -> None:
+    """Cancel every delivery on `channel` that has not started going out."""
+    await connection.execute(
+        """
+        UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3, finished_at = now()
+        WHERE consultant_id = $1 AND channel = $2 AND status IN ('pending', 'queued', 'digested')
+        """,
+        consultant_id,
+        channel.value,
+        why,
+    )
 
 
 def _outbox_row(

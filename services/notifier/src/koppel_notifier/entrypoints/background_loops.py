@@ -10,9 +10,8 @@ import asyncpg
 import structlog
 from aiokafka.errors import KafkaError
 
-from koppel_notifier.adapters.delivery_store import DeliveryStore
-from koppel_notifier.adapters.kafka_publisher import OutboxPublisher
 from koppel_notifier.domain.digest_schedule import digest_day
+from koppel_notifier.service_layer.ports import DigestStore, OutcomePublisher
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +24,7 @@ class DigestClock:
 
     def __init__(
         self,
-        store: DeliveryStore,
+        store: DigestStore,
         *,
         hour: int,
         clock: Callable[[], datetime],
@@ -64,7 +63,7 @@ class OutboxRelay:
     ran again right after every partial batch paid a transaction and a produce per outcome.
     """
 
-    def __init__(self, publisher: OutboxPublisher, *, idle_s: float, batch: int = 500) -> None:
+    def __init__(self, publisher: OutcomePublisher, *, idle_s: float, batch: int = 500) -> None:
         self._publisher = publisher
         self._idle_s = idle_s
         self._batch = batch

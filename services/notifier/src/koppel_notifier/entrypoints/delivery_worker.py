@@ -8,49 +8,19 @@ else. Email goes through the one SMTP relay with its own limit.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from email.message import EmailMessage
-from typing import Protocol
 
 import structlog
 
 from koppel.backoff import Backoff
-from koppel.secret_sealing import SecretKeyring, UnsealError
-from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
-from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
-from koppel_notifier.adapters.email_sender import build_message
-from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
-from koppel_notifier.domain.digest_schedule import AMSTERDAM
-from koppel_notifier.domain.model import ChannelName, Contact, Delivery, Kind
-from koppel_notifier.domain.outcome import UNFINISHED, AttemptOutcome, Verdict, unexpected_error
-from koppel_notifier.domain.retry_policy import RetryPolicy
-from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
-from koppel_notifier.entrypoints.success_batcher import SuccessBatcher
-from koppel_notifier.metrics import NotifierMetrics
+from koppel_notifier.domain.model import ChannelName, Delivery
+from koppel_notifier.service_layer.delivery import DeliveryHandler
+from koppel_notifier.service_layer.ports import Capacity, DeliveryStore
 
 log = structlog.get_logger(__name__)
 
 _CLAIM_GAP_S = 0.01
-
-
-class WebhookSender(Protocol):
-    async def send(
-        self,
-        url: str,
-        secret: str,
-        message_id: str,
-        body: bytes,
-        *,
-        traceparent: str | None = None,
-    ) -> AttemptOutcome: ...
-
-
-class EmailSender(Protocol):
-    async def send(self, message: EmailMessage) -> AttemptOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -67,36 +37,21 @@ class WorkerLimits:
 
 
 class DeliveryWorker:
+    """Claims what is due within the limits and runs each delivery in a task of its own.
+
+    What a delivery comes to is `DeliveryHandler`'s business; the worker keeps the slots.
+    """
+
     def __init__(
         self,
         *,
         store: DeliveryStore,
-        webhooks: WebhookSender,
-        email: EmailSender,
-        renderer: EmailRenderer,
-        tokens: UnsubscribeTokens,
-        policy: RetryPolicy,
+        handler: DeliveryHandler,
         limits: WorkerLimits,
-        metrics: NotifierMetrics,
-        clock: Callable[[], datetime],
-        sender_address: str,
-        public_base_url: str,
-        keyring: SecretKeyring,
-        successes: SuccessBatcher | None = None,
     ) -> None:
         self._store = store
-        self._keyring = keyring
-        self._webhooks = webhooks
-        self._email = email
-        self._renderer = renderer
-        self._tokens = tokens
-        self._policy = policy
+        self._handler = handler
         self._limits = limits
-        self._metrics = metrics
-        self._clock = clock
-        self._sender_address = sender_address
-        self._public_base_url = public_base_url.rstrip("/")
-        self._successes = successes
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._email_busy = 0
@@ -164,7 +119,7 @@ class DeliveryWorker:
 
     async def _claim(self, capacity: Capacity) -> list[Delivery]:
         claimed = await self._store.claim(
-            capacity, self._limits.lease_s, max_attempts=self._policy.max_attempts
+            capacity, self._limits.lease_s, max_attempts=self._handler.max_attempts
         )
         self._claim_backoff.reset()
         return claimed
@@ -241,17 +196,9 @@ class DeliveryWorker:
             traceparent=delivery.traceparent,
             trace_id=trace_id_of(delivery.traceparent),
         )
+        task = asyncio.current_task()
         try:
-            try:
-                attempt = await self._attempt(delivery)
-            except Exception as exc:
-                # Whatever raised (rendering, signing, sending) is a failed attempt like any
-                # other: it counts against the retry schedule instead of leaving the row
-                # `sending` to be claimed again, and crash again, every lease.
-                log.exception("delivery attempt crashed", error=type(exc).__name__)
-                attempt = unexpected_error(exc), delivery.match_ids
-            if attempt is not None:
-                await self._record(delivery, *attempt)
+            await self._handler.deliver(delivery, sent=lambda: self._release_endpoint(task))
         except Exception:
             # The row stays `sending`; once its lease runs out it is claimed again, and that
             # claim counts as an attempt (the last one's claim gives up on it).
@@ -261,148 +208,7 @@ class DeliveryWorker:
                 "delivery_id", "channel", "attempt", "traceparent", "trace_id"
             )
 
-    async def _attempt(self, delivery: Delivery) -> tuple[AttemptOutcome, tuple[str, ...]] | None:
-        """Send `delivery` once; its outcome and match ids, or None when it was cancelled."""
-        if delivery.exhausted:
-            return UNFINISHED, delivery.match_ids
-        contact = delivery.contact
-        if contact is None or not contact.accepts(delivery.channel):
-            await self._store.cancel(delivery, "consultant no longer reachable on this channel")
-            self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
-            return None
-        started = time.perf_counter()
-        if delivery.channel is ChannelName.WEBHOOK:
-            try:
-                outcome, match_ids = await self._send_webhook(delivery, contact), delivery.match_ids
-            finally:
-                self._release_endpoint(asyncio.current_task())
-        else:
-            sent = await self._send_email(delivery, contact)
-            if sent is None:
-                await self._store.cancel(delivery, "nothing left to send")
-                self._metrics.deliveries.labels(delivery.channel.value, "cancelled").inc()
-                return None
-            outcome, match_ids = sent
-        self._metrics.attempt_duration.labels(delivery.channel.value).observe(
-            time.perf_counter() - started
-        )
-        return outcome, match_ids
-
-    async def _send_webhook(self, delivery: Delivery, contact: Contact) -> AttemptOutcome:
-        assert contact.webhook_url is not None
-        assert contact.webhook_secret is not None
-        try:
-            # Opened here and held only for this attempt: never stored or logged in clear.
-            secret = self._keyring.open(contact.webhook_secret, consultant_id=contact.consultant_id)
-        except UnsealError as exc:
-            log.warning("webhook secret does not open; delivery failed", code=exc.code.value)
-            return AttemptOutcome(Verdict.REFUSED, exc.code.value)
-        body = webhook_body(
-            delivery.kind,
-            delivery.occurred_at,
-            delivery.payload or {},
-            consultant_language=contact.language,
-        )
-        return await self._webhooks.send(
-            contact.webhook_url,
-            secret,
-            webhook_id(delivery.id),
-            body,
-            traceparent=delivery.traceparent,
-        )
-
-    async def _send_email(
-        self, delivery: Delivery, contact: Contact
-    ) -> tuple[AttemptOutcome, tuple[str, ...]] | None:
-        assert contact.email is not None
-        token = self._tokens.issue(contact.consultant_id)
-        unsubscribe_url = f"{self._public_base_url}/v1/unsubscribe/{token}"
-        name = contact.name or ""
-        content: RenderedEmail
-        if delivery.kind is Kind.DIGEST:
-            items = await self._store.digest_items(delivery.id)
-            if not items:
-                return None
-            match_ids = tuple(str(item["match_id"]) for item in items)
-            content = self._renderer.digest(
-                language=contact.language,
-                name=name,
-                matches=items,
-                day=_digest_day(delivery),
-                unsubscribe_url=unsubscribe_url,
-            )
-        elif delivery.kind is Kind.FOUND and delivery.payload is not None:
-            match_ids = delivery.match_ids
-            content = self._renderer.match_found(
-                language=contact.language,
-                name=name,
-                match=delivery.payload,
-                unsubscribe_url=unsubscribe_url,
-            )
-        else:
-            return None
-        message = build_message(
-            content,
-            sender=self._sender_address,
-            to_name=name,
-            to_address=contact.email,
-            delivery_id=delivery.id,
-            unsubscribe_url=unsubscribe_url,
-            now=self._clock(),
-        )
-        return await self._email.send(message), match_ids
-
-    async def _record(
-        self, delivery: Delivery, outcome: AttemptOutcome, match_ids: tuple[str, ...]
-    ) -> None:
-        channel = delivery.channel.value
-        now = self._clock()
-        if outcome.succeeded:
-            if self._successes is not None and delivery.channel is ChannelName.WEBHOOK:
-                await self._successes.record(delivery, match_ids)
-            else:
-                # Email is recorded at once: the gap between the relay accepting a message
-                # and this row saying so is the one window in which a crash can double it.
-                await self._store.delivered(delivery, match_ids=match_ids, now=now)
-            if delivery.kind is Kind.DIGEST:
-                await self._store.finish_digest_items(delivery.id)
-            self._metrics.deliveries.labels(channel, "delivered").inc()
-            # No address or URL: the delivery, channel and trace ids are bound already.
-            log.info("delivery succeeded", match_ids=list(match_ids))
-            self._metrics.latency.labels(channel).observe(
-                max(0.0, (now - delivery.created_at).total_seconds())
-            )
-            return
-        log.info("delivery attempt failed", verdict=outcome.verdict.value, detail=outcome.detail)
-        if outcome.verdict in {Verdict.GONE, Verdict.REFUSED}:
-            disable = outcome.verdict is Verdict.GONE or delivery.channel is ChannelName.EMAIL
-            await self._store.failed(
-                delivery, error=outcome.detail, now=now, dead=False, disable_endpoint=disable
-            )
-            self._metrics.deliveries.labels(channel, "failed").inc()
-            return
-        delay = self._policy.next_delay(
-            delivery.attempts,
-            throttled=outcome.verdict is Verdict.THROTTLED,
-            retry_after=outcome.retry_after,
-        )
-        if delay is None:
-            await self._store.failed(delivery, error=outcome.detail, now=now, dead=True)
-            self._metrics.deliveries.labels(channel, "dead").inc()
-            self._metrics.dead_letters.labels(channel).inc()
-            return
-        await self._store.retry(delivery, delay_s=delay, error=outcome.detail)
-        self._metrics.retries.labels(channel).inc()
-
 
 def trace_id_of(traceparent: str | None) -> str | None:
     """The trace id part of a `traceparent`: the key to follow one assignment in all logs."""
     return traceparent.split("-")[1] if traceparent else None
-
-
-def _digest_day(delivery: Delivery) -> date:
-    """The Amsterdam date the digest was built for (kept in its payload)."""
-    day = (delivery.payload or {}).get("day")
-    if isinstance(day, str):
-        return date.fromisoformat(day)
-    return delivery.created_at.astimezone(AMSTERDAM).date()

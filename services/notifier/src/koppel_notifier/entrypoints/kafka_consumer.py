@@ -1,5 +1,8 @@
 """Consumes matches and profiles; delivery rows are committed before the offsets are.
 
+Thin: each record is translated into a command (`record_translation`) and handled by
+`service_layer.inbox`, a whole batch in one transaction of the `Inbox`.
+
 aiokafka directly rather than FastStream: a whole `getmany` batch is written to PostgreSQL
 in one transaction and only then are its offsets committed, which needs manual commits at
 batch granularity. A crash in between replays the batch, and the unique keys in the
@@ -22,7 +25,6 @@ import asyncpg
 import structlog
 from aiokafka import (
     AIOKafkaConsumer,
-    AIOKafkaProducer,
     ConsumerRebalanceListener,
     ConsumerRecord,
     TopicPartition,
@@ -37,18 +39,11 @@ from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import CONSULTANTS, MATCHES, dlq
-from koppel_notifier.adapters import inbox_store
-from koppel_notifier.adapters.kafka_publisher import dead_letter
-from koppel_notifier.entrypoints.record_translation import (
-    Command,
-    ConsultantErased,
-    Ignored,
-    MatchEvent,
-    ProfileChanged,
-    Unusable,
-    translate,
-)
+from koppel_notifier.domain.commands import Command
+from koppel_notifier.entrypoints.record_translation import Unusable, translate
 from koppel_notifier.metrics import NotifierMetrics
+from koppel_notifier.service_layer import inbox
+from koppel_notifier.service_layer.ports import DeadLetterPublisher, Inbox
 
 log = structlog.get_logger(__name__)
 
@@ -97,8 +92,8 @@ class InboxConsumer:
     def __init__(
         self,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        pool: asyncpg.Pool,
+        inbox: Inbox,
+        dead_letters: DeadLetterPublisher,
         metrics: NotifierMetrics,
         on_new_work: Callable[[], None],
         *,
@@ -107,8 +102,8 @@ class InboxConsumer:
     ) -> None:
         self._consumer = consumer
         self._keyring = keyring
-        self._producer = producer
-        self._pool = pool
+        self._inbox = inbox
+        self._dead_letters = dead_letters
         self._metrics = metrics
         self._on_new_work = on_new_work
         self._lag = ConsumerLag(metrics.consumer_lag, group_id)
@@ -129,7 +124,7 @@ class InboxConsumer:
                         await self.commit_offsets()
                     continue
                 try:
-                    await self._apply(batches)
+                    await self.apply(batches)
                 except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, KafkaError) as exc:
                     # Nothing was committed: rewind and try the same records again shortly.
                     # The type only: a connection error's text names the database host.
@@ -170,7 +165,11 @@ class InboxConsumer:
             # replays these records, which the unique keys make harmless.
             log.warning("offset commit failed", error=str(exc))
 
-    async def _apply(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    async def apply(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Write one polled batch; dead-letter what cannot be read or what PostgreSQL refuses.
+
+        Raises what says nothing about a record (the database away): nothing is committed.
+        """
         commands: list[tuple[ConsumerRecord, Command]] = []
         for record in in_written_order(batches):
             try:
@@ -218,14 +217,14 @@ class InboxConsumer:
         whole pays them. Raises what is not `REFUSED_RECORD` (nothing is then committed).
         """
         written: list[_Written] = []
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._inbox.transaction() as store:
             for record, command in commands:
                 if not isolated:
-                    written.append((record, await _apply_one(connection, command)))
+                    written.append((record, await inbox.handle(store, command)))
                     continue
                 try:
-                    async with connection.transaction():  # nested: a savepoint
-                        written.append((record, await _apply_one(connection, command)))
+                    async with store.savepoint():
+                        written.append((record, await inbox.handle(store, command)))
                 except REFUSED_RECORD as exc:
                     written.append((record, exc))
         return written
@@ -242,8 +241,7 @@ class InboxConsumer:
             code=code.value,
             error=logged,
         )
-        await dead_letter(
-            self._producer,
+        await self._dead_letters.dead_letter(
             dlq(record.topic),
             key=record.key,
             value=record.value,
@@ -261,36 +259,12 @@ class InboxConsumer:
 class _JoinedListener(ConsumerRebalanceListener):  # type: ignore[misc]
     """Marks the consumer started when the group has given it its (possibly empty) share."""
 
-    def __init__(self, inbox: InboxConsumer) -> None:
-        self._inbox = inbox
+    def __init__(self, consumer: InboxConsumer) -> None:
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         # Hand the partitions over with their offsets, so the next owner replays little.
-        await self._inbox.commit_offsets()
+        await self._consumer.commit_offsets()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._inbox.started = True
-
-
-async def _apply_one(connection: inbox_store.Connection, command: Command) -> str:
-    if isinstance(command, ProfileChanged):
-        saved = await inbox_store.save_contact(
-            connection, command.contact, mode=command.mode, written_at=command.written_at
-        )
-        _note_stale(saved, command.contact.consultant_id)
-        return saved
-    if isinstance(command, ConsultantErased):
-        await inbox_store.erase_contact(connection, command.consultant_id, command.erased_at)
-        return "applied"
-    if isinstance(command, MatchEvent):
-        result = await inbox_store.record_match(connection, command.notice, command.occurred_at)
-        _note_stale(result, command.notice.consultant_id)
-        return result
-    assert isinstance(command, Ignored)
-    return "ignored"
-
-
-def _note_stale(result: str, consultant_id: str) -> None:
-    """Say that a record written before its consultant's erasure was ignored (ids only)."""
-    if result == "stale":
-        log.info("record predates the consultant's erasure; ignored", entity_id=consultant_id)
+        self._consumer.started = True

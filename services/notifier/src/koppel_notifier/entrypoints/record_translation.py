@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from koppel.cloudevents import decode
@@ -15,39 +14,16 @@ from koppel.event_types import EventType
 from koppel.secret_sealing import SecretKeyring, is_sealed
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import NotificationMode
+from koppel_notifier.domain.commands import (
+    Command,
+    ConsultantErased,
+    Ignored,
+    MatchEvent,
+    ProfileChanged,
+)
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
 
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
-
-
-@dataclass(frozen=True)
-class ProfileChanged:
-    contact: Contact
-    mode: str
-    written_at: datetime | None
-    """The event's `time`: a profile written before the consultant's erasure is ignored."""
-
-
-@dataclass(frozen=True)
-class ConsultantErased:
-    consultant_id: str
-    erased_at: datetime
-
-
-@dataclass(frozen=True)
-class MatchEvent:
-    notice: MatchNotice
-    occurred_at: datetime
-
-
-@dataclass(frozen=True)
-class Ignored:
-    """A well-formed event of a type this consumer has no business with."""
-
-    reason: str
-
-
-Command = ProfileChanged | ConsultantErased | MatchEvent | Ignored
 
 
 class Unusable(Exception):  # noqa: N818 - reads as "the record is unusable"

@@ -14,8 +14,8 @@ from datetime import datetime
 
 import structlog
 
-from koppel_notifier.adapters.delivery_store import DeliveryStore
 from koppel_notifier.domain.model import Delivery
+from koppel_notifier.service_layer.ports import SuccessStore
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +25,7 @@ _Item = tuple[Delivery, Sequence[str], asyncio.Future[None]]
 class SuccessBatcher:
     def __init__(
         self,
-        store: DeliveryStore,
+        store: SuccessStore,
         clock: Callable[[], datetime],
         *,
         max_batch: int = 200,

@@ -11,9 +11,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from koppel.http_metrics import RequestLatencyMiddleware
-from koppel_notifier.adapters.delivery_store import DeliveryStore
 from koppel_notifier.adapters.unsubscribe_tokens import InvalidToken, UnsubscribeTokens
 from koppel_notifier.metrics import NotifierMetrics
+from koppel_notifier.service_layer.ports import Unsubscribes
 
 Token = Annotated[str, Path(min_length=1, max_length=512)]
 
@@ -25,7 +25,7 @@ _NOT_READY_BECAUSE = {
 
 def create_app(
     *,
-    store: DeliveryStore,
+    store: Unsubscribes,
     tokens: UnsubscribeTokens,
     metrics: NotifierMetrics,
     ready: Callable[[], Awaitable[dict[str, bool]]],

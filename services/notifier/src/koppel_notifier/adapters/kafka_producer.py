@@ -1,4 +1,4 @@
-"""Kafka producing: delivery outcomes from the outbox, and dead letters of bad input."""
+"""The Kafka producer: delivery outcomes from the outbox, and dead letters of bad input."""
 
 from __future__ import annotations
 
@@ -107,3 +107,36 @@ async def dead_letter(
         code=error_code, reason=error, topic=source_topic, partition=partition, offset=offset
     )
     await producer.send_and_wait(topic, value=value, key=key, headers=[*headers, *extra])
+
+
+class KafkaDeadLetters:
+    """`dead_letter` through one producer: the consumer's `DeadLetterPublisher`."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def dead_letter(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        error_code: DeadLetterCode,
+        error: str,
+        source_topic: str,
+        partition: int,
+        offset: int,
+    ) -> None:
+        await dead_letter(
+            self._producer,
+            topic,
+            key=key,
+            value=value,
+            headers=headers,
+            error_code=error_code,
+            error=error,
+            source_topic=source_topic,
+            partition=partition,
+            offset=offset,
+        )

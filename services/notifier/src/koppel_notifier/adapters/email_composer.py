@@ -1,0 +1,83 @@
+"""The MIME message of an email delivery: content from the templates, one-click unsubscribe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
+from koppel_notifier.adapters.email_sender import build_message
+from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
+from koppel_notifier.domain.digest_schedule import AMSTERDAM
+from koppel_notifier.domain.model import Contact, Delivery
+
+
+class TemplateEmailComposer:
+    def __init__(
+        self,
+        renderer: EmailRenderer,
+        tokens: UnsubscribeTokens,
+        *,
+        sender_address: str,
+        public_base_url: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._renderer = renderer
+        self._tokens = tokens
+        self._sender_address = sender_address
+        self._public_base_url = public_base_url.rstrip("/")
+        self._clock = clock
+
+    def match_found(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """One instant notification; `delivery.payload` is the `match.found` data."""
+        assert delivery.payload is not None
+        unsubscribe_url = self._unsubscribe_url(contact)
+        content = self._renderer.match_found(
+            language=contact.language,
+            name=contact.name or "",
+            match=delivery.payload,
+            unsubscribe_url=unsubscribe_url,
+        )
+        return self._message(delivery, contact, content, unsubscribe_url)
+
+    def digest(
+        self, delivery: Delivery, contact: Contact, items: list[dict[str, Any]]
+    ) -> EmailMessage:
+        """The day's digest of `items` (match payloads, best first)."""
+        unsubscribe_url = self._unsubscribe_url(contact)
+        content = self._renderer.digest(
+            language=contact.language,
+            name=contact.name or "",
+            matches=items,
+            day=_digest_day(delivery),
+            unsubscribe_url=unsubscribe_url,
+        )
+        return self._message(delivery, contact, content, unsubscribe_url)
+
+    def _unsubscribe_url(self, contact: Contact) -> str:
+        token = self._tokens.issue(contact.consultant_id)
+        return f"{self._public_base_url}/v1/unsubscribe/{token}"
+
+    def _message(
+        self, delivery: Delivery, contact: Contact, content: RenderedEmail, unsubscribe_url: str
+    ) -> EmailMessage:
+        assert contact.email is not None
+        return build_message(
+            content,
+            sender=self._sender_address,
+            to_name=contact.name or "",
+            to_address=contact.email,
+            delivery_id=delivery.id,
+            unsubscribe_url=unsubscribe_url,
+            now=self._clock(),
+        )
+
+
+def _digest_day(delivery: Delivery) -> date:
+    """The Amsterdam date the digest was built for (kept in its payload)."""
+    day = (delivery.payload or {}).get("day")
+    if isinstance(day, str):
+        return date.fromisoformat(day)
+    return delivery.created_at.astimezone(AMSTERDAM).date()

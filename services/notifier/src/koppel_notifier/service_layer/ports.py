@@ -1,0 +1,257 @@
+"""What the notifier's use cases need from the outside world, one small Protocol per role.
+
+Each has a real adapter (`koppel_notifier.adapters`) and an in-memory fake in the unit
+tests. The dataclasses here are the values that cross a port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from koppel.dead_letters import DeadLetterCode
+from koppel_notifier.domain.model import (
+    ChannelName,
+    Contact,
+    Delivery,
+    MatchNotice,
+    PlannedDelivery,
+)
+from koppel_notifier.domain.outcome import AttemptOutcome
+
+# ---------------------------------------------------------------- the inbox
+
+
+@dataclass(frozen=True)
+class ConsultantState:
+    """Whether a profile of the consultant is stored, and their last erasure if any."""
+
+    known: bool
+    erased_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredMatch:
+    """What storing a match event came to, with what routing it needs.
+
+    `stale`: written before the consultant's erasure, not stored. `inserted`: new (False for
+    a replay). `contact`: the consultant's stored contact, None while no profile is known.
+    `last_erasure`: the consultant's last erasure, for `registration_key`.
+    """
+
+    inserted: bool
+    stale: bool
+    contact: Contact | None
+    last_erasure: datetime | None
+
+
+@dataclass(frozen=True)
+class AwaitingMatch:
+    """A stored match event that arrived before the consultant's profile."""
+
+    event_key: str
+    notice: MatchNotice
+    occurred_at: datetime
+
+
+class InboxStore(Protocol):
+    """The contacts, match events and new deliveries of one transaction."""
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """What is written inside is undone alone if it raises."""
+        ...
+
+    async def consultant_state(self, consultant_id: str) -> ConsultantState: ...
+
+    async def save_contact(self, contact: Contact, *, mode: str) -> Contact:
+        """Upsert the profile's copy; the contact as stored (blocks and disables applied)."""
+        ...
+
+    async def erase(self, consultant_id: str, erased_at: datetime) -> None:
+        """Delete every row about the consultant; keep only the record of the erasure."""
+        ...
+
+    async def forget_matches(self, consultant_id: str) -> None:
+        """Delete the consultant's match events and deliveries, sent or not."""
+        ...
+
+    async def store_match(self, notice: MatchNotice, occurred_at: datetime) -> StoredMatch:
+        """Store the event once; stored as routed when the contact is known, because the
+        caller routes it in the same transaction."""
+        ...
+
+    async def awaiting(self, consultant_id: str) -> list[AwaitingMatch]:
+        """The consultant's events stored before their profile, in arrival order."""
+        ...
+
+    async def mark_routed(self, event_key: str) -> None: ...
+
+    async def latest_revision(self, match_id: str) -> int:
+        """The highest `match.found` revision seen for `match_id` (0 if none)."""
+        ...
+
+    async def channels_told(self, match_id: str, consultant_id: str) -> set[ChannelName]:
+        """Channels on which the match's `match.found` went out or is going out now."""
+        ...
+
+    async def cancel_unsent_found(self, match_id: str, consultant_id: str, why: str) -> None:
+        """Cancel the match's `match.found` deliveries that have not started going out."""
+        ...
+
+    async def cancel_unsent(self, consultant_id: str, channel: ChannelName, why: str) -> None:
+        """Cancel every delivery on `channel` that has not started going out."""
+        ...
+
+    async def release_queued(self, consultant_id: str) -> None:
+        """Make the deliveries waiting for a digest due now."""
+        ...
+
+    async def add_delivery(
+        self,
+        key: str,
+        planned: PlannedDelivery,
+        notice: MatchNotice,
+        occurred_at: datetime,
+    ) -> None:
+        """Create the delivery with dedupe key `key` unless it exists."""
+        ...
+
+
+class Inbox(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[InboxStore]:
+        """One transaction: all its writes commit together, or none."""
+        ...
+
+
+class DeadLetterPublisher(Protocol):
+    async def dead_letter(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        error_code: DeadLetterCode,
+        error: str,
+        source_topic: str,
+        partition: int,
+        offset: int,
+    ) -> None:
+        """Copy a record that cannot be used to `topic` with why; returns once it is stored."""
+        ...
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Free sending slots: in all, for email, and per webhook endpoint (its URL)."""
+
+    total: int
+    email: int
+    endpoint_limit: int
+    busy_endpoints: Mapping[str, int]
+
+
+class DeliveryStore(Protocol):
+    """Delivery rows as the sender claims them and records what came of each."""
+
+    async def claim(
+        self, capacity: Capacity, lease_s: float, *, max_attempts: int
+    ) -> list[Delivery]: ...
+
+    async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
+        """Payloads of the matches still in a digest."""
+        ...
+
+    async def delivered(
+        self, delivery: Delivery, *, match_ids: Sequence[str], now: datetime
+    ) -> None:
+        """Mark it delivered and report `notification.delivered`, in one transaction."""
+        ...
+
+    async def finish_digest_items(self, digest_id: str) -> None: ...
+
+    async def retry(self, delivery: Delivery, *, delay_s: float, error: str) -> None: ...
+
+    async def failed(
+        self,
+        delivery: Delivery,
+        *,
+        error: str,
+        now: datetime,
+        dead: bool,
+        disable_endpoint: bool = False,
+    ) -> None:
+        """Give up on it (`dead` when attempts ran out) and report `notification.failed`,
+        in one transaction; `disable_endpoint` stops the consultant's current URL or
+        address until the profile names another."""
+        ...
+
+    async def cancel(self, delivery: Delivery, why: str) -> None: ...
+
+
+class SuccessStore(Protocol):
+    async def delivered_many(
+        self, items: Sequence[tuple[Delivery, Sequence[str]]], *, now: datetime
+    ) -> None:
+        """`DeliveryStore.delivered` for many deliveries in one transaction."""
+        ...
+
+
+class WebhookSuccesses(Protocol):
+    async def record(self, delivery: Delivery, match_ids: Sequence[str]) -> None:
+        """Returns once the success is committed (raises if the write failed)."""
+        ...
+
+
+class WebhookSender(Protocol):
+    async def send(
+        self,
+        url: str,
+        secret: str,
+        message_id: str,
+        body: bytes,
+        *,
+        traceparent: str | None = None,
+    ) -> AttemptOutcome: ...
+
+
+class EmailSender(Protocol):
+    async def send(self, message: EmailMessage) -> AttemptOutcome: ...
+
+
+class EmailComposer(Protocol):
+    """The message one email delivery sends, with its unsubscribe link."""
+
+    def match_found(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
+
+    def digest(
+        self, delivery: Delivery, contact: Contact, items: list[dict[str, Any]]
+    ) -> EmailMessage: ...
+
+
+# ---------------------------------------------------------------- the rest
+
+
+class Unsubscribes(Protocol):
+    async def unsubscribe(self, consultant_id: str) -> bool:
+        """Stop email to the consultant's current address at once; False if unknown."""
+        ...
+
+
+class DigestStore(Protocol):
+    async def build_digests(self, day: date) -> int:
+        """Gather each digest consultant's queued matches into `day`'s digest; how many."""
+        ...
+
+
+class OutcomePublisher(Protocol):
+    async def publish_batch(self, limit: int = 500) -> int:
+        """Publish up to `limit` recorded outcome events; how many went out."""
+        ...
