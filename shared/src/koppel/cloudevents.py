@@ -29,7 +29,8 @@ Headers = Sequence[tuple[str, bytes | None]]
 
 
 class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 event with JSON data; `traceparent` is the tracing extension."""
+    """A CloudEvents 1.0 event with JSON data; `traceparent` is the tracing extension
+    (`koppel.tracing`)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from koppel import dead_letters
+from koppel import dead_letters, tracing
 from koppel.cloudevents import CloudEvent, Headers, decode
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
 from koppel.contract.common import ContractModel
@@ -32,7 +32,6 @@ from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
 from koppel_intake.adapters.publisher import OutgoingRecord
 from koppel_intake.domain.json_shape import shape_problem
-from koppel_intake.domain.tracing import continue_trace, is_traceparent
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 from koppel_intake.service_layer.webhook_secrets import (
     SECRET_FIELD,
@@ -149,14 +148,8 @@ def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime)
             DeadLetterCode.SUBJECT_MISMATCH,
             f"subject {event.subject!r} is not the entity id {entity_id!r} in data",
         )
-    traceparent = (
-        event.traceparent
-        if event.traceparent and is_traceparent(event.traceparent)
-        else continue_trace(None)
-    )
-    structlog.contextvars.bind_contextvars(
-        traceparent=traceparent, trace_id=traceparent.split("-")[1]
-    )
+    traceparent = tracing.valid_traceparent(event.traceparent) or tracing.continue_trace(None)
+    structlog.contextvars.bind_contextvars(**tracing.log_context(traceparent))
     # Never the time of routing: a record replayed from a dead-letter topic long after an
     # erasure must keep its own time, so that the services can tell it is older.
     time = event.time or record.written_at or moment

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
+from koppel import tracing
 from koppel.cloudevents import CloudEvent, decode, encode
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
@@ -463,14 +464,16 @@ class ShardWorker:
         self, tx: ShardTransaction, record: ConsumerRecord[bytes, bytes], batch: _Batch
     ) -> str:
         key = _record_key(record)
-        traceparent = _header(record, "traceparent")
+        traceparent = tracing.from_headers(record.headers)
         if record.value is None:
             if record.topic != CONSULTANTS or key is None:
                 raise RejectedRecordError(
                     DeadLetterCode.INVALID_ENVELOPE, "tombstone without a consultant id key"
                 )
             erased_at = tombstone_time(record.headers, record.timestamp)
-            with structlog.contextvars.bound_contextvars(entity_id=key, **_trace(traceparent)):
+            with structlog.contextvars.bound_contextvars(
+                entity_id=key, **tracing.log_context(traceparent)
+            ):
                 log.info("consultant_erasure")
                 batch.outgoing += await self._matcher.consultant_erased(
                     tx, key, traceparent, erased_at
@@ -501,7 +504,7 @@ class ShardWorker:
                 DeadLetterCode.KEY_MISMATCH, f"record key {key!r} is not the entity id"
             )
         with structlog.contextvars.bound_contextvars(
-            event_id=event.id, entity_id=entity_id, **_trace(traceparent)
+            event_id=event.id, entity_id=entity_id, **tracing.log_context(traceparent)
         ):
             if isinstance(payload, ConsultantProfile) and await self._matcher.predates_erasure(
                 tx, payload.id, event.time
@@ -544,13 +547,6 @@ class ShardWorker:
         )
 
 
-def _trace(traceparent: str | None) -> dict[str, str | None]:
-    """Log context of the W3C trace: the whole `traceparent` and its trace id, which is the
-    same in the logs of intake, matcher and notifier for one assignment or profile change."""
-    parts = traceparent.split("-") if traceparent else []
-    return {"traceparent": traceparent, "trace_id": parts[1] if len(parts) == 4 else None}
-
-
 def _event_type(name: str) -> EventType | None:
     try:
         return EventType(name)
@@ -584,13 +580,3 @@ def _record_key(record: ConsumerRecord[bytes, bytes]) -> str | None:
     except UnicodeDecodeError:
         return None
     return key if _ENTITY_ID.fullmatch(key) else None
-
-
-def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
-    for header, value in record.headers or ():
-        if header.lower() == name:
-            try:
-                return bytes(value).decode()
-            except UnicodeDecodeError:
-                return None
-    return None

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import structlog
 
+from koppel import tracing
 from koppel.backoff import Backoff
 from koppel.secret_sealing import SecretKeyring, UnsealError
 from koppel_notifier.adapters.delivery_store import Capacity, DeliveryStore
@@ -238,8 +239,7 @@ class DeliveryWorker:
             delivery_id=delivery.id,
             channel=delivery.channel.value,
             attempt=delivery.attempts,
-            traceparent=delivery.traceparent,
-            trace_id=trace_id_of(delivery.traceparent),
+            **tracing.log_context(delivery.traceparent),
         )
         try:
             try:
@@ -393,11 +393,6 @@ class DeliveryWorker:
             return
         await self._store.retry(delivery, delay_s=delay, error=outcome.detail)
         self._metrics.retries.labels(channel).inc()
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    """The trace id part of a `traceparent`: the key to follow one assignment in all logs."""
-    return traceparent.split("-")[1] if traceparent else None
 
 
 def _digest_day(delivery: Delivery) -> date:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from koppel import tracing
 from koppel.cloudevents import decode
 from koppel.contract import ConsultantErasure, ConsultantProfile, MatchFound, MatchWithdrawn
 from koppel.dead_letters import DeadLetterCode
@@ -16,8 +16,6 @@ from koppel.secret_sealing import SecretKeyring, is_sealed
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import NotificationMode
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
-
-_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def translate(
     except EnvelopeError as exc:
         raise Unusable(str(exc), exc.code) from exc
     occurred_at = event.time or datetime.now(UTC)
-    traceparent = valid_traceparent(event.traceparent)
+    traceparent = tracing.valid_traceparent(event.traceparent)
     if topic == MATCHES:
         if isinstance(payload, MatchFound):
             return MatchEvent(_found(event.id, payload, traceparent), occurred_at)
@@ -128,14 +126,6 @@ def contact_of(profile: ConsultantProfile, keyring: SecretKeyring) -> Contact:
         webhook_secret=secret,
         reachable=profile.active and profile.consent,
     )
-
-
-def valid_traceparent(value: str | None) -> str | None:
-    """`value` if it has the W3C `traceparent` shape; anything else is dropped, not trusted."""
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value if _TRACEPARENT.fullmatch(value) else None
 
 
 def _found(event_id: str, found: MatchFound, traceparent: str | None) -> MatchNotice:
