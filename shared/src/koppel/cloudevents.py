@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from koppel.contract.common import ContractModel
+from koppel.contract.common import ContractModel, EventData
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import PAYLOADS, EventType
@@ -45,7 +45,7 @@ class CloudEvent(BaseModel):
     traceparent: str | None = None
     data: Any = None
 
-    def payload(self) -> ContractModel:
+    def payload(self) -> EventData:
         """The data validated against the model of this event's type."""
         try:
             event_type = EventType(self.type)

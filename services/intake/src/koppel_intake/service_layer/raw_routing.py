@@ -23,8 +23,7 @@ import structlog
 
 from koppel import dead_letters, tracing
 from koppel.cloudevents import CloudEvent, Headers, decode
-from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
-from koppel.contract.common import ContractModel
+from koppel.contract import ConsultantProfile
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
@@ -134,7 +133,7 @@ def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime)
         raise RoutingError(
             DeadLetterCode.UNKNOWN_TYPE, f"type {event.type!r} is not accepted on {record.topic}"
         )
-    entity_id = _entity_id(payload)
+    entity_id = payload.entity_id
     structlog.contextvars.bind_contextvars(entity_id=entity_id)
     _check_key(record.key, entity_id)
     if isinstance(payload, ConsultantProfile):
@@ -167,16 +166,6 @@ def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime)
         )
         out = event_record(topic, canonical)
     return Routed(record=out, event_type=event_type.value)
-
-
-def _entity_id(payload: ContractModel) -> str:
-    if isinstance(payload, Assignment | ConsultantProfile):
-        return payload.id
-    if isinstance(payload, AssignmentClosed):
-        return payload.assignment_id
-    if isinstance(payload, ConsultantErasure):
-        return payload.consultant_id
-    raise RoutingError(DeadLetterCode.UNKNOWN_TYPE, f"no entity id in {type(payload).__name__}")
 
 
 def _check_key(key: bytes | None, entity_id: str) -> None:

@@ -27,7 +27,7 @@ from koppel import tracing
 from koppel.cloudevents import CloudEvent, decode, encode
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
-from koppel.contract.common import ID_PATTERN, ContractModel
+from koppel.contract.common import ID_PATTERN, EventData
 from koppel.dead_letters import DeadLetterCode
 from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError
@@ -481,7 +481,7 @@ class ShardWorker:
             return "erased"
         value = record.value
 
-        def decoded() -> tuple[CloudEvent, ContractModel]:
+        def decoded() -> tuple[CloudEvent, EventData]:
             try:
                 event = decode(value, record.headers or ())
                 if _event_type(event.type) not in _EXPECTED.get(record.topic, set()):
@@ -498,7 +498,7 @@ class ShardWorker:
         else:
             event, payload = decoded()
         traceparent = event.traceparent or traceparent
-        entity_id = _entity_id(payload)
+        entity_id = payload.entity_id
         if key != entity_id:
             raise RejectedRecordError(
                 DeadLetterCode.KEY_MISMATCH, f"record key {key!r} is not the entity id"
@@ -552,16 +552,6 @@ def _event_type(name: str) -> EventType | None:
         return EventType(name)
     except ValueError:
         return None
-
-
-def _entity_id(payload: object) -> str | None:
-    if isinstance(payload, Assignment | ConsultantProfile):
-        return payload.id
-    if isinstance(payload, AssignmentClosed):
-        return payload.assignment_id
-    if isinstance(payload, ConsultantErasure):
-        return payload.consultant_id
-    return None
 
 
 def _first_offsets(records: list[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
