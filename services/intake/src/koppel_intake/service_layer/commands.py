@@ -15,7 +15,7 @@ from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake import metrics
-from koppel_intake.adapters.publisher import EventPublisher, OutgoingRecord, RecordTooLarge
+from koppel_intake.service_layer.ports import EventPublisher, OutgoingRecord, RecordTooLarge
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 from koppel_intake.service_layer.webhook_secrets import sealed_profile
 

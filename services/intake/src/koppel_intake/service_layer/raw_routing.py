@@ -29,8 +29,8 @@ from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
-from koppel_intake.adapters.publisher import OutgoingRecord
 from koppel_intake.domain.json_shape import shape_problem
+from koppel_intake.service_layer.ports import OutgoingRecord
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 from koppel_intake.service_layer.webhook_secrets import (
     SECRET_FIELD,

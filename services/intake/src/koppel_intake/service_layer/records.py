@@ -8,7 +8,7 @@ from koppel import tracing
 from koppel.cloudevents import CloudEvent, encode
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS
-from koppel_intake.adapters.publisher import OutgoingRecord
+from koppel_intake.service_layer.ports import OutgoingRecord
 
 
 def event_record(topic: str, event: CloudEvent) -> OutgoingRecord:

@@ -28,12 +28,11 @@ from koppel.kafka_clients import KafkaConnection
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW
 from koppel_intake import metrics
-from koppel_intake.adapters.publisher import EventPublisher, PublishError
+from koppel_intake.service_layer.ports import EventPublisher, PublishError
 from koppel_intake.service_layer.raw_routing import IncomingRecord, Routed, route
+from koppel_intake.settings import DEFAULT_RAW_GROUP
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_GROUP = "koppel-intake"
 
 
 class RawConsumer:
@@ -43,7 +42,7 @@ class RawConsumer:
         publisher: EventPublisher,
         *,
         keyring: SecretKeyring,
-        group_id: str = DEFAULT_GROUP,
+        group_id: str = DEFAULT_RAW_GROUP,
         topic: str = RAW,
         max_records: int = 200,
         retry_seconds: float = 2.0,
