@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from koppel.contract.common import ContractModel
+from koppel.contract.common import ContractModel, EventData
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import PAYLOADS, EventType
@@ -29,7 +29,8 @@ Headers = Sequence[tuple[str, bytes | None]]
 
 
 class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 event with JSON data; `traceparent` is the tracing extension."""
+    """A CloudEvents 1.0 event with JSON data; `traceparent` is the tracing extension
+    (`koppel.tracing`)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -44,7 +45,7 @@ class CloudEvent(BaseModel):
     traceparent: str | None = None
     data: Any = None
 
-    def payload(self) -> ContractModel:
+    def payload(self) -> EventData:
         """The data validated against the model of this event's type."""
         try:
             event_type = EventType(self.type)

@@ -14,7 +14,7 @@ from koppel.contract import (
     NotificationDelivered,
     NotificationFailed,
 )
-from koppel.contract.common import ContractModel
+from koppel.contract.common import EventData
 
 
 class EventType(StrEnum):
@@ -28,7 +28,7 @@ class EventType(StrEnum):
     NOTIFICATION_FAILED = "nl.koppel.notification.failed"
 
 
-PAYLOADS: dict[EventType, type[ContractModel]] = {
+PAYLOADS: dict[EventType, type[EventData]] = {
     EventType.ASSIGNMENT_UPSERTED: Assignment,
     EventType.ASSIGNMENT_CLOSED: AssignmentClosed,
     EventType.CONSULTANT_UPSERTED: ConsultantProfile,

@@ -1,6 +1,6 @@
 """structlog set-up shared by the services: JSON lines off a terminal, context per message.
 
-The standard library's records (aiokafka, httpx, uvicorn, asyncpg, FastStream) go through
+The standard library's records (aiokafka, httpx, uvicorn, asyncpg) go through
 the same processors, so every line of a service is JSON with the same keys (plus `logger`)
 and carries the bound context such as `trace_id`.
 """

@@ -22,9 +22,9 @@ from asgi_lifespan import LifespanManager
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW
 from koppel_demo.sandbox import start_group_at_end
-from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
-from koppel_intake.adapters.raw_consumer import RawConsumer
+from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_intake.bootstrap import build_app
+from koppel_intake.entrypoints.kafka_consumer import RawConsumer
 from koppel_intake.settings import Settings
 
 TOKEN = "integration-token"

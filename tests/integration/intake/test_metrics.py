@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from koppel.topics import RAW
-from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 
 pytestmark = pytest.mark.integration
 

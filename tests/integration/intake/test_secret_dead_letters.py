@@ -14,7 +14,7 @@ from koppel import dead_letters
 from koppel.cloudevents import CloudEvent, encode
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW, dlq
-from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 
 pytestmark = pytest.mark.integration
 

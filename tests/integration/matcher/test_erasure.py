@@ -4,16 +4,18 @@ matched afresh (DOMAIN.md 8.6)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from koppel import dead_letters
+from koppel import dead_letters, tracing
 from koppel.cloudevents import encode, new_event
 from koppel.dead_letters import DeadLetterCode
 from koppel.dlq import DeadLetter, replay
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, dlq
+from koppel_intake.service_layer.records import tombstone_record
 from koppel_matcher import metrics
 
 pytestmark = pytest.mark.integration
@@ -51,6 +53,25 @@ async def test_erased_then_replayed_then_registered_again(
     await publisher.profile(kit.profile(c))
     events = await matches.wait_for(3)
     assert kit.brief(events[2]) == ("found", c, a, 1)
+
+
+async def test_an_erasures_withdrawal_continues_the_tombstones_trace(
+    matcher: Any, publisher: Any, matches: Any, kit: Any, unique_id: str
+) -> None:
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    # The tombstone exactly as intake's DELETE writes it: the trace rides in its headers.
+    traceparent = tracing.continue_trace(None)
+    tombstone = tombstone_record(
+        c, event_id=f"erase-{unique_id}", time=datetime.now(UTC), traceparent=traceparent
+    )
+    await publisher.raw(CONSULTANTS, tombstone.key, None, list(tombstone.headers))
+
+    events = await matches.wait_for(2)
+    assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+    assert tracing.trace_id_of(events[1].traceparent) == tracing.trace_id_of(traceparent)
 
 
 def _dead_letter_of(consultant: str, event: Any) -> DeadLetter:

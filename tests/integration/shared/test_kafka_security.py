@@ -35,8 +35,8 @@ from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
 from koppel.settings import KafkaSettings
 from koppel.topics import TopicSpec, ensure_topics
-from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
-from koppel_intake.adapters.publisher import OutgoingRecord
+from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
+from koppel_intake.service_layer.ports import OutgoingRecord
 from koppel_matcher.adapters.kafka_clients import transactional_producer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

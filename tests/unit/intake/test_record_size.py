@@ -12,7 +12,7 @@ import pytest
 from koppel.api_tokens import ApiTokens
 from koppel.secret_sealing import SecretKeyring
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
-from koppel_intake.entrypoints.http.app import create_app
+from koppel_intake.entrypoints.http import create_app
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
 

@@ -52,3 +52,23 @@ def test_production_accepts_strong_tokens(monkeypatch: pytest.MonkeyPatch) -> No
 def test_development_falls_back_to_the_documented_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
     assert MatcherSettings().callers().identify("demo-matcher-token") == "demo"
+
+
+@pytest.mark.parametrize(
+    ("environment", "migrates"),
+    [
+        ({}, True),
+        ({"MATCHER_MIGRATE_ON_START": "false"}, False),
+        ({"MATCHER_AUTO_MIGRATE": "false"}, False),
+        ({"MATCHER_MIGRATE_ON_START": "true", "MATCHER_AUTO_MIGRATE": "false"}, True),
+    ],
+)
+def test_migrate_on_start_like_the_notifier_and_under_its_former_name(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], migrates: bool
+) -> None:
+    monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
+    for name in ("MATCHER_MIGRATE_ON_START", "MATCHER_AUTO_MIGRATE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert MatcherSettings().migrate_on_start is migrates

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,13 +17,18 @@ from koppel.contract import (
     AssignmentClose,
     AssignmentClosed,
     AssignmentSummary,
+    ConsultantErasure,
     ConsultantProfile,
+    EventData,
+    MatchFound,
     MatchWithdrawn,
     NotificationDelivered,
+    NotificationFailed,
     NotificationPreferences,
     Organization,
     match_id_for,
 )
+from koppel.event_types import PAYLOADS, EventType
 from koppel.vocabulary import (
     AssignmentStatus,
     AssignmentType,
@@ -262,6 +268,65 @@ def test_commands_and_events_reject_unknown_enum_values() -> None:
 
 GOOD_IDS = ["a", "A-1", "x.y_z:0-9", "x" * 64, "urn:koppel:42", ".a", "a..b"]
 BAD_IDS = ["", "x" * 65, "a b", "a/b", "a\n", "\na", "é", "a;b", "a\x00", "a#1", ".", "..", "..."]
+
+
+def _event_data_samples() -> dict[EventType, tuple[EventData, str]]:
+    """Data of each event type and the id of the entity it is about."""
+    assignment = Assignment.model_validate(assignment_doc(id="a-7"))
+    summary = AssignmentSummary.of(assignment)
+    outcome = {"notification_id": "n", "match_ids": ["m"], "consultant_id": "c-7"}
+    outcome |= {"channel": "email", "kind": "match.found", "attempts": 1}
+    return {
+        EventType.ASSIGNMENT_UPSERTED: (assignment, "a-7"),
+        EventType.ASSIGNMENT_CLOSED: (
+            AssignmentClosed(
+                assignment_id="a-7", reason=CloseReason.FILLED, closed_at=datetime.now(UTC)
+            ),
+            "a-7",
+        ),
+        EventType.CONSULTANT_UPSERTED: (
+            ConsultantProfile.model_validate(profile_doc(id="c-7")),
+            "c-7",
+        ),
+        EventType.CONSULTANT_ERASED: (ConsultantErasure(consultant_id="c-7"), "c-7"),
+        EventType.MATCH_FOUND: (
+            MatchFound(
+                match_id="m", consultant_id="c-7", assignment=summary, score=0.8, reasons=["r"]
+            ),
+            "c-7",
+        ),
+        EventType.MATCH_WITHDRAWN: (
+            MatchWithdrawn(
+                match_id="m",
+                consultant_id="c-7",
+                assignment_id="a-7",
+                reason=WithdrawalReason.ASSIGNMENT_FILLED,
+            ),
+            "c-7",
+        ),
+        EventType.NOTIFICATION_DELIVERED: (
+            NotificationDelivered.model_validate({**outcome, "delivered_at": datetime.now(UTC)}),
+            "c-7",
+        ),
+        EventType.NOTIFICATION_FAILED: (
+            NotificationFailed.model_validate(
+                {**outcome, "error": "smtp_timeout", "failed_at": datetime.now(UTC)}
+            ),
+            "c-7",
+        ),
+    }
+
+
+def test_every_events_data_names_the_entity_that_keys_it() -> None:
+    """The Kafka key and `subject` (contract §4): the assignment for assignment events, the
+    consultant for the rest; a property, so it never appears on the wire."""
+    samples = _event_data_samples()
+
+    assert set(samples) == set(EventType)
+    for event_type, (data, entity_id) in samples.items():
+        assert isinstance(data, PAYLOADS[event_type]), event_type
+        assert data.entity_id == entity_id, event_type
+        assert "entity_id" not in data.model_dump(), event_type
 
 
 @pytest.mark.parametrize("entity_id", GOOD_IDS)

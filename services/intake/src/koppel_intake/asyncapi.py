@@ -18,7 +18,7 @@ from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, Con
 from koppel.dead_letters import DeadLetterCode
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, TOPICS, dlq
-from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
+from koppel_intake.settings import DEFAULT_RAW_GROUP
 
 _REF = "#/components/schemas/{model}"
 
@@ -119,7 +119,7 @@ def build_document() -> dict[str, Any]:
             ),
         },
         "operations": {
-            "consumeRaw": _operation("receive", "raw", raw_types, group=DEFAULT_GROUP),
+            "consumeRaw": _operation("receive", "raw", raw_types, group=DEFAULT_RAW_GROUP),
             "deadLetterRaw": _operation("send", "rawDeadLetters", ["deadLetter"]),
             "publishAssignments": _operation(
                 "send", "assignments", ["assignmentUpserted", "assignmentClosed"]

@@ -10,9 +10,9 @@ import structlog
 from fastapi import FastAPI
 
 from koppel.settings import settings_from_environment
-from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
-from koppel_intake.adapters.raw_consumer import RawConsumer
-from koppel_intake.entrypoints.http.app import create_app
+from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
+from koppel_intake.entrypoints.http import create_app
+from koppel_intake.entrypoints.kafka_consumer import RawConsumer
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
 

@@ -9,9 +9,12 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from koppel.api_tokens import ApiTokens
 from koppel.secret_keys import SecretKeySettings
-from koppel_intake.adapters.raw_consumer import DEFAULT_GROUP
-from koppel_intake.entrypoints.http.guard import MEBIBYTE
 from koppel_intake.service_layer.commands import KAFKA_DEFAULT_MAX_RECORD_BYTES
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+"""The contract's body limit (§5: over 1 MiB is a 413)."""
+DEFAULT_RAW_GROUP = "koppel-intake"
+"""The consumer group that reads `koppel.intake.raw.v1`."""
 
 
 class Settings(SecretKeySettings):
@@ -30,7 +33,9 @@ class Settings(SecretKeySettings):
         description="comma-separated name:token pairs; required unless development",
     )
     api_tokens_file: Path | None = Field(default=None, validation_alias="INTAKE_API_TOKENS_FILE")
-    max_body_bytes: int = Field(default=MEBIBYTE, ge=1, validation_alias="INTAKE_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=1, validation_alias="INTAKE_MAX_BODY_BYTES"
+    )
     max_record_bytes: int = Field(
         default=KAFKA_DEFAULT_MAX_RECORD_BYTES,
         ge=1024,
@@ -44,7 +49,7 @@ class Settings(SecretKeySettings):
         default=10.0, gt=0, validation_alias="INTAKE_PUBLISH_TIMEOUT_SECONDS"
     )
     raw_consumer_enabled: bool = Field(default=True, validation_alias="INTAKE_RAW_CONSUMER")
-    raw_consumer_group: str = Field(default=DEFAULT_GROUP, validation_alias="INTAKE_RAW_GROUP")
+    raw_consumer_group: str = Field(default=DEFAULT_RAW_GROUP, validation_alias="INTAKE_RAW_GROUP")
 
     @model_validator(mode="after")
     def _acceptable_tokens(self) -> Self:

@@ -87,7 +87,7 @@ class Matcher:
 
 async def start_matcher(settings: MatcherSettings) -> Matcher:
     """Migrate (unless disabled), connect, join the group and start the owned shards."""
-    if settings.auto_migrate:
+    if settings.migrate_on_start:
         await apply_migrations(settings)
     pool = await create_pool(settings.database_dsn)
     store = StateStore(pool)

@@ -77,7 +77,12 @@ class MatcherSettings(DatabaseSettings):
         validation_alias="MATCHER_FETCH_MIN_BYTES",
         description="A fetch is answered before MATCHER_FETCH_MAX_WAIT_MS once this much waits.",
     )
-    auto_migrate: bool = Field(default=True, validation_alias="MATCHER_AUTO_MIGRATE")
+    migrate_on_start: bool = Field(
+        default=True,
+        # MATCHER_AUTO_MIGRATE is still read, so deployments that set it keep their choice.
+        validation_alias=AliasChoices("MATCHER_MIGRATE_ON_START", "MATCHER_AUTO_MIGRATE"),
+        description="Apply the migrations at start-up (under an advisory lock).",
+    )
     test_crash_after_db_commits: int | None = Field(
         default=None,
         ge=1,

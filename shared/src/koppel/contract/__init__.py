@@ -7,7 +7,7 @@ from koppel.contract.assignment import (
     ConsultantErasure,
     Organization,
 )
-from koppel.contract.common import EntityId, HoursPerWeek, Location
+from koppel.contract.common import EntityId, EventData, HoursPerWeek, Location
 from koppel.contract.consultant import ConsultantProfile, NotificationPreferences
 from koppel.contract.match import (
     AssignmentSummary,
@@ -27,6 +27,7 @@ __all__ = [
     "ConsultantErasure",
     "ConsultantProfile",
     "EntityId",
+    "EventData",
     "HoursPerWeek",
     "Location",
     "LocationSummary",

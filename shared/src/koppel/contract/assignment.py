@@ -11,6 +11,7 @@ from koppel.contract.common import (
     Certification,
     ContractModel,
     EntityId,
+    EventData,
     HoursPerWeek,
     Location,
     LongText,
@@ -42,7 +43,7 @@ class Organization(ContractModel):
         return SizeClass.for_inhabitants(self.inhabitants)
 
 
-class Assignment(ContractModel):
+class Assignment(EventData):
     """Full state of an assignment; every upsert carries all of it."""
 
     id: EntityId
@@ -83,6 +84,10 @@ class Assignment(ContractModel):
             return False
         return self.closes_at is None or moment < self.closes_at
 
+    @property
+    def entity_id(self) -> str:
+        return self.id
+
 
 class AssignmentClose(ContractModel):
     """Body of `POST /v1/assignments/{id}/close`."""
@@ -90,15 +95,23 @@ class AssignmentClose(ContractModel):
     reason: CloseReason
 
 
-class AssignmentClosed(ContractModel):
+class AssignmentClosed(EventData):
     """Data of `nl.koppel.assignment.closed`: the assignment left the market."""
 
     assignment_id: EntityId
     reason: CloseReason
     closed_at: AwareDatetime
 
+    @property
+    def entity_id(self) -> str:
+        return self.assignment_id
 
-class ConsultantErasure(ContractModel):
+
+class ConsultantErasure(EventData):
     """Data of `nl.koppel.consultant.erased` on the raw topic (GDPR/AVG erasure request)."""
 
     consultant_id: EntityId
+
+    @property
+    def entity_id(self) -> str:
+        return self.consultant_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Annotated, Any, Self, TypeVar
 
@@ -116,6 +117,16 @@ class ContractModel(BaseModel):
 
     # hide_input_in_errors: a rejected value (a webhook secret, say) never reaches a log line.
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class EventData(ContractModel):
+    """Base of the data of every Koppel event: it names the entity the event is about."""
+
+    @property
+    @abstractmethod
+    def entity_id(self) -> str:
+        """The id of the entity the event is about: its Kafka key and CloudEvents `subject`,
+        so that one entity's events stay in order (contract §4)."""
 
 
 class Location(ContractModel):

@@ -20,6 +20,7 @@ from koppel.contract.common import (
     Certification,
     ContractModel,
     EntityId,
+    EventData,
     HoursPerWeek,
     Location,
     ShortText,
@@ -92,7 +93,7 @@ class NotificationPreferences(ContractModel):
         return self
 
 
-class ConsultantProfile(ContractModel):
+class ConsultantProfile(EventData):
     """Full state of a consultant profile; every upsert carries all of it."""
 
     id: EntityId
@@ -131,3 +132,7 @@ class ConsultantProfile(ContractModel):
         if self.public_sector_years > self.years_experience:
             raise ValueError("public_sector_years must not exceed years_experience")
         return self
+
+    @property
+    def entity_id(self) -> str:
+        return self.id

@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import AwareDatetime, Field
 
 from koppel.contract.assignment import Assignment
-from koppel.contract.common import ContractModel, EntityId, HoursPerWeek, Text
+from koppel.contract.common import ContractModel, EntityId, EventData, HoursPerWeek, Text
 from koppel.public_title import built_title
 from koppel.vocabulary import (
     AssignmentType,
@@ -112,7 +112,7 @@ class AssignmentSummary(ContractModel):
         )
 
 
-class MatchFound(ContractModel):
+class MatchFound(EventData):
     """Data of `nl.koppel.match.found`. `revision` grows when a still-matching pair changes."""
 
     match_id: Text
@@ -123,8 +123,12 @@ class MatchFound(ContractModel):
     language: Language = Language.NL
     revision: int = Field(default=1, ge=1)
 
+    @property
+    def entity_id(self) -> str:
+        return self.consultant_id
 
-class MatchWithdrawn(ContractModel):
+
+class MatchWithdrawn(EventData):
     """Data of `nl.koppel.match.withdrawn`: a pair that matched no longer does."""
 
     match_id: Text
@@ -132,3 +136,7 @@ class MatchWithdrawn(ContractModel):
     assignment_id: EntityId
     assignment: AssignmentSummary | None = None
     reason: WithdrawalReason
+
+    @property
+    def entity_id(self) -> str:
+        return self.consultant_id

@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from koppel.contract.common import ContractModel, EntityId
+from koppel.contract.common import EntityId, EventData
 from koppel.vocabulary import Channel
 
 MatchEventKind = Literal["match.found", "match.withdrawn", "digest"]
 
 
-class NotificationDelivered(ContractModel):
+class NotificationDelivered(EventData):
     notification_id: str
     match_ids: list[str] = Field(min_length=1)
     consultant_id: EntityId
@@ -21,8 +21,12 @@ class NotificationDelivered(ContractModel):
     attempts: int = Field(ge=1)
     delivered_at: AwareDatetime
 
+    @property
+    def entity_id(self) -> str:
+        return self.consultant_id
 
-class NotificationFailed(ContractModel):
+
+class NotificationFailed(EventData):
     notification_id: str
     match_ids: list[str] = Field(min_length=1)
     consultant_id: EntityId
@@ -33,3 +37,7 @@ class NotificationFailed(ContractModel):
     # reply or a host: this event outlives the consultant's erasure (docs/security.md, erasure).
     error: str
     failed_at: AwareDatetime
+
+    @property
+    def entity_id(self) -> str:
+        return self.consultant_id

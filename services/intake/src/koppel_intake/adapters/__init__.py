@@ -1,1 +1,1 @@
-"""Adapters to the outside world: the Kafka publisher and the raw-topic consumer."""
+"""Implementations of the service layer's ports: the Kafka producer, an in-memory one."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from koppel_intake.adapters.publisher import OutgoingRecord, PublishError
+from koppel_intake.service_layer.ports import OutgoingRecord, PublishError
 
 
 class InMemoryPublisher:

@@ -1,1 +1,1 @@
-"""Pure intake rules: who may call, and how a trace continues. Standard library only."""
+"""Pure intake rules: the shape incoming JSON may have. Standard library only."""

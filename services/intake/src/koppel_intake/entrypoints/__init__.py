@@ -1,1 +1,1 @@
-"""How the world reaches intake: the HTTP API (the raw-topic consumer lives in adapters)."""
+"""How the world reaches intake: the HTTP API (`http`) and the raw-topic consumer."""

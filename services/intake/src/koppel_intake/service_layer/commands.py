@@ -10,12 +10,12 @@ import structlog
 
 from koppel.cloudevents import new_event
 from koppel.contract import Assignment, AssignmentClose, AssignmentClosed, ConsultantProfile
-from koppel.contract.common import ContractModel
+from koppel.contract.common import EventData
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake import metrics
-from koppel_intake.adapters.publisher import EventPublisher, OutgoingRecord, RecordTooLarge
+from koppel_intake.service_layer.ports import EventPublisher, OutgoingRecord, RecordTooLarge
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 from koppel_intake.service_layer.webhook_secrets import sealed_profile
 
@@ -57,9 +57,7 @@ class Intake:
         self._max_record_bytes = max_record_bytes
 
     async def upsert_assignment(self, assignment: Assignment, *, traceparent: str) -> Accepted:
-        return await self._emit(
-            ASSIGNMENTS, EventType.ASSIGNMENT_UPSERTED, assignment.id, assignment, traceparent
-        )
+        return await self._emit(ASSIGNMENTS, EventType.ASSIGNMENT_UPSERTED, assignment, traceparent)
 
     async def close_assignment(
         self, assignment_id: str, close: AssignmentClose, *, traceparent: str
@@ -67,16 +65,12 @@ class Intake:
         closed = AssignmentClosed(
             assignment_id=assignment_id, reason=close.reason, closed_at=datetime.now(UTC)
         )
-        return await self._emit(
-            ASSIGNMENTS, EventType.ASSIGNMENT_CLOSED, assignment_id, closed, traceparent
-        )
+        return await self._emit(ASSIGNMENTS, EventType.ASSIGNMENT_CLOSED, closed, traceparent)
 
     async def upsert_consultant(self, profile: ConsultantProfile, *, traceparent: str) -> Accepted:
         """Publish `profile` with its webhook secret sealed; raise `SecretRefusedError`."""
         sealed = sealed_profile(profile, self._keyring)
-        return await self._emit(
-            CONSULTANTS, EventType.CONSULTANT_UPSERTED, profile.id, sealed, traceparent
-        )
+        return await self._emit(CONSULTANTS, EventType.CONSULTANT_UPSERTED, sealed, traceparent)
 
     async def erase_consultant(self, consultant_id: str, *, traceparent: str) -> Accepted:
         event_id = str(uuid.uuid4())
@@ -92,10 +86,10 @@ class Intake:
         self,
         topic: str,
         event_type: EventType,
-        entity_id: str,
-        data: ContractModel,
+        data: EventData,
         traceparent: str,
     ) -> Accepted:
+        entity_id = data.entity_id
         event = new_event(
             event_type, source=Source.INTAKE, subject=entity_id, data=data, traceparent=traceparent
         )

@@ -21,18 +21,16 @@ from datetime import UTC, datetime
 
 import structlog
 
-from koppel import dead_letters
+from koppel import dead_letters, tracing
 from koppel.cloudevents import CloudEvent, Headers, decode
-from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
-from koppel.contract.common import ContractModel
+from koppel.contract import ConsultantProfile
 from koppel.dead_letters import DeadLetterCode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
-from koppel_intake.adapters.publisher import OutgoingRecord
 from koppel_intake.domain.json_shape import shape_problem
-from koppel_intake.domain.tracing import continue_trace, is_traceparent
+from koppel_intake.service_layer.ports import OutgoingRecord
 from koppel_intake.service_layer.records import event_record, output_size, tombstone_record
 from koppel_intake.service_layer.webhook_secrets import (
     SECRET_FIELD,
@@ -135,7 +133,7 @@ def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime)
         raise RoutingError(
             DeadLetterCode.UNKNOWN_TYPE, f"type {event.type!r} is not accepted on {record.topic}"
         )
-    entity_id = _entity_id(payload)
+    entity_id = payload.entity_id
     structlog.contextvars.bind_contextvars(entity_id=entity_id)
     _check_key(record.key, entity_id)
     if isinstance(payload, ConsultantProfile):
@@ -149,14 +147,8 @@ def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime)
             DeadLetterCode.SUBJECT_MISMATCH,
             f"subject {event.subject!r} is not the entity id {entity_id!r} in data",
         )
-    traceparent = (
-        event.traceparent
-        if event.traceparent and is_traceparent(event.traceparent)
-        else continue_trace(None)
-    )
-    structlog.contextvars.bind_contextvars(
-        traceparent=traceparent, trace_id=traceparent.split("-")[1]
-    )
+    traceparent = tracing.valid_traceparent(event.traceparent) or tracing.continue_trace(None)
+    structlog.contextvars.bind_contextvars(**tracing.log_context(traceparent))
     # Never the time of routing: a record replayed from a dead-letter topic long after an
     # erasure must keep its own time, so that the services can tell it is older.
     time = event.time or record.written_at or moment
@@ -174,16 +166,6 @@ def _canonical(record: IncomingRecord, keyring: SecretKeyring, moment: datetime)
         )
         out = event_record(topic, canonical)
     return Routed(record=out, event_type=event_type.value)
-
-
-def _entity_id(payload: ContractModel) -> str:
-    if isinstance(payload, Assignment | ConsultantProfile):
-        return payload.id
-    if isinstance(payload, AssignmentClosed):
-        return payload.assignment_id
-    if isinstance(payload, ConsultantErasure):
-        return payload.consultant_id
-    raise RoutingError(DeadLetterCode.UNKNOWN_TYPE, f"no entity id in {type(payload).__name__}")
 
 
 def _check_key(key: bytes | None, entity_id: str) -> None:

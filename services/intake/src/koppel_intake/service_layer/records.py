@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from koppel import tracing
 from koppel.cloudevents import CloudEvent, encode
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS
-from koppel_intake.adapters.publisher import OutgoingRecord
+from koppel_intake.service_layer.ports import OutgoingRecord
 
 
 def event_record(topic: str, event: CloudEvent) -> OutgoingRecord:
@@ -42,7 +43,7 @@ def tombstone_record(
         "ce_time": time.isoformat(),
     }
     if traceparent is not None:
-        attributes["ce_traceparent"] = traceparent
+        attributes[tracing.BINARY_MODE_HEADER] = traceparent
     return OutgoingRecord(
         topic=CONSULTANTS,
         key=consultant_id.encode(),

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from koppel.cloudevents import CloudEvent
-from koppel.contract.common import ContractModel
+from koppel.contract.common import EventData
 
-Decoded = tuple[CloudEvent, ContractModel]
+Decoded = tuple[CloudEvent, EventData]
 
 
 @dataclass(frozen=True, slots=True)

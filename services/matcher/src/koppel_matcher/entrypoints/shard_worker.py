@@ -23,10 +23,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
+from koppel import tracing
 from koppel.cloudevents import CloudEvent, decode, encode
 from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
-from koppel.contract.common import ID_PATTERN, ContractModel
+from koppel.contract.common import ID_PATTERN, EventData
 from koppel.dead_letters import DeadLetterCode
 from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError
@@ -463,14 +464,16 @@ class ShardWorker:
         self, tx: ShardTransaction, record: ConsumerRecord[bytes, bytes], batch: _Batch
     ) -> str:
         key = _record_key(record)
-        traceparent = _header(record, "traceparent")
+        traceparent = tracing.from_headers(record.headers)
         if record.value is None:
             if record.topic != CONSULTANTS or key is None:
                 raise RejectedRecordError(
                     DeadLetterCode.INVALID_ENVELOPE, "tombstone without a consultant id key"
                 )
             erased_at = tombstone_time(record.headers, record.timestamp)
-            with structlog.contextvars.bound_contextvars(entity_id=key, **_trace(traceparent)):
+            with structlog.contextvars.bound_contextvars(
+                entity_id=key, **tracing.log_context(traceparent)
+            ):
                 log.info("consultant_erasure")
                 batch.outgoing += await self._matcher.consultant_erased(
                     tx, key, traceparent, erased_at
@@ -478,7 +481,7 @@ class ShardWorker:
             return "erased"
         value = record.value
 
-        def decoded() -> tuple[CloudEvent, ContractModel]:
+        def decoded() -> tuple[CloudEvent, EventData]:
             try:
                 event = decode(value, record.headers or ())
                 if _event_type(event.type) not in _EXPECTED.get(record.topic, set()):
@@ -495,13 +498,13 @@ class ShardWorker:
         else:
             event, payload = decoded()
         traceparent = event.traceparent or traceparent
-        entity_id = _entity_id(payload)
+        entity_id = payload.entity_id
         if key != entity_id:
             raise RejectedRecordError(
                 DeadLetterCode.KEY_MISMATCH, f"record key {key!r} is not the entity id"
             )
         with structlog.contextvars.bound_contextvars(
-            event_id=event.id, entity_id=entity_id, **_trace(traceparent)
+            event_id=event.id, entity_id=entity_id, **tracing.log_context(traceparent)
         ):
             if isinstance(payload, ConsultantProfile) and await self._matcher.predates_erasure(
                 tx, payload.id, event.time
@@ -544,28 +547,11 @@ class ShardWorker:
         )
 
 
-def _trace(traceparent: str | None) -> dict[str, str | None]:
-    """Log context of the W3C trace: the whole `traceparent` and its trace id, which is the
-    same in the logs of intake, matcher and notifier for one assignment or profile change."""
-    parts = traceparent.split("-") if traceparent else []
-    return {"traceparent": traceparent, "trace_id": parts[1] if len(parts) == 4 else None}
-
-
 def _event_type(name: str) -> EventType | None:
     try:
         return EventType(name)
     except ValueError:
         return None
-
-
-def _entity_id(payload: object) -> str | None:
-    if isinstance(payload, Assignment | ConsultantProfile):
-        return payload.id
-    if isinstance(payload, AssignmentClosed):
-        return payload.assignment_id
-    if isinstance(payload, ConsultantErasure):
-        return payload.consultant_id
-    return None
 
 
 def _first_offsets(records: list[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
@@ -584,13 +570,3 @@ def _record_key(record: ConsumerRecord[bytes, bytes]) -> str | None:
     except UnicodeDecodeError:
         return None
     return key if _ENTITY_ID.fullmatch(key) else None
-
-
-def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
-    for header, value in record.headers or ():
-        if header.lower() == name:
-            try:
-                return bytes(value).decode()
-            except UnicodeDecodeError:
-                return None
-    return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from koppel import tracing
 from koppel.backoff import Backoff
 from koppel_notifier.domain.model import ChannelName, Delivery
 from koppel_notifier.service_layer.delivery import DeliveryHandler
@@ -193,8 +194,7 @@ class DeliveryWorker:
             delivery_id=delivery.id,
             channel=delivery.channel.value,
             attempt=delivery.attempts,
-            traceparent=delivery.traceparent,
-            trace_id=trace_id_of(delivery.traceparent),
+            **tracing.log_context(delivery.traceparent),
         )
         task = asyncio.current_task()
         try:
@@ -207,8 +207,3 @@ class DeliveryWorker:
             structlog.contextvars.unbind_contextvars(
                 "delivery_id", "channel", "attempt", "traceparent", "trace_id"
             )
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    """The trace id part of a `traceparent`: the key to follow one assignment in all logs."""
-    return traceparent.split("-")[1] if traceparent else None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
+from koppel import tracing
 from koppel.cloudevents import decode
 from koppel.contract import ConsultantErasure, ConsultantProfile, MatchFound, MatchWithdrawn
 from koppel.dead_letters import DeadLetterCode
@@ -22,8 +22,6 @@ from koppel_notifier.domain.commands import (
     ProfileChanged,
 )
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
-
-_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 class Unusable(Exception):  # noqa: N818 - reads as "the record is unusable"
@@ -60,7 +58,7 @@ def translate(
     except EnvelopeError as exc:
         raise Unusable(str(exc), exc.code) from exc
     occurred_at = event.time or datetime.now(UTC)
-    traceparent = valid_traceparent(event.traceparent)
+    traceparent = tracing.valid_traceparent(event.traceparent)
     if topic == MATCHES:
         if isinstance(payload, MatchFound):
             return MatchEvent(_found(event.id, payload, traceparent), occurred_at)
@@ -104,14 +102,6 @@ def contact_of(profile: ConsultantProfile, keyring: SecretKeyring) -> Contact:
         webhook_secret=secret,
         reachable=profile.active and profile.consent,
     )
-
-
-def valid_traceparent(value: str | None) -> str | None:
-    """`value` if it has the W3C `traceparent` shape; anything else is dropped, not trusted."""
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value if _TRACEPARENT.fullmatch(value) else None
 
 
 def _found(event_id: str, found: MatchFound, traceparent: str | None) -> MatchNotice:

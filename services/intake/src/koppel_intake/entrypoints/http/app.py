@@ -15,14 +15,13 @@ from pydantic import BaseModel, ValidationError
 from koppel.api_tokens import ApiTokens
 from koppel.contract import Assignment, AssignmentClose, ConsultantProfile
 from koppel.contract.common import ID_PATTERN, ContractModel
-from koppel_intake.adapters.publisher import EventPublisher
 from koppel_intake.entrypoints.http.bodies import (
     Accepted,
     AssignmentUpsert,
     ConsultantUpsert,
     Health,
 )
-from koppel_intake.entrypoints.http.guard import MEBIBYTE, guarded_route
+from koppel_intake.entrypoints.http.guard import guarded_route
 from koppel_intake.entrypoints.http.observability import ObservabilityMiddleware
 from koppel_intake.entrypoints.http.problems import (
     MAX_LISTED_ERRORS,
@@ -36,7 +35,9 @@ from koppel_intake.entrypoints.http.problems import (
     validation_detail,
 )
 from koppel_intake.service_layer.commands import Intake
+from koppel_intake.service_layer.ports import EventPublisher
 from koppel_intake.service_layer.webhook_secrets import SECRET_FIELD, SecretRefusedError
+from koppel_intake.settings import DEFAULT_MAX_BODY_BYTES
 
 Entity = TypeVar("Entity", bound=ContractModel)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -69,7 +70,7 @@ def create_app(
     intake: Intake,
     publisher: EventPublisher,
     tokens: ApiTokens,
-    max_body_bytes: int = MEBIBYTE,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     lifespan: Lifespan | None = None,
 ) -> FastAPI:
     """The API wired to `intake`; `publisher` answers readiness."""

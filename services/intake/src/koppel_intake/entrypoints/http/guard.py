@@ -27,8 +27,8 @@ from koppel_intake.entrypoints.http.problems import (
     ProblemError,
     field_name,
 )
+from koppel_intake.settings import DEFAULT_MAX_BODY_BYTES
 
-MEBIBYTE = 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -45,7 +45,9 @@ class _BufferedRequest(Request):
         return self._buffered
 
 
-def guarded_route(tokens: ApiTokens, *, max_body_bytes: int = MEBIBYTE) -> type[APIRoute]:
+def guarded_route(
+    tokens: ApiTokens, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> type[APIRoute]:
     """An `APIRoute` class authenticating callers and bounding bodies before parsing."""
 
     class GuardedRoute(APIRoute):

@@ -7,8 +7,8 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from koppel import tracing
 from koppel_intake import metrics
-from koppel_intake.domain.tracing import continue_trace
 
 log = structlog.get_logger(__name__)
 
@@ -26,8 +26,8 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"traceparent")
-        traceparent = continue_trace(incoming)
+        incoming = _header(scope, tracing.PLAIN_HEADER.encode())
+        traceparent = tracing.continue_trace(incoming)
         scope.setdefault("state", {})["traceparent"] = traceparent
         status = 500
         started = time.perf_counter()
@@ -42,8 +42,7 @@ class ObservabilityMiddleware:
         # ids): under uvicorn each request has its own task, but callers in one task do not.
         outer = structlog.contextvars.get_contextvars()
         structlog.contextvars.bind_contextvars(
-            traceparent=traceparent,
-            trace_id=traceparent.split("-")[1],
+            **tracing.log_context(traceparent),
             method=scope["method"],
             path=scope["path"],
         )

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from koppel_intake.adapters.publisher import PublishError, RecordTooLarge
+from koppel_intake.service_layer.ports import PublishError, RecordTooLarge
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 5

@@ -21,7 +21,7 @@ from aiokafka.errors import (
 
 from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
-from koppel_intake.adapters.publisher import OutgoingRecord, PublishError, RecordTooLarge
+from koppel_intake.service_layer.ports import OutgoingRecord, PublishError, RecordTooLarge
 
 log = structlog.get_logger(__name__)
 

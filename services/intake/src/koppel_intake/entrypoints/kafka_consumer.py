@@ -1,13 +1,14 @@
 """The consumer of `koppel.intake.raw.v1`: validate, route, then commit.
 
-aiokafka is used directly (not FastStream) because the commit must follow the broker's
-acknowledgement of the *output*: for each partition batch we route every record, produce
-all outputs (canonical events or dead letters) and await their acks, and only then commit
-the offset after the batch. A crash or cancellation anywhere before the commit means the
-batch is read again by the next owner of the partition (at-least-once); re-processing
-yields the same canonical event ids, so consumers de-duplicate. When the broker refuses
-the output, the partition is rewound to the first unacknowledged record and retried after
-a pause; a bad record never blocks, since every record has an output (see `raw_routing`).
+aiokafka is used directly (not FastStream: docs/decisions/0001-faststream.md) because the
+commit must follow the broker's acknowledgement of the *output*: for each partition batch we
+route every record, produce all outputs (canonical events or dead letters) and await their
+acks, and only then commit the offset after the batch. A crash or cancellation anywhere
+before the commit means the batch is read again by the next owner of the partition
+(at-least-once); re-processing yields the same canonical event ids, so consumers
+de-duplicate. When the broker refuses the output, the partition is rewound to the first
+unacknowledged record and retried after a pause; a bad record never blocks, since every
+record has an output (see `raw_routing`).
 
 Transactions (exactly-once) are not used: the producer is shared with the HTTP API, and
 at-least-once with stable event ids is what the rest of Koppel is built for.
@@ -28,12 +29,11 @@ from koppel.kafka_clients import KafkaConnection
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW
 from koppel_intake import metrics
-from koppel_intake.adapters.publisher import EventPublisher, PublishError
+from koppel_intake.service_layer.ports import EventPublisher, PublishError
 from koppel_intake.service_layer.raw_routing import IncomingRecord, Routed, route
+from koppel_intake.settings import DEFAULT_RAW_GROUP
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_GROUP = "koppel-intake"
 
 
 class RawConsumer:
@@ -43,7 +43,7 @@ class RawConsumer:
         publisher: EventPublisher,
         *,
         keyring: SecretKeyring,
-        group_id: str = DEFAULT_GROUP,
+        group_id: str = DEFAULT_RAW_GROUP,
         topic: str = RAW,
         max_records: int = 200,
         retry_seconds: float = 2.0,

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from koppel.cloudevents import CloudEvent, decode, encode, encode_binary
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, dlq
-from koppel_intake.adapters.kafka_publisher import KafkaEventPublisher
+from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 
 pytestmark = pytest.mark.integration
 

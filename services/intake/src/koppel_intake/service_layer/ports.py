@@ -1,4 +1,7 @@
-"""The `EventPublisher` port: put records on Kafka and return once the broker acknowledged."""
+"""The service layer's port to Kafka, `EventPublisher`, and the records and errors it speaks.
+
+`adapters.kafka_producer` implements it on aiokafka, `adapters.memory_publisher` in memory.
+"""
 
 from __future__ import annotations
 
