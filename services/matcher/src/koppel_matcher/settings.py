@@ -78,12 +78,6 @@ class MatcherSettings(DatabaseSettings):
         description="A fetch is answered before MATCHER_FETCH_MAX_WAIT_MS once this much waits.",
     )
     auto_migrate: bool = Field(default=True, validation_alias="MATCHER_AUTO_MIGRATE")
-    test_crash_after_db_commits: int | None = Field(
-        default=None,
-        ge=1,
-        validation_alias="MATCHER_TEST_CRASH_AFTER_DB_COMMITS",
-        description="Crash test only: see entrypoints.fault_injection.",
-    )
 
     @model_validator(mode="after")
     def _acceptable_tokens(self) -> Self:

@@ -15,7 +15,7 @@ from koppel.vocabulary import (
     OrganizationType,
     SizeClass,
 )
-from koppel_matcher.adapters.translation import (
+from koppel_matcher.entrypoints.translation import (
     PROFILE_FIELDS,
     TranslationError,
     assignment_spec,
