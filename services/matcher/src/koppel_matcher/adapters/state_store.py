@@ -3,6 +3,9 @@
 Every write inside a `ShardTransaction` first copies the row's before-image into
 `matcher_undo`, so that a shard whose last transaction never reached Kafka can be put back
 exactly (see `adapters.exactly_once`).
+
+The module is longer than most: every write of the shard's state and its undo, and the
+restore that reverses them, must be read together to see that they cover each other.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ handed to `ShardMatcher`); the events it returns, and the dead letters of unusab
 go into the shard's open `ShardUnitOfWork` transaction, which commits them with the input
 offsets (the protocol: `adapters.exactly_once`). Unreadable records thus go to the topic's
 dead-letter topic inside the same transaction, so they too are handled exactly once.
+
+The module is longer than most: it is one class whose life cycle, loop and transaction
+boundaries (when to begin, split and commit) are one argument, read best in one place.
 """
 
 from __future__ import annotations

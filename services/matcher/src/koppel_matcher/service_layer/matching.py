@@ -10,6 +10,9 @@ events in the same Kafka transaction that commits the input offsets after.
 Each event carries the CloudEvents extension attribute `matchergroup`: the consumer group
 (deployment) of the matcher that produced it, so that operators (and tests sharing one
 broker) can tell two matcher deployments on the same topics apart.
+
+The module is longer than most: the handlers share the shard's state, the ledger
+comparison and the event building, and read best next to each other.
 """
 
 from __future__ import annotations
