@@ -32,7 +32,7 @@ from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel.vocabulary import CloseReason
-from koppel_matcher.adapters.kafka_clients import partitions_of
+from koppel_matcher.adapters.kafka_admin import partitions_of
 from koppel_matcher.bootstrap import Matcher, start_matcher
 from koppel_matcher.settings import MatcherSettings
 
@@ -324,15 +324,24 @@ async def matcher(kafka: str, fresh_database: str, unique_id: str) -> AsyncItera
         await running.stop()
 
 
-class MatcherProcess:
-    """`python -m koppel_matcher` as a separate process, as a deployment runs it."""
+CRASHING_MATCHER = Path(__file__).with_name("crashing_matcher.py")
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+
+class MatcherProcess:
+    """`python -m koppel_matcher` as a separate process, as a deployment runs it; with
+    `crash_after_db_commits`, the matcher of `crashing_matcher.py` instead."""
+
+    def __init__(
+        self, env: dict[str, str], log_path: Path, crash_after_db_commits: int | None = None
+    ) -> None:
         self.port = int(env["MATCHER_PORT"])
         self.log_path = log_path
         self._log = log_path.open("ab")
+        command = [sys.executable, "-m", "koppel_matcher"]
+        if crash_after_db_commits is not None:
+            command = [sys.executable, str(CRASHING_MATCHER), str(crash_after_db_commits)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "koppel_matcher"],
+            command,
             env={**os.environ, **env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -397,7 +406,9 @@ def spawn(
     """Start matcher processes sharing one database and group; all are stopped afterwards."""
     started: list[MatcherProcess] = []
 
-    def start(instance: str = "r1", **extra: str) -> MatcherProcess:
+    def start(
+        instance: str = "r1", *, crash_after_db_commits: int | None = None, **extra: str
+    ) -> MatcherProcess:
         env = {
             "KOPPEL_ENVIRONMENT": "development",
             "MATCHER_API_TOKENS": f"ops:{READ_TOKEN}",
@@ -411,7 +422,8 @@ def spawn(
             "LOG_JSON": "true",
             **extra,
         }
-        process = MatcherProcess(env, tmp_path / f"{instance}-{len(started)}.log")
+        log_path = tmp_path / f"{instance}-{len(started)}.log"
+        process = MatcherProcess(env, log_path, crash_after_db_commits)
         started.append(process)
         return process
 

@@ -18,9 +18,9 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from koppel import topics
 from koppel.vocabulary import CloseReason
-from koppel_matcher.adapters.kafka_clients import partitions_of
-from koppel_matcher.adapters.translation import assignment_spec, profile_document, profile_spec
+from koppel_matcher.adapters.kafka_admin import partitions_of
 from koppel_matcher.domain.evaluate import evaluate
+from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -127,7 +127,7 @@ async def test_crash_between_database_and_kafka_commit_is_repaired(
     spawn, publisher, matches, kit, unique_id
 ):
     consultants, assignments = ids(unique_id)
-    first = spawn(MATCHER_TEST_CRASH_AFTER_DB_COMMITS="3")
+    first = spawn(crash_after_db_commits=3)
     await first.wait_ready()
     for assignment_id in assignments:
         await publisher.assignment(kit.assignment(assignment_id))
@@ -158,7 +158,7 @@ async def test_a_batch_publishing_more_than_a_transaction_holds_is_split_safely(
     first.stop()
     await publish_profiles(publisher, kit, consultants, pause=0)
 
-    second = spawn(MATCHER_MAX_EVENTS_PER_TRANSACTION="2", MATCHER_TEST_CRASH_AFTER_DB_COMMITS="4")
+    second = spawn(MATCHER_MAX_EVENTS_PER_TRANSACTION="2", crash_after_db_commits=4)
     # Start-up alone took 9-11 s on a loaded 2-core machine: a deadline, not a poll count.
     assert await second.wait_exit(within=90) == -signal.SIGKILL
     assert "transaction_split" in second.log_text()

@@ -380,10 +380,10 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_the_matcher_goes
     boom = f"boom-{unique_id}"
     original = ShardMatcher.assignment_upserted
 
-    async def failing(self, uow, assignment, traceparent):
+    async def failing(self, repository, assignment, spec, traceparent):
         if assignment.id == boom:
             raise RuntimeError("simulated bug")
-        return await original(self, uow, assignment, traceparent)
+        return await original(self, repository, assignment, spec, traceparent)
 
     monkeypatch.setattr(ShardMatcher, "assignment_upserted", failing)
 

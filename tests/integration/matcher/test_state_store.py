@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from koppel.migrations import migrate
+from koppel_matcher.adapters.exactly_once import Recovery
 from koppel_matcher.adapters.state_store import ShardFencedError, StateStore, create_pool
-from koppel_matcher.adapters.translation import profile_document
-from koppel_matcher.service_layer.dedup import LedgerEntry, MatchState
-from koppel_matcher.service_layer.exactly_once import Recovery
+from koppel_matcher.domain.dedup import LedgerEntry, MatchState
+from koppel_matcher.entrypoints.translation import profile_document
 
 pytestmark = pytest.mark.integration
 

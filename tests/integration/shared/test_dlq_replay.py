@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from koppel.dead_letters import DeadLetterCode
 from koppel.dlq import REPLAYED_FROM, Selection, read_dead_letters, replay
-from koppel_matcher.adapters.kafka_clients import dead_letter as matcher_dead_letter
+from koppel_matcher.adapters.kafka_producer import dead_letter as matcher_dead_letter
 from koppel_notifier.adapters.kafka_producer import dead_letter as notifier_dead_letter
 
 pytestmark = pytest.mark.integration

@@ -37,7 +37,7 @@ from koppel.settings import KafkaSettings
 from koppel.topics import TopicSpec, ensure_topics
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_intake.service_layer.ports import OutgoingRecord
-from koppel_matcher.adapters.kafka_clients import transactional_producer
+from koppel_matcher.adapters.kafka_producer import transactional_producer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

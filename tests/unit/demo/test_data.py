@@ -11,8 +11,8 @@ import pytest
 from koppel.contract import Assignment, ConsultantProfile
 from koppel.vocabulary import Channel, Level, OrganizationType, Province, Visibility
 from koppel_demo.data import assignments, consultants, organisations, webhook_secret
-from koppel_matcher.adapters.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.domain.evaluate import evaluate
+from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 
 TODAY = date(2026, 11, 23)
 

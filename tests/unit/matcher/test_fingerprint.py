@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koppel_matcher.service_layer.dedup import canonical_json, content_fingerprint
+from koppel_matcher.domain.dedup import canonical_json, content_fingerprint
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

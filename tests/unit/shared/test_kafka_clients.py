@@ -15,7 +15,8 @@ from structlog.testing import capture_logs
 from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection, client_options
 from koppel.settings import KafkaSettings, ServiceSettings, settings_from_environment
-from koppel_matcher.adapters.kafka_clients import membership_consumer, transactional_producer
+from koppel_matcher.adapters.kafka_producer import transactional_producer
+from koppel_matcher.entrypoints.supervisor import membership_consumer
 from koppel_notifier.adapters.kafka_producer import make_producer
 from koppel_notifier.entrypoints.kafka_consumer import make_consumer
 

@@ -1,4 +1,9 @@
-"""Wiring: settings → database pool, state store, shard supervisor, HTTP app."""
+"""Wiring: settings → database pool, state store, units of work, shard supervisor, HTTP app.
+
+`start_matcher` and `serve` take the class of the shards' unit of work: the production one
+by default; the crash tests pass a subclass that kills the process between the database and
+the Kafka commit (tests/integration/matcher/crashing_matcher.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 import uvicorn
+from aiokafka.admin import AIOKafkaAdminClient
 
 from koppel.http_server import server_config
 from koppel.logging import configure_logging
@@ -15,11 +21,11 @@ from koppel.migrations import migrate
 from koppel.startup import StartupGate, keep_trying, stop_started
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
+from koppel_matcher.adapters.unit_of_work import KafkaPostgresUnitOfWork
 from koppel_matcher.entrypoints import garbage_collection
-from koppel_matcher.entrypoints.fault_injection import CrashPoint
 from koppel_matcher.entrypoints.http import create_app
-from koppel_matcher.entrypoints.shard_worker import WorkerConfig
-from koppel_matcher.entrypoints.supervisor import ShardSupervisor
+from koppel_matcher.entrypoints.kafka_consumer import ShardConsumerConfig
+from koppel_matcher.entrypoints.supervisor import ShardSupervisor, UnitOfWorkFactory
 from koppel_matcher.settings import MatcherSettings
 
 SERVICE = "matcher"
@@ -32,8 +38,8 @@ async def apply_migrations(settings: MatcherSettings) -> list[str]:
     return await migrate(settings.database_dsn, service=SERVICE, package=MIGRATIONS)
 
 
-def worker_config(settings: MatcherSettings) -> WorkerConfig:
-    return WorkerConfig(
+def consumer_config(settings: MatcherSettings) -> ShardConsumerConfig:
+    return ShardConsumerConfig(
         kafka=settings.kafka,
         group_id=settings.group_id,
         instance_id=settings.instance_id,
@@ -44,12 +50,27 @@ def worker_config(settings: MatcherSettings) -> WorkerConfig:
         max_events_per_transaction=settings.max_events_per_transaction,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
-        crash_point=(
-            None
-            if settings.test_crash_after_db_commits is None
-            else CrashPoint(settings.test_crash_after_db_commits)
-        ),
     )
+
+
+def units_of_work(
+    settings: MatcherSettings,
+    store: StateStore,
+    unit_of_work: type[KafkaPostgresUnitOfWork] = KafkaPostgresUnitOfWork,
+) -> UnitOfWorkFactory:
+    """The factory of the shards' units of work, all on `store`."""
+
+    def make(shard: int, admin: AIOKafkaAdminClient) -> KafkaPostgresUnitOfWork:
+        return unit_of_work(
+            shard,
+            kafka=settings.kafka,
+            group_id=settings.group_id,
+            instance_id=settings.instance_id,
+            store=store,
+            admin=admin,
+        )
+
+    return make
 
 
 @dataclass
@@ -85,13 +106,19 @@ class Matcher:
         log.info("matcher_stopped")
 
 
-async def start_matcher(settings: MatcherSettings) -> Matcher:
+async def start_matcher(
+    settings: MatcherSettings,
+    *,
+    unit_of_work: type[KafkaPostgresUnitOfWork] = KafkaPostgresUnitOfWork,
+) -> Matcher:
     """Migrate (unless disabled), connect, join the group and start the owned shards."""
     if settings.migrate_on_start:
         await apply_migrations(settings)
     pool = await create_pool(settings.database_dsn)
     store = StateStore(pool)
-    supervisor = ShardSupervisor(worker_config(settings), store)
+    supervisor = ShardSupervisor(
+        consumer_config(settings), units_of_work(settings, store, unit_of_work)
+    )
     try:
         await supervisor.start()
     except BaseException:
@@ -100,7 +127,11 @@ async def start_matcher(settings: MatcherSettings) -> Matcher:
     return Matcher(settings=settings, pool=pool, store=store, supervisor=supervisor)
 
 
-async def serve(settings: MatcherSettings) -> None:
+async def serve(
+    settings: MatcherSettings,
+    *,
+    unit_of_work: type[KafkaPostgresUnitOfWork] = KafkaPostgresUnitOfWork,
+) -> None:
     """Run the matcher and its HTTP API until SIGTERM / SIGINT.
 
     The server comes up first; while PostgreSQL (or the broker) cannot be reached the
@@ -112,7 +143,9 @@ async def serve(settings: MatcherSettings) -> None:
     gate = StartupGate()
 
     async def start() -> Matcher:
-        matcher = await keep_trying(lambda: start_matcher(settings), gate)
+        matcher = await keep_trying(
+            lambda: start_matcher(settings, unit_of_work=unit_of_work), gate
+        )
         gate.open(create_app(MatchQueries(matcher.pool), matcher, settings.callers()))
         log.info("matcher_started", port=settings.port, group_id=settings.group_id)
         return matcher

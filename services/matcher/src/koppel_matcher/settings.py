@@ -83,12 +83,6 @@ class MatcherSettings(DatabaseSettings):
         validation_alias=AliasChoices("MATCHER_MIGRATE_ON_START", "MATCHER_AUTO_MIGRATE"),
         description="Apply the migrations at start-up (under an advisory lock).",
     )
-    test_crash_after_db_commits: int | None = Field(
-        default=None,
-        ge=1,
-        validation_alias="MATCHER_TEST_CRASH_AFTER_DB_COMMITS",
-        description="Crash test only: see entrypoints.fault_injection.",
-    )
 
     @model_validator(mode="after")
     def _acceptable_tokens(self) -> Self:

@@ -1,1 +1,1 @@
-"""Adapters: PostgreSQL repositories, Kafka clients and wire ↔ domain translation."""
+"""Adapters: PostgreSQL repositories, the shards' Kafka + PostgreSQL unit of work, Kafka clients."""

@@ -1,7 +1,7 @@
 """Values derived from one shared object, computed once however many shards ask.
 
-A replica's shard workers share each decoded assignment (`DecodedRecords`), and each of
-them used to derive the same things from it: its domain spec, its JSON document. The memo
+A replica's shard consumers share each decoded assignment (`DecodedRecords`), and each of
+them would derive the same things from it: its domain spec, its JSON document. The memo
 is keyed by object identity and holds the object itself, so an id cannot be reused while
 its entry lives; it is bounded, oldest entry first out.
 """

@@ -2,7 +2,10 @@
 
 Every write inside a `ShardTransaction` first copies the row's before-image into
 `matcher_undo`, so that a shard whose last transaction never reached Kafka can be put back
-exactly (see `service_layer.exactly_once`).
+exactly (see `adapters.exactly_once`).
+
+The module is longer than most: every write of the shard's state and its undo, and the
+restore that reverses them, must be read together to see that they cover each other.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from asyncpg.pool import PoolConnectionProxy
 
 from koppel.contract import Assignment
 from koppel.erasure import erasure_key
+from koppel_matcher.adapters.exactly_once import Recovery, RecoveryPlan, plan_recovery
 from koppel_matcher.adapters.identity_memo import IdentityMemo
-from koppel_matcher.service_layer.dedup import LedgerEntry, MatchState
-from koppel_matcher.service_layer.exactly_once import Recovery, RecoveryPlan, plan_recovery
+from koppel_matcher.domain.dedup import LedgerEntry, MatchState
 
 log = structlog.get_logger(__name__)
 

@@ -1,1 +1,1 @@
-"""Entrypoints: the Kafka shard workers and their supervisor, and the read API."""
+"""Entrypoints: the Kafka shard consumers and their supervisor, and the read API."""

@@ -1,4 +1,4 @@
-"""Decoded assignment records shared by the shard workers of one replica.
+"""Decoded assignment records shared by the shard consumers of one replica.
 
 Every shard reads every partition of `koppel.assignments.v1`, so with six shards in one
 process each assignment record was decoded and validated six times. A record is

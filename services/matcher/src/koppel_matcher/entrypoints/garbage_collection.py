@@ -8,7 +8,7 @@ in flight waited out, and most of the 200 events/s p99. After each full collecti
 survivors are frozen (`gc.freeze`), so the next ones walk only what was allocated since.
 
 Frozen objects are still freed by reference counting; only a reference cycle that became
-garbage after it was frozen would stay. A closing shard worker may leave such cycles (its
+garbage after it was frozen would stay. A closing shard consumer may leave such cycles (its
 clients, tasks and index), so `thaw` lets the next full collection look at everything once
 more, and the one after freezes again.
 """
@@ -26,7 +26,7 @@ def freeze_after_full_collections() -> None:
 
 
 def thaw() -> None:
-    """Let the next full collection walk every object again (after a shard worker closes)."""
+    """Let the next full collection walk every object again (after a shard consumer closes)."""
     gc.unfreeze()
 
 

@@ -3,10 +3,13 @@
 A consumer in the group `MATCHER_GROUP_ID` subscribes to `koppel.consultants.v1` with all
 its partitions paused: it never reads, it only takes part in the group so that the broker
 shares the consultant partitions (= shards) among the replicas. On revocation the shard's
-worker finishes its current transaction and stops before the partition can be handed to
-another replica; on assignment a worker takes the shard over (see `exactly_once`).
+consumer finishes its current transaction and stops before the partition can be handed to
+another replica; on assignment a consumer takes the shard over (see `exactly_once`).
 
-A worker that fails is closed and started again after a pause, which repairs the shard from
+Each shard consumer gets a unit of work of its own from `unit_of_work`, a factory given by
+`bootstrap` (the crash tests give one whose transactions fail where they want them to).
+
+A consumer that fails is closed and started again after a pause, which repairs the shard from
 Kafka and PostgreSQL. A record that keeps failing is dead-lettered after
 `poison_after_failures` attempts, so one bad event never stops the matcher.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Callable
 
 import asyncpg
 import structlog
@@ -25,14 +29,22 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from koppel import kafka_clients
+from koppel.kafka_clients import KafkaConnection
 from koppel.topics import CONSULTANTS
 from koppel_matcher import metrics
-from koppel_matcher.adapters.kafka_clients import membership_consumer
-from koppel_matcher.adapters.state_store import ShardFencedError, StateStore
+from koppel_matcher.adapters.state_store import ShardFencedError
 from koppel_matcher.entrypoints.decoded_records import DecodedRecords
-from koppel_matcher.entrypoints.shard_worker import RecordKey, ShardWorker, WorkerConfig
+from koppel_matcher.entrypoints.kafka_consumer import (
+    RecordKey,
+    ShardConsumer,
+    ShardConsumerConfig,
+)
+from koppel_matcher.service_layer.ports import ShardUnitOfWork
 
 log = structlog.get_logger(__name__)
+
+UnitOfWorkFactory = Callable[[int, AIOKafkaAdminClient], ShardUnitOfWork]
+"""Makes the unit of work of shard n, given the replica's admin client."""
 
 RESTART_PAUSE_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -49,7 +61,7 @@ _INFRASTRUCTURE_ERRORS = (
 class _Shard:
     def __init__(self) -> None:
         self.stopping = asyncio.Event()
-        self.worker: ShardWorker | None = None
+        self.consumer: ShardConsumer | None = None
         self.task: asyncio.Task[None] | None = None
 
 
@@ -64,12 +76,27 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._supervisor.acquire([tp.partition for tp in assigned])
 
 
-class ShardSupervisor:
-    """Group membership and the shard workers of one replica."""
+def membership_consumer(
+    kafka: KafkaConnection | str, *, group_id: str, client_id: str
+) -> AIOKafkaConsumer:
+    """The group member that only learns which consultant partitions (shards) it owns."""
+    return kafka_clients.consumer(
+        kafka,
+        client_id=client_id,
+        group_id=group_id,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1500,
+    )
 
-    def __init__(self, config: WorkerConfig, store: StateStore) -> None:
+
+class ShardSupervisor:
+    """Group membership and the shard consumers of one replica."""
+
+    def __init__(self, config: ShardConsumerConfig, unit_of_work: UnitOfWorkFactory) -> None:
         self._config = config
-        self._store = store
+        self._unit_of_work = unit_of_work
         self._shards: dict[int, _Shard] = {}
         self._failures: Counter[RecordKey] = Counter()
         self._decoded = DecodedRecords()
@@ -82,7 +109,7 @@ class ShardSupervisor:
     def ready(self) -> bool:
         """Joined the group and every owned shard is loaded and positioned."""
         return self._joined and all(
-            shard.worker is not None and shard.worker.ready for shard in self._shards.values()
+            shard.consumer is not None and shard.consumer.ready for shard in self._shards.values()
         )
 
     @property
@@ -151,35 +178,39 @@ class ShardSupervisor:
         for shard in stopping:
             if shard.task is None:
                 continue
-            # A worker finishes its batch within moments; one stuck on an unreachable broker
+            # A consumer finishes its batch within moments; one stuck on an unreachable broker
             # or database is cancelled, which is safe (the next owner repairs the shard).
             done, _ = await asyncio.wait({shard.task}, timeout=STOP_TIMEOUT_SECONDS)
             if not done:
                 shard.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await shard.task
-                if shard.worker is not None:
-                    await shard.worker.close()
+                if shard.consumer is not None:
+                    await shard.consumer.close()
         if stopping:
             log.info("shards_released", shards=sorted(shards))
 
     async def _keep_running(self, number: int, shard: _Shard) -> None:
         assert self._admin is not None
         while not shard.stopping.is_set():
-            worker = ShardWorker(
-                number, self._config, self._store, self._admin, self._failures, self._decoded
+            consumer = ShardConsumer(
+                number,
+                self._config,
+                self._unit_of_work(number, self._admin),
+                self._failures,
+                self._decoded,
             )
-            shard.worker = worker
+            shard.consumer = consumer
             try:
-                await worker.open()
-                await worker.run(shard.stopping)
+                await consumer.open()
+                await consumer.run(shard.stopping)
             except Exception as exc:
                 metrics.SHARD_RESTARTS.labels(str(number)).inc()
-                if worker.current is not None and not isinstance(exc, _INFRASTRUCTURE_ERRORS):
-                    self._failures[worker.current] += 1
-                log.exception("shard_failed", shard=number, record=worker.current)
-                await worker.close()
+                if consumer.current is not None and not isinstance(exc, _INFRASTRUCTURE_ERRORS):
+                    self._failures[consumer.current] += 1
+                log.exception("shard_failed", shard=number, record=consumer.current)
+                await consumer.close()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(shard.stopping.wait(), RESTART_PAUSE_SECONDS)
                 continue
-            await worker.close()
+            await consumer.close()

@@ -2,29 +2,33 @@
 
 `ShardMatcher` holds the shard's `MatchIndex` (its profiles, all open assignments) and the
 full assignments (for the summaries events carry). Each handler updates the state through
-a `ShardUnitOfWork`, evaluates the affected pairs in the changed direction, applies the
-de-duplication rules of `dedup` against the ledger and returns the events to publish.
-The caller publishes them in the same Kafka transaction that commits the input offsets.
+a `ShardRepository`, evaluates the affected pairs in the changed direction, applies the
+de-duplication rules of `domain.dedup` against the ledger and returns the events to
+publish. The caller translates wire models into domain specs before, and publishes the
+events in the same Kafka transaction that commits the input offsets after.
 
 Each event carries the CloudEvents extension attribute `matchergroup`: the consumer group
 (deployment) of the matcher that produced it, so that operators (and tests sharing one
 broker) can tell two matcher deployments on the same topics apart.
+
+The module is longer than most: the handlers share the shard's state, the ledger
+comparison and the event building, and read best next to each other.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from koppel.cloudevents import CloudEvent, new_event
 from koppel.contract import (
     Assignment,
     AssignmentClosed,
     AssignmentSummary,
-    ConsultantProfile,
     MatchFound,
     MatchWithdrawn,
     match_id_for,
@@ -33,15 +37,7 @@ from koppel.erasure import written_before_erasure
 from koppel.event_types import EventType, Source
 from koppel.vocabulary import AssignmentStatus, Language, WithdrawalReason
 from koppel_matcher import metrics
-from koppel_matcher.adapters.translation import (
-    assignment_spec,
-    profile_document,
-    profile_spec,
-)
-from koppel_matcher.domain.index import MatchIndex
-from koppel_matcher.domain.model import ProfileSpec
-from koppel_matcher.domain.ranking import Ranking
-from koppel_matcher.service_layer.dedup import (
+from koppel_matcher.domain.dedup import (
     Candidate,
     Cause,
     LedgerEntry,
@@ -52,7 +48,10 @@ from koppel_matcher.service_layer.dedup import (
     must_withdraw,
     withdrawal_reason,
 )
-from koppel_matcher.service_layer.ports import ShardUnitOfWork
+from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
+from koppel_matcher.domain.ranking import Ranking
+from koppel_matcher.service_layer.ports import ShardRepository
 
 
 def utc_now() -> datetime:
@@ -86,7 +85,7 @@ class ShardMatcher:
 
     def load(
         self,
-        assignments: Iterable[Assignment],
+        assignments: Iterable[tuple[Assignment, AssignmentSpec | None]],
         profiles: Iterable[ProfileSpec],
         *,
         unreadable_assignments: Iterable[str] = (),
@@ -98,8 +97,8 @@ class ShardMatcher:
         """
         now = self._clock()
         self._unreadable.update(unreadable_assignments)
-        for assignment in assignments:
-            self._remember(assignment, now)
+        for assignment, spec in assignments:
+            self._remember(assignment, spec, now)
         for profile in profiles:
             self.index.upsert_profile(profile)
         self.publish_gauges()
@@ -116,8 +115,11 @@ class ShardMatcher:
             with contextlib.suppress(KeyError):
                 gauge.remove(label)
 
-    def _remember(self, assignment: Assignment, now: datetime) -> bool:
-        """Keep the assignment; index it when open. Return whether it is open now."""
+    def _remember(self, assignment: Assignment, spec: AssignmentSpec | None, now: datetime) -> bool:
+        """Keep the assignment; index its `spec` when open. Return whether it is open now.
+
+        `spec` may be None only for an assignment whose status is not open.
+        """
         self.assignments[assignment.id] = assignment
         self._summaries.pop(assignment.id, None)
         is_open = assignment.status is AssignmentStatus.OPEN
@@ -126,7 +128,8 @@ class ShardMatcher:
         else:
             self._deadlines.pop(assignment.id, None)
         if assignment.is_open_at(now):
-            self.index.upsert_assignment(assignment_spec(assignment))
+            assert spec is not None, f"open assignment {assignment.id} without its spec"
+            self.index.upsert_assignment(spec)
             return True
         self._unindex_assignment(assignment.id)
         return False
@@ -153,14 +156,19 @@ class ShardMatcher:
     # -- handlers ------------------------------------------------------------------------
 
     async def assignment_upserted(
-        self, uow: ShardUnitOfWork, assignment: Assignment, traceparent: str | None
+        self,
+        repository: ShardRepository,
+        assignment: Assignment,
+        spec: AssignmentSpec | None,
+        traceparent: str | None,
     ) -> list[Outgoing]:
+        """Store and match `assignment`; `spec` is its domain view (None when not open)."""
         now = self._clock()
         # Ledger entries exist only for assignments this shard stored before: a new one needs
         # no ledger query (the common case, one round trip saved per shard).
         seen_before = assignment.id in self.assignments or assignment.id in self._unreadable
-        await uow.put_assignment(assignment)
-        is_open = self._remember(assignment, now)
+        await repository.put_assignment(assignment)
+        is_open = self._remember(assignment, spec, now)
         ranking = Ranking.empty()
         if is_open:
             spec = self.index.assignment(assignment.id)
@@ -169,7 +177,7 @@ class ShardMatcher:
             ranking = self.index.rank_for_assignment(spec, now)
             ranking.reasons()
             metrics.EVALUATION_SECONDS.labels("assignment").observe(time.perf_counter() - started)
-        ledger = await uow.ledger_for_assignment(assignment.id) if seen_before else {}
+        ledger = await repository.ledger_for_assignment(assignment.id) if seen_before else {}
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
@@ -200,39 +208,42 @@ class ShardMatcher:
                 now=now,
             )
             self._withdrawn(entry, reason, traceparent, entries, out)
-        await uow.put_entries(entries)
+        await repository.put_entries(entries)
         return out
 
     async def assignment_closed(
-        self, uow: ShardUnitOfWork, closed: AssignmentClosed, traceparent: str | None
+        self, repository: ShardRepository, closed: AssignmentClosed, traceparent: str | None
     ) -> list[Outgoing] | None:
         """Close a known assignment; None when the assignment was never seen."""
         known = self.assignments.get(closed.assignment_id)
         if known is None:
             return None
         updated = known.model_copy(update={"status": AssignmentStatus(closed.reason.value)})
-        return await self.assignment_upserted(uow, updated, traceparent)
+        return await self.assignment_upserted(repository, updated, None, traceparent)
 
     async def profile_upserted(
-        self, uow: ShardUnitOfWork, profile: ConsultantProfile, traceparent: str | None
+        self,
+        repository: ShardRepository,
+        profile: ProfileSpec,
+        document: Mapping[str, Any],
+        traceparent: str | None,
     ) -> list[Outgoing]:
+        """Store and match a profile: `profile` is its domain view, `document` what is stored."""
         now = self._clock()
-        document = profile_document(profile)
-        spec = profile_spec(document)
         ranking = Ranking.empty()
         if profile.active and profile.consent:
-            await uow.put_profile(profile.id, profile.language.value, document)
-            self.index.upsert_profile(spec)
+            await repository.put_profile(profile.id, profile.language.value, document)
+            self.index.upsert_profile(profile)
             started = time.perf_counter()
-            ranking = self.index.rank_for_profile(spec, now)
+            ranking = self.index.rank_for_profile(profile, now)
             ranking.reasons()
             metrics.EVALUATION_SECONDS.labels("profile").observe(time.perf_counter() - started)
         else:
             # No consent or inactive: the matcher keeps nothing about the consultant but the
             # ledger of what it published (to withdraw it, now or on erasure).
-            await uow.delete_profile(profile.id)
+            await repository.delete_profile(profile.id)
             self._unindex_profile(profile.id)
-        ledger = await uow.ledger_for_consultant(profile.id)
+        ledger = await repository.ledger_for_consultant(profile.id)
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
@@ -240,7 +251,7 @@ class ShardMatcher:
             matched.add(assignment_id)
             self._found(
                 assignment_id,
-                spec,
+                profile,
                 score,
                 reasons,
                 ledger.get(assignment_id),
@@ -261,11 +272,11 @@ class ShardMatcher:
                 now=now,
             )
             self._withdrawn(entry, reason, traceparent, entries, out)
-        await uow.put_entries(entries)
+        await repository.put_entries(entries)
         return out
 
     async def predates_erasure(
-        self, uow: ShardUnitOfWork, consultant_id: str, written_at: datetime | None
+        self, repository: ShardRepository, consultant_id: str, written_at: datetime | None
     ) -> bool:
         """Whether a profile written at `written_at` is older than the consultant's erasure.
 
@@ -273,11 +284,11 @@ class ShardMatcher:
         was compacted away: it must not bring the consultant back. A profile written after
         the erasure is a new registration and is matched afresh (the ledger is empty).
         """
-        return written_before_erasure(written_at, await uow.erased_at(consultant_id))
+        return written_before_erasure(written_at, await repository.erased_at(consultant_id))
 
     async def consultant_erased(
         self,
-        uow: ShardUnitOfWork,
+        repository: ShardRepository,
         consultant_id: str,
         traceparent: str | None,
         erased_at: datetime,
@@ -285,7 +296,7 @@ class ShardMatcher:
         """Withdraw everything published for the consultant, then forget them entirely
         but for the erasure record (when: `erased_at`)."""
         self._unindex_profile(consultant_id)
-        ledger = await uow.ledger_for_consultant(consultant_id)
+        ledger = await repository.ledger_for_consultant(consultant_id)
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         for entry in ledger.values():
@@ -293,7 +304,7 @@ class ShardMatcher:
                 self._withdrawn(
                     entry, WithdrawalReason.CONSULTANT_ERASED, traceparent, entries, out
                 )
-        await uow.erase_consultant(consultant_id, erased_at)
+        await repository.erase_consultant(consultant_id, erased_at)
         return out
 
     def due_for_expiry(self) -> list[str]:
@@ -307,17 +318,19 @@ class ShardMatcher:
             self._deadlines.pop(assignment_id, None)
             self._unindex_assignment(assignment_id)
 
-    async def expire(self, uow: ShardUnitOfWork, assignment_ids: Iterable[str]) -> list[Outgoing]:
+    async def expire(
+        self, repository: ShardRepository, assignment_ids: Iterable[str]
+    ) -> list[Outgoing]:
         """Withdraw the published matches of assignments past their `closes_at`."""
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         for assignment_id in assignment_ids:
             self.forget_deadlines([assignment_id])
-            ledger = await uow.ledger_for_assignment(assignment_id)
+            ledger = await repository.ledger_for_assignment(assignment_id)
             for entry in ledger.values():
                 if must_withdraw(entry):
                     self._withdrawn(entry, WithdrawalReason.ASSIGNMENT_EXPIRED, None, entries, out)
-        await uow.put_entries(entries)
+        await repository.put_entries(entries)
         return out
 
     # -- event building ------------------------------------------------------------------

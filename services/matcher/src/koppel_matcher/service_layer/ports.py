@@ -1,16 +1,30 @@
-"""The port the matching logic writes through (a PostgreSQL transaction in production)."""
+"""The ports of the matcher: the state the handlers write through, and the shard transaction.
+
+`ShardRepository` is what `ShardMatcher`'s handlers read and write (a PostgreSQL transaction
+in production, a dict in unit tests). `ShardUnitOfWork` is the transaction the shard's poll
+loop drives around them: the state, the events the handlers return, the dead letters and
+the input offsets commit together or not at all (the protocol: `adapters.exactly_once`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from koppel.cloudevents import CloudEvent
 from koppel.contract import Assignment
-from koppel_matcher.service_layer.dedup import LedgerEntry
+from koppel_matcher.domain.dedup import LedgerEntry
+
+Partition = tuple[str, int]
+"""A topic partition: (topic, partition number)."""
+
+DeadLetter = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+"""Topic, key, value and headers of a dead letter."""
 
 
-class ShardUnitOfWork(Protocol):
+class ShardRepository(Protocol):
     """The state changes of one shard transaction."""
 
     async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]: ...
@@ -28,3 +42,57 @@ class ShardUnitOfWork(Protocol):
     async def erase_consultant(self, consultant_id: str, erased_at: datetime) -> None: ...
 
     async def put_assignment(self, assignment: Assignment) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TakeOver:
+    """What the new owner of a shard starts from."""
+
+    partitions: tuple[Partition, ...]
+    """The shard's consultant partition, then every partition of the assignment topic."""
+    committed: dict[Partition, int]
+    """The committed offset of each partition that has one."""
+    shard_count: int
+    epoch: int
+    seq: int
+    recovery: str
+    """What the take-over repaired (`adapters.exactly_once.Recovery`)."""
+    assignments: list[dict[str, Any]]
+    """The shard's stored assignments, as documents."""
+    profiles: list[dict[str, Any]]
+    """The shard's stored profiles, as documents (`entrypoints.translation.PROFILE_FIELDS`)."""
+
+
+class ShardUnitOfWork(Protocol):
+    """One shard's transactions, one open at a time, from take-over to close."""
+
+    async def take_over(self) -> TakeOver:
+        """Fence the previous owner, repair the shard's state, read its committed offsets."""
+        ...
+
+    async def begin(self) -> ShardRepository:
+        """Open the next transaction; its state changes go through the repository returned."""
+        ...
+
+    def publish(self, key: str, event: CloudEvent) -> None:
+        """Publish `event` on `koppel.matches.v1` when the open transaction commits."""
+        ...
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """Produce `letter` when the open transaction commits."""
+        ...
+
+    async def commit(self, offsets: Mapping[Partition, int]) -> None:
+        """Commit the open transaction, with `offsets` as the shard's next positions."""
+        ...
+
+    async def has_found(self, assignment_ids: Sequence[str]) -> bool:
+        """Any published, not withdrawn match of these assignments in the shard (read outside
+        the transaction)."""
+        ...
+
+    async def abort(self, exc: BaseException) -> None:
+        """Roll the open transaction back after `exc` (no-op when none is open)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from koppel.vocabulary import AssignmentStatus, WithdrawalReason
-from koppel_matcher.service_layer.dedup import (
+from koppel_matcher.domain.dedup import (
     Candidate,
     Cause,
     LedgerEntry,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from koppel_matcher.service_layer.exactly_once import (
+from koppel_matcher.adapters.exactly_once import (
     Recovery,
     parse_seq_metadata,
     plan_recovery,

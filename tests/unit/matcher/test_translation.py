@@ -15,12 +15,15 @@ from koppel.vocabulary import (
     OrganizationType,
     SizeClass,
 )
-from koppel_matcher.adapters.translation import (
+from koppel_matcher.entrypoints.translation import (
     PROFILE_FIELDS,
     TranslationError,
     assignment_spec,
     profile_document,
     profile_spec,
+    spec_if_open,
+    stored_assignments,
+    stored_profiles,
 )
 
 ASSIGNMENT = {
@@ -111,3 +114,20 @@ def test_a_malformed_stored_profile_is_a_translation_error() -> None:
         profile_spec({**document, "level": "guru"})
     with pytest.raises(TranslationError):
         profile_spec({k: v for k, v in document.items() if k != "home"})
+
+
+def test_only_an_assignment_with_an_open_status_gets_a_spec() -> None:
+    assert spec_if_open(Assignment.model_validate(ASSIGNMENT)) is not None
+    closed = Assignment.model_validate({**ASSIGNMENT, "status": AssignmentStatus.FILLED})
+    assert spec_if_open(closed) is None
+
+
+def test_stored_documents_the_contract_refuses_are_skipped_and_named() -> None:
+    stored = Assignment.model_validate(ASSIGNMENT).model_dump(mode="json")
+    loaded, unreadable = stored_assignments([stored, {**stored, "id": "a-2", "level": "guru"}])
+    assert [(assignment.id, spec is not None) for assignment, spec in loaded] == [("a-1", True)]
+    assert unreadable == ["a-2"]
+
+    document = profile_document(ConsultantProfile.model_validate(PROFILE))
+    profiles = stored_profiles([document, {**document, "id": "c-2", "level": "guru"}])
+    assert [profile.id for profile in profiles] == ["c-1"]

@@ -4,7 +4,7 @@ Partitioning (scale-out)
 ------------------------
 A *shard* is one partition of `koppel.consultants.v1`. Replicas join one consumer group
 (`MATCHER_GROUP_ID`) on that topic only to learn which shards they own; they do not read
-through that group. For each owned shard a replica runs one shard worker that
+through that group. For each owned shard a replica runs one shard consumer that
 
 * reads the shard's consultants partition and ALL partitions of `koppel.assignments.v1`
   (manual assignment: assignments are broadcast to every shard),
@@ -24,7 +24,8 @@ Each shard has its own transactional producer, `transactional.id = <group>.shard
 Ids are per shard, not per replica, because that is what fences a zombie: whoever takes
 shard n over initialises the producer with the same id, which aborts the previous owner's
 open transaction and makes its later commits fail (aiokafka does not implement KIP-447, so
-this is the classic one-producer-per-input-partition pattern). A shard worker then:
+this is the classic one-producer-per-input-partition pattern). A shard consumer, through
+its unit of work (`unit_of_work.KafkaPostgresUnitOfWork`), then:
 
 1. `begin_transaction()`; handles a batch of records; produces the match events (and any
    dead letters) into the transaction;

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import structlog
+from pydantic import ValidationError
+
 from koppel.contract import Assignment, ConsultantProfile, Location
 from koppel.vocabulary import (
     AssignmentStatus,
@@ -25,6 +28,8 @@ from koppel.vocabulary import (
 )
 from koppel_matcher.adapters.identity_memo import IdentityMemo
 from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
+
+log = structlog.get_logger(__name__)
 
 PROFILE_FIELDS = frozenset(
     {
@@ -141,6 +146,39 @@ def profile_spec(document: Mapping[str, Any]) -> ProfileSpec:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise TranslationError(f"profile document is malformed: {exc!r}") from exc
+
+
+def spec_if_open(assignment: Assignment) -> AssignmentSpec | None:
+    """The domain view the index needs; only an assignment with an open status is indexed."""
+    return assignment_spec(assignment) if assignment.status is AssignmentStatus.OPEN else None
+
+
+def stored_assignments(
+    documents: list[dict[str, Any]],
+) -> tuple[list[tuple[Assignment, AssignmentSpec | None]], list[str]]:
+    """The shard's stored assignments with their specs, and the ids of rows the contract no
+    longer accepts (skipped, loudly)."""
+    loaded, unreadable = [], []
+    for document in documents:
+        try:
+            assignment = Assignment.model_validate(document)
+        except ValidationError as exc:
+            log.error("stored_assignment_unreadable", id=document.get("id"), error=str(exc))
+            unreadable.append(str(document.get("id")))
+            continue
+        loaded.append((assignment, spec_if_open(assignment)))
+    return loaded, unreadable
+
+
+def stored_profiles(documents: list[dict[str, Any]]) -> list[ProfileSpec]:
+    """The shard's stored profiles as specs; malformed documents are skipped, loudly."""
+    loaded = []
+    for document in documents:
+        try:
+            loaded.append(profile_spec(document))
+        except TranslationError as exc:
+            log.error("stored_profile_unreadable", id=document.get("id"), error=str(exc))
+    return loaded
 
 
 def _optional_float(value: Any) -> float | None:

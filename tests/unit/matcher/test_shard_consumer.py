@@ -1,0 +1,243 @@
+"""The shard's poll loop against in-memory fakes of its unit of work and Kafka consumer: what
+each record commits, with which offsets, and what a failure leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from koppel.cloudevents import encode, new_event
+from koppel.contract import Assignment, ConsultantProfile
+from koppel.dead_letters import CODE
+from koppel.event_types import EventType, Source
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
+from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig
+
+CONSULTANTS_0 = (CONSULTANTS, 0)
+ASSIGNMENTS_0 = (ASSIGNMENTS, 0)
+ASSIGNMENTS_1 = (ASSIGNMENTS, 1)
+
+_timestamps = itertools.count(1_700_000_000_000)
+
+
+def config(**changes: Any) -> ShardConsumerConfig:
+    """Commits only when something is published or the batches run out (no timer)."""
+    values: dict[str, Any] = {
+        "kafka": "127.0.0.1:9",
+        "group_id": "unit",
+        "instance_id": "unit-1",
+        "fetch_max_wait_ms": 0,
+        "fetch_min_bytes": 1,
+        "commit_interval_seconds": 3600.0,
+        "sweep_interval_seconds": 3600.0,
+    }
+    values.update(changes)
+    return ShardConsumerConfig(**values)
+
+
+def raw(
+    partition: tuple[str, int],
+    offset: int,
+    key: str | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=partition[0],
+        partition=partition[1],
+        offset=offset,
+        timestamp=next(_timestamps),
+        timestamp_type=0,
+        key=None if key is None else key.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=headers or [],
+    )
+
+
+def upserted(
+    partition: tuple[str, int], offset: int, item: Assignment | ConsultantProfile, key: str = ""
+) -> ConsumerRecord[bytes, bytes]:
+    """The record intake writes for `item` (keyed by its id unless `key` says otherwise)."""
+    event_type = (
+        EventType.ASSIGNMENT_UPSERTED
+        if isinstance(item, Assignment)
+        else EventType.CONSULTANT_UPSERTED
+    )
+    event = new_event(event_type, source=Source.INTAKE.value, subject=item.id, data=item)
+    value, headers = encode(event)
+    return raw(partition, offset, key or item.id, value, headers)
+
+
+def kinds(events: list[tuple[str, Any]]) -> list[tuple[str, str, Any]]:
+    result = []
+    for key, event in events:
+        data = event.data
+        extra = data["revision"] if event.type == EventType.MATCH_FOUND else data["reason"]
+        result.append((event.type.rsplit(".", 1)[-1], key, extra))
+    return result
+
+
+async def consume(
+    fakes: Any,
+    uow: Any,
+    batches: list[list[ConsumerRecord[bytes, bytes]]],
+    settings: ShardConsumerConfig | None = None,
+    failures: Counter[tuple[str, int, int]] | None = None,
+) -> ShardConsumer:
+    """Take shard 0 over and run its loop until the fake consumer has handed out `batches`."""
+    stopping = asyncio.Event()
+    kafka = fakes.Consumer(batches, stopping)
+    shard = ShardConsumer(
+        0,
+        settings or config(),
+        uow,
+        failures if failures is not None else Counter(),
+        consumer=lambda *_args, **_options: kafka,
+    )
+    await shard.open()
+    try:
+        await shard.run(stopping)
+    finally:
+        await shard.close()
+    return shard
+
+
+@pytest.fixture
+def uow(fakes: Any) -> Any:
+    return fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0])
+
+
+async def test_a_match_commits_with_the_positions_after_its_records(
+    fakes: Any, uow: Any, wire: Any
+) -> None:
+    await consume(
+        fakes,
+        uow,
+        [
+            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+            [upserted(CONSULTANTS_0, 0, wire.profile())],
+        ],
+    )
+
+    first, published = uow.commits
+    assert (first.events, first.offsets) == ([], {CONSULTANTS_0: 0, ASSIGNMENTS_0: 0})
+    assert kinds(published.events) == [("found", "c-1", 1)]
+    assert published.offsets == {CONSULTANTS_0: 1, ASSIGNMENTS_0: 1}
+    assert uow.aborted == []
+    assert uow.closed
+
+
+async def test_a_record_whose_key_is_not_its_entity_is_dead_lettered(
+    fakes: Any, uow: Any, wire: Any
+) -> None:
+    await consume(fakes, uow, [[upserted(CONSULTANTS_0, 0, wire.profile(), key="c-other")]])
+
+    [letter] = uow.commits[-1].dead_letters
+    topic, key, _value, headers = letter
+    assert (topic, key) == (dlq(CONSULTANTS), b"c-other")
+    assert (CODE, b"key_mismatch") in headers
+    assert uow.commits[-1].events == []
+    assert uow.commits[-1].offsets[CONSULTANTS_0] == 1
+
+
+async def test_a_bad_assignment_is_dead_lettered_by_one_shard_only(fakes: Any) -> None:
+    """Every shard reads every assignment partition; partition p % shards dead-letters."""
+    uow = fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, ASSIGNMENTS_1], shard_count=2)
+    await consume(
+        fakes,
+        uow,
+        [[raw(ASSIGNMENTS_0, 0, "a-1", b"not json"), raw(ASSIGNMENTS_1, 0, "a-2", b"not json")]],
+    )
+
+    letters = [letter for commit in uow.commits for letter in commit.dead_letters]
+    assert [(topic, key) for topic, key, _value, _headers in letters] == [
+        (dlq(ASSIGNMENTS), b"a-1")
+    ]
+
+
+async def test_a_batch_publishing_more_than_a_transaction_holds_is_split(
+    fakes: Any, uow: Any, wire: Any
+) -> None:
+    await consume(
+        fakes,
+        uow,
+        [
+            [
+                upserted(ASSIGNMENTS_0, 0, wire.assignment(id="a-1")),
+                upserted(ASSIGNMENTS_0, 1, wire.assignment(id="a-2")),
+            ],
+            [
+                upserted(CONSULTANTS_0, 0, wire.profile(id="c-1")),
+                upserted(CONSULTANTS_0, 1, wire.profile(id="c-2")),
+            ],
+        ],
+        config(max_events_per_transaction=1),
+    )
+
+    split, rest = uow.commits[-2:]
+    assert {key for key, _event in split.events} == {"c-1"}
+    assert split.offsets == {CONSULTANTS_0: 1, ASSIGNMENTS_0: 2}  # c-2 is read again
+    assert {key for key, _event in rest.events} == {"c-2"}
+    assert rest.offsets == {CONSULTANTS_0: 2, ASSIGNMENTS_0: 2}
+    assert sum(len(commit.events) for commit in uow.commits) == 4
+
+
+async def test_a_failing_handler_aborts_the_transaction_and_names_the_record(
+    fakes: Any, uow: Any, wire: Any
+) -> None:
+    class BrokenRepository(fakes.Repository):  # type: ignore[misc,name-defined]
+        async def put_assignment(self, assignment: Assignment) -> None:
+            raise RuntimeError("simulated bug")
+
+    uow.repository = BrokenRepository()
+    stopping = asyncio.Event()
+    kafka = fakes.Consumer([[upserted(ASSIGNMENTS_0, 0, wire.assignment())]], stopping)
+    shard = ShardConsumer(0, config(), uow, Counter(), consumer=lambda *_a, **_o: kafka)
+    await shard.open()
+    try:
+        with pytest.raises(RuntimeError, match="simulated bug"):
+            await shard.run(stopping)
+    finally:
+        await shard.close()
+
+    assert shard.current == (ASSIGNMENTS, 0, 0)
+    assert [str(exc) for exc in uow.aborted] == ["simulated bug"]
+    assert len(uow.commits) == 1  # the take-over's only
+
+
+async def test_a_record_that_failed_too_often_is_dead_lettered_as_processing_failed(
+    fakes: Any, uow: Any, wire: Any
+) -> None:
+    failures = Counter({(ASSIGNMENTS, 0, 0): 3})
+    await consume(fakes, uow, [[upserted(ASSIGNMENTS_0, 0, wire.assignment())]], failures=failures)
+
+    [(_topic, _key, _value, headers)] = uow.commits[-1].dead_letters
+    assert (CODE, b"processing_failed") in headers
+    assert uow.repository.assignments == {}
+
+
+async def test_a_tombstone_withdraws_the_consultants_matches(
+    fakes: Any, uow: Any, wire: Any
+) -> None:
+    await consume(
+        fakes,
+        uow,
+        [
+            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+            [upserted(CONSULTANTS_0, 0, wire.profile())],
+            [raw(CONSULTANTS_0, 1, "c-1", None)],
+        ],
+    )
+
+    events = [event for commit in uow.commits for event in commit.events]
+    assert kinds(events) == [("found", "c-1", 1), ("withdrawn", "c-1", "consultant_erased")]
+    assert uow.repository.ledger == {}
+    assert "c-1" in uow.repository.erasures
