@@ -68,9 +68,11 @@ from chaos_audit import (
     read_topics,
 )
 from hostile_webhooks import Behaviour, HostileWebhooks
-from isolated_infra import IsolatedInfra, free_ports
+from isolated_infra import IsolatedInfra
 from payloads import pinned_assignment, pinned_consultant
-from stack import TOKEN, Stack, free_port
+from stack import TOKEN, Stack
+
+from koppel_demo.sandbox import free_port, free_ports
 
 SCENARIOS = (
     "steady",

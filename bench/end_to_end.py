@@ -38,7 +38,9 @@ from cpu_usage import CpuMeter, ms_per_event
 from http_requests import take_requests
 from payloads import pinned_assignment, pinned_consultant
 from raw_http import RawHttpClient
-from stack import BOOTSTRAP, SERVER_DSN, TOKEN, Stack, free_port
+from stack import BOOTSTRAP, SERVER_DSN, TOKEN, Stack
+
+from koppel_demo.sandbox import free_port
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -14,27 +14,16 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from koppel_demo.sandbox import free_ports
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "deploy" / "local"
 CHAOS_DIR = REPO / ".local" / "chaos"
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports free right now (held open together so none repeats)."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 OWNER_FILE = "owner.json"

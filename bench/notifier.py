@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -53,7 +52,7 @@ from koppel.contract import (
 )
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
-from koppel_demo.sandbox import drop_database, start_group_at_end
+from koppel_demo.sandbox import drop_database, free_port, start_group_at_end
 from koppel_demo.secret_keys import development_secret_keys
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the spec's public test key
@@ -86,13 +85,6 @@ class MailSink:
     ) -> str:
         self.received.append(time.perf_counter())
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def assignment(index: int) -> Assignment:

@@ -14,7 +14,6 @@ import contextlib
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,20 +26,13 @@ import asyncpg
 import httpx
 
 from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
-from koppel_demo.sandbox import drop_database, start_group_at_end
+from koppel_demo.sandbox import drop_database, free_port, start_group_at_end
 from koppel_demo.secret_keys import development_secret_keys
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://koppel:koppel@127.0.0.1:5432/koppel")
 TOKEN = "bench-token-" + "k" * 24
 LOG_DIR = Path("bench/results/logs")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _terminate_with_parent() -> None:

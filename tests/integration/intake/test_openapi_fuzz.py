@@ -7,7 +7,6 @@ test drives it over HTTP with cases generated from its own `/openapi.json`.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from koppel_demo.sandbox import free_port
 from koppel_intake.bootstrap import build_app
 from koppel_intake.settings import Settings
 
@@ -35,15 +35,9 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def intake_url(kafka: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     app = build_app(
         Settings(
             KOPPEL_ENVIRONMENT="development",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,12 @@ import pytest
 
 from koppel.cloudevents import decode
 from koppel.topics import ASSIGNMENTS
+from koppel_demo.sandbox import free_port
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "process-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start(bootstrap: str, port: int) -> subprocess.Popen[str]:
@@ -80,7 +74,7 @@ async def test_process_publishes_and_stops_gracefully_on_sigterm(
     make_assignment: Callable[..., dict[str, Any]],
     new_id: Callable[[str], str],
 ) -> None:
-    port = _free_port()
+    port = free_port()
     assignment_id = new_id("A")
     assignments = await reader(ASSIGNMENTS)
     process = _start(kafka, port)
@@ -111,8 +105,8 @@ async def test_process_publishes_and_stops_gracefully_on_sigterm(
 async def test_without_a_broker_it_stays_alive_and_answers_503(
     make_assignment: Callable[..., dict[str, Any]],
 ) -> None:
-    port = _free_port()
-    process = _start(f"127.0.0.1:{_free_port()}", port)
+    port = free_port()
+    process = _start(f"127.0.0.1:{free_port()}", port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             await _wait_until_serving(client, process)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from koppel.errors import EnvelopeError
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel.vocabulary import CloseReason
+from koppel_demo.sandbox import free_port
 from koppel_matcher.adapters.kafka_admin import partitions_of
 from koppel_matcher.bootstrap import Matcher, start_matcher
 from koppel_matcher.settings import MatcherSettings
@@ -391,12 +391,6 @@ class MatcherProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ Every consultant id carries the test's `unique_id`.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 import uuid
@@ -50,18 +49,11 @@ from koppel.contract import (
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
-from koppel_demo.sandbox import start_group_at_end
+from koppel_demo.sandbox import free_port, start_group_at_end
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
 
 TODAY = date.today()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # ---------------------------------------------------------------- SMTP sink

@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -35,6 +34,7 @@ from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
 from koppel.settings import KafkaSettings
 from koppel.topics import TopicSpec, ensure_topics
+from koppel_demo.sandbox import free_ports
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_intake.service_layer.ports import OutgoingRecord
 from koppel_matcher.adapters.kafka_producer import transactional_producer
@@ -66,18 +66,6 @@ class SecureBroker:
                 "ssl_cafile": self.cafile,
             }
         )
-
-
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct ports free right now (held open together so none repeats)."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def _terminate_with_parent() -> None:
@@ -179,7 +167,7 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
             pytest.skip(f"{program} is not installed")
     base = tmp_path_factory.mktemp("kafka-sasl-ssl")
     cafile, keystore = _certificates(base)
-    ports = _free_ports(3)
+    ports = free_ports(3)
     properties = _server_properties(base, keystore, ports)
     environment = {
         **os.environ,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from koppel_demo.sandbox import free_port
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 HEADER_LIMIT = 4096
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start(package: str, port: int, kafka: str, database_port: int) -> subprocess.Popen[str]:
@@ -88,7 +83,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 async def test_without_the_database_the_service_waits_alive_and_says_why(
     package: str, kafka: str
 ) -> None:
-    port, database_port = _free_port(), _free_port()
+    port, database_port = free_port(), free_port()
     process = _start(package, port, kafka, database_port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -141,8 +136,8 @@ async def _status_of_slow_request(port: int, padding: int) -> bytes:
 async def test_a_request_head_over_the_configured_limit_is_refused(
     package: str, kafka: str
 ) -> None:
-    port = _free_port()
-    process = _start(package, port, kafka, _free_port())
+    port = free_port()
+    process = _start(package, port, kafka, free_port())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             await _wait_until_serving(client, process)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,17 +11,12 @@ import httpx
 import pytest
 
 from koppel_demo.mail_sink import MailSink, read_message
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from koppel_demo.sandbox import free_port
 
 
 @pytest.fixture
 def sink(tmp_path: Path) -> Iterator[MailSink]:
-    server = MailSink(tmp_path / "mail", smtp_port=_free_port(), web_port=0)
+    server = MailSink(tmp_path / "mail", smtp_port=free_port(), web_port=0)
     server.start()
     yield server
     server.stop()

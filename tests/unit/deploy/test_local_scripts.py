@@ -9,7 +9,6 @@ start real isolated instances with the same overrides.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from koppel.secret_policy import DEVELOPMENT_DEFAULTS
 from koppel.secret_sealing import SecretKeyring
+from koppel_demo.sandbox import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 KAFKA = REPO / "deploy" / "local" / "kafka.sh"
@@ -47,13 +47,6 @@ def sourced(path: Path, expression: str, **env: str) -> str:
     result = bash(f'source "{path}"; {expression}', **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.mark.parametrize("script", [KAFKA, POSTGRES])

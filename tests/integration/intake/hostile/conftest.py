@@ -12,7 +12,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,17 +26,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from koppel.topics import RAW
-from koppel_demo.sandbox import start_group_at_end
+from koppel_demo.sandbox import free_port, start_group_at_end
 
 ROOT = Path(__file__).resolve().parents[4]
 HOSTILE_TOKEN = "hostile-token-7c1e"
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def new_trace() -> tuple[str, str]:

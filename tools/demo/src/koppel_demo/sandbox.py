@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import os
 import shlex
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -37,6 +38,24 @@ from koppel.settings import kafka_from_environment
 from koppel.topics import CONSULTANTS, MATCHES, RAW, TOPICS, ensure_topics
 
 DEFAULT_SERVER_DSN = "postgresql://koppel:koppel@127.0.0.1:5432/koppel"
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports on 127.0.0.1 free right now (held open together so none repeats)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 free right now, for a server a test or benchmark starts."""
+    [port] = free_ports(1)
+    return port
 
 
 def database_name(checkout: Path) -> str:
