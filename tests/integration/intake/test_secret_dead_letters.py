@@ -15,11 +15,11 @@ from koppel.cloudevents import CloudEvent, encode
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW, dlq
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
 
 Body = Callable[..., dict[str, Any]]
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 async def test_a_dead_lettered_profile_keeps_its_webhook_secret_only_sealed(

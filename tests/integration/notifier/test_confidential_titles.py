@@ -17,10 +17,10 @@ from koppel.contract import AssignmentSummary, MatchFound, match_id_for
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES
 from koppel.vocabulary import Language
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SECRET_TITLE = "Gemeente Zeist zoekt woordvoerder"
 BUILT = {
     "nl": "Senior adviseur burgerparticipatie bij een middelgrote gemeente in Utrecht",

@@ -26,10 +26,10 @@ import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CONSULTANTS_IN_BATCH = 30
 
 

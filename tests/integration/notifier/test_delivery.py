@@ -12,10 +12,9 @@ from standardwebhooks import Webhook
 
 from koppel.cloudevents import decode
 from koppel.topics import NOTIFICATIONS
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+pytestmark = pytest.mark.integration
 
 
 class MovableClock:

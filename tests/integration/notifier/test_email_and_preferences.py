@@ -15,10 +15,9 @@ from structlog.testing import capture_logs
 
 from koppel.cloudevents import decode
 from koppel.topics import MATCHES, NOTIFICATIONS, TOPICS
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 async def test_smtp_4xx_is_retried_and_sent_once(

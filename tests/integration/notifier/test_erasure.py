@@ -17,10 +17,10 @@ from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, TOPICS
 from koppel.vocabulary import WithdrawalReason
 from koppel_matcher.bootstrap import start_matcher
 from koppel_matcher.settings import MatcherSettings
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ERASED = WithdrawalReason.CONSULTANT_ERASED
 
 

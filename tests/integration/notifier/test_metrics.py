@@ -9,10 +9,9 @@ import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 async def test_consumer_lag_http_latency_and_produced_events_are_exposed(

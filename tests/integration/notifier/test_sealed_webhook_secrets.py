@@ -21,10 +21,10 @@ from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS
 from koppel_intake.bootstrap import build_app
 from koppel_intake.settings import Settings as IntakeSettings
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TOKEN = "sealing-test-token"
 CLEAR_FORMS = (
     SECRET.encode(),

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from koppel_testing import WEBHOOK_SECRET as SECRET
+
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 BLOCKED = [
     "127.0.0.1",

@@ -14,10 +14,9 @@ from structlog.testing import capture_logs
 from koppel.cloudevents import decode
 from koppel.contract import NotificationDelivered
 from koppel.topics import NOTIFICATIONS
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 async def test_webhook_and_delivered_event_carry_the_match_events_traceparent(

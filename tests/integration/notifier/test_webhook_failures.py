@@ -11,10 +11,9 @@ from standardwebhooks import Webhook
 
 from koppel.cloudevents import decode
 from koppel.topics import NOTIFICATIONS
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 async def _subscribe(

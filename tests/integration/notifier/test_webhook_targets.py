@@ -19,10 +19,10 @@ from aiokafka import AIOKafkaConsumer
 
 from koppel.cloudevents import decode
 from koppel.topics import NOTIFICATIONS
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 RECEIVER = ipaddress.ip_address("127.0.0.1")
 
 

@@ -26,10 +26,10 @@ from koppel_notifier.adapters.guarded_network import GuardedResolver, Lookup, sy
 from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
 from koppel_notifier.domain.address_policy import IPAddress, TargetPolicy, parse_allowed_networks
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = pytest.mark.integration
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Server"], Awaitable[None]]

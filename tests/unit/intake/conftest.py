@@ -13,6 +13,7 @@ from koppel.secret_sealing import SecretKeyring
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_intake.entrypoints.http import create_app
 from koppel_intake.service_layer.commands import Intake
+from koppel_testing import WEBHOOK_SECRET
 
 TOKEN = "s3cret-token-value"
 
@@ -86,7 +87,7 @@ def consultant(consultant_id: str = "C-1", **changes: Any) -> dict[str, Any]:
         "notification": {
             "channels": ["email", "webhook"],
             "webhook_url": "https://hooks.example.org/koppel",
-            "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "webhook_secret": WEBHOOK_SECRET,
         },
         "consent": True,
     }

@@ -16,10 +16,10 @@ from koppel.secret_sealing import SecretKeyring, new_key
 from koppel.topics import CONSULTANTS, RAW, dlq
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_intake.service_layer.raw_routing import IncomingRecord, Routed, route
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 Body = Callable[..., dict[str, Any]]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CLEAR = (SECRET.encode(), SECRET.removeprefix("whsec_").encode())
 
 

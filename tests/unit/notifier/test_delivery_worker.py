@@ -23,10 +23,10 @@ from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLi
 from koppel_notifier.metrics import NotifierMetrics
 from koppel_notifier.service_layer.delivery import DeliveryHandler
 from koppel_notifier.service_layer.ports import Capacity
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KEYRING = SecretKeyring.parse(new_key("unit"))
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SCHEDULE = (0.0, 5.0, 30.0)
 DELIVERED = AttemptOutcome(Verdict.DELIVERED, "webhook_http_204")
 ACCEPTED = AttemptOutcome(Verdict.DELIVERED, "smtp_250")

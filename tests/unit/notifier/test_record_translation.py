@@ -16,8 +16,8 @@ from koppel.vocabulary import WithdrawalReason
 from koppel_notifier.domain.commands import ConsultantErased, MatchEvent, ProfileChanged
 from koppel_notifier.domain.model import ChannelName, Kind
 from koppel_notifier.entrypoints.record_translation import Unusable, translate
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 KEYRING = SecretKeyring.parse(new_key("unit"))
 
 

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice, Status
 from koppel_notifier.domain.routing import plan_found, plan_withdrawn
+from koppel_testing import WEBHOOK_SECRET
 
 CONTACT = Contact(
     consultant_id="c-1",
@@ -14,7 +15,7 @@ CONTACT = Contact(
     digest=False,
     min_score=0.6,
     webhook_url="https://hooks.example.nl/koppel",
-    webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    webhook_secret=WEBHOOK_SECRET,
     reachable=True,
 )
 

@@ -10,8 +10,8 @@ from standardwebhooks import Webhook
 from koppel_notifier.adapters.webhook_signing import signature_headers
 from koppel_notifier.domain.model import Kind
 from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MESSAGE_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 TIMESTAMP = 1614265330
 BODY = b'{"test": 2432232314}'

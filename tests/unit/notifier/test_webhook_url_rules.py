@@ -13,8 +13,7 @@ from koppel_notifier.adapters.guarded_network import GuardedResolver
 from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
 from koppel_notifier.domain.address_policy import IPAddress, TargetPolicy
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
 
 class RecordingLookup:

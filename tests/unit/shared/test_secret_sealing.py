@@ -22,8 +22,8 @@ from koppel.secret_sealing import (
 from koppel.settings import settings_from_environment
 from koppel_intake.settings import Settings as IntakeSettings
 from koppel_notifier.settings import Settings as NotifierSettings
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD, NEW = new_key("old"), new_key("new")
 
 

@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from koppel.cloudevents import describe_validation_error
 from koppel.contract import NotificationPreferences
 from koppel.contract.webhook_url import MAX_WEBHOOK_URL_LENGTH
+from koppel_testing import WEBHOOK_SECRET as SECRET
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PREFIX = "https://hooks.example.org/"
 
 
