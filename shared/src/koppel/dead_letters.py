@@ -1,9 +1,7 @@
 """What every Koppel consumer adds to a record it copies to `<topic>.dlq`: one spelling.
 
 A dead letter keeps the original key, value and headers and gets these headers appended
-(values UTF-8). `python -m koppel.dlq` reads them, and also the spelling the matcher wrote
-before the names were unified (`LEGACY_SOURCE_*`), still on dead-letter topics written by
-an older matcher until their retention ends.
+(values UTF-8). `python -m koppel.dlq` reads them.
 """
 
 from __future__ import annotations
@@ -21,12 +19,6 @@ OMITTED = "koppel-error-omitted"
 """Set by intake when the original key, value or headers did not fit in the dead letter."""
 SCRUBBED = "koppel-error-scrubbed"
 """Set by intake when it sealed (or removed) a clear webhook secret in the dead letter's value."""
-
-LEGACY_SOURCE_TOPIC = "koppel-source-topic"
-LEGACY_SOURCE_PARTITION = "koppel-source-partition"
-LEGACY_SOURCE_OFFSET = "koppel-source-offset"
-LEGACY_CODES = {"unexpected_type": "unknown_type"}
-"""Codes an older matcher wrote, and the code they are read as."""
 
 MAX_REASON_CHARS = 2000
 

@@ -2,9 +2,7 @@
 
 Every consumer copies a record it cannot use to `<topic>.dlq` with the original key, value
 and headers plus the error headers of `koppel.dead_letters` (`koppel-error-code`,
-`-reason`, `-source-topic`, `-source-partition`, `-source-offset`, `-at`). Dead letters an
-older matcher wrote name the source `koppel-source-topic`, `-partition`, `-offset` and
-carry no `koppel-error-at`; those are read too.
+`-reason`, `-source-topic`, `-source-partition`, `-source-offset`, `-at`).
 
     python -m koppel.dlq show koppel.intake.raw.v1.dlq --code invalid_payload
     python -m koppel.dlq replay koppel.consultants.v1.dlq --from-offset 12 --dry-run
@@ -41,7 +39,7 @@ from koppel.settings import kafka_from_environment
 from koppel.topics import MATCHES, NOTIFICATIONS
 
 REPLAYED_FROM = "koppel-replayed-from"
-_ERROR_PREFIXES = ("koppel-error-", "koppel-source-")
+_ERROR_PREFIX = "koppel-error-"
 _DLQ_SUFFIX = ".dlq"
 # Keyed by consultant id, many events per key: a later record does not replace an earlier.
 _NOT_ENTITY_KEYED = frozenset({MATCHES, NOTIFICATIONS})
@@ -70,8 +68,7 @@ class DeadLetter:
 
     @property
     def code(self) -> str | None:
-        written = self.header(dead_letters.CODE)
-        return dead_letters.LEGACY_CODES.get(written, written) if written else written
+        return self.header(dead_letters.CODE)
 
     @property
     def reason(self) -> str | None:
@@ -79,18 +76,16 @@ class DeadLetter:
 
     @property
     def source_topic(self) -> str:
-        named = self.header(dead_letters.SOURCE_TOPIC, dead_letters.LEGACY_SOURCE_TOPIC)
+        named = self.header(dead_letters.SOURCE_TOPIC)
         return named or self.dlq_topic.removesuffix(_DLQ_SUFFIX)
 
     @property
     def source_partition(self) -> int | None:
-        return _int(
-            self.header(dead_letters.SOURCE_PARTITION, dead_letters.LEGACY_SOURCE_PARTITION)
-        )
+        return _int(self.header(dead_letters.SOURCE_PARTITION))
 
     @property
     def source_offset(self) -> int | None:
-        return _int(self.header(dead_letters.SOURCE_OFFSET, dead_letters.LEGACY_SOURCE_OFFSET))
+        return _int(self.header(dead_letters.SOURCE_OFFSET))
 
     @property
     def original_headers(self) -> list[tuple[str, bytes]]:
@@ -98,7 +93,7 @@ class DeadLetter:
         return [
             (name, value)
             for name, value in self.headers
-            if not name.startswith(_ERROR_PREFIXES) and name != REPLAYED_FROM
+            if not name.startswith(_ERROR_PREFIX) and name != REPLAYED_FROM
         ]
 
     @property

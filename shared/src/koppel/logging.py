@@ -1,6 +1,6 @@
 """structlog set-up shared by the services: JSON lines off a terminal, context per message.
 
-The standard library's records (aiokafka, httpx, uvicorn, asyncpg) go through
+The standard library's records (aiokafka, aiohttp, uvicorn, asyncpg) go through
 the same processors, so every line of a service is JSON with the same keys (plus `logger`)
 and carries the bound context such as `trace_id`.
 """
@@ -13,8 +13,6 @@ import sys
 import structlog
 
 _SECRET_KEYS = frozenset({"token", "authorization", "webhook_secret", "password", "secret"})
-# httpx and httpcore log every request's URL at INFO/DEBUG; webhook URLs are personal data.
-_QUIET_LIBRARIES = ("httpx", "httpcore")
 
 
 def _drop_secrets(
@@ -82,8 +80,6 @@ def _route_standard_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in _QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.WARNING)
     # uvicorn's default configuration gives its loggers handlers of their own that print
     # plain text and stop propagation; every line must go through the JSON handler above.
     for name in _SELF_HANDLED_LIBRARIES:

@@ -36,11 +36,11 @@ def _matcher_style() -> DeadLetter:
         b"{}",
         (
             *ORIGINAL,
-            ("koppel-error-code", b"handler_failed"),
+            ("koppel-error-code", b"processing_failed"),
             ("koppel-error-reason", b"boom"),
-            ("koppel-source-topic", b"koppel.consultants.v1"),
-            ("koppel-source-partition", b"2"),
-            ("koppel-source-offset", b"40"),
+            ("koppel-error-source-topic", b"koppel.consultants.v1"),
+            ("koppel-error-source-partition", b"2"),
+            ("koppel-error-source-offset", b"40"),
         ),
     )
 
@@ -52,24 +52,10 @@ def test_reads_the_error_headers_of_intake_and_notifier() -> None:
     assert dead.describe()["at"] == "2026-11-23T16:00:00+00:00"
 
 
-def test_reads_the_error_headers_an_older_matcher_wrote() -> None:
+def test_reads_the_error_headers_of_the_matcher() -> None:
     dead = _matcher_style()
     assert (dead.source_topic, dead.source_partition, dead.source_offset) == (CONSULTANTS, 2, 40)
     assert dead.describe()["source"] == "koppel.consultants.v1:2:40"
-
-
-def test_the_matchers_old_code_for_an_unknown_type_reads_as_the_shared_one() -> None:
-    old = _matcher_style()
-    dead = DeadLetter(
-        old.dlq_topic,
-        old.partition,
-        old.offset,
-        old.key,
-        old.value,
-        (*ORIGINAL, ("koppel-error-code", b"unexpected_type")),
-    )
-    assert dead.code == "unknown_type"
-    assert Selection(codes=frozenset({"unknown_type"}))(dead)
 
 
 def test_original_headers_drop_error_and_replay_headers_only() -> None:

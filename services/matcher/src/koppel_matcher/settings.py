@@ -15,12 +15,11 @@ FETCH_MAX_WAIT_MS = 50
 FETCH_MIN_BYTES = 1 << 20
 """The shard consumers' fetch defaults: a fetch is answered when 1 MiB waits, or after 50 ms.
 
-Every shard fetches every assignment partition, so with aiokafka's defaults (answer as soon
-as one byte waits) each record cost one fetch per shard: 6 fetch requests and responses,
-encoded and decoded in Python, per assignment event. For assignments that match no one (most
-of them, in most shards) that was half the matcher's CPU: 2.4-3.4 ms per event at 200
-events/s, 1.2-1.35 ms with a 50 ms gather. A shard then fetches some 20 times a second
-(more only when 1 MiB waits sooner), for at most 50 ms of latency."""
+Every shard fetches every assignment partition, so answering as soon as one byte waits
+would cost one fetch per record per shard, encoded and decoded in Python, mostly for
+assignments that match no one in that shard. Gathering bounds a shard to about 20 fetches a
+second (more only when 1 MiB waits sooner) for at most 50 ms of latency (figures:
+docs/benchmarks.md)."""
 
 
 class MatcherSettings(DatabaseSettings):

@@ -19,11 +19,9 @@ FETCH_MAX_WAIT_MS = 50
 FETCH_MIN_BYTES = 1 << 20
 """Fetch defaults: a fetch is answered when 1 MiB waits, or after 50 ms.
 
-With aiokafka's defaults (answer as soon as one byte waits) every match transaction the
-matcher committed woke a fetch of its own, and every fetch a database transaction here.
-Gathering for up to 50 ms puts several matches in one fetch and one transaction: at 200
-matches/s the notifier's CPU per match fell from 1.4-1.6 to 0.8-1.0 ms, PostgreSQL's from
-~1.5 to 1.0-1.2 ms."""
+Answering at the first byte would wake a fetch, and a database transaction here, for every
+match transaction the matcher commits; gathering puts several matches in one fetch and one
+transaction, at the cost of up to 50 ms of latency (figures: docs/benchmarks.md)."""
 
 
 class Settings(DatabaseSettings, SecretKeySettings):
