@@ -1,14 +1,19 @@
-"""Builders and hypothesis strategies for the matcher's pure core.
+"""Builders, hypothesis strategies and the scalar oracle for the matcher's pure core.
 
 Under `--import-mode=importlib` test modules cannot import each other, so the helpers
 reach tests as session fixtures: `specs` gives builders with realistic defaults and the
-strategies; property tests draw from them with `st.data()`.
+strategies; property tests draw from them with `st.data()`. `specs.oracle` is the contract's
+rules written out for one pair with plain Python (`scalar_oracle.py`, loaded from here):
+the package has only the column rules, and the property tests hold them to it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -193,6 +198,16 @@ def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> Prof
     )
 
 
+def _load_oracle() -> ModuleType:
+    path = Path(__file__).with_name("scalar_oracle.py")
+    spec = importlib.util.spec_from_file_location("koppel_matcher_scalar_oracle", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass(frozen=True)
 class Specs:
     now: datetime
@@ -204,6 +219,8 @@ class Specs:
     utrecht: Place
     amersfoort: Place
     groningen: Place
+    oracle: Any
+    """`evaluate`, `failed_filters` and `score` for one pair, written out scalar by scalar."""
 
 
 @pytest.fixture(scope="session")
@@ -218,4 +235,5 @@ def specs() -> Specs:
         utrecht=UTRECHT,
         amersfoort=AMERSFOORT,
         groningen=GRONINGEN,
+        oracle=_load_oracle(),
     )
