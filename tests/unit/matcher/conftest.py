@@ -1,17 +1,22 @@
-"""Builders and hypothesis strategies for the matcher's pure core.
+"""Builders, hypothesis strategies and the scalar oracle for the matcher's pure core.
 
 Under `--import-mode=importlib` test modules cannot import each other, so the helpers
 reach tests as session fixtures: `specs` gives builders with realistic defaults and the
-strategies; property tests draw from them with `st.data()`. `fakes` gives the in-memory
-stand-ins of the matcher's ports (`ShardRepository`, `ShardUnitOfWork`) and of the shard's
-Kafka consumer.
+strategies; property tests draw from them with `st.data()`. `specs.oracle` is the contract's
+rules written out for one pair with plain Python (`scalar_oracle.py`, loaded from here):
+the package has only the column rules, and the property tests hold them to it. `fakes`
+gives the in-memory stand-ins of the matcher's ports (`ShardRepository`, `ShardUnitOfWork`)
+and of the shard's Kafka consumer.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -201,6 +206,16 @@ def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> Prof
     )
 
 
+def _load_oracle() -> ModuleType:
+    path = Path(__file__).with_name("scalar_oracle.py")
+    spec = importlib.util.spec_from_file_location("koppel_matcher_scalar_oracle", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass(frozen=True)
 class Specs:
     now: datetime
@@ -212,6 +227,8 @@ class Specs:
     utrecht: Place
     amersfoort: Place
     groningen: Place
+    oracle: Any
+    """`evaluate`, `failed_filters` and `score` for one pair, written out scalar by scalar."""
 
 
 @pytest.fixture(scope="session")
@@ -226,6 +243,7 @@ def specs() -> Specs:
         utrecht=UTRECHT,
         amersfoort=AMERSFOORT,
         groningen=GRONINGEN,
+        oracle=_load_oracle(),
     )
 
 

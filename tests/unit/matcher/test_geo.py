@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koppel_matcher.domain import components as c
-from koppel_matcher.domain import vector_scoring as v
 from koppel_matcher.domain.geo import (
     EARTH_RADIUS_KM,
     NEGATIVE_LIMIT_H,
@@ -20,6 +19,7 @@ from koppel_matcher.domain.geo import (
     near_threshold,
     unit_vector,
 )
+from koppel_matcher.domain.travel import travel_band, travel_bands
 
 latitudes = st.floats(-90, 90)
 longitudes = st.floats(-180, 180)
@@ -85,9 +85,9 @@ def test_travel_bands_agree_with_the_scalar_unless_fragile(
     lat: float, lon: float, km: float, bearing: float
 ) -> None:
     there = _at_distance(lat, lon, km, bearing)
-    bands, fragile = v.travel_bands(np.array([_h(lat, lon, *there)]))
+    bands, fragile = travel_bands(np.array([_h(lat, lon, *there)]))
     if not fragile[0]:
-        assert int(bands[0]) == c.travel_band(haversine_km(lat, lon, *there))
+        assert int(bands[0]) == travel_band(haversine_km(lat, lon, *there))
 
 
 def test_thresholds_beyond_the_ordinary() -> None:
@@ -102,7 +102,7 @@ def test_thresholds_beyond_the_ordinary() -> None:
 def test_missing_coordinates_give_nan_and_are_never_fragile() -> None:
     assert all(math.isnan(x) for x in unit_vector(None, 5.0))
     h = np.array([math.nan, math.nan])
-    bands, fragile = v.travel_bands(h)
+    bands, fragile = travel_bands(h)
     assert bands.tolist() == [c.TRAVEL_UNKNOWN, c.TRAVEL_UNKNOWN]
     assert not fragile.any()
     assert not near_threshold(h, h_of_km(10)).any()

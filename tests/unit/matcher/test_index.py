@@ -1,10 +1,9 @@
-"""The columnar index gives exactly what `evaluate()` gives pair by pair, in both directions."""
+"""The columnar index gives exactly what the scalar oracle gives pair by pair, both ways."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, target
@@ -31,15 +30,17 @@ def _ranked(pairs: list[tuple[str, Evaluation]]) -> list[tuple[str, Evaluation]]
 
 
 def brute_force_for_assignment(
-    a: AssignmentSpec, profiles: list[ProfileSpec], now: datetime
+    specs: Any, a: AssignmentSpec, profiles: list[ProfileSpec]
 ) -> list[tuple[str, Evaluation]]:
-    return _ranked([(p.id, e) for p in profiles if (e := evaluate(a, p, now)) is not None])
+    evaluate = specs.oracle.evaluate
+    return _ranked([(p.id, e) for p in profiles if (e := evaluate(a, p, specs.now)) is not None])
 
 
 def brute_force_for_profile(
-    p: ProfileSpec, assignments: list[AssignmentSpec], now: datetime
+    specs: Any, p: ProfileSpec, assignments: list[AssignmentSpec]
 ) -> list[tuple[str, Evaluation]]:
-    return _ranked([(a.id, e) for a in assignments if (e := evaluate(a, p, now)) is not None])
+    evaluate = specs.oracle.evaluate
+    return _ranked([(a.id, e) for a in assignments if (e := evaluate(a, p, specs.now)) is not None])
 
 
 def _draw_world(data: Any, specs: Any) -> tuple[list[AssignmentSpec], list[ProfileSpec]]:
@@ -72,12 +73,12 @@ def test_index_equals_brute_force_both_directions(specs: Any, data: Any) -> None
     pairs = 0
     for a in assignments:
         found = index.matches_for_assignment(a, specs.now)
-        assert found == brute_force_for_assignment(a, profiles, specs.now)
+        assert found == brute_force_for_assignment(specs, a, profiles)
         pairs += len(found)
     target(float(pairs), label="matching pairs")  # steer hypothesis towards dense worlds
     for p in profiles:
         assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(
-            p, assignments, specs.now
+            specs, p, assignments
         )
 
 
@@ -94,6 +95,36 @@ def test_both_directions_find_the_same_pairs(specs: Any, data: Any) -> None:
     }
     assert by_assignment == by_profile
     target(float(len(by_assignment)), label="matching pairs")
+
+
+Judged = dict[str, tuple[float, tuple[str, ...]]]
+
+
+def _judged(ranking: Any) -> Judged:
+    """Id → (score, reasons) of every pair a ranking holds."""
+    return {i: (score, reasons) for i, score, reasons in ranking.scored()}
+
+
+@PROPERTY
+@given(data=st.data())
+def test_each_pair_is_judged_alike_from_either_side(specs: Any, data: Any) -> None:
+    """For every pair: found or not, score and reasons are the same whether the assignment
+    is matched against the profiles or the profile against the assignments, and equal to
+    `evaluate()` and to the scalar oracle."""
+    assignments, profiles = _draw_world(data, specs)
+    index = _index(assignments, profiles)
+    by_assignment = {a.id: _judged(index.rank_for_assignment(a, specs.now)) for a in assignments}
+    by_profile = {p.id: _judged(index.rank_for_profile(p, specs.now)) for p in profiles}
+    passing = 0
+    for a in assignments:
+        for p in profiles:
+            expected = specs.oracle.evaluate(a, p, specs.now)
+            assert evaluate(a, p, specs.now) == expected
+            judged = None if expected is None else (expected.score, expected.reasons)
+            assert by_assignment[a.id].get(p.id) == judged
+            assert by_profile[p.id].get(a.id) == judged
+            passing += expected is not None
+    target(float(passing), label="matching pairs")
 
 
 @PROPERTY
@@ -116,10 +147,10 @@ def test_travel_limit_near_the_boundary_agrees_with_the_scalar(specs: Any, data:
         )  # fmt: skip
     index = _index([a], profiles)
     assert index.matches_for_assignment(a, specs.now) == brute_force_for_assignment(
-        a, profiles, specs.now
+        specs, a, profiles
     )
     for p in profiles:
-        assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(p, [a], specs.now)
+        assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(specs, p, [a])
 
 
 def _some_of(data: Any, live: dict[str, Any], label: str) -> set[str]:
@@ -164,11 +195,11 @@ def test_upserts_and_removals_keep_the_index_exact(specs: Any, data: Any) -> Non
     assert all(index.assignment(aid) == a for aid, a in live_a.items())
     for a in live_a.values():
         assert index.matches_for_assignment(a, specs.now) == brute_force_for_assignment(
-            a, list(live_p.values()), specs.now
+            specs, a, list(live_p.values())
         )
     for p in live_p.values():
         assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(
-            p, list(live_a.values()), specs.now
+            specs, p, list(live_a.values())
         )
 
 
@@ -224,7 +255,8 @@ def test_ranking_is_by_score_then_id(specs: Any) -> None:
 def test_one_pair_index_agrees_with_evaluate(specs: Any, data: Any) -> None:
     a = data.draw(specs.assignments())
     p = data.draw(specs.profiles())
-    evaluation = evaluate(a, p, specs.now)
+    evaluation = specs.oracle.evaluate(a, p, specs.now)
+    assert evaluate(a, p, specs.now) == evaluation
     index = _index([a], [p])
     found = index.matches_for_profile(p, specs.now)
     assert found == ([] if evaluation is None else [(a.id, evaluation)])
@@ -255,7 +287,7 @@ def test_reasons_alone_equal_the_brute_force_evaluations(specs: Any, data: Any) 
     index = _index(assignments, profiles)
     pairs = 0
     for a in assignments:
-        expected = brute_force_for_assignment(a, profiles, specs.now)
+        expected = brute_force_for_assignment(specs, a, profiles)
         ranking = index.rank_for_assignment(a, specs.now)
         assert list(ranking.scored()) == [(i, e.score, e.reasons) for i, e in expected]
         evaluated_first = index.rank_for_assignment(a, specs.now)
@@ -264,7 +296,7 @@ def test_reasons_alone_equal_the_brute_force_evaluations(specs: Any, data: Any) 
         pairs += len(expected)
     target(float(pairs), label="matching pairs")
     for p in profiles:
-        expected = brute_force_for_profile(p, assignments, specs.now)
+        expected = brute_force_for_profile(specs, p, assignments)
         ranking = index.rank_for_profile(p, specs.now)
         assert ranking.reasons() == [e.reasons for _, e in expected]
         assert ranking.matches() == expected

@@ -19,9 +19,10 @@ from koppel.vocabulary import (
     SizeClass,
     WorkStyle,
 )
+from koppel_matcher.domain.evaluate import score
 from koppel_matcher.domain.model import Place
 from koppel_matcher.domain.reasons import DISCIPLINE_NAMES
-from koppel_matcher.domain.scoring import COMPONENTS, WEIGHTS, score
+from koppel_matcher.domain.scoring import COMPONENTS, WEIGHTS
 
 MUNICIPALITY = OrganizationType.MUNICIPALITY
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -38,6 +39,7 @@ def test_weights_sum_to_one_and_name_every_component() -> None:
 def test_score_is_in_range_deterministic_and_explained(specs: Any, data: Any) -> None:
     a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
     first = score(a, p)
+    assert first == specs.oracle.score(a, p)
     assert 0.0 <= first.score <= 1.0
     assert round(first.score, 4) == first.score
     assert score(a, p) == first

@@ -2,11 +2,15 @@
 
 Slots of removed entities go on a free list and are re-used; an `alive` mask tells scans
 which slots hold something. Arrays double in size when full, so upserts are amortised O(1).
+
+The matching rules read a side through `Columns`, a mapping from field name to values:
+the arrays of every slot, a `Taken` subset of them, or one entity's values as numpy
+scalars (`entity_columns.py`), which broadcast against the other side's arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -15,6 +19,31 @@ import numpy.typing as npt
 from koppel_matcher.domain.id_order import IdOrder
 
 Array = npt.NDArray[Any]
+Columns = Mapping[str, Any]
+"""A side's values by field name; `certs` holds certification mask words (last axis)."""
+
+
+class Taken(Mapping[str, Any]):
+    """The rows `rows` of some columns, each column taken on first use and kept."""
+
+    __slots__ = ("_columns", "_taken", "rows")
+
+    def __init__(self, columns: Columns, rows: npt.NDArray[np.intp]) -> None:
+        self._columns = columns
+        self._taken: dict[str, Any] = {}
+        self.rows = rows
+
+    def __getitem__(self, name: str) -> Any:
+        taken = self._taken.get(name)
+        if taken is None:
+            taken = self._taken[name] = self._columns[name][self.rows]
+        return taken
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 class SlotColumns:
@@ -77,6 +106,10 @@ class SlotColumns:
             self.arrays[name][slot] = fill
         self._free.append(slot)
         return slot
+
+    def columns(self) -> Columns:
+        """Every slot's values by field name, certification words under `certs`."""
+        return {**self.arrays, "certs": self.certs}
 
     def order_labels(self) -> npt.NDArray[np.int64]:
         """Per slot an integer that sorts the live slots like their ids (`id_order`)."""

@@ -1,43 +1,51 @@
-"""The score's components: how a pair maps to a small integer state, and a state to a value.
+"""The score's components: how a pair maps to an integer state, and a state to a value.
 
-A component's state is an `int` that determines both its value in [0, 1] and its reason
-text, so the index can compute states for whole columns with numpy and share the
-rendering with the scalar path (`scoring.py`). Values come from small lookup tables or
-pure functions of counts, built once, so both paths produce bit-identical floats.
+A component's state determines both its value in [0, 1] and its reason text. Each state
+function reads the columns of a `Pair` (`columns.Columns`: one side is the query's own
+entity, the other the rows it is matched against, and they broadcast), so one function
+serves both directions of the index and a single pair alike. Components with few states
+define their value per state (`*_value`), turned into lookup tables by `scoring.py`; the
+two with many states (discipline coverage, hours) compute values from state arrays.
 """
 
 from __future__ import annotations
 
-from koppel.vocabulary import OrganizationType, SizeClass, WorkStyle
-from koppel_matcher.domain.hard_filters import distance_km
-from koppel_matcher.domain.masks import (
-    ASSIGNMENT_TYPE_INDEX,
-    DISCIPLINE_BITS,
-    ORGANIZATION_TYPE_INDEX,
-    WORK_STYLE_INDEX,
-    WORK_STYLES,
-    assignment_type_mask,
-    discipline_mask,
-    organization_type_mask,
-)
-from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
+from typing import Any, NamedTuple
 
-PLAIN_DISCIPLINE_CREDIT = 0.6
-"""A required discipline the consultant holds counts 0.6; as a specialism it counts 1.0."""
+import numpy as np
+import numpy.typing as npt
+
+from koppel.vocabulary import OrganizationType, SizeClass, WorkStyle
+from koppel_matcher.domain.columns import Columns
+from koppel_matcher.domain.masks import DISCIPLINE_BITS, WORK_STYLES
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+class Pair(NamedTuple):
+    """The columns of both sides of the pairs being scored, and their travel states."""
+
+    a: Columns
+    p: Columns
+    travel: Any
+
+
+def _wide(values: Any) -> Any:
+    """Widened to int64 before arithmetic that could leave a column's small dtype."""
+    return values.astype(np.int64)
+
 
 # --- disciplines: state = wanted | specialism-covered << 18 | plain-covered << 36 ---
+PLAIN_DISCIPLINE_CREDIT = 0.6
+"""A required discipline the consultant holds counts 0.6; as a specialism it counts 1.0."""
 COVERAGE_SHIFT = DISCIPLINE_BITS
 SUBSET_MASK = (1 << DISCIPLINE_BITS) - 1
 
 
-def coverage_state(wanted: int, disciplines: int, specialisms: int) -> int:
-    special = wanted & disciplines & specialisms
-    plain = wanted & disciplines & ~specialisms
-    return wanted | special << COVERAGE_SHIFT | plain << (2 * COVERAGE_SHIFT)
-
-
-def coverage_parts(state: int) -> tuple[int, int, int]:
-    """(wanted, covered as specialism, covered as plain discipline) masks of a state."""
+def coverage_parts(state: Any) -> tuple[Any, Any, Any]:
+    """(wanted, covered as specialism, covered as plain discipline) masks of a state, or
+    of an array of them."""
     return (
         state & SUBSET_MASK,
         state >> COVERAGE_SHIFT & SUBSET_MASK,
@@ -52,18 +60,60 @@ def coverage_value(wanted: int, special: int, plain: int, neutral: float) -> flo
     return (special * 1.0 + plain * PLAIN_DISCIPLINE_CREDIT) / wanted
 
 
-def required_value(state: int) -> float:
-    wanted, special, plain = (m.bit_count() for m in coverage_parts(state))
-    return coverage_value(wanted, special, plain, neutral=0.0)
+def _coverage_state(wanted: Any, pair: Pair) -> Any:
+    wanted = _wide(wanted)
+    disciplines, specialisms = _wide(pair.p["disciplines"]), _wide(pair.p["specialisms"])
+    special = wanted & disciplines & specialisms
+    plain = wanted & disciplines & ~specialisms
+    return wanted | special << COVERAGE_SHIFT | plain << (2 * COVERAGE_SHIFT)
 
 
-def preferred_value(state: int) -> float:
-    wanted, special, plain = (m.bit_count() for m in coverage_parts(state))
-    return coverage_value(wanted, special, plain, neutral=0.5)
+def required_state(pair: Pair) -> Any:
+    return _coverage_state(pair.a["required"], pair)
+
+
+def preferred_state(pair: Pair) -> Any:
+    return _coverage_state(pair.a["preferred"], pair)
+
+
+_N = DISCIPLINE_BITS + 1
+
+
+def _coverage_table(neutral: float) -> Floats:
+    """Values by (wanted, special, plain) counts."""
+    table = np.zeros((_N, _N, _N), dtype=np.float64)
+    for wanted in range(_N):
+        for special in range(wanted + 1):
+            for plain in range(wanted + 1 - special):
+                table[wanted, special, plain] = coverage_value(wanted, special, plain, neutral)
+    return table
+
+
+_REQUIRED_TABLE = _coverage_table(0.0)
+_PREFERRED_TABLE = _coverage_table(0.5)
+
+
+def _coverage_values(states: Ints, table: Floats) -> Floats:
+    counts = [np.bitwise_count(mask).astype(np.intp) for mask in coverage_parts(states)]
+    values: Floats = table[counts[0], counts[1], counts[2]]
+    return values
+
+
+def required_values(states: Ints) -> Floats:
+    return _coverage_values(states, _REQUIRED_TABLE)
+
+
+def preferred_values(states: Ints) -> Floats:
+    return _coverage_values(states, _PREFERRED_TABLE)
 
 
 # --- level: state = assignment rank * 4 + consultant rank ---
 LEVEL_EXACT, LEVEL_STRETCH, LEVEL_STEP_DOWN = 1.0, 0.5, 0.3
+LEVEL_STATES = 16
+
+
+def level_state(pair: Pair) -> Any:
+    return _wide(pair.a["level"]) * 4 + pair.p["level"]
 
 
 def level_value(state: int) -> float:
@@ -74,6 +124,7 @@ def level_value(state: int) -> float:
 # --- work style vs organisation: state = organisation kind * 3 + work style index ---
 KIND_NONE, KIND_SMALL_MUNICIPALITY = 0, 1
 KIND_LARGE_MUNICIPALITY, KIND_MINISTRY, KIND_AGENCY, KIND_PROVINCE = 2, 3, 4, 5
+WORK_STYLE_STATES = (KIND_PROVINCE + 1) * 3
 _SPECIALIST_KIND = {
     OrganizationType.MINISTRY: KIND_MINISTRY,
     OrganizationType.EXECUTIVE_AGENCY: KIND_AGENCY,
@@ -81,21 +132,25 @@ _SPECIALIST_KIND = {
 }
 
 
-def organization_kind(a: AssignmentSpec) -> int:
+def organization_kind(organization_type: OrganizationType, size_class: SizeClass | None) -> int:
     """Which work style the organisation tends to want (seed 000), as a kind code."""
-    if a.organization_type is OrganizationType.MUNICIPALITY:
-        if a.size_class is SizeClass.SMALL:
+    if organization_type is OrganizationType.MUNICIPALITY:
+        if size_class is SizeClass.SMALL:
             return KIND_SMALL_MUNICIPALITY
-        if a.size_class is SizeClass.LARGE:
+        if size_class is SizeClass.LARGE:
             return KIND_LARGE_MUNICIPALITY
         return KIND_NONE
-    return _SPECIALIST_KIND.get(a.organization_type, KIND_NONE)
+    return _SPECIALIST_KIND.get(organization_type, KIND_NONE)
 
 
 def wanted_style(kind: int) -> WorkStyle | None:
     if kind == KIND_NONE:
         return None
     return WorkStyle.GENERALIST if kind == KIND_SMALL_MUNICIPALITY else WorkStyle.SPECIALIST
+
+
+def work_style_state(pair: Pair) -> Any:
+    return _wide(pair.a["kind"]) * 3 + pair.p["style"]
 
 
 def work_style_value(state: int) -> float:
@@ -110,10 +165,21 @@ def work_style_value(state: int) -> float:
 NO_PREFERENCE, PREFERRED, NOT_PREFERRED = 0, 1, 2
 
 
-def preference_state(type_index: int, preferred_mask: int) -> int:
-    if preferred_mask == 0:
-        return type_index * 3 + NO_PREFERENCE
-    return type_index * 3 + (PREFERRED if preferred_mask >> type_index & 1 else NOT_PREFERRED)
+def _preference_state(type_index: Any, preferred_mask: Any) -> Any:
+    type_index, preferred_mask = _wide(type_index), _wide(preferred_mask)
+    held = (preferred_mask >> type_index) & 1
+    relation = np.where(
+        preferred_mask == 0, NO_PREFERENCE, np.where(held == 1, PREFERRED, NOT_PREFERRED)
+    )
+    return type_index * 3 + relation
+
+
+def organization_type_state(pair: Pair) -> Any:
+    return _preference_state(pair.a["org_type"], pair.p["pref_org"])
+
+
+def assignment_type_state(pair: Pair) -> Any:
+    return _preference_state(pair.a["asg_type"], pair.p["pref_asg"])
 
 
 def preference_value(state: int) -> float:
@@ -126,29 +192,36 @@ HOURS_FIELD_MAX = (1 << HOURS_FIELD_BITS) - 1
 HOURS_FULL, HOURS_PARTIAL = 1.0, 0.4
 
 
-def hours_state(a_min: int, a_max: int, free_min: int, free_max: int) -> int:
-    fields = (a_min, a_max, free_min, free_max)
-    state = 0
-    for i, v in enumerate(fields):
-        state |= min(max(v, 0), HOURS_FIELD_MAX) << (i * HOURS_FIELD_BITS)
+def hours_state(pair: Pair) -> Any:
+    a, p = pair.a, pair.p
+    state: Any = np.int64(0)
+    for i, field in enumerate((a["hours_min"], a["hours_max"], p["free_min"], p["free_max"])):
+        state = state | _wide(np.clip(field, 0, HOURS_FIELD_MAX)) << (i * HOURS_FIELD_BITS)
     return state
 
 
-def hours_fields(state: int) -> tuple[int, int, int, int]:
+def hours_fields(state: Any) -> tuple[Any, Any, Any, Any]:
+    """(asked min, asked max, free min, free max) of a state, or of an array of them."""
     a_min, a_max, free_min, free_max = (
         state >> (i * HOURS_FIELD_BITS) & HOURS_FIELD_MAX for i in range(4)
     )
     return a_min, a_max, free_min, free_max
 
 
-def hours_value(state: int) -> float:
-    a_min, a_max, free_min, free_max = hours_fields(state)
-    return HOURS_FULL if free_min <= a_min and a_max <= free_max else HOURS_PARTIAL
+def hours_values(states: Ints) -> Floats:
+    """Full when the asked hours lie inside the free capacity, partial otherwise."""
+    a_min, a_max, free_min, free_max = hours_fields(states)
+    values: Floats = np.where((free_min <= a_min) & (a_max <= free_max), HOURS_FULL, HOURS_PARTIAL)
+    return values
 
 
 # --- office days: state = assignment days * 8 + consultant maximum (each clamped to 0..7) ---
-def office_state(days: int, maximum: int) -> int:
-    return min(max(days, 0), 7) * 8 + min(max(maximum, 0), 7)
+OFFICE_STATES = 64
+
+
+def office_state(pair: Pair) -> Any:
+    days, maximum = pair.a["office"], pair.p["max_office"]
+    return _wide(np.clip(days, 0, 7)) * 8 + np.clip(maximum, 0, 7)
 
 
 def office_value(state: int) -> float:
@@ -161,7 +234,7 @@ def office_value(state: int) -> float:
     return 0.75 if margin == 1 else 0.5
 
 
-# --- travel: state = remote, a distance band, or unknown ---
+# --- travel: state = remote, a distance band, or unknown (computed by `travel.py`) ---
 TRAVEL_REMOTE = 0
 TRAVEL_BAND_LIMITS_KM = (10.0, 25.0, 50.0, 100.0)
 """Upper ends of bands 1–4; band 5 is anything further."""
@@ -170,29 +243,29 @@ TRAVEL_UNKNOWN = TRAVEL_FAR + 1
 _TRAVEL_VALUES = (1.0, 1.0, 0.8, 0.6, 0.3, 0.1, 0.5)
 
 
-def travel_band(distance: float) -> int:
-    for band, limit in enumerate(TRAVEL_BAND_LIMITS_KM, start=1):
-        if distance <= limit:
-            return band
-    return TRAVEL_FAR
+def travel_state(pair: Pair) -> Any:
+    return pair.travel
 
 
 def travel_value(state: int) -> float:
     return _TRAVEL_VALUES[state]
 
 
-# --- rate headroom: state = missing, tight, some, ample ---
+# --- rate headroom: state = missing, tight, some, ample (NaN marks an unknown rate) ---
 RATE_MISSING, RATE_TIGHT, RATE_SOME, RATE_AMPLE = 0, 1, 2, 3
 RATE_SOME_HEADROOM, RATE_AMPLE_HEADROOM = 0.05, 0.20
 
 
-def rate_state(max_rate: float | None, min_rate: float | None) -> int:
-    if max_rate is None or min_rate is None:
-        return RATE_MISSING
-    headroom = (max_rate - min_rate) / max_rate
-    if headroom >= RATE_AMPLE_HEADROOM:
-        return RATE_AMPLE
-    return RATE_SOME if headroom >= RATE_SOME_HEADROOM else RATE_TIGHT
+def rate_state(pair: Pair) -> Any:
+    max_rate, min_rate = pair.a["max_rate"], pair.p["min_rate"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        headroom = (max_rate - min_rate) / max_rate
+    state = np.where(
+        headroom >= RATE_AMPLE_HEADROOM,
+        RATE_AMPLE,
+        np.where(headroom >= RATE_SOME_HEADROOM, RATE_SOME, RATE_TIGHT),
+    )
+    return np.where(np.isnan(max_rate) | np.isnan(min_rate), RATE_MISSING, state).astype(np.int64)
 
 
 def rate_value(state: int) -> float:
@@ -203,42 +276,16 @@ def rate_value(state: int) -> float:
 PUBLIC_AMPLE_YEARS = 5
 
 
-def public_sector_state(years: int) -> int:
+def public_sector_years_state(years: int) -> int:
+    """The state, kept as a profile column (it depends on the profile alone)."""
     if years <= 0:
         return 0
     return 2 if years >= PUBLIC_AMPLE_YEARS else 1
 
 
+def public_sector_state(pair: Pair) -> Any:
+    return pair.p["public_state"]
+
+
 def public_sector_value(state: int) -> float:
     return (0.2, 0.5, 1.0)[state]
-
-
-def states(a: AssignmentSpec, p: ProfileSpec) -> tuple[int, ...]:
-    """Every component's state for one pair, in `scoring.COMPONENTS` order."""
-    disciplines = discipline_mask(p.disciplines)
-    specialisms = discipline_mask(p.specialisms)
-    free_min, free_max = p.free_hours
-    if a.office_days_per_week <= 0:
-        travel = TRAVEL_REMOTE
-    else:
-        distance = distance_km(a, p)
-        travel = TRAVEL_UNKNOWN if distance is None else travel_band(distance)
-    return (
-        coverage_state(discipline_mask(a.disciplines_required), disciplines, specialisms),
-        coverage_state(discipline_mask(a.disciplines_preferred), disciplines, specialisms),
-        a.level.rank * 4 + p.level.rank,
-        organization_kind(a) * 3 + WORK_STYLE_INDEX[p.work_style],
-        preference_state(
-            ORGANIZATION_TYPE_INDEX[a.organization_type],
-            organization_type_mask(p.preferred_organization_types),
-        ),
-        preference_state(
-            ASSIGNMENT_TYPE_INDEX[a.assignment_type],
-            assignment_type_mask(p.preferred_assignment_types),
-        ),
-        hours_state(a.hours_min, a.hours_max, free_min, free_max),
-        office_state(a.office_days_per_week, p.max_office_days_per_week),
-        travel,
-        rate_state(a.max_hourly_rate_eur, p.min_hourly_rate_eur),
-        public_sector_state(p.public_sector_years),
-    )

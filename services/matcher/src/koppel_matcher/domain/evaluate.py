@@ -1,16 +1,71 @@
-"""One pair, both steps: hard filters, then the score."""
+"""One pair: the index's rules with the profile as a side of one row.
+
+What a caller without an index needs (the read API, demos, tests): the same functions
+the index scans with, so a pair's outcome is the same whichever way it is reached.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from koppel_matcher.domain.hard_filters import passes_hard_filters
+import numpy as np
+
+from koppel_matcher.domain import rendering
+from koppel_matcher.domain.columns import Columns
+from koppel_matcher.domain.components import Pair
+from koppel_matcher.domain.entity_columns import assignment_columns, profile_columns
+from koppel_matcher.domain.hard_filters import FILTERS
+from koppel_matcher.domain.instants import epoch_us
+from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
-from koppel_matcher.domain.scoring import score
+from koppel_matcher.domain.scan import scan, state_matrix
+from koppel_matcher.domain.scoring import component_states, scores
+from koppel_matcher.domain.travel import travel
+
+_ONE_ROW = np.ones(1, dtype=bool)
+
+
+def _columns(a: AssignmentSpec, p: ProfileSpec) -> tuple[Columns, Columns]:
+    """`a` as one entity, `p` as one row."""
+    vocabulary = CertificationVocabulary()
+    vocabulary.intern(a.required_certifications)
+    vocabulary.intern(p.certifications)
+    one = assignment_columns(a, vocabulary)
+    row = {
+        name: np.asarray(value)[np.newaxis]
+        for name, value in profile_columns(p, vocabulary).items()
+    }
+    return one, row
+
+
+def _evaluation(score: Any, states: Any, language: Any) -> Evaluation:
+    evaluation: Evaluation = rendering.evaluations(score, states, language)[0]
+    return evaluation
 
 
 def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | None:
     """The pair's evaluation, or None when a hard filter fails."""
-    if not passes_hard_filters(a, p, now):
+    one, row = _columns(a, p)
+    found = scan(one, row, epoch_us(now), "profiles", _ONE_ROW)
+    if found is None:
         return None
-    return score(a, p)
+    return _evaluation(found.scores, found.state_matrix(), found.languages)
+
+
+def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str]:
+    """Names of the hard filters the pair fails, in the contract's order (empty: it passes)."""
+    one, row = _columns(a, p)
+    moment = np.int64(epoch_us(now))
+    failed = [name for name, passes in FILTERS if not np.all(passes(one, row, moment))]
+    fits, _ = travel(one, row)
+    return failed if fits.all() else [*failed, "travel"]
+
+
+def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
+    """Score a pair whatever the hard filters say (`evaluate` is the guarded call)."""
+    one, row = _columns(a, p)
+    _, travel_states = travel(one, row)
+    states = component_states(Pair(one, row, travel_states))
+    total = np.broadcast_to(scores(states), (1,))
+    return _evaluation(total, state_matrix(states, 1), row["language"])

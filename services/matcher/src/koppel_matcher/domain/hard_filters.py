@@ -1,89 +1,107 @@
-"""The hard filters of DOMAIN.md section 3: a pair failing any of them is never a match.
+"""The hard filters of the contract's section 3: a pair failing any of them is never a match.
 
-Each filter is a named predicate over one (assignment, profile) pair at a moment `now`.
-`index.py` applies the same rules to whole columns; the property tests hold the two equal.
+Each filter is one function over the columns of both sides (`columns.Columns`) at a
+moment `now` (epoch microseconds). Whichever side is the query's own entity holds numpy
+scalars and broadcasts against the other side's rows, so the same function decides one
+assignment against every profile, one profile against every assignment, and one pair.
+A filter that reads only scalars answers for all rows at once. Filter 9 (travel) shares
+its distance computation with the travel component and lives in `travel.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
-from koppel_matcher.domain.geo import haversine_km
-from koppel_matcher.domain.instants import epoch_us
-from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
+import numpy as np
+
+from koppel_matcher.domain.columns import Columns
 
 AVAILABILITY_GRACE = timedelta(days=14)
 """Filter 3: a consultant may become available up to two weeks after the start date."""
+_GRACE_DAYS = AVAILABILITY_GRACE.days
 
-Filter = Callable[[AssignmentSpec, ProfileSpec, datetime], bool]
+Filter = Callable[[Columns, Columns, np.int64], Any]
+"""(assignment columns, profile columns, now) → pass mask, or one bool for all rows."""
 
 
-def is_open_at(a: AssignmentSpec, now: datetime) -> bool:
+def profile_active(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 1, profile side: active."""
+    return p["active"]
+
+
+def consent(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 1, profile side: consent given (GDPR/AVG)."""
+    return p["consent"]
+
+
+def assignment_open(a: Columns, p: Columns, now: np.int64) -> Any:
     """Filter 1, assignment side: status open and `now` strictly before `closes_at`."""
-    return a.is_open and (a.closes_at is None or epoch_us(now) < epoch_us(a.closes_at))
+    return a["open"] & (a["closes"] > now)
 
 
-def level_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
+def level(a: Columns, p: Columns, now: np.int64) -> Any:
     """Filter 2: same level, one step down, or one step up for those open to it."""
-    step = a.level.rank - p.level.rank
-    return step in (0, -1) or (step == 1 and p.open_to_next_level)
+    step = a["level"] - p["level"]
+    return (step == 0) | (step == -1) | ((step == 1) & p["open_next"])
 
 
-def hours_fit(a: AssignmentSpec, p: ProfileSpec) -> bool:
+def availability(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 3: available at most two weeks after the start date."""
+    return p["available"] <= a["start"] + _GRACE_DAYS
+
+
+def hours(a: Columns, p: Columns, now: np.int64) -> Any:
     """Filter 4: free capacity has a positive upper end and overlaps [min, max] (closed)."""
-    free_min, free_max = p.free_hours
-    return free_max > 0 and free_min <= a.hours_max and a.hours_min <= free_max
+    free_min, free_max = p["free_min"], p["free_max"]
+    return (free_max > 0) & (free_min <= a["hours_max"]) & (a["hours_min"] <= free_max)
 
 
-def travel_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
-    """Filter 9: only when there are office days, both coordinates and a travel limit."""
-    if a.office_days_per_week <= 0 or p.max_travel_km is None:
-        return True
-    distance = distance_km(a, p)
-    return distance is None or distance <= p.max_travel_km
+def office_days(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 5: no more office days than the consultant's maximum."""
+    return a["office"] <= p["max_office"]
 
 
-def distance_km(a: AssignmentSpec, p: ProfileSpec) -> float | None:
-    """Home-to-assignment distance, or None when either side lacks coordinates."""
-    here, there = p.home, a.location
-    if here.lat is None or here.lon is None or there.lat is None or there.lon is None:
-        return None
-    return haversine_km(here.lat, here.lon, there.lat, there.lon)
+def disciplines(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 6: at least one required discipline among the consultant's."""
+    return (a["required"] & p["disciplines"]) != 0
 
 
-def _rate_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
-    if a.max_hourly_rate_eur is None or p.min_hourly_rate_eur is None:
-        return True
-    return p.min_hourly_rate_eur <= a.max_hourly_rate_eur
+def certifications(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 7: every required certification held (masks over 64-bit words)."""
+    required, held = a["certs"], p["certs"]
+    fits: Any = np.True_
+    for word in range(required.shape[-1]):
+        wanted = required[..., word]
+        if np.ndim(wanted) == 0 and not wanted:
+            continue  # one assignment asking nothing in this word: every row passes it
+        have = held[..., word] if word < held.shape[-1] else np.uint64(0)
+        fits = fits & ((have & wanted) == wanted)
+    return fits
 
 
-def _experience_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
-    return a.min_years_experience is None or p.years_experience >= a.min_years_experience
+def experience(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 7: enough years of experience (no minimum is the smallest int32)."""
+    return p["years"] >= a["min_years"]
+
+
+def rate(a: Columns, p: Columns, now: np.int64) -> Any:
+    """Filter 8: the consultant's minimum rate within the maximum, when both are given."""
+    return ~(p["min_rate"] > a["max_rate"])  # NaN marks a missing rate: never fails
 
 
 FILTERS: tuple[tuple[str, Filter], ...] = (
-    ("profile_active", lambda a, p, now: p.active),
-    ("consent", lambda a, p, now: p.consent),
-    ("assignment_open", lambda a, p, now: is_open_at(a, now)),
-    ("level", lambda a, p, now: level_fits(a, p)),
-    ("availability", lambda a, p, now: p.available_from <= a.start_date + AVAILABILITY_GRACE),
-    ("hours", lambda a, p, now: hours_fit(a, p)),
-    ("office_days", lambda a, p, now: a.office_days_per_week <= p.max_office_days_per_week),
-    ("disciplines", lambda a, p, now: not a.disciplines_required.isdisjoint(p.disciplines)),
-    ("certifications", lambda a, p, now: a.required_certifications <= p.certifications),
-    ("experience", lambda a, p, now: _experience_fits(a, p)),
-    ("rate", lambda a, p, now: _rate_fits(a, p)),
-    ("travel", lambda a, p, now: travel_fits(a, p)),
+    ("profile_active", profile_active),
+    ("consent", consent),
+    ("assignment_open", assignment_open),
+    ("level", level),
+    ("availability", availability),
+    ("hours", hours),
+    ("office_days", office_days),
+    ("disciplines", disciplines),
+    ("certifications", certifications),
+    ("experience", experience),
+    ("rate", rate),
 )
-"""Filters 1–9 of DOMAIN.md in order; filters 1 and 7 are split in their parts."""
-
-
-def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str]:
-    """Names of the filters the pair fails, in `FILTERS` order (empty: it passes)."""
-    return [name for name, passes in FILTERS if not passes(a, p, now)]
-
-
-def passes_hard_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> bool:
-    """True when the pair passes every hard filter."""
-    return all(passes(a, p, now) for _, passes in FILTERS)
+"""Filters 1–8 of the contract in order; filters 1 and 7 are split in their parts."""

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from koppel_matcher.domain import rendering
 from koppel_matcher.domain.model import Evaluation
-from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES, evaluation_from_states
+from koppel_matcher.domain.scoring import COMPONENTS
 
 Match = tuple[str, Evaluation]
 Scored = tuple[str, float, tuple[str, ...]]
@@ -95,9 +95,9 @@ class Ranking(Sequence[Match]):
         return zip(self.ids, self.scores.tolist(), self.reasons(), strict=True)
 
     def _match(self, row: int) -> Match:
-        states = self._states[:, row].tolist()
-        language = self._languages.reshape(-1)[row if self._languages.ndim else 0]
-        evaluation = evaluation_from_states(states, LANGUAGES[int(language)])
+        language = self._languages[row : row + 1] if self._languages.ndim else self._languages
+        one = slice(row, row + 1)
+        evaluation = rendering.evaluations(self.scores[one], self._states[:, one], language)[0]
         return self.ids[row], evaluation
 
     def __repr__(self) -> str:

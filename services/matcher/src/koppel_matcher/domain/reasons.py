@@ -5,6 +5,8 @@ A reason function returns None for a neutral state: that component did not move 
 
 from __future__ import annotations
 
+import numpy as np
+
 from koppel.vocabulary import AssignmentType, Discipline, Language, OrganizationType, WorkStyle
 from koppel_matcher.domain import components as c
 from koppel_matcher.domain.masks import ASSIGNMENT_TYPES, ORGANIZATION_TYPES, disciplines_in
@@ -221,7 +223,7 @@ def _span(low: int, high: int) -> str:
 def hours_reason(state: int, language: Language) -> str | None:
     a_min, a_max, free_min, free_max = c.hours_fields(state)
     asked, free = _span(a_min, a_max), _span(free_min, free_max)
-    if c.hours_value(state) == c.HOURS_FULL:
+    if c.hours_values(np.array([state]))[0] == c.HOURS_FULL:
         if language is NL:
             return f"{asked} uur per week past in je beschikbare {free} uur"
         return f"{asked} hours a week fit your available {free} hours"

@@ -12,8 +12,8 @@ groups the rows by which components moved, and builds each group's `reasons` (an
 `reasons()` builds only what a publisher needs per match, the tuple of reason texts (well
 under a microsecond a match); `evaluations()` builds the full `Evaluation` objects, filling
 their frozen fields through the slot descriptors with `map`, which skips the Python-level
-`__init__`. Texts and contributions are the ones `scoring.PART_TABLES` renders for the
-scalar path, and the property tests compare the two.
+`__init__`. Texts and contributions are the ones `scoring.PART_TABLES` renders: this is
+the one place that turns component states into reasons, for a scan and a single pair.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ import numpy.typing as npt
 
 from koppel_matcher.domain import components as c
 from koppel_matcher.domain.model import Evaluation
-from koppel_matcher.domain.scoring import LANGUAGES, PART_TABLES, Part
-from koppel_matcher.domain.vector_scoring import SMALL_STATE_COUNTS
+from koppel_matcher.domain.scoring import LANGUAGES, PART_TABLES, SMALL_STATE_COUNTS, Part
 
 Objects = npt.NDArray[np.object_]
 States = npt.NDArray[np.int64]

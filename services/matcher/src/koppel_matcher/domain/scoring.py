@@ -25,21 +25,30 @@ to 4 decimals. The weights below are the one place they are set (they sum to 1):
 Work style (seed 000): small municipalities lean to generalists; large municipalities,
 ministries, executive agencies and provinces to specialists; other organisations not.
 
-A component "moved the score" unless it sits at its neutral value (marked "n." above:
-nothing to say either way); those that moved appear in `Evaluation.components` as
-(name, weight × value rounded to 4 decimals) and give one reason each, in the
-consultant's language.
+Each component's state is one function over the columns of both sides (`components.py`),
+the same for either direction of the index and for a single pair; its value and its
+reason are functions of that state. A component "moved the score" unless it sits at its
+neutral value (marked "n." above: nothing to say either way); those that moved appear in
+`Evaluation.components` as (name, weight × value rounded to 4 decimals) and give one
+reason each, in the consultant's language, rendered from `PART_TABLES` (`rendering.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from koppel.vocabulary import Language
 from koppel_matcher.domain import components as c
 from koppel_matcher.domain import reasons as r
-from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.masks import ASSIGNMENT_TYPES, ORGANIZATION_TYPES
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 WEIGHTS: dict[str, float] = {
     "required_disciplines": 0.30,
@@ -56,37 +65,86 @@ WEIGHTS: dict[str, float] = {
 }
 
 SCORE_DECIMALS = 4
-_SCALE = 10_000  # 10 ** SCORE_DECIMALS
+_SCALE = 10_000.0  # 10 ** SCORE_DECIMALS
 
 Part = tuple[tuple[str, float], str] | None
 """A component's share in an evaluation: ((name, contribution), reason), or None if neutral."""
 
 
+def _table(value: Callable[[int], float], count: int) -> Callable[[Ints], Floats]:
+    """The values of a component with `count` states, looked up in a table of `value`."""
+    table = np.array([value(state) for state in range(count)], dtype=np.float64)
+
+    def values(states: Ints) -> Floats:
+        looked_up: Floats = table[states]
+        return looked_up
+
+    return values
+
+
 @dataclass(frozen=True, slots=True)
 class Component:
     name: str
-    value: Callable[[int], float]
+    state: Callable[[c.Pair], Any]
+    """The state of every pair, from the columns of both sides (broadcasting)."""
+    values: Callable[[Ints], Floats]
+    """The value in [0, 1] of every state."""
     reason: Callable[[int, Language], str | None]
+    states: int | None = None
+    """How many states there are, when few enough for a table of every part."""
 
     @property
     def weight(self) -> float:
         return WEIGHTS[self.name]
 
 
+def _few(
+    name: str,
+    state: Callable[[c.Pair], Any],
+    value: Callable[[int], float],
+    reason: Callable[[int, Language], str | None],
+    count: int,
+) -> Component:
+    return Component(name, state, _table(value, count), reason, count)
+
+
 COMPONENTS: tuple[Component, ...] = (
-    Component("required_disciplines", c.required_value, r.required_reason),
-    Component("preferred_disciplines", c.preferred_value, r.preferred_reason),
-    Component("level", c.level_value, r.level_reason),
-    Component("work_style", c.work_style_value, r.work_style_reason),
-    Component("organization_type", c.preference_value, r.organization_type_reason),
-    Component("assignment_type", c.preference_value, r.assignment_type_reason),
-    Component("hours", c.hours_value, r.hours_reason),
-    Component("office_days", c.office_value, r.office_days_reason),
-    Component("travel", c.travel_value, r.travel_reason),
-    Component("rate", c.rate_value, r.rate_reason),
-    Component("public_sector", c.public_sector_value, r.public_sector_reason),
-)
+    Component("required_disciplines", c.required_state, c.required_values, r.required_reason),
+    Component("preferred_disciplines", c.preferred_state, c.preferred_values, r.preferred_reason),
+    _few("level", c.level_state, c.level_value, r.level_reason, c.LEVEL_STATES),
+    _few("work_style", c.work_style_state, c.work_style_value, r.work_style_reason,
+         c.WORK_STYLE_STATES),
+    _few("organization_type", c.organization_type_state, c.preference_value,
+         r.organization_type_reason, len(ORGANIZATION_TYPES) * 3),
+    _few("assignment_type", c.assignment_type_state, c.preference_value,
+         r.assignment_type_reason, len(ASSIGNMENT_TYPES) * 3),
+    Component("hours", c.hours_state, c.hours_values, r.hours_reason),
+    _few("office_days", c.office_state, c.office_value, r.office_days_reason, c.OFFICE_STATES),
+    _few("travel", c.travel_state, c.travel_value, r.travel_reason, c.TRAVEL_UNKNOWN + 1),
+    _few("rate", c.rate_state, c.rate_value, r.rate_reason, c.RATE_AMPLE + 1),
+    _few("public_sector", c.public_sector_state, c.public_sector_value,
+         r.public_sector_reason, 3),
+)  # fmt: skip
 LANGUAGES: tuple[Language, ...] = tuple(Language)
+
+SMALL_STATE_COUNTS: dict[int, int] = {
+    i: component.states for i, component in enumerate(COMPONENTS) if component.states is not None
+}
+"""Components whose states are all below a small count (index in `COMPONENTS`: count)."""
+
+
+def component_states(pair: c.Pair) -> list[Any]:
+    """Every component's states, in `COMPONENTS` order (each broadcasts to the pairs)."""
+    return [component.state(pair) for component in COMPONENTS]
+
+
+def scores(states: list[Any]) -> Floats:
+    """Σ weight × value in component order, rounded to 4 decimals and clamped to [0, 1]."""
+    total: Any = 0.0
+    for component, state in zip(COMPONENTS, states, strict=True):
+        total = total + component.weight * component.values(np.asarray(state, dtype=np.int64))
+    result: Floats = np.clip(np.rint(total * _SCALE) / _SCALE, 0.0, 1.0)
+    return result
 
 
 class PartTable(dict[int, Part]):
@@ -101,45 +159,11 @@ class PartTable(dict[int, Part]):
         reason = self.component.reason(state, LANGUAGES[language])
         part: Part = None
         if reason is not None:
-            contribution = self.component.weight * self.component.value(state)
+            value = float(self.component.values(np.array([state], dtype=np.int64))[0])
+            contribution = self.component.weight * value
             part = ((self.component.name, round(contribution, SCORE_DECIMALS)), reason)
         self[key] = part
         return part
 
 
 PART_TABLES: tuple[PartTable, ...] = tuple(PartTable(component) for component in COMPONENTS)
-
-
-def round_score(total: float) -> float:
-    """Round to 4 decimals the way `numpy.rint(total * 1e4) / 1e4` does, clamped to [0, 1]."""
-    return min(1.0, max(0.0, round(total * _SCALE) / _SCALE))
-
-
-def total_of(states: Sequence[int]) -> float:
-    """Unrounded Σ weight × value, summed in component order (the index does the same)."""
-    total = 0.0
-    for component, state in zip(COMPONENTS, states, strict=True):
-        total += component.weight * component.value(state)
-    return total
-
-
-def evaluation_of(score: float, parts: Sequence[Part]) -> Evaluation:
-    moved = [part for part in parts if part is not None]
-    return Evaluation(
-        score=score,
-        components=tuple(part[0] for part in moved),
-        reasons=tuple(part[1] for part in moved),
-    )
-
-
-def evaluation_from_states(states: Sequence[int], language: Language) -> Evaluation:
-    """The evaluation for a pair whose component states are known."""
-    lang = LANGUAGES.index(language)
-    keys = (state * len(LANGUAGES) + lang for state in states)
-    parts = [table[key] for table, key in zip(PART_TABLES, keys, strict=True)]
-    return evaluation_of(round_score(total_of(states)), parts)
-
-
-def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
-    """Score a pair; assumes the hard filters passed (see `evaluate` for the guarded call)."""
-    return evaluation_from_states(c.states(a, p), p.language)
