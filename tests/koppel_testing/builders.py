@@ -1,0 +1,63 @@
+"""Builders of valid assignments and consultant profiles, one pair that matches by default.
+
+Each builder takes the fields a test cares about as keyword arguments and fills the rest
+with values that pass every hard filter against the other builder's defaults: a senior
+citizen-participation assignment in Zeist and a senior consultant living in Utrecht.
+`*_document` returns the JSON a client sends; the others return the validated model.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from koppel.contract import Assignment, ConsultantProfile
+
+TODAY = date.today()
+
+
+def assignment_document(assignment_id: str = "A-1", **changes: Any) -> dict[str, Any]:
+    """The JSON body of `PUT /v1/assignments/{id}`; `changes` replace whole top-level fields."""
+    document: dict[str, Any] = {
+        "id": assignment_id,
+        "title": "Senior communicatieadviseur participatie",
+        "organization": {"name": "Gemeente Zeist", "type": "municipality", "inhabitants": 65_000},
+        "location": {"city": "Zeist", "province": "utrecht"},
+        "level": "senior",
+        "assignment_type": "project",
+        "disciplines_required": ["citizen_participation"],
+        "hours_per_week": {"min": 28, "max": 32},
+        "start_date": (TODAY + timedelta(days=14)).isoformat(),
+        "duration_months": 6,
+        "office_days_per_week": 2,
+    }
+    document.update(changes)
+    return document
+
+
+def consultant_document(consultant_id: str = "C-1", **changes: Any) -> dict[str, Any]:
+    """The JSON body of `PUT /v1/consultants/{id}`; `changes` replace whole top-level fields."""
+    document: dict[str, Any] = {
+        "id": consultant_id,
+        "name": "Anouk de Vries",
+        "email": f"{consultant_id.lower()}@example.org",
+        "language": "nl",
+        "level": "senior",
+        "years_experience": 9,
+        "disciplines": ["citizen_participation"],
+        "home": {"city": "Utrecht", "province": "utrecht"},
+        "max_office_days_per_week": 3,
+        "available_from": TODAY.isoformat(),
+        "hours_per_week": {"min": 24, "max": 32},
+        "consent": True,
+    }
+    document.update(changes)
+    return document
+
+
+def assignment(assignment_id: str = "A-1", **changes: Any) -> Assignment:
+    return Assignment.model_validate(assignment_document(assignment_id, **changes))
+
+
+def consultant(consultant_id: str = "C-1", **changes: Any) -> ConsultantProfile:
+    return ConsultantProfile.model_validate(consultant_document(consultant_id, **changes))
