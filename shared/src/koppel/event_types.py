@@ -10,6 +10,9 @@ from koppel.contract import (
     ConsultantErasure,
     ConsultantProfile,
     MatchFound,
+    MatchResponded,
+    MatchResponseWithdrawn,
+    MatchUpdated,
     MatchWithdrawn,
     NotificationDelivered,
     NotificationFailed,
@@ -23,7 +26,10 @@ class EventType(StrEnum):
     CONSULTANT_UPSERTED = "nl.koppel.consultant.upserted"
     CONSULTANT_ERASED = "nl.koppel.consultant.erased"
     MATCH_FOUND = "nl.koppel.match.found"
+    MATCH_UPDATED = "nl.koppel.match.updated"
     MATCH_WITHDRAWN = "nl.koppel.match.withdrawn"
+    MATCH_RESPONDED = "nl.koppel.match.responded"
+    MATCH_RESPONSE_WITHDRAWN = "nl.koppel.match.response_withdrawn"
     NOTIFICATION_DELIVERED = "nl.koppel.notification.delivered"
     NOTIFICATION_FAILED = "nl.koppel.notification.failed"
 
@@ -34,7 +40,10 @@ PAYLOADS: dict[EventType, type[EventData]] = {
     EventType.CONSULTANT_UPSERTED: ConsultantProfile,
     EventType.CONSULTANT_ERASED: ConsultantErasure,
     EventType.MATCH_FOUND: MatchFound,
+    EventType.MATCH_UPDATED: MatchUpdated,
     EventType.MATCH_WITHDRAWN: MatchWithdrawn,
+    EventType.MATCH_RESPONDED: MatchResponded,
+    EventType.MATCH_RESPONSE_WITHDRAWN: MatchResponseWithdrawn,
     EventType.NOTIFICATION_DELIVERED: NotificationDelivered,
     EventType.NOTIFICATION_FAILED: NotificationFailed,
 }

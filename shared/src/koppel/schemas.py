@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from koppel.contract import AssignmentClose
+from koppel.contract import AssignmentClose, ResponseCommand
 from koppel.contract.common import ContractModel
 from koppel.event_types import PAYLOADS
 
@@ -24,6 +24,7 @@ def schema_documents() -> dict[str, dict[str, Any]]:
         event_type.value: model for event_type, model in PAYLOADS.items()
     }
     models["nl.koppel.assignment.close-command"] = AssignmentClose
+    models["nl.koppel.match.response-command"] = ResponseCommand
     documents = {}
     for name, model in sorted(models.items()):
         schema = model.model_json_schema(mode="validation")

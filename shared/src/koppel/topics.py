@@ -31,6 +31,7 @@ ASSIGNMENTS = "koppel.assignments.v1"
 CONSULTANTS = "koppel.consultants.v1"
 MATCHES = "koppel.matches.v1"
 NOTIFICATIONS = "koppel.notifications.v1"
+RESPONSES = "koppel.responses.v1"
 
 
 def dlq(topic: str) -> str:
@@ -73,7 +74,7 @@ DEFAULT_PARTITIONS = 6
 # Keyed and compacted: a key's latest record must stay in one partition. New partitions
 # send a key's next record elsewhere while the old one stays where it was (compaction works
 # per partition), so two matcher shards would each hold a version of one consultant.
-KEY_PINNED = frozenset({"koppel.assignments.v1", "koppel.consultants.v1"})
+KEY_PINNED = frozenset({ASSIGNMENTS, CONSULTANTS, RESPONSES})
 
 # Days after which a record of a delete-policy topic is gone, at the latest: the bound on
 # how long personal data outlives an erasure there (docs/operations.md, "GDPR erasure").
@@ -89,9 +90,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CONSULTANTS, DEFAULT_PARTITIONS, _COMPACTED),
     TopicSpec(MATCHES, DEFAULT_PARTITIONS, _gone_within(EVENT_DAYS)),
     TopicSpec(NOTIFICATIONS, DEFAULT_PARTITIONS, _gone_within(EVENT_DAYS)),
+    TopicSpec(RESPONSES, DEFAULT_PARTITIONS, _COMPACTED),
     *(
         TopicSpec(dlq(name), 1, _gone_within(DEAD_LETTER_DAYS))
-        for name in (RAW, ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS)
+        for name in (RAW, ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS, RESPONSES)
     ),
 )
 

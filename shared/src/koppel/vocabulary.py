@@ -144,3 +144,47 @@ class WithdrawalReason(StrEnum):
     PROFILE_DEACTIVATED = "profile_deactivated"
     CONSENT_WITHDRAWN = "consent_withdrawn"
     CONSULTANT_ERASED = "consultant_erased"
+
+
+class Answer(StrEnum):
+    """A consultant's answer to a match (contract §8.1); the last answer wins."""
+
+    INTERESTED = "interested"
+    NOT_INTERESTED = "not_interested"
+
+
+class DeclineReason(StrEnum):
+    """Why a consultant answered `not_interested` (contract §8.1)."""
+
+    LOCATION = "location"
+    HOURS = "hours"
+    RATE = "rate"
+    TIMING = "timing"
+    CONTENT = "content"
+    ORGANISATION = "organisation"
+    OTHER = "other"
+
+
+class AnswerVia(StrEnum):
+    """Where an answer came from: a link in an email, the consultant's page, or the API."""
+
+    EMAIL_LINK = "email_link"
+    PAGE = "page"
+    API = "api"
+
+
+class VisibleField(StrEnum):
+    """The assignment fields a consultant sees (contract §8.3), named as in the summary.
+
+    A change of one of these between two revisions of a match is announced as
+    `match.updated`; any other change (score, reason wording, language) announces nothing.
+    """
+
+    TITLE = "title"
+    HOURS_PER_WEEK = "hours_per_week"
+    START_DATE = "start_date"
+    DURATION_MONTHS = "duration_months"
+    OFFICE_DAYS_PER_WEEK = "office_days_per_week"
+    LOCATION = "location"
+    MAX_HOURLY_RATE_EUR = "max_hourly_rate_eur"
+    CLOSES_AT = "closes_at"

@@ -345,7 +345,10 @@ def test_every_event_type_has_a_payload_model() -> None:
         "nl.koppel.consultant.upserted",
         "nl.koppel.consultant.erased",
         "nl.koppel.match.found",
+        "nl.koppel.match.updated",
         "nl.koppel.match.withdrawn",
+        "nl.koppel.match.responded",
+        "nl.koppel.match.response_withdrawn",
         "nl.koppel.notification.delivered",
         "nl.koppel.notification.failed",
     }

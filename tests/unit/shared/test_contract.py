@@ -21,6 +21,9 @@ from koppel.contract import (
     ConsultantProfile,
     EventData,
     MatchFound,
+    MatchResponded,
+    MatchResponseWithdrawn,
+    MatchUpdated,
     MatchWithdrawn,
     NotificationDelivered,
     NotificationFailed,
@@ -30,10 +33,13 @@ from koppel.contract import (
 )
 from koppel.event_types import PAYLOADS, EventType
 from koppel.vocabulary import (
+    Answer,
+    AnswerVia,
     AssignmentStatus,
     AssignmentType,
     Channel,
     CloseReason,
+    DeclineReason,
     Discipline,
     Language,
     Level,
@@ -42,6 +48,7 @@ from koppel.vocabulary import (
     Province,
     SizeClass,
     Visibility,
+    VisibleField,
     WithdrawalReason,
     WorkStyle,
 )
@@ -294,6 +301,40 @@ def _event_data_samples() -> dict[EventType, tuple[EventData, str]]:
                 match_id="m", consultant_id="c-7", assignment=summary, score=0.8, reasons=["r"]
             ),
             "c-7",
+        ),
+        EventType.MATCH_UPDATED: (
+            MatchUpdated(
+                match_id="m",
+                consultant_id="c-7",
+                assignment=summary,
+                score=0.8,
+                reasons=["r"],
+                revision=2,
+                changed=[VisibleField.START_DATE],
+            ),
+            "c-7",
+        ),
+        EventType.MATCH_RESPONDED: (
+            MatchResponded(
+                match_id="m",
+                consultant_id="c-7",
+                assignment_id="a-7",
+                response=Answer.NOT_INTERESTED,
+                reason=DeclineReason.HOURS,
+                responded_at=datetime.now(UTC),
+                via=AnswerVia.API,
+            ),
+            "m",
+        ),
+        EventType.MATCH_RESPONSE_WITHDRAWN: (
+            MatchResponseWithdrawn(
+                match_id="m",
+                consultant_id="c-7",
+                assignment_id="a-7",
+                withdrawn_at=datetime.now(UTC),
+                via=AnswerVia.PAGE,
+            ),
+            "m",
         ),
         EventType.MATCH_WITHDRAWN: (
             MatchWithdrawn(

@@ -23,6 +23,7 @@ CANONICAL = [
     "koppel.consultants.v1",
     "koppel.matches.v1",
     "koppel.notifications.v1",
+    "koppel.responses.v1",
 ]
 SPECS = {spec.name: spec for spec in topics.TOPICS}
 
@@ -37,6 +38,7 @@ def test_topic_names_are_the_ones_in_domain_md() -> None:
         topics.CONSULTANTS,
         topics.MATCHES,
         topics.NOTIFICATIONS,
+        topics.RESPONSES,
     ] == CANONICAL
 
 
@@ -55,10 +57,11 @@ def test_every_canonical_topic_has_a_dead_letter_topic(name: str) -> None:
 
 
 def test_only_the_full_state_topics_are_compacted() -> None:
+    """Assignments, profiles and answers are state (the latest record per key counts)."""
     compacted = {
         name for name, spec in SPECS.items() if spec.config.get("cleanup.policy") == "compact"
     }
-    assert compacted == {"koppel.assignments.v1", "koppel.consultants.v1"}
+    assert compacted == {"koppel.assignments.v1", "koppel.consultants.v1", "koppel.responses.v1"}
 
 
 @pytest.mark.parametrize("name", ["koppel.assignments.v1", "koppel.consultants.v1"])

@@ -13,11 +13,13 @@ from koppel.contract.match import (
     AssignmentSummary,
     LocationSummary,
     MatchFound,
+    MatchUpdated,
     MatchWithdrawn,
     OrganizationSummary,
     match_id_for,
 )
 from koppel.contract.notification import NotificationDelivered, NotificationFailed
+from koppel.contract.response import MatchResponded, MatchResponseWithdrawn, ResponseCommand
 
 __all__ = [
     "Assignment",
@@ -32,11 +34,15 @@ __all__ = [
     "Location",
     "LocationSummary",
     "MatchFound",
+    "MatchResponded",
+    "MatchResponseWithdrawn",
+    "MatchUpdated",
     "MatchWithdrawn",
     "NotificationDelivered",
     "NotificationFailed",
     "NotificationPreferences",
     "Organization",
     "OrganizationSummary",
+    "ResponseCommand",
     "match_id_for",
 ]

@@ -19,6 +19,7 @@ from koppel.vocabulary import (
     Province,
     SizeClass,
     Visibility,
+    VisibleField,
     WithdrawalReason,
 )
 
@@ -126,6 +127,13 @@ class MatchFound(EventData):
     @property
     def entity_id(self) -> str:
         return self.consultant_id
+
+
+class MatchUpdated(MatchFound):
+    """Data of `nl.koppel.match.updated` (contract §8.3): a pair announced before is still a
+    match, and a field the consultant sees changed; `changed` names those fields."""
+
+    changed: list[VisibleField] = Field(min_length=1)
 
 
 class MatchWithdrawn(EventData):

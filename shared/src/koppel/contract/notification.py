@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 from koppel.contract.common import EntityId, EventData
 from koppel.vocabulary import Channel
 
-MatchEventKind = Literal["match.found", "match.withdrawn", "digest"]
+MatchEventKind = Literal["match.found", "match.updated", "match.withdrawn", "digest"]
 
 
 class NotificationDelivered(EventData):
