@@ -22,7 +22,9 @@ from koppel.cloudevents import CloudEvent
 from koppel.contract.match import match_id_for
 from koppel.topics import RESPONSES
 from koppel_demo.sandbox import free_port
+from koppel_intake.adapters.matcher_directory import HttpMatchDirectory
 from koppel_intake.bootstrap import build_app
+from koppel_intake.service_layer.ports import DirectoryUnavailableError, KnownMatch
 from koppel_intake.settings import Settings as IntakeSettings
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.bootstrap import Matcher
@@ -179,3 +181,25 @@ async def test_an_answer_to_a_found_match_reaches_the_responses_topic(
     assert unreachable.headers["content-type"] == "application/problem+json"
     assert int(unreachable.headers["retry-after"]) > 0
     assert len(await responses.settle(1.0)) == 2
+
+
+async def test_the_directory_adapter_reads_the_matchers_answer(
+    served: ServedMatcher, publisher: Any, matches: Any, kit: Any, unique_id: str
+) -> None:
+    """`HttpMatchDirectory` against the real read API: a match, none, and a refused token."""
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    token = kit.read_headers["Authorization"].removeprefix("Bearer ")
+    directory = HttpMatchDirectory(served.url, token, timeout_seconds=5)
+    refused = HttpMatchDirectory(served.url, "not-the-token", timeout_seconds=5)
+    try:
+        found = await directory.find(match_id_for(a, c))
+        assert found == KnownMatch(match_id_for(a, c), c, a, "found")
+        assert await directory.find(match_id_for(a, f"nobody-{unique_id}")) is None
+        with pytest.raises(DirectoryUnavailableError):
+            await refused.find(match_id_for(a, c))
+    finally:
+        await directory.close()
+        await refused.close()
