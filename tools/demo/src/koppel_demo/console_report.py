@@ -92,6 +92,21 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         for reason in example["reasons"]:
             console.print(f"  • {reason}")
 
+    answered = summary.get("answers")
+    if answered is not None:
+        console.print(
+            f"\nAnswers through the intake API: {answered['interested']} interested, "
+            f"{answered['not_interested']} not interested ({answered['refused']} refused). "
+            f"Then {answered['assignments_revised']} declined assignments moved their start "
+            f"date a week: {answered['updates_announced']} updates announced to the other "
+            f"consultants, {answered['suppressed']} not announced to those who said "
+            f"not interested ({answered['announced_despite_answer']} announced despite it)."
+        )
+        for match_id, problem in answered["refusals"].items():
+            console.print(f"  [red]answer for {match_id} refused[/]: {problem}")
+    if summary.get("page_link"):
+        console.print(f"A consultant's page, from the newest email: {summary['page_link']}")
+
     hooks = summary["webhooks_received"]
     emails = summary["emails_written"]
     console.print(

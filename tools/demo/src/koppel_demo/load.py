@@ -29,6 +29,8 @@ from koppel.contract import Assignment, ConsultantProfile
 from koppel.secret_policy import DEVELOPMENT_DEFAULTS
 from koppel.settings import kafka_from_environment
 from koppel.vocabulary import Channel
+from koppel_demo import answers
+from koppel_demo.answers import AnswerRound
 from koppel_demo.console_report import render
 from koppel_demo.data import DEFAULT_WEBHOOK_BASE_URL, assignments, consultants
 from koppel_demo.intake_client import LoadResult, put_all, token_from
@@ -72,6 +74,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="give up waiting when no match or delivery appeared after this many seconds",
     )
     parser.add_argument("--inbox-url", default="http://127.0.0.1:8025")
+    parser.add_argument(
+        "--answer-share",
+        type=float,
+        default=0.2,
+        help="share of the delivered matches the demo answers through the intake API, after "
+        "which the declined assignments change their start date (0: no answers)",
+    )
     return parser.parse_args(argv)
 
 
@@ -107,6 +116,8 @@ class Run:
     started_at: float
     load_seconds: float = 0.0
     wait_seconds: float = 0.0
+    answers: AnswerRound | None = None
+    updates_before_answers: int = 0
 
 
 async def drive(
@@ -150,17 +161,50 @@ async def drive(
                         result=result,
                         rate=rate,
                     )
-        run.load_seconds = time.time() - run.started_at
-        with console.status("waiting for matches and deliveries to settle…"):
-            run.wait_seconds = await _wait_for_deliveries(
-                watcher,
-                max_wait=args.max_wait,
-                quiet=args.quiet,
-                first_event_timeout=args.first_event_timeout,
-            )
+            run.load_seconds = time.time() - run.started_at
+            with console.status("waiting for matches and deliveries to settle…"):
+                run.wait_seconds = await _wait_for_deliveries(
+                    watcher,
+                    max_wait=args.max_wait,
+                    quiet=args.quiet,
+                    first_event_timeout=args.first_event_timeout,
+                )
+            if args.answer_share > 0:
+                with console.status("answering matches, changing the declined assignments…"):
+                    await _answer(client, args, jobs, run, watcher)
     finally:
         await watcher.stop()
     return run
+
+
+async def _answer(
+    client: httpx.AsyncClient,
+    args: argparse.Namespace,
+    jobs: Sequence[Assignment],
+    run: Run,
+    watcher: TopicWatcher,
+) -> None:
+    """Answer a share of the standing matches, change the declined assignments, watch again."""
+    round_ = AnswerRound(answers=answers.plan(run.tally.standing, args.answer_share, args.seed))
+    round_.refused = await answers.answer_all(client, round_.answers, concurrency=args.concurrency)
+    round_.revised = answers.revisions(
+        [a for a in round_.answers if a.match.match_id not in round_.refused], jobs
+    )
+    run.answers = round_
+    run.updates_before_answers = len(run.tally.updated)
+    revised = LoadResult()
+    await put_all(
+        client,
+        "assignments",
+        round_.revised,
+        concurrency=args.concurrency,
+        on_done=lambda: None,
+        result=revised,
+    )
+    run.tally.last_match_activity = None
+    run.wait_seconds += await _wait_for_deliveries(
+        watcher, max_wait=args.max_wait, quiet=args.quiet, first_event_timeout=30.0
+    )
 
 
 def _write_secrets(profiles: Sequence[ConsultantProfile]) -> None:
@@ -194,6 +238,11 @@ def report(
         started_at=run.started_at,
         assignment_rate=args.assignment_rate,
     )
+    if run.answers is not None:
+        summary["answers"] = answers.outcome(
+            run.answers, run.tally.updated[run.updates_before_answers :]
+        )
+    summary["page_link"] = answers.page_link(MAIL_DIR, run.started_at)
     (STATE_DIR / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     render(summary, console, inbox_url=args.inbox_url)
     if not run.assignments.accepted_at:

@@ -12,7 +12,13 @@ from aiokafka import TopicPartition
 
 from koppel import kafka_clients
 from koppel.cloudevents import decode
-from koppel.contract import MatchFound, MatchWithdrawn, NotificationDelivered, NotificationFailed
+from koppel.contract import (
+    MatchFound,
+    MatchUpdated,
+    MatchWithdrawn,
+    NotificationDelivered,
+    NotificationFailed,
+)
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.kafka_clients import KafkaConnection
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS, RAW, dlq
@@ -37,6 +43,7 @@ class Tally:
     error: str | None = None
     found: dict[str, MatchFound] = field(default_factory=dict)  # by match id, latest revision
     first_found_at: dict[str, float] = field(default_factory=dict)  # by match id, event time
+    updated: list[MatchUpdated] = field(default_factory=list)
     withdrawn: list[MatchWithdrawn] = field(default_factory=list)
     withdrawn_ids: set[str] = field(default_factory=set)  # matches whose latest event withdrew
     delivered: list[NotificationDelivered] = field(default_factory=list)
@@ -85,6 +92,8 @@ class Tally:
         if topic == MATCHES:
             self.last_match_activity = time.monotonic()
         self.events_by_type[event.type] += 1
+        if isinstance(payload, MatchUpdated):
+            self.updated.append(payload)
         if isinstance(payload, MatchFound):
             self.found[payload.match_id] = payload
             self.withdrawn_ids.discard(payload.match_id)
