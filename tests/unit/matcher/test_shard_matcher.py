@@ -13,6 +13,8 @@ from koppel.vocabulary import CloseReason
 from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
 from koppel_matcher.service_layer.ports import ShardRepository
+from koppel_testing.matcher_fakes import FakeRepository
+from koppel_testing.matcher_specs import Wire
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -45,8 +47,8 @@ def kinds(out: list[Outgoing]) -> list[tuple[str, str, Any]]:
 
 
 @pytest.fixture
-def repository(fakes: Any) -> Any:
-    return fakes.Repository()
+def repository() -> FakeRepository:
+    return FakeRepository()
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def matcher(clock: list[datetime]) -> ShardMatcher:
 
 
 async def test_both_directions_find_the_pair_once(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     assert await upsert_assignment(matcher, repository, wire.assignment(), None) == []
     out = await upsert_profile(matcher, repository, wire.profile(), "00-trace-01")
@@ -77,7 +79,7 @@ async def test_both_directions_find_the_pair_once(
 
 
 async def test_republishing_or_immaterial_changes_publish_nothing(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_assignment(matcher, repository, wire.assignment(), None)
     await upsert_profile(matcher, repository, wire.profile(), None)
@@ -92,7 +94,7 @@ async def test_republishing_or_immaterial_changes_publish_nothing(
 
 
 async def test_confidential_summary_has_no_name_or_city(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_profile(matcher, repository, wire.profile(), None)
     out = await upsert_assignment(
@@ -104,48 +106,46 @@ async def test_confidential_summary_has_no_name_or_city(
     assert out[0].event.data["assignment"]["organization"]["name"] is None
 
 
-async def test_confidential_match_event_carries_the_built_title_not_its_own(
-    matcher: ShardMatcher,
-    repository: Any,
-    wire: Any,
-) -> None:
+async def _confidential_match(
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire, **changes: Any
+) -> tuple[dict[str, Any], str]:
+    """The summary in, and the JSON of, the match of a confidential assignment whose own
+    title names its organisation."""
     await upsert_profile(matcher, repository, wire.profile(), None)
     hidden = wire.assignment(
-        visibility="confidential",
-        title="Gemeente Utrecht zoekt woordvoerder",
-        description="Woordvoerder voor de wethouder van Utrecht.",
+        visibility="confidential", title="Gemeente Utrecht zoekt woordvoerder", **changes
+    )
+    out = await upsert_assignment(matcher, repository, hidden, None)
+    return out[0].event.data["assignment"], out[0].event.model_dump_json()
+
+
+async def test_confidential_match_event_carries_the_built_title_not_its_own(
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
+) -> None:
+    summary, text = await _confidential_match(
+        matcher, repository, wire, description="Woordvoerder voor de wethouder van Utrecht."
     )
 
-    out = await upsert_assignment(matcher, repository, hidden, None)
-
-    summary = out[0].event.data["assignment"]
     assert summary["title"] == (
         "Senior adviseur crisiscommunicatie bij een grote gemeente in Utrecht"
     )
     assert summary["title_is_built"] is True
-    text = out[0].event.model_dump_json()
     assert "zoekt woordvoerder" not in text
     assert "wethouder" not in text
 
 
 async def test_confidential_match_event_carries_the_public_title(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_profile(matcher, repository, wire.profile(), None)
-    hidden = wire.assignment(
-        visibility="confidential",
-        title="Gemeente Utrecht zoekt woordvoerder",
-        public_title="Woordvoerder crisiscommunicatie",
+    summary, text = await _confidential_match(
+        matcher, repository, wire, public_title="Woordvoerder crisiscommunicatie"
     )
 
-    out = await upsert_assignment(matcher, repository, hidden, None)
-
-    summary = out[0].event.data["assignment"]
     assert (summary["title"], summary["title_is_built"]) == (
         "Woordvoerder crisiscommunicatie",
         False,
     )
-    assert "zoekt woordvoerder" not in out[0].event.model_dump_json()
+    assert "zoekt woordvoerder" not in text
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,11 @@ async def test_confidential_match_event_carries_the_public_title(
     ],
 )
 async def test_closing_withdraws_once(
-    matcher: ShardMatcher, reason: CloseReason, expected: str, repository: Any, wire: Any
+    matcher: ShardMatcher,
+    reason: CloseReason,
+    expected: str,
+    repository: FakeRepository,
+    wire: Wire,
 ) -> None:
     await upsert_assignment(matcher, repository, wire.assignment(), None)
     await upsert_profile(matcher, repository, wire.profile(), None)
@@ -170,7 +174,7 @@ async def test_closing_withdraws_once(
 
 
 async def test_closing_an_unknown_assignment_is_ignored(
-    matcher: ShardMatcher, repository: Any
+    matcher: ShardMatcher, repository: FakeRepository
 ) -> None:
     closed = AssignmentClosed(assignment_id="nope", reason=CloseReason.FILLED, closed_at=NOW)
     assert await matcher.assignment_closed(repository, closed, None) is None
@@ -185,7 +189,11 @@ async def test_closing_an_unknown_assignment_is_ignored(
     ],
 )
 async def test_profile_changes_withdraw(
-    matcher: ShardMatcher, changes: dict[str, Any], expected: str, repository: Any, wire: Any
+    matcher: ShardMatcher,
+    changes: dict[str, Any],
+    expected: str,
+    repository: FakeRepository,
+    wire: Wire,
 ) -> None:
     await upsert_assignment(matcher, repository, wire.assignment(), None)
     await upsert_profile(matcher, repository, wire.profile(), None)
@@ -198,8 +206,8 @@ async def test_profile_changes_withdraw(
 
 async def test_a_withdrawn_pair_that_fits_again_is_found_with_the_next_revision(
     matcher: ShardMatcher,
-    repository: Any,
-    wire: Any,
+    repository: FakeRepository,
+    wire: Wire,
 ) -> None:
     await upsert_assignment(matcher, repository, wire.assignment(), None)
     await upsert_profile(matcher, repository, wire.profile(), None)
@@ -210,7 +218,7 @@ async def test_a_withdrawn_pair_that_fits_again_is_found_with_the_next_revision(
 
 
 async def test_erasure_withdraws_and_forgets(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_assignment(matcher, repository, wire.assignment(), None)
     await upsert_profile(matcher, repository, wire.profile(), None)
@@ -222,7 +230,7 @@ async def test_erasure_withdraws_and_forgets(
 
 
 async def test_only_a_profile_written_after_the_erasure_counts(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_assignment(matcher, repository, wire.assignment(), None)
     await upsert_profile(matcher, repository, wire.profile(), None)
@@ -239,7 +247,7 @@ async def test_only_a_profile_written_after_the_erasure_counts(
 
 
 async def test_expiry_sweep_withdraws_after_closes_at(
-    matcher: ShardMatcher, clock: list[datetime], repository: Any, wire: Any
+    matcher: ShardMatcher, clock: list[datetime], repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_assignment(
         matcher, repository, wire.assignment(closes_at=NOW + timedelta(minutes=5)), None

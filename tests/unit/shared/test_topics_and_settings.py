@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from koppel import topics
 from koppel.logging import configure_logging
 from koppel.settings import DatabaseSettings, ServiceSettings, settings_from_environment
+from koppel_testing.configuration import start_refusal
 
 CANONICAL = [
     "koppel.intake.raw.v1",
@@ -333,9 +334,7 @@ def test_bad_configuration_exits_with_one_line_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "mysql://koppel:hunter2-secret@db/koppel")
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(DatabaseSettings, "koppel-test")
-    message = str(exited.value.code)
+    message = start_refusal(DatabaseSettings, "koppel-test")
     assert message.startswith("koppel-test: invalid configuration: DATABASE_URL: ")
     assert "\n" not in message
     assert "hunter2" not in message
