@@ -93,6 +93,14 @@ def kinds(events: list[tuple[str, CloudEvent]]) -> list[tuple[str, str, object]]
 Batches = list[list[ConsumerRecord[bytes, bytes]]]
 
 
+def the_pair(wire: Wire) -> Batches:
+    """The wire builders' assignment, then in a later batch their profile, which matches it."""
+    return [
+        [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+        [upserted(CONSULTANTS_0, 0, wire.profile())],
+    ]
+
+
 async def consume(
     uow: FakeUnitOfWork,
     batches: Batches,
@@ -138,13 +146,7 @@ def uow() -> FakeUnitOfWork:
 async def test_a_match_commits_with_the_positions_after_its_records(
     uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    await consume(
-        uow,
-        [
-            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
-            [upserted(CONSULTANTS_0, 0, wire.profile())],
-        ],
-    )
+    await consume(uow, the_pair(wire))
 
     first, published = uow.commits
     assert (first.events, first.offsets) == ([], {CONSULTANTS_0: 0, ASSIGNMENTS_0: 0})
@@ -239,14 +241,7 @@ async def test_a_record_that_failed_too_often_is_dead_lettered_as_processing_fai
 async def test_a_tombstone_withdraws_the_consultants_matches(
     uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    await consume(
-        uow,
-        [
-            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
-            [upserted(CONSULTANTS_0, 0, wire.profile())],
-            [raw(CONSULTANTS_0, 1, "c-1", None)],
-        ],
-    )
+    await consume(uow, [*the_pair(wire), [raw(CONSULTANTS_0, 1, "c-1", None)]])
 
     events = [event for commit in uow.commits for event in commit.events]
     assert kinds(events) == [("found", "c-1", 1), ("withdrawn", "c-1", "consultant_erased")]

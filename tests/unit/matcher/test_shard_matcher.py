@@ -37,6 +37,12 @@ async def upsert_profile(
     return await matcher.profile_upserted(repository, profile_spec(document), document, traceparent)
 
 
+async def match_the_pair(matcher: ShardMatcher, repository: FakeRepository, wire: Wire) -> None:
+    """Upsert the wire builders' assignment, then their profile, which matches it."""
+    await upsert_assignment(matcher, repository, wire.assignment(), None)
+    await upsert_profile(matcher, repository, wire.profile(), None)
+
+
 def kinds(out: list[Outgoing]) -> list[tuple[str, str, Any]]:
     result = []
     for item in out:
@@ -81,8 +87,7 @@ async def test_both_directions_find_the_pair_once(
 async def test_republishing_or_immaterial_changes_publish_nothing(
     matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     assert await upsert_profile(matcher, repository, wire.profile(), None) == []
     assert await upsert_assignment(matcher, repository, wire.assignment(), None) == []
     assert (
@@ -163,8 +168,7 @@ async def test_closing_withdraws_once(
     repository: FakeRepository,
     wire: Wire,
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     closed = AssignmentClosed(assignment_id="a-1", reason=reason, closed_at=NOW)
     out = await matcher.assignment_closed(repository, closed, None)
     assert out is not None
@@ -195,8 +199,7 @@ async def test_profile_changes_withdraw(
     repository: FakeRepository,
     wire: Wire,
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     out = await upsert_profile(matcher, repository, wire.profile(**changes), None)
     assert kinds(out) == [("withdrawn", "c-1", expected)]
     if changes.get("active") is False or changes.get("consent") is False:
@@ -209,8 +212,7 @@ async def test_a_withdrawn_pair_that_fits_again_is_found_with_the_next_revision(
     repository: FakeRepository,
     wire: Wire,
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     await upsert_profile(matcher, repository, wire.profile(active=False), None)
     assert kinds(await upsert_profile(matcher, repository, wire.profile(), None)) == [
         ("found", "c-1", 2)
@@ -220,8 +222,7 @@ async def test_a_withdrawn_pair_that_fits_again_is_found_with_the_next_revision(
 async def test_erasure_withdraws_and_forgets(
     matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     out = await matcher.consultant_erased(repository, "c-1", None, NOW)
     assert kinds(out) == [("withdrawn", "c-1", "consultant_erased")]
     assert repository.ledger == {}
@@ -232,8 +233,7 @@ async def test_erasure_withdraws_and_forgets(
 async def test_only_a_profile_written_after_the_erasure_counts(
     matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     await matcher.consultant_erased(repository, "c-1", None, NOW)
     assert await matcher.predates_erasure(repository, "c-1", NOW - timedelta(days=3))
     assert await matcher.predates_erasure(repository, "c-1", NOW)
