@@ -474,7 +474,7 @@ def test_profile_forbids_extra_fields() -> None:
 def test_models_are_immutable() -> None:
     assignment = Assignment.model_validate(assignment_document())
     with pytest.raises(ValidationError):
-        assignment.title = "Other"  # type: ignore[misc]
+        assignment.title = "Other"  # type: ignore[misc]  # writing to a frozen model is the test
 
 
 # --- size class ------------------------------------------------------------------------------

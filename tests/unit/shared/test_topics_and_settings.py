@@ -214,7 +214,7 @@ def test_database_url_must_be_postgres(clean_environment: pytest.MonkeyPatch, ur
 def test_settings_are_frozen(clean_environment: pytest.MonkeyPatch) -> None:
     settings = ServiceSettings()
     with pytest.raises(ValidationError):
-        settings.log_level = "DEBUG"  # type: ignore[misc]
+        settings.log_level = "DEBUG"  # type: ignore[misc]  # writing to frozen settings is the test
 
 
 # --- logging ---------------------------------------------------------------------------------
