@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from koppel.contract import Assignment, ConsultantProfile
+from koppel_testing import WEBHOOK_SECRET
 
 TODAY = date.today()
 
@@ -50,6 +51,20 @@ def consultant_document(consultant_id: str = "C-1", **changes: Any) -> dict[str,
         "available_from": TODAY.isoformat(),
         "hours_per_week": {"min": 24, "max": 32},
         "consent": True,
+    }
+    document.update(changes)
+    return document
+
+
+def webhook_notification(**changes: Any) -> dict[str, Any]:
+    """The `notification` field of a consultant reached by email and a signed webhook.
+
+    A new dictionary on every call, so a test may change it in place.
+    """
+    document: dict[str, Any] = {
+        "channels": ["email", "webhook"],
+        "webhook_url": "https://hooks.example.org/koppel",
+        "webhook_secret": WEBHOOK_SECRET,
     }
     document.update(changes)
     return document

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 from rich.console import Console
@@ -14,6 +16,7 @@ from koppel.cloudevents import encode, new_event
 from koppel.contract import (
     Assignment,
     AssignmentSummary,
+    ConsultantProfile,
     MatchFound,
     MatchWithdrawn,
     NotificationDelivered,
@@ -32,28 +35,66 @@ from koppel_demo.watcher import Tally
 TODAY = date(2026, 11, 23)
 
 
+def _summarise(
+    tmp_path: Path,
+    profiles: Sequence[ConsultantProfile],
+    jobs: Sequence[Assignment],
+    tally: Tally,
+    **changes: Any,
+) -> dict[str, Any]:
+    """`summarise` of a run that loaded nothing and took no time, with no mail or webhooks
+    unless `changes` says otherwise."""
+    arguments: dict[str, Any] = {
+        "consultants_loaded": LoadResult(),
+        "assignments_loaded": LoadResult(),
+        "load_seconds": 0,
+        "wait_seconds": 0,
+        "mail_dir": tmp_path,
+        "webhook_log": tmp_path / "none.jsonl",
+        "started_at": 0,
+        **changes,
+    }
+    return summarise(profiles=profiles, jobs=jobs, tally=tally, **arguments)
+
+
+def _found(
+    job: Assignment, consultant_id: str, *, score: float = 0.8, **changes: Any
+) -> MatchFound:
+    """A match of `job` for the consultant, at the demo's usual score and reason."""
+    fields: dict[str, Any] = {"reasons": ["Opdracht op jouw niveau"], **changes}
+    return MatchFound(
+        match_id=match_id_for(job.id, consultant_id),
+        consultant_id=consultant_id,
+        assignment=AssignmentSummary.of(job),
+        score=score,
+        **fields,
+    )
+
+
+def _delivered(
+    job: Assignment, consultant_id: str, *, channel: Channel, at: datetime, notification_id: str
+) -> NotificationDelivered:
+    """The notifier's report that the match of `job` reached the consultant."""
+    return NotificationDelivered(
+        notification_id=notification_id,
+        match_ids=[match_id_for(job.id, consultant_id)],
+        consultant_id=consultant_id,
+        channel=channel,
+        kind="match.found",
+        attempts=1,
+        delivered_at=at,
+    )
+
+
 def test_summary_counts_only_the_demo_entities_and_measures_latency(tmp_path: Path) -> None:
     profiles = consultants(3, 1, today=TODAY)
     jobs = assignments(2, 1, today=TODAY)
     person, job = profiles[0], jobs[0]
     tally = Tally(frozenset({p.id for p in profiles} | {j.id for j in jobs}))
-    match_id = match_id_for(job.id, person.id)
-    found = MatchFound(
-        match_id=match_id,
-        consultant_id=person.id,
-        assignment=AssignmentSummary.of(job),
-        score=0.9,
-        reasons=["Opdracht op jouw niveau"],
-    )
+    found = _found(job, person.id, score=0.9)
     delivered_at = datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC)
-    delivered = NotificationDelivered(
-        notification_id="n1",
-        match_ids=[match_id],
-        consultant_id=person.id,
-        channel=Channel.EMAIL,
-        kind="match.found",
-        attempts=1,
-        delivered_at=delivered_at,
+    delivered = _delivered(
+        job, person.id, channel=Channel.EMAIL, at=delivered_at, notification_id="n1"
     )
     for topic, event_type, source, data in (
         (MATCHES, EventType.MATCH_FOUND, Source.MATCHER, found),
@@ -64,17 +105,8 @@ def test_summary_counts_only_the_demo_entities_and_measures_latency(tmp_path: Pa
         tally.record(topic, b"someone-else", value, headers)
     accepted = LoadResult(accepted_at={job.id: delivered_at.timestamp() - 2.5})
 
-    summary = summarise(
-        profiles=profiles,
-        jobs=jobs,
-        consultants_loaded=LoadResult(),
-        assignments_loaded=accepted,
-        tally=tally,
-        load_seconds=1,
-        wait_seconds=1,
-        mail_dir=tmp_path,
-        webhook_log=tmp_path / "none.jsonl",
-        started_at=0,
+    summary = _summarise(
+        tmp_path, profiles, jobs, tally, assignments_loaded=accepted, load_seconds=1, wait_seconds=1
     )
 
     assert summary["events_by_type"] == {
@@ -123,29 +155,15 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
     tally = Tally(frozenset({p.id for p in profiles} | {j.id for j in jobs}))
     accepted_at = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 
-    def found(job: Assignment) -> MatchFound:
-        return MatchFound(
-            match_id=match_id_for(job.id, person.id),
-            consultant_id=person.id,
-            assignment=AssignmentSummary.of(job),
-            score=0.8,
-            reasons=["Opdracht op jouw niveau"],
-        )
-
     def delivered(job: Assignment) -> NotificationDelivered:
-        return NotificationDelivered(
-            notification_id=f"n-{job.id}",
-            match_ids=[match_id_for(job.id, person.id)],
-            consultant_id=person.id,
-            channel=Channel.WEBHOOK,
-            kind="match.found",
-            attempts=1,
-            delivered_at=accepted_at + timedelta(seconds=3),
+        at = accepted_at + timedelta(seconds=3)
+        return _delivered(
+            job, person.id, channel=Channel.WEBHOOK, at=at, notification_id=f"n-{job.id}"
         )
 
     matched_at = accepted_at + timedelta(seconds=1)
     for job in (jobs[0], jobs[1], foreign):
-        _record(tally, MATCHES, EventType.MATCH_FOUND, found(job), at=matched_at)
+        _record(tally, MATCHES, EventType.MATCH_FOUND, _found(job, person.id), at=matched_at)
         _record(
             tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered(job), at=matched_at
         )
@@ -162,17 +180,8 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
     _record(tally, MATCHES, EventType.MATCH_WITHDRAWN, withdrawn, at=matched_at)
     loaded = LoadResult(accepted_at={job.id: accepted_at.timestamp() for job in jobs})
 
-    summary = summarise(
-        profiles=profiles,
-        jobs=jobs,
-        consultants_loaded=LoadResult(),
-        assignments_loaded=loaded,
-        tally=tally,
-        load_seconds=1,
-        wait_seconds=1,
-        mail_dir=tmp_path,
-        webhook_log=tmp_path / "none.jsonl",
-        started_at=0,
+    summary = _summarise(
+        tmp_path, profiles, jobs, tally, assignments_loaded=loaded, load_seconds=1, wait_seconds=1
     )
 
     assert summary["matches"]["found"] == 1  # jobs[1] was withdrawn, bench-a-1 is not ours
@@ -191,25 +200,11 @@ def test_emails_and_webhooks_about_the_demo_are_told_apart_from_others(tmp_path:
     job = assignments(1, 1, today=TODAY)[0]
     person = profiles[0]
     tally = Tally(frozenset({person.id, job.id}))
-    match_id = match_id_for(job.id, person.id)
-    found = MatchFound(
-        match_id=match_id,
-        consultant_id=person.id,
-        assignment=AssignmentSummary.of(job),
-        score=0.8,
-        reasons=["Opdracht op jouw niveau"],
-    )
     now = datetime.now(UTC)
-    _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=now)
+    _record(tally, MATCHES, EventType.MATCH_FOUND, _found(job, person.id), at=now)
     for notification_id, channel in (("1111-aa", Channel.EMAIL), ("2222-bb", Channel.WEBHOOK)):
-        delivered = NotificationDelivered(
-            notification_id=notification_id,
-            match_ids=[match_id],
-            consultant_id=person.id,
-            channel=channel,
-            kind="match.found",
-            attempts=1,
-            delivered_at=now,
+        delivered = _delivered(
+            job, person.id, channel=channel, at=now, notification_id=notification_id
         )
         _record(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
     mail = tmp_path / "mail"
@@ -238,18 +233,7 @@ def test_emails_and_webhooks_about_the_demo_are_told_apart_from_others(tmp_path:
         )
     )
 
-    summary = summarise(
-        profiles=profiles,
-        jobs=[job],
-        consultants_loaded=LoadResult(),
-        assignments_loaded=LoadResult(),
-        tally=tally,
-        load_seconds=0,
-        wait_seconds=0,
-        mail_dir=mail,
-        webhook_log=hooks,
-        started_at=0,
-    )
+    summary = _summarise(tmp_path, profiles, [job], tally, mail_dir=mail, webhook_log=hooks)
 
     assert summary["emails_written"] == {"demo": 1, "others": 1}
     assert summary["webhooks_received"] == {
@@ -286,27 +270,9 @@ def test_in_digest_mode_only_the_webhook_goes_at_once(tmp_path: Path) -> None:
         }
     )
     tally = Tally(frozenset({digest.id, job.id}))
-    found = MatchFound(
-        match_id=match_id_for(job.id, digest.id),
-        consultant_id=digest.id,
-        assignment=AssignmentSummary.of(job),
-        score=0.8,
-        reasons=["Opdracht op jouw niveau"],
-    )
-    _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=datetime.now(UTC))
+    _record(tally, MATCHES, EventType.MATCH_FOUND, _found(job, digest.id), at=datetime.now(UTC))
 
-    summary = summarise(
-        profiles=[digest],
-        jobs=[job],
-        consultants_loaded=LoadResult(),
-        assignments_loaded=LoadResult(),
-        tally=tally,
-        load_seconds=0,
-        wait_seconds=0,
-        mail_dir=tmp_path,
-        webhook_log=tmp_path / "none.jsonl",
-        started_at=0,
-    )
+    summary = _summarise(tmp_path, [digest], [job], tally)
 
     assert summary["matches"]["instant_deliveries_expected"] == 1
     assert summary["matches"]["for_daily_digest"] == 1
@@ -314,17 +280,13 @@ def test_in_digest_mode_only_the_webhook_goes_at_once(tmp_path: Path) -> None:
 
 def test_the_rendered_summary_tells_where_to_look(tmp_path: Path) -> None:
     profiles = consultants(2, 1, today=TODAY)
-    summary = summarise(
-        profiles=profiles,
-        jobs=assignments(2, 1, today=TODAY),
-        consultants_loaded=LoadResult(),
-        assignments_loaded=LoadResult(),
-        tally=Tally(),
+    summary = _summarise(
+        tmp_path,
+        profiles,
+        assignments(2, 1, today=TODAY),
+        Tally(),
         load_seconds=1,
         wait_seconds=1,
-        mail_dir=tmp_path,
-        webhook_log=tmp_path / "none.jsonl",
-        started_at=0,
         assignment_rate=5,
     )
     console = Console(record=True, width=200)
@@ -349,28 +311,11 @@ def test_examples_show_a_confidential_and_an_english_match(tmp_path: Path) -> No
     pairs = [(dutch[i], job, Language.NL) for i, job in enumerate(jobs[:-1])]
     pairs.append((english, jobs[-1], Language.EN))
     for i, (person, job, language) in enumerate(pairs):
-        found = MatchFound(
-            match_id=match_id_for(job.id, person.id),
-            consultant_id=person.id,
-            assignment=AssignmentSummary.of(job),
-            score=0.95 - i / 100,
-            reasons=["Opdracht op jouw niveau" if language is Language.NL else "At your level"],
-            language=language,
-        )
+        reason = "Opdracht op jouw niveau" if language is Language.NL else "At your level"
+        found = _found(job, person.id, score=0.95 - i / 100, reasons=[reason], language=language)
         _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=datetime.now(UTC))
 
-    summary = summarise(
-        profiles=profiles,
-        jobs=jobs,
-        consultants_loaded=LoadResult(),
-        assignments_loaded=LoadResult(),
-        tally=tally,
-        load_seconds=0,
-        wait_seconds=0,
-        mail_dir=tmp_path,
-        webhook_log=tmp_path / "none.jsonl",
-        started_at=0,
-    )
+    summary = _summarise(tmp_path, profiles, jobs, tally)
 
     examples = summary["examples"]
     assert len(examples) == 4

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate  # type: ignore[import-untyped]
+import kubernetes_validate  # type: ignore[import-untyped]  # the package ships no type hints
 import pytest
 import yaml
 
@@ -505,9 +505,9 @@ def test_webhooks_reach_the_internet_but_no_cluster_private_or_metadata_address(
     blocks = [peer["ipBlock"] for peer in https["to"]]
     assert all(set(peer) == {"ipBlock"} for peer in https["to"])
     v4 = next(block for block in blocks if block["cidr"] == "0.0.0.0/0")
-    excluded = [ipaddress.ip_network(cidr) for cidr in v4["except"]]
+    excluded = [ipaddress.IPv4Network(cidr) for cidr in v4["except"]]
     for cidr in PRIVATE_V4:
-        assert any(ipaddress.ip_network(cidr).subnet_of(net) for net in excluded), cidr
+        assert any(ipaddress.IPv4Network(cidr).subnet_of(net) for net in excluded), cidr
     metadata = ipaddress.ip_address("169.254.169.254")
     assert any(metadata in net for net in excluded)
     v6 = next(block for block in blocks if block["cidr"] == "::/0")

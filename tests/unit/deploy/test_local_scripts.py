@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -31,20 +32,46 @@ OVERRIDES = (
 )
 
 
+def _is_override(name: str) -> bool:
+    return name in OVERRIDES
+
+
 def bash(script: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
+    """Run `script` without the isolated-instance overrides of this shell, plus `env`."""
+    return run_bash(script, env)
+
+
+def run_bash(
+    script: str,
+    env: Mapping[str, str],
+    *,
+    unset: Callable[[str], bool] = _is_override,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` with this environment less the variables `unset` picks, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not unset(k)}
     return subprocess.run(
         ["bash", "-c", script],
         env={**clean, **env},
         capture_output=True,
         text=True,
-        check=False,
+        check=check,
         timeout=30,
     )
 
 
+def isolated_kafka(tmp_path: Path) -> dict[str, str]:
+    """The overrides of a broker of its own, with its state under `tmp_path`."""
+    return {
+        "KOPPEL_KAFKA_PORT": "19092",
+        "KOPPEL_KAFKA_CONTROLLER_PORT": "19093",
+        "KOPPEL_KAFKA_DIR": str(tmp_path / "kafka"),
+        "KOPPEL_KAFKA_LOG_DIR": str(tmp_path / "logs"),
+    }
+
+
 def sourced(path: Path, expression: str, **env: str) -> str:
-    result = bash(f'source "{path}"; {expression}', **env)
+    result = run_bash(f'source "{path}"; {expression}', env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -54,26 +81,48 @@ def test_scripts_parse(script: Path) -> None:
     assert bash(f'bash -n "{script}"').returncode == 0
 
 
-def test_kafka_defaults_are_the_shared_broker() -> None:
-    printed = sourced(KAFKA, 'echo "$BOOTSTRAP $CONTROLLER_PORT $KDIR $LIBS $LOGS"')
-    local = REPO / ".local"
-    assert printed.split() == [
-        "127.0.0.1:9092",
-        "9093",
-        str(local / "kafka"),
-        str(local / "kafka" / "libs"),
-        str(local / "logs"),
-    ]
+LOCAL = REPO / ".local"
+
+
+@pytest.mark.parametrize(
+    ("script", "printing", "defaults"),
+    [
+        (
+            KAFKA,
+            'echo "$BOOTSTRAP $CONTROLLER_PORT $KDIR $LIBS $LOGS"',
+            [
+                "127.0.0.1:9092",
+                "9093",
+                str(LOCAL / "kafka"),
+                str(LOCAL / "kafka" / "libs"),
+                str(LOCAL / "logs"),
+            ],
+        ),
+        (
+            POSTGRES,
+            'echo "$PORT $URL $LINK $LOCK ${CUSTOM_BASE:-none}"',
+            [
+                "5432",
+                "postgresql://koppel:koppel@127.0.0.1:5432/koppel",
+                str(LOCAL / "postgres"),
+                str(LOCAL / ".postgres-start.lock"),
+                "none",
+            ],
+        ),
+    ],
+    ids=["kafka", "postgres"],
+)
+def test_the_defaults_are_the_shared_broker_and_cluster(
+    script: Path, printing: str, defaults: list[str]
+) -> None:
+    assert sourced(script, printing).split() == defaults
 
 
 def test_kafka_overrides_move_ports_and_state_but_share_the_jars(tmp_path: Path) -> None:
     printed = sourced(
         KAFKA,
         'echo "$BOOTSTRAP $CONTROLLER_PORT $KDIR $DATA $PIDFILE $LIBS $LOGS"',
-        KOPPEL_KAFKA_PORT="19092",
-        KOPPEL_KAFKA_CONTROLLER_PORT="19093",
-        KOPPEL_KAFKA_DIR=str(tmp_path / "kafka"),
-        KOPPEL_KAFKA_LOG_DIR=str(tmp_path / "logs"),
+        **isolated_kafka(tmp_path),
     )
     assert printed.split() == [
         "127.0.0.1:19092",
@@ -87,14 +136,7 @@ def test_kafka_overrides_move_ports_and_state_but_share_the_jars(tmp_path: Path)
 
 
 def test_kafka_config_for_an_isolated_broker_names_its_ports(tmp_path: Path) -> None:
-    sourced(
-        KAFKA,
-        "write_config",
-        KOPPEL_KAFKA_PORT="19092",
-        KOPPEL_KAFKA_CONTROLLER_PORT="19093",
-        KOPPEL_KAFKA_DIR=str(tmp_path / "kafka"),
-        KOPPEL_KAFKA_LOG_DIR=str(tmp_path / "logs"),
-    )
+    sourced(KAFKA, "write_config", **isolated_kafka(tmp_path))
     config = (tmp_path / "kafka" / "server.properties").read_text()
     assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in config
     assert "controller.quorum.voters=1@127.0.0.1:19093" in config
@@ -122,18 +164,6 @@ def test_kafka_status_of_an_isolated_broker_not_started(tmp_path: Path) -> None:
         KOPPEL_KAFKA_DIR=str(tmp_path / "kafka"),
     )
     assert (result.returncode, result.stdout.strip()) == (3, "kafka: stopped")
-
-
-def test_postgres_defaults_are_the_shared_cluster() -> None:
-    printed = sourced(POSTGRES, 'echo "$PORT $URL $LINK $LOCK ${CUSTOM_BASE:-none}"')
-    local = REPO / ".local"
-    assert printed.split() == [
-        "5432",
-        "postgresql://koppel:koppel@127.0.0.1:5432/koppel",
-        str(local / "postgres"),
-        str(local / ".postgres-start.lock"),
-        "none",
-    ]
 
 
 def test_postgres_overrides_move_port_and_cluster(tmp_path: Path) -> None:
@@ -177,18 +207,14 @@ _SECRETS = ("KOPPEL_ENVIRONMENT", *DEVELOPMENT_DEFAULTS)
 
 def with_defaults(**env: str) -> subprocess.CompletedProcess[str]:
     """Source development-defaults.sh in an environment without Koppel's secrets, plus `env`."""
-    clean = {k: v for k, v in os.environ.items() if k not in _SECRETS and not k.endswith("_FILE")}
     script = f'source "{DEFAULTS}"; koppel_development_defaults "[run]"; ' + "; ".join(
         f'echo "{name}=${{{name}:-}}"' for name in _SECRETS
     )
-    return subprocess.run(
-        ["bash", "-c", script],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
+    return run_bash(script, env, unset=_is_secret, check=True)
+
+
+def _is_secret(name: str) -> bool:
+    return name in _SECRETS or name.endswith("_FILE")
 
 
 def test_a_local_run_is_development_with_the_documented_defaults_and_says_so() -> None:
@@ -260,19 +286,15 @@ def test_make_run_prints_its_defaults_before_starting_anything() -> None:
 
 def with_secret_keys(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Call koppel_development_secret_keys for a checkout at `root`; print the exports."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOPPEL_SECRET_KEYS")}
     script = (
         f'source "{DEFAULTS}"; koppel_development_secret_keys "[run]" "{root}"; '
         'echo "${KOPPEL_SECRET_KEYS_FILE:-}"'
     )
-    return subprocess.run(
-        ["bash", "-c", script],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
+    return run_bash(script, env, unset=_is_secret_key, check=True)
+
+
+def _is_secret_key(name: str) -> bool:
+    return name.startswith("KOPPEL_SECRET_KEYS")
 
 
 def test_a_local_run_seals_with_a_random_key_made_once_per_checkout(tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ from koppel_intake.service_layer.raw_routing import (
     MAX_OUTPUT_BYTES,
     IncomingRecord,
     Routed,
-    output_size,
     route,
 )
+from koppel_intake.service_layer.records import output_size
+from koppel_testing.builders import assignment_document
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "300"))
@@ -44,29 +45,28 @@ def _route(record: IncomingRecord, *, now: datetime) -> Routed:
     return contextvars.copy_context().run(route, record, keyring=KEYRING, now=now)
 
 
-def _binary_assignment(make_assignment: Any) -> tuple[bytes, list[tuple[str, bytes | None]]]:
+def _binary_assignment(**changes: Any) -> tuple[bytes, list[tuple[str, bytes | None]]]:
+    """Assignment A-1 as an upstream sends it in binary mode, with `changes` to its data."""
     event = CloudEvent(
         id="upstream-1",
         source="/crm",
         type="nl.koppel.assignment.upserted",
         subject="A-1",
         time=NOW,
-        data=make_assignment("A-1"),
+        data=assignment_document("A-1", **changes),
     )
     value, headers = encode_binary(event)
     return value, list(headers)
 
 
-def test_a_valid_binary_event_is_routed(make_assignment: Any) -> None:
-    value, headers = _binary_assignment(make_assignment)
+def test_a_valid_binary_event_is_routed() -> None:
+    value, headers = _binary_assignment()
 
     assert not _route(_record(b"A-1", value, tuple(headers)), now=NOW).dead_lettered
 
 
-def test_a_ce_header_without_value_is_a_dead_letter_not_the_text_none(
-    make_assignment: Any,
-) -> None:
-    value, headers = _binary_assignment(make_assignment)
+def test_a_ce_header_without_value_is_a_dead_letter_not_the_text_none() -> None:
+    value, headers = _binary_assignment()
     nulled = tuple((name, None if name == "ce_id" else raw) for name, raw in headers)
 
     routed = _route(_record(b"A-1", value, nulled), now=NOW)
@@ -76,8 +76,8 @@ def test_a_ce_header_without_value_is_a_dead_letter_not_the_text_none(
     assert routed.record.headers[: len(nulled)] == nulled
 
 
-def test_an_unrelated_header_without_value_is_ignored(make_assignment: Any) -> None:
-    value, headers = _binary_assignment(make_assignment)
+def test_an_unrelated_header_without_value_is_ignored() -> None:
+    value, headers = _binary_assignment()
 
     routed = _route(_record(b"A-1", value, (*headers, ("x-origin", None))), now=NOW)
 
@@ -183,16 +183,8 @@ def _header(headers: RawHeaders | Sequence[tuple[str, bytes | None]], name: str)
     return value
 
 
-def test_a_nul_character_in_the_data_is_an_invalid_payload(make_assignment: Any) -> None:
-    event = CloudEvent(
-        id="upstream-1",
-        source="/crm",
-        type="nl.koppel.assignment.upserted",
-        subject="A-1",
-        time=NOW,
-        data=make_assignment("A-1", title="a\x00b"),
-    )
-    value, headers = encode_binary(event)
+def test_a_nul_character_in_the_data_is_an_invalid_payload() -> None:
+    value, headers = _binary_assignment(title="a\x00b")
 
     routed = _route(_record(b"A-1", value, tuple(headers)), now=NOW)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from koppel_intake.domain.json_shape import MAX_DEPTH, MAX_ITEMS, shape_problem
 
 
-def _nested(levels: int) -> Any:
-    value: Any = 1
+def _nested(levels: int) -> object:
+    value: object = 1
     for _ in range(levels):
         value = {"a": value}
     return value
@@ -25,7 +23,7 @@ def _nested(levels: int) -> Any:
         None,
     ],
 )
-def test_documents_within_the_limits_pass(document: Any) -> None:
+def test_documents_within_the_limits_pass(document: object) -> None:
     assert shape_problem(document) is None
 
 
@@ -41,7 +39,7 @@ def test_documents_within_the_limits_pass(document: Any) -> None:
     ids=["nul", "nul-key", "nested-nul", "too-long", "too-deep"],
 )
 def test_the_first_offending_location_is_named(
-    document: Any, location: tuple[str | int, ...], type_: str
+    document: object, location: tuple[str | int, ...], type_: str
 ) -> None:
     problem = shape_problem(document)
 
@@ -58,7 +56,7 @@ def test_the_first_problem_in_document_order_is_reported() -> None:
 
 
 def test_depth_far_beyond_the_stack_is_no_recursion_error() -> None:
-    deep: Any = []
+    deep: object = []
     for _ in range(100_000):
         deep = [deep]
 

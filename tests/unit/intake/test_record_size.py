@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,10 +15,10 @@ from koppel_intake.entrypoints.http import create_app
 from koppel_intake.service_layer.answers import Answers
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
+from koppel_testing.builders import consultant_document, webhook_notification
 from koppel_testing.match_directory import InMemoryMatchDirectory
 
 LIMIT = 2560
-Body = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
@@ -46,9 +45,8 @@ async def test_a_body_whose_record_exceeds_the_limit_is_a_413_naming_it(
     small_limit_client: httpx.AsyncClient,
     publisher: InMemoryPublisher,
     auth: dict[str, str],
-    make_consultant: Body,
 ) -> None:
-    body = make_consultant()
+    body = consultant_document(notification=webhook_notification())
     # Sent as UTF-8, 2 bytes a character; on Kafka percent-encoded, 6 bytes a character.
     body["notification"]["webhook_url"] = "https://hooks.example.org/" + "é" * 300
     content = json.dumps(body, ensure_ascii=False).encode()
@@ -72,10 +70,11 @@ async def test_a_body_whose_record_fits_is_accepted(
     small_limit_client: httpx.AsyncClient,
     publisher: InMemoryPublisher,
     auth: dict[str, str],
-    make_consultant: Body,
 ) -> None:
     response = await small_limit_client.put(
-        "/v1/consultants/C-1", json=make_consultant(), headers=auth
+        "/v1/consultants/C-1",
+        json=consultant_document(notification=webhook_notification()),
+        headers=auth,
     )
 
     assert response.status_code == 202, response.text

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from koppel.settings import settings_from_environment
 from koppel_intake.settings import Settings
-
-STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"
-
+from koppel_testing.configuration import STRONG_SECRET as STRONG
+from koppel_testing.configuration import start_refusal
 
 MATCHER_TOKEN = "Hc4Wd8Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7"
 
@@ -64,9 +62,7 @@ def test_tokens_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch)
 def _refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(Settings, "koppel-intake")
-    return str(exited.value.code)
+    return start_refusal(Settings, "koppel-intake")
 
 
 def test_malformed_token_list_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:

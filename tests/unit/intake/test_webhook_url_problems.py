@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import httpx
 import pytest
 
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
-
-Body = Callable[..., dict[str, Any]]
+from koppel_testing.builders import consultant_document, webhook_notification
 
 
 @pytest.mark.parametrize(
@@ -22,10 +18,9 @@ async def test_a_too_long_or_credentialed_webhook_url_is_a_422(
     auth: dict[str, str],
     client: httpx.AsyncClient,
     publisher: InMemoryPublisher,
-    make_consultant: Body,
     url: str,
 ) -> None:
-    body = make_consultant()
+    body = consultant_document(notification=webhook_notification())
     body["notification"]["webhook_url"] = url
 
     response = await client.put("/v1/consultants/C-1", json=body, headers=auth)
@@ -42,9 +37,8 @@ async def test_a_webhook_url_of_2048_characters_over_http_is_accepted(
     auth: dict[str, str],
     client: httpx.AsyncClient,
     publisher: InMemoryPublisher,
-    make_consultant: Body,
 ) -> None:
-    body = make_consultant()
+    body = consultant_document(notification=webhook_notification())
     body["notification"]["webhook_url"] = "http://hooks.example.org/" + "a" * 2023
 
     response = await client.put("/v1/consultants/C-1", json=body, headers=auth)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -23,23 +25,24 @@ from koppel_matcher.domain.dedup import (
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def entry(state: MatchState = MatchState.FOUND, **changes: object) -> LedgerEntry:
-    values: dict[str, object] = {
-        "consultant_id": "c-1",
-        "assignment_id": "a-1",
-        "match_id": "m-1",
-        "state": state,
-        "revision": 2,
-        "score": 0.70,
-        "reasons": ("Je specialisme crisiscommunicatie is gevraagd",),
-        "language": "nl",
-        "fingerprint": "f-old",
-    }
-    values.update(changes)
-    return LedgerEntry(**values)  # type: ignore[arg-type]
+def entry(state: MatchState = MatchState.FOUND, **changes: Any) -> LedgerEntry:
+    found = LedgerEntry(
+        consultant_id="c-1",
+        assignment_id="a-1",
+        match_id="m-1",
+        state=state,
+        revision=2,
+        score=0.70,
+        reasons=("Je specialisme crisiscommunicatie is gevraagd",),
+        language="nl",
+        fingerprint="f-old",
+    )
+    return replace(found, **changes)
 
 
-def candidate(score: float = 0.70, reasons: tuple[str, ...] | None = None, fp: str = "f-new"):
+def candidate(
+    score: float = 0.70, reasons: tuple[str, ...] | None = None, fp: str = "f-new"
+) -> Candidate:
     return Candidate(
         score=score,
         reasons=reasons
@@ -102,8 +105,8 @@ def test_fingerprint_is_that_of_the_whole_document_in_canonical_form() -> None:
     assert content_fingerprint(canonical_json(summary), 0.7, ("r", "é"), "nl") == expected
 
 
-def reason(cause: Cause, **given: object) -> WithdrawalReason:
-    values: dict[str, object] = {
+def reason(cause: Cause, **given: Any) -> WithdrawalReason:
+    values: dict[str, Any] = {
         "assignment_status": AssignmentStatus.OPEN,
         "closes_at": None,
         "profile_active": True,
@@ -111,7 +114,7 @@ def reason(cause: Cause, **given: object) -> WithdrawalReason:
         "now": NOW,
     }
     values.update(given)
-    return withdrawal_reason(cause=cause, **values)  # type: ignore[arg-type]
+    return withdrawal_reason(cause=cause, **values)
 
 
 @pytest.mark.parametrize(

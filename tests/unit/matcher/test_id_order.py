@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,16 +22,16 @@ def _ranked_by_labels(columns: SlotColumns) -> list[str]:
     return [str(columns.ids[slot]) for slot in live[np.argsort(labels[live])]]
 
 
-def _counting_relabels(columns: SlotColumns) -> list[int]:
+def _counting_relabels(columns: SlotColumns, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    order: Any = columns._order
+    order = columns._order
     relabel = order._relabel
 
-    def counted(*args: Any) -> None:
+    def counted(id_keys: npt.NDArray[Any], alive: npt.NDArray[np.bool_]) -> None:
         calls.append(1)
-        relabel(*args)
+        relabel(id_keys, alive)
 
-    order._relabel = counted
+    monkeypatch.setattr(order, "_relabel", counted)
     return calls
 
 
@@ -59,12 +61,12 @@ def test_labels_sort_like_the_ids_through_adds_removals_and_looks(
     assert _ranked_by_labels(columns) == sorted(live)
 
 
-def test_a_few_new_ids_are_labelled_in_place() -> None:
+def test_a_few_new_ids_are_labelled_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
     columns = SlotColumns({}, capacity=4)
     for i in range(0, 200, 2):
         columns.acquire(f"c-{i:03d}")
     columns.order_labels()
-    relabels = _counting_relabels(columns)
+    relabels = _counting_relabels(columns, monkeypatch)
     for i in (1, 199, 57, 58 + 1, 3):
         columns.acquire(f"c-{i:03d}")
         columns.release("c-100")
@@ -76,13 +78,13 @@ def test_a_few_new_ids_are_labelled_in_place() -> None:
     assert relabels == []
 
 
-def test_an_exhausted_gap_relabels_everything() -> None:
+def test_an_exhausted_gap_relabels_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each new id lands just above the same neighbour: the gap halves until it runs out."""
     columns = SlotColumns({}, capacity=4)
     for name in ("a", "n", "o", "p", "q", "r", "s", "t", "u", "v"):
         columns.acquire(name)
     columns.order_labels()
-    relabels = _counting_relabels(columns)
+    relabels = _counting_relabels(columns, monkeypatch)
     for k in range(80):
         columns.acquire(f"m{999 - k:03d}")
         assert _ranked_by_labels(columns) == sorted(str(x) for x in columns.ids if x)

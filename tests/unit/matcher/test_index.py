@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
@@ -15,6 +15,9 @@ from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.domain.geo import EARTH_RADIUS_KM
 from koppel_matcher.domain.index import MatchIndex
 from koppel_matcher.domain.model import AssignmentSpec, Evaluation, Place, ProfileSpec
+from koppel_matcher.domain.ranking import Ranking
+from koppel_testing import scalar_oracle
+from koppel_testing.matcher_specs import Specs
 
 PROPERTY = settings(
     max_examples=40,
@@ -30,20 +33,22 @@ def _ranked(pairs: list[tuple[str, Evaluation]]) -> list[tuple[str, Evaluation]]
 
 
 def brute_force_for_assignment(
-    specs: Any, a: AssignmentSpec, profiles: list[ProfileSpec]
+    specs: Specs, a: AssignmentSpec, profiles: list[ProfileSpec]
 ) -> list[tuple[str, Evaluation]]:
-    evaluate = specs.oracle.evaluate
+    evaluate = scalar_oracle.evaluate
     return _ranked([(p.id, e) for p in profiles if (e := evaluate(a, p, specs.now)) is not None])
 
 
 def brute_force_for_profile(
-    specs: Any, p: ProfileSpec, assignments: list[AssignmentSpec]
+    specs: Specs, p: ProfileSpec, assignments: list[AssignmentSpec]
 ) -> list[tuple[str, Evaluation]]:
-    evaluate = specs.oracle.evaluate
+    evaluate = scalar_oracle.evaluate
     return _ranked([(a.id, e) for a in assignments if (e := evaluate(a, p, specs.now)) is not None])
 
 
-def _draw_world(data: Any, specs: Any) -> tuple[list[AssignmentSpec], list[ProfileSpec]]:
+def _draw_world(
+    data: st.DataObject, specs: Specs
+) -> tuple[list[AssignmentSpec], list[ProfileSpec]]:
     ids = st.text(_ID_CHARS, min_size=1, max_size=4)
     assignments = data.draw(
         st.lists(specs.assignments(ids), min_size=1, max_size=12, unique_by=lambda a: a.id),
@@ -67,7 +72,7 @@ def _index(assignments: list[AssignmentSpec], profiles: list[ProfileSpec]) -> Ma
 
 @PROPERTY
 @given(data=st.data())
-def test_index_equals_brute_force_both_directions(specs: Any, data: Any) -> None:
+def test_index_equals_brute_force_both_directions(specs: Specs, data: st.DataObject) -> None:
     assignments, profiles = _draw_world(data, specs)
     index = _index(assignments, profiles)
     pairs = 0
@@ -84,7 +89,7 @@ def test_index_equals_brute_force_both_directions(specs: Any, data: Any) -> None
 
 @PROPERTY
 @given(data=st.data())
-def test_both_directions_find_the_same_pairs(specs: Any, data: Any) -> None:
+def test_both_directions_find_the_same_pairs(specs: Specs, data: st.DataObject) -> None:
     assignments, profiles = _draw_world(data, specs)
     index = _index(assignments, profiles)
     by_assignment = {
@@ -100,14 +105,14 @@ def test_both_directions_find_the_same_pairs(specs: Any, data: Any) -> None:
 Judged = dict[str, tuple[float, tuple[str, ...]]]
 
 
-def _judged(ranking: Any) -> Judged:
+def _judged(ranking: Ranking) -> Judged:
     """Id → (score, reasons) of every pair a ranking holds."""
     return {i: (score, reasons) for i, score, reasons in ranking.scored()}
 
 
 @PROPERTY
 @given(data=st.data())
-def test_each_pair_is_judged_alike_from_either_side(specs: Any, data: Any) -> None:
+def test_each_pair_is_judged_alike_from_either_side(specs: Specs, data: st.DataObject) -> None:
     """For every pair: found or not, score and reasons are the same whether the assignment
     is matched against the profiles or the profile against the assignments, and equal to
     `evaluate()` and to the scalar oracle."""
@@ -118,7 +123,7 @@ def test_each_pair_is_judged_alike_from_either_side(specs: Any, data: Any) -> No
     passing = 0
     for a in assignments:
         for p in profiles:
-            expected = specs.oracle.evaluate(a, p, specs.now)
+            expected = scalar_oracle.evaluate(a, p, specs.now)
             assert evaluate(a, p, specs.now) == expected
             judged = None if expected is None else (expected.score, expected.reasons)
             assert by_assignment[a.id].get(p.id) == judged
@@ -129,7 +134,9 @@ def test_each_pair_is_judged_alike_from_either_side(specs: Any, data: Any) -> No
 
 @PROPERTY
 @given(data=st.data())
-def test_travel_limit_near_the_boundary_agrees_with_the_scalar(specs: Any, data: Any) -> None:
+def test_travel_limit_near_the_boundary_agrees_with_the_scalar(
+    specs: Specs, data: st.DataObject
+) -> None:
     """Homes at random distances around whole-km limits: vector and scalar haversine agree."""
     a = specs.assignment(office_days_per_week=data.draw(st.integers(0, 3)))
     limit = data.draw(st.integers(1, 120))
@@ -153,7 +160,7 @@ def test_travel_limit_near_the_boundary_agrees_with_the_scalar(specs: Any, data:
         assert index.matches_for_profile(p, specs.now) == brute_force_for_profile(specs, p, [a])
 
 
-def _some_of(data: Any, live: dict[str, Any], label: str) -> set[str]:
+def _some_of(data: st.DataObject, live: Mapping[str, object], label: str) -> set[str]:
     if not live:
         return set()
     chosen: set[str] = data.draw(st.sets(st.sampled_from(sorted(live))), label=label)
@@ -162,7 +169,7 @@ def _some_of(data: Any, live: dict[str, Any], label: str) -> set[str]:
 
 @PROPERTY
 @given(data=st.data())
-def test_upserts_and_removals_keep_the_index_exact(specs: Any, data: Any) -> None:
+def test_upserts_and_removals_keep_the_index_exact(specs: Specs, data: st.DataObject) -> None:
     assignments, profiles = _draw_world(data, specs)
     index = _index(assignments, profiles)
     live_a = {a.id: a for a in assignments}
@@ -203,7 +210,7 @@ def test_upserts_and_removals_keep_the_index_exact(specs: Any, data: Any) -> Non
         )
 
 
-def test_removed_entities_are_gone(specs: Any) -> None:
+def test_removed_entities_are_gone(specs: Specs) -> None:
     index = MatchIndex()
     a, p = specs.assignment(), specs.profile()
     index.upsert_assignment(a)
@@ -220,7 +227,7 @@ def test_removed_entities_are_gone(specs: Any) -> None:
     assert index.memory_bytes() > 0
 
 
-def test_a_changed_profile_replaces_the_old_one(specs: Any) -> None:
+def test_a_changed_profile_replaces_the_old_one(specs: Specs) -> None:
     index = MatchIndex()
     a, p = specs.assignment(), specs.profile()
     index.upsert_assignment(a)
@@ -230,7 +237,7 @@ def test_a_changed_profile_replaces_the_old_one(specs: Any) -> None:
     assert index.matches_for_assignment(a, specs.now) == []
 
 
-def test_closed_or_unknown_certification_assignments_match_nobody(specs: Any) -> None:
+def test_closed_or_unknown_certification_assignments_match_nobody(specs: Specs) -> None:
     index = MatchIndex()
     index.upsert_profile(specs.profile(certifications=frozenset({"VOG"})))
     closed = specs.assignment(is_open=False)
@@ -240,7 +247,7 @@ def test_closed_or_unknown_certification_assignments_match_nobody(specs: Any) ->
     assert len(index.matches_for_assignment(specs.assignment(), specs.now)) == 1
 
 
-def test_ranking_is_by_score_then_id(specs: Any) -> None:
+def test_ranking_is_by_score_then_id(specs: Specs) -> None:
     index = MatchIndex()
     a = specs.assignment()
     exact = [specs.profile(id=pid) for pid in ("c-b", "c-a")]
@@ -252,10 +259,10 @@ def test_ranking_is_by_score_then_id(specs: Any) -> None:
 
 @PROPERTY
 @given(data=st.data())
-def test_one_pair_index_agrees_with_evaluate(specs: Any, data: Any) -> None:
+def test_one_pair_index_agrees_with_evaluate(specs: Specs, data: st.DataObject) -> None:
     a = data.draw(specs.assignments())
     p = data.draw(specs.profiles())
-    evaluation = specs.oracle.evaluate(a, p, specs.now)
+    evaluation = scalar_oracle.evaluate(a, p, specs.now)
     assert evaluate(a, p, specs.now) == evaluation
     index = _index([a], [p])
     found = index.matches_for_profile(p, specs.now)
@@ -264,7 +271,7 @@ def test_one_pair_index_agrees_with_evaluate(specs: Any, data: Any) -> None:
 
 @PROPERTY
 @given(data=st.data())
-def test_a_ranking_renders_each_match_like_the_batch(specs: Any, data: Any) -> None:
+def test_a_ranking_renders_each_match_like_the_batch(specs: Specs, data: st.DataObject) -> None:
     assignments, profiles = _draw_world(data, specs)
     index = _index(assignments, profiles)
     for a in assignments:
@@ -281,7 +288,7 @@ def test_a_ranking_renders_each_match_like_the_batch(specs: Any, data: Any) -> N
 
 @PROPERTY
 @given(data=st.data())
-def test_reasons_alone_equal_the_brute_force_evaluations(specs: Any, data: Any) -> None:
+def test_reasons_alone_equal_the_brute_force_evaluations(specs: Specs, data: st.DataObject) -> None:
     """What the service publishes (`scored()`: ids, scores, reasons without evaluations)."""
     assignments, profiles = _draw_world(data, specs)
     index = _index(assignments, profiles)
@@ -303,7 +310,7 @@ def test_reasons_alone_equal_the_brute_force_evaluations(specs: Any, data: Any) 
         assert list(ranking.scored()) == [(i, e.score, e.reasons) for i, e in expected]
 
 
-def test_an_empty_ranking(specs: Any) -> None:
+def test_an_empty_ranking(specs: Specs) -> None:
     ranking = MatchIndex().rank_for_assignment(specs.assignment(), specs.now)
     assert len(ranking) == 0
     assert ranking.matches() == []
@@ -312,7 +319,7 @@ def test_an_empty_ranking(specs: Any) -> None:
     assert list(ranking.scored()) == []
 
 
-def test_certification_masks_span_several_words(specs: Any) -> None:
+def test_certification_masks_span_several_words(specs: Specs) -> None:
     """More than 64 distinct certifications: the masks grow a second 64-bit word."""
     names = [f"cert-{i}" for i in range(70)]
     index = MatchIndex()
@@ -331,7 +338,7 @@ def test_certification_masks_span_several_words(specs: Any) -> None:
     assert [aid for aid, _ in index.matches_for_profile(last_holder, specs.now)] == ["a-last"]
 
 
-def test_a_certification_no_profile_mask_reaches_matches_nobody(specs: Any) -> None:
+def test_a_certification_no_profile_mask_reaches_matches_nobody(specs: Specs) -> None:
     """Assignments intern certifications beyond every profile's mask words (a shard's
     profiles hold few certifications, the broadcast assignments many): requiring one of
     those must match nobody, not skip the filter."""
@@ -350,7 +357,7 @@ def test_a_certification_no_profile_mask_reaches_matches_nobody(specs: Any) -> N
         assert index.matches_for_profile(profile, specs.now) == []
 
 
-def test_ties_are_ordered_by_id_whatever_the_id_lengths(specs: Any) -> None:
+def test_ties_are_ordered_by_id_whatever_the_id_lengths(specs: Specs) -> None:
     index = MatchIndex(capacity=1)
     ids = ["b", "a", "ab", "a" * 64, "B", "a-10", "a-9", "é"]
     for pid in ids:

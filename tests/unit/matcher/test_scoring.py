@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -23,6 +22,8 @@ from koppel_matcher.domain.evaluate import score
 from koppel_matcher.domain.model import Place
 from koppel_matcher.domain.reasons import DISCIPLINE_NAMES
 from koppel_matcher.domain.scoring import COMPONENTS, WEIGHTS
+from koppel_testing import scalar_oracle
+from koppel_testing.matcher_specs import Specs
 
 MUNICIPALITY = OrganizationType.MUNICIPALITY
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -36,10 +37,10 @@ def test_weights_sum_to_one_and_name_every_component() -> None:
 
 @PROPERTY
 @given(data=st.data())
-def test_score_is_in_range_deterministic_and_explained(specs: Any, data: Any) -> None:
+def test_score_is_in_range_deterministic_and_explained(specs: Specs, data: st.DataObject) -> None:
     a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
     first = score(a, p)
-    assert first == specs.oracle.score(a, p)
+    assert first == scalar_oracle.score(a, p)
     assert 0.0 <= first.score <= 1.0
     assert round(first.score, 4) == first.score
     assert score(a, p) == first
@@ -51,7 +52,9 @@ def test_score_is_in_range_deterministic_and_explained(specs: Any, data: Any) ->
 
 @PROPERTY
 @given(data=st.data())
-def test_covering_more_required_disciplines_never_lowers_the_score(specs: Any, data: Any) -> None:
+def test_covering_more_required_disciplines_never_lowers_the_score(
+    specs: Specs, data: st.DataObject
+) -> None:
     a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
     extra = data.draw(st.sampled_from(sorted(a.disciplines_required)))
     as_specialism = data.draw(st.booleans())
@@ -65,7 +68,7 @@ def test_covering_more_required_disciplines_never_lowers_the_score(specs: Any, d
 
 @PROPERTY
 @given(data=st.data())
-def test_a_specialism_beats_a_plain_discipline(specs: Any, data: Any) -> None:
+def test_a_specialism_beats_a_plain_discipline(specs: Specs, data: st.DataObject) -> None:
     a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
     held = data.draw(st.sampled_from(sorted(a.disciplines_required)))
     plain = replace(p, disciplines=p.disciplines | {held}, specialisms=p.specialisms - {held})
@@ -75,7 +78,7 @@ def test_a_specialism_beats_a_plain_discipline(specs: Any, data: Any) -> None:
 
 @PROPERTY
 @given(data=st.data())
-def test_exact_level_beats_a_stretch_beats_a_step_down(specs: Any, data: Any) -> None:
+def test_exact_level_beats_a_stretch_beats_a_step_down(specs: Specs, data: st.DataObject) -> None:
     a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
     assume(a.level is Level.MEDIOR or a.level is Level.SENIOR)
     ranks = list(Level)
@@ -88,7 +91,7 @@ def test_exact_level_beats_a_stretch_beats_a_step_down(specs: Any, data: Any) ->
 
 @PROPERTY
 @given(data=st.data())
-def test_closer_is_never_worse(specs: Any, data: Any) -> None:
+def test_closer_is_never_worse(specs: Specs, data: st.DataObject) -> None:
     a = specs.assignment(office_days_per_week=data.draw(st.integers(1, 4)))
     near_km, far_km = sorted(data.draw(st.tuples(st.floats(0, 200), st.floats(0, 200))))
 
@@ -122,7 +125,7 @@ def test_closer_is_never_worse(specs: Any, data: Any) -> None:
     ],
 )
 def test_work_style_suits_the_organisation(
-    specs: Any,
+    specs: Specs,
     organization: OrganizationType,
     size: SizeClass | None,
     style: WorkStyle,
@@ -133,14 +136,14 @@ def test_work_style_suits_the_organisation(
     assert suits > score(a, specs.profile(work_style=better_than)).score
 
 
-def test_medium_municipality_has_no_work_style_lean(specs: Any) -> None:
+def test_medium_municipality_has_no_work_style_lean(specs: Specs) -> None:
     a = specs.assignment(size_class=SizeClass.MEDIUM)
     scores = {score(a, specs.profile(work_style=s)).score for s in WorkStyle}
     assert len(scores) == 1
     assert "work_style" not in dict(score(a, specs.profile()).components)
 
 
-def test_reasons_in_dutch(specs: Any) -> None:
+def test_reasons_in_dutch(specs: Specs) -> None:
     a = specs.assignment(level=Level.SENIOR, office_days_per_week=2)
     p = specs.profile(
         level=Level.MEDIOR,
@@ -154,7 +157,7 @@ def test_reasons_in_dutch(specs: Any) -> None:
     assert "1 kantoordag minder dan je maximum" in reasons
 
 
-def test_reasons_in_english(specs: Any) -> None:
+def test_reasons_in_english(specs: Specs) -> None:
     a = specs.assignment(
         disciplines_required=frozenset({Discipline.CITIZEN_PARTICIPATION, Discipline.EVENTS}),
         office_days_per_week=1,
@@ -172,7 +175,7 @@ def test_reasons_in_english(specs: Any) -> None:
     assert "At your level: senior" in reasons
 
 
-def test_neutral_components_give_no_reason(specs: Any) -> None:
+def test_neutral_components_give_no_reason(specs: Specs) -> None:
     """Reference pair: no preferences, `either`, rate unknown, 1–4 public years, at max days."""
     evaluation = score(specs.assignment(), specs.profile(max_office_days_per_week=2))
     names = {name for name, _ in evaluation.components}
@@ -180,7 +183,7 @@ def test_neutral_components_give_no_reason(specs: Any) -> None:
     assert len(evaluation.reasons) == 4
 
 
-def test_preferences_move_the_score_both_ways(specs: Any) -> None:
+def test_preferences_move_the_score_both_ways(specs: Specs) -> None:
     a = specs.assignment(assignment_type=AssignmentType.BRIDGING)
     neutral = score(a, specs.profile()).score
     liked = specs.profile(preferred_assignment_types=frozenset({AssignmentType.BRIDGING}))
@@ -196,7 +199,7 @@ def test_every_discipline_has_a_dutch_and_an_english_name() -> None:
     assert DISCIPLINE_NAMES[Language.NL][Discipline.CITIZEN_PARTICIPATION] == "burgerparticipatie"
 
 
-def test_preferred_disciplines_give_one_reason(specs: Any) -> None:
+def test_preferred_disciplines_give_one_reason(specs: Specs) -> None:
     a = specs.assignment(
         disciplines_preferred=frozenset({Discipline.CAMPAIGNS, Discipline.SOCIAL_MEDIA})
     )
@@ -208,7 +211,7 @@ def test_preferred_disciplines_give_one_reason(specs: Any) -> None:
     assert score(a, specs.profile()).score > score(a, lacking).score
 
 
-def test_remote_assignment_scores_travel_full(specs: Any) -> None:
+def test_remote_assignment_scores_travel_full(specs: Specs) -> None:
     remote = specs.assignment(office_days_per_week=0)
     far = specs.profile(home=specs.groningen, max_travel_km=None)
     components = dict(score(remote, far).components)

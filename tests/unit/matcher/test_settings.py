@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from koppel.settings import settings_from_environment
 from koppel_matcher.settings import MatcherSettings
-
-STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"
+from koppel_testing.configuration import PRODUCTION_DATABASE_URL, start_refusal
+from koppel_testing.configuration import STRONG_SECRET as STRONG
 
 
 @pytest.fixture(autouse=True)
 def _no_tokens_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("KOPPEL_ENVIRONMENT", "MATCHER_API_TOKENS", "MATCHER_API_TOKENS_FILE"):
         monkeypatch.delenv(name, raising=False)
-    # A production DSN: the default one carries a password everyone knows.
-    monkeypatch.setenv(
-        "DATABASE_URL", "postgresql://koppel:Gf5Yj0AeVq3xT9kLm2Rz7Hc4W@db:5432/koppel"
-    )
+    monkeypatch.setenv("DATABASE_URL", PRODUCTION_DATABASE_URL)
 
 
 @pytest.mark.parametrize(
@@ -36,9 +32,7 @@ def test_production_refuses_missing_malformed_or_weak_tokens(
 ) -> None:
     if tokens is not None:
         monkeypatch.setenv("MATCHER_API_TOKENS", tokens)
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(MatcherSettings, "koppel-matcher")
-    message = str(exited.value.code)
+    message = start_refusal(MatcherSettings, "koppel-matcher")
     assert message.startswith(f"koppel-matcher: invalid configuration: {complaint}")
     assert "0123456789abcdef" not in message
     assert "\n" not in message

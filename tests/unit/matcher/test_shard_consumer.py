@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
 
-from koppel.cloudevents import encode, new_event
+from koppel.cloudevents import CloudEvent, encode, new_event
 from koppel.contract import Assignment, ConsultantProfile
 from koppel.dead_letters import CODE
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
 from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig
+from koppel_testing.matcher_fakes import FakeConsumer, FakeRepository, FakeUnitOfWork
+from koppel_testing.matcher_specs import Wire
 
 CONSULTANTS_0 = (CONSULTANTS, 0)
 ASSIGNMENTS_0 = (ASSIGNMENTS, 0)
@@ -76,8 +80,9 @@ def upserted(
     return raw(partition, offset, key or item.id, value, headers)
 
 
-def kinds(events: list[tuple[str, Any]]) -> list[tuple[str, str, Any]]:
-    result = []
+def kinds(events: list[tuple[str, CloudEvent]]) -> list[tuple[str, str, object]]:
+    """(type, key, revision or reason) of each published event."""
+    result: list[tuple[str, str, object]] = []
     for key, event in events:
         data = event.data
         extra = data["revision"] if event.type == EventType.MATCH_FOUND else data["reason"]
@@ -85,47 +90,63 @@ def kinds(events: list[tuple[str, Any]]) -> list[tuple[str, str, Any]]:
     return result
 
 
+Batches = list[list[ConsumerRecord[bytes, bytes]]]
+
+
+def the_pair(wire: Wire) -> Batches:
+    """The wire builders' assignment, then in a later batch their profile, which matches it."""
+    return [
+        [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+        [upserted(CONSULTANTS_0, 0, wire.profile())],
+    ]
+
+
 async def consume(
-    fakes: Any,
-    uow: Any,
-    batches: list[list[ConsumerRecord[bytes, bytes]]],
+    uow: FakeUnitOfWork,
+    batches: Batches,
     settings: ShardConsumerConfig | None = None,
     failures: Counter[tuple[str, int, int]] | None = None,
 ) -> ShardConsumer:
     """Take shard 0 over and run its loop until the fake consumer has handed out `batches`."""
+    async with opened(uow, batches, settings or config(), failures) as (shard, stopping):
+        await shard.run(stopping)
+    return shard
+
+
+@asynccontextmanager
+async def opened(
+    uow: FakeUnitOfWork,
+    batches: Batches,
+    settings: ShardConsumerConfig,
+    failures: Counter[tuple[str, int, int]] | None,
+) -> AsyncIterator[tuple[ShardConsumer, asyncio.Event]]:
+    """Shard 0, taken over, on a fake consumer that sets the event once `batches` are out;
+    closed on the way out."""
     stopping = asyncio.Event()
-    kafka = fakes.Consumer(batches, stopping)
+    kafka = FakeConsumer(batches, stopping)
     shard = ShardConsumer(
         0,
-        settings or config(),
+        settings,
         uow,
         failures if failures is not None else Counter(),
         consumer=lambda *_args, **_options: kafka,
     )
     await shard.open()
     try:
-        await shard.run(stopping)
+        yield shard, stopping
     finally:
         await shard.close()
-    return shard
 
 
 @pytest.fixture
-def uow(fakes: Any) -> Any:
-    return fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0])
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0])
 
 
 async def test_a_match_commits_with_the_positions_after_its_records(
-    fakes: Any, uow: Any, wire: Any
+    uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    await consume(
-        fakes,
-        uow,
-        [
-            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
-            [upserted(CONSULTANTS_0, 0, wire.profile())],
-        ],
-    )
+    await consume(uow, the_pair(wire))
 
     first, published = uow.commits
     assert (first.events, first.offsets) == ([], {CONSULTANTS_0: 0, ASSIGNMENTS_0: 0})
@@ -136,9 +157,9 @@ async def test_a_match_commits_with_the_positions_after_its_records(
 
 
 async def test_a_record_whose_key_is_not_its_entity_is_dead_lettered(
-    fakes: Any, uow: Any, wire: Any
+    uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    await consume(fakes, uow, [[upserted(CONSULTANTS_0, 0, wire.profile(), key="c-other")]])
+    await consume(uow, [[upserted(CONSULTANTS_0, 0, wire.profile(), key="c-other")]])
 
     [letter] = uow.commits[-1].dead_letters
     topic, key, _value, headers = letter
@@ -148,11 +169,10 @@ async def test_a_record_whose_key_is_not_its_entity_is_dead_lettered(
     assert uow.commits[-1].offsets[CONSULTANTS_0] == 1
 
 
-async def test_a_bad_assignment_is_dead_lettered_by_one_shard_only(fakes: Any) -> None:
+async def test_a_bad_assignment_is_dead_lettered_by_one_shard_only() -> None:
     """Every shard reads every assignment partition; partition p % shards dead-letters."""
-    uow = fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, ASSIGNMENTS_1], shard_count=2)
+    uow = FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, ASSIGNMENTS_1], shard_count=2)
     await consume(
-        fakes,
         uow,
         [[raw(ASSIGNMENTS_0, 0, "a-1", b"not json"), raw(ASSIGNMENTS_1, 0, "a-2", b"not json")]],
     )
@@ -164,10 +184,9 @@ async def test_a_bad_assignment_is_dead_lettered_by_one_shard_only(fakes: Any) -
 
 
 async def test_a_batch_publishing_more_than_a_transaction_holds_is_split(
-    fakes: Any, uow: Any, wire: Any
+    uow: FakeUnitOfWork, wire: Wire
 ) -> None:
     await consume(
-        fakes,
         uow,
         [
             [
@@ -191,22 +210,17 @@ async def test_a_batch_publishing_more_than_a_transaction_holds_is_split(
 
 
 async def test_a_failing_handler_aborts_the_transaction_and_names_the_record(
-    fakes: Any, uow: Any, wire: Any
+    uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    class BrokenRepository(fakes.Repository):  # type: ignore[misc,name-defined]
+    class BrokenRepository(FakeRepository):
         async def put_assignment(self, assignment: Assignment) -> None:
             raise RuntimeError("simulated bug")
 
     uow.repository = BrokenRepository()
-    stopping = asyncio.Event()
-    kafka = fakes.Consumer([[upserted(ASSIGNMENTS_0, 0, wire.assignment())]], stopping)
-    shard = ShardConsumer(0, config(), uow, Counter(), consumer=lambda *_a, **_o: kafka)
-    await shard.open()
-    try:
+    batches = [[upserted(ASSIGNMENTS_0, 0, wire.assignment())]]
+    async with opened(uow, batches, config(), None) as (shard, stopping):
         with pytest.raises(RuntimeError, match="simulated bug"):
             await shard.run(stopping)
-    finally:
-        await shard.close()
 
     assert shard.current == (ASSIGNMENTS, 0, 0)
     assert [str(exc) for exc in uow.aborted] == ["simulated bug"]
@@ -214,10 +228,10 @@ async def test_a_failing_handler_aborts_the_transaction_and_names_the_record(
 
 
 async def test_a_record_that_failed_too_often_is_dead_lettered_as_processing_failed(
-    fakes: Any, uow: Any, wire: Any
+    uow: FakeUnitOfWork, wire: Wire
 ) -> None:
     failures = Counter({(ASSIGNMENTS, 0, 0): 3})
-    await consume(fakes, uow, [[upserted(ASSIGNMENTS_0, 0, wire.assignment())]], failures=failures)
+    await consume(uow, [[upserted(ASSIGNMENTS_0, 0, wire.assignment())]], failures=failures)
 
     [(_topic, _key, _value, headers)] = uow.commits[-1].dead_letters
     assert (CODE, b"processing_failed") in headers
@@ -225,17 +239,9 @@ async def test_a_record_that_failed_too_often_is_dead_lettered_as_processing_fai
 
 
 async def test_a_tombstone_withdraws_the_consultants_matches(
-    fakes: Any, uow: Any, wire: Any
+    uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    await consume(
-        fakes,
-        uow,
-        [
-            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
-            [upserted(CONSULTANTS_0, 0, wire.profile())],
-            [raw(CONSULTANTS_0, 1, "c-1", None)],
-        ],
-    )
+    await consume(uow, [*the_pair(wire), [raw(CONSULTANTS_0, 1, "c-1", None)]])
 
     events = [event for commit in uow.commits for event in commit.events]
     assert kinds(events) == [("found", "c-1", 1), ("withdrawn", "c-1", "consultant_erased")]

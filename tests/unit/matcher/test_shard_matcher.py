@@ -13,6 +13,8 @@ from koppel.vocabulary import CloseReason
 from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
 from koppel_matcher.service_layer.ports import ShardRepository
+from koppel_testing.matcher_fakes import FakeRepository
+from koppel_testing.matcher_specs import Wire
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -35,6 +37,12 @@ async def upsert_profile(
     return await matcher.profile_upserted(repository, profile_spec(document), document, traceparent)
 
 
+async def match_the_pair(matcher: ShardMatcher, repository: FakeRepository, wire: Wire) -> None:
+    """Upsert the wire builders' assignment, then their profile, which matches it."""
+    await upsert_assignment(matcher, repository, wire.assignment(), None)
+    await upsert_profile(matcher, repository, wire.profile(), None)
+
+
 def kinds(out: list[Outgoing]) -> list[tuple[str, str, Any]]:
     result = []
     for item in out:
@@ -45,8 +53,8 @@ def kinds(out: list[Outgoing]) -> list[tuple[str, str, Any]]:
 
 
 @pytest.fixture
-def repository(fakes: Any) -> Any:
-    return fakes.Repository()
+def repository() -> FakeRepository:
+    return FakeRepository()
 
 
 @pytest.fixture
@@ -60,7 +68,7 @@ def matcher(clock: list[datetime]) -> ShardMatcher:
 
 
 async def test_both_directions_find_the_pair_once(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     assert await upsert_assignment(matcher, repository, wire.assignment(), None) == []
     out = await upsert_profile(matcher, repository, wire.profile(), "00-trace-01")
@@ -77,10 +85,9 @@ async def test_both_directions_find_the_pair_once(
 
 
 async def test_republishing_or_immaterial_changes_publish_nothing(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     assert await upsert_profile(matcher, repository, wire.profile(), None) == []
     assert await upsert_assignment(matcher, repository, wire.assignment(), None) == []
     assert (
@@ -92,7 +99,7 @@ async def test_republishing_or_immaterial_changes_publish_nothing(
 
 
 async def test_confidential_summary_has_no_name_or_city(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_profile(matcher, repository, wire.profile(), None)
     out = await upsert_assignment(
@@ -104,48 +111,46 @@ async def test_confidential_summary_has_no_name_or_city(
     assert out[0].event.data["assignment"]["organization"]["name"] is None
 
 
-async def test_confidential_match_event_carries_the_built_title_not_its_own(
-    matcher: ShardMatcher,
-    repository: Any,
-    wire: Any,
-) -> None:
+async def _confidential_match(
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire, **changes: Any
+) -> tuple[dict[str, Any], str]:
+    """The summary in, and the JSON of, the match of a confidential assignment whose own
+    title names its organisation."""
     await upsert_profile(matcher, repository, wire.profile(), None)
     hidden = wire.assignment(
-        visibility="confidential",
-        title="Gemeente Utrecht zoekt woordvoerder",
-        description="Woordvoerder voor de wethouder van Utrecht.",
+        visibility="confidential", title="Gemeente Utrecht zoekt woordvoerder", **changes
+    )
+    out = await upsert_assignment(matcher, repository, hidden, None)
+    return out[0].event.data["assignment"], out[0].event.model_dump_json()
+
+
+async def test_confidential_match_event_carries_the_built_title_not_its_own(
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
+) -> None:
+    summary, text = await _confidential_match(
+        matcher, repository, wire, description="Woordvoerder voor de wethouder van Utrecht."
     )
 
-    out = await upsert_assignment(matcher, repository, hidden, None)
-
-    summary = out[0].event.data["assignment"]
     assert summary["title"] == (
         "Senior adviseur crisiscommunicatie bij een grote gemeente in Utrecht"
     )
     assert summary["title_is_built"] is True
-    text = out[0].event.model_dump_json()
     assert "zoekt woordvoerder" not in text
     assert "wethouder" not in text
 
 
 async def test_confidential_match_event_carries_the_public_title(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_profile(matcher, repository, wire.profile(), None)
-    hidden = wire.assignment(
-        visibility="confidential",
-        title="Gemeente Utrecht zoekt woordvoerder",
-        public_title="Woordvoerder crisiscommunicatie",
+    summary, text = await _confidential_match(
+        matcher, repository, wire, public_title="Woordvoerder crisiscommunicatie"
     )
 
-    out = await upsert_assignment(matcher, repository, hidden, None)
-
-    summary = out[0].event.data["assignment"]
     assert (summary["title"], summary["title_is_built"]) == (
         "Woordvoerder crisiscommunicatie",
         False,
     )
-    assert "zoekt woordvoerder" not in out[0].event.model_dump_json()
+    assert "zoekt woordvoerder" not in text
 
 
 @pytest.mark.parametrize(
@@ -157,10 +162,13 @@ async def test_confidential_match_event_carries_the_public_title(
     ],
 )
 async def test_closing_withdraws_once(
-    matcher: ShardMatcher, reason: CloseReason, expected: str, repository: Any, wire: Any
+    matcher: ShardMatcher,
+    reason: CloseReason,
+    expected: str,
+    repository: FakeRepository,
+    wire: Wire,
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     closed = AssignmentClosed(assignment_id="a-1", reason=reason, closed_at=NOW)
     out = await matcher.assignment_closed(repository, closed, None)
     assert out is not None
@@ -170,7 +178,7 @@ async def test_closing_withdraws_once(
 
 
 async def test_closing_an_unknown_assignment_is_ignored(
-    matcher: ShardMatcher, repository: Any
+    matcher: ShardMatcher, repository: FakeRepository
 ) -> None:
     closed = AssignmentClosed(assignment_id="nope", reason=CloseReason.FILLED, closed_at=NOW)
     assert await matcher.assignment_closed(repository, closed, None) is None
@@ -185,10 +193,13 @@ async def test_closing_an_unknown_assignment_is_ignored(
     ],
 )
 async def test_profile_changes_withdraw(
-    matcher: ShardMatcher, changes: dict[str, Any], expected: str, repository: Any, wire: Any
+    matcher: ShardMatcher,
+    changes: dict[str, Any],
+    expected: str,
+    repository: FakeRepository,
+    wire: Wire,
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     out = await upsert_profile(matcher, repository, wire.profile(**changes), None)
     assert kinds(out) == [("withdrawn", "c-1", expected)]
     if changes.get("active") is False or changes.get("consent") is False:
@@ -198,11 +209,10 @@ async def test_profile_changes_withdraw(
 
 async def test_a_withdrawn_pair_that_fits_again_is_found_with_the_next_revision(
     matcher: ShardMatcher,
-    repository: Any,
-    wire: Any,
+    repository: FakeRepository,
+    wire: Wire,
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     await upsert_profile(matcher, repository, wire.profile(active=False), None)
     assert kinds(await upsert_profile(matcher, repository, wire.profile(), None)) == [
         ("found", "c-1", 2)
@@ -210,10 +220,9 @@ async def test_a_withdrawn_pair_that_fits_again_is_found_with_the_next_revision(
 
 
 async def test_erasure_withdraws_and_forgets(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     out = await matcher.consultant_erased(repository, "c-1", None, NOW)
     assert kinds(out) == [("withdrawn", "c-1", "consultant_erased")]
     assert repository.ledger == {}
@@ -222,10 +231,9 @@ async def test_erasure_withdraws_and_forgets(
 
 
 async def test_only_a_profile_written_after_the_erasure_counts(
-    matcher: ShardMatcher, repository: Any, wire: Any
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
-    await upsert_assignment(matcher, repository, wire.assignment(), None)
-    await upsert_profile(matcher, repository, wire.profile(), None)
+    await match_the_pair(matcher, repository, wire)
     await matcher.consultant_erased(repository, "c-1", None, NOW)
     assert await matcher.predates_erasure(repository, "c-1", NOW - timedelta(days=3))
     assert await matcher.predates_erasure(repository, "c-1", NOW)
@@ -239,7 +247,7 @@ async def test_only_a_profile_written_after_the_erasure_counts(
 
 
 async def test_expiry_sweep_withdraws_after_closes_at(
-    matcher: ShardMatcher, clock: list[datetime], repository: Any, wire: Any
+    matcher: ShardMatcher, clock: list[datetime], repository: FakeRepository, wire: Wire
 ) -> None:
     await upsert_assignment(
         matcher, repository, wire.assignment(closes_at=NOW + timedelta(minutes=5)), None

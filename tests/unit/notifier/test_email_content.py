@@ -17,50 +17,71 @@ RENDERER = EmailRenderer()
 UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
 
 
-def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str, Any]) -> None:
-    email = RENDERER.match_found(
-        language="nl", name="Anouk", match=found_payload, unsubscribe_url=UNSUBSCRIBE
-    )
-    assert email.subject == "Nieuwe opdracht: Senior communicatieadviseur participatie"
-    for fragment in [
-        "Beste Anouk,",
-        "Organisatie:    Gemeente Zeist\n",
-        "Soort:          projectopdracht\n",
-        "Niveau:         senior\n",
-        "Zo is deze match beoordeeld:",
-        "28–32 uur per week",
-        "2 maart 2026",
-        "6 maanden",
-        "2 dagen per week op kantoor",
-        "Zeist, Utrecht",
-        "burgerparticipatie, online communicatie",
-        "87%",
-        "- Niveau past precies",
-        UNSUBSCRIBE,
-    ]:
-        assert fragment in email.text
-    assert "<li>Niveau past precies</li>" in email.html
-    assert f'href="{UNSUBSCRIBE}"' in email.html
+DUTCH = [
+    "Beste Anouk,",
+    "Organisatie:    Gemeente Zeist\n",
+    "Soort:          projectopdracht\n",
+    "Niveau:         senior\n",
+    "Zo is deze match beoordeeld:",
+    "28–32 uur per week",
+    "2 maart 2026",
+    "6 maanden",
+    "2 dagen per week op kantoor",
+    "Zeist, Utrecht",
+    "burgerparticipatie, online communicatie",
+    "87%",
+    "- Niveau past precies",
+    UNSUBSCRIBE,
+]
+ENGLISH = [
+    "Dear Sam,",
+    "Type:           project assignment\n",
+    "Level:          senior\n",
+    "28–32 hours a week",
+    "2 March 2026",
+    "6 months",
+    "87%",
+    "How this match was scored:",
+]
 
 
-def test_english_email(found_payload: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("language", "name", "subject", "fragments", "html"),
+    [
+        (
+            "nl",
+            "Anouk",
+            "Nieuwe opdracht: Senior communicatieadviseur participatie",
+            DUTCH,
+            ["<li>Niveau past precies</li>", f'href="{UNSUBSCRIBE}"'],
+        ),
+        (
+            "en",
+            "Sam",
+            "New assignment: Senior communicatieadviseur participatie",
+            ENGLISH,
+            ["Unsubscribe"],
+        ),
+    ],
+    ids=["dutch", "english"],
+)
+def test_the_email_reads_as_a_consultant_of_its_language_expects(
+    found_payload: dict[str, Any],
+    language: str,
+    name: str,
+    subject: str,
+    fragments: list[str],
+    html: list[str],
+) -> None:
     email = RENDERER.match_found(
-        language="en", name="Sam", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+        language=language, name=name, match=found_payload, unsubscribe_url=UNSUBSCRIBE
     )
-    assert email.subject == "New assignment: Senior communicatieadviseur participatie"
-    for fragment in [
-        "Dear Sam,",
-        "Type:           project assignment\n",
-        "Level:          senior\n",
-        "28–32 hours a week",
-        "2 March 2026",
-        "6 months",
-        "87%",
-        "How this match was scored:",
-    ]:
+    assert email.subject == subject
+    for fragment in fragments:
         assert fragment in email.text
+    for fragment in html:
+        assert fragment in email.html
     assert "level level" not in email.text
-    assert "Unsubscribe" in email.html
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])

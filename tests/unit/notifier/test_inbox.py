@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 
 from koppel.cloudevents import encode, new_event
 from koppel.contract import MatchFound, match_id_for
@@ -20,7 +21,12 @@ from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring, new_key
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
-from koppel_notifier.domain.commands import ConsultantErased, MatchEvent, ProfileChanged
+from koppel_notifier.domain.commands import (
+    Command,
+    ConsultantErased,
+    MatchEvent,
+    ProfileChanged,
+)
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice, PlannedDelivery
 from koppel_notifier.entrypoints.kafka_consumer import InboxConsumer
 from koppel_notifier.metrics import NotifierMetrics
@@ -250,7 +256,7 @@ def planned(fake: FakeInbox) -> dict[str, str]:
     return {key: row.status for key, row in fake.tables.deliveries.items()}
 
 
-async def handled(fake: FakeInbox, *commands: Any) -> list[str]:
+async def handled(fake: FakeInbox, *commands: Command) -> list[str]:
     async with fake.transaction() as store:
         return [await inbox.handle(store, command) for command in commands]
 
@@ -385,17 +391,20 @@ class FakeKafka:
 
     def __init__(self, batches: list[dict[TopicPartition, list[ConsumerRecord]]]) -> None:
         self._batches = batches
-        self._listener: Any = None
+        self._listener: ConsumerRebalanceListener | None = None
         self.seeks: list[tuple[TopicPartition, int]] = []
         self.commits: list[dict[TopicPartition, int]] = []
 
-    def subscribe(self, topics: list[str], *, listener: Any) -> None:
+    def subscribe(self, topics: list[str], *, listener: ConsumerRebalanceListener) -> None:
         self._listener = listener
 
     async def start(self) -> None:
+        assert self._listener is not None, "subscribe first"
         await self._listener.on_partitions_assigned([])
 
-    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[Any, Any]:
+    async def getmany(
+        self, *, timeout_ms: int, max_records: int
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
         if self._batches:
             return self._batches.pop(0)
         await asyncio.sleep(0.01)
@@ -404,7 +413,7 @@ class FakeKafka:
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self.seeks.append((partition, offset))
 
-    async def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+    async def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
 
     def assignment(self) -> set[TopicPartition]:

@@ -9,6 +9,7 @@ import pytest
 
 from koppel.cloudevents import encode, new_event
 from koppel.contract import ConsultantProfile, MatchWithdrawn
+from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS, MATCHES
@@ -17,37 +18,18 @@ from koppel_notifier.domain.commands import ConsultantErased, MatchEvent, Profil
 from koppel_notifier.domain.model import ChannelName, Kind
 from koppel_notifier.entrypoints.record_translation import Unusable, translate
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing.builders import consultant, webhook_notification
 
 KEYRING = SecretKeyring.parse(new_key("unit"))
 
 
 def profile(**changes: Any) -> ConsultantProfile:
-    document: dict[str, Any] = {
-        "id": "c-1",
-        "name": "Anouk de Vries",
-        "email": "anouk@example.nl",
-        "language": "en",
-        "level": "senior",
-        "years_experience": 9,
-        "disciplines": ["citizen_participation"],
-        "home": {"city": "Utrecht", "province": "utrecht"},
-        "max_office_days_per_week": 3,
-        "available_from": "2026-03-01",
-        "hours_per_week": {"min": 24, "max": 32},
-        "consent": True,
-        "notification": {
-            "channels": ["email", "webhook"],
-            "mode": "daily_digest",
-            "min_score": 0.7,
-            "webhook_url": "https://hooks.example.nl/koppel",
-            "webhook_secret": SECRET,
-        },
-    }
-    document.update(changes)
-    return ConsultantProfile.model_validate(document)
+    """Consultant c-1, in English, on a daily digest by email and webhook."""
+    notification = webhook_notification(mode="daily_digest", min_score=0.7)
+    return consultant("c-1", language="en", notification=notification, **changes)
 
 
-def record(event_type: EventType, data: Any) -> tuple[bytes, list[tuple[str, bytes]]]:
+def record(event_type: EventType, data: ContractModel) -> tuple[bytes, list[tuple[str, bytes]]]:
     return encode(new_event(event_type, source=Source.INTAKE, subject="c-1", data=data))
 
 

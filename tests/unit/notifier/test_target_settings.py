@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from koppel.settings import settings_from_environment
 from koppel_notifier.settings import Settings
+from koppel_testing.configuration import start_refusal
 
 SECRET = "unit-test-unsubscribe-secret-0123456789"
 
@@ -60,9 +60,7 @@ def test_the_start_up_refusal_is_one_line_naming_the_variable(
     monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
     monkeypatch.setenv("NOTIFIER_UNSUBSCRIBE_SECRET", SECRET)
     monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,169.254.0.0/16")
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(Settings, "koppel-notifier")
-    message = str(exited.value.code)
+    message = start_refusal(Settings, "koppel-notifier")
     assert "\n" not in message
     assert message.startswith("koppel-notifier: invalid configuration: WEBHOOK_ALLOWED_NETWORKS:")
     assert "169.254.0.0/16" in message

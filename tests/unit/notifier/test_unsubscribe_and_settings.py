@@ -6,9 +6,10 @@ import pytest
 from pydantic import ValidationError
 
 from koppel.secret_policy import DEVELOPMENT_DEFAULTS
-from koppel.settings import settings_from_environment
 from koppel_notifier.adapters.unsubscribe_tokens import InvalidToken, UnsubscribeTokens
 from koppel_notifier.settings import Settings
+from koppel_testing.configuration import PRODUCTION_DATABASE_URL, start_refusal
+from koppel_testing.configuration import STRONG_SECRET as STRONG
 
 
 def test_tokens_round_trip_and_resist_tampering() -> None:
@@ -23,9 +24,6 @@ def test_tokens_round_trip_and_resist_tampering() -> None:
         tokens.consultant_of("garbage")
 
 
-STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"
-
-
 @pytest.fixture(autouse=True)
 def _no_secret_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
@@ -34,10 +32,7 @@ def _no_secret_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
         "NOTIFIER_UNSUBSCRIBE_SECRET_FILE",
     ):
         monkeypatch.delenv(name, raising=False)
-    # A production DSN: the default one carries a password everyone knows.
-    monkeypatch.setenv(
-        "DATABASE_URL", "postgresql://koppel:Gf5Yj0AeVq3xT9kLm2Rz7Hc4W@db:5432/koppel"
-    )
+    monkeypatch.setenv("DATABASE_URL", PRODUCTION_DATABASE_URL)
 
 
 @pytest.mark.parametrize(
@@ -57,9 +52,7 @@ def test_production_is_the_default_and_refuses_a_weak_or_missing_secret(
     """Nothing set used to mean the published development secret signed the links."""
     if secret is not None:
         monkeypatch.setenv("NOTIFIER_UNSUBSCRIBE_SECRET", secret)
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(Settings, "koppel-notifier")
-    message = str(exited.value.code)
+    message = start_refusal(Settings, "koppel-notifier")
     assert message.startswith(f"koppel-notifier: invalid configuration: {complaint}")
     assert "0123456789abcdef" not in message
 

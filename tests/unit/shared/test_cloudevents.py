@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import kafka as sdk_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent as SdkEvent
@@ -19,6 +20,7 @@ from cloudevents.v1.http import CloudEvent as LegacyEvent
 from koppel.cloudevents import (
     STRUCTURED_CONTENT_TYPE,
     CloudEvent,
+    Headers,
     decode,
     encode,
     encode_binary,
@@ -33,9 +35,10 @@ from koppel.contract import (
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import PAYLOADS, EventType, Source
 from koppel.vocabulary import CloseReason
+from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 
 Encoder = Callable[[CloudEvent], tuple[bytes, list[tuple[str, bytes]]]]
 ENCODERS = [pytest.param(encode, id="structured"), pytest.param(encode_binary, id="binary")]
@@ -56,48 +59,20 @@ def closed_event(**attributes: Any) -> CloudEvent:
 
 
 def assignment() -> Assignment:
-    return Assignment.model_validate(
-        {
-            "id": "opdracht:2026.17",
-            "title": "Communicatieadviseur crisis — Zuid-Holland (m/v/x)",
-            "description": "Ervaring met één of meer crises; “snel” schakelen.",
-            "organization": {"name": "Gemeente Den Haag", "type": "municipality"},
-            "location": {"city": "’s-Gravenhage", "province": "zuid_holland"},
-            "level": "senior",
-            "assignment_type": "bridging",
-            "disciplines_required": ["crisis_communication"],
-            "hours_per_week": {"min": 28, "max": 32},
-            "start_date": "2026-12-07",
-            "duration_months": 4,
-            "office_days_per_week": 2,
-        }
+    """An assignment whose id and texts hold what a careless encoder would mangle."""
+    return builders.assignment(
+        "opdracht:2026.17",
+        title="Communicatieadviseur crisis — Zuid-Holland (m/v/x)",
+        description="Ervaring met één of meer crises; “snel” schakelen.",
+        location={"city": "’s-Gravenhage", "province": "zuid_holland"},
     )
 
 
 def profile_with_webhook() -> ConsultantProfile:
-    return ConsultantProfile.model_validate(
-        {
-            "id": "c-9",
-            "name": "Bram",
-            "email": "bram@example.org",
-            "level": "medior",
-            "years_experience": 4,
-            "disciplines": ["social_media"],
-            "home": {"city": "Leeuwarden", "province": "friesland"},
-            "max_office_days_per_week": 2,
-            "available_from": "2026-12-01",
-            "hours_per_week": {"min": 16, "max": 24},
-            "notification": {
-                "channels": ["webhook"],
-                "webhook_url": "https://hooks.example.org/k",
-                "webhook_secret": SECRET,
-            },
-            "consent": True,
-        }
-    )
+    return builders.consultant(notification=builders.webhook_notification())
 
 
-def structured(document: Any, content_type: str = STRUCTURED_CONTENT_TYPE) -> CloudEvent:
+def structured(document: dict[str, Any], content_type: str = STRUCTURED_CONTENT_TYPE) -> CloudEvent:
     return decode(json.dumps(document).encode(), [("content-type", content_type.encode())])
 
 
@@ -238,7 +213,7 @@ def test_binary_mode_json_content_type_may_have_parameters() -> None:
 # --- rejected envelopes --------------------------------------------------------------------
 
 
-def assert_envelope_error(value: bytes | None, headers: Any, *fragments: str) -> None:
+def assert_envelope_error(value: bytes | None, headers: Headers, *fragments: str) -> None:
     with pytest.raises(EnvelopeError) as caught:
         decode(value, headers)
     assert not isinstance(caught.value, PayloadError)
@@ -258,7 +233,7 @@ def test_decode_rejects_json_that_is_not_an_object(value: bytes) -> None:
 
 
 @pytest.mark.parametrize("specversion", ["0.3", "1", "2.0", None, 1.0])
-def test_decode_rejects_other_specversions(specversion: Any) -> None:
+def test_decode_rejects_other_specversions(specversion: str | float | None) -> None:
     """None drops the attribute altogether."""
     value = json.dumps(valid_document(specversion=specversion)).encode()
     assert_envelope_error(value, [], "specversion")
@@ -392,7 +367,7 @@ def test_payload_of_an_unknown_type_is_a_payload_error(event_type: str) -> None:
     ],
 )
 def test_invalid_data_is_a_payload_error_naming_each_field(
-    event_type: str, data: Any, fields: list[str]
+    event_type: str, data: dict[str, Any] | None, fields: list[str]
 ) -> None:
     event = structured(valid_document(type=event_type, data=data))
     with pytest.raises(PayloadError) as caught:
@@ -419,7 +394,7 @@ def test_payload_error_does_not_echo_a_rejected_secret() -> None:
 ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "datacontenttype", "traceparent")
 
 
-def assert_same_as_sdk(ours: CloudEvent, theirs: Any) -> None:
+def assert_same_as_sdk(ours: CloudEvent, theirs: BaseCloudEvent) -> None:
     attributes = theirs.get_attributes()
     for name in ATTRIBUTES:
         assert attributes[name] == getattr(ours, name), name
@@ -465,7 +440,9 @@ def sdk_event() -> SdkEvent:
 @pytest.mark.parametrize(
     "to_message", [sdk_kafka.to_structured, sdk_kafka.to_binary], ids=["structured", "binary"]
 )
-def test_we_read_what_the_sdk_writes(to_message: Any) -> None:
+def test_we_read_what_the_sdk_writes(
+    to_message: Callable[[SdkEvent, JSONFormat], sdk_kafka.KafkaMessage],
+) -> None:
     theirs = sdk_event()
     message = to_message(theirs, JSONFormat())
     ours = decode(message.value, message.headers)
@@ -499,7 +476,7 @@ def test_legacy_sdk_api_reads_our_both_modes() -> None:
     ],
 )
 def test_we_read_what_the_legacy_sdk_api_writes(
-    to_message: Any, datacontenttype: str | None
+    to_message: Callable[[LegacyEvent], legacy_kafka.KafkaMessage], datacontenttype: str | None
 ) -> None:
     attributes = {
         "type": "nl.koppel.consultant.erased",

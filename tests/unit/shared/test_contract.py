@@ -52,66 +52,18 @@ from koppel.vocabulary import (
     WithdrawalReason,
     WorkStyle,
 )
-
-SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
-
-
-def assignment_doc(**overrides: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "id": "a-1",
-        "title": "Interim woordvoerder",
-        "organization": {"name": "Gemeente Zwolle", "type": "municipality", "inhabitants": 130_000},
-        "location": {"city": "Zwolle", "province": "overijssel", "lat": 52.51, "lon": 6.09},
-        "level": "senior",
-        "assignment_type": "project",
-        "disciplines_required": ["press_relations", "crisis_communication"],
-        "disciplines_preferred": ["social_media"],
-        "hours_per_week": {"min": 24, "max": 32},
-        "start_date": "2026-12-01",
-        "duration_months": 6,
-        "office_days_per_week": 3,
-    }
-    doc.update(overrides)
-    return doc
+from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing.builders import assignment_document, consultant_document, webhook_notification
 
 
-def profile_doc(**overrides: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "id": "c-1",
-        "name": "Anna de Vries",
-        "email": "anna@example.org",
-        "level": "senior",
-        "years_experience": 10,
-        "public_sector_years": 6,
-        "disciplines": ["press_relations", "crisis_communication", "social_media"],
-        "specialisms": ["crisis_communication"],
-        "home": {"city": "Deventer", "province": "overijssel"},
-        "max_office_days_per_week": 3,
-        "available_from": "2026-11-15",
-        "hours_per_week": {"min": 24, "max": 36},
-    }
-    doc.update(overrides)
-    return doc
-
-
-def webhook_notification(**overrides: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "channels": ["webhook"],
-        "webhook_url": "https://hooks.example.org/koppel",
-        "webhook_secret": SECRET,
-    }
-    doc.update(overrides)
-    return doc
-
-
-def error_locations(model: type[BaseModel], doc: Any) -> set[str]:
+def error_locations(model: type[BaseModel], doc: object) -> set[str]:
     """Validate `doc` expecting failure; the dotted location of every error (root is "")."""
     with pytest.raises(ValidationError) as caught:
         model.model_validate(doc)
     return {".".join(str(part) for part in error["loc"]) for error in caught.value.errors()}
 
 
-def error_text(model: type[BaseModel], doc: Any) -> str:
+def error_text(model: type[BaseModel], doc: object) -> str:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(doc)
     return str(caught.value)
@@ -119,9 +71,9 @@ def error_text(model: type[BaseModel], doc: Any) -> str:
 
 def test_the_sample_documents_are_valid() -> None:
     """Every rejection below is then caused by the one field each test changes."""
-    Assignment.model_validate(assignment_doc())
-    ConsultantProfile.model_validate(profile_doc())
-    ConsultantProfile.model_validate(profile_doc(notification=webhook_notification()))
+    Assignment.model_validate(assignment_document())
+    ConsultantProfile.model_validate(consultant_document())
+    ConsultantProfile.model_validate(consultant_document(notification=webhook_notification()))
 
 
 # --- closed enumerations (DOMAIN.md section 1) -------------------------------------------
@@ -224,16 +176,18 @@ ASSIGNMENT_BAD_ENUMS = [
 
 
 @pytest.mark.parametrize(("field", "value"), ASSIGNMENT_BAD_ENUMS)
-def test_assignment_rejects_unknown_enum_values(field: str, value: Any) -> None:
-    locations = error_locations(Assignment, assignment_doc(**{field: value}))
+def test_assignment_rejects_unknown_enum_values(field: str, value: object) -> None:
+    locations = error_locations(Assignment, assignment_document() | {field: value})
     assert any(location.split(".")[0] == field for location in locations), locations
 
 
 def test_assignment_rejects_unknown_nested_enum_values() -> None:
     org = {"name": "X", "type": "company"}
-    assert error_locations(Assignment, assignment_doc(organization=org)) == {"organization.type"}
+    assert error_locations(Assignment, assignment_document(organization=org)) == {
+        "organization.type"
+    }
     place = {"city": "Brussel", "province": "brabant"}
-    assert error_locations(Assignment, assignment_doc(location=place)) == {"location.province"}
+    assert error_locations(Assignment, assignment_document(location=place)) == {"location.province"}
 
 
 PROFILE_BAD_ENUMS = [
@@ -249,8 +203,8 @@ PROFILE_BAD_ENUMS = [
 
 
 @pytest.mark.parametrize(("field", "value"), PROFILE_BAD_ENUMS)
-def test_profile_rejects_unknown_enum_values(field: str, value: Any) -> None:
-    locations = error_locations(ConsultantProfile, profile_doc(**{field: value}))
+def test_profile_rejects_unknown_enum_values(field: str, value: object) -> None:
+    locations = error_locations(ConsultantProfile, consultant_document() | {field: value})
     assert any(location.split(".")[0] == field for location in locations), locations
 
 
@@ -279,9 +233,13 @@ BAD_IDS = ["", "x" * 65, "a b", "a/b", "a\n", "\na", "é", "a;b", "a\x00", "a#1"
 
 def _event_data_samples() -> dict[EventType, tuple[EventData, str]]:
     """Data of each event type and the id of the entity it is about."""
-    assignment = Assignment.model_validate(assignment_doc(id="a-7"))
+    assignment = Assignment.model_validate(assignment_document(id="a-7"))
     summary = AssignmentSummary.of(assignment)
-    outcome = {"notification_id": "n", "match_ids": ["m"], "consultant_id": "c-7"}
+    outcome: dict[str, object] = {
+        "notification_id": "n",
+        "match_ids": ["m"],
+        "consultant_id": "c-7",
+    }
     outcome |= {"channel": "email", "kind": "match.found", "attempts": 1}
     return {
         EventType.ASSIGNMENT_UPSERTED: (assignment, "a-7"),
@@ -292,7 +250,7 @@ def _event_data_samples() -> dict[EventType, tuple[EventData, str]]:
             "a-7",
         ),
         EventType.CONSULTANT_UPSERTED: (
-            ConsultantProfile.model_validate(profile_doc(id="c-7")),
+            ConsultantProfile.model_validate(consultant_document(id="c-7")),
             "c-7",
         ),
         EventType.CONSULTANT_ERASED: (ConsultantErasure(consultant_id="c-7"), "c-7"),
@@ -372,14 +330,14 @@ def test_every_events_data_names_the_entity_that_keys_it() -> None:
 
 @pytest.mark.parametrize("entity_id", GOOD_IDS)
 def test_ids_of_the_allowed_alphabet_are_accepted(entity_id: str) -> None:
-    assert Assignment.model_validate(assignment_doc(id=entity_id)).id == entity_id
-    assert ConsultantProfile.model_validate(profile_doc(id=entity_id)).id == entity_id
+    assert Assignment.model_validate(assignment_document(id=entity_id)).id == entity_id
+    assert ConsultantProfile.model_validate(consultant_document(id=entity_id)).id == entity_id
 
 
 @pytest.mark.parametrize("entity_id", BAD_IDS)
 def test_ids_outside_the_alphabet_or_length_are_rejected(entity_id: str) -> None:
-    assert error_locations(Assignment, assignment_doc(id=entity_id)) == {"id"}
-    assert error_locations(ConsultantProfile, profile_doc(id=entity_id)) == {"id"}
+    assert error_locations(Assignment, assignment_document(id=entity_id)) == {"id"}
+    assert error_locations(ConsultantProfile, consultant_document(id=entity_id)) == {"id"}
     closed = {"assignment_id": entity_id, "reason": "filled", "closed_at": "2026-11-23T10:00:00Z"}
     assert error_locations(AssignmentClosed, closed) == {"assignment_id"}
 
@@ -398,27 +356,28 @@ def test_ids_outside_the_alphabet_or_length_are_rejected(entity_id: str) -> None
     ],
 )
 def test_assignment_numbers_are_not_coerced_from_booleans_or_strings(
-    field: str, value: Any
+    field: str, value: object
 ) -> None:
-    assert error_locations(Assignment, assignment_doc(**{field: value})) == {field}
+    assert error_locations(Assignment, assignment_document() | {field: value}) == {field}
 
 
 def test_nested_numbers_are_not_coerced_either() -> None:
     organization = {"name": "Gemeente Zeist", "type": "municipality", "inhabitants": False}
-    assert error_locations(Assignment, assignment_doc(organization=organization)) == {
+    assert error_locations(Assignment, assignment_document(organization=organization)) == {
         "organization.inhabitants"
     }
-    assert error_locations(Assignment, assignment_doc(hours_per_week={"min": "24", "max": 32})) == {
-        "hours_per_week.min"
-    }
-    assert error_locations(ConsultantProfile, profile_doc(years_experience=True)) == {
+    assert error_locations(
+        Assignment, assignment_document(hours_per_week={"min": "24", "max": 32})
+    ) == {"hours_per_week.min"}
+    assert error_locations(ConsultantProfile, consultant_document(years_experience=True)) == {
         "years_experience"
     }
 
 
 def test_integral_numbers_are_accepted_where_a_float_is_expected() -> None:
     assert (
-        Assignment.model_validate(assignment_doc(max_hourly_rate_eur=95)).max_hourly_rate_eur == 95
+        Assignment.model_validate(assignment_document(max_hourly_rate_eur=95)).max_hourly_rate_eur
+        == 95
     )
 
 
@@ -428,7 +387,7 @@ def test_integral_numbers_are_accepted_where_a_float_is_expected() -> None:
 @pytest.mark.parametrize(("low", "high"), [(4, 4), (4, 40), (28, 32), (40, 40)])
 def test_hours_within_4_to_40_with_min_at_most_max_are_accepted(low: int, high: int) -> None:
     hours = Assignment.model_validate(
-        assignment_doc(hours_per_week={"min": low, "max": high})
+        assignment_document(hours_per_week={"min": low, "max": high})
     ).hours_per_week
     assert (hours.min, hours.max) == (low, high)
 
@@ -444,31 +403,31 @@ def test_hours_within_4_to_40_with_min_at_most_max_are_accepted(low: int, high: 
     ],
 )
 def test_bad_hours_are_rejected(hours: dict[str, int], location: str) -> None:
-    assert location in error_locations(Assignment, assignment_doc(hours_per_week=hours))
-    assert location in error_locations(ConsultantProfile, profile_doc(hours_per_week=hours))
+    assert location in error_locations(Assignment, assignment_document(hours_per_week=hours))
+    assert location in error_locations(ConsultantProfile, consultant_document(hours_per_week=hours))
 
 
 def test_min_hours_above_max_says_so() -> None:
-    text = error_text(Assignment, assignment_doc(hours_per_week={"min": 32, "max": 28}))
+    text = error_text(Assignment, assignment_document(hours_per_week={"min": 32, "max": 28}))
     assert "min must not exceed" in text
 
 
 def test_one_to_five_unique_required_disciplines() -> None:
     five = ["campaigns", "events", "social_media", "press_relations", "public_affairs"]
-    doc = assignment_doc(disciplines_required=five, disciplines_preferred=[])
+    doc = assignment_document(disciplines_required=five, disciplines_preferred=[])
     assert len(Assignment.model_validate(doc).disciplines_required) == 5
     for bad in ([], [*five, "content_marketing"], ["campaigns", "campaigns"]):
-        doc = assignment_doc(disciplines_required=bad, disciplines_preferred=[])
+        doc = assignment_document(disciplines_required=bad, disciplines_preferred=[])
         assert error_locations(Assignment, doc) == {"disciplines_required"}
 
 
 def test_duplicate_preferred_disciplines_are_rejected() -> None:
-    doc = assignment_doc(disciplines_preferred=["events", "events"])
+    doc = assignment_document(disciplines_preferred=["events", "events"])
     assert error_locations(Assignment, doc) == {"disciplines_preferred"}
 
 
 def test_preferred_must_not_repeat_required() -> None:
-    doc = assignment_doc(
+    doc = assignment_document(
         disciplines_required=["campaigns", "events"], disciplines_preferred=["events"]
     )
     text = error_text(Assignment, doc)
@@ -485,56 +444,61 @@ def test_preferred_must_not_repeat_required() -> None:
 )
 def test_integer_ranges(field: str, good: list[int], bad: list[int]) -> None:
     for value in good:
-        assert getattr(Assignment.model_validate(assignment_doc(**{field: value})), field) == value
+        assert (
+            getattr(Assignment.model_validate(assignment_document() | {field: value}), field)
+            == value
+        )
     for value in bad:
-        assert error_locations(Assignment, assignment_doc(**{field: value})) == {field}
+        assert error_locations(Assignment, assignment_document() | {field: value}) == {field}
 
 
 def test_non_integral_numbers_are_not_truncated() -> None:
-    assert error_locations(Assignment, assignment_doc(duration_months=6.5)) == {"duration_months"}
+    assert error_locations(Assignment, assignment_document(duration_months=6.5)) == {
+        "duration_months"
+    }
 
 
 @pytest.mark.parametrize("coordinates", [{"lat": 52.0}, {"lon": 5.0}, {"lat": 52.0, "lon": None}])
 def test_coordinates_come_in_pairs(coordinates: dict[str, float | None]) -> None:
     place = {"city": "Utrecht", "province": "utrecht", **coordinates}
-    text = error_text(Assignment, assignment_doc(location=place))
+    text = error_text(Assignment, assignment_document(location=place))
     assert "lat and lon must be given together" in text
 
 
 def test_coordinates_are_optional_and_range_checked() -> None:
     bare = Assignment.model_validate(
-        assignment_doc(location={"city": "Utrecht", "province": "utrecht"})
+        assignment_document(location={"city": "Utrecht", "province": "utrecht"})
     )
     assert (bare.location.lat, bare.location.lon) == (None, None)
     far = {"city": "X", "province": "utrecht", "lat": 91.0, "lon": 5.0}
-    assert error_locations(Assignment, assignment_doc(location=far)) == {"location.lat"}
+    assert error_locations(Assignment, assignment_document(location=far)) == {"location.lat"}
 
 
 def test_blank_text_is_rejected_and_text_is_stripped() -> None:
-    assert error_locations(Assignment, assignment_doc(title="   ")) == {"title"}
-    assert Assignment.model_validate(assignment_doc(title="  Woordvoerder ")).title == (
+    assert error_locations(Assignment, assignment_document(title="   ")) == {"title"}
+    assert Assignment.model_validate(assignment_document(title="  Woordvoerder ")).title == (
         "Woordvoerder"
     )
 
 
 def test_closes_at_must_carry_a_timezone() -> None:
-    doc = assignment_doc(closes_at="2026-12-01T12:00:00")
+    doc = assignment_document(closes_at="2026-12-01T12:00:00")
     assert error_locations(Assignment, doc) == {"closes_at"}
 
 
 @pytest.mark.parametrize(
     ("doc", "location"),
     [
-        (assignment_doc(budget=1000), "budget"),
+        (assignment_document(budget=1000), "budget"),
         (
-            assignment_doc(organization={"name": "X", "type": "ministry", "ceo": "Y"}),
+            assignment_document(organization={"name": "X", "type": "ministry", "ceo": "Y"}),
             "organization.ceo",
         ),
         (
-            assignment_doc(location={"city": "X", "province": "utrecht", "zip": "1234"}),
+            assignment_document(location={"city": "X", "province": "utrecht", "zip": "1234"}),
             "location.zip",
         ),
-        (assignment_doc(hours_per_week={"min": 4, "max": 8, "avg": 6}), "hours_per_week.avg"),
+        (assignment_document(hours_per_week={"min": 4, "max": 8, "avg": 6}), "hours_per_week.avg"),
     ],
 )
 def test_assignment_forbids_extra_fields(doc: dict[str, Any], location: str) -> None:
@@ -542,16 +506,16 @@ def test_assignment_forbids_extra_fields(doc: dict[str, Any], location: str) -> 
 
 
 def test_profile_forbids_extra_fields() -> None:
-    assert error_locations(ConsultantProfile, profile_doc(nickname="A")) == {"nickname"}
+    assert error_locations(ConsultantProfile, consultant_document(nickname="A")) == {"nickname"}
     notification = {"channels": ["email"], "phone": "06"}
-    doc = profile_doc(notification=notification)
+    doc = consultant_document(notification=notification)
     assert error_locations(ConsultantProfile, doc) == {"notification.phone"}
 
 
 def test_models_are_immutable() -> None:
-    assignment = Assignment.model_validate(assignment_doc())
+    assignment = Assignment.model_validate(assignment_document())
     with pytest.raises(ValidationError):
-        assignment.title = "Other"  # type: ignore[misc]
+        assignment.title = "Other"  # type: ignore[misc]  # writing to a frozen model is the test
 
 
 # --- size class ------------------------------------------------------------------------------
@@ -585,7 +549,7 @@ def test_size_class_is_unknown_without_inhabitants() -> None:
 
 def test_negative_inhabitants_are_rejected() -> None:
     org = {"name": "X", "type": "municipality", "inhabitants": -1}
-    assert error_locations(Assignment, assignment_doc(organization=org)) == {
+    assert error_locations(Assignment, assignment_document(organization=org)) == {
         "organization.inhabitants"
     }
 
@@ -594,7 +558,7 @@ def test_negative_inhabitants_are_rejected() -> None:
 
 
 def test_specialisms_must_be_disciplines() -> None:
-    doc = profile_doc(disciplines=["campaigns"], specialisms=["events"])
+    doc = consultant_document(disciplines=["campaigns"], specialisms=["events"])
     text = error_text(ConsultantProfile, doc)
     assert "specialisms must be a subset of disciplines" in text
     assert "events" in text
@@ -602,42 +566,52 @@ def test_specialisms_must_be_disciplines() -> None:
 
 def test_at_most_three_specialisms() -> None:
     four = ["campaigns", "events", "social_media", "press_relations"]
-    ok = ConsultantProfile.model_validate(profile_doc(disciplines=four, specialisms=four[:3]))
+    ok = ConsultantProfile.model_validate(
+        consultant_document(disciplines=four, specialisms=four[:3])
+    )
     assert len(ok.specialisms) == 3
-    doc = profile_doc(disciplines=four, specialisms=four)
+    doc = consultant_document(disciplines=four, specialisms=four)
     assert error_locations(ConsultantProfile, doc) == {"specialisms"}
 
 
 def test_one_to_ten_unique_disciplines() -> None:
     eleven = [d.value for d in Discipline][:11]
     for bad in ([], eleven, ["events", "events"]):
-        doc = profile_doc(disciplines=bad, specialisms=[])
+        doc = consultant_document(disciplines=bad, specialisms=[])
         assert error_locations(ConsultantProfile, doc) == {"disciplines"}
 
 
 def test_public_sector_years_cannot_exceed_experience() -> None:
-    same = ConsultantProfile.model_validate(profile_doc(years_experience=6, public_sector_years=6))
+    same = ConsultantProfile.model_validate(
+        consultant_document(years_experience=6, public_sector_years=6)
+    )
     assert same.public_sector_years == 6
-    text = error_text(ConsultantProfile, profile_doc(years_experience=5, public_sector_years=6))
+    text = error_text(
+        ConsultantProfile, consultant_document(years_experience=5, public_sector_years=6)
+    )
     assert "public_sector_years must not exceed years_experience" in text
 
 
 def test_profile_defaults_are_privacy_safe() -> None:
-    profile = ConsultantProfile.model_validate(profile_doc())
+    document = consultant_document()
+    del document["consent"], document["language"]
+    profile = ConsultantProfile.model_validate(document)
     assert profile.consent is False
     assert profile.language is Language.NL
     assert profile.notification.channels == [Channel.EMAIL]
 
 
 def test_invalid_email_is_rejected() -> None:
-    assert error_locations(ConsultantProfile, profile_doc(email="not-an-email")) == {"email"}
+    assert error_locations(ConsultantProfile, consultant_document(email="not-an-email")) == {
+        "email"
+    }
 
 
 @pytest.mark.parametrize("missing", ["webhook_url", "webhook_secret"])
 def test_webhook_channel_requires_url_and_secret(missing: str) -> None:
     notification = webhook_notification()
     del notification[missing]
-    text = error_text(ConsultantProfile, profile_doc(notification=notification))
+    text = error_text(ConsultantProfile, consultant_document(notification=notification))
     assert "the webhook channel requires webhook_url and webhook_secret" in text
 
 
@@ -653,7 +627,7 @@ def test_webhook_channel_requires_url_and_secret(missing: str) -> None:
     ],
 )
 def test_bad_webhook_secrets_are_rejected(secret: str, message: str) -> None:
-    doc = profile_doc(notification=webhook_notification(webhook_secret=secret))
+    doc = consultant_document(notification=webhook_notification(webhook_secret=secret))
     with pytest.raises(ValidationError) as caught:
         ConsultantProfile.model_validate(doc)
     (error,) = caught.value.errors()
@@ -677,7 +651,9 @@ def test_bad_webhook_url_is_rejected() -> None:
 
 
 def test_webhook_secret_is_masked_in_repr_and_str() -> None:
-    profile = ConsultantProfile.model_validate(profile_doc(notification=webhook_notification()))
+    profile = ConsultantProfile.model_validate(
+        consultant_document(notification=webhook_notification())
+    )
     for shown in (repr(profile), str(profile), repr(profile.notification), f"{profile}"):
         assert SECRET not in shown
     assert "**********" in repr(profile.notification)
@@ -686,7 +662,9 @@ def test_webhook_secret_is_masked_in_repr_and_str() -> None:
 
 def test_webhook_secret_travels_in_json_dumps() -> None:
     """The notifier signs with it, so the wire form must carry it (DOMAIN.md section 6)."""
-    profile = ConsultantProfile.model_validate(profile_doc(notification=webhook_notification()))
+    profile = ConsultantProfile.model_validate(
+        consultant_document(notification=webhook_notification())
+    )
     assert SECRET in profile.model_dump_json()
     assert profile.model_dump(mode="json")["notification"]["webhook_secret"] == SECRET
     again = ConsultantProfile.model_validate_json(profile.model_dump_json())
@@ -696,7 +674,7 @@ def test_webhook_secret_travels_in_json_dumps() -> None:
 
 
 def test_profile_without_webhook_dumps_no_secret() -> None:
-    profile = ConsultantProfile.model_validate(profile_doc())
+    profile = ConsultantProfile.model_validate(consultant_document())
     assert profile.model_dump(mode="json")["notification"]["webhook_secret"] is None
 
 
@@ -705,7 +683,7 @@ def test_profile_without_webhook_dumps_no_secret() -> None:
 
 def test_confidential_summary_hides_name_and_city_only() -> None:
     assignment = Assignment.model_validate(
-        assignment_doc(
+        assignment_document(
             visibility="confidential",
             organization={
                 "name": "Gemeente Geheimstad",
@@ -726,7 +704,17 @@ def test_confidential_summary_hides_name_and_city_only() -> None:
 
 
 def test_public_summary_keeps_name_and_city() -> None:
-    assignment = Assignment.model_validate(assignment_doc())
+    assignment = Assignment.model_validate(
+        assignment_document(
+            organization={
+                "name": "Gemeente Zwolle",
+                "type": "municipality",
+                "inhabitants": 130_000,
+            },
+            location={"city": "Zwolle", "province": "overijssel", "lat": 52.51, "lon": 6.09},
+            disciplines_preferred=["social_media"],
+        )
+    )
     summary = AssignmentSummary.of(assignment)
     assert summary.organization.name == "Gemeente Zwolle"
     assert summary.location.city == "Zwolle"

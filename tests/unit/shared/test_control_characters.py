@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from koppel.contract import (
     Assignment,
@@ -17,6 +18,7 @@ from koppel.contract import (
     match_id_for,
 )
 from koppel.schemas import schema_documents
+from koppel_testing.builders import assignment_document, consultant_document
 
 # One of each class the contract names, with the Unicode name of each for the test ids.
 CONTROL_CHARACTERS = {
@@ -46,43 +48,21 @@ CONTROL_CHARACTERS = {
 
 
 def _assignment(**changes: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "id": "a-1",
-        "title": "Interim woordvoerder",
-        "description": "Crisiscommunicatie voor een middelgrote gemeente.",
-        "organization": {"name": "Gemeente Zwolle", "type": "municipality", "inhabitants": 130_000},
-        "location": {"city": "Zwolle", "province": "overijssel"},
-        "level": "senior",
-        "assignment_type": "project",
-        "disciplines_required": ["press_relations"],
-        "hours_per_week": {"min": 24, "max": 32},
-        "start_date": "2026-12-01",
-        "duration_months": 6,
-        "office_days_per_week": 3,
-        "required_certifications": ["NLQF 6"],
-        "visibility": "confidential",
-        "public_title": "Woordvoerder bij een gemeente",
-    }
-    document.update(changes)
-    return document
+    """An assignment that fills every kind of text field the contract has."""
+    return assignment_document(
+        **{
+            "description": "Crisiscommunicatie voor een middelgrote gemeente.",
+            "required_certifications": ["NLQF 6"],
+            "visibility": "confidential",
+            "public_title": "Woordvoerder bij een gemeente",
+            **changes,
+        }
+    )
 
 
-def _profile(**changes: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "id": "c-1",
-        "name": "Anna de Vries",
-        "email": "anna@example.org",
-        "level": "senior",
-        "years_experience": 10,
-        "disciplines": ["press_relations"],
-        "certifications": ["NLQF 6"],
-        "home": {"city": "Deventer", "province": "overijssel"},
-        "max_office_days_per_week": 3,
-        "available_from": "2026-11-15",
-        "hours_per_week": {"min": 24, "max": 36},
-    }
-    document.update(changes)
-    return document
+def _profile() -> dict[str, Any]:
+    """A consultant with a certification, the one list of free text a profile has."""
+    return consultant_document(certifications=["NLQF 6"])
 
 
 def _match(**summary_changes: Any) -> dict[str, Any]:
@@ -97,8 +77,8 @@ def _match(**summary_changes: Any) -> dict[str, Any]:
 
 
 def _set(document: dict[str, Any], path: tuple[str | int, ...], value: str) -> dict[str, Any]:
-    copy = json.loads(json.dumps(document))
-    target = copy
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    target: Any = copy  # a dict or a list, by the step
     for step in path[:-1]:
         target = target[step]
     target[path[-1]] = value
@@ -125,7 +105,7 @@ FIELDS: dict[str, tuple[type[BaseModel], Callable[[], dict[str, Any]], tuple[str
 }
 
 
-def _offending(model: type[BaseModel], document: dict[str, Any]) -> list[dict[str, Any]]:
+def _offending(model: type[BaseModel], document: dict[str, Any]) -> list[ErrorDetails]:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(document)
     return list(caught.value.errors())
@@ -165,7 +145,7 @@ def test_ordinary_unicode_text_stays_accepted() -> None:
     assert assignment.description == text
 
 
-def _text_properties(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+def _text_properties(node: object, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, dict):
         if node.get("type") == "string":
             yield path, node

@@ -11,7 +11,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from pydantic_settings import BaseSettings
 
-from koppel.http_server import FramingGuard, server_config
+from koppel.http_server import FramingGuard, Receive, Scope, Send, server_config
 from koppel.settings import ServiceSettings
 from koppel.startup import StartupGate, startup_reason
 from koppel_intake.settings import Settings as IntakeSettings
@@ -38,7 +38,7 @@ def _no_http_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOPPEL_ENVIRONMENT", "development")
 
 
-async def _app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
     """Stands for a service's own app."""
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
@@ -126,7 +126,7 @@ async def _answer_of(scope: dict[str, Any]) -> list[MutableMapping[str, Any]]:
     """What the guard sends for `scope`; an app that is reached answers 204."""
     sent: list[MutableMapping[str, Any]] = []
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
 
     async def receive() -> MutableMapping[str, Any]:

@@ -14,11 +14,12 @@ from structlog.testing import capture_logs
 
 from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection, client_options
-from koppel.settings import KafkaSettings, ServiceSettings, settings_from_environment
+from koppel.settings import KafkaSettings, ServiceSettings
 from koppel_matcher.adapters.kafka_producer import transactional_producer
 from koppel_matcher.entrypoints.supervisor import membership_consumer
 from koppel_notifier.adapters.kafka_producer import make_producer
 from koppel_notifier.entrypoints.kafka_consumer import make_consumer
+from koppel_testing.configuration import start_refusal
 
 PASSWORD = "correct-horse-battery-staple"
 VARIABLES = (
@@ -61,9 +62,7 @@ def sasl_ssl(env: pytest.MonkeyPatch, **overrides: str) -> None:
 
 def refusal(env: pytest.MonkeyPatch) -> str:
     """The one line a service exits with on this environment."""
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(ServiceSettings, "koppel-test")
-    message = str(exited.value.code)
+    message = start_refusal(ServiceSettings, "koppel-test")
     assert "\n" not in message
     assert PASSWORD not in message
     return message

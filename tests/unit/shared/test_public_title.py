@@ -9,28 +9,28 @@ import pytest
 from koppel.contract import Assignment, AssignmentSummary
 from koppel.public_title import built_title, shown_title
 from koppel.vocabulary import Discipline, Language, Level, OrganizationType, Province, SizeClass
+from koppel_testing.builders import assignment
 
 SECRET_TITLE = "Gemeente Zeist zoekt woordvoerder"
 
 
 def _assignment(**changes: Any) -> Assignment:
-    document: dict[str, Any] = {
-        "id": "a-zeist",
-        "title": SECRET_TITLE,
-        "description": "De gemeente Zeist zoekt na de brand in Zeist-West een woordvoerder.",
-        "organization": {"name": "Gemeente Zeist", "type": "municipality", "inhabitants": 65_000},
-        "location": {"city": "Zeist", "province": "utrecht"},
-        "level": "senior",
-        "assignment_type": "bridging",
-        "disciplines_required": ["crisis_communication", "press_relations"],
-        "hours_per_week": {"min": 24, "max": 32},
-        "start_date": "2026-12-01",
-        "duration_months": 6,
-        "office_days_per_week": 3,
-        "visibility": "confidential",
-    }
-    document.update(changes)
-    return Assignment.model_validate(document)
+    """A confidential crisis-communication assignment of a medium-sized municipality in Utrecht."""
+    return assignment(
+        **{
+            "title": SECRET_TITLE,
+            "description": "De gemeente Zeist zoekt na de brand in Zeist-West een woordvoerder.",
+            "organization": {
+                "name": "Gemeente Zeist",
+                "type": "municipality",
+                "inhabitants": 65_000,
+            },
+            "location": {"city": "Zeist", "province": "utrecht"},
+            "disciplines_required": ["crisis_communication", "press_relations"],
+            "visibility": "confidential",
+            **changes,
+        }
+    )
 
 
 @pytest.mark.parametrize(

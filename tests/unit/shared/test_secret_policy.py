@@ -18,11 +18,12 @@ from koppel.secret_policy import (
     refuse_weak_secret,
     weakness,
 )
-from koppel.settings import ServiceSettings, settings_from_environment
+from koppel.settings import ServiceSettings
+from koppel_testing.configuration import STRONG_SECRET as STRONG
+from koppel_testing.configuration import start_refusal
 
 REPO = Path(__file__).resolve().parents[3]
 PRODUCTION, DEVELOPMENT = Environment.PRODUCTION, Environment.DEVELOPMENT
-STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"  # 34 random-looking bytes
 _COMPOSE_DEFAULT = re.compile(r"\$\{(?P<name>[A-Z_]+):-(?P<default>[^}]*)\}")
 _SECRET_VARIABLES = (
     "INTAKE_API_TOKENS",
@@ -81,9 +82,7 @@ def test_an_unknown_environment_stops_the_start(
 ) -> None:
     """`test` is not development-like: a shared test system is reachable by others."""
     monkeypatch.setenv("KOPPEL_ENVIRONMENT", value)
-    with pytest.raises(SystemExit) as exited:
-        settings_from_environment(ServiceSettings, "koppel-test")
-    message = str(exited.value.code)
+    message = start_refusal(ServiceSettings, "koppel-test")
     assert message.startswith("koppel-test: invalid configuration: KOPPEL_ENVIRONMENT: ")
     assert message.endswith("Input should be 'production' or 'development'")
 

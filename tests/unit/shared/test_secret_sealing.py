@@ -19,10 +19,10 @@ from koppel.secret_sealing import (
     is_sealed,
     new_key,
 )
-from koppel.settings import settings_from_environment
 from koppel_intake.settings import Settings as IntakeSettings
 from koppel_notifier.settings import Settings as NotifierSettings
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing.configuration import start_refusal
 
 OLD, NEW = new_key("old"), new_key("new")
 
@@ -195,10 +195,7 @@ def test_a_service_without_usable_keys_refuses_to_start_naming_the_variable(
     for name, value in environment.items():
         no_keys.setenv(name, value)
 
-    with pytest.raises(SystemExit) as caught:
-        settings_from_environment(settings, "koppel-service")
-
-    message = str(caught.value.code)
+    message = start_refusal(settings, "koppel-service")
     assert message.startswith("koppel-service: invalid configuration: ")
     assert named in message
     assert "\n" not in message

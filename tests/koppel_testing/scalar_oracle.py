@@ -5,7 +5,7 @@ The package holds each rule once, as a function over columns (`hard_filters.py`,
 the specs, so the property tests can hold the column code to them. It shares with the
 package only what is not a rule about the pair: the value of each small component state
 (the contract's table), the reason texts, and the masks and great-circle distance.
-Loaded by `conftest.py` (the `oracle` fixture); not a test module itself.
+Imported by the property tests; not a test module itself.
 """
 
 from __future__ import annotations
