@@ -6,21 +6,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import Assignment, ConsultantProfile
+from koppel.contract import Assignment, ConsultantProfile, MatchResponded, match_id_for
 from koppel.dead_letters import CODE
 from koppel.event_types import EventType, Source
-from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES, dlq
+from koppel.vocabulary import Answer, AnswerVia
 from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig
 
 CONSULTANTS_0 = (CONSULTANTS, 0)
 ASSIGNMENTS_0 = (ASSIGNMENTS, 0)
 ASSIGNMENTS_1 = (ASSIGNMENTS, 1)
+RESPONSES_0 = (RESPONSES, 0)
+RESPONSES_1 = (RESPONSES, 1)
 
 _timestamps = itertools.count(1_700_000_000_000)
 
@@ -76,11 +81,41 @@ def upserted(
     return raw(partition, offset, key or item.id, value, headers)
 
 
+def responded(
+    partition: tuple[str, int], offset: int, consultant_id: str, match_id: str = ""
+) -> ConsumerRecord[bytes, bytes]:
+    """The record of `consultant_id` answering `not_interested` to a-1, keyed by match id."""
+    data = MatchResponded(
+        match_id=match_id or match_id_for("a-1", consultant_id),
+        consultant_id=consultant_id,
+        assignment_id="a-1",
+        response=Answer.NOT_INTERESTED,
+        responded_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+        via=AnswerVia.PAGE,
+    )
+    event = new_event(
+        EventType.MATCH_RESPONDED, source=Source.NOTIFIER.value, subject=data.match_id, data=data
+    )
+    value, headers = encode(event)
+    return raw(partition, offset, data.match_id, value, headers)
+
+
+def consultant_in_shard(shard: int, shards: int) -> str:
+    """A consultant id that intake's producer (the default partitioner) sends to `shard`."""
+    partitions = list(range(shards))
+    partitioner = DefaultPartitioner()
+    return next(
+        f"c-{n}"
+        for n in range(1000)
+        if partitioner(f"c-{n}".encode(), partitions, partitions) == shard
+    )
+
+
 def kinds(events: list[tuple[str, Any]]) -> list[tuple[str, str, Any]]:
     result = []
     for key, event in events:
         data = event.data
-        extra = data["revision"] if event.type == EventType.MATCH_FOUND else data["reason"]
+        extra = data["reason"] if event.type == EventType.MATCH_WITHDRAWN else data["revision"]
         result.append((event.type.rsplit(".", 1)[-1], key, extra))
     return result
 
@@ -193,7 +228,7 @@ async def test_a_batch_publishing_more_than_a_transaction_holds_is_split(
 async def test_a_failing_handler_aborts_the_transaction_and_names_the_record(
     fakes: Any, uow: Any, wire: Any
 ) -> None:
-    class BrokenRepository(fakes.Repository):  # type: ignore[misc,name-defined]
+    class BrokenRepository(fakes.Repository):  # type: ignore[misc]
         async def put_assignment(self, assignment: Assignment) -> None:
             raise RuntimeError("simulated bug")
 
@@ -241,3 +276,57 @@ async def test_a_tombstone_withdraws_the_consultants_matches(
     assert kinds(events) == [("found", "c-1", 1), ("withdrawn", "c-1", "consultant_erased")]
     assert uow.repository.ledger == {}
     assert "c-1" in uow.repository.erasures
+
+
+async def test_a_shard_keeps_only_the_answers_of_its_own_consultants(fakes: Any) -> None:
+    uow = fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0, RESPONSES_1], shard_count=2)
+    mine, theirs = consultant_in_shard(0, 2), consultant_in_shard(1, 2)
+    answers = [responded(RESPONSES_0, 0, theirs), responded(RESPONSES_1, 0, mine)]
+    await consume(fakes, uow, [answers])
+
+    assert set(uow.repository.answers) == {(mine, "a-1")}
+    assert [commit.dead_letters for commit in uow.commits] == [[]] * len(uow.commits)
+    assert uow.commits[-1].offsets[RESPONSES_0] == 1
+
+
+async def test_an_answer_suppresses_the_pairs_next_update(fakes: Any, wire: Any) -> None:
+    uow = fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0])
+    await consume(
+        fakes,
+        uow,
+        [
+            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+            [upserted(CONSULTANTS_0, 0, wire.profile(id="c-1"))],
+            [upserted(CONSULTANTS_0, 1, wire.profile(id="c-2"))],
+            [responded(RESPONSES_0, 0, "c-1")],
+            [upserted(ASSIGNMENTS_0, 1, wire.assignment(title="Adviseur"))],
+        ],
+    )
+
+    events = [event for commit in uow.commits for event in commit.events]
+    assert kinds(events) == [("found", "c-1", 1), ("found", "c-2", 1), ("updated", "c-2", 2)]
+
+
+async def test_a_bad_answer_is_dead_lettered_by_one_shard_only(fakes: Any) -> None:
+    """Every shard reads every answer; partition p % shards dead-letters a bad one."""
+    uow = fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0, RESPONSES_1], shard_count=2)
+    wrong = match_id_for("a-2", "c-1")
+    await consume(
+        fakes,
+        uow,
+        [[responded(RESPONSES_0, 0, "c-1", wrong), responded(RESPONSES_1, 0, "c-1", wrong)]],
+    )
+
+    letters = [letter for commit in uow.commits for letter in commit.dead_letters]
+    [(topic, key, _value, headers)] = letters
+    assert (topic, key) == (dlq(RESPONSES), wrong.encode())
+    assert (CODE, b"invalid_payload") in headers
+    assert uow.repository.answers == {}
+
+
+async def test_a_tombstone_on_the_answers_is_passed_over(fakes: Any) -> None:
+    uow = fakes.UnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0])
+    await consume(fakes, uow, [[raw(RESPONSES_0, 0, match_id_for("a-1", "c-1"), None)]])
+
+    assert [commit.dead_letters for commit in uow.commits] == [[]] * len(uow.commits)
+    assert uow.commits[-1].offsets[RESPONSES_0] == 1
