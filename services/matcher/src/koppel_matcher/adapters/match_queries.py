@@ -1,4 +1,5 @@
-"""Read-side queries of the ledger for the operations API: current `found` matches, ranked."""
+"""Read-side queries of the ledger for the operations API: current `found` matches, ranked,
+each with the consultant's answer to it (contract §8.1) when there is one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import asyncpg
 from pydantic import BaseModel
 
 from koppel.contract import Assignment, AssignmentSummary
-from koppel.vocabulary import Language
+from koppel.vocabulary import Answer, DeclineReason, Language
+
+
+class MatchResponse(BaseModel):
+    """The consultant's answer in force for the match (the note stays with the notifier)."""
+
+    response: Answer
+    reason: DeclineReason | None
+    responded_at: datetime
 
 
 class CurrentMatch(BaseModel):
@@ -23,13 +32,17 @@ class CurrentMatch(BaseModel):
     revision: int
     updated_at: datetime
     assignment: AssignmentSummary | None
+    response: MatchResponse | None
 
 
 _SELECT = """
 SELECT m.match_id, m.consultant_id, m.assignment_id, m.revision, m.score, m.reasons,
-       m.language, m.updated_at, a.document
+       m.language, m.updated_at, a.document,
+       r.response, r.reason, r.responded_at
 FROM matcher_matches m
 LEFT JOIN matcher_assignments a ON a.shard = m.shard AND a.assignment_id = m.assignment_id
+LEFT JOIN matcher_responses r
+    ON r.consultant_id = m.consultant_id AND r.assignment_id = m.assignment_id
 WHERE m.state = 'found' AND {condition}
 ORDER BY m.score DESC, m.consultant_id, m.assignment_id
 LIMIT $2
@@ -67,4 +80,16 @@ def _match(row: asyncpg.Record) -> CurrentMatch:
         assignment=(
             None if document is None else AssignmentSummary.of(Assignment.model_validate(document))
         ),
+        response=_response(row),
+    )
+
+
+def _response(row: asyncpg.Record) -> MatchResponse | None:
+    """The answer columns of a row joined with `matcher_responses` (None: no answer)."""
+    if row["response"] is None:
+        return None
+    return MatchResponse(
+        response=Answer(row["response"]),
+        reason=None if row["reason"] is None else DeclineReason(row["reason"]),
+        responded_at=row["responded_at"],
     )
