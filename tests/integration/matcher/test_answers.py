@@ -16,9 +16,9 @@ from aiokafka import ConsumerRecord
 from koppel.cloudevents import new_event
 from koppel.contract import MatchResponded, MatchResponseWithdrawn, match_id_for
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, RESPONSES
+from koppel.topics import CONSULTANTS, RESPONSES, dlq
 from koppel.vocabulary import Answer, AnswerVia, DeclineReason
-from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.adapters.match_queries import MatchQueries, MatchResponse
 from koppel_matcher.bootstrap import Matcher
 
 pytestmark = pytest.mark.integration
@@ -101,14 +101,23 @@ async def test_not_interested_silences_the_pair_until_taken_back(
         return await stored_answer(fresh_database, c1) == "not_interested"
 
     await wait(declined, within=30, what="the answer stored")
+    # Other tests' entities on the shared topics may match these too: only this pair counts.
     queries = MatchQueries(matcher.pool)
-    [seen] = await queries.for_consultant(c1, 10)
+    [seen] = [m for m in await queries.for_consultant(c1, 100) if m.assignment_id == a]
     assert seen.response is not None
     assert (seen.response.response, seen.response.reason) == (
         Answer.NOT_INTERESTED,
         DeclineReason.HOURS,
     )
-    assert [m.response for m in await queries.for_consultant(c2, 10)] == [None]
+
+    async def answers_of_a() -> dict[str, MatchResponse | None]:
+        return {
+            m.consultant_id: m.response
+            for m in await queries.for_assignment(a, 1000)
+            if m.consultant_id in (c1, c2)
+        }
+
+    assert (await answers_of_a())[c2] is None
     await publisher.assignment(kit.assignment(a, title="Senior woordvoerder"))
     events = await matches.wait_for(3)
     assert await matches.settle(1.5) == events
@@ -121,7 +130,7 @@ async def test_not_interested_silences_the_pair_until_taken_back(
     assert kit.brief(events[3]) == ("updated", c1, a, 2)
     assert changed(events[3]) == ["title"]
     assert await stored_answer(fresh_database, c1) is None
-    assert [m.response for m in await queries.for_assignment(a, 10)] == [None, None]
+    assert await answers_of_a() == {c1: None, c2: None}
 
     await publisher.assignment(kit.assignment(a, title="Senior woordvoerder", duration_months=9))
     events = await matches.wait_for(6)
@@ -191,7 +200,7 @@ async def test_erasure_removes_the_answers_and_tombstones_them(
     await wait(interested, within=30, what="the answer stored")
 
     def tombstone(record: ConsumerRecord[bytes, bytes]) -> bool:
-        return record.key == match_id.encode() and record.value is None
+        return bool(record.key == match_id.encode() and record.value is None)
 
     tombstones = kit.Collector(matcher.settings.kafka_bootstrap_servers, RESPONSES, tombstone)
     tombstones.parse = lambda record: record
@@ -204,3 +213,37 @@ async def test_erasure_removes_the_answers_and_tombstones_them(
     finally:
         await tombstones.stop()
     assert await stored_answer(fresh_database, c) is None
+
+
+async def test_an_answer_naming_another_match_is_dead_lettered_with_the_reason(
+    matcher: Matcher, publisher: Any, kit: Any, unique_id: str
+) -> None:
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    wrong = match_id_for(a, f"other-{unique_id}")
+    data = MatchResponded(
+        match_id=wrong,
+        consultant_id=c,
+        assignment_id=a,
+        response=Answer.INTERESTED,
+        responded_at=datetime.now(UTC),
+        via=AnswerVia.API,
+    )
+    event = new_event(
+        EventType.MATCH_RESPONDED, source=Source.INTAKE.value, subject=wrong, data=data
+    )
+
+    def ours(record: ConsumerRecord[bytes, bytes]) -> bool:
+        return bool(record.key == wrong.encode())
+
+    dead = kit.Collector(matcher.settings.kafka_bootstrap_servers, dlq(RESPONSES), ours)
+    dead.parse = lambda record: record
+    await dead.start()
+    try:
+        await publisher.event(RESPONSES, wrong, event)
+        [letter, *_] = await dead.wait_for(1)
+    finally:
+        await dead.stop()
+    headers = dict(letter.headers)
+    assert headers["koppel-error-code"] == b"invalid_payload"
+    assert b"match_id" in headers["koppel-error-reason"]
+    assert headers["koppel-error-source-topic"] == RESPONSES.encode()
