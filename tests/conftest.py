@@ -17,14 +17,13 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from koppel import secret_keys
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import ensure_topics
-from koppel_demo.sandbox import drop_database
 from koppel_demo.secret_keys import development_secret_keys
+from koppel_testing.databases import new_database
 
 # Intake and the notifier refuse to start without the keys that seal webhook secrets: the
 # session makes a random one, inherited by every service a test starts in or out of process.
@@ -94,17 +93,8 @@ def database_url() -> Iterator[str]:
 @pytest.fixture
 async def fresh_database(database_url: str) -> AsyncIterator[str]:
     """A new, empty database on the test server for one test; dropped afterwards."""
-    name = f"koppel_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, _ = database_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        await drop_database(database_url, name)
+    async with new_database(database_url) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ DEVELOPMENT_DEFAULTS = MappingProxyType(
     {
         "INTAKE_API_TOKENS": "demo:demo-token",
         "MATCHER_API_TOKENS": "demo:demo-matcher-token",
+        "INTAKE_MATCHER_API_TOKEN": "demo-matcher-token",
         "NOTIFIER_UNSUBSCRIBE_SECRET": "development-unsubscribe-secret",
     }
 )

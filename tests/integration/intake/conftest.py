@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import httpx
@@ -21,13 +27,15 @@ from asgi_lifespan import LifespanManager
 
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW
-from koppel_demo.sandbox import start_group_at_end
+from koppel_demo.sandbox import free_port, start_group_at_end
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_intake.bootstrap import build_app
 from koppel_intake.entrypoints.kafka_consumer import RawConsumer
 from koppel_intake.settings import Settings
+from koppel_testing.databases import new_database
 
 TOKEN = "integration-token"
+MATCHER_TOKEN = "intake-suite-matcher-token"
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 
@@ -146,6 +154,82 @@ async def api(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
             else:
                 pytest.fail("intake never became ready")
             yield client
+
+
+@dataclass(frozen=True)
+class MatcherEndpoint:
+    """Where the intake asks whose a match is: `INTAKE_MATCHER_URL`, `INTAKE_MATCHER_API_TOKEN`."""
+
+    url: str
+    token: str
+
+    def settings(self) -> dict[str, str]:
+        return {"INTAKE_MATCHER_URL": self.url, "INTAKE_MATCHER_API_TOKEN": self.token}
+
+
+@pytest.fixture(scope="session")
+async def matcher_read_api(
+    kafka: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MatcherEndpoint]:
+    """A `koppel-matcher` process on a database of its own, for the intakes under fuzzing:
+    their answer routes ask it about every match id they are sent (it knows none of them)."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("matcher") / "matcher.log"
+    run = uuid.uuid4().hex[:10]
+    async with new_database(database_url) as dsn:
+        env = {
+            **os.environ,
+            "KOPPEL_ENVIRONMENT": "development",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": dsn,
+            "MATCHER_API_TOKENS": f"intake:{MATCHER_TOKEN}",
+            "MATCHER_GROUP_ID": f"intake-suite-matcher-{run}",
+            "MATCHER_INSTANCE_ID": f"intake-suite-{run}",
+            "MATCHER_INITIAL_OFFSET": "latest",
+            "MATCHER_HOST": "127.0.0.1",
+            "MATCHER_PORT": str(port),
+            "LOG_JSON": "true",
+        }
+        process = _spawn_matcher(env, log_path)
+        endpoint = MatcherEndpoint(f"http://127.0.0.1:{port}", MATCHER_TOKEN)
+        try:
+            await _until_ready(endpoint.url, process, log_path)
+            yield endpoint
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _spawn_matcher(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    # Popen returns at once (it does not wait for the child), so it is fine in async code.
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "koppel_matcher"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _tail(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")[-3000:]
+
+
+async def _until_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    # A deadline with room: importing and connecting takes seconds on a loaded 2-core machine.
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient(base_url=url) as client:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"matcher exited:\n{_tail(log_path)}"
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/readyz", timeout=5)).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    pytest.fail(f"matcher never became ready:\n{_tail(log_path)}")
 
 
 @pytest.fixture

@@ -36,7 +36,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def intake_url(kafka: str) -> Iterator[str]:
+def intake_url(kafka: str, matcher_read_api: Any) -> Iterator[str]:
+    """The intake, asking a real matcher about the matches its answer routes are sent."""
     port = free_port()
     app = build_app(
         Settings(
@@ -44,6 +45,7 @@ def intake_url(kafka: str) -> Iterator[str]:
             KAFKA_BOOTSTRAP_SERVERS=kafka,
             INTAKE_API_TOKENS=f"fuzz:{TOKEN}",
             INTAKE_RAW_CONSUMER=False,
+            **matcher_read_api.settings(),
         )
     )
     server = uvicorn.Server(
@@ -80,6 +82,7 @@ def test_generated_requests_get_no_5xx_and_conforming_responses(
         "/v1/assignments/{id}",
         "/v1/assignments/{id}/close",
         "/v1/consultants/{id}",
+        "/v1/matches/{match_id}/response",
     }
     if mode is GenerationMode.NEGATIVE:
         # Only operations with inputs can be sent invalid data; /healthz has none.

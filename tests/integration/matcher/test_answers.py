@@ -101,9 +101,9 @@ async def test_not_interested_silences_the_pair_until_taken_back(
         return await stored_answer(fresh_database, c1) == "not_interested"
 
     await wait(declined, within=30, what="the answer stored")
-    # Other tests' entities on the shared topics may match these too: only this pair counts.
     queries = MatchQueries(matcher.pool)
-    [seen] = [m for m in await queries.for_consultant(c1, 100) if m.assignment_id == a]
+    seen = await queries.by_id(match_id_for(a, c1))
+    assert seen is not None
     assert seen.response is not None
     assert (seen.response.response, seen.response.reason) == (
         Answer.NOT_INTERESTED,
@@ -111,11 +111,8 @@ async def test_not_interested_silences_the_pair_until_taken_back(
     )
 
     async def answers_of_a() -> dict[str, MatchResponse | None]:
-        return {
-            m.consultant_id: m.response
-            for m in await queries.for_assignment(a, 1000)
-            if m.consultant_id in (c1, c2)
-        }
+        found = [await queries.by_id(match_id_for(a, c)) for c in (c1, c2)]
+        return {m.consultant_id: m.response for m in found if m is not None}
 
     assert (await answers_of_a())[c2] is None
     await publisher.assignment(kit.assignment(a, title="Senior woordvoerder"))

@@ -28,7 +28,13 @@ HEALTHCHECKED = ("kafka", "postgres", "intake", "matcher", "notifier")
 # Which service reads which DOMAIN.md §7 variable (and the setup job, which runs the
 # topics command and both services' migrations).
 NEEDS: dict[str, set[str]] = {
-    "intake": {"KAFKA_BOOTSTRAP_SERVERS", "INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"},
+    "intake": {
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "INTAKE_API_TOKENS",
+        "KOPPEL_SECRET_KEYS",
+        "INTAKE_MATCHER_URL",
+        "INTAKE_MATCHER_API_TOKEN",
+    },
     "matcher": {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "MATCHER_API_TOKENS"},
     "notifier": {
         "KAFKA_BOOTSTRAP_SERVERS",
@@ -59,7 +65,7 @@ SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
     "setup": (MatcherSettings, NotifierSettings),
 }
 SECRETS = {
-    "intake": ("INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"),
+    "intake": ("INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS", "INTAKE_MATCHER_API_TOKEN"),
     "matcher": ("MATCHER_API_TOKENS", "POSTGRES_PASSWORD"),
     "notifier": ("NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS", "POSTGRES_PASSWORD"),
     "setup": (
@@ -72,13 +78,14 @@ SECRETS = {
 # Compose builds DATABASE_URL from POSTGRES_PASSWORD: the refusal names DATABASE_URL.
 REFUSED_AS = {"POSTGRES_PASSWORD": "DATABASE_URL"}
 READERS: dict[type[BaseSettings], set[str]] = {
-    IntakeSettings: {"INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS"},
+    IntakeSettings: {"INTAKE_API_TOKENS", "KOPPEL_SECRET_KEYS", "INTAKE_MATCHER_API_TOKEN"},
     MatcherSettings: {"MATCHER_API_TOKENS", "POSTGRES_PASSWORD"},
     NotifierSettings: {"NOTIFIER_UNSUBSCRIBE_SECRET", "KOPPEL_SECRET_KEYS", "POSTGRES_PASSWORD"},
 }
 REAL = {
     "INTAKE_API_TOKENS": "crm:Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae",
     "MATCHER_API_TOKENS": "ops:Hc4Wd8Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7",
+    "INTAKE_MATCHER_API_TOKEN": "Hc4Wd8Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7",
     "NOTIFIER_UNSUBSCRIBE_SECRET": "Np1Bs6Gf5Yj0AeVq3xT9kLm2Rz7Hc4Wd8",
     "KOPPEL_SECRET_KEYS": "k1:q3xT9kJs2Rz7Hc4Wd8Nt1Bs6GfnljT0B5erxvS5Nuh4=",
     "POSTGRES_PASSWORD": "Bs6Gf5Yj0AeVq3xT9kLm2Rz7Hc4Wd8Np1",

@@ -29,6 +29,7 @@ CUSTOM_KINDS = {"ScaledObject", "ExternalSecret"}
 SECRET_KEYS = {
     "INTAKE_API_TOKENS",
     "MATCHER_API_TOKENS",
+    "INTAKE_MATCHER_API_TOKEN",
     "DATABASE_URL",
     "NOTIFIER_UNSUBSCRIBE_SECRET",
     "KOPPEL_SECRET_KEYS",
@@ -270,6 +271,7 @@ def test_services_get_only_the_secrets_they_read(
     deployments = of_kind(rendered[variant], "Deployment")
     assert secret_keys(containers(deployments["intake"])[0]) == {
         "INTAKE_API_TOKENS",
+        "INTAKE_MATCHER_API_TOKEN",
         "KOPPEL_SECRET_KEYS",
     }
     assert secret_keys(containers(deployments["matcher"])[0]) == {
@@ -409,7 +411,7 @@ def test_keda_scales_the_consumers_on_lag(rendered: dict[str, list[Manifest]]) -
 PRIVATE_V4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8")
 # What each pod may reach besides DNS (53): Kafka (9092 plain, 9093 TLS), PostgreSQL (5432).
 EGRESS_PORTS = {
-    "intake": {9092, 9093},
+    "intake": {9092, 9093, 8001},
     "matcher": {9092, 9093, 5432},
     "notifier": {9092, 9093, 5432, 25, 465, 587, 443},
     "koppel-setup": {9092, 9093, 5432},

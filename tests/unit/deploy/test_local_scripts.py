@@ -200,8 +200,31 @@ def test_a_local_run_is_development_with_the_documented_defaults_and_says_so() -
         "[run] development defaults: KOPPEL_ENVIRONMENT=development, "
         f"INTAKE_API_TOKENS={DEVELOPMENT_DEFAULTS['INTAKE_API_TOKENS']}, "
         f"MATCHER_API_TOKENS={DEVELOPMENT_DEFAULTS['MATCHER_API_TOKENS']}, "
+        f"INTAKE_MATCHER_API_TOKEN={DEVELOPMENT_DEFAULTS['INTAKE_MATCHER_API_TOKEN']}, "
         "NOTIFIER_UNSUBSCRIBE_SECRET=<development value>\n"
     )
+
+
+@pytest.mark.parametrize("source", ["variable", "file"])
+def test_intake_asks_the_matcher_with_the_first_of_the_operators_tokens(
+    tmp_path: Path, source: str
+) -> None:
+    tokens = "ops: first-token-of-mine ,crm:second-token"
+    tokens_file = tmp_path / "matcher-tokens"
+    tokens_file.write_text(tokens + "\n", encoding="utf-8")
+    env = (
+        {"MATCHER_API_TOKENS": tokens}
+        if source == "variable"
+        else {"MATCHER_API_TOKENS_FILE": str(tokens_file)}
+    )
+
+    result = with_defaults(**env)
+
+    exported = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert exported["INTAKE_MATCHER_API_TOKEN"] == "first-token-of-mine"
+    assert "INTAKE_MATCHER_API_TOKEN" not in result.stderr
+    mine = with_defaults(**env, INTAKE_MATCHER_API_TOKEN="set-by-me")
+    assert "INTAKE_MATCHER_API_TOKEN=set-by-me" in mine.stdout
 
 
 def test_what_the_operator_set_is_kept_and_not_listed(tmp_path: Path) -> None:

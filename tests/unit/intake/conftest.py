@@ -1,4 +1,5 @@
-"""The app on an in-memory publisher, and sample bodies, for the intake unit tests (no broker)."""
+"""The app on an in-memory publisher and match directory, and sample bodies, for the intake
+unit tests (no broker, no matcher)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from koppel.api_tokens import ApiTokens
 from koppel.secret_sealing import SecretKeyring
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_intake.entrypoints.http import create_app
+from koppel_intake.service_layer.answers import Answers
 from koppel_intake.service_layer.commands import Intake
 from koppel_testing import WEBHOOK_SECRET
+from koppel_testing.match_directory import InMemoryMatchDirectory
 
 TOKEN = "s3cret-token-value"
 
@@ -35,11 +38,18 @@ def publisher() -> InMemoryPublisher:
 
 
 @pytest.fixture
+def directory() -> InMemoryMatchDirectory:
+    return InMemoryMatchDirectory()
+
+
+@pytest.fixture
 async def client(
-    publisher: InMemoryPublisher, keyring: SecretKeyring
+    publisher: InMemoryPublisher, keyring: SecretKeyring, directory: InMemoryMatchDirectory
 ) -> AsyncIterator[httpx.AsyncClient]:
+    intake = Intake(publisher, keyring)
     app = create_app(
-        intake=Intake(publisher, keyring),
+        intake=intake,
+        answers=Answers(intake, directory),
         publisher=publisher,
         tokens=ApiTokens.parse(f"crm:{TOKEN},other:another-token"),
         max_body_bytes=1024 * 1024,

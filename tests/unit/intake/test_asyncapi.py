@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, RESPONSES
 from koppel_intake.asyncapi import build_document, render
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
@@ -20,11 +20,25 @@ def test_document_covers_every_topic_intake_touches() -> None:
     document = build_document()
 
     addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {RAW, f"{RAW}.dlq", ASSIGNMENTS, CONSULTANTS}
+    assert addresses == {
+        RAW,
+        f"{RAW}.dlq",
+        ASSIGNMENTS,
+        CONSULTANTS,
+        RESPONSES,
+        f"{RESPONSES}.dlq",
+    }
     assert document["asyncapi"].startswith("3.")
     assert "Assignment" in document["components"]["schemas"]
     receive = [op for op in document["operations"].values() if op["action"] == "receive"]
     assert [op["channel"]["$ref"] for op in receive] == ["#/channels/raw"]
+    answers = document["operations"]["publishResponses"]
+    assert answers["action"] == "send"
+    assert {m["$ref"].rsplit("/", 1)[-1] for m in answers["messages"]} == {
+        "matchResponded",
+        "matchResponseWithdrawn",
+    }
+    assert {"MatchResponded", "MatchResponseWithdrawn"} <= set(document["components"]["schemas"])
 
 
 def test_every_reference_resolves() -> None:

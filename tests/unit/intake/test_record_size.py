@@ -13,8 +13,10 @@ from koppel.api_tokens import ApiTokens
 from koppel.secret_sealing import SecretKeyring
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_intake.entrypoints.http import create_app
+from koppel_intake.service_layer.answers import Answers
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
+from koppel_testing.match_directory import InMemoryMatchDirectory
 
 LIMIT = 2560
 Body = Callable[..., dict[str, Any]]
@@ -22,11 +24,16 @@ Body = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 async def small_limit_client(
-    publisher: InMemoryPublisher, token: str, keyring: SecretKeyring
+    publisher: InMemoryPublisher,
+    token: str,
+    keyring: SecretKeyring,
+    directory: InMemoryMatchDirectory,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a record limit far below the body limit (1 MiB), as a topic may have."""
+    intake = Intake(publisher, keyring, max_record_bytes=LIMIT)
     app = create_app(
-        intake=Intake(publisher, keyring, max_record_bytes=LIMIT),
+        intake=intake,
+        answers=Answers(intake, directory),
         publisher=publisher,
         tokens=ApiTokens.parse(f"crm:{token}"),
     )

@@ -24,7 +24,12 @@ REPO = Path(__file__).resolve().parents[3]
 PRODUCTION, DEVELOPMENT = Environment.PRODUCTION, Environment.DEVELOPMENT
 STRONG = "Vq3xT9kLm2Rz7Hc4Wd8Np1Bs6Gf5Yj0Ae"  # 34 random-looking bytes
 _COMPOSE_DEFAULT = re.compile(r"\$\{(?P<name>[A-Z_]+):-(?P<default>[^}]*)\}")
-_SECRET_VARIABLES = ("INTAKE_API_TOKENS", "MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET")
+_SECRET_VARIABLES = (
+    "INTAKE_API_TOKENS",
+    "MATCHER_API_TOKENS",
+    "INTAKE_MATCHER_API_TOKEN",
+    "NOTIFIER_UNSUBSCRIBE_SECRET",
+)
 
 
 def _secrets_of(variable: str, value: str) -> list[str]:

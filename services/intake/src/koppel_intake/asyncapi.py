@@ -14,10 +14,17 @@ from pydantic.json_schema import models_json_schema
 
 from koppel import dead_letters
 from koppel.cloudevents import STRUCTURED_CONTENT_TYPE
-from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
+from koppel.contract import (
+    Assignment,
+    AssignmentClosed,
+    ConsultantErasure,
+    ConsultantProfile,
+    MatchResponded,
+    MatchResponseWithdrawn,
+)
 from koppel.dead_letters import DeadLetterCode
 from koppel.event_types import EventType, Source
-from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, TOPICS, dlq
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, RESPONSES, TOPICS, dlq
 from koppel_intake.settings import DEFAULT_RAW_GROUP
 
 _REF = "#/components/schemas/{model}"
@@ -27,7 +34,13 @@ _MESSAGES: dict[str, tuple[EventType, str]] = {
     "assignmentClosed": (EventType.ASSIGNMENT_CLOSED, AssignmentClosed.__name__),
     "consultantUpserted": (EventType.CONSULTANT_UPSERTED, ConsultantProfile.__name__),
     "consultantErased": (EventType.CONSULTANT_ERASED, ConsultantErasure.__name__),
+    "matchResponded": (EventType.MATCH_RESPONDED, MatchResponded.__name__),
+    "matchResponseWithdrawn": (
+        EventType.MATCH_RESPONSE_WITHDRAWN,
+        MatchResponseWithdrawn.__name__,
+    ),
 }
+_ANSWERS = ["matchResponded", "matchResponseWithdrawn"]
 
 _ENVELOPE: dict[str, Any] = {
     "type": "object",
@@ -69,7 +82,14 @@ def build_document() -> dict[str, Any]:
     _, definitions = models_json_schema(
         [
             (model, "validation")
-            for model in (Assignment, AssignmentClosed, ConsultantProfile, ConsultantErasure)
+            for model in (
+                Assignment,
+                AssignmentClosed,
+                ConsultantProfile,
+                ConsultantErasure,
+                MatchResponded,
+                MatchResponseWithdrawn,
+            )
         ],
         ref_template=_REF,
     )
@@ -80,7 +100,7 @@ def build_document() -> dict[str, Any]:
     messages["consultantErasedTombstone"] = _tombstone_message()
     messages["deadLetter"] = {
         "name": "deadLetter",
-        "title": "A raw record intake could not accept",
+        "title": "A record its consumer could not accept",
         "summary": "The original key, value bytes and headers, plus koppel-error-* headers.",
         "headers": _ERROR_HEADERS,
         "payload": {"description": "the original value bytes, unchanged"},
@@ -117,6 +137,18 @@ def build_document() -> dict[str, Any]:
                 ["consultantUpserted", "consultantErasedTombstone"],
                 "Compacted; keyed by consultant id; erasure is a tombstone.",
             ),
+            "responses": _channel(
+                RESPONSES,
+                _ANSWERS,
+                "Compacted; consultants' answers to their matches, keyed by match id (the last"
+                " answer wins). Intake publishes those given through its API (via=api); the"
+                " notifier those given on the consultant's page or by an email link.",
+            ),
+            "responsesDeadLetters": _channel(
+                dlq(RESPONSES),
+                ["deadLetter"],
+                "Records of the responses topic that the matcher or the notifier could not accept.",
+            ),
         },
         "operations": {
             "consumeRaw": _operation("receive", "raw", raw_types, group=DEFAULT_RAW_GROUP),
@@ -127,6 +159,7 @@ def build_document() -> dict[str, Any]:
             "publishConsultants": _operation(
                 "send", "consultants", ["consultantUpserted", "consultantErasedTombstone"]
             ),
+            "publishResponses": _operation("send", "responses", _ANSWERS),
         },
         "components": {"messages": messages, "schemas": schemas},
     }

@@ -11,8 +11,10 @@ from fastapi import FastAPI
 
 from koppel.settings import settings_from_environment
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
+from koppel_intake.adapters.matcher_directory import HttpMatchDirectory
 from koppel_intake.entrypoints.http import create_app
 from koppel_intake.entrypoints.kafka_consumer import RawConsumer
+from koppel_intake.service_layer.answers import Answers
 from koppel_intake.service_layer.commands import Intake
 from koppel_intake.settings import Settings
 
@@ -24,7 +26,8 @@ def load_settings() -> Settings:
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The production app: Kafka publisher, HTTP routes and (unless disabled) raw consumer.
+    """The production app: Kafka publisher, the matcher's read API as the directory of
+    matches, HTTP routes and (unless disabled) raw consumer.
 
     The lifespan connects the producer in the background (HTTP answers 503 until then),
     starts the consumer, and on shutdown stops consuming before flushing the producer.
@@ -37,6 +40,11 @@ def build_app(settings: Settings) -> FastAPI:
         settings.kafka,
         timeout_seconds=settings.publish_timeout_seconds,
         max_request_size=settings.max_record_bytes,
+    )
+    directory = HttpMatchDirectory(
+        str(settings.matcher_url),
+        settings.matcher_token(),
+        timeout_seconds=settings.matcher_timeout_seconds,
     )
     consumer = (
         RawConsumer(
@@ -68,10 +76,13 @@ def build_app(settings: Settings) -> FastAPI:
                 await _finish(consuming, grace_seconds=15)
             await _finish(connecting, grace_seconds=0)
             await publisher.close()
+            await directory.close()
             log.info("intake stopped")
 
+    intake = Intake(publisher, keyring, max_record_bytes=settings.max_record_bytes)
     return create_app(
-        intake=Intake(publisher, keyring, max_record_bytes=settings.max_record_bytes),
+        intake=intake,
+        answers=Answers(intake, directory),
         publisher=publisher,
         tokens=tokens,
         max_body_bytes=settings.max_body_bytes,

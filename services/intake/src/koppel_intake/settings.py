@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, model_validator
 
 from koppel.api_tokens import ApiTokens
 from koppel.secret_keys import SecretKeySettings
+from koppel.secret_policy import configured_secret, refuse_weak_secret
 from koppel_intake.service_layer.commands import KAFKA_DEFAULT_MAX_RECORD_BYTES
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -50,10 +51,32 @@ class Settings(SecretKeySettings):
     )
     raw_consumer_enabled: bool = Field(default=True, validation_alias="INTAKE_RAW_CONSUMER")
     raw_consumer_group: str = Field(default=DEFAULT_RAW_GROUP, validation_alias="INTAKE_RAW_GROUP")
+    matcher_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8001"),
+        validation_alias="INTAKE_MATCHER_URL",
+        description="The matcher's read API, which says whose a match is before an answer"
+        " to it is accepted.",
+    )
+    matcher_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="INTAKE_MATCHER_API_TOKEN",
+        description="intake's token in MATCHER_API_TOKENS; required unless development",
+    )
+    matcher_api_token_file: Path | None = Field(
+        default=None, validation_alias="INTAKE_MATCHER_API_TOKEN_FILE"
+    )
+    matcher_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        validation_alias="INTAKE_MATCHER_TIMEOUT_SECONDS",
+        description="How long an answer waits for the matcher before it is refused with 503.",
+    )
 
     @model_validator(mode="after")
     def _acceptable_tokens(self) -> Self:
         self.callers()
+        self.matcher_token()
         return self
 
     def callers(self) -> ApiTokens:
@@ -61,3 +84,14 @@ class Settings(SecretKeySettings):
         return ApiTokens.configured(
             "INTAKE_API_TOKENS", self.api_tokens, self.api_tokens_file, self.environment
         )
+
+    def matcher_token(self) -> str:
+        """The bearer token for the matcher's read API; weak or unset only in development."""
+        variable = "INTAKE_MATCHER_API_TOKEN"
+        token = configured_secret(
+            variable, self.matcher_api_token, self.matcher_api_token_file, self.environment
+        )
+        if not token:
+            raise ValueError(f"{variable} is empty: the matcher would refuse every lookup")
+        refuse_weak_secret(variable, token, self.environment)
+        return token

@@ -15,10 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import httpx
 import pytest
@@ -80,9 +80,14 @@ def _spawn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
 
 
 async def start_intake(
-    bootstrap: str, log_path: Path, *, raw_group: str | None = None
+    bootstrap: str,
+    log_path: Path,
+    *,
+    raw_group: str | None = None,
+    matcher: Mapping[str, str] | None = None,
 ) -> IntakeProcess:
-    """Start the process and wait until `/readyz` answers 200 (the producer is connected)."""
+    """Start the process and wait until `/readyz` answers 200 (the producer is connected);
+    `matcher` holds the settings naming the matcher that answers are checked against."""
     port = free_port()
     env = {
         **os.environ,
@@ -94,6 +99,7 @@ async def start_intake(
         "INTAKE_RAW_CONSUMER": "true" if raw_group else "false",
         "INTAKE_RAW_GROUP": raw_group or "unused",
         "LOG_JSON": "true",
+        **(matcher or {}),
     }
     intake = IntakeProcess(_spawn(env, log_path), port, log_path)
     # A deadline with room: on a loaded 2-core machine the process alone takes seconds to
@@ -145,10 +151,14 @@ def hostile_token() -> str:
 
 @pytest.fixture(scope="module")
 async def http_intake(
-    kafka: str, tmp_path_factory: pytest.TempPathFactory
+    kafka: str, tmp_path_factory: pytest.TempPathFactory, matcher_read_api: Any
 ) -> AsyncIterator[IntakeProcess]:
-    """One process (raw consumer off) for a module's HTTP tests."""
-    intake = await start_intake(kafka, tmp_path_factory.mktemp("intake") / "intake.log")
+    """One process (raw consumer off) for a module's HTTP tests, with a real matcher."""
+    intake = await start_intake(
+        kafka,
+        tmp_path_factory.mktemp("intake") / "intake.log",
+        matcher=matcher_read_api.settings(),
+    )
     yield intake
     intake.stop()
 

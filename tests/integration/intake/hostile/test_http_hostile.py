@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -206,7 +206,7 @@ async def nothing_published(
 ) -> AsyncIterator[None]:
     """After the test: no 5xx was answered, the intake lives, and no canonical record
     carries the test's trace id."""
-    opened = await ledger([ASSIGNMENTS, CONSULTANTS])
+    opened = await ledger([ASSIGNMENTS, CONSULTANTS, RESPONSES])
     yield
     assert client.sent, "the test sent nothing"
     assert all(answer.status < 500 for answer in client.sent), client.sent
@@ -507,8 +507,10 @@ async def test_a_request_line_the_server_cannot_read_is_a_400(
         ("PUT", "/v1/assignments/{id}", json.dumps(_assignment()).encode()),
         ("POST", "/v1/assignments/{id}/close", b'{"reason": "withdrawn"}'),
         ("DELETE", "/v1/consultants/{id}", None),
+        ("PUT", "/v1/matches/{id}/response", b'{"consultant_id": "C-1", "response": "interested"}'),
+        ("DELETE", "/v1/matches/{id}/response?consultant_id=C-1", None),
     ],
-    ids=["upsert", "close", "erase"],
+    ids=["upsert", "close", "erase", "answer", "take-back"],
 )
 async def test_without_a_valid_bearer_token_it_is_a_401(
     client: Client,

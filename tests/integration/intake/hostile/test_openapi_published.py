@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from koppel.cloudevents import decode
-from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES
 
 EXAMPLES = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "40"))
 # The long run takes longer than the suite's 300 s per test.
@@ -72,7 +72,7 @@ async def test_generated_requests_get_no_5xx_and_only_accepted_ones_are_publishe
         "Authorization": f"Bearer {hostile_token}",
         "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
     }
-    published = await ledger([ASSIGNMENTS, CONSULTANTS])
+    published = await ledger([ASSIGNMENTS, CONSULTANTS, RESPONSES])
     statuses: Counter[int] = Counter()
     accepted: list[str] = []
     started = time.monotonic()

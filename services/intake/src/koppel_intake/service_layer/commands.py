@@ -57,7 +57,7 @@ class Intake:
         self._max_record_bytes = max_record_bytes
 
     async def upsert_assignment(self, assignment: Assignment, *, traceparent: str) -> Accepted:
-        return await self._emit(ASSIGNMENTS, EventType.ASSIGNMENT_UPSERTED, assignment, traceparent)
+        return await self.emit(ASSIGNMENTS, EventType.ASSIGNMENT_UPSERTED, assignment, traceparent)
 
     async def close_assignment(
         self, assignment_id: str, close: AssignmentClose, *, traceparent: str
@@ -65,12 +65,12 @@ class Intake:
         closed = AssignmentClosed(
             assignment_id=assignment_id, reason=close.reason, closed_at=datetime.now(UTC)
         )
-        return await self._emit(ASSIGNMENTS, EventType.ASSIGNMENT_CLOSED, closed, traceparent)
+        return await self.emit(ASSIGNMENTS, EventType.ASSIGNMENT_CLOSED, closed, traceparent)
 
     async def upsert_consultant(self, profile: ConsultantProfile, *, traceparent: str) -> Accepted:
         """Publish `profile` with its webhook secret sealed; raise `SecretRefusedError`."""
         sealed = sealed_profile(profile, self._keyring)
-        return await self._emit(CONSULTANTS, EventType.CONSULTANT_UPSERTED, sealed, traceparent)
+        return await self.emit(CONSULTANTS, EventType.CONSULTANT_UPSERTED, sealed, traceparent)
 
     async def erase_consultant(self, consultant_id: str, *, traceparent: str) -> Accepted:
         event_id = str(uuid.uuid4())
@@ -82,13 +82,14 @@ class Intake:
         log.info("consultant erasure published")
         return Accepted(event_id=event_id, entity_id=consultant_id)
 
-    async def _emit(
+    async def emit(
         self,
         topic: str,
         event_type: EventType,
         data: EventData,
         traceparent: str,
     ) -> Accepted:
+        """Publish `data` as a CloudEvent of `event_type` on `topic`, keyed by its entity id."""
         entity_id = data.entity_id
         event = new_event(
             event_type, source=Source.INTAKE, subject=entity_id, data=data, traceparent=traceparent

@@ -1,6 +1,8 @@
-"""The service layer's port to Kafka, `EventPublisher`, and the records and errors it speaks.
+"""The service layer's ports: `EventPublisher` (Kafka) with the records and errors it
+speaks, and `MatchDirectory` (the matcher's read API), which answers are checked against.
 
-`adapters.kafka_producer` implements it on aiokafka, `adapters.memory_publisher` in memory.
+`adapters.kafka_producer` implements the publisher on aiokafka, `adapters.memory_publisher`
+in memory; `adapters.matcher_directory` asks the matcher over HTTP.
 """
 
 from __future__ import annotations
@@ -50,4 +52,28 @@ class EventPublisher(Protocol):
 
     async def ready(self) -> bool:
         """True when the broker answers right now."""
+        ...
+
+
+@dataclass(frozen=True)
+class KnownMatch:
+    """What intake needs to know of a match to accept an answer to it."""
+
+    match_id: str
+    consultant_id: str
+    assignment_id: str
+    status: str
+
+
+class DirectoryUnavailableError(Exception):
+    """The matcher could not say whether the match exists (unreachable, timed out, refused
+    our token); the answer is not accepted, and asking again later may succeed."""
+
+
+class MatchDirectory(Protocol):
+    async def find(self, match_id: str) -> KnownMatch | None:
+        """The match, or None when the matcher knows no match with this id.
+
+        Raise `DirectoryUnavailableError` when the matcher cannot be asked.
+        """
         ...

@@ -53,13 +53,20 @@ def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | N
     return _evaluation(found.scores, found.state_matrix(), found.languages)
 
 
-def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str]:
-    """Names of the hard filters the pair fails, in the contract's order (empty: it passes)."""
+def filter_outcomes(
+    a: AssignmentSpec, p: ProfileSpec, now: datetime
+) -> tuple[tuple[str, bool], ...]:
+    """Each hard filter's name and whether the pair passes it, in the contract's order."""
     one, row = _columns(a, p)
     moment = np.int64(epoch_us(now))
-    failed = [name for name, passes in FILTERS if not np.all(passes(one, row, moment))]
+    outcomes = [(name, bool(np.all(passes(one, row, moment)))) for name, passes in FILTERS]
     fits, _ = travel(one, row)
-    return failed if fits.all() else [*failed, "travel"]
+    return (*outcomes, ("travel", bool(fits.all())))
+
+
+def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str]:
+    """Names of the hard filters the pair fails, in the contract's order (empty: it passes)."""
+    return [name for name, passes in filter_outcomes(a, p, now) if not passes]
 
 
 def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:

@@ -1,4 +1,5 @@
-"""The matcher's operations API (port 8001): matches from the ledger, health and metrics.
+"""The matcher's read API (port 8001): matches from the ledger, why a pair does not match,
+health and metrics.
 
 Matches name consultants and say why they fit: every `/v1` route needs a bearer token of
 `MATCHER_API_TOKENS`. Health and metrics stay open for probes and scrapers; the metrics
@@ -9,29 +10,46 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Protocol
+from datetime import UTC, datetime
+from typing import Annotated, Literal, Protocol
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import ValidationError
 
-from koppel.api_tokens import ApiTokens, BearerRefusedError, challenge
+from koppel.api_tokens import ApiTokens
+from koppel.contract import Assignment
 from koppel.contract.common import ID_PATTERN
+from koppel.contract.match import match_id_for
 from koppel.http_metrics import RequestLatencyMiddleware
-from koppel_matcher.adapters.match_queries import CurrentMatch, MatchQueries
+from koppel.vocabulary import Language
+from koppel_matcher.adapters.match_queries import (
+    After,
+    CurrentMatch,
+    MatchQueries,
+    MatchStatus,
+    PageQuery,
+)
+from koppel_matcher.domain.verdict import verdict
+from koppel_matcher.entrypoints.pages import decode_cursor, encode_cursor, negotiated_language
+from koppel_matcher.entrypoints.problems import (
+    NotFoundError,
+    install_problem_handlers,
+    problem_responses,
+)
+from koppel_matcher.entrypoints.read_bodies import (
+    AssignmentMatches,
+    CandidateVerdict,
+    ConsultantMatches,
+    verdict_body,
+)
+from koppel_matcher.entrypoints.translation import TranslationError, assignment_spec, profile_spec
 from koppel_matcher.metrics import HTTP_LATENCY
 
-
-class AssignmentMatches(BaseModel):
-    assignment_id: str
-    matches: list[CurrentMatch]
-
-
-class ConsultantMatches(BaseModel):
-    consultant_id: str
-    matches: list[CurrentMatch]
+log = structlog.get_logger(__name__)
 
 
 class Readiness(Protocol):
@@ -51,7 +69,21 @@ _NOT_READY_BECAUSE = {
 }
 
 EntityIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="matches per page (at most 1000)")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="`next_cursor` of the previous page; omit for the first"),
+]
+MinScore = Annotated[float, Query(ge=0, le=1, description="only matches scoring at least this")]
+StatusFilter = Annotated[
+    Literal["found", "withdrawn", "all"],
+    Query(description="current matches (`found`, the default), withdrawn ones, or both"),
+]
+_STATUSES: dict[str, tuple[MatchStatus, ...]] = {
+    "found": ("found",),
+    "withdrawn": ("withdrawn",),
+    "all": ("found", "withdrawn"),
+}
 
 
 def _queries(request: Request) -> MatchQueries:
@@ -73,14 +105,22 @@ async def _caller(
     return tokens.authenticate(request.headers.get("authorization", ""))
 
 
-async def _unauthorized(_request: Request, exc: Exception) -> Response:
-    """401 as an RFC 9457 problem, with the challenge RFC 6750 asks for."""
-    return JSONResponse(
-        {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": str(exc)},
-        status_code=401,
-        headers=challenge("koppel-matcher"),
-        media_type="application/problem+json",
-    )
+def _page_query(limit: int, min_score: float, status: str, cursor: str | None) -> PageQuery:
+    """One more than `limit`: whether that one comes back says if there is a next page."""
+    after = None if cursor is None else decode_cursor(cursor)
+    return PageQuery(limit=limit + 1, min_score=min_score, statuses=_STATUSES[status], after=after)
+
+
+def _next(
+    request: Request, found: list[CurrentMatch], limit: int, key: Callable[[CurrentMatch], str]
+) -> tuple[list[CurrentMatch], str | None, str | None]:
+    """The page, and the cursor and path of the next one (None on the last page)."""
+    if len(found) <= limit:
+        return found, None, None
+    page = found[:limit]
+    cursor = encode_cursor(After(score=page[-1].score, key=key(page[-1])))
+    url = request.url.include_query_params(cursor=cursor)
+    return page, cursor, f"{url.path}?{url.query}"
 
 
 def create_app(
@@ -102,24 +142,96 @@ def create_app(
     app.state.queries = queries
     app.state.tokens = tokens
     app.add_middleware(RequestLatencyMiddleware, histogram=HTTP_LATENCY)
-    app.add_exception_handler(BearerRefusedError, _unauthorized)
-    reads = APIRouter(prefix="/v1", dependencies=[Depends(_caller)])
+    install_problem_handlers(app)
+    reads = APIRouter(
+        prefix="/v1", dependencies=[Depends(_caller)], responses=problem_responses(401, 422)
+    )
+
+    @reads.get("/matches/{match_id}", responses=problem_responses(404))
+    async def match(match_id: EntityIdPath, queries: Queries) -> CurrentMatch:
+        """One match by its id, found or withdrawn (intake checks answers against it)."""
+        found = await queries.by_id(match_id)
+        if found is None:
+            raise NotFoundError("no match with this id")
+        return found
 
     @reads.get("/assignments/{assignment_id}/matches")
     async def assignment_matches(
-        assignment_id: EntityIdPath, queries: Queries, limit: Limit = 100
+        assignment_id: EntityIdPath,
+        queries: Queries,
+        request: Request,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        min_score: MinScore = 0.0,
+        status: StatusFilter = "found",
     ) -> AssignmentMatches:
-        """Consultants currently matched to the assignment, best score first."""
-        matches = await queries.for_assignment(assignment_id, limit)
-        return AssignmentMatches(assignment_id=assignment_id, matches=matches)
+        """The assignment's matches, best score first (then by consultant id), a page at a
+        time."""
+        query = _page_query(limit, min_score, status, cursor)
+        found = await queries.for_assignment(assignment_id, query)
+        page, next_cursor, next_path = _next(request, found, limit, lambda m: m.consultant_id)
+        return AssignmentMatches(
+            assignment_id=assignment_id, matches=page, next_cursor=next_cursor, next=next_path
+        )
 
     @reads.get("/consultants/{consultant_id}/matches")
     async def consultant_matches(
-        consultant_id: EntityIdPath, queries: Queries, limit: Limit = 100
+        consultant_id: EntityIdPath,
+        queries: Queries,
+        request: Request,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        min_score: MinScore = 0.0,
+        status: StatusFilter = "found",
     ) -> ConsultantMatches:
-        """Assignments currently matched to the consultant, best score first."""
-        matches = await queries.for_consultant(consultant_id, limit)
-        return ConsultantMatches(consultant_id=consultant_id, matches=matches)
+        """The consultant's matches, best score first (then by assignment id), a page at a
+        time."""
+        query = _page_query(limit, min_score, status, cursor)
+        found = await queries.for_consultant(consultant_id, query)
+        page, next_cursor, next_path = _next(request, found, limit, lambda m: m.assignment_id)
+        return ConsultantMatches(
+            consultant_id=consultant_id, matches=page, next_cursor=next_cursor, next=next_path
+        )
+
+    @reads.get(
+        "/assignments/{assignment_id}/candidates/{consultant_id}",
+        responses=problem_responses(404),
+    )
+    async def candidate(
+        assignment_id: EntityIdPath,
+        consultant_id: EntityIdPath,
+        queries: Queries,
+        language: Annotated[
+            Language | None, Query(description="overrides Accept-Language; default nl")
+        ] = None,
+        accept_language: Annotated[str | None, Header(max_length=1024)] = None,
+    ) -> CandidateVerdict:
+        """Whether the consultant matches the assignment now and, if not, which hard filters
+        fail, in the caller's language (`?language=`, else `Accept-Language`, else Dutch)."""
+        chosen = negotiated_language(language, accept_language)
+        documents = await queries.pair(assignment_id, consultant_id)
+        unknown = NotFoundError(
+            "the matcher knows no such assignment, or no such consultant"
+            " (it keeps only active profiles with consent)"
+        )
+        if documents is None:
+            raise unknown
+        try:
+            a = assignment_spec(Assignment.model_validate(documents.assignment))
+            p = profile_spec(documents.profile)
+        except (ValidationError, TranslationError):
+            log.error("stored_pair_unreadable", assignment_id=assignment_id)
+            raise unknown from None
+        match_id = match_id_for(assignment_id, consultant_id)
+        known = await queries.by_id(match_id)
+        return verdict_body(
+            verdict(a, p, datetime.now(UTC), chosen),
+            assignment_id=assignment_id,
+            consultant_id=consultant_id,
+            match_id=match_id,
+            language=chosen,
+            status=None if known is None else known.status,
+        )
 
     app.include_router(reads)
 

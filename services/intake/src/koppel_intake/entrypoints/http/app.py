@@ -1,21 +1,22 @@
-"""The FastAPI application: routes of DOMAIN.md §5, health, metrics and OpenAPI."""
+"""The FastAPI application: routes of DOMAIN.md §5 and §8.1, health, metrics and OpenAPI."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from koppel.api_tokens import ApiTokens
-from koppel.contract import Assignment, AssignmentClose, ConsultantProfile
+from koppel.contract import Assignment, AssignmentClose, ConsultantProfile, ResponseCommand
 from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel_intake.entrypoints.http.bodies import (
+    RESPONSE_EXAMPLES,
     Accepted,
     AssignmentUpsert,
     ConsultantUpsert,
@@ -24,7 +25,10 @@ from koppel_intake.entrypoints.http.bodies import (
 from koppel_intake.entrypoints.http.guard import guarded_route
 from koppel_intake.entrypoints.http.observability import ObservabilityMiddleware
 from koppel_intake.entrypoints.http.problems import (
+    MATCH_NOT_FOUND_TYPE,
+    MATCHER_UNAVAILABLE_TYPE,
     MAX_LISTED_ERRORS,
+    RETRY_AFTER_SECONDS,
     VALIDATION_TYPE,
     FieldProblem,
     ProblemError,
@@ -34,8 +38,10 @@ from koppel_intake.entrypoints.http.problems import (
     use_problem_media_type,
     validation_detail,
 )
+from koppel_intake.service_layer.answers import Answers, MatchNotFoundError
+from koppel_intake.service_layer.commands import Accepted as Published
 from koppel_intake.service_layer.commands import Intake
-from koppel_intake.service_layer.ports import EventPublisher
+from koppel_intake.service_layer.ports import DirectoryUnavailableError, EventPublisher
 from koppel_intake.service_layer.webhook_secrets import SECRET_FIELD, SecretRefusedError
 from koppel_intake.settings import DEFAULT_MAX_BODY_BYTES
 
@@ -45,6 +51,20 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 EntityIdPath = Annotated[
     str,
     Path(pattern=ID_PATTERN, min_length=1, max_length=64, description="entity id"),
+]
+
+MatchIdPath = Annotated[
+    str,
+    Path(pattern=ID_PATTERN, min_length=1, max_length=64, description="the match id"),
+]
+ConsultantIdQuery = Annotated[
+    str,
+    Query(
+        pattern=ID_PATTERN,
+        min_length=1,
+        max_length=64,
+        description="the consultant whose answer is taken back (the match's consultant)",
+    ),
 ]
 
 # Only documents the scheme in OpenAPI; `GuardedRoute` authenticates before the body is read.
@@ -68,21 +88,24 @@ def _traceparent(request: Request) -> str:
 def create_app(
     *,
     intake: Intake,
+    answers: Answers,
     publisher: EventPublisher,
     tokens: ApiTokens,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     lifespan: Lifespan | None = None,
 ) -> FastAPI:
-    """The API wired to `intake`; `publisher` answers readiness."""
+    """The API wired to `intake` and `answers`; `publisher` answers readiness."""
     app = FastAPI(
         title="Koppel intake",
         version="1.0.0",
-        summary="Upserts, closes and erasures of assignments and consultant profiles.",
+        summary="Upserts, closes and erasures of assignments and consultant profiles;"
+        " consultants' answers to their matches.",
         lifespan=lifespan,
     )
     install_problem_handlers(app)
     app.add_middleware(ObservabilityMiddleware)
     app.include_router(_commands(intake, tokens, max_body_bytes))
+    app.include_router(_answers(answers, tokens, max_body_bytes))
     app.include_router(_operations(publisher))
 
     def openapi() -> dict[str, Any]:
@@ -161,6 +184,62 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
         return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
 
     return router
+
+
+def _answers(answers: Answers, tokens: ApiTokens, max_body_bytes: int) -> APIRouter:
+    router = APIRouter(
+        prefix="/v1",
+        route_class=guarded_route(tokens, max_body_bytes=max_body_bytes),
+        responses=problem_responses(400, 401, 404, 413, 415, 422, 503),
+        tags=["answers"],
+    )
+
+    @router.put("/matches/{match_id}/response", status_code=202, response_model=Accepted)
+    async def respond(
+        match_id: MatchIdPath,
+        body: Annotated[ResponseCommand, Body(openapi_examples=RESPONSE_EXAMPLES)],
+        _caller: Caller,
+        request: Request,
+    ) -> Accepted:
+        """The consultant's answer to their match, given on their behalf (the last answer
+        wins); 202 once Kafka acknowledged `nl.koppel.match.responded`. An unknown match,
+        an unknown consultant and another consultant's match are the same 404."""
+        traceparent = _traceparent(request)
+        accepted = await _checked(answers.respond(match_id, body, traceparent=traceparent))
+        return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
+
+    @router.delete("/matches/{match_id}/response", status_code=202, response_model=Accepted)
+    async def withdraw_response(
+        match_id: MatchIdPath,
+        consultant_id: ConsultantIdQuery,
+        _caller: Caller,
+        request: Request,
+    ) -> Accepted:
+        """Take the answer back (the pair counts as unanswered again); 202 once Kafka
+        acknowledged `nl.koppel.match.response_withdrawn`, whether or not there was one."""
+        accepted = await _checked(
+            answers.withdraw(match_id, consultant_id, traceparent=_traceparent(request))
+        )
+        return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
+
+    return router
+
+
+async def _checked(answering: Coroutine[Any, Any, Published]) -> Published:
+    """The answer's outcome, with the matcher's verdict turned into 404 or 503."""
+    try:
+        return await answering
+    except MatchNotFoundError:
+        raise ProblemError(
+            404, "no match with this id for this consultant", type_=MATCH_NOT_FOUND_TYPE
+        ) from None
+    except DirectoryUnavailableError:
+        raise ProblemError(
+            503,
+            "the matcher could not confirm the match; the answer is not accepted, retry later",
+            type_=MATCHER_UNAVAILABLE_TYPE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
 
 
 def _validated(model: type[Entity], body: BaseModel, path_id: str) -> Entity:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from koppel.contract import Assignment, ConsultantProfile
@@ -25,9 +27,27 @@ class Accepted(BaseModel):
     """`202`: Kafka acknowledged the event with this id."""
 
     event_id: str = Field(description="CloudEvents id of the published event")
-    id: str = Field(description="the entity id (assignment or consultant)")
+    id: str = Field(description="the entity id (assignment, consultant, or match for answers)")
 
 
 class Health(BaseModel):
     status: str
     kafka: bool | None = None
+
+
+RESPONSE_EXAMPLES: dict[str, Any] = {
+    "interested": {
+        "summary": "The consultant is interested",
+        "value": {"consultant_id": "C-1042", "response": "interested"},
+    },
+    "not_interested": {
+        "summary": "Not for them, with a reason and a note",
+        "value": {
+            "consultant_id": "C-1042",
+            "response": "not_interested",
+            "reason": "hours",
+            "note": "Ik zoek maximaal 24 uur per week.",
+        },
+    },
+}
+"""OpenAPI examples of `PUT /v1/matches/{match_id}/response` (see `ResponseCommand`)."""

@@ -21,6 +21,8 @@ VALIDATION_TYPE = "urn:koppel:problem:validation"
 MALFORMED_TYPE = "urn:koppel:problem:malformed-json"
 UNAVAILABLE_TYPE = "urn:koppel:problem:broker-unavailable"
 TOO_LARGE_TYPE = "urn:koppel:problem:record-too-large"
+MATCH_NOT_FOUND_TYPE = "urn:koppel:problem:match-not-found"
+MATCHER_UNAVAILABLE_TYPE = "urn:koppel:problem:matcher-unavailable"
 # A 1 MiB body can hold 100,000 invalid list items; listing each made a 50 MB answer.
 MAX_LISTED_ERRORS = 50
 

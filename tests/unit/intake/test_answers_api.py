@@ -1,0 +1,291 @@
+"""Answers on a consultant's behalf (contract §8.1) against an in-memory publisher and match
+directory: every outcome of `PUT` / `DELETE /v1/matches/{match_id}/response`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from structlog.testing import capture_logs
+
+from koppel.cloudevents import CloudEvent, decode
+from koppel.contract.match import match_id_for
+from koppel.topics import RESPONSES
+from koppel_intake.adapters.memory_publisher import InMemoryPublisher
+from koppel_testing.match_directory import InMemoryMatchDirectory
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    return problem
+
+
+def _published(publisher: InMemoryPublisher) -> CloudEvent:
+    (record,) = publisher.records
+    assert record.topic == RESPONSES
+    assert record.value is not None
+    event = decode(record.value, record.headers)
+    assert event.subject is not None
+    assert record.key == event.subject.encode()
+    return event
+
+
+def _recent(stamp: str) -> bool:
+    moment = datetime.fromisoformat(stamp)
+    return timedelta(0) <= datetime.now(UTC) - moment < timedelta(minutes=1)
+
+
+async def test_an_interested_answer_is_published_keyed_by_the_match(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+
+    response = await client.put(
+        f"/v1/matches/{match_id}/response",
+        json={"consultant_id": "C-1", "response": "interested"},
+        headers=auth,
+    )
+
+    assert response.status_code == 202, response.text
+    event = _published(publisher)
+    assert response.json() == {"event_id": event.id, "id": match_id}
+    assert publisher.records[0].key == match_id.encode()
+    assert event.type == "nl.koppel.match.responded"
+    assert event.source == "/koppel/intake"
+    assert event.traceparent is not None
+    data = event.data
+    assert {k: v for k, v in data.items() if k != "responded_at"} == {
+        "match_id": match_id,
+        "consultant_id": "C-1",
+        "assignment_id": "A-1",
+        "response": "interested",
+        "reason": None,
+        "note": None,
+        "via": "api",
+    }
+    assert _recent(data["responded_at"])
+    assert directory.asked == [match_id]
+
+
+async def test_not_interested_carries_the_reason_and_the_note(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    match_id = directory.add("C-1", "A-1", status="withdrawn")
+    body = {
+        "consultant_id": "C-1",
+        "response": "not_interested",
+        "reason": "hours",
+        "note": "Maximaal 24 uur per week.",
+    }
+
+    response = await client.put(f"/v1/matches/{match_id}/response", json=body, headers=auth)
+
+    assert response.status_code == 202, response.text
+    data = _published(publisher).data
+    assert (data["response"], data["reason"], data["note"]) == (
+        "not_interested",
+        "hours",
+        "Maximaal 24 uur per week.",
+    )
+
+
+async def test_unknown_match_unknown_consultant_and_anothers_match_are_one_404(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    theirs = directory.add("C-2", "A-1")
+    cases = [
+        (match_id_for("A-404", "C-1"), "C-1"),  # no such match
+        (theirs, "C-1"),  # another consultant's match
+        (theirs, "C-unknown"),  # a consultant the matcher never saw
+    ]
+    problems = []
+    for match_id, consultant_id in cases:
+        answered = await client.put(
+            f"/v1/matches/{match_id}/response",
+            json={"consultant_id": consultant_id, "response": "interested"},
+            headers=auth,
+        )
+        taken_back = await client.delete(
+            f"/v1/matches/{match_id}/response",
+            params={"consultant_id": consultant_id},
+            headers=auth,
+        )
+        for response in (answered, taken_back):
+            problem = _problem(response, 404)
+            assert "C-2" not in response.text
+            problems.append(problem)
+    assert all(problem == problems[0] for problem in problems)
+    assert problems[0]["type"] == "urn:koppel:problem:match-not-found"
+    assert publisher.records == []
+
+
+async def test_an_unreachable_matcher_is_a_503_with_retry_after_and_nothing_published(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+    directory.unavailable = True
+
+    answered = await client.put(
+        f"/v1/matches/{match_id}/response",
+        json={"consultant_id": "C-1", "response": "interested"},
+        headers=auth,
+    )
+    taken_back = await client.delete(
+        f"/v1/matches/{match_id}/response", params={"consultant_id": "C-1"}, headers=auth
+    )
+
+    for response in (answered, taken_back):
+        problem = _problem(response, 503)
+        assert problem["type"] == "urn:koppel:problem:matcher-unavailable"
+        assert int(response.headers["retry-after"]) > 0
+    assert publisher.records == []
+
+
+async def test_an_unacknowledged_answer_is_a_503(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+    publisher.failing = True
+
+    response = await client.put(
+        f"/v1/matches/{match_id}/response",
+        json={"consultant_id": "C-1", "response": "interested"},
+        headers=auth,
+    )
+
+    problem = _problem(response, 503)
+    assert problem["type"] == "urn:koppel:problem:broker-unavailable"
+
+
+async def test_taking_the_answer_back_publishes_response_withdrawn(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+
+    response = await client.delete(
+        f"/v1/matches/{match_id}/response", params={"consultant_id": "C-1"}, headers=auth
+    )
+
+    assert response.status_code == 202, response.text
+    event = _published(publisher)
+    assert response.json() == {"event_id": event.id, "id": match_id}
+    assert event.type == "nl.koppel.match.response_withdrawn"
+    data = event.data
+    assert {k: v for k, v in data.items() if k != "withdrawn_at"} == {
+        "match_id": match_id,
+        "consultant_id": "C-1",
+        "assignment_id": "A-1",
+        "via": "api",
+    }
+    assert _recent(data["withdrawn_at"])
+
+
+async def test_invalid_answers_are_422s_naming_the_field(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+    path = f"/v1/matches/{match_id}/response"
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"consultant_id": "C-1", "response": "maybe"}, "body.response"),
+        ({"consultant_id": "C-1", "response": "not_interested", "reason": "x"}, "body.reason"),
+        ({"consultant_id": "C-1", "response": "not_interested", "note": "n" * 501}, "body.note"),
+        ({"consultant_id": "C-1", "response": "not_interested", "note": "a\u202eb"}, "body.note"),
+        ({"response": "interested"}, "body.consultant_id"),
+        ({"consultant_id": "C 1", "response": "interested"}, "body.consultant_id"),
+        ({"consultant_id": "C-1", "response": "interested", "extra": 1}, "body.extra"),
+    ]
+    for body, field in cases:
+        problem = _problem(await client.put(path, json=body, headers=auth), 422)
+        assert field in [error["field"] for error in problem["errors"]], (body, problem)
+    declined_with_reason = {"consultant_id": "C-1", "response": "interested", "reason": "rate"}
+    _problem(await client.put(path, json=declined_with_reason, headers=auth), 422)
+    missing = await client.delete(path, headers=auth)
+    assert "query.consultant_id" in [e["field"] for e in _problem(missing, 422)["errors"]]
+    bad_id = await client.put(
+        "/v1/matches/not a match/response",
+        json={"consultant_id": "C-1", "response": "interested"},
+        headers=auth,
+    )
+    assert "path.match_id" in [e["field"] for e in _problem(bad_id, 422)["errors"]]
+    assert publisher.records == []
+    assert directory.asked == []
+
+
+async def test_without_a_token_it_is_a_401_and_the_matcher_is_not_asked(
+    client: httpx.AsyncClient, directory: InMemoryMatchDirectory
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+    path = f"/v1/matches/{match_id}/response"
+
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        answered = await client.put(
+            path, json={"consultant_id": "C-1", "response": "interested"}, headers=headers
+        )
+        taken_back = await client.delete(path, params={"consultant_id": "C-1"}, headers=headers)
+        _problem(answered, 401)
+        _problem(taken_back, 401)
+    assert directory.asked == []
+
+
+async def test_the_consultants_note_never_reaches_a_log_line(
+    client: httpx.AsyncClient, auth: dict[str, str], directory: InMemoryMatchDirectory
+) -> None:
+    match_id = directory.add("C-1", "A-1")
+    note = "Bel me liever op 06-12345678, groet Sanne"
+
+    with capture_logs() as logs:
+        response = await client.put(
+            f"/v1/matches/{match_id}/response",
+            json={"consultant_id": "C-1", "response": "not_interested", "note": note},
+            headers=auth,
+        )
+
+    assert response.status_code == 202
+    assert logs
+    assert not any("06-12345678" in repr(entry) for entry in logs)
+
+
+async def test_openapi_documents_the_answer_routes_with_examples(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/openapi.json")).json()
+
+    path = schema["paths"]["/v1/matches/{match_id}/response"]
+    put, delete = path["put"], path["delete"]
+    body = put["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("/ResponseCommand")
+    assert {"interested", "not_interested"} <= set(body["examples"])
+    for operation in (put, delete):
+        assert "202" in operation["responses"]
+        for status in ("401", "404", "422", "503"):
+            assert "application/problem+json" in operation["responses"][status]["content"]
+    (parameter,) = [p for p in delete["parameters"] if p["name"] == "consultant_id"]
+    assert parameter["in"] == "query"
+    assert parameter["required"] is True
