@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from koppel.cloudevents import CloudEvent
 from koppel.contract import Assignment
+from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import LedgerEntry, MatchState
 from koppel_matcher.service_layer.ports import DeadLetter, Partition, TakeOver
 
@@ -26,6 +27,7 @@ class FakeRepository:
         self.profiles: dict[str, Any] = {}
         self.assignments: dict[str, Assignment] = {}
         self.erasures: dict[str, datetime] = {}
+        self.answers: dict[tuple[str, str], StoredAnswer] = {}
 
     async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]:
         return {c: e for (c, a), e in self.ledger.items() if a == assignment_id}
@@ -52,9 +54,20 @@ class FakeRepository:
         self.profiles.pop(consultant_id, None)
         for key in [k for k in self.ledger if k[0] == consultant_id]:
             del self.ledger[key]
+        for key in [k for k in self.answers if k[0] == consultant_id]:
+            del self.answers[key]
 
     async def put_assignment(self, assignment: Assignment) -> None:
         self.assignments[assignment.id] = assignment
+
+    async def answer_for(self, consultant_id: str, assignment_id: str) -> StoredAnswer | None:
+        return self.answers.get((consultant_id, assignment_id))
+
+    async def put_answer(self, answer: StoredAnswer) -> None:
+        self.answers[(answer.consultant_id, answer.assignment_id)] = answer
+
+    async def delete_answer(self, consultant_id: str, assignment_id: str) -> None:
+        del self.answers[(consultant_id, assignment_id)]
 
 
 @dataclass

@@ -223,10 +223,11 @@ def about(unique_id: str) -> Callable[[CloudEvent], bool]:
 
 
 def brief(event: CloudEvent) -> tuple[str, str, str, Any]:
-    """(type suffix, consultant id, assignment id, revision or reason) of a match event."""
+    """(type suffix, consultant id, assignment id, revision or reason) of a match event
+    (the revision of a found or an updated, the reason of a withdrawn)."""
     data = event.data
     assignment_id = data.get("assignment_id") or data["assignment"]["id"]
-    extra = data.get("revision") if event.type == EventType.MATCH_FOUND else data["reason"]
+    extra = data["reason"] if event.type == EventType.MATCH_WITHDRAWN else data.get("revision")
     return event.type.rsplit(".", 1)[-1], data["consultant_id"], assignment_id, extra
 
 

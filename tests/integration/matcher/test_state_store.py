@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from koppel.migrations import migrate
+from koppel.vocabulary import Answer
 from koppel_matcher.adapters.exactly_once import Recovery
 from koppel_matcher.adapters.state_store import ShardFencedError, StateStore, create_pool
+from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import LedgerEntry, MatchState
 from koppel_matcher.entrypoints.translation import profile_document
 
@@ -27,6 +29,18 @@ def entry(consultant: str, assignment: str, state: MatchState, revision: int) ->
         reasons=(f"reden {revision}",),
         language="nl",
         fingerprint=f"f{revision}",
+        announced={"title": f"Titel {revision}", "duration_months": revision},
+    )
+
+
+def answer(consultant: str, assignment: str, response: Answer, minute: int) -> StoredAnswer:
+    return StoredAnswer(
+        consultant_id=consultant,
+        assignment_id=assignment,
+        match_id=f"m-{consultant}-{assignment}",
+        response=response,
+        reason="hours" if response is Answer.NOT_INTERESTED else None,
+        responded_at=datetime(2026, 12, 1, 9, minute, tzinfo=UTC),
     )
 
 
@@ -39,6 +53,7 @@ async def snapshot(pool):
                 "matcher_profiles",
                 "matcher_matches",
                 "matcher_erasures",
+                "matcher_responses",
             )
         }
 
@@ -68,7 +83,10 @@ async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
                 (entry("c-erased", "a-1", MatchState.FOUND, 1), None),
             ]
         )
+        await tx.put_answer(answer("c-kept", "a-1", Answer.NOT_INTERESTED, 0))
+        await tx.put_answer(answer("c-erased", "a-1", Answer.INTERESTED, 0))
     before = await snapshot(pool)
+    assert await state.load_declined(2) == [("c-kept", "a-1")]
 
     # Transaction 2 reaches the database but its Kafka transaction is lost.
     async with state.transaction(2, epoch=epoch, seq=2) as tx:
@@ -79,13 +97,26 @@ async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
         await tx.put_profile(
             "c-kept", "nl", profile_document(kit.profile("c-kept", level="junior"))
         )
+        await tx.put_answer(answer("c-kept", "a-1", Answer.INTERESTED, 1))
+        await tx.delete_answer("c-kept", "a-1")
+        await tx.put_answer(answer("c-kept", "a-2", Answer.NOT_INTERESTED, 2))
         # The erasure record is part of the transaction: undone with it.
         await tx.erase_consultant("c-erased", datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        assert tx.forgotten_matches == ["m-c-erased-a-1"]
+        assert await tx.answer_for("c-erased", "a-1") is None
     assert await snapshot(pool) != before
+    assert await state.load_declined(2) == [("c-kept", "a-2")]
 
     epoch2, plan = await state.take_over(2, 1)
     assert (epoch2, plan.action, plan.seq) == (2, Recovery.UNDO_LAST, 1)
     assert await snapshot(pool) == before
+    async with state.transaction(2, epoch=epoch2, seq=2) as tx:
+        assert await tx.answer_for("c-kept", "a-1") == answer(
+            "c-kept", "a-1", Answer.NOT_INTERESTED, 0
+        )
+        assert (await tx.ledger_for_consultant("c-kept"))["a-1"] == entry(
+            "c-kept", "a-1", MatchState.FOUND, 1
+        )
 
     # The old owner is fenced in the database.
     with pytest.raises(ShardFencedError):

@@ -8,16 +8,19 @@ import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 
 from koppel.cloudevents import CloudEvent, encode, new_event
-from koppel.contract import Assignment, ConsultantProfile
+from koppel.contract import Assignment, ConsultantProfile, MatchResponded, match_id_for
 from koppel.dead_letters import CODE
 from koppel.event_types import EventType, Source
-from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES, dlq
+from koppel.vocabulary import Answer, AnswerVia
 from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig
 from koppel_testing.matcher_fakes import FakeConsumer, FakeRepository, FakeUnitOfWork
 from koppel_testing.matcher_specs import Wire
@@ -25,6 +28,8 @@ from koppel_testing.matcher_specs import Wire
 CONSULTANTS_0 = (CONSULTANTS, 0)
 ASSIGNMENTS_0 = (ASSIGNMENTS, 0)
 ASSIGNMENTS_1 = (ASSIGNMENTS, 1)
+RESPONSES_0 = (RESPONSES, 0)
+RESPONSES_1 = (RESPONSES, 1)
 
 _timestamps = itertools.count(1_700_000_000_000)
 
@@ -80,12 +85,42 @@ def upserted(
     return raw(partition, offset, key or item.id, value, headers)
 
 
+def responded(
+    partition: tuple[str, int], offset: int, consultant_id: str, match_id: str = ""
+) -> ConsumerRecord[bytes, bytes]:
+    """The record of `consultant_id` answering `not_interested` to a-1, keyed by match id."""
+    data = MatchResponded(
+        match_id=match_id or match_id_for("a-1", consultant_id),
+        consultant_id=consultant_id,
+        assignment_id="a-1",
+        response=Answer.NOT_INTERESTED,
+        responded_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+        via=AnswerVia.PAGE,
+    )
+    event = new_event(
+        EventType.MATCH_RESPONDED, source=Source.NOTIFIER.value, subject=data.match_id, data=data
+    )
+    value, headers = encode(event)
+    return raw(partition, offset, data.match_id, value, headers)
+
+
+def consultant_in_shard(shard: int, shards: int) -> str:
+    """A consultant id that intake's producer (the default partitioner) sends to `shard`."""
+    partitions = list(range(shards))
+    partitioner = DefaultPartitioner()
+    return next(
+        f"c-{n}"
+        for n in range(1000)
+        if partitioner(f"c-{n}".encode(), partitions, partitions) == shard
+    )
+
+
 def kinds(events: list[tuple[str, CloudEvent]]) -> list[tuple[str, str, object]]:
     """(type, key, revision or reason) of each published event."""
     result: list[tuple[str, str, object]] = []
     for key, event in events:
         data = event.data
-        extra = data["revision"] if event.type == EventType.MATCH_FOUND else data["reason"]
+        extra = data["reason"] if event.type == EventType.MATCH_WITHDRAWN else data["revision"]
         result.append((event.type.rsplit(".", 1)[-1], key, extra))
     return result
 
@@ -247,3 +282,55 @@ async def test_a_tombstone_withdraws_the_consultants_matches(
     assert kinds(events) == [("found", "c-1", 1), ("withdrawn", "c-1", "consultant_erased")]
     assert uow.repository.ledger == {}
     assert "c-1" in uow.repository.erasures
+
+
+async def test_a_shard_keeps_only_the_answers_of_its_own_consultants() -> None:
+    uow = FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0, RESPONSES_1], shard_count=2)
+    mine, theirs = consultant_in_shard(0, 2), consultant_in_shard(1, 2)
+    answers = [responded(RESPONSES_0, 0, theirs), responded(RESPONSES_1, 0, mine)]
+    await consume(uow, [answers])
+
+    assert set(uow.repository.answers) == {(mine, "a-1")}
+    assert [commit.dead_letters for commit in uow.commits] == [[]] * len(uow.commits)
+    assert uow.commits[-1].offsets[RESPONSES_0] == 1
+
+
+async def test_an_answer_suppresses_the_pairs_next_update(wire: Wire) -> None:
+    uow = FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0])
+    await consume(
+        uow,
+        [
+            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+            [upserted(CONSULTANTS_0, 0, wire.profile(id="c-1"))],
+            [upserted(CONSULTANTS_0, 1, wire.profile(id="c-2"))],
+            [responded(RESPONSES_0, 0, "c-1")],
+            [upserted(ASSIGNMENTS_0, 1, wire.assignment(title="Adviseur"))],
+        ],
+    )
+
+    events = [event for commit in uow.commits for event in commit.events]
+    assert kinds(events) == [("found", "c-1", 1), ("found", "c-2", 1), ("updated", "c-2", 2)]
+
+
+async def test_a_bad_answer_is_dead_lettered_by_one_shard_only() -> None:
+    """Every shard reads every answer; partition p % shards dead-letters a bad one."""
+    uow = FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0, RESPONSES_1], shard_count=2)
+    wrong = match_id_for("a-2", "c-1")
+    await consume(
+        uow,
+        [[responded(RESPONSES_0, 0, "c-1", wrong), responded(RESPONSES_1, 0, "c-1", wrong)]],
+    )
+
+    letters = [letter for commit in uow.commits for letter in commit.dead_letters]
+    [(topic, key, _value, headers)] = letters
+    assert (topic, key) == (dlq(RESPONSES), wrong.encode())
+    assert (CODE, b"invalid_payload") in headers
+    assert uow.repository.answers == {}
+
+
+async def test_a_tombstone_on_the_answers_is_passed_over() -> None:
+    uow = FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0, RESPONSES_0])
+    await consume(uow, [[raw(RESPONSES_0, 0, match_id_for("a-1", "c-1"), None)]])
+
+    assert [commit.dead_letters for commit in uow.commits] == [[]] * len(uow.commits)
+    assert uow.commits[-1].offsets[RESPONSES_0] == 1

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from koppel.contract import Assignment, AssignmentClosed, ConsultantProfile
+from koppel.contract import Assignment, AssignmentClosed, ConsultantProfile, match_id_for
 from koppel.event_types import EventType
-from koppel.vocabulary import CloseReason
+from koppel.vocabulary import Answer, CloseReason
+from koppel_matcher.domain.answers import StoredAnswer
+from koppel_matcher.domain.dedup import MatchState
 from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
 from koppel_matcher.service_layer.ports import ShardRepository
@@ -47,7 +49,7 @@ def kinds(out: list[Outgoing]) -> list[tuple[str, str, Any]]:
     result = []
     for item in out:
         data = item.event.data
-        extra = data["revision"] if item.event.type == EventType.MATCH_FOUND else data["reason"]
+        extra = data["reason"] if item.event.type == EventType.MATCH_WITHDRAWN else data["revision"]
         result.append((item.event.type.rsplit(".", 1)[-1], item.key, extra))
     return result
 
@@ -84,18 +86,49 @@ async def test_both_directions_find_the_pair_once(
     ]
 
 
-async def test_republishing_or_immaterial_changes_publish_nothing(
+async def test_republishing_or_invisible_changes_publish_nothing(
     matcher: ShardMatcher, repository: FakeRepository, wire: Wire
 ) -> None:
     await match_the_pair(matcher, repository, wire)
     assert await upsert_profile(matcher, repository, wire.profile(), None) == []
     assert await upsert_assignment(matcher, repository, wire.assignment(), None) == []
-    assert (
-        await upsert_assignment(
-            matcher, repository, wire.assignment(title="Senior woordvoerder"), None
-        )
-        == []
+    described = wire.assignment(description="Een andere omschrijving van de opdracht.")
+    assert await upsert_assignment(matcher, repository, described, None) == []
+    renamed = wire.assignment(
+        organization={"name": "Gemeente Zeist", "type": "municipality", "inhabitants": 65000}
     )
+    assert await upsert_assignment(matcher, repository, renamed, None) == []
+
+
+async def test_a_visible_change_is_announced_as_an_update_naming_the_fields(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await upsert_assignment(matcher, repository, wire.assignment(), None)
+    await upsert_profile(matcher, repository, wire.profile(), None)
+    retitled = wire.assignment(title="Senior woordvoerder", duration_months=9)
+    out = await upsert_assignment(matcher, repository, retitled, "00-trace-02")
+    assert kinds(out) == [("updated", "c-1", 2)]
+    assert out[0].event.type == EventType.MATCH_UPDATED
+    assert out[0].event.data["changed"] == ["title", "duration_months"]
+    assert out[0].event.data["assignment"]["title"] == "Senior woordvoerder"
+    assert out[0].event.traceparent == "00-trace-02"
+    assert await upsert_assignment(matcher, repository, retitled, None) == []
+
+
+async def test_a_change_of_score_or_language_alone_is_recorded_not_announced(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await upsert_assignment(matcher, repository, wire.assignment(), None)
+    await upsert_profile(matcher, repository, wire.profile(), None)
+    first = repository.ledger[("c-1", "a-1")]
+    assert await upsert_profile(matcher, repository, wire.profile(specialisms=[]), None) == []
+    rescored = repository.ledger[("c-1", "a-1")]
+    assert (rescored.revision, rescored.announced) == (1, first.announced)
+    assert rescored.score != first.score
+    english = wire.profile(specialisms=[], language="en")
+    assert await upsert_profile(matcher, repository, english, None) == []
+    assert repository.ledger[("c-1", "a-1")].language == "en"
+    assert repository.ledger[("c-1", "a-1")].reasons != rescored.reasons
 
 
 async def test_confidential_summary_has_no_name_or_city(
@@ -260,3 +293,128 @@ async def test_expiry_sweep_withdraws_after_closes_at(
     assert kinds(out) == [("withdrawn", "c-1", "assignment_expired")]
     assert matcher.due_for_expiry() == []
     assert await upsert_profile(matcher, repository, wire.profile(), None) == []
+
+
+def answer(
+    response: Answer, at: datetime = NOW, consultant_id: str = "c-1", reason: str | None = None
+) -> StoredAnswer:
+    return StoredAnswer(
+        consultant_id=consultant_id,
+        assignment_id="a-1",
+        match_id=match_id_for("a-1", consultant_id),
+        response=response,
+        reason=reason,
+        responded_at=at,
+    )
+
+
+async def two_found(matcher: ShardMatcher, repository: Any, wire: Any) -> None:
+    """c-1 and c-2 both matched to a-1; c-1 then answers `not_interested`."""
+    await upsert_assignment(matcher, repository, wire.assignment(), None)
+    await upsert_profile(matcher, repository, wire.profile(), None)
+    await upsert_profile(matcher, repository, wire.profile(id="c-2"), None)
+    declined = answer(Answer.NOT_INTERESTED, reason="hours")
+    assert await matcher.answered(repository, declined, None) == []
+    assert repository.answers[("c-1", "a-1")] == declined
+
+
+async def test_a_declined_pair_announces_no_update_the_others_do(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    out = await upsert_assignment(matcher, repository, wire.assignment(title="Adviseur"), None)
+    assert kinds(out) == [("updated", "c-2", 2)]
+    assert repository.ledger[("c-1", "a-1")].revision == 1
+
+
+async def test_a_declined_pair_is_not_withdrawn_nor_found_again(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    out = await upsert_assignment(
+        matcher, repository, wire.assignment(office_days_per_week=5), None
+    )
+    assert kinds(out) == [("withdrawn", "c-2", "assignment_changed")]
+    assert kinds(await upsert_assignment(matcher, repository, wire.assignment(), None)) == [
+        ("found", "c-2", 2)
+    ]
+    assert repository.ledger[("c-1", "a-1")].state is MatchState.FOUND
+
+
+async def test_taking_the_answer_back_announces_what_changed_meanwhile(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    await upsert_assignment(matcher, repository, wire.assignment(title="Adviseur"), None)
+    out = await matcher.answer_withdrawn(repository, "c-1", "a-1", NOW + timedelta(hours=1), None)
+    assert kinds(out) == [("updated", "c-1", 2)]
+    assert out[0].event.data["changed"] == ["title"]
+    assert ("c-1", "a-1") not in repository.answers
+    shorter = wire.assignment(hours_per_week={"min": 24, "max": 28})
+    out = await upsert_assignment(matcher, repository, shorter, None)
+    assert kinds(out) == [("updated", "c-1", 3), ("updated", "c-2", 3)]
+
+
+async def test_taking_the_answer_back_without_changes_announces_nothing(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    assert await matcher.answer_withdrawn(repository, "c-1", "a-1", NOW, None) == []
+    out = await upsert_assignment(matcher, repository, wire.assignment(title="Adviseur"), None)
+    assert kinds(out) == [("updated", "c-1", 2), ("updated", "c-2", 2)]
+
+
+async def test_taking_the_answer_back_after_the_assignment_closed_withdraws(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    closed = AssignmentClosed(assignment_id="a-1", reason=CloseReason.FILLED, closed_at=NOW)
+    out = await matcher.assignment_closed(repository, closed, None)
+    assert out is not None
+    assert kinds(out) == [("withdrawn", "c-2", "assignment_filled")]
+    later = answer(Answer.INTERESTED, NOW + timedelta(minutes=1))
+    out = await matcher.answered(repository, later, None)
+    assert kinds(out) == [("withdrawn", "c-1", "assignment_filled")]
+
+
+async def test_an_older_withdrawal_or_answer_read_late_changes_nothing(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    earlier = NOW - timedelta(minutes=1)
+    assert await matcher.answer_withdrawn(repository, "c-1", "a-1", earlier, None) == []
+    assert await matcher.answered(repository, answer(Answer.INTERESTED, earlier), None) == []
+    assert repository.answers[("c-1", "a-1")].response is Answer.NOT_INTERESTED
+    out = await upsert_assignment(matcher, repository, wire.assignment(title="Adviseur"), None)
+    assert kinds(out) == [("updated", "c-2", 2)]
+
+
+async def test_an_interested_answer_changes_nothing(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await upsert_assignment(matcher, repository, wire.assignment(), None)
+    await upsert_profile(matcher, repository, wire.profile(), None)
+    assert await matcher.answered(repository, answer(Answer.INTERESTED), None) == []
+    out = await upsert_assignment(matcher, repository, wire.assignment(title="Adviseur"), None)
+    assert kinds(out) == [("updated", "c-1", 2)]
+
+
+async def test_the_declined_pairs_survive_a_take_over(
+    repository: Any, wire: Any, clock: list[datetime]
+) -> None:
+    restarted = ShardMatcher(0, clock=lambda: clock[0])
+    restarted.load([], [], declined=[("c-1", "a-1")])
+    await upsert_profile(restarted, repository, wire.profile(), None)
+    assert await upsert_assignment(restarted, repository, wire.assignment(), None) == []
+    assert repository.ledger == {}
+
+
+async def test_erasure_forgets_the_answers(
+    matcher: ShardMatcher, repository: Any, wire: Any
+) -> None:
+    await two_found(matcher, repository, wire)
+    await matcher.consultant_erased(repository, "c-1", None, NOW)
+    assert repository.answers == {}
+    # Registered again: a new consultant, whose old answer no longer holds.
+    later = wire.profile()
+    assert kinds(await upsert_profile(matcher, repository, later, None)) == [("found", "c-1", 1)]

@@ -7,7 +7,8 @@ A *shard* is one partition of `koppel.consultants.v1`. Replicas join one consume
 through that group. For each owned shard a replica runs one shard consumer that
 
 * reads the shard's consultants partition and ALL partitions of `koppel.assignments.v1`
-  (manual assignment: assignments are broadcast to every shard),
+  and `koppel.responses.v1` (manual assignment: assignments are broadcast to every shard;
+  answers are keyed by match id, so each shard keeps those of its own consultants),
 * keeps an in-memory `MatchIndex` of the shard's profiles and all open assignments, loaded
   from PostgreSQL when the shard is taken over and kept current from the topics,
 * publishes match events only for its own consultants.
@@ -54,8 +55,9 @@ previous owner's database writes: step 2 refuses to run under a stale epoch) and
 
 The expiry sweep and the very first commit of a shard go through the same three steps, so
 every change of the ledger is tied to one Kafka transaction. Dead letters are produced in
-the same transaction too; since every shard reads every assignment, a bad assignment record
-is dead-lettered only by the shard whose number is its partition modulo the shard count.
+the same transaction too; since every shard reads every assignment and every answer, a bad
+record of those topics is dead-lettered only by the shard whose number is its partition
+modulo the shard count.
 """
 
 from __future__ import annotations

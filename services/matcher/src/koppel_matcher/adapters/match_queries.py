@@ -1,4 +1,5 @@
 """Read-side queries of the ledger for the read API: one match, a page of matches, a pair.
+Each match carries the consultant's answer to it (contract §8.1) when there is one.
 
 Pages are keyset pages in the order the read API promises (score descending, then the
 other side's id), so a page is as cheap deep in the list as at its start and a match that
@@ -15,9 +16,17 @@ import asyncpg
 from pydantic import BaseModel
 
 from koppel.contract import Assignment, AssignmentSummary
-from koppel.vocabulary import Language, WithdrawalReason
+from koppel.vocabulary import Answer, DeclineReason, Language, WithdrawalReason
 
 MatchStatus = Literal["found", "withdrawn"]
+
+
+class MatchResponse(BaseModel):
+    """The consultant's answer in force for the match (the note stays with the notifier)."""
+
+    response: Answer
+    reason: DeclineReason | None
+    responded_at: datetime
 
 
 class CurrentMatch(BaseModel):
@@ -35,6 +44,7 @@ class CurrentMatch(BaseModel):
     updated_at: datetime
     withdrawal_reason: WithdrawalReason | None = None
     assignment: AssignmentSummary | None
+    response: MatchResponse | None
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,12 @@ class PairDocuments:
 
 _COLUMNS = """
 SELECT m.match_id, m.consultant_id, m.assignment_id, m.state, m.revision, m.score, m.reasons,
-       m.language, m.withdrawal_reason, m.updated_at, a.document
+       m.language, m.withdrawal_reason, m.updated_at, a.document,
+       r.response, r.reason, r.responded_at
 FROM matcher_matches m
 LEFT JOIN matcher_assignments a ON a.shard = m.shard AND a.assignment_id = m.assignment_id
+LEFT JOIN matcher_responses r
+    ON r.consultant_id = m.consultant_id AND r.assignment_id = m.assignment_id
 """
 _PAGE = (
     _COLUMNS
@@ -142,4 +155,16 @@ def _match(row: asyncpg.Record) -> CurrentMatch:
         assignment=(
             None if document is None else AssignmentSummary.of(Assignment.model_validate(document))
         ),
+        response=_response(row),
+    )
+
+
+def _response(row: asyncpg.Record) -> MatchResponse | None:
+    """The answer columns of a row joined with `matcher_responses` (None: no answer)."""
+    if row["response"] is None:
+        return None
+    return MatchResponse(
+        response=Answer(row["response"]),
+        reason=None if row["reason"] is None else DeclineReason(row["reason"]),
+        responded_at=row["responded_at"],
     )

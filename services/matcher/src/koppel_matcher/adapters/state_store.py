@@ -1,4 +1,5 @@
-"""PostgreSQL persistence of the shards' state: assignments, profiles, the match ledger.
+"""PostgreSQL persistence of the shards' state: assignments, profiles, the match ledger,
+the consultants' answers.
 
 Every write inside a `ShardTransaction` first copies the row's before-image into
 `matcher_undo`, so that a shard whose last transaction never reached Kafka can be put back
@@ -22,8 +23,10 @@ from asyncpg.pool import PoolConnectionProxy
 
 from koppel.contract import Assignment
 from koppel.erasure import erasure_key
+from koppel.vocabulary import Answer
 from koppel_matcher.adapters.exactly_once import Recovery, RecoveryPlan, plan_recovery
 from koppel_matcher.adapters.identity_memo import IdentityMemo
+from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import LedgerEntry, MatchState
 
 log = structlog.get_logger(__name__)
@@ -66,11 +69,13 @@ def _entry(row: asyncpg.Record) -> LedgerEntry:
         reasons=tuple(row["reasons"]),
         language=row["language"],
         fingerprint=row["fingerprint"],
+        announced=row["announced"],
     )
 
 
 _LEDGER_COLUMNS = (
-    "consultant_id, assignment_id, match_id, state, revision, score, reasons, language, fingerprint"
+    "consultant_id, assignment_id, match_id, state, revision, score, reasons, language,"
+    " fingerprint, announced"
 )
 
 # Each write below is one statement that also records the before-image: the sub-statements
@@ -84,14 +89,15 @@ WITH undo AS (
             WHERE consultant_id = $1 AND assignment_id = $2)
 )
 INSERT INTO matcher_matches (consultant_id, assignment_id, shard, match_id, state,
-    revision, score, reasons, language, fingerprint, withdrawal_reason, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+    revision, score, reasons, language, fingerprint, withdrawal_reason, announced, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
 ON CONFLICT (consultant_id, assignment_id) DO UPDATE SET
     shard = EXCLUDED.shard, match_id = EXCLUDED.match_id, state = EXCLUDED.state,
     revision = EXCLUDED.revision, score = EXCLUDED.score,
     reasons = EXCLUDED.reasons, language = EXCLUDED.language,
     fingerprint = EXCLUDED.fingerprint,
-    withdrawal_reason = EXCLUDED.withdrawal_reason, updated_at = now()
+    withdrawal_reason = EXCLUDED.withdrawal_reason, announced = EXCLUDED.announced,
+    updated_at = now()
 """
 _UNDO_PROFILE = """
 WITH undo AS (
@@ -133,6 +139,40 @@ INSERT INTO matcher_erasures (consultant_key, shard, erased_at) VALUES ($2, $1, 
 ON CONFLICT (consultant_key) DO UPDATE SET shard = EXCLUDED.shard,
     erased_at = greatest(matcher_erasures.erased_at, EXCLUDED.erased_at)
 """
+_UNDO_ANSWER = """
+WITH undo AS (
+    INSERT INTO matcher_undo (shard, relation, key, before)
+    SELECT $1, 'responses',
+           jsonb_build_object('consultant_id', $2::text, 'assignment_id', $3::text),
+           (SELECT to_jsonb(r) FROM matcher_responses r
+            WHERE consultant_id = $2 AND assignment_id = $3)
+)
+"""
+_PUT_ANSWER = (
+    _UNDO_ANSWER
+    + """
+INSERT INTO matcher_responses (consultant_id, assignment_id, shard, match_id, response,
+    reason, responded_at)
+VALUES ($2, $3, $1, $4, $5, $6, $7)
+ON CONFLICT (consultant_id, assignment_id) DO UPDATE SET shard = EXCLUDED.shard,
+    match_id = EXCLUDED.match_id, response = EXCLUDED.response, reason = EXCLUDED.reason,
+    responded_at = EXCLUDED.responded_at
+"""
+)
+_DELETE_ANSWER = (
+    _UNDO_ANSWER + "DELETE FROM matcher_responses WHERE consultant_id = $2 AND assignment_id = $3"  # noqa: S608 - constant SQL
+)
+
+
+def _answer(row: asyncpg.Record) -> StoredAnswer:
+    return StoredAnswer(
+        consultant_id=row["consultant_id"],
+        assignment_id=row["assignment_id"],
+        match_id=row["match_id"],
+        response=Answer(row["response"]),
+        reason=row["reason"],
+        responded_at=row["responded_at"],
+    )
 
 
 def _dump_assignment(assignment: Assignment) -> dict[str, Any]:
@@ -151,6 +191,9 @@ class ShardTransaction:
         self.shard = shard
         self.holds_erased_data = False
         """A profile was deleted: its before-image in `matcher_undo` should go soon."""
+        self.forgotten_matches: list[str] = []
+        """Match ids of an erased consultant: their answers are tombstoned on
+        `koppel.responses.v1` in the same Kafka transaction (see `unit_of_work`)."""
         self._assignments: dict[str, Assignment] = {}
 
     async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]:
@@ -189,6 +232,7 @@ class ShardTransaction:
                     e.language,
                     e.fingerprint,
                     reason,
+                    None if e.announced is None else dict(e.announced),
                 )
                 for e, reason in entries
             ],
@@ -209,9 +253,34 @@ class ShardTransaction:
         )
         return value
 
+    async def answer_for(self, consultant_id: str, assignment_id: str) -> StoredAnswer | None:
+        row = await self._db.fetchrow(
+            "SELECT consultant_id, assignment_id, match_id, response, reason, responded_at"
+            " FROM matcher_responses WHERE consultant_id = $1 AND assignment_id = $2",
+            consultant_id,
+            assignment_id,
+        )
+        return None if row is None else _answer(row)
+
+    async def put_answer(self, answer: StoredAnswer) -> None:
+        await self._db.execute(
+            _PUT_ANSWER,
+            self.shard,
+            answer.consultant_id,
+            answer.assignment_id,
+            answer.match_id,
+            answer.response.value,
+            answer.reason,
+            answer.responded_at,
+        )
+
+    async def delete_answer(self, consultant_id: str, assignment_id: str) -> None:
+        await self._db.execute(_DELETE_ANSWER, self.shard, consultant_id, assignment_id)
+
     async def erase_consultant(self, consultant_id: str, erased_at: datetime) -> None:
-        """Delete the consultant's profile and every ledger row about them; keep the
-        erasure record (the later time when erased twice)."""
+        """Delete the consultant's profile, answers and every ledger row about them; keep
+        the erasure record (the later time when erased twice). Every match id of theirs
+        lands in `forgotten_matches`: an answer may be on the topic for any of them."""
         await self._db.execute(_PUT_ERASURE, self.shard, erasure_key(consultant_id), erased_at)
         await self.delete_profile(consultant_id)
         await self._db.execute(
@@ -226,9 +295,27 @@ class ShardTransaction:
             self.shard,
             consultant_id,
         )
-        await self._db.execute(
-            "DELETE FROM matcher_matches WHERE consultant_id = $1", consultant_id
+        ledger = await self._db.fetch(
+            "DELETE FROM matcher_matches WHERE consultant_id = $1 RETURNING match_id",
+            consultant_id,
         )
+        await self._db.execute(
+            """
+            INSERT INTO matcher_undo (shard, relation, key, before)
+            SELECT $1, 'responses',
+                   jsonb_build_object('consultant_id', consultant_id,
+                                      'assignment_id', assignment_id),
+                   to_jsonb(r)
+            FROM matcher_responses r WHERE consultant_id = $2
+            """,
+            self.shard,
+            consultant_id,
+        )
+        answered = await self._db.fetch(
+            "DELETE FROM matcher_responses WHERE consultant_id = $1 RETURNING match_id",
+            consultant_id,
+        )
+        self.forgotten_matches += sorted({row["match_id"] for row in [*ledger, *answered]})
 
     async def put_assignment(self, assignment: Assignment) -> None:
         """Store the assignment's new state when the transaction ends (see `flush`).
@@ -309,6 +396,16 @@ class StateStore:
         )
         return [row["document"] for row in rows]
 
+    async def load_declined(self, shard: int) -> list[tuple[str, str]]:
+        """The (consultant id, assignment id) pairs of the shard answered `not_interested`."""
+        rows = await self._pool.fetch(
+            "SELECT consultant_id, assignment_id FROM matcher_responses"
+            " WHERE shard = $1 AND response = $2",
+            shard,
+            Answer.NOT_INTERESTED.value,
+        )
+        return [(row["consultant_id"], row["assignment_id"]) for row in rows]
+
     async def has_found(self, shard: int, assignment_ids: Sequence[str]) -> bool:
         """Any published, not withdrawn match of these assignments in the shard."""
         found = await self._pool.fetchval(
@@ -374,6 +471,18 @@ async def _restore_undo(connection: Connection, shard: int) -> int:
                 await connection.execute(
                     "INSERT INTO matcher_matches"
                     " SELECT * FROM jsonb_populate_record(NULL::matcher_matches, $1::jsonb)",
+                    before,
+                )
+        elif row["relation"] == "responses":
+            await connection.execute(
+                "DELETE FROM matcher_responses WHERE consultant_id = $1 AND assignment_id = $2",
+                key["consultant_id"],
+                key["assignment_id"],
+            )
+            if before is not None:
+                await connection.execute(
+                    "INSERT INTO matcher_responses"
+                    " SELECT * FROM jsonb_populate_record(NULL::matcher_responses, $1::jsonb)",
                     before,
                 )
         elif row["relation"] == "erasures":

@@ -5,6 +5,10 @@ through its `ShardTransaction` while the events and dead letters they produce wa
 commit the waiting records are produced, PostgreSQL commits first, then the offsets (whose
 metadata carries the new seq) and the Kafka transaction. A crash between the two commits
 leaves the database one transaction ahead, which the next owner's `take_over` undoes.
+
+An erasure's transaction also tombstones (null value, key match id) every match of the
+consultant on the compacted `koppel.responses.v1`, so that the topic forgets their answers
+in the same transaction that deletes them from `matcher_responses`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from koppel.cloudevents import CloudEvent, encode
 from koppel.kafka_clients import KafkaConnection
-from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, RESPONSES
 from koppel_matcher.adapters.exactly_once import seq_metadata
 from koppel_matcher.adapters.kafka_admin import committed_offsets, partitions_of
 from koppel_matcher.adapters.kafka_producer import transactional_producer
@@ -71,12 +75,16 @@ class KafkaPostgresUnitOfWork:
         )
         await self._producer.start()  # InitProducerId: fences the previous owner in Kafka
         assignment_partitions = await partitions_of(self._admin, ASSIGNMENTS)
+        response_partitions = await partitions_of(self._admin, RESPONSES)
         shard_count = len(await partitions_of(self._admin, CONSULTANTS))
-        if not assignment_partitions:
-            raise RuntimeError(f"topic {ASSIGNMENTS} has no partitions (not created?)")
+        broadcast = {ASSIGNMENTS: assignment_partitions, RESPONSES: response_partitions}
+        for topic, partitions in broadcast.items():
+            if not partitions:
+                raise RuntimeError(f"topic {topic} has no partitions (not created?)")
         self._partitions = [
             TopicPartition(CONSULTANTS, self.shard),
             *(TopicPartition(ASSIGNMENTS, p) for p in assignment_partitions),
+            *(TopicPartition(RESPONSES, p) for p in response_partitions),
         ]
         offsets, kafka_seq = await committed_offsets(
             self._admin, self._offsets_group, self._partitions
@@ -92,6 +100,7 @@ class KafkaPostgresUnitOfWork:
             recovery=plan.action.value,
             assignments=await self._store.load_assignments(self.shard),
             profiles=await self._store.load_profiles(self.shard),
+            declined=await self._store.load_declined(self.shard),
         )
 
     async def has_found(self, assignment_ids: Sequence[str]) -> bool:
@@ -138,6 +147,8 @@ class KafkaPostgresUnitOfWork:
             sends.append(
                 await producer.send(MATCHES, value=value, key=key.encode(), headers=headers)
             )
+        for match_id in txn.tx.forgotten_matches:
+            sends.append(await producer.send(RESPONSES, value=None, key=match_id.encode()))
         for topic, dead_key, dead_value, dead_headers in txn.dead_letters:
             sends.append(
                 await producer.send(topic, value=dead_value, key=dead_key, headers=dead_headers)

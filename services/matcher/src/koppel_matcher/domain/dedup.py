@@ -1,21 +1,30 @@
 """What the matcher publishes for one (consultant, assignment) pair, given what it already did.
 
-The ledger (`matcher_matches`) keeps, per pair, the LAST EVENT PUBLISHED: state
-(`found` / `withdrawn`), revision, score, reasons and a content fingerprint. Every time a
-pair is evaluated the matcher compares the candidate with that entry:
+The ledger (`matcher_matches`) keeps, per pair, the last state published: `found` /
+`withdrawn`, revision, score, reasons, a content fingerprint, and `announced`, the visible
+fields (contract §8.3, `VisibleField`) of the assignment summary last announced to the
+consultant. Every time a pair is evaluated the matcher compares the candidate with that
+entry (`announcement`):
 
-| ledger entry        | pair passes the hard filters now             | pair fails now    |
-|---------------------|----------------------------------------------|-------------------|
-| none                | `match.found`, revision 1                    | nothing           |
-| withdrawn           | `match.found`, revision + 1 (matches again)  | nothing           |
-| found, same content | nothing (re-published unchanged content)     | `match.withdrawn` |
-| found, changed      | `match.found`, revision + 1 only if MATERIAL | `match.withdrawn` |
+| ledger entry            | pair passes the hard filters now                  | pair fails now    |
+|-------------------------|---------------------------------------------------|-------------------|
+| none                    | `match.found`, revision 1                         | nothing           |
+| withdrawn               | `match.found`, revision + 1 (matches again)       | nothing           |
+| found, same fingerprint | nothing                                           | `match.withdrawn` |
+| found, visible change   | `match.updated`, revision + 1, `changed` = fields | `match.withdrawn` |
+| found, other change     | nothing published; the ledger records the change  | `match.withdrawn` |
 
-MATERIAL means: the score moved by at least `MATERIAL_SCORE_CHANGE` (0.05) from the score
-last published, or the list of reasons differs from the one last published. Anything else
-(a new title, a score drifting by 0.01, different assignment details that do not change the
-score or reasons) publishes nothing. Because the entry always holds the last *published*
-values, small drifts cannot accumulate unnoticed: they are measured from what consumers saw.
+A visible change is one of the `VisibleField`s differing between `announced` and the new
+summary; a change of score, reasons or the consultant's language alone is recorded (so the
+read API shows the current score) but announced to nobody. `announced` moves only with an
+announcement, so fields that change one at a time, unannounced in between, cannot drift
+away unnoticed. An entry written before `announced` was kept has none: its next change
+records the current fields as the baseline, announcing nothing.
+
+While the consultant's answer to the pair is `not_interested` (`answers.suppresses`) the
+pair is left alone entirely: nothing is published and the ledger keeps what was last
+published, so that once the answer is taken back the pair is compared with what the
+consultant was last told.
 
 A withdrawal is published exactly once: afterwards the entry is `withdrawn`, and a pair
 that fails again finds nothing to withdraw.
@@ -28,15 +37,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from koppel.vocabulary import AssignmentStatus, WithdrawalReason
+from koppel.vocabulary import AssignmentStatus, VisibleField, WithdrawalReason
 
-MATERIAL_SCORE_CHANGE = 0.05
-_EPSILON = 1e-9
+Visible = Mapping[str, Any]
+"""The visible fields of an assignment summary: `VisibleField` value -> its JSON value."""
 
 
 class MatchState(StrEnum):
@@ -57,6 +67,8 @@ class LedgerEntry:
     reasons: tuple[str, ...]
     language: str
     fingerprint: str
+    announced: Visible | None = None
+    """The visible fields last announced (None: an entry from before they were kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +78,29 @@ class Candidate:
     score: float
     reasons: tuple[str, ...]
     fingerprint: str
+    visible: Visible
+
+
+class Announce(Enum):
+    """What a matching pair's evaluation publishes."""
+
+    NOTHING = "nothing"
+    """Nothing published, nothing written."""
+    FOUND = "found"
+    UPDATED = "updated"
+    RECORD = "record"
+    """Nothing published; the ledger takes the new score, reasons and fingerprint."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    kind: Announce
+    revision: int
+    """The revision the ledger holds afterwards (and the event carries)."""
+    announced: Visible
+    """The visible fields the ledger holds afterwards."""
+    changed: tuple[VisibleField, ...] = ()
+    """For `UPDATED`: the visible fields that changed, in `VisibleField` order."""
 
 
 def canonical_json(value: Any) -> str:
@@ -87,26 +122,42 @@ def content_fingerprint(summary: str, score: float, reasons: tuple[str, ...], la
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def is_material(entry: LedgerEntry, candidate: Candidate) -> bool:
-    """The change from the last published `found` is worth a new revision."""
-    moved = abs(candidate.score - entry.score) >= MATERIAL_SCORE_CHANGE - _EPSILON
-    return moved or candidate.reasons != entry.reasons
+def visible_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a consultant sees of an assignment summary given as JSON (`model_dump`)."""
+    return {field.value: summary.get(field.value) for field in VisibleField}
 
 
-def found_revision(entry: LedgerEntry | None, candidate: Candidate) -> int | None:
-    """The revision of the `match.found` to publish for a matching pair, or None for nothing."""
+def changed_fields(before: Visible, after: Visible) -> tuple[VisibleField, ...]:
+    """The visible fields whose values differ, in `VisibleField` order."""
+    return tuple(f for f in VisibleField if before.get(f.value) != after.get(f.value))
+
+
+def announcement(
+    entry: LedgerEntry | None, candidate: Candidate, *, declined: bool = False
+) -> Announcement:
+    """What to publish for a pair that passes the hard filters (the table above);
+    `declined`: the consultant's answer to the pair is `not_interested`."""
+    nothing = Announcement(Announce.NOTHING, 0 if entry is None else entry.revision, {})
+    if declined:
+        return nothing
     if entry is None:
-        return 1
+        return Announcement(Announce.FOUND, 1, candidate.visible)
     if entry.state is MatchState.WITHDRAWN:
-        return entry.revision + 1
-    if entry.fingerprint == candidate.fingerprint or not is_material(entry, candidate):
-        return None
-    return entry.revision + 1
+        return Announcement(Announce.FOUND, entry.revision + 1, candidate.visible)
+    if entry.fingerprint == candidate.fingerprint:
+        return nothing
+    if entry.announced is None:
+        return Announcement(Announce.RECORD, entry.revision, candidate.visible)
+    changed = changed_fields(entry.announced, candidate.visible)
+    if not changed:
+        return Announcement(Announce.RECORD, entry.revision, entry.announced)
+    return Announcement(Announce.UPDATED, entry.revision + 1, candidate.visible, changed)
 
 
-def must_withdraw(entry: LedgerEntry | None) -> bool:
-    """A pair that no longer matches is withdrawn only if its last event was a `found`."""
-    return entry is not None and entry.state is MatchState.FOUND
+def must_withdraw(entry: LedgerEntry | None, *, declined: bool = False) -> bool:
+    """A pair that no longer matches is withdrawn only if its last event was a `found`,
+    and not while the consultant's answer to it is `not_interested`."""
+    return entry is not None and entry.state is MatchState.FOUND and not declined
 
 
 class Cause(Enum):

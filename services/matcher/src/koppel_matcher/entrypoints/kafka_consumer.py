@@ -28,7 +28,7 @@ from koppel.consumer_lag import CONSUMER_LAG, ConsumerLag
 from koppel.dead_letters import DeadLetterCode
 from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
-from koppel.topics import ASSIGNMENTS, MATCHES
+from koppel.topics import ASSIGNMENTS, MATCHES, RESPONSES
 from koppel_matcher import metrics
 from koppel_matcher.adapters.kafka_producer import dead_letter
 from koppel_matcher.entrypoints import garbage_collection
@@ -164,10 +164,14 @@ class ShardConsumer:
         )
         await self._consumer.start()
         self._shard_count = taken.shard_count
+        self._records.shard_count = taken.shard_count
         self._partitions = [TopicPartition(topic, number) for topic, number in taken.partitions]
         assignments, unreadable = stored_assignments(taken.assignments)
         self._matcher.load(
-            assignments, stored_profiles(taken.profiles), unreadable_assignments=unreadable
+            assignments,
+            stored_profiles(taken.profiles),
+            unreadable_assignments=unreadable,
+            declined=taken.declined,
         )
         # The loaded state lives as long as the shard: move it out of the collector's
         # generations, so full collections do not walk it again and again (seconds each
@@ -368,8 +372,8 @@ class ShardConsumer:
             txn.consumed[(record.topic, outcome)] += 1
 
     def _dead_letters_for(self, record: ConsumerRecord[bytes, bytes]) -> bool:
-        """Every shard reads every assignment; only one of them dead-letters a bad one."""
-        if record.topic != ASSIGNMENTS:
+        """Every shard reads every assignment and answer; only one dead-letters a bad one."""
+        if record.topic not in (ASSIGNMENTS, RESPONSES):
             return True
         return bool(record.partition % self._shard_count == self.shard)
 

@@ -3,6 +3,12 @@
 `RecordDispatcher` turns the bytes of a record into a call on `ShardMatcher` with domain
 specs, and answers with the events to publish; a record it cannot use raises
 `RejectedRecordError` with the dead-letter code it deserves.
+
+Answers on `koppel.responses.v1` are keyed by match id, so every shard reads every
+partition of that topic and keeps the answers of its own consultants: those whose id
+Kafka's default partitioner (murmur2, what intake's producer uses) sends to the shard's
+partition of `koppel.consultants.v1`. Tombstones on that topic (erasure, see
+`adapters.unit_of_work`) carry nothing to keep.
 """
 
 from __future__ import annotations
@@ -12,16 +18,26 @@ from datetime import UTC, datetime
 
 import structlog
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 
 from koppel import tracing
 from koppel.cloudevents import CloudEvent, decode
-from koppel.contract import Assignment, AssignmentClosed, ConsultantErasure, ConsultantProfile
+from koppel.contract import (
+    Assignment,
+    AssignmentClosed,
+    ConsultantErasure,
+    ConsultantProfile,
+    MatchResponded,
+    MatchResponseWithdrawn,
+    match_id_for,
+)
 from koppel.contract.common import ID_PATTERN, EventData
 from koppel.dead_letters import DeadLetterCode
 from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
-from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES
+from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.entrypoints.decoded_records import DecodedRecords
 from koppel_matcher.entrypoints.translation import (
     TranslationError,
@@ -38,7 +54,18 @@ _ENTITY_ID = re.compile(ID_PATTERN)
 _EXPECTED = {
     ASSIGNMENTS: {EventType.ASSIGNMENT_UPSERTED, EventType.ASSIGNMENT_CLOSED},
     CONSULTANTS: {EventType.CONSULTANT_UPSERTED, EventType.CONSULTANT_ERASED},
+    RESPONSES: {EventType.MATCH_RESPONDED, EventType.MATCH_RESPONSE_WITHDRAWN},
 }
+_BROADCAST = {ASSIGNMENTS, RESPONSES}
+"""Topics every shard reads in full (their decodes are shared, see `DecodedRecords`)."""
+_PARTITIONER = DefaultPartitioner()
+
+
+def consultant_shard(consultant_id: str, shard_count: int) -> int:
+    """The partition of `koppel.consultants.v1` (the shard) the consultant's records go to."""
+    partitions = list(range(shard_count))
+    shard: int = _PARTITIONER(consultant_id.encode(), partitions, partitions)
+    return shard
 
 
 class RejectedRecordError(Exception):
@@ -55,6 +82,8 @@ class RecordDispatcher:
     def __init__(self, matcher: ShardMatcher, decoded: DecodedRecords) -> None:
         self._matcher = matcher
         self._decoded = decoded
+        self.shard_count = 1
+        """Partitions of `koppel.consultants.v1`, set when the shard is taken over."""
 
     async def dispatch(
         self, repository: ShardRepository, record: ConsumerRecord[bytes, bytes]
@@ -63,6 +92,8 @@ class RecordDispatcher:
         `RejectedRecordError` for a record to dead-letter."""
         key = _record_key(record)
         traceparent = tracing.from_headers(record.headers)
+        if record.value is None and record.topic == RESPONSES:
+            return "tombstone", []
         if record.value is None:
             if record.topic != CONSULTANTS or key is None:
                 raise RejectedRecordError(
@@ -90,7 +121,7 @@ class RecordDispatcher:
             except EnvelopeError as exc:
                 raise RejectedRecordError(exc.code, str(exc)) from exc
 
-        if record.topic == ASSIGNMENTS:
+        if record.topic in _BROADCAST:
             position = (record.topic, record.partition, record.offset)
             event, payload = self._decoded.get_or_decode(position, value, decoded)
         else:
@@ -104,8 +135,17 @@ class RecordDispatcher:
         with structlog.contextvars.bound_contextvars(
             event_id=event.id, entity_id=entity_id, **tracing.log_context(traceparent)
         ):
-            if isinstance(payload, ConsultantProfile) and await self._matcher.predates_erasure(
-                repository, payload.id, event.time
+            if isinstance(payload, MatchResponded | MatchResponseWithdrawn):
+                if payload.match_id != match_id_for(payload.assignment_id, payload.consultant_id):
+                    raise RejectedRecordError(
+                        DeadLetterCode.INVALID_PAYLOAD,
+                        "match_id is not the match of consultant_id and assignment_id",
+                    )
+                if consultant_shard(payload.consultant_id, self.shard_count) != self._matcher.shard:
+                    return "other_shard", []
+            consultant_id = _consultant_of(payload)
+            if consultant_id is not None and await self._matcher.predates_erasure(
+                repository, consultant_id, event.time
             ):
                 log.info("record_predates_erasure")
                 return "stale_after_erasure", []
@@ -139,6 +179,24 @@ class RecordDispatcher:
             return await self._matcher.profile_upserted(
                 repository, profile_spec(document), document, traceparent
             )
+        if isinstance(payload, MatchResponded):
+            answer = StoredAnswer(
+                consultant_id=payload.consultant_id,
+                assignment_id=payload.assignment_id,
+                match_id=payload.match_id,
+                response=payload.response,
+                reason=None if payload.reason is None else payload.reason.value,
+                responded_at=payload.responded_at,
+            )
+            return await self._matcher.answered(repository, answer, traceparent)
+        if isinstance(payload, MatchResponseWithdrawn):
+            return await self._matcher.answer_withdrawn(
+                repository,
+                payload.consultant_id,
+                payload.assignment_id,
+                payload.withdrawn_at,
+                traceparent,
+            )
         if isinstance(payload, ConsultantErasure):
             erased_at = written_at or datetime.now(UTC)
             return await self._matcher.consultant_erased(
@@ -147,6 +205,15 @@ class RecordDispatcher:
         raise RejectedRecordError(
             DeadLetterCode.UNKNOWN_TYPE, f"no handler for {type(payload).__name__}"
         )
+
+
+def _consultant_of(payload: EventData) -> str | None:
+    """The consultant a record written before their erasure must not bring back."""
+    if isinstance(payload, ConsultantProfile):
+        return payload.id
+    if isinstance(payload, MatchResponded | MatchResponseWithdrawn):
+        return payload.consultant_id
+    return None
 
 
 def _event_type(name: str) -> EventType | None:

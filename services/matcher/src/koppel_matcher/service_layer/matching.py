@@ -7,6 +7,12 @@ de-duplication rules of `domain.dedup` against the ledger and returns the events
 publish. The caller translates wire models into domain specs before, and publishes the
 events in the same Kafka transaction that commits the input offsets after.
 
+The consultants' answers (`answered`, `answer_withdrawn`) are kept through the repository
+and, for the pairs answered `not_interested`, in memory: such a pair announces nothing
+(`domain.dedup`) until the answer is taken back; then the pair is evaluated at once and
+compared with what the consultant was last told, so what changed meanwhile is announced
+then (an update, a withdrawal, or a match found again), not at some later change.
+
 Each event carries the CloudEvents extension attribute `matchergroup`: the consumer group
 (deployment) of the matcher that produced it, so that operators (and tests sharing one
 broker) can tell two matcher deployments on the same topics apart.
@@ -30,6 +36,7 @@ from koppel.contract import (
     AssignmentClosed,
     AssignmentSummary,
     MatchFound,
+    MatchUpdated,
     MatchWithdrawn,
     match_id_for,
 )
@@ -37,17 +44,27 @@ from koppel.erasure import written_before_erasure
 from koppel.event_types import EventType, Source
 from koppel.vocabulary import AssignmentStatus, Language, WithdrawalReason
 from koppel_matcher import metrics
+from koppel_matcher.domain.answers import (
+    StoredAnswer,
+    answer_after_response,
+    answer_after_withdrawal,
+    suppresses,
+)
 from koppel_matcher.domain.dedup import (
+    Announce,
     Candidate,
     Cause,
     LedgerEntry,
     MatchState,
+    Visible,
+    announcement,
     canonical_json,
     content_fingerprint,
-    found_revision,
     must_withdraw,
+    visible_fields,
     withdrawal_reason,
 )
+from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.domain.index import MatchIndex
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
 from koppel_matcher.domain.ranking import Ranking
@@ -76,7 +93,9 @@ class ShardMatcher:
         self._group = group
         self.index = MatchIndex()
         self.assignments: dict[str, Assignment] = {}
-        self._summaries: dict[str, tuple[AssignmentSummary, str]] = {}
+        self._summaries: dict[str, tuple[AssignmentSummary, str, Visible]] = {}
+        self._declined: set[tuple[str, str]] = set()
+        """(consultant id, assignment id) of the shard's pairs answered `not_interested`."""
         self._deadlines: dict[str, datetime] = {}
         self._unreadable: set[str] = set()
         self._clock = clock
@@ -89,14 +108,17 @@ class ShardMatcher:
         profiles: Iterable[ProfileSpec],
         *,
         unreadable_assignments: Iterable[str] = (),
+        declined: Iterable[tuple[str, str]] = (),
     ) -> None:
         """Fill the index from stored state (shard take-over).
 
         `unreadable_assignments`: ids of stored assignments that could not be loaded; they
-        may still have ledger entries, so their next upsert reads the ledger.
+        may still have ledger entries, so their next upsert reads the ledger. `declined`:
+        the (consultant id, assignment id) pairs answered `not_interested`.
         """
         now = self._clock()
         self._unreadable.update(unreadable_assignments)
+        self._declined.update(declined)
         for assignment, spec in assignments:
             self._remember(assignment, spec, now)
         for profile in profiles:
@@ -142,16 +164,21 @@ class ShardMatcher:
         if self.index.profile(consultant_id) is not None:
             self.index.remove_profile(consultant_id)
 
-    def _summary(self, assignment_id: str) -> tuple[AssignmentSummary, str] | None:
+    def _summary(self, assignment_id: str) -> tuple[AssignmentSummary, str, Visible] | None:
+        """The assignment's summary, its `canonical_json` and its visible fields."""
         cached = self._summaries.get(assignment_id)
         if cached is None:
             assignment = self.assignments.get(assignment_id)
             if assignment is None:
                 return None
             summary = AssignmentSummary.of(assignment)
-            cached = (summary, canonical_json(summary.model_dump(mode="json")))
+            dumped = summary.model_dump(mode="json")
+            cached = (summary, canonical_json(dumped), visible_fields(dumped))
             self._summaries[assignment_id] = cached
         return cached
+
+    def _is_declined(self, consultant_id: str, assignment_id: str) -> bool:
+        return (consultant_id, assignment_id) in self._declined
 
     # -- handlers ------------------------------------------------------------------------
 
@@ -196,7 +223,8 @@ class ShardMatcher:
                 out,
             )
         for consultant_id, entry in ledger.items():
-            if consultant_id in matched or not must_withdraw(entry):
+            declined = self._is_declined(consultant_id, assignment.id)
+            if consultant_id in matched or not must_withdraw(entry, declined=declined):
                 continue
             profile = self.index.profile(consultant_id)
             reason = withdrawal_reason(
@@ -260,7 +288,8 @@ class ShardMatcher:
                 out,
             )
         for assignment_id, entry in ledger.items():
-            if assignment_id in matched or not must_withdraw(entry):
+            declined = self._is_declined(profile.id, assignment_id)
+            if assignment_id in matched or not must_withdraw(entry, declined=declined):
                 continue
             assignment = self.assignments.get(assignment_id)
             reason = withdrawal_reason(
@@ -294,8 +323,13 @@ class ShardMatcher:
         erased_at: datetime,
     ) -> list[Outgoing]:
         """Withdraw everything published for the consultant, then forget them entirely
-        but for the erasure record (when: `erased_at`)."""
+        but for the erasure record (when: `erased_at`).
+
+        The withdrawals go out for declined pairs too: they tell every consumer to drop
+        what it holds about the consultant, which is no announcement to the consultant.
+        """
         self._unindex_profile(consultant_id)
+        self._declined = {pair for pair in self._declined if pair[0] != consultant_id}
         ledger = await repository.ledger_for_consultant(consultant_id)
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
@@ -328,8 +362,96 @@ class ShardMatcher:
             self.forget_deadlines([assignment_id])
             ledger = await repository.ledger_for_assignment(assignment_id)
             for entry in ledger.values():
-                if must_withdraw(entry):
+                declined = self._is_declined(entry.consultant_id, assignment_id)
+                if must_withdraw(entry, declined=declined):
                     self._withdrawn(entry, WithdrawalReason.ASSIGNMENT_EXPIRED, None, entries, out)
+        await repository.put_entries(entries)
+        return out
+
+    async def answered(
+        self, repository: ShardRepository, answer: StoredAnswer, traceparent: str | None
+    ) -> list[Outgoing]:
+        """Keep the consultant's answer to a pair of the shard when it is the latest."""
+        current = await repository.answer_for(answer.consultant_id, answer.assignment_id)
+        kept = answer_after_response(current, answer)
+        if kept is current:
+            return []
+        await repository.put_answer(kept)
+        return await self._answer_changed(repository, current, kept, traceparent)
+
+    async def answer_withdrawn(
+        self,
+        repository: ShardRepository,
+        consultant_id: str,
+        assignment_id: str,
+        withdrawn_at: datetime,
+        traceparent: str | None,
+    ) -> list[Outgoing]:
+        """Take the answer to a pair back, unless a later answer replaced it already."""
+        current = await repository.answer_for(consultant_id, assignment_id)
+        if current is None or answer_after_withdrawal(current, withdrawn_at) is not None:
+            return []
+        await repository.delete_answer(consultant_id, assignment_id)
+        return await self._answer_changed(repository, current, None, traceparent)
+
+    async def _answer_changed(
+        self,
+        repository: ShardRepository,
+        before: StoredAnswer | None,
+        after: StoredAnswer | None,
+        traceparent: str | None,
+    ) -> list[Outgoing]:
+        """Follow the answer now in force; a pair no longer declined is evaluated at once."""
+        answer = after if after is not None else before
+        assert answer is not None
+        pair = (answer.consultant_id, answer.assignment_id)
+        if suppresses(after):
+            self._declined.add(pair)
+            return []
+        self._declined.discard(pair)
+        if not suppresses(before):
+            return []
+        return await self._reconsider(repository, *pair, traceparent)
+
+    async def _reconsider(
+        self,
+        repository: ShardRepository,
+        consultant_id: str,
+        assignment_id: str,
+        traceparent: str | None,
+    ) -> list[Outgoing]:
+        """Evaluate one pair against the ledger, as an event touching it would."""
+        entry = (await repository.ledger_for_consultant(consultant_id)).get(assignment_id)
+        profile = self.index.profile(consultant_id)
+        spec = self.index.assignment(assignment_id)
+        now = self._clock()
+        evaluation = None
+        if profile is not None and spec is not None:
+            evaluation = evaluate(spec, profile, now)
+        entries: list[tuple[LedgerEntry, str | None]] = []
+        out: list[Outgoing] = []
+        if profile is not None and evaluation is not None:
+            self._found(
+                assignment_id,
+                profile,
+                evaluation.score,
+                evaluation.reasons,
+                entry,
+                traceparent,
+                entries,
+                out,
+            )
+        elif entry is not None and must_withdraw(entry):
+            assignment = self.assignments.get(assignment_id)
+            reason = withdrawal_reason(
+                cause=Cause.PROFILE_EVENT if spec is not None else Cause.ASSIGNMENT_EVENT,
+                assignment_status=None if assignment is None else assignment.status,
+                closes_at=None if assignment is None else assignment.closes_at,
+                profile_active=None if profile is None else profile.active,
+                profile_consent=None if profile is None else profile.consent,
+                now=now,
+            )
+            self._withdrawn(entry, reason, traceparent, entries, out)
         await repository.put_entries(entries)
         return out
 
@@ -348,40 +470,48 @@ class ShardMatcher:
     ) -> None:
         summarised = self._summary(assignment_id)
         assert summarised is not None, f"indexed assignment {assignment_id} has no state"
-        summary, summary_canonical = summarised
+        summary, summary_canonical, visible = summarised
         language = profile.language
         candidate = Candidate(
             score=score,
             reasons=reasons,
             fingerprint=content_fingerprint(summary_canonical, score, reasons, language.value),
+            visible=visible,
         )
-        revision = found_revision(entry, candidate)
-        if revision is None:
+        decided = announcement(
+            entry, candidate, declined=self._is_declined(profile.id, assignment_id)
+        )
+        if decided.kind is Announce.NOTHING:
             return
         new_entry = LedgerEntry(
             consultant_id=profile.id,
             assignment_id=assignment_id,
             match_id=match_id_for(assignment_id, profile.id),
             state=MatchState.FOUND,
-            revision=revision,
+            revision=decided.revision,
             score=candidate.score,
             reasons=reasons,
             language=language.value,
             fingerprint=candidate.fingerprint,
+            announced=decided.announced,
         )
-        data = MatchFound(
+        entries.append((new_entry, None))
+        if decided.kind is Announce.RECORD:
+            return
+        found = MatchFound(
             match_id=new_entry.match_id,
             consultant_id=profile.id,
             assignment=summary,
             score=candidate.score,
             reasons=list(reasons),
             language=Language(language),
-            revision=revision,
+            revision=decided.revision,
         )
-        entries.append((new_entry, None))
-        out.append(
-            Outgoing(profile.id, self._event(EventType.MATCH_FOUND, profile.id, data, traceparent))
-        )
+        event_type, data = EventType.MATCH_FOUND, found
+        if decided.kind is Announce.UPDATED:
+            event_type = EventType.MATCH_UPDATED
+            data = MatchUpdated(**dict(found), changed=list(decided.changed))
+        out.append(Outgoing(profile.id, self._event(event_type, profile.id, data, traceparent)))
 
     def _withdrawn(
         self,
@@ -411,7 +541,7 @@ class ShardMatcher:
         self,
         event_type: EventType,
         consultant_id: str,
-        data: MatchFound | MatchWithdrawn,
+        data: MatchFound | MatchUpdated | MatchWithdrawn,
         traceparent: str | None,
     ) -> CloudEvent:
         event = new_event(

@@ -9,12 +9,13 @@ the input offsets commit together or not at all (the protocol: `adapters.exactly
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from koppel.cloudevents import CloudEvent
 from koppel.contract import Assignment
+from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import LedgerEntry
 
 Partition = tuple[str, int]
@@ -43,13 +44,20 @@ class ShardRepository(Protocol):
 
     async def put_assignment(self, assignment: Assignment) -> None: ...
 
+    async def answer_for(self, consultant_id: str, assignment_id: str) -> StoredAnswer | None: ...
+
+    async def put_answer(self, answer: StoredAnswer) -> None: ...
+
+    async def delete_answer(self, consultant_id: str, assignment_id: str) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class TakeOver:
     """What the new owner of a shard starts from."""
 
     partitions: tuple[Partition, ...]
-    """The shard's consultant partition, then every partition of the assignment topic."""
+    """The shard's consultant partition, then every partition of the assignment and the
+    response topics."""
     committed: dict[Partition, int]
     """The committed offset of each partition that has one."""
     shard_count: int
@@ -61,6 +69,8 @@ class TakeOver:
     """The shard's stored assignments, as documents."""
     profiles: list[dict[str, Any]]
     """The shard's stored profiles, as documents (`entrypoints.translation.PROFILE_FIELDS`)."""
+    declined: list[tuple[str, str]] = field(default_factory=list)
+    """The (consultant id, assignment id) pairs whose answer is `not_interested`."""
 
 
 class ShardUnitOfWork(Protocol):

@@ -1,0 +1,246 @@
+"""The consultants' answers in the matcher, on real Kafka and PostgreSQL: `not_interested`
+silences a pair until it is taken back, exactly once across a crash, and erasure removes
+the answers from the table and, by tombstones, from `koppel.responses.v1` (contract §8.1)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import ConsumerRecord
+
+from koppel.cloudevents import new_event
+from koppel.contract import MatchResponded, MatchResponseWithdrawn, match_id_for
+from koppel.event_types import EventType, Source
+from koppel.topics import CONSULTANTS, RESPONSES, dlq
+from koppel.vocabulary import Answer, AnswerVia, DeclineReason
+from koppel_matcher.adapters.match_queries import MatchQueries, MatchResponse
+from koppel_matcher.bootstrap import Matcher
+
+pytestmark = pytest.mark.integration
+
+Wait = Callable[..., Awaitable[None]]
+
+
+async def answer(
+    publisher: Any, consultant_id: str, assignment_id: str, response: Answer, at: datetime
+) -> None:
+    """The answer as the notifier's page or intake's API writes it, keyed by match id."""
+    data = MatchResponded(
+        match_id=match_id_for(assignment_id, consultant_id),
+        consultant_id=consultant_id,
+        assignment_id=assignment_id,
+        response=response,
+        reason=DeclineReason.HOURS if response is Answer.NOT_INTERESTED else None,
+        responded_at=at,
+        via=AnswerVia.PAGE,
+    )
+    event = new_event(
+        EventType.MATCH_RESPONDED, source=Source.NOTIFIER.value, subject=data.match_id, data=data
+    )
+    await publisher.event(RESPONSES, data.match_id, event)
+
+
+async def take_back(publisher: Any, consultant_id: str, assignment_id: str, at: datetime) -> None:
+    data = MatchResponseWithdrawn(
+        match_id=match_id_for(assignment_id, consultant_id),
+        consultant_id=consultant_id,
+        assignment_id=assignment_id,
+        withdrawn_at=at,
+        via=AnswerVia.PAGE,
+    )
+    event = new_event(
+        EventType.MATCH_RESPONSE_WITHDRAWN,
+        source=Source.NOTIFIER.value,
+        subject=data.match_id,
+        data=data,
+    )
+    await publisher.event(RESPONSES, data.match_id, event)
+
+
+async def stored_answer(database: str, consultant_id: str) -> str | None:
+    """The answer `matcher_responses` holds for the consultant (one pair here), or None."""
+    db = await asyncpg.connect(database)
+    try:
+        value: str | None = await db.fetchval(
+            "SELECT response FROM matcher_responses WHERE consultant_id = $1", consultant_id
+        )
+        return value
+    finally:
+        await db.close()
+
+
+def changed(event: Any) -> list[str]:
+    fields: list[str] = event.data["changed"]
+    return fields
+
+
+async def test_not_interested_silences_the_pair_until_taken_back(
+    matcher: Matcher,
+    publisher: Any,
+    matches: Any,
+    kit: Any,
+    unique_id: str,
+    fresh_database: str,
+    wait: Wait,
+) -> None:
+    a, c1, c2 = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
+    now = datetime.now(UTC)
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c1))
+    await publisher.profile(kit.profile(c2))
+    await matches.wait_for(2)
+
+    await answer(publisher, c1, a, Answer.NOT_INTERESTED, now)
+
+    async def declined() -> bool:
+        return await stored_answer(fresh_database, c1) == "not_interested"
+
+    await wait(declined, within=30, what="the answer stored")
+    queries = MatchQueries(matcher.pool)
+    seen = await queries.by_id(match_id_for(a, c1))
+    assert seen is not None
+    assert seen.response is not None
+    assert (seen.response.response, seen.response.reason) == (
+        Answer.NOT_INTERESTED,
+        DeclineReason.HOURS,
+    )
+
+    async def answers_of_a() -> dict[str, MatchResponse | None]:
+        found = [await queries.by_id(match_id_for(a, c)) for c in (c1, c2)]
+        return {m.consultant_id: m.response for m in found if m is not None}
+
+    assert (await answers_of_a())[c2] is None
+    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder"))
+    events = await matches.wait_for(3)
+    assert await matches.settle(1.5) == events
+    assert kit.brief(events[2]) == ("updated", c2, a, 2)
+    assert changed(events[2]) == ["title"]
+
+    # Taken back: the pair is evaluated at once against what c1 was last told.
+    await take_back(publisher, c1, a, now + timedelta(seconds=1))
+    events = await matches.wait_for(4)
+    assert kit.brief(events[3]) == ("updated", c1, a, 2)
+    assert changed(events[3]) == ["title"]
+    assert await stored_answer(fresh_database, c1) is None
+    assert await answers_of_a() == {c1: None, c2: None}
+
+    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder", duration_months=9))
+    events = await matches.wait_for(6)
+    assert sorted(kit.brief(e) for e in events[4:]) == [
+        ("updated", c1, a, 3),
+        ("updated", c2, a, 3),
+    ]
+    assert [changed(e) for e in events[4:]] == [["duration_months"]] * 2
+
+
+async def test_a_crash_between_the_answer_and_the_change_keeps_exactly_once(
+    spawn: Any, publisher: Any, matches: Any, kit: Any, unique_id: str, kafka: str, wait: Wait
+) -> None:
+    a, c1 = f"a-{unique_id}", f"c1-{unique_id}"
+    # One shard holds both consultants: the one that crashes holds the answer.
+    c2 = await kit.neighbour(kafka, CONSULTANTS, c1, f"c2-{unique_id}")
+    first = spawn()
+    await first.wait_ready()
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c1))
+    await publisher.profile(kit.profile(c2))
+    await matches.wait_for(2)
+    first.stop()
+
+    now = datetime.now(UTC)
+    await answer(publisher, c1, a, Answer.NOT_INTERESTED, now)
+    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder"))
+    # Dies right after the database commit of the transaction publishing c2's update.
+    second = spawn(crash_after_db_commits=1)
+    assert await second.wait_exit(within=90) == -signal.SIGKILL
+
+    third = spawn()
+    await third.wait_ready()
+    events = await matches.wait_for(3)
+    assert await matches.settle(3.0) == events
+    assert sorted(kit.brief(e) for e in events) == sorted(
+        [("found", c1, a, 1), ("found", c2, a, 1), ("updated", c2, a, 2)]
+    )
+    assert "shard_rolled_back" in third.log_text()
+
+    # The answer survived the repair exactly: taking it back tells c1 what changed.
+    await take_back(publisher, c1, a, now + timedelta(seconds=1))
+    events = await matches.wait_for(4)
+    assert kit.brief(events[3]) == ("updated", c1, a, 2)
+    assert await matches.settle(1.5) == events
+
+
+async def test_erasure_removes_the_answers_and_tombstones_them(
+    matcher: Matcher,
+    publisher: Any,
+    matches: Any,
+    kit: Any,
+    unique_id: str,
+    fresh_database: str,
+    wait: Wait,
+) -> None:
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    match_id = match_id_for(a, c)
+    await publisher.assignment(kit.assignment(a))
+    await publisher.profile(kit.profile(c))
+    await matches.wait_for(1)
+    await answer(publisher, c, a, Answer.INTERESTED, datetime.now(UTC))
+
+    async def interested() -> bool:
+        return await stored_answer(fresh_database, c) == "interested"
+
+    await wait(interested, within=30, what="the answer stored")
+
+    def tombstone(record: ConsumerRecord[bytes, bytes]) -> bool:
+        return bool(record.key == match_id.encode() and record.value is None)
+
+    tombstones = kit.Collector(matcher.settings.kafka_bootstrap_servers, RESPONSES, tombstone)
+    tombstones.parse = lambda record: record
+    await tombstones.start()
+    try:
+        await publisher.erase(c)
+        events = await matches.wait_for(2)
+        assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+        await tombstones.wait_for(1)
+    finally:
+        await tombstones.stop()
+    assert await stored_answer(fresh_database, c) is None
+
+
+async def test_an_answer_naming_another_match_is_dead_lettered_with_the_reason(
+    matcher: Matcher, publisher: Any, kit: Any, unique_id: str
+) -> None:
+    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    wrong = match_id_for(a, f"other-{unique_id}")
+    data = MatchResponded(
+        match_id=wrong,
+        consultant_id=c,
+        assignment_id=a,
+        response=Answer.INTERESTED,
+        responded_at=datetime.now(UTC),
+        via=AnswerVia.API,
+    )
+    event = new_event(
+        EventType.MATCH_RESPONDED, source=Source.INTAKE.value, subject=wrong, data=data
+    )
+
+    def ours(record: ConsumerRecord[bytes, bytes]) -> bool:
+        return bool(record.key == wrong.encode())
+
+    dead = kit.Collector(matcher.settings.kafka_bootstrap_servers, dlq(RESPONSES), ours)
+    dead.parse = lambda record: record
+    await dead.start()
+    try:
+        await publisher.event(RESPONSES, wrong, event)
+        [letter, *_] = await dead.wait_for(1)
+    finally:
+        await dead.stop()
+    headers = dict(letter.headers)
+    assert headers["koppel-error-code"] == b"invalid_payload"
+    assert b"match_id" in headers["koppel-error-reason"]
+    assert headers["koppel-error-source-topic"] == RESPONSES.encode()
