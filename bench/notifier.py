@@ -51,7 +51,8 @@ from koppel.contract import (
     match_id_for,
 )
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
+from koppel.topic_reconciliation import ensure_topics
+from koppel.topics import CONSULTANTS, MATCHES
 from koppel_demo.sandbox import drop_database, free_port, start_group_at_end
 from koppel_demo.secret_keys import development_secret_keys
 

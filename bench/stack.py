@@ -25,7 +25,8 @@ from typing import IO
 import asyncpg
 import httpx
 
-from koppel.topics import CONSULTANTS, MATCHES, ensure_topics
+from koppel.topic_reconciliation import ensure_topics
+from koppel.topics import CONSULTANTS, MATCHES
 from koppel_demo.sandbox import drop_database, free_port, start_group_at_end
 from koppel_demo.secret_keys import development_secret_keys
 

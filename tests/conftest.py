@@ -21,7 +21,7 @@ import pytest
 
 from koppel import secret_keys
 from koppel.secret_sealing import SecretKeyring
-from koppel.topics import ensure_topics
+from koppel.topic_reconciliation import ensure_topics
 from koppel_demo.secret_keys import development_secret_keys
 from koppel_testing.databases import new_database
 

@@ -1,7 +1,7 @@
 """What every Koppel consumer adds to a record it copies to `<topic>.dlq`: one spelling.
 
 A dead letter keeps the original key, value and headers and gets these headers appended
-(values UTF-8). `python -m koppel.dlq` reads them.
+(values UTF-8). `koppel.dead_letter_reading` (and `python -m koppel.dlq`) reads them.
 """
 
 from __future__ import annotations

@@ -25,6 +25,24 @@ def http_latency_histogram(service: str, registry: CollectorRegistry = REGISTRY)
     )
 
 
+class ResponseStatus:
+    """An ASGI `send` that notes the status the app answers with (500 until it answers)."""
+
+    def __init__(self, send: Send) -> None:
+        self.code = 500
+        self._send = send
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.code = message["status"]
+        await self._send(message)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (`/v1/assignments/{id}`), so ids never become labels."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
 class RequestLatencyMiddleware:
     """Times every HTTP request; labels by route *template* so ids never explode the series."""
 
@@ -36,19 +54,11 @@ class RequestLatencyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        status = ResponseStatus(send)
         started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self._histogram.labels(route, scope["method"], str(status)).observe(
-                time.perf_counter() - started
-            )
+            self._histogram.labels(
+                route_template(scope), scope["method"], str(status.code)
+            ).observe(time.perf_counter() - started)

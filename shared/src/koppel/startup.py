@@ -4,21 +4,25 @@ A service that exits when PostgreSQL is not up yet crash-loops, and says why onl
 log of each short life. Instead the HTTP server starts first, behind a `StartupGate` that
 answers `/healthz` (alive) and `/readyz` (503 with the reason) itself, while
 `keep_trying` connects and migrates with a capped, jittered backoff; once the service is
-built the gate hands every request to its app.
+built the gate hands every request to its app. `serve_behind_gate` runs that sequence,
+the same for every service with dependencies to wait for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
 import asyncpg
 import structlog
+import uvicorn
 from aiokafka.errors import KafkaError
 
 from koppel.backoff import Backoff
+from koppel.http_server import server_config
+from koppel.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -143,3 +147,32 @@ async def stop_started(starting: asyncio.Task[T], stop: Callable[[T], Awaitable[
     if starting.cancelled() or starting.exception() is not None:
         return
     await stop(starting.result())
+
+
+async def serve_behind_gate(
+    settings: ServiceSettings,
+    *,
+    host: str,
+    port: int,
+    start: Callable[[StartupGate], Coroutine[Any, Any, T]],
+    stop: Callable[[T], Awaitable[None]],
+) -> None:
+    """Serve HTTP at once behind a `StartupGate` while `start(gate)` runs, until SIGTERM.
+
+    `start` builds the service (through `keep_trying`, so it never gives up) and opens the
+    gate to the service's app. On SIGTERM or SIGINT a start still under way is cancelled and
+    a finished one is stopped with `stop`.
+    """
+    gate = StartupGate()
+    starting = asyncio.create_task(start(gate), name="start")
+
+    async def shutdown() -> None:
+        await stop_started(starting, stop)
+
+    # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
+    gate.on_shutdown = shutdown
+    server = uvicorn.Server(server_config(gate, settings, host=host, port=port))
+    try:
+        await server.serve()
+    finally:
+        await shutdown()

@@ -11,8 +11,9 @@ import pytest
 
 from koppel import dead_letters, tracing
 from koppel.cloudevents import encode, new_event
+from koppel.dead_letter_reading import DeadLetter
+from koppel.dead_letter_replay import replay
 from koppel.dead_letters import DeadLetterCode
-from koppel.dlq import DeadLetter, replay
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, dlq
 from koppel_intake.service_layer.records import tombstone_record

@@ -17,10 +17,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from koppel.dead_letter_reading import REPLAYED_FROM, Selection, read_dead_letters
+from koppel.dead_letter_replay import replay
 from koppel.dead_letters import DeadLetterCode
-from koppel.dlq import REPLAYED_FROM, Selection, read_dead_letters, replay
 from koppel_matcher.adapters.kafka_producer import dead_letter as matcher_dead_letter
-from koppel_notifier.adapters.kafka_producer import dead_letter as notifier_dead_letter
+from koppel_notifier.adapters.kafka_producer import KafkaDeadLetters
 
 pytestmark = pytest.mark.integration
 
@@ -73,8 +74,7 @@ async def _dead_letter_both_ways(kafka: str, topic: str) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     try:
-        await notifier_dead_letter(
-            producer,
+        await KafkaDeadLetters(producer).dead_letter(
             f"{topic}.dlq",
             key=first.key,
             value=first.value,
@@ -178,8 +178,7 @@ async def test_a_record_both_consumers_dead_lettered_is_replayed_once(
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     try:
-        await notifier_dead_letter(
-            producer,
+        await KafkaDeadLetters(producer).dead_letter(
             f"{source_topic}.dlq",
             key=record.key,
             value=record.value,

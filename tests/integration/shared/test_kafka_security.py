@@ -33,7 +33,8 @@ from pydantic import SecretStr
 from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
 from koppel.settings import KafkaSettings
-from koppel.topics import TopicSpec, ensure_topics
+from koppel.topic_reconciliation import ensure_topics
+from koppel.topics import TopicSpec
 from koppel_demo.sandbox import free_ports
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_intake.service_layer.ports import OutgoingRecord

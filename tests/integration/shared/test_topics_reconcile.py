@@ -14,13 +14,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from koppel.topics import (
-    CONSULTANTS,
-    TOPICS,
-    PartitionsRefusedError,
-    TopicSpec,
-    reconcile_topics,
-)
+from koppel.topic_reconciliation import PartitionsRefusedError, reconcile_topics
+from koppel.topics import CONSULTANTS, TOPICS, TopicSpec
 
 pytestmark = pytest.mark.integration
 

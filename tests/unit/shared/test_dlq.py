@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from koppel.dlq import REPLAYED_FROM, DeadLetter, Selection, checks_supersession, superseded
+from koppel.dead_letter_reading import REPLAYED_FROM, DeadLetter, Selection
+from koppel.dead_letter_replay import checks_supersession, superseded
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, NOTIFICATIONS, RAW
 
 ORIGINAL = (("content-type", b"application/cloudevents+json"), ("ce_traceparent", b"00-ab"))

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from koppel import topics
 from koppel.logging import configure_logging
 from koppel.settings import DatabaseSettings, ServiceSettings, settings_from_environment
+from koppel.topic_reconciliation import merged_config, partition_warning
 from koppel_testing.configuration import start_refusal
 
 CANONICAL = [
@@ -102,11 +103,11 @@ def test_every_topic_has_partitions() -> None:
 
 def test_reconciling_keeps_the_operators_overrides_and_sets_koppels_keys() -> None:
     current = {"retention.ms": "1", "segment.ms": "600000"}
-    assert topics.merged_config(current, {"retention.ms": "2"}) == {
+    assert merged_config(current, {"retention.ms": "2"}) == {
         "retention.ms": "2",
         "segment.ms": "600000",
     }
-    assert topics.merged_config({**current, "retention.ms": "2"}, {"retention.ms": "2"}) is None
+    assert merged_config({**current, "retention.ms": "2"}, {"retention.ms": "2"}) is None
 
 
 def test_the_key_pinned_topics_are_the_compacted_state_topics() -> None:
@@ -116,15 +117,15 @@ def test_the_key_pinned_topics_are_the_compacted_state_topics() -> None:
 
 @pytest.mark.parametrize("adding", [False, True])
 def test_partition_warnings(adding: bool) -> None:
-    assert topics.partition_warning(topics.MATCHES, 6, 6, adding=adding) is None
-    more = topics.partition_warning(topics.CONSULTANTS, 12, 6, adding=adding)
+    assert partition_warning(topics.MATCHES, 6, 6, adding=adding) is None
+    more = partition_warning(topics.CONSULTANTS, 12, 6, adding=adding)
     assert more is not None
     assert "12 partitions, the spec 6" in more
     assert "two matcher shards" in more
-    fewer = topics.partition_warning(topics.CONSULTANTS, 3, 6, adding=adding)
+    fewer = partition_warning(topics.CONSULTANTS, 3, 6, adding=adding)
     assert fewer is not None
     assert "not changed" in fewer
-    plain = topics.partition_warning(topics.MATCHES, 3, 6, adding=adding)
+    plain = partition_warning(topics.MATCHES, 3, 6, adding=adding)
     assert (plain is None) is adding
 
 

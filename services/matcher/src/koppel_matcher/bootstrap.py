@@ -7,18 +7,15 @@ the Kafka commit (tests/integration/matcher/crashing_matcher.py).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import asyncpg
 import structlog
-import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
 
-from koppel.http_server import server_config
 from koppel.logging import configure_logging
 from koppel.migrations import migrate
-from koppel.startup import StartupGate, keep_trying, stop_started
+from koppel.startup import StartupGate, keep_trying, serve_behind_gate
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
 from koppel_matcher.adapters.unit_of_work import KafkaPostgresUnitOfWork
@@ -140,9 +137,8 @@ async def serve(
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
     structlog.contextvars.bind_contextvars(instance=settings.instance_id)
     garbage_collection.freeze_after_full_collections()
-    gate = StartupGate()
 
-    async def start() -> Matcher:
+    async def start(gate: StartupGate) -> Matcher:
         matcher = await keep_trying(
             lambda: start_matcher(settings, unit_of_work=unit_of_work), gate
         )
@@ -150,15 +146,6 @@ async def serve(
         log.info("matcher_started", port=settings.port, group_id=settings.group_id)
         return matcher
 
-    starting = asyncio.create_task(start(), name="start")
-
-    async def shutdown() -> None:
-        await stop_started(starting, Matcher.stop)
-
-    # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
-    gate.on_shutdown = shutdown
-    server = uvicorn.Server(server_config(gate, settings, host=settings.host, port=settings.port))
-    try:
-        await server.serve()
-    finally:
-        await shutdown()
+    await serve_behind_gate(
+        settings, host=settings.host, port=settings.port, start=start, stop=Matcher.stop
+    )

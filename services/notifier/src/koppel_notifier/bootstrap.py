@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
-from koppel.http_server import server_config
 from koppel.migrations import migrate
-from koppel.startup import StartupGate, keep_trying, stop_started
+from koppel.postgres_pools import open_pool
+from koppel.startup import StartupGate, keep_trying, serve_behind_gate
 from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.adapters.digest_store import PostgresDigestStore
 from koppel_notifier.adapters.email_composer import TemplateEmailComposer
@@ -125,13 +124,7 @@ async def build(
     """Everything wired with real adapters; `clock`, `digest_clock`, `resolver` for tests."""
     if settings.migrate_on_start:
         await apply_migrations(settings)
-    pool = await asyncpg.create_pool(
-        settings.database_dsn,
-        min_size=2,
-        max_size=settings.database_pool_size,
-        reset=_keep_session,
-    )
-    assert pool is not None
+    pool = await open_pool(settings.database_dsn, min_size=2, max_size=settings.database_pool_size)
     metrics = NotifierMetrics()
     store = PostgresDeliveryStore(pool)
     producer = make_producer(settings.kafka)
@@ -235,26 +228,16 @@ async def serve(settings: Settings) -> None:
     The server comes up first; while PostgreSQL (or the broker) cannot be reached the
     notifier keeps trying, and `/readyz` answers 503 with the reason.
     """
-    gate = StartupGate()
 
-    async def start() -> Notifier:
+    async def start(gate: StartupGate) -> Notifier:
         notifier = await keep_trying(lambda: _started(settings), gate)
         gate.open(notifier.app)
         log.info("notifier started", port=settings.port, group_id=settings.group_id)
         return notifier
 
-    starting = asyncio.create_task(start(), name="start")
-
-    async def shutdown() -> None:
-        await stop_started(starting, Notifier.stop)
-
-    # Stopping in the lifespan: uvicorn re-raises SIGTERM once its shutdown is complete.
-    gate.on_shutdown = shutdown
-    server = uvicorn.Server(server_config(gate, settings, host=settings.host, port=settings.port))
-    try:
-        await server.serve()
-    finally:
-        await shutdown()
+    await serve_behind_gate(
+        settings, host=settings.host, port=settings.port, start=start, stop=Notifier.stop
+    )
 
 
 async def _started(settings: Settings) -> Notifier:
@@ -267,11 +250,6 @@ async def _started(settings: Settings) -> Notifier:
             await notifier.close()
         raise
     return notifier
-
-
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Pool release without the reset query: the notifier never changes session state, and
-    asyncpg still rolls back an open transaction itself. Saves one round trip a release."""
 
 
 async def _supervised(name: str, loop: Callable[[], object]) -> None:

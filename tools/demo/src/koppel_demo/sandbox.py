@@ -35,7 +35,8 @@ from aiokafka.errors import KafkaError
 from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
 from koppel.settings import kafka_from_environment
-from koppel.topics import CONSULTANTS, MATCHES, RAW, TOPICS, ensure_topics
+from koppel.topic_reconciliation import ensure_topics
+from koppel.topics import CONSULTANTS, MATCHES, RAW, TOPICS
 
 DEFAULT_SERVER_DSN = "postgresql://koppel:koppel@127.0.0.1:5432/koppel"
 

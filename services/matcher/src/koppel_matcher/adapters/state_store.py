@@ -23,6 +23,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from koppel.contract import Assignment
 from koppel.erasure import erasure_key
+from koppel.postgres_pools import open_pool
 from koppel.vocabulary import Answer
 from koppel_matcher.adapters.exactly_once import Recovery, RecoveryPlan, plan_recovery
 from koppel_matcher.adapters.identity_memo import IdentityMemo
@@ -44,18 +45,9 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Pool release without the reset query: no session state is ever changed here, and an
-    open transaction is still rolled back by asyncpg itself. Saves one round trip a release."""
-
-
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections read and write JSONB as Python objects."""
-    pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=max_size, init=_init_connection, reset=_keep_session
-    )
-    assert pool is not None
-    return pool
+    return await open_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
 
 
 def _entry(row: asyncpg.Record) -> LedgerEntry:
@@ -451,7 +443,19 @@ class StateStore:
         await self._pool.fetchval("SELECT 1")
 
 
+# The relations `matcher_undo` records, each with its table and the columns of its key (an
+# assignment's key holds only its id: the shard is the one being restored).
+_UNDONE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "matches": ("matcher_matches", ("consultant_id", "assignment_id")),
+    "responses": ("matcher_responses", ("consultant_id", "assignment_id")),
+    "erasures": ("matcher_erasures", ("consultant_key",)),
+    "profiles": ("matcher_profiles", ("consultant_id",)),
+    "assignments": ("matcher_assignments", ("shard", "assignment_id")),
+}
+
+
 async def _restore_undo(connection: Connection, shard: int) -> int:
+    """Put every row the shard's last transaction wrote back to its before-image."""
     rows = await connection.fetch(
         """
         SELECT DISTINCT ON (relation, key) relation, key, before FROM matcher_undo
@@ -460,61 +464,17 @@ async def _restore_undo(connection: Connection, shard: int) -> int:
         shard,
     )
     for row in rows:
-        key, before = row["key"], row["before"]
-        if row["relation"] == "matches":
+        table, columns = _UNDONE_TABLES[row["relation"]]
+        key = {"shard": shard, **row["key"]}
+        where = " AND ".join(f"{column} = ${n}" for n, column in enumerate(columns, start=1))
+        await connection.execute(
+            f"DELETE FROM {table} WHERE {where}",  # noqa: S608 - table and columns are constants
+            *(key[column] for column in columns),
+        )
+        if row["before"] is not None:
             await connection.execute(
-                "DELETE FROM matcher_matches WHERE consultant_id = $1 AND assignment_id = $2",
-                key["consultant_id"],
-                key["assignment_id"],
+                f"INSERT INTO {table}"  # noqa: S608 - the table name is a constant
+                f" SELECT * FROM jsonb_populate_record(NULL::{table}, $1::jsonb)",
+                row["before"],
             )
-            if before is not None:
-                await connection.execute(
-                    "INSERT INTO matcher_matches"
-                    " SELECT * FROM jsonb_populate_record(NULL::matcher_matches, $1::jsonb)",
-                    before,
-                )
-        elif row["relation"] == "responses":
-            await connection.execute(
-                "DELETE FROM matcher_responses WHERE consultant_id = $1 AND assignment_id = $2",
-                key["consultant_id"],
-                key["assignment_id"],
-            )
-            if before is not None:
-                await connection.execute(
-                    "INSERT INTO matcher_responses"
-                    " SELECT * FROM jsonb_populate_record(NULL::matcher_responses, $1::jsonb)",
-                    before,
-                )
-        elif row["relation"] == "erasures":
-            await connection.execute(
-                "DELETE FROM matcher_erasures WHERE consultant_key = $1", key["consultant_key"]
-            )
-            if before is not None:
-                await connection.execute(
-                    "INSERT INTO matcher_erasures"
-                    " SELECT * FROM jsonb_populate_record(NULL::matcher_erasures, $1::jsonb)",
-                    before,
-                )
-        elif row["relation"] == "profiles":
-            await connection.execute(
-                "DELETE FROM matcher_profiles WHERE consultant_id = $1", key["consultant_id"]
-            )
-            if before is not None:
-                await connection.execute(
-                    "INSERT INTO matcher_profiles"
-                    " SELECT * FROM jsonb_populate_record(NULL::matcher_profiles, $1::jsonb)",
-                    before,
-                )
-        else:
-            await connection.execute(
-                "DELETE FROM matcher_assignments WHERE shard = $1 AND assignment_id = $2",
-                shard,
-                key["assignment_id"],
-            )
-            if before is not None:
-                await connection.execute(
-                    "INSERT INTO matcher_assignments"
-                    " SELECT * FROM jsonb_populate_record(NULL::matcher_assignments, $1::jsonb)",
-                    before,
-                )
     return len(rows)

@@ -89,28 +89,8 @@ class OutboxPublisher:
         return future
 
 
-async def dead_letter(
-    producer: AIOKafkaProducer,
-    topic: str,
-    *,
-    key: bytes | None,
-    value: bytes | None,
-    headers: Sequence[tuple[str, bytes]],
-    error_code: DeadLetterCode,
-    error: str,
-    source_topic: str,
-    partition: int,
-    offset: int,
-) -> None:
-    """Copy a record we cannot use to `topic`, with why; waits until the broker has it."""
-    extra = error_headers(
-        code=error_code, reason=error, topic=source_topic, partition=partition, offset=offset
-    )
-    await producer.send_and_wait(topic, value=value, key=key, headers=[*headers, *extra])
-
-
 class KafkaDeadLetters:
-    """`dead_letter` through one producer: the consumer's `DeadLetterPublisher`."""
+    """Dead letters through one producer: the consumer's `DeadLetterPublisher`."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
@@ -128,15 +108,8 @@ class KafkaDeadLetters:
         partition: int,
         offset: int,
     ) -> None:
-        await dead_letter(
-            self._producer,
-            topic,
-            key=key,
-            value=value,
-            headers=headers,
-            error_code=error_code,
-            error=error,
-            source_topic=source_topic,
-            partition=partition,
-            offset=offset,
+        """Copy a record we cannot use to `topic`, with why; waits until the broker has it."""
+        extra = error_headers(
+            code=error_code, reason=error, topic=source_topic, partition=partition, offset=offset
         )
+        await self._producer.send_and_wait(topic, value=value, key=key, headers=[*headers, *extra])

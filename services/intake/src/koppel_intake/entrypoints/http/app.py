@@ -34,6 +34,7 @@ from koppel_intake.entrypoints.http.problems import (
     ProblemError,
     field_name,
     install_problem_handlers,
+    invalid_field,
     problem_responses,
     use_problem_media_type,
     validation_detail,
@@ -159,17 +160,11 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
         try:
             accepted = await intake.upsert_consultant(profile, traceparent=_traceparent(request))
         except SecretRefusedError as exc:
-            raise ProblemError(
-                422,
-                "the sealed webhook secret does not open for this consultant",
-                type_=VALIDATION_TYPE,
-                errors=[
-                    FieldProblem(
-                        field=field_name(("body", *SECRET_FIELD)),
-                        message=str(exc),
-                        type="secret_refused",
-                    )
-                ],
+            raise invalid_field(
+                field_name(("body", *SECRET_FIELD)),
+                str(exc),
+                type_="secret_refused",
+                detail="the sealed webhook secret does not open for this consultant",
             ) from None
         return Accepted(event_id=accepted.event_id, id=accepted.entity_id)
 
@@ -246,17 +241,11 @@ def _validated(model: type[Entity], body: BaseModel, path_id: str) -> Entity:
     """`body` as the contract `model`, with the path's id; a different body id is a 422."""
     data = body.model_dump(mode="json")
     if data.get("id") not in (None, path_id):
-        raise ProblemError(
-            422,
-            "the id in the body differs from the id in the path",
-            type_=VALIDATION_TYPE,
-            errors=[
-                FieldProblem(
-                    field="body.id",
-                    message=f"must equal the id in the path ({path_id!r}) or be left out",
-                    type="id_mismatch",
-                )
-            ],
+        raise invalid_field(
+            "body.id",
+            f"must equal the id in the path ({path_id!r}) or be left out",
+            type_="id_mismatch",
+            detail="the id in the body differs from the id in the path",
         )
     data["id"] = path_id
     try:

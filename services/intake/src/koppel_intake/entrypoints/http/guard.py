@@ -22,10 +22,9 @@ from koppel.api_tokens import ApiTokens, BearerRefusedError, challenge
 from koppel_intake.domain.json_shape import shape_problem
 from koppel_intake.entrypoints.http.problems import (
     MALFORMED_TYPE,
-    VALIDATION_TYPE,
-    FieldProblem,
     ProblemError,
     field_name,
+    invalid_field,
 )
 from koppel_intake.settings import DEFAULT_MAX_BODY_BYTES
 
@@ -91,12 +90,7 @@ def _check_shape(body: bytes) -> None:
     problem = shape_problem(document)
     if problem is not None:
         field = field_name(("body", *problem.location))
-        raise ProblemError(
-            422,
-            f"1 invalid field(s): {field}",
-            type_=VALIDATION_TYPE,
-            errors=[FieldProblem(field=field, message=problem.message, type=problem.type)],
-        )
+        raise invalid_field(field, problem.message, type_=problem.type)
 
 
 def _refuse_encoded_slash(request: Request) -> None:
@@ -107,18 +101,10 @@ def _refuse_encoded_slash(request: Request) -> None:
     """
     raw_path = (request.scope.get("raw_path") or b"").partition(b"?")[0]
     if b"%2f" in raw_path.lower():
-        raise ProblemError(
-            422,
-            "1 invalid field(s): path.id",
-            type_=VALIDATION_TYPE,
-            errors=[
-                FieldProblem(
-                    field="path.id",
-                    message="an id is 1-64 characters of [A-Za-z0-9._:-]; "
-                    "a percent-encoded '/' is not one of them",
-                    type="string_pattern_mismatch",
-                )
-            ],
+        raise invalid_field(
+            "path.id",
+            "an id is 1-64 characters of [A-Za-z0-9._:-]; a percent-encoded '/' is not one of them",
+            type_="string_pattern_mismatch",
         )
 
 

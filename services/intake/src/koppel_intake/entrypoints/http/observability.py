@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from koppel import tracing
+from koppel.http_metrics import ResponseStatus, route_template
 from koppel_intake import metrics
 
 log = structlog.get_logger(__name__)
@@ -29,15 +30,8 @@ class ObservabilityMiddleware:
         incoming = _header(scope, tracing.PLAIN_HEADER.encode())
         traceparent = tracing.continue_trace(incoming)
         scope.setdefault("state", {})["traceparent"] = traceparent
-        status = 500
+        status = ResponseStatus(send)
         started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         # Restore the log context afterwards, whatever the route bound (event and entity
         # ids): under uvicorn each request has its own task, but callers in one task do not.
         outer = structlog.contextvars.get_contextvars()
@@ -47,19 +41,18 @@ class ObservabilityMiddleware:
             path=scope["path"],
         )
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, status)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             metrics.HTTP_REQUESTS.labels(
-                route=template, method=scope["method"], status=str(status)
+                route=template, method=scope["method"], status=str(status.code)
             ).inc()
             metrics.HTTP_LATENCY.labels(
-                route=template, method=scope["method"], status=str(status)
+                route=template, method=scope["method"], status=str(status.code)
             ).observe(elapsed)
             if template not in {"/healthz", "/readyz", "/metrics"}:
-                log.info("request handled", status=status, ms=round(elapsed * 1000, 1))
+                log.info("request handled", status=status.code, ms=round(elapsed * 1000, 1))
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(**outer)
 

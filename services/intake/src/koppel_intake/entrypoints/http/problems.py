@@ -67,6 +67,19 @@ class ProblemError(Exception):
         self.headers = dict(headers or {})
 
 
+def invalid_field(
+    field: str, message: str, *, type_: str | None, detail: str | None = None
+) -> ProblemError:
+    """A 422 naming one offending field; `detail` defaults to `1 invalid field(s): <field>`."""
+    problem = FieldProblem(field=field, message=message, type=type_)
+    return ProblemError(
+        422,
+        detail or validation_detail(1, [problem]),
+        type_=VALIDATION_TYPE,
+        errors=[problem],
+    )
+
+
 def problem_response(
     status: int,
     detail: str | None,

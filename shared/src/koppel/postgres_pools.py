@@ -1,0 +1,31 @@
+"""PostgreSQL connection pools, opened the same way by every service that keeps state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import asyncpg
+
+
+async def open_pool(
+    dsn: str,
+    *,
+    min_size: int,
+    max_size: int,
+    init: Callable[[asyncpg.Connection], Coroutine[Any, Any, None]] | None = None,
+) -> asyncpg.Pool:
+    """A pool whose connections go back without asyncpg's reset query.
+
+    No Koppel service changes session state, and asyncpg rolls back a transaction left
+    open by itself, so the reset would only cost a round trip on every release.
+    """
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init, reset=_keep_session
+    )
+    assert pool is not None
+    return pool
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release as is (see `open_pool`)."""
