@@ -13,6 +13,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.dead_letters import DeadLetterCode
 from koppel_notifier.domain.model import (
     ChannelName,
@@ -118,6 +119,29 @@ class InboxStore(Protocol):
         occurred_at: datetime,
     ) -> None:
         """Create the delivery with dedupe key `key` unless it exists."""
+        ...
+
+
+class ResponseRepository(Protocol):
+    """The consultants' current answers, one per match; the latest `responded_at` wins."""
+
+    async def record(self, answer: MatchResponded) -> bool:
+        """Store `answer` unless a later one is stored or the consultant was erased after it;
+        whether it is now the stored answer (a replay changes nothing)."""
+        ...
+
+    async def withdraw(self, withdrawal: MatchResponseWithdrawn) -> bool:
+        """Remove the match's answer unless it was given after the withdrawal."""
+        ...
+
+    async def answers_for(self, consultant_id: str) -> dict[str, MatchResponded]:
+        """The consultant's current answers by match id."""
+        ...
+
+    async def answer_for(self, match_id: str) -> MatchResponded | None: ...
+
+    async def erase(self, consultant_id: str) -> None:
+        """Delete every answer of the consultant."""
         ...
 
 
