@@ -15,6 +15,7 @@ import pytest
 from koppel.secret_sealing import SecretKeyring, new_key
 from koppel_notifier.adapters.email_composer import TemplateEmailComposer
 from koppel_notifier.adapters.email_renderer import EmailRenderer
+from koppel_notifier.adapters.link_tokens import LinkTokens
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.domain.model import ChannelName, Contact, Delivery, Kind
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
@@ -192,6 +193,7 @@ def handler(
         composer=TemplateEmailComposer(
             EmailRenderer(),
             UnsubscribeTokens("unit-test-secret-0123456789"),
+            LinkTokens("unit-test-secret-0123456789"),
             sender_address="Koppel <opdrachten@koppel.test>",
             public_base_url="http://notifier.test",
             clock=lambda: NOW,

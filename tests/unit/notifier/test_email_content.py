@@ -12,6 +12,7 @@ import pytest
 
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.email_sender import build_message, message_id
+from koppel_testing.email_links import email_links
 
 RENDERER = EmailRenderer()
 UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
@@ -19,7 +20,11 @@ UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
 
 def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str, Any]) -> None:
     email = RENDERER.match_found(
-        language="nl", name="Anouk", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+        language="nl",
+        name="Anouk",
+        match=found_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(found_payload),
     )
     assert email.subject == "Nieuwe opdracht: Senior communicatieadviseur participatie"
     for fragment in [
@@ -45,7 +50,11 @@ def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str
 
 def test_english_email(found_payload: dict[str, Any]) -> None:
     email = RENDERER.match_found(
-        language="en", name="Sam", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+        language="en",
+        name="Sam",
+        match=found_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(found_payload),
     )
     assert email.subject == "New assignment: Senior communicatieadviseur participatie"
     for fragment in [
@@ -70,7 +79,11 @@ def test_confidential_assignments_never_name_the_organisation(
     # The summary already drops the name; the template must not find another way to show it.
     assert confidential_payload["assignment"]["organization"]["name"] is None
     email = RENDERER.match_found(
-        language=language, name="Anouk", match=confidential_payload, unsubscribe_url=UNSUBSCRIBE
+        language=language,
+        name="Anouk",
+        match=confidential_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(confidential_payload),
     )
     for part in (email.subject, email.text, email.html):
         assert "Zeist" not in part
@@ -88,7 +101,11 @@ def test_a_name_leaking_into_a_confidential_payload_is_still_masked(
     payload = make_match(visibility="confidential")
     payload["assignment"]["organization"]["name"] = "Gemeente Zeist"
     email = RENDERER.match_found(
-        language="nl", name="Anouk", match=payload, unsubscribe_url=UNSUBSCRIBE
+        language="nl",
+        name="Anouk",
+        match=payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(payload),
     )
     assert "Gemeente Zeist" not in email.text + email.html
 
@@ -96,7 +113,11 @@ def test_a_name_leaking_into_a_confidential_payload_is_still_masked(
 def test_html_is_escaped_but_text_is_not(make_match: Callable[..., dict[str, Any]]) -> None:
     payload = make_match(title="Adviseur <script>alert(1)</script> & co")
     email = RENDERER.match_found(
-        language="nl", name="<b>Anouk</b>", match=payload, unsubscribe_url=UNSUBSCRIBE
+        language="nl",
+        name="<b>Anouk</b>",
+        match=payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(payload),
     )
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html
@@ -113,6 +134,7 @@ def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> 
         matches=[first, second],
         day=date(2026, 3, 2),
         unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(first, second),
     )
     assert email.subject.startswith("Je opdrachten van vandaag (2): ")
     assert "Woordvoerder crisiscommunicatie" in email.text
@@ -123,7 +145,11 @@ def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> 
 
 def test_message_structure_and_headers(found_payload: dict[str, Any]) -> None:
     content = RENDERER.match_found(
-        language="nl", name="Anouk", match=found_payload, unsubscribe_url=UNSUBSCRIBE
+        language="nl",
+        name="Anouk",
+        match=found_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(found_payload),
     )
     built = build_message(
         content,
@@ -171,6 +197,10 @@ def test_the_organisation_type_is_not_repeated_after_a_name_that_says_it(
     organization = {**assignment["organization"], "name": name, "type": kind}
     match = {**found_payload, "assignment": {**assignment, "organization": organization}}
     email = RENDERER.match_found(
-        language="nl", name="Anouk", match=match, unsubscribe_url=UNSUBSCRIBE
+        language="nl",
+        name="Anouk",
+        match=match,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(match),
     )
     assert f"Organisatie:    {shown}\n" in email.text

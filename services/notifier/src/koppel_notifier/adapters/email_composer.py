@@ -1,4 +1,5 @@
-"""The MIME message of an email delivery: content from the templates, one-click unsubscribe."""
+"""The MIME message of an email delivery: content from the templates, one-click unsubscribe,
+fresh links to the consultant's page and answer links for each match."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from koppel_notifier.adapters.email_renderer import EmailRenderer, RenderedEmail
+from koppel.vocabulary import Answer
+from koppel_notifier.adapters.email_renderer import EmailRenderer, MatchLinks, RenderedEmail
 from koppel_notifier.adapters.email_sender import build_message
+from koppel_notifier.adapters.link_tokens import LinkTokens
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.domain.digest_schedule import AMSTERDAM
 from koppel_notifier.domain.model import Contact, Delivery
@@ -19,6 +22,7 @@ class TemplateEmailComposer:
         self,
         renderer: EmailRenderer,
         tokens: UnsubscribeTokens,
+        links: LinkTokens,
         *,
         sender_address: str,
         public_base_url: str,
@@ -26,6 +30,7 @@ class TemplateEmailComposer:
     ) -> None:
         self._renderer = renderer
         self._tokens = tokens
+        self._links = links
         self._sender_address = sender_address
         self._public_base_url = public_base_url.rstrip("/")
         self._clock = clock
@@ -39,6 +44,7 @@ class TemplateEmailComposer:
             name=contact.name or "",
             match=delivery.payload,
             unsubscribe_url=unsubscribe_url,
+            links=self._match_links(contact, [delivery.payload]),
         )
         return self._message(delivery, contact, content, unsubscribe_url)
 
@@ -53,8 +59,26 @@ class TemplateEmailComposer:
             matches=items,
             day=_digest_day(delivery),
             unsubscribe_url=unsubscribe_url,
+            links=self._match_links(contact, items),
         )
         return self._message(delivery, contact, content, unsubscribe_url)
+
+    def _match_links(self, contact: Contact, matches: list[dict[str, Any]]) -> MatchLinks:
+        """The page link and, per match, links proposing each answer (fresh tokens)."""
+        base, consultant_id = self._public_base_url, contact.consultant_id
+        match_ids = [str(match["match_id"]) for match in matches]
+
+        def answer_urls(answer: Answer) -> dict[str, str]:
+            return {
+                match_id: f"{base}/a/{self._links.answer(consultant_id, match_id, answer)}"
+                for match_id in match_ids
+            }
+
+        return MatchLinks(
+            page=f"{base}/m/{self._links.page(consultant_id)}",
+            interested=answer_urls(Answer.INTERESTED),
+            not_interested=answer_urls(Answer.NOT_INTERESTED),
+        )
 
     def _unsubscribe_url(self, contact: Contact) -> str:
         token = self._tokens.issue(contact.consultant_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,9 +23,21 @@ class RenderedEmail:
 
 
 @dataclass(frozen=True)
+class MatchLinks:
+    """The consultant's links in one email: their page, and an answer link per match id.
+
+    Each answer link opens a confirmation page (a GET never answers)."""
+
+    page: str
+    interested: Mapping[str, str]
+    not_interested: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class MatchView:
     """One match as an email shows it; title and organisation are masked when confidential."""
 
+    match_id: str
     title: str
     organization: str
     confidential: bool
@@ -52,7 +65,13 @@ class EmailRenderer:
         )
 
     def match_found(
-        self, *, language: str, name: str, match: dict[str, Any], unsubscribe_url: str
+        self,
+        *,
+        language: str,
+        name: str,
+        match: dict[str, Any],
+        unsubscribe_url: str,
+        links: MatchLinks,
     ) -> RenderedEmail:
         """One instant notification about one match."""
         lang = _language(language)
@@ -61,7 +80,7 @@ class EmailRenderer:
         subject = (
             f"Nieuwe opdracht: {view.title}" if lang == "nl" else f"New assignment: {view.title}"
         )
-        return self._render("match_found", lang, subject, context)
+        return self._render("match_found", lang, subject, context, links)
 
     def digest(
         self,
@@ -71,6 +90,7 @@ class EmailRenderer:
         matches: list[dict[str, Any]],
         day: date,
         unsubscribe_url: str,
+        links: MatchLinks,
     ) -> RenderedEmail:
         """The day's digest listing every still-valid match."""
         lang = _language(language)
@@ -89,11 +109,18 @@ class EmailRenderer:
             "day": long_date(day, lang),
             "unsubscribe_url": unsubscribe_url,
         }
-        return self._render("digest", lang, subject, context)
+        return self._render("digest", lang, subject, context, links)
 
     def _render(
-        self, template: str, language: str, subject: str, context: dict[str, Any]
+        self,
+        template: str,
+        language: str,
+        subject: str,
+        context: dict[str, Any],
+        links: MatchLinks,
     ) -> RenderedEmail:
+        """Every email about matches carries `links`: the `_match.*` partials use them."""
+        context = {**context, "links": links}
         text = self._env.get_template(f"{template}.{language}.txt").render(context)
         html = self._env.get_template(f"{template}.{language}.html").render(context)
         return RenderedEmail(subject=subject, text=text, html=html)
@@ -145,6 +172,7 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
             else f"{days} {'day' if days == 1 else 'days'} a week in the office"
         )
     return MatchView(
+        match_id=str(match["match_id"]),
         title=shown_title(assignment, language),
         organization=organization_text,
         confidential=confidential,
