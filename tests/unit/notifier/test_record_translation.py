@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import ConsultantProfile, MatchWithdrawn
+from koppel.contract import ConsultantProfile, MatchFound, MatchUpdated, MatchWithdrawn
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS, MATCHES
-from koppel.vocabulary import WithdrawalReason
+from koppel.vocabulary import VisibleField, WithdrawalReason
 from koppel_notifier.domain.commands import ConsultantErased, MatchEvent, ProfileChanged
 from koppel_notifier.domain.model import ChannelName, Kind
 from koppel_notifier.entrypoints.record_translation import Unusable, translate
@@ -75,6 +75,20 @@ def test_a_profile_becomes_a_contact_with_the_secret_kept_sealed() -> None:
     assert KEYRING.open(contact.webhook_secret, consultant_id="c-1") == SECRET
     assert contact.language == "en"
     assert contact.reachable
+
+
+def test_an_update_is_read_as_its_own_kind_with_what_changed(
+    found_payload: dict[str, Any],
+) -> None:
+    found = MatchFound.model_validate(found_payload)
+    changed = [VisibleField.HOURS_PER_WEEK, VisibleField.CLOSES_AT]
+    data = MatchUpdated(**found.model_dump(), changed=changed)
+    value, headers = record(EventType.MATCH_UPDATED, data)
+    command = translate(MATCHES, b"c-1", value, headers, keyring=KEYRING)
+    assert isinstance(command, MatchEvent)
+    assert (command.notice.kind, command.notice.revision) == (Kind.UPDATED, found.revision)
+    assert command.notice.payload["changed"] == ["hours_per_week", "closes_at"]
+    assert command.notice.event_key == f"{found.match_id}|match.updated|{found.revision}"
 
 
 @pytest.mark.parametrize("changes", [{"consent": False}, {"active": False}])

@@ -19,7 +19,7 @@ import asyncpg
 
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
-from koppel_notifier.service_layer.ports import Capacity
+from koppel_notifier.service_layer.ports import Capacity, DigestItem
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
 
@@ -106,17 +106,18 @@ class PostgresDeliveryStore:
         )
         return [_delivery(row) for row in sorted(rows, key=lambda row: row["due_at"])]
 
-    async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
-        """Payloads of the matches still in a digest (withdrawn ones were cancelled)."""
+    async def digest_items(self, digest_id: str) -> list[DigestItem]:
+        """The entries still in a digest (a match withdrawn before it went out was
+        cancelled), best score first."""
         rows = await self._pool.fetch(
             """
-            SELECT payload FROM notifier_deliveries
+            SELECT kind, payload FROM notifier_deliveries
             WHERE digest_id = $1 AND status = 'digested' AND payload IS NOT NULL
-            ORDER BY (payload->>'score')::float DESC, occurred_at
+            ORDER BY (payload->>'score')::float DESC NULLS LAST, occurred_at
             """,
             uuid.UUID(digest_id),
         )
-        return [json.loads(row["payload"]) for row in rows]
+        return [DigestItem(Kind(row["kind"]), json.loads(row["payload"])) for row in rows]
 
     async def delivered(
         self, delivery: Delivery, *, match_ids: Sequence[str], now: datetime

@@ -14,7 +14,8 @@ from koppel_notifier.adapters.email_sender import build_message
 from koppel_notifier.adapters.link_tokens import LinkTokens
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.domain.digest_schedule import AMSTERDAM
-from koppel_notifier.domain.model import Contact, Delivery
+from koppel_notifier.domain.model import Contact, Delivery, Kind
+from koppel_notifier.service_layer.ports import DigestItem
 
 
 class TemplateEmailComposer:
@@ -48,18 +49,49 @@ class TemplateEmailComposer:
         )
         return self._message(delivery, contact, content, unsubscribe_url)
 
-    def digest(
-        self, delivery: Delivery, contact: Contact, items: list[dict[str, Any]]
-    ) -> EmailMessage:
-        """The day's digest of `items` (match payloads, best first)."""
+    def match_updated(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """An update of a match; `delivery.payload` is the `match.updated` data."""
+        assert delivery.payload is not None
         unsubscribe_url = self._unsubscribe_url(contact)
+        content = self._renderer.match_updated(
+            language=contact.language,
+            name=contact.name or "",
+            match=delivery.payload,
+            unsubscribe_url=unsubscribe_url,
+            links=self._match_links(contact, [delivery.payload]),
+        )
+        return self._message(delivery, contact, content, unsubscribe_url)
+
+    def match_withdrawn(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """A match is gone; `delivery.payload` is the `match.withdrawn` data with the
+        assignment's summary."""
+        assert delivery.payload is not None
+        unsubscribe_url = self._unsubscribe_url(contact)
+        content = self._renderer.match_withdrawn(
+            language=contact.language,
+            name=contact.name or "",
+            match=delivery.payload,
+            unsubscribe_url=unsubscribe_url,
+            links=self._match_links(contact, [delivery.payload]),
+        )
+        return self._message(delivery, contact, content, unsubscribe_url)
+
+    def digest(self, delivery: Delivery, contact: Contact, items: list[DigestItem]) -> EmailMessage:
+        """The day's digest of `items` (best first), in sections by kind."""
+        unsubscribe_url = self._unsubscribe_url(contact)
+
+        def of(kind: Kind) -> list[dict[str, Any]]:
+            return [item.payload for item in items if item.kind is kind]
+
         content = self._renderer.digest(
             language=contact.language,
             name=contact.name or "",
-            matches=items,
+            matches=of(Kind.FOUND),
+            updated=of(Kind.UPDATED),
+            withdrawn=of(Kind.WITHDRAWN),
             day=_digest_day(delivery),
             unsubscribe_url=unsubscribe_url,
-            links=self._match_links(contact, items),
+            links=self._match_links(contact, [item.payload for item in items]),
         )
         return self._message(delivery, contact, content, unsubscribe_url)
 

@@ -27,7 +27,7 @@ class ResponseStore:
 
     async def record(self, answer: MatchResponded) -> bool:
         """Store `answer` unless a later one is stored or the consultant was erased after it;
-        whether it is now the stored answer."""
+        whether it changed what is stored (a replay does not)."""
         stored: bool | None = await self._db.fetchval(
             f"""
             INSERT INTO notifier_responses ({_COLUMNS})
@@ -40,7 +40,12 @@ class ResponseStore:
                 assignment_id = EXCLUDED.assignment_id, response = EXCLUDED.response,
                 reason = EXCLUDED.reason, note = EXCLUDED.note, via = EXCLUDED.via,
                 responded_at = EXCLUDED.responded_at
-            WHERE notifier_responses.responded_at <= EXCLUDED.responded_at
+            WHERE notifier_responses.responded_at < EXCLUDED.responded_at
+               OR (notifier_responses.responded_at = EXCLUDED.responded_at
+                   AND (notifier_responses.response, notifier_responses.reason,
+                        notifier_responses.note, notifier_responses.via)
+                       IS DISTINCT FROM
+                       (EXCLUDED.response, EXCLUDED.reason, EXCLUDED.note, EXCLUDED.via))
             RETURNING true
             """,  # noqa: S608 - fixed column list
             answer.match_id,
