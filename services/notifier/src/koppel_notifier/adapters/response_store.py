@@ -3,7 +3,9 @@
 The same answer reaches this table twice — written at once by the page that took it, and
 again when the consumer reads it back from `koppel.responses.v1` — and records of one match
 can arrive late, so every write is conditional on `responded_at`: the latest answer wins,
-an older one changes nothing, and a withdrawal removes only an answer it is not older than.
+an older one changes nothing, and a withdrawal removes only an answer it is not older than
+and leaves a mark (`notifier_response_withdrawals`) that keeps an older answer, read back
+from the topic after the page took it back, from returning.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class ResponseStore:
             SELECT $1, $2, $3, $4, $5, $6, $7, $8
             WHERE NOT EXISTS (
                 SELECT 1 FROM notifier_erasures WHERE consultant_key = $9 AND erased_at >= $8
+            ) AND NOT EXISTS (
+                SELECT 1 FROM notifier_response_withdrawals
+                WHERE match_id = $1 AND withdrawn_at >= $8
             )
             ON CONFLICT (match_id) DO UPDATE SET
                 consultant_id = EXCLUDED.consultant_id,
@@ -64,6 +69,12 @@ class ResponseStore:
         """Remove the match's answer unless it was given after the withdrawal; whether one went."""
         removed: bool | None = await self._db.fetchval(
             """
+            WITH mark AS (
+                INSERT INTO notifier_response_withdrawals (match_id, consultant_id, withdrawn_at)
+                VALUES ($1, $2, $3)
+                ON CONFLICT (match_id) DO UPDATE SET withdrawn_at = greatest(
+                    notifier_response_withdrawals.withdrawn_at, EXCLUDED.withdrawn_at)
+            )
             DELETE FROM notifier_responses
             WHERE match_id = $1 AND consultant_id = $2 AND responded_at <= $3
             RETURNING true
@@ -93,6 +104,9 @@ class ResponseStore:
         """Delete every answer of the consultant (GDPR erasure)."""
         await self._db.execute(
             "DELETE FROM notifier_responses WHERE consultant_id = $1", consultant_id
+        )
+        await self._db.execute(
+            "DELETE FROM notifier_response_withdrawals WHERE consultant_id = $1", consultant_id
         )
 
 
