@@ -8,7 +8,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo uv)
 WITH_INFRA := eval "$$(bash deploy/local/up.sh)";
 PYTEST_ARGS ?=
 
-.PHONY: help install lint format test test-unit up down run bench chaos fuzz topics migrate schemas asyncapi
+.PHONY: help install lint format test test-unit up down run bench chaos fuzz topics migrate schemas asyncapi screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,3 +64,8 @@ schemas: install ## Regenerate the payload JSON Schemas under docs/schemas
 
 asyncapi: install ## Regenerate docs/asyncapi.json
 	uv run koppel-intake asyncapi > docs/asyncapi.json
+
+screenshots: install ## The browser test, writing the consultant's page at phone and desktop width to docs/screenshots
+	bash deploy/local/chromium.sh
+	mkdir -p docs/screenshots
+	$(WITH_INFRA) KOPPEL_SCREENSHOTS=$$PWD/docs/screenshots uv run pytest -p no:cacheprovider tests/integration/notifier/test_page_in_browser.py

@@ -8,7 +8,8 @@
 - `notifier`: a factory starting the notifier in-process on a fresh database with a unique
   consumer group whose offsets are first committed at the current end of the topics, so it
   sees only what the test publishes.
-- `kafka_io`: publishes profiles and match events onto the real topics.
+- `kafka_io`: publishes profiles, match events and answers onto the real topics.
+- `dead_letters`: reads what is dead-lettered from a topic from now on.
 
 Every consultant id carries the test's `unique_id`.
 """
@@ -20,16 +21,16 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.applications import Starlette
@@ -43,12 +44,15 @@ from koppel.contract import (
     AssignmentSummary,
     ConsultantProfile,
     MatchFound,
+    MatchResponded,
+    MatchResponseWithdrawn,
+    MatchUpdated,
     MatchWithdrawn,
     match_id_for,
 )
 from koppel.event_types import EventType, Source
-from koppel.topics import CONSULTANTS, MATCHES
-from koppel.vocabulary import WithdrawalReason
+from koppel.topics import CONSULTANTS, MATCHES, RESPONSES
+from koppel.vocabulary import Answer, AnswerVia, VisibleField, WithdrawalReason
 from koppel_demo.sandbox import free_port, start_group_at_end
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
@@ -295,21 +299,78 @@ class KafkaIO:
         await self._match(EventType.MATCH_FOUND, consultant_id, data, traceparent)
         return match_id
 
+    async def updated(
+        self,
+        consultant_id: str,
+        assignment: Assignment,
+        changed: list[VisibleField],
+        revision: int = 2,
+        score: float = 0.8,
+    ) -> str:
+        match_id = match_id_for(assignment.id, consultant_id)
+        data = MatchUpdated(
+            match_id=match_id,
+            consultant_id=consultant_id,
+            assignment=AssignmentSummary.of(assignment),
+            score=score,
+            reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
+            revision=revision,
+            changed=changed,
+        )
+        await self._match(EventType.MATCH_UPDATED, consultant_id, data)
+        return match_id
+
     async def withdrawn(
         self,
         consultant_id: str,
         assignment: Assignment,
         reason: WithdrawalReason = WithdrawalReason.ASSIGNMENT_FILLED,
+        *,
+        with_summary: bool = False,
     ) -> str:
         match_id = match_id_for(assignment.id, consultant_id)
         data = MatchWithdrawn(
             match_id=match_id,
             consultant_id=consultant_id,
             assignment_id=assignment.id,
+            assignment=AssignmentSummary.of(assignment) if with_summary else None,
             reason=reason,
         )
         await self._match(EventType.MATCH_WITHDRAWN, consultant_id, data)
         return match_id
+
+    async def responded(
+        self, consultant_id: str, assignment: Assignment, response: Answer, at: datetime
+    ) -> MatchResponded:
+        data = MatchResponded(
+            match_id=match_id_for(assignment.id, consultant_id),
+            consultant_id=consultant_id,
+            assignment_id=assignment.id,
+            response=response,
+            responded_at=at,
+            via=AnswerVia.API,
+        )
+        await self._answer(EventType.MATCH_RESPONDED, data.match_id, data)
+        return data
+
+    async def response_withdrawn(
+        self, consultant_id: str, assignment: Assignment, at: datetime
+    ) -> None:
+        data = MatchResponseWithdrawn(
+            match_id=match_id_for(assignment.id, consultant_id),
+            consultant_id=consultant_id,
+            assignment_id=assignment.id,
+            withdrawn_at=at,
+            via=AnswerVia.API,
+        )
+        await self._answer(EventType.MATCH_RESPONSE_WITHDRAWN, data.match_id, data)
+
+    async def _answer(self, event_type: EventType, match_id: str, data: Any) -> None:
+        event = new_event(event_type, source=Source.INTAKE, subject=match_id, data=data)
+        value, headers = encode(event)
+        await self._producer.send_and_wait(
+            RESPONSES, value=value, key=match_id.encode(), headers=headers
+        )
 
     async def raw(
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
@@ -344,6 +405,40 @@ async def kafka_io(kafka: str) -> AsyncIterator[KafkaIO]:
         yield KafkaIO(producer)
     finally:
         await producer.stop()
+
+
+class DeadLetters:
+    """What arrives on one dead-letter topic after it was opened."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+
+    async def of(self, key: str) -> dict[str, bytes]:
+        """The headers of the next dead letter keyed `key` (30 s at most)."""
+        async with asyncio.timeout(30):
+            while True:
+                record = await self._consumer.getone()
+                if record.key == key.encode():
+                    return dict(record.headers)
+
+
+@pytest.fixture
+def dead_letters(kafka: str) -> Callable[[str], AbstractAsyncContextManager[DeadLetters]]:
+    """`async with dead_letters(topic) as letters: ... await letters.of(key)`"""
+
+    @asynccontextmanager
+    async def open_dlq(topic: str) -> AsyncIterator[DeadLetters]:
+        consumer = AIOKafkaConsumer(
+            f"{topic}.dlq", bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
+        )
+        await consumer.start()
+        try:
+            await consumer.seek_to_end()
+            yield DeadLetters(consumer)
+        finally:
+            await consumer.stop()
+
+    return open_dlq
 
 
 # ---------------------------------------------------------------- the notifier
@@ -398,7 +493,7 @@ async def notifier(
         env = notifier_env(
             database_url=fresh_database, kafka=kafka, smtp=smtp_sink, group_id=group_id, **options
         )
-        await start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS))
+        await start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS, RESPONSES))
         running = await build(Settings(**env), **build_options)  # type: ignore[arg-type]
         await running.start()
         try:

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from koppel.topics import CONSULTANTS, MATCHES
+from koppel.topics import CONSULTANTS, MATCHES, RESPONSES
 from koppel_testing import WEBHOOK_SECRET as SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -39,7 +39,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_no_email(
 ) -> None:  # fmt: skip
     conftest = sys.modules[type(receiver).__module__]
     group_id = f"notifier-crash-{unique_id}-{uuid.uuid4().hex[:6]}"
-    await conftest.start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS))
+    await conftest.start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS, RESPONSES))
     port = conftest.free_port()
     env = {
         **os.environ,

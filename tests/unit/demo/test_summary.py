@@ -278,6 +278,66 @@ def test_in_digest_mode_only_the_webhook_goes_at_once(tmp_path: Path) -> None:
     assert summary["matches"]["for_daily_digest"] == 1
 
 
+def test_the_summary_names_the_page_of_a_demo_consultant(tmp_path: Path) -> None:
+    profiles, job, now = (
+        consultants(1, 1, today=TODAY),
+        assignments(1, 1, today=TODAY)[0],
+        datetime.now(UTC),
+    )
+    person, ours = profiles[0], "3333-cc"
+    match_id = match_id_for(job.id, person.id)
+    found = MatchFound(
+        match_id=match_id,
+        consultant_id=person.id,
+        assignment=AssignmentSummary.of(job),
+        score=0.8,
+        reasons=["Opdracht op jouw niveau"],
+    )
+    delivered = NotificationDelivered(
+        notification_id=ours,
+        match_ids=[match_id],
+        consultant_id=person.id,
+        channel=Channel.EMAIL,
+        kind="match.found",
+        attempts=1,
+        delivered_at=now,
+    )
+    tally = Tally(frozenset({person.id, job.id}))
+    _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=now)
+    _record(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    page = "http://127.0.0.1:8002/m/eyJjIjoiYy0xIn0.aw-N.sig_-x"
+    for name, message_id, link in (
+        ("a.eml", "<9999@x.test>", "http://127.0.0.1:8002/m/someone-else"),
+        ("b.eml", f"<{ours}@koppel.local>", page),
+    ):
+        (mail / name).write_bytes(
+            f"Message-ID: {message_id}\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n"
+            f"  Al je matches:    {link}\r\n".encode()
+        )
+
+    summary = summarise(
+        profiles=profiles,
+        jobs=[job],
+        consultants_loaded=LoadResult(),
+        assignments_loaded=LoadResult(),
+        tally=tally,
+        load_seconds=0,
+        wait_seconds=0,
+        mail_dir=mail,
+        webhook_log=tmp_path / "none.jsonl",
+        started_at=0,
+    )
+    console = Console(record=True, width=200)
+    render(summary, console, inbox_url="http://127.0.0.1:8025")
+
+    assert summary["page_link"] == page
+    assert f"A consultant's page (their matches, with answer buttons): {page}" in (
+        console.export_text()
+    )
+
+
 def test_the_rendered_summary_tells_where_to_look(tmp_path: Path) -> None:
     profiles = consultants(2, 1, today=TODAY)
     summary = _summarise(

@@ -12,6 +12,7 @@ import pytest
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.domain.model import Kind
 from koppel_notifier.domain.webhook_body import webhook_body
+from koppel_testing.email_links import email_links
 
 RENDERER = EmailRenderer()
 UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
@@ -42,11 +43,13 @@ def _assert_hidden(*parts: str) -> None:
 def test_an_email_shows_the_built_title_in_the_consultants_language(
     language: str, make_match: MatchBuilder
 ) -> None:
+    match = _confidential(make_match)
     email = RENDERER.match_found(
         language=language,
         name="Anouk",
-        match=_confidential(make_match),
+        match=match,
         unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(match),
     )
 
     _assert_hidden(email.subject, email.text, email.html)
@@ -68,6 +71,7 @@ def test_a_digest_shows_built_and_public_titles_only(
         matches=[built, given],
         day=date(2026, 3, 2),
         unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(built, given),
     )
 
     _assert_hidden(email.subject, email.text, email.html)
@@ -110,7 +114,11 @@ def test_a_public_assignment_keeps_its_title_everywhere(make_match: MatchBuilder
     payload = {**make_match(title=SECRET_TITLE), "language": "en"}
 
     email = RENDERER.match_found(
-        language="en", name="Sam", match=payload, unsubscribe_url=UNSUBSCRIBE
+        language="en",
+        name="Sam",
+        match=payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(payload),
     )
     body = webhook_body(
         Kind.FOUND, datetime(2026, 3, 1, 9, tzinfo=UTC), payload, consultant_language="en"

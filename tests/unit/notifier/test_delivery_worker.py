@@ -15,6 +15,7 @@ import pytest
 from koppel.secret_sealing import SecretKeyring, new_key
 from koppel_notifier.adapters.email_composer import TemplateEmailComposer
 from koppel_notifier.adapters.email_renderer import EmailRenderer
+from koppel_notifier.adapters.link_tokens import LinkTokens
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.domain.model import ChannelName, Contact, Delivery, Kind
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
@@ -22,7 +23,7 @@ from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLimits
 from koppel_notifier.metrics import NotifierMetrics
 from koppel_notifier.service_layer.delivery import DeliveryHandler
-from koppel_notifier.service_layer.ports import Capacity
+from koppel_notifier.service_layer.ports import Capacity, DigestItem
 from koppel_testing import WEBHOOK_SECRET as SECRET
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -46,7 +47,7 @@ class FakeDeliveryStore:
     def __init__(self, script: Sequence[list[Delivery] | Exception] = ()) -> None:
         self._script = list(script)
         self.claims = 0
-        self.digests: dict[str, list[dict[str, Any]]] = {}
+        self.digests: dict[str, list[DigestItem]] = {}
         self.delivered_ids: list[str] = []
         self.finished_digests: list[str] = []
         self.retries: list[tuple[str, float, str]] = []
@@ -63,7 +64,7 @@ class FakeDeliveryStore:
             raise step
         return step
 
-    async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
+    async def digest_items(self, digest_id: str) -> list[DigestItem]:
         return self.digests.get(digest_id, [])
 
     async def delivered(
@@ -192,6 +193,7 @@ def handler(
         composer=TemplateEmailComposer(
             EmailRenderer(),
             UnsubscribeTokens("unit-test-secret-0123456789"),
+            LinkTokens("unit-test-secret-0123456789"),
             sender_address="Koppel <opdrachten@koppel.test>",
             public_base_url="http://notifier.test",
             clock=lambda: NOW,
@@ -202,6 +204,12 @@ def handler(
         clock=lambda: NOW,
         successes=successes,
     )
+
+
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
 
 
 def counted(metrics: NotifierMetrics, channel: str, outcome: str) -> float | None:
@@ -353,7 +361,7 @@ async def test_a_digest_sends_what_is_left_in_it_and_finishes_its_items(
 ) -> None:
     store, email = FakeDeliveryStore(), FakeEmail()
     digest = delivery(1, channel=ChannelName.EMAIL, kind=Kind.DIGEST, payload={"day": "2026-03-02"})
-    store.digests[digest.id] = [found_payload]
+    store.digests[digest.id] = [DigestItem(Kind.FOUND, found_payload)]
     await handler(store, email=email).deliver(digest)
     [message] = email.sent
     assert message["To"] == "Anouk de Vries <anouk1@example.nl>"
@@ -367,6 +375,56 @@ async def test_a_digest_emptied_by_withdrawals_is_cancelled() -> None:
     await handler(store, email=email).deliver(digest)
     assert email.sent == []
     assert store.cancelled == [(digest.id, "nothing left to send")]
+
+
+async def test_a_withdrawal_email_reaches_a_webhook_only_consultant_unless_unsubscribed(
+    found_payload: dict[str, Any],
+) -> None:
+    store, email = FakeDeliveryStore(), FakeEmail()
+    payload = {
+        "match_id": "m-1",
+        "consultant_id": "c-1",
+        "assignment_id": "a-1",
+        "assignment": found_payload["assignment"],
+        "reason": "assignment_filled",
+    }
+    webhook_only = contact(1, channels=frozenset({ChannelName.WEBHOOK}))
+    gone = delivery(1, channel=ChannelName.EMAIL, kind=Kind.WITHDRAWN, payload=payload)
+    await handler(store, email=email).deliver(replace(gone, contact=webhook_only))
+    [message] = email.sent
+    assert message["Subject"] == "Vervallen: Senior communicatieadviseur participatie"
+    assert "De opdracht is vervuld." in plain_text(message)
+    unsubscribed = replace(webhook_only, email_blocked=True)
+    await handler(store, email=email).deliver(replace(gone, contact=unsubscribed))
+    assert len(email.sent) == 1
+    assert store.cancelled == [(gone.id, "consultant no longer reachable on this channel")]
+
+
+async def test_a_digest_shows_new_updated_and_withdrawn_matches_in_sections(
+    found_payload: dict[str, Any],
+) -> None:
+    store, email = FakeDeliveryStore(), FakeEmail()
+    digest = delivery(1, channel=ChannelName.EMAIL, kind=Kind.DIGEST, payload={"day": "2026-03-02"})
+    changed = {**found_payload, "match_id": "m-2", "changed": ["hours_per_week", "closes_at"]}
+    gone = {
+        "match_id": "m-3",
+        "assignment": found_payload["assignment"],
+        "reason": "assignment_expired",
+    }
+    store.digests[digest.id] = [
+        DigestItem(Kind.FOUND, found_payload),
+        DigestItem(Kind.UPDATED, changed),
+        DigestItem(Kind.WITHDRAWN, gone),
+    ]
+    await handler(store, email=email).deliver(digest)
+    [message] = email.sent
+    text = plain_text(message)
+    assert text.index("Dit zijn de opdrachten") < text.index("Gewijzigd (1)")
+    assert text.index("Gewijzigd (1)") < text.index("Vervallen (1)")
+    assert "Gewijzigd: uren per week, sluitingsdatum" in text
+    assert "De sluitingsdatum van de opdracht is verstreken." in text
+    assert message["Subject"].startswith("Je opdrachten van vandaag (3):")
+    assert store.finished_digests == [digest.id]
 
 
 # ---------------------------------------------------------------- the loop

@@ -3,262 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import copy
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, cast
 
-import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from koppel.cloudevents import encode, new_event
 from koppel.contract import MatchFound, match_id_for
 from koppel.dead_letters import DeadLetterCode
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring, new_key
-from koppel.topics import CONSULTANTS, MATCHES
+from koppel.topics import CONSULTANTS, MATCHES, RESPONSES
 from koppel.vocabulary import WithdrawalReason
-from koppel_notifier.domain.commands import (
-    Command,
-    ConsultantErased,
-    MatchEvent,
-    ProfileChanged,
-)
-from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice, PlannedDelivery
+from koppel_notifier.domain.commands import ConsultantErased
+from koppel_notifier.domain.model import ChannelName
 from koppel_notifier.entrypoints.kafka_consumer import InboxConsumer
 from koppel_notifier.metrics import NotifierMetrics
-from koppel_notifier.service_layer import inbox
-from koppel_notifier.service_layer.ports import AwaitingMatch, ConsultantState, StoredMatch
+from koppel_testing.notifier_inbox import (
+    T0,
+    FakeInbox,
+    answered,
+    contact,
+    found,
+    handled,
+    planned,
+    profile,
+    withdrawn,
+)
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KEYRING = SecretKeyring.parse(new_key("unit"))
-UNSENT = {"pending", "queued", "digested"}
 
 MatchBuilder = Callable[..., dict[str, Any]]
 Wait = Callable[..., Awaitable[None]]
-
-
-# ---------------------------------------------------------------- the fake inbox
-
-
-@dataclass
-class Row:
-    """A delivery row: what the use cases decide about, nothing of how it is sent."""
-
-    consultant_id: str
-    channel: ChannelName
-    kind: Kind
-    match_id: str
-    status: str
-    attempts: int = 0
-
-
-@dataclass
-class Event:
-    notice: MatchNotice
-    occurred_at: datetime
-    routed: bool
-
-
-@dataclass
-class Tables:
-    contacts: dict[str, Contact] = field(default_factory=dict)
-    erasures: dict[str, datetime] = field(default_factory=dict)
-    events: dict[str, Event] = field(default_factory=dict)
-    deliveries: dict[str, Row] = field(default_factory=dict)
-
-
-class FakeInboxStore:
-    """`InboxStore` over `Tables`; a consultant in `refused` makes writes fail as PostgreSQL
-    fails a record it refuses."""
-
-    def __init__(self, tables: Tables, refused: set[str]) -> None:
-        self.tables = tables
-        self._refused = refused
-
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        before = copy.deepcopy(self.tables)
-        try:
-            yield
-        except BaseException:
-            self.tables.__dict__.update(before.__dict__)
-            raise
-
-    async def consultant_state(self, consultant_id: str) -> ConsultantState:
-        return ConsultantState(
-            consultant_id in self.tables.contacts, self.tables.erasures.get(consultant_id)
-        )
-
-    async def save_contact(self, contact: Contact, *, mode: str) -> Contact:
-        self.tables.contacts[contact.consultant_id] = contact
-        return contact
-
-    async def erase(self, consultant_id: str, erased_at: datetime) -> None:
-        earlier = self.tables.erasures.get(consultant_id, erased_at)
-        self.tables.erasures[consultant_id] = max(earlier, erased_at)
-        self.tables.contacts.pop(consultant_id, None)
-        await self.forget_matches(consultant_id)
-
-    async def forget_matches(self, consultant_id: str) -> None:
-        for table in (self.tables.deliveries, self.tables.events):
-            for key in [key for key, row in table.items() if _owner(row) == consultant_id]:
-                del table[key]
-
-    async def store_match(self, notice: MatchNotice, occurred_at: datetime) -> StoredMatch:
-        if notice.consultant_id in self._refused:
-            raise asyncpg.DataError("invalid byte sequence for encoding UTF8: 0x00")
-        erased = self.tables.erasures.get(notice.consultant_id)
-        stale = erased is not None and erased >= occurred_at
-        contact = self.tables.contacts.get(notice.consultant_id)
-        inserted = not stale and notice.event_key not in self.tables.events
-        if inserted:
-            self.tables.events[notice.event_key] = Event(notice, occurred_at, contact is not None)
-        return StoredMatch(inserted, stale, contact, erased)
-
-    async def awaiting(self, consultant_id: str) -> list[AwaitingMatch]:
-        return [
-            AwaitingMatch(key, replace(event.notice, event_id=key), event.occurred_at)
-            for key, event in self.tables.events.items()
-            if event.notice.consultant_id == consultant_id and not event.routed
-        ]
-
-    async def mark_routed(self, event_key: str) -> None:
-        self.tables.events[event_key].routed = True
-
-    async def latest_revision(self, match_id: str) -> int:
-        found = [
-            event.notice.revision
-            for event in self.tables.events.values()
-            if event.notice.match_id == match_id and event.notice.kind is Kind.FOUND
-        ]
-        return max(found, default=0)
-
-    async def channels_told(self, match_id: str, consultant_id: str) -> set[ChannelName]:
-        return {
-            row.channel
-            for row in self._found(match_id, consultant_id)
-            if row.status in {"sending", "delivered"} or (row.status == "pending" and row.attempts)
-        }
-
-    async def cancel_unsent_found(self, match_id: str, consultant_id: str, why: str) -> None:
-        for row in self._found(match_id, consultant_id):
-            if row.status in UNSENT:
-                row.status = "cancelled"
-
-    async def cancel_unsent(self, consultant_id: str, channel: ChannelName, why: str) -> None:
-        for row in self.tables.deliveries.values():
-            if (row.consultant_id, row.channel) == (
-                consultant_id,
-                channel,
-            ) and row.status in UNSENT:
-                row.status = "cancelled"
-
-    async def release_queued(self, consultant_id: str) -> None:
-        for row in self.tables.deliveries.values():
-            if row.consultant_id == consultant_id and row.status == "queued":
-                row.status = "pending"
-
-    async def add_delivery(
-        self, key: str, planned: PlannedDelivery, notice: MatchNotice, occurred_at: datetime
-    ) -> None:
-        self.tables.deliveries.setdefault(
-            key,
-            Row(
-                notice.consultant_id,
-                planned.channel,
-                planned.kind,
-                notice.match_id,
-                planned.status.value,
-            ),
-        )
-
-    def _found(self, match_id: str, consultant_id: str) -> list[Row]:
-        return [
-            row
-            for row in self.tables.deliveries.values()
-            if (row.match_id, row.consultant_id, row.kind) == (match_id, consultant_id, Kind.FOUND)
-        ]
-
-
-def _owner(row: Row | Event) -> str:
-    return row.consultant_id if isinstance(row, Row) else row.notice.consultant_id
-
-
-class FakeInbox:
-    """`Inbox`: a transaction that raises leaves the tables as they were."""
-
-    def __init__(self, *, refused: Sequence[str] = (), failures: int = 0) -> None:
-        self.tables = Tables()
-        self.refused = set(refused)
-        self.failures = failures
-        """How many transactions fail first as if the database were away."""
-        self.committed = 0
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[FakeInboxStore]:
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionRefusedError("database away")
-        store = FakeInboxStore(self.tables, self.refused)
-        async with store.savepoint():
-            yield store
-        self.committed += 1
-
-
-# ---------------------------------------------------------------- builders
-
-
-def contact(consultant_id: str = "c-1", **changes: Any) -> Contact:
-    fields: dict[str, Any] = {
-        "consultant_id": consultant_id,
-        "name": "Anouk de Vries",
-        "email": "anouk@example.nl",
-        "language": "nl",
-        "channels": frozenset({ChannelName.EMAIL, ChannelName.WEBHOOK}),
-        "digest": False,
-        "min_score": 0.5,
-        "webhook_url": "https://hooks.example.nl/koppel",
-        "webhook_secret": "sealed:v1:unit",
-        "reachable": True,
-    }
-    fields.update(changes)
-    return Contact(**fields)
-
-
-def profile(at: datetime = T0, **changes: Any) -> ProfileChanged:
-    changed = contact(**changes)
-    return ProfileChanged(changed, "daily_digest" if changed.digest else "instant", at)
-
-
-def found(
-    match: str = "m-1", *, score: float = 0.8, revision: int = 1, at: datetime = T0
-) -> MatchEvent:
-    notice = MatchNotice(
-        f"e-{match}-{revision}", match, "c-1", Kind.FOUND, revision, score, {"match_id": match}
-    )
-    return MatchEvent(notice, at)
-
-
-def withdrawn(
-    match: str = "m-1", reason: WithdrawalReason = WithdrawalReason.ASSIGNMENT_FILLED
-) -> MatchEvent:
-    payload = {"match_id": match, "reason": reason.value}
-    notice = MatchNotice(f"w-{match}", match, "c-1", Kind.WITHDRAWN, 0, None, payload)
-    return MatchEvent(notice, T0 + timedelta(minutes=5))
-
-
-def planned(fake: FakeInbox) -> dict[str, str]:
-    """Each delivery's dedupe key and status."""
-    return {key: row.status for key, row in fake.tables.deliveries.items()}
-
-
-async def handled(fake: FakeInbox, *commands: Command) -> list[str]:
-    async with fake.transaction() as store:
-        return [await inbox.handle(store, command) for command in commands]
 
 
 # ---------------------------------------------------------------- the use cases
@@ -391,20 +168,17 @@ class FakeKafka:
 
     def __init__(self, batches: list[dict[TopicPartition, list[ConsumerRecord]]]) -> None:
         self._batches = batches
-        self._listener: ConsumerRebalanceListener | None = None
+        self._listener: Any = None
         self.seeks: list[tuple[TopicPartition, int]] = []
         self.commits: list[dict[TopicPartition, int]] = []
 
-    def subscribe(self, topics: list[str], *, listener: ConsumerRebalanceListener) -> None:
+    def subscribe(self, topics: list[str], *, listener: Any) -> None:
         self._listener = listener
 
     async def start(self) -> None:
-        assert self._listener is not None, "subscribe first"
         await self._listener.on_partitions_assigned([])
 
-    async def getmany(
-        self, *, timeout_ms: int, max_records: int
-    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[Any, Any]:
         if self._batches:
             return self._batches.pop(0)
         await asyncio.sleep(0.01)
@@ -413,7 +187,7 @@ class FakeKafka:
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self.seeks.append((partition, offset))
 
-    async def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+    async def commit(self, offsets: dict[TopicPartition, Any]) -> None:
         self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
 
     def assignment(self) -> set[TopicPartition]:
@@ -525,3 +299,38 @@ async def test_offsets_are_committed_after_the_batch_and_a_failed_write_is_read_
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_answers_are_recorded_unreadable_ones_dead_lettered_and_tombstones_ignored(
+    found_payload: dict[str, Any],
+) -> None:
+    fake, letters, metrics = FakeInbox(), FakeDeadLetters(), NotifierMetrics()
+    answer = answered().answer
+    event = new_event(
+        EventType.MATCH_RESPONDED, source=Source.INTAKE, subject=answer.match_id, data=answer
+    )
+    value, headers = encode(event)
+    key = answer.match_id.encode()
+    wrong = new_event(
+        EventType.MATCH_FOUND,
+        source=Source.MATCHER,
+        subject="c-1",
+        data=MatchFound.model_validate(found_payload),
+    )
+    wrong_value, wrong_headers = encode(wrong)
+    batch = [
+        _record(RESPONSES, 0, key, value, headers),
+        _record(RESPONSES, 1, key, b"{not json", []),
+        _record(RESPONSES, 2, key, wrong_value, wrong_headers),
+        _record(RESPONSES, 3, key, None, []),
+    ]
+    running, _ = consumer(fake, letters, metrics)
+    await running.apply({TopicPartition(RESPONSES, 0): batch})
+    assert fake.tables.answers == {answer.match_id: answer}
+    assert [(topic, code) for topic, _, code, _ in letters.letters] == [
+        (f"{RESPONSES}.dlq", DeadLetterCode.INVALID_ENVELOPE),
+        (f"{RESPONSES}.dlq", DeadLetterCode.UNKNOWN_TYPE),
+    ]
+    assert consumed(metrics, RESPONSES, "applied") == 1
+    assert consumed(metrics, RESPONSES, "ignored") == 1
+    assert consumed(metrics, RESPONSES, "dead_lettered") == 2

@@ -8,28 +8,46 @@ from typing import Any
 import pytest
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import ConsultantProfile, MatchWithdrawn
-from koppel.contract.common import ContractModel
+from koppel.contract import ConsultantProfile, MatchFound, MatchUpdated, MatchWithdrawn
 from koppel.event_types import EventType, Source
 from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS, MATCHES
-from koppel.vocabulary import WithdrawalReason
+from koppel.vocabulary import VisibleField, WithdrawalReason
 from koppel_notifier.domain.commands import ConsultantErased, MatchEvent, ProfileChanged
 from koppel_notifier.domain.model import ChannelName, Kind
 from koppel_notifier.entrypoints.record_translation import Unusable, translate
 from koppel_testing import WEBHOOK_SECRET as SECRET
-from koppel_testing.builders import consultant, webhook_notification
 
 KEYRING = SecretKeyring.parse(new_key("unit"))
 
 
 def profile(**changes: Any) -> ConsultantProfile:
-    """Consultant c-1, in English, on a daily digest by email and webhook."""
-    notification = webhook_notification(mode="daily_digest", min_score=0.7)
-    return consultant("c-1", language="en", notification=notification, **changes)
+    document: dict[str, Any] = {
+        "id": "c-1",
+        "name": "Anouk de Vries",
+        "email": "anouk@example.nl",
+        "language": "en",
+        "level": "senior",
+        "years_experience": 9,
+        "disciplines": ["citizen_participation"],
+        "home": {"city": "Utrecht", "province": "utrecht"},
+        "max_office_days_per_week": 3,
+        "available_from": "2026-03-01",
+        "hours_per_week": {"min": 24, "max": 32},
+        "consent": True,
+        "notification": {
+            "channels": ["email", "webhook"],
+            "mode": "daily_digest",
+            "min_score": 0.7,
+            "webhook_url": "https://hooks.example.nl/koppel",
+            "webhook_secret": SECRET,
+        },
+    }
+    document.update(changes)
+    return ConsultantProfile.model_validate(document)
 
 
-def record(event_type: EventType, data: ContractModel) -> tuple[bytes, list[tuple[str, bytes]]]:
+def record(event_type: EventType, data: Any) -> tuple[bytes, list[tuple[str, bytes]]]:
     return encode(new_event(event_type, source=Source.INTAKE, subject="c-1", data=data))
 
 
@@ -57,6 +75,20 @@ def test_a_profile_becomes_a_contact_with_the_secret_kept_sealed() -> None:
     assert KEYRING.open(contact.webhook_secret, consultant_id="c-1") == SECRET
     assert contact.language == "en"
     assert contact.reachable
+
+
+def test_an_update_is_read_as_its_own_kind_with_what_changed(
+    found_payload: dict[str, Any],
+) -> None:
+    found = MatchFound.model_validate(found_payload)
+    changed = [VisibleField.HOURS_PER_WEEK, VisibleField.CLOSES_AT]
+    data = MatchUpdated(**found.model_dump(), changed=changed)
+    value, headers = record(EventType.MATCH_UPDATED, data)
+    command = translate(MATCHES, b"c-1", value, headers, keyring=KEYRING)
+    assert isinstance(command, MatchEvent)
+    assert (command.notice.kind, command.notice.revision) == (Kind.UPDATED, found.revision)
+    assert command.notice.payload["changed"] == ["hours_per_week", "closes_at"]
+    assert command.notice.event_key == f"{found.match_id}|match.updated|{found.revision}"
 
 
 @pytest.mark.parametrize("changes", [{"consent": False}, {"active": False}])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice, Status
-from koppel_notifier.domain.routing import plan_found, plan_withdrawn
+from koppel_notifier.domain.routing import plan_found, plan_updated, plan_withdrawn
 from koppel_testing import WEBHOOK_SECRET
 
 CONTACT = Contact(
@@ -58,14 +58,56 @@ def test_blocked_channels_are_skipped() -> None:
 
 def test_withdrawal_is_announced_only_by_webhook_and_only_if_the_match_was() -> None:
     told = {ChannelName.EMAIL, ChannelName.WEBHOOK}
-    planned = plan_withdrawn(CONTACT, told)
+    planned = plan_withdrawn(CONTACT, told, interested=False)
     assert [(p.channel, p.kind) for p in planned] == [(ChannelName.WEBHOOK, Kind.WITHDRAWN)]
-    assert plan_withdrawn(CONTACT, {ChannelName.EMAIL}) == []
-    assert plan_withdrawn(replace(CONTACT, webhook_disabled=True), told) == []
+    assert plan_withdrawn(CONTACT, {ChannelName.EMAIL}, interested=False) == []
+    assert plan_withdrawn(replace(CONTACT, webhook_disabled=True), told, interested=False) == []
+
+
+def test_an_interested_consultant_is_told_of_a_withdrawal_by_email_whatever_the_channels() -> None:
+    webhook_only = replace(CONTACT, channels=frozenset({ChannelName.WEBHOOK}))
+    for contact in (CONTACT, webhook_only, replace(webhook_only, digest=True)):
+        planned = plan_withdrawn(contact, {ChannelName.WEBHOOK}, interested=True)
+        assert [(p.channel, p.kind, p.status) for p in planned] == [
+            (ChannelName.WEBHOOK, Kind.WITHDRAWN, Status.PENDING),
+            (ChannelName.EMAIL, Kind.WITHDRAWN, Status.PENDING),
+        ]
+    for unreachable in (
+        replace(webhook_only, email_blocked=True),
+        replace(webhook_only, email=None),
+        replace(webhook_only, reachable=False),
+    ):
+        assert plan_withdrawn(unreachable, set(), interested=True) == []
+
+
+def test_a_digest_consultant_told_by_email_gets_the_withdrawal_in_the_digest() -> None:
+    digest = replace(CONTACT, digest=True)
+    planned = plan_withdrawn(digest, {ChannelName.EMAIL}, interested=False)
+    assert [(p.channel, p.status) for p in planned] == [(ChannelName.EMAIL, Status.QUEUED)]
+    assert plan_withdrawn(digest, set(), interested=False) == []
+    assert plan_withdrawn(digest, {ChannelName.EMAIL}, interested=True) == planned
+
+
+def test_an_update_follows_the_announcement_and_is_new_where_there_was_none() -> None:
+    update = notice(0.4, Kind.UPDATED)
+    planned = plan_updated(CONTACT, update, {ChannelName.WEBHOOK})
+    assert [(p.channel, p.kind) for p in planned] == [(ChannelName.WEBHOOK, Kind.UPDATED)]
+    planned = plan_updated(CONTACT, notice(0.8, Kind.UPDATED), {ChannelName.WEBHOOK})
+    assert [(p.channel, p.kind) for p in planned] == [
+        (ChannelName.EMAIL, Kind.FOUND),
+        (ChannelName.WEBHOOK, Kind.UPDATED),
+    ]
+    digest = replace(CONTACT, digest=True)
+    [email, _] = plan_updated(digest, update, {ChannelName.EMAIL, ChannelName.WEBHOOK})
+    assert (email.kind, email.status) == (Kind.UPDATED, Status.QUEUED)
+    assert plan_updated(replace(CONTACT, reachable=False), update, {ChannelName.EMAIL}) == []
 
 
 def test_dedupe_keys_differ_by_revision_channel_and_kind() -> None:
     first = plan_found(CONTACT, notice())
     keys = {p.dedupe_key(notice()) for p in first}
     keys |= {p.dedupe_key(replace(notice(), revision=2)) for p in first}
-    assert len(keys) == 4
+    told = {ChannelName.EMAIL, ChannelName.WEBHOOK}
+    updates = plan_updated(CONTACT, replace(notice(kind=Kind.UPDATED), revision=2), told)
+    keys |= {p.dedupe_key(replace(notice(), revision=2)) for p in updates}
+    assert len(keys) == 6

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from koppel.migrations import migrate
 from koppel.postgres_pools import open_pool
 from koppel.startup import StartupGate, keep_trying, serve_behind_gate
+from koppel_notifier.adapters.answer_store import PostgresAnswers, PostgresMatchPages
 from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.adapters.digest_store import PostgresDigestStore
 from koppel_notifier.adapters.email_composer import TemplateEmailComposer
@@ -24,10 +25,13 @@ from koppel_notifier.adapters.email_sender import SmtpConfig, SmtpEmailSender
 from koppel_notifier.adapters.guarded_network import GuardedResolver, Lookup, system_lookup
 from koppel_notifier.adapters.inbox_store import PostgresInbox
 from koppel_notifier.adapters.kafka_producer import KafkaDeadLetters, OutboxPublisher, make_producer
+from koppel_notifier.adapters.link_tokens import LinkTokens
+from koppel_notifier.adapters.page_renderer import PageRenderer
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
 from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.entrypoints.background_loops import DigestClock, OutboxRelay
+from koppel_notifier.entrypoints.consultant_page import page_routes
 from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLimits
 from koppel_notifier.entrypoints.http import create_app
 from koppel_notifier.entrypoints.kafka_consumer import InboxConsumer, make_consumer
@@ -149,6 +153,7 @@ async def build(
         connections=settings.email_concurrency,
     )
     tokens = UnsubscribeTokens(settings.unsubscribe_key())
+    links = LinkTokens(settings.unsubscribe_key(), clock=clock)
     keyring = settings.secret_keyring()
     successes = SuccessBatcher(store, clock)
     handler = DeliveryHandler(
@@ -158,6 +163,7 @@ async def build(
         composer=TemplateEmailComposer(
             EmailRenderer(),
             tokens,
+            links,
             sender_address=settings.smtp_from,
             public_base_url=settings.public_base_url,
             clock=clock,
@@ -218,7 +224,22 @@ async def build(
         metrics=metrics,
         app=FastAPI(),
     )
-    notifier.app = create_app(store=store, tokens=tokens, metrics=metrics, ready=notifier.readiness)
+    consultant_page = page_routes(
+        tokens=links,
+        unsubscribe_tokens=tokens,
+        pages=PostgresMatchPages(pool),
+        answers=PostgresAnswers(pool),
+        renderer=PageRenderer(),
+        public_base_url=settings.public_base_url,
+        clock=clock,
+    )
+    notifier.app = create_app(
+        store=store,
+        tokens=tokens,
+        metrics=metrics,
+        ready=notifier.readiness,
+        consultant_page=consultant_page,
+    )
     return notifier
 
 

@@ -57,7 +57,8 @@ class Settings(DatabaseSettings, SecretKeySettings):
     unsubscribe_secret: SecretStr | None = Field(
         default=None,
         validation_alias=UNSUBSCRIBE_SECRET,
-        description="signs unsubscribe links; required unless development",
+        description="signs unsubscribe links, page links and answer links (one salt each);"
+        " required unless development",
     )
     unsubscribe_secret_file: Path | None = Field(
         default=None, validation_alias=f"{UNSUBSCRIBE_SECRET}_FILE"
@@ -121,7 +122,8 @@ class Settings(DatabaseSettings, SecretKeySettings):
         return self
 
     def unsubscribe_key(self) -> str:
-        """The secret signing unsubscribe links; weak ones are refused outside development."""
+        """The secret signing unsubscribe, page and answer links (itsdangerous derives one key
+        per purpose from it); weak ones are refused outside development."""
         secret = configured_secret(
             UNSUBSCRIBE_SECRET,
             self.unsubscribe_secret,

@@ -116,6 +116,10 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         f"({hooks['duplicates']} retried), in .local/webhooks/webhooks.jsonl"
         "\nThis summary as JSON: .local/demo/summary.json"
     )
+    if summary.get("page_link"):
+        console.print(
+            f"A consultant's page (their matches, with answer buttons): {summary['page_link']}"
+        )
     if emails["others"] or hooks["others"]:
         console.print(
             f"[yellow]Also {emails['others']} emails and {hooks['others']} webhooks about "

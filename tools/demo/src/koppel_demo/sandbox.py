@@ -36,7 +36,7 @@ from koppel import kafka_clients
 from koppel.kafka_clients import KafkaConnection
 from koppel.settings import kafka_from_environment
 from koppel.topic_reconciliation import ensure_topics
-from koppel.topics import CONSULTANTS, MATCHES, RAW, TOPICS
+from koppel.topics import CONSULTANTS, MATCHES, RAW, RESPONSES, TOPICS
 
 DEFAULT_SERVER_DSN = "postgresql://koppel:koppel@127.0.0.1:5432/koppel"
 
@@ -133,7 +133,7 @@ async def prepare(server_dsn: str, kafka: KafkaConnection | str, checkout: Path)
     database = database_name(checkout)
     await recreate_database(server_dsn, database)
     groups = group_ids(f"{int(time.time()):x}")
-    await start_group_at_end(kafka, groups["NOTIFIER_GROUP_ID"], [MATCHES, CONSULTANTS])
+    await start_group_at_end(kafka, groups["NOTIFIER_GROUP_ID"], [MATCHES, CONSULTANTS, RESPONSES])
     await start_group_at_end(kafka, groups["INTAKE_RAW_GROUP"], [RAW])
     return {
         "DATABASE_URL": with_database(server_dsn, database),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import email.policy
 import json
 import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from email.parser import BytesHeaderParser
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -129,6 +131,7 @@ def summarise(
         "latency_seconds": _latency(tally, assignments_loaded),
         "examples": _examples(matches, by_id),
         "emails_written": _count_emails(mail_dir, started_at, notification_ids),
+        "page_link": _page_link(mail_dir, started_at, notification_ids),
         "webhooks_received": _count_webhooks(webhook_log, started_at, notification_ids),
     }
 
@@ -273,6 +276,27 @@ def _count_emails(directory: Path, since: float, ours: set[str]) -> dict[str, in
         notification_id = message_id.strip().strip("<>").partition("@")[0]
         counts["demo" if notification_id in ours else "others"] += 1
     return counts
+
+
+_PAGE_LINK = re.compile(r"https?://\S+/m/[\w.-]+")
+
+
+def _page_link(directory: Path, since: float, ours: set[str]) -> str | None:
+    """The link to a consultant's own page (their matches and answer buttons), taken from
+    one of the demo's emails, so that a person can open it; None without such an email."""
+    if not directory.is_dir():
+        return None
+    for path in sorted(directory.glob("*.eml")):
+        if path.stat().st_mtime < since:
+            continue
+        with path.open("rb") as stored:
+            message = BytesParser(EmailMessage, policy=email.policy.default).parse(stored)
+        notification_id = str(message.get("Message-ID", "")).strip().strip("<>").partition("@")[0]
+        body = message.get_body(preferencelist=("plain",)) if notification_id in ours else None
+        found = _PAGE_LINK.search(body.get_content()) if body is not None else None
+        if found:
+            return found.group(0)
+    return None
 
 
 def _count_webhooks(log: Path, since: float, ours: set[str]) -> dict[str, int]:

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 
 from koppel_notifier.adapters.delivery_claims import claim_due
-from koppel_notifier.domain.model import ChannelName, Delivery
-from koppel_notifier.service_layer.ports import Capacity
+from koppel_notifier.domain.model import ChannelName, Delivery, Kind
+from koppel_notifier.service_layer.ports import Capacity, DigestItem
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
 
@@ -36,17 +36,18 @@ class PostgresDeliveryStore:
         """Claim due deliveries that fit `capacity` (see `delivery_claims.claim_due`)."""
         return await claim_due(self._pool, capacity, lease_s, max_attempts=max_attempts)
 
-    async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
-        """Payloads of the matches still in a digest (withdrawn ones were cancelled)."""
+    async def digest_items(self, digest_id: str) -> list[DigestItem]:
+        """The entries still in a digest (a match withdrawn before it went out was
+        cancelled), best score first."""
         rows = await self._pool.fetch(
             """
-            SELECT payload FROM notifier_deliveries
+            SELECT kind, payload FROM notifier_deliveries
             WHERE digest_id = $1 AND status = 'digested' AND payload IS NOT NULL
-            ORDER BY (payload->>'score')::float DESC, occurred_at
+            ORDER BY (payload->>'score')::float DESC NULLS LAST, occurred_at
             """,
             uuid.UUID(digest_id),
         )
-        return [json.loads(row["payload"]) for row in rows]
+        return [DigestItem(Kind(row["kind"]), json.loads(row["payload"])) for row in rows]
 
     async def delivered(
         self, delivery: Delivery, *, match_ids: Sequence[str], now: datetime

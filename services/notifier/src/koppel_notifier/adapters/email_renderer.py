@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from koppel.labels import label, long_date, percentage
 from koppel.public_title import shown_title
+from koppel_notifier.adapters.change_wording import changed_fields, withdrawal_reason
 
 _LANGUAGES = ("nl", "en")
 
@@ -22,9 +24,21 @@ class RenderedEmail:
 
 
 @dataclass(frozen=True)
+class MatchLinks:
+    """The consultant's links in one email: their page, and an answer link per match id.
+
+    Each answer link opens a confirmation page (a GET never answers)."""
+
+    page: str
+    interested: Mapping[str, str]
+    not_interested: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class MatchView:
     """One match as an email shows it; title and organisation are masked when confidential."""
 
+    match_id: str
     title: str
     organization: str
     confidential: bool
@@ -38,6 +52,17 @@ class MatchView:
     disciplines: str
     score: str
     reasons: list[str]
+    changed: str = ""
+    """For an update: what changed, in words (`uren per week, startdatum`)."""
+
+
+@dataclass(frozen=True)
+class WithdrawnView:
+    """A match that is gone, as an email shows it: which assignment, and why."""
+
+    title: str
+    organization: str
+    reason: str
 
 
 class EmailRenderer:
@@ -52,7 +77,13 @@ class EmailRenderer:
         )
 
     def match_found(
-        self, *, language: str, name: str, match: dict[str, Any], unsubscribe_url: str
+        self,
+        *,
+        language: str,
+        name: str,
+        match: dict[str, Any],
+        unsubscribe_url: str,
+        links: MatchLinks,
     ) -> RenderedEmail:
         """One instant notification about one match."""
         lang = _language(language)
@@ -61,7 +92,45 @@ class EmailRenderer:
         subject = (
             f"Nieuwe opdracht: {view.title}" if lang == "nl" else f"New assignment: {view.title}"
         )
-        return self._render("match_found", lang, subject, context)
+        return self._render("match_found", lang, subject, context, links)
+
+    def match_updated(
+        self,
+        *,
+        language: str,
+        name: str,
+        match: dict[str, Any],
+        unsubscribe_url: str,
+        links: MatchLinks,
+    ) -> RenderedEmail:
+        """A match the consultant was told about, whose terms changed (`match.updated`)."""
+        lang = _language(language)
+        view = match_view(match, lang)
+        context = {"name": name, "match": view, "unsubscribe_url": unsubscribe_url}
+        subject = (
+            f"Gewijzigd: {view.title} ({view.changed})"
+            if lang == "nl"
+            else f"Updated: {view.title} ({view.changed})"
+        )
+        return self._render("match_updated", lang, subject, context, links)
+
+    def match_withdrawn(
+        self,
+        *,
+        language: str,
+        name: str,
+        match: dict[str, Any],
+        unsubscribe_url: str,
+        links: MatchLinks,
+    ) -> RenderedEmail:
+        """A match the consultant was interested in is gone (`match.withdrawn`)."""
+        lang = _language(language)
+        view = withdrawn_view(match, lang)
+        context = {"name": name, "match": view, "unsubscribe_url": unsubscribe_url}
+        subject = (
+            f"Vervallen: {view.title}" if lang == "nl" else f"No longer available: {view.title}"
+        )
+        return self._render("match_withdrawn", lang, subject, context, links)
 
     def digest(
         self,
@@ -71,29 +140,45 @@ class EmailRenderer:
         matches: list[dict[str, Any]],
         day: date,
         unsubscribe_url: str,
+        links: MatchLinks,
+        updated: list[dict[str, Any]] | None = None,
+        withdrawn: list[dict[str, Any]] | None = None,
     ) -> RenderedEmail:
-        """The day's digest listing every still-valid match."""
+        """The day's digest: new matches, then updated ones, then those that are gone."""
         lang = _language(language)
         views = [match_view(match, lang) for match in matches]
-        count = len(views)
+        updated_views = [match_view(match, lang) for match in updated or []]
+        gone = [withdrawn_view(match, lang) for match in withdrawn or [] if match.get("assignment")]
+        titles = [view.title for view in views + updated_views] + [view.title for view in gone]
+        titles = titles or [""]
+        count = len(views) + len(updated_views) + len(gone)
         # Starts with a word, not the count: Python's header folding mangles a leading digit.
         if lang == "nl":
-            subject = f"Je opdrachten van vandaag ({count}): {views[0].title}"
+            subject = f"Je opdrachten van vandaag ({count}): {titles[0]}"
         else:
-            subject = f"Your assignments today ({count}): {views[0].title}"
+            subject = f"Your assignments today ({count}): {titles[0]}"
         if count > 1:
             subject += " en meer" if lang == "nl" else " and more"
         context = {
             "name": name,
             "matches": views,
+            "updated": updated_views,
+            "withdrawn": gone,
             "day": long_date(day, lang),
             "unsubscribe_url": unsubscribe_url,
         }
-        return self._render("digest", lang, subject, context)
+        return self._render("digest", lang, subject, context, links)
 
     def _render(
-        self, template: str, language: str, subject: str, context: dict[str, Any]
+        self,
+        template: str,
+        language: str,
+        subject: str,
+        context: dict[str, Any],
+        links: MatchLinks,
     ) -> RenderedEmail:
+        """Every email about matches carries `links`: the `_match.*` partials use them."""
+        context = {**context, "links": links}
         text = self._env.get_template(f"{template}.{language}.txt").render(context)
         html = self._env.get_template(f"{template}.{language}.html").render(context)
         return RenderedEmail(subject=subject, text=text, html=html)
@@ -106,20 +191,8 @@ def _language(language: str) -> str:
 def match_view(match: dict[str, Any], language: str) -> MatchView:
     """Words for one `MatchFound` payload; a confidential organisation is never named."""
     assignment = match["assignment"]
-    organization = assignment["organization"]
-    location = assignment["location"]
     confidential = assignment.get("visibility") == "confidential"
-    province = label("province", location["province"], language)
-    org_type = label("organization_type", organization["type"], language)
-    if confidential or not organization.get("name"):
-        organization_text = _masked_organization(
-            org_type, organization.get("size_class"), province, language
-        )
-        place = province
-    else:
-        organization_text = _named_organization(organization["name"], org_type)
-        city = location.get("city")
-        place = f"{city}, {province}" if city else province
+    organization_text, place = _organization_and_place(assignment, language)
     hours = assignment["hours_per_week"]
     span = str(hours["min"]) if hours["min"] == hours["max"] else f"{hours['min']}–{hours['max']}"
     months = assignment["duration_months"]
@@ -145,6 +218,7 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
             else f"{days} {'day' if days == 1 else 'days'} a week in the office"
         )
     return MatchView(
+        match_id=str(match["match_id"]),
         title=shown_title(assignment, language),
         organization=organization_text,
         confidential=confidential,
@@ -158,7 +232,33 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
         disciplines=disciplines,
         score=percentage(float(match["score"])),
         reasons=[str(reason) for reason in match.get("reasons", [])],
+        changed=changed_fields(match.get("changed", []), language),
     )
+
+
+def withdrawn_view(match: dict[str, Any], language: str) -> WithdrawnView:
+    """Words for a `MatchWithdrawn` payload that carries the assignment's summary."""
+    assignment = match["assignment"]
+    organization, _ = _organization_and_place(assignment, language)
+    return WithdrawnView(
+        title=shown_title(assignment, language),
+        organization=organization,
+        reason=withdrawal_reason(match.get("reason"), language),
+    )
+
+
+def _organization_and_place(assignment: dict[str, Any], language: str) -> tuple[str, str]:
+    """The organisation and where it is; a confidential one by kind and province only."""
+    organization = assignment["organization"]
+    location = assignment["location"]
+    province = label("province", location["province"], language)
+    org_type = label("organization_type", organization["type"], language)
+    if assignment.get("visibility") == "confidential" or not organization.get("name"):
+        masked = _masked_organization(org_type, organization.get("size_class"), province, language)
+        return masked, province
+    city = location.get("city")
+    place = f"{city}, {province}" if city else province
+    return _named_organization(organization["name"], org_type), place
 
 
 def _named_organization(name: str, org_type: str) -> str:

@@ -17,6 +17,7 @@ import asyncpg
 from koppel.erasure import erasure_key
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
 from koppel_notifier.adapters.delivery_store import Connection, cancel_unsent
+from koppel_notifier.adapters.response_store import ResponseStore
 from koppel_notifier.domain.delivery_keys import delivery_id_for
 from koppel_notifier.domain.model import (
     ChannelName,
@@ -42,6 +43,11 @@ class PostgresInboxStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._payload: tuple[dict[str, Any], str] | None = None
+        self._responses = ResponseStore(connection)
+
+    @property
+    def responses(self) -> ResponseStore:
+        return self._responses
 
     def _payload_json(self, notice: MatchNotice) -> str:
         """`notice.payload` as JSON, serialised once for the event and all its deliveries."""
@@ -110,6 +116,7 @@ class PostgresInboxStore:
             "DELETE FROM notifier_contacts WHERE consultant_id = $1", consultant_id
         )
         await self.forget_matches(consultant_id)
+        await self._responses.erase(consultant_id)
         await self._connection.execute(
             "DELETE FROM notifier_outbox WHERE consultant_id = $1", consultant_id
         )
@@ -201,16 +208,32 @@ class PostgresInboxStore:
     async def latest_revision(self, match_id: str) -> int:
         value = await self._connection.fetchval(
             "SELECT max(revision) FROM notifier_match_events"
-            " WHERE match_id = $1 AND kind = 'match.found'",
+            " WHERE match_id = $1 AND kind IN ('match.found', 'match.updated')",
             match_id,
         )
         return int(value or 0)
+
+    async def latest_assignment(self, match_id: str) -> dict[str, Any] | None:
+        value = await self._connection.fetchval(
+            """
+            SELECT payload->'assignment' FROM notifier_match_events
+            WHERE match_id = $1 AND kind IN ('match.found', 'match.updated')
+              AND payload ? 'assignment'
+            ORDER BY revision DESC LIMIT 1
+            """,
+            match_id,
+        )
+        if value is None:
+            return None
+        assignment: dict[str, Any] = json.loads(value)
+        return assignment
 
     async def channels_told(self, match_id: str, consultant_id: str) -> set[ChannelName]:
         told = await self._connection.fetch(
             """
             SELECT DISTINCT channel FROM notifier_deliveries
-            WHERE match_id = $1 AND consultant_id = $2 AND kind = 'match.found'
+            WHERE match_id = $1 AND consultant_id = $2
+              AND kind IN ('match.found', 'match.updated')
               AND (status IN ('sending', 'delivered') OR (status = 'pending' AND attempts > 0))
             """,
             match_id,
@@ -223,8 +246,23 @@ class PostgresInboxStore:
             """
             UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3,
                                   finished_at = now()
-            WHERE match_id = $1 AND consultant_id = $2 AND kind = 'match.found'
+            WHERE match_id = $1 AND consultant_id = $2
+              AND kind IN ('match.found', 'match.updated')
               AND status IN ('pending', 'queued', 'digested')
+            """,
+            match_id,
+            consultant_id,
+            why,
+        )
+
+    async def cancel_unannounced(self, match_id: str, consultant_id: str, why: str) -> None:
+        await self._connection.execute(
+            """
+            UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3,
+                                  finished_at = now()
+            WHERE match_id = $1 AND consultant_id = $2
+              AND kind IN ('match.found', 'match.updated')
+              AND (status IN ('queued', 'digested') OR (status = 'pending' AND attempts = 0))
             """,
             match_id,
             consultant_id,

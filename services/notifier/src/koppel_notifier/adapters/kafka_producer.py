@@ -1,9 +1,10 @@
-"""The Kafka producer: delivery outcomes from the outbox, and dead letters of bad input."""
+"""The Kafka producer: delivery outcomes and answers from the outbox, and dead letters."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Sequence
 
 import asyncpg
@@ -11,11 +12,9 @@ from aiokafka import AIOKafkaProducer
 
 from koppel import kafka_clients
 from koppel.cloudevents import CloudEvent, encode
-from koppel.contract import NotificationDelivered, NotificationFailed
 from koppel.dead_letters import DeadLetterCode, error_headers
-from koppel.event_types import EventType, Source
+from koppel.event_types import PAYLOADS, EventType, Source
 from koppel.kafka_clients import KafkaConnection
-from koppel.topics import NOTIFICATIONS
 from koppel_notifier.metrics import NotifierMetrics
 
 
@@ -31,7 +30,10 @@ def make_producer(kafka: KafkaConnection | str) -> AIOKafkaProducer:
 
 
 class OutboxPublisher:
-    """Publishes outbox rows as CloudEvents keyed by consultant id, then deletes them.
+    """Publishes outbox rows as CloudEvents on their topics, then deletes them.
+
+    Delivery outcomes go to koppel.notifications.v1 keyed by consultant id, the page's
+    answers to koppel.responses.v1 keyed by match id (`message_key`).
 
     At least once: a crash between publishing and deleting publishes again with the same
     CloudEvent id (the outbox row id), which consumers use to de-duplicate.
@@ -48,7 +50,8 @@ class OutboxPublisher:
         async with self._pool.acquire() as connection, connection.transaction():
             rows = await connection.fetch(
                 """
-                SELECT id, consultant_id, event_type, data, created_at, traceparent
+                SELECT id, consultant_id, event_type, data, created_at, traceparent, topic,
+                       message_key
                 FROM notifier_outbox
                 ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
                 """,
@@ -62,29 +65,26 @@ class OutboxPublisher:
                 "DELETE FROM notifier_outbox WHERE id = ANY($1::uuid[])",
                 [row["id"] for row in rows],
             )
-        self._metrics.events_produced.labels(NOTIFICATIONS).inc(len(rows))
+        for topic, count in Counter(row["topic"] for row in rows).items():
+            self._metrics.events_produced.labels(topic).inc(count)
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
         event_type = EventType(row["event_type"])
-        model = (
-            NotificationDelivered
-            if event_type is EventType.NOTIFICATION_DELIVERED
-            else NotificationFailed
-        )
-        data = model.model_validate(json.loads(row["data"]))
+        data = PAYLOADS[event_type].model_validate(json.loads(row["data"]))
+        key: str = row["message_key"] or row["consultant_id"]
         event = CloudEvent(
             id=str(row["id"]),
             source=Source.NOTIFIER.value,
             type=event_type.value,
-            subject=row["consultant_id"],
+            subject=key,
             time=row["created_at"],
             data=data.model_dump(mode="json"),
             traceparent=row["traceparent"],
         )
         value, headers = encode(event)
         future: asyncio.Future[object] = await self._producer.send(
-            NOTIFICATIONS, value=value, key=row["consultant_id"].encode(), headers=headers
+            row["topic"], value=value, key=key.encode(), headers=headers
         )
         return future
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel_notifier.domain.model import Contact, MatchNotice
 
 
@@ -33,10 +34,22 @@ class MatchEvent:
 
 
 @dataclass(frozen=True)
+class AnswerGiven:
+    """A consultant answered a match (`koppel.responses.v1`); the last answer wins."""
+
+    answer: MatchResponded
+
+
+@dataclass(frozen=True)
+class AnswerTakenBack:
+    withdrawal: MatchResponseWithdrawn
+
+
+@dataclass(frozen=True)
 class Ignored:
     """A well-formed event of a type this consumer has no business with."""
 
     reason: str
 
 
-Command = ProfileChanged | ConsultantErased | MatchEvent | Ignored
+Command = ProfileChanged | ConsultantErased | MatchEvent | AnswerGiven | AnswerTakenBack | Ignored

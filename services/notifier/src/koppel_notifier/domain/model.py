@@ -14,11 +14,18 @@ class ChannelName(StrEnum):
 
 
 class Kind(StrEnum):
-    """What a delivery carries; the webhook body's `type` for the first two."""
+    """What a delivery carries; the webhook body's `type` for all but the digest."""
 
     FOUND = "match.found"
+    UPDATED = "match.updated"
     WITHDRAWN = "match.withdrawn"
     DIGEST = "digest"
+
+    @property
+    def announces(self) -> bool:
+        """Whether it tells the consultant about the match (new or changed), so that a later
+        update or withdrawal follows it on the same channel."""
+        return self in {Kind.FOUND, Kind.UPDATED}
 
 
 class Status(StrEnum):
@@ -60,15 +67,32 @@ class Contact:
 
     def accepts(self, channel: ChannelName) -> bool:
         """Whether a new message may go out on `channel` right now."""
-        if self.erased or not self.reachable or channel not in self.channels:
+        if channel not in self.channels:
             return False
         if channel is ChannelName.EMAIL:
-            return self.email is not None and not self.email_blocked
+            return self.emailable
+        if self.erased or not self.reachable:
+            return False
         return (
             self.webhook_url is not None
             and self.webhook_secret is not None
             and not self.webhook_disabled
         )
+
+    @property
+    def emailable(self) -> bool:
+        """Whether an email may reach them whatever their channels: an address that has
+        neither bounced nor unsubscribed, consent given and the profile active. A consultant
+        who answered `interested` is told by email when that match is withdrawn (§8.1)."""
+        if self.erased or not self.reachable:
+            return False
+        return self.email is not None and not self.email_blocked
+
+    def accepts_kind(self, channel: ChannelName, kind: Kind) -> bool:
+        """Whether a delivery of `kind` may go out on `channel` right now."""
+        if channel is ChannelName.EMAIL and kind is Kind.WITHDRAWN:
+            return self.emailable
+        return self.accepts(channel)
 
 
 @dataclass(frozen=True)
@@ -91,8 +115,9 @@ class MatchNotice:
 
     @property
     def event_key(self) -> str:
-        """Identity for de-duplication: a found per revision, a withdrawal per event id."""
-        if self.kind is Kind.FOUND:
+        """Identity for de-duplication: a found or an update per revision, a withdrawal per
+        event id."""
+        if self.kind.announces:
             return f"{self.match_id}|{self.kind.value}|{self.revision}"
         return f"{self.match_id}|{self.kind.value}|{self.event_id}"
 

@@ -1,11 +1,12 @@
-"""HTTP: health, readiness, metrics and one-click unsubscribe (RFC 8058) on port 8002."""
+"""HTTP on port 8002: health, readiness, metrics, one-click unsubscribe (RFC 8058) and the
+consultant's page with its answer links (`consultant_page`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import FastAPI, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,6 +30,7 @@ def create_app(
     tokens: UnsubscribeTokens,
     metrics: NotifierMetrics,
     ready: Callable[[], Awaitable[dict[str, bool]]],
+    consultant_page: APIRouter,
 ) -> FastAPI:
     app = FastAPI(title="Koppel notifier", version="1", docs_url=None, redoc_url=None)
     app.add_middleware(RequestLatencyMiddleware, histogram=metrics.http_latency)
@@ -78,4 +80,5 @@ def create_app(
         await store.unsubscribe(consultant_id)
         return page("unsubscribed.html")
 
+    app.include_router(consultant_page)
     return app

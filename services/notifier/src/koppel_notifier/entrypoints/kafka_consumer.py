@@ -1,4 +1,4 @@
-"""Consumes matches and profiles; delivery rows are committed before the offsets are.
+"""Consumes matches, profiles and answers; delivery rows are committed before the offsets are.
 
 Thin: each record is translated into a command (`record_translation`) and handled by
 `service_layer.inbox`, a whole batch in one transaction of the `Inbox`.
@@ -38,7 +38,7 @@ from koppel.dead_letters import DeadLetterCode
 from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
 from koppel.secret_sealing import SecretKeyring
-from koppel.topics import CONSULTANTS, MATCHES, dlq
+from koppel.topics import CONSULTANTS, MATCHES, RESPONSES, dlq
 from koppel_notifier.domain.commands import Command
 from koppel_notifier.entrypoints.record_translation import Unusable, translate
 from koppel_notifier.metrics import NotifierMetrics
@@ -113,7 +113,7 @@ class InboxConsumer:
         """True once the consumer has joined its group (ready to read)."""
 
     async def run(self) -> None:
-        self._consumer.subscribe([MATCHES, CONSULTANTS], listener=_JoinedListener(self))
+        self._consumer.subscribe([MATCHES, CONSULTANTS, RESPONSES], listener=_JoinedListener(self))
         await self._consumer.start()
         try:
             while True:

@@ -6,15 +6,25 @@ from datetime import UTC, datetime
 
 from koppel import tracing
 from koppel.cloudevents import decode
-from koppel.contract import ConsultantErasure, ConsultantProfile, MatchFound, MatchWithdrawn
+from koppel.contract import (
+    ConsultantErasure,
+    ConsultantProfile,
+    MatchFound,
+    MatchResponded,
+    MatchResponseWithdrawn,
+    MatchUpdated,
+    MatchWithdrawn,
+)
 from koppel.dead_letters import DeadLetterCode
 from koppel.erasure import tombstone_time
 from koppel.errors import EnvelopeError, PayloadError
 from koppel.event_types import EventType
 from koppel.secret_sealing import SecretKeyring, is_sealed
-from koppel.topics import CONSULTANTS, MATCHES
+from koppel.topics import CONSULTANTS, MATCHES, RESPONSES
 from koppel.vocabulary import NotificationMode
 from koppel_notifier.domain.commands import (
+    AnswerGiven,
+    AnswerTakenBack,
     Command,
     ConsultantErased,
     Ignored,
@@ -50,6 +60,10 @@ def translate(
         if not key:
             raise Unusable("tombstone without a key", DeadLetterCode.INVALID_ENVELOPE)
         return ConsultantErased(key.decode(errors="replace"), tombstone_time(headers, timestamp_ms))
+    if topic == RESPONSES and value is None:
+        # The matcher tombstones an erased consultant's answers; the consultants topic's
+        # tombstone has deleted them here already.
+        return Ignored("answer erased")
     try:
         event = decode(value, headers)
         payload = event.payload()
@@ -60,7 +74,7 @@ def translate(
     occurred_at = event.time or datetime.now(UTC)
     traceparent = tracing.valid_traceparent(event.traceparent)
     if topic == MATCHES:
-        if isinstance(payload, MatchFound):
+        if isinstance(payload, MatchFound):  # a MatchUpdated too
             return MatchEvent(_found(event.id, payload, traceparent), occurred_at)
         if isinstance(payload, MatchWithdrawn):
             return MatchEvent(_withdrawn(event.id, payload, traceparent), occurred_at)
@@ -71,6 +85,11 @@ def translate(
             )
         if isinstance(payload, ConsultantErasure):
             return ConsultantErased(payload.consultant_id, occurred_at)
+    if topic == RESPONSES:
+        if isinstance(payload, MatchResponded):
+            return AnswerGiven(payload)
+        if isinstance(payload, MatchResponseWithdrawn):
+            return AnswerTakenBack(payload)
     if event.type in {EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED}:
         return Ignored(event.type)
     raise Unusable(
@@ -105,11 +124,12 @@ def contact_of(profile: ConsultantProfile, keyring: SecretKeyring) -> Contact:
 
 
 def _found(event_id: str, found: MatchFound, traceparent: str | None) -> MatchNotice:
+    """A `match.found`, or a `match.updated` (a `MatchFound` with `changed`)."""
     return MatchNotice(
         event_id=event_id,
         match_id=found.match_id,
         consultant_id=found.consultant_id,
-        kind=Kind.FOUND,
+        kind=Kind.UPDATED if isinstance(found, MatchUpdated) else Kind.FOUND,
         revision=found.revision,
         score=found.score,
         payload=found.model_dump(mode="json"),

@@ -88,7 +88,7 @@ class DeliveryHandler:
         if delivery.exhausted:
             return UNFINISHED, delivery.match_ids
         contact = delivery.contact
-        if contact is None or not contact.accepts(delivery.channel):
+        if contact is None or not contact.accepts_kind(delivery.channel, delivery.kind):
             await self._cancel(delivery, "consultant no longer reachable on this channel")
             return None
         started = time.perf_counter()
@@ -185,11 +185,19 @@ class DeliveryHandler:
             items = await self._store.digest_items(delivery.id)
             if not items:
                 return None
-            match_ids = tuple(str(item["match_id"]) for item in items)
+            match_ids = tuple(str(item.payload["match_id"]) for item in items)
             message = self._composer.digest(delivery, contact, items)
-        elif delivery.kind is Kind.FOUND and delivery.payload is not None:
+        elif delivery.payload is None:
+            return None
+        elif delivery.kind is Kind.FOUND:
             match_ids = delivery.match_ids
             message = self._composer.match_found(delivery, contact)
+        elif delivery.kind is Kind.UPDATED:
+            match_ids = delivery.match_ids
+            message = self._composer.match_updated(delivery, contact)
+        elif delivery.kind is Kind.WITHDRAWN and delivery.payload.get("assignment"):
+            match_ids = delivery.match_ids
+            message = self._composer.match_withdrawn(delivery, contact)
         else:
             return None
         return await self._email.send(message), match_ids

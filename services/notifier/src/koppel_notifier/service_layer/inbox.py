@@ -1,6 +1,7 @@
-"""Use cases of the consumed records: a profile changed, a consultant erased, a match found
-or withdrawn. Each runs inside the caller's transaction (`InboxStore`), so a batch of records
-and the deliveries it plans commit together, before the consumer commits its offsets.
+"""Use cases of the consumed records: a profile changed, a consultant erased, a match found,
+updated or withdrawn, an answer given or taken back. Each runs inside the caller's
+transaction (`InboxStore`), so a batch of records and the deliveries it plans commit
+together, before the consumer commits its offsets.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Literal
 import structlog
 
 from koppel.erasure import written_before_erasure
-from koppel.vocabulary import WithdrawalReason
+from koppel.vocabulary import Answer, WithdrawalReason
 from koppel_notifier.domain.commands import (
+    AnswerGiven,
+    AnswerTakenBack,
     Command,
     ConsultantErased,
     Ignored,
@@ -21,8 +24,14 @@ from koppel_notifier.domain.commands import (
     ProfileChanged,
 )
 from koppel_notifier.domain.delivery_keys import registration_key
-from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice
-from koppel_notifier.domain.routing import plan_found, plan_withdrawn
+from koppel_notifier.domain.model import (
+    ChannelName,
+    Contact,
+    Kind,
+    MatchNotice,
+    PlannedDelivery,
+)
+from koppel_notifier.domain.routing import plan_found, plan_updated, plan_withdrawn
 from koppel_notifier.service_layer.ports import InboxStore
 
 log = structlog.get_logger(__name__)
@@ -45,6 +54,12 @@ async def handle(inbox: InboxStore, command: Command) -> Result:
         result = await record_match(inbox, command)
         _note_stale(result, command.notice.consultant_id)
         return result
+    if isinstance(command, AnswerGiven):
+        result = await record_answer(inbox, command)
+        _note_stale(result, command.answer.consultant_id)
+        return result
+    if isinstance(command, AnswerTakenBack):
+        return await take_answer_back(inbox, command)
     assert isinstance(command, Ignored)
     return "ignored"
 
@@ -113,6 +128,24 @@ async def record_match(inbox: InboxStore, command: MatchEvent) -> Result:
     return "applied"
 
 
+async def record_answer(inbox: InboxStore, command: AnswerGiven) -> Result:
+    """Keep the consultant's answer; the latest `responded_at` wins, a replay is a no-op.
+
+    The page that took the answer has usually stored it already ("duplicate" then). An
+    answer given before the consultant's erasure is a late record and is not stored.
+    """
+    answer = command.answer
+    state = await inbox.consultant_state(answer.consultant_id)
+    if written_before_erasure(answer.responded_at, state.erased_at):
+        return "stale"
+    return "applied" if await inbox.responses.record(answer) else "duplicate"
+
+
+async def take_answer_back(inbox: InboxStore, command: AnswerTakenBack) -> Result:
+    """Forget the match's answer, unless it was given after it was taken back."""
+    return "applied" if await inbox.responses.withdraw(command.withdrawal) else "duplicate"
+
+
 async def route_awaiting(
     inbox: InboxStore, contact: Contact, *, erased_at: datetime | None
 ) -> None:
@@ -135,19 +168,56 @@ async def route(
 ) -> None:
     """Create the deliveries `notice` calls for.
 
-    A withdrawal cancels what of the `match.found` has not gone out, and is announced only
-    where the `match.found` was. `erased_at` is the consultant's last erasure (see
-    `registration_key`).
+    An update is announced where the match was, and replaces what of it has not gone out
+    yet; of a pair answered `not_interested` it announces nothing (§8.1). A withdrawal
+    cancels what has not gone out and is announced where the match was, and by email to a
+    consultant who answered `interested`. `erased_at` is the consultant's last erasure (see
+    `registration_key`). A found needs no answer: the matcher announces a pair anew only
+    after its answer was taken back.
     """
     if notice.kind is Kind.FOUND:
         planned = plan_found(contact, notice)
     else:
+        answer = await inbox.responses.answer_for(notice.match_id)
+        response = None if answer is None else answer.response
         told = await inbox.channels_told(notice.match_id, notice.consultant_id)
-        await inbox.cancel_unsent_found(notice.match_id, notice.consultant_id, "match withdrawn")
-        planned = plan_withdrawn(contact, told)
+        if notice.kind is Kind.UPDATED:
+            if response is Answer.NOT_INTERESTED:
+                return
+            await inbox.cancel_unannounced(notice.match_id, notice.consultant_id, "updated")
+            planned = plan_updated(contact, notice, told)
+        else:
+            await inbox.cancel_unsent_found(
+                notice.match_id, notice.consultant_id, "match withdrawn"
+            )
+            planned = plan_withdrawn(contact, told, interested=response is Answer.INTERESTED)
     for delivery in planned:
         key = registration_key(delivery.dedupe_key(notice), erased_at)
-        await inbox.add_delivery(key, delivery, notice, occurred_at)
+        carried = await _content_for(inbox, delivery, notice)
+        await inbox.add_delivery(key, delivery, carried, occurred_at)
+
+
+async def _content_for(
+    inbox: InboxStore, delivery: PlannedDelivery, notice: MatchNotice
+) -> MatchNotice:
+    """The notice as `delivery` carries it.
+
+    An update announced as new carries no `changed` (it is a `match.found` to the
+    consultant). A withdrawal's email names the assignment even when the event does not
+    carry it: the summary of the match's latest announcement is used then.
+    """
+    if delivery.kind is Kind.FOUND and "changed" in notice.payload:
+        payload = {key: value for key, value in notice.payload.items() if key != "changed"}
+        return replace(notice, payload=payload)
+    if (
+        delivery.kind is Kind.WITHDRAWN
+        and delivery.channel is ChannelName.EMAIL
+        and not notice.payload.get("assignment")
+    ):
+        assignment = await inbox.latest_assignment(notice.match_id)
+        if assignment is not None:
+            return replace(notice, payload={**notice.payload, "assignment": assignment})
+    return notice
 
 
 def _note_stale(result: Result, consultant_id: str) -> None:

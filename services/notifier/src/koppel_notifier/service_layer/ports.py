@@ -13,11 +13,14 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.dead_letters import DeadLetterCode
+from koppel_notifier.domain.answers import CurrentMatch, PageContact
 from koppel_notifier.domain.model import (
     ChannelName,
     Contact,
     Delivery,
+    Kind,
     MatchNotice,
     PlannedDelivery,
 )
@@ -58,8 +61,36 @@ class AwaitingMatch:
     occurred_at: datetime
 
 
+class ResponseRepository(Protocol):
+    """The consultants' current answers, one per match; the latest `responded_at` wins."""
+
+    async def record(self, answer: MatchResponded) -> bool:
+        """Store `answer` unless a later one is stored or the consultant was erased after it;
+        whether it changed what is stored (a replay does not)."""
+        ...
+
+    async def withdraw(self, withdrawal: MatchResponseWithdrawn) -> bool:
+        """Remove the match's answer unless it was given after the withdrawal."""
+        ...
+
+    async def answers_for(self, consultant_id: str) -> dict[str, MatchResponded]:
+        """The consultant's current answers by match id."""
+        ...
+
+    async def answer_for(self, match_id: str) -> MatchResponded | None: ...
+
+    async def erase(self, consultant_id: str) -> None:
+        """Delete every answer of the consultant."""
+        ...
+
+
 class InboxStore(Protocol):
     """The contacts, match events and new deliveries of one transaction."""
+
+    @property
+    def responses(self) -> ResponseRepository:
+        """The consultants' answers, written in the same transaction."""
+        ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """What is written inside is undone alone if it raises."""
@@ -72,7 +103,8 @@ class InboxStore(Protocol):
         ...
 
     async def erase(self, consultant_id: str, erased_at: datetime) -> None:
-        """Delete every row about the consultant; keep only the record of the erasure."""
+        """Delete every row about the consultant, answers too; keep only the record of the
+        erasure."""
         ...
 
     async def forget_matches(self, consultant_id: str) -> None:
@@ -91,15 +123,25 @@ class InboxStore(Protocol):
     async def mark_routed(self, event_key: str) -> None: ...
 
     async def latest_revision(self, match_id: str) -> int:
-        """The highest `match.found` revision seen for `match_id` (0 if none)."""
+        """The highest `match.found` or `match.updated` revision seen for `match_id` (0 if
+        none)."""
+        ...
+
+    async def latest_assignment(self, match_id: str) -> dict[str, Any] | None:
+        """The assignment summary of the match's latest found or updated event, as JSON."""
         ...
 
     async def channels_told(self, match_id: str, consultant_id: str) -> set[ChannelName]:
-        """Channels on which the match's `match.found` went out or is going out now."""
+        """Channels on which the match went out as found or updated, or is going out now."""
         ...
 
     async def cancel_unsent_found(self, match_id: str, consultant_id: str, why: str) -> None:
-        """Cancel the match's `match.found` deliveries that have not started going out."""
+        """Cancel the match's found and updated deliveries that have not started going out."""
+        ...
+
+    async def cancel_unannounced(self, match_id: str, consultant_id: str, why: str) -> None:
+        """Cancel the match's found and updated deliveries not yet tried (those not in
+        `channels_told`), so that newer terms replace them."""
         ...
 
     async def cancel_unsent(self, consultant_id: str, channel: ChannelName, why: str) -> None:
@@ -158,6 +200,14 @@ class Capacity:
     busy_endpoints: Mapping[str, int]
 
 
+@dataclass(frozen=True)
+class DigestItem:
+    """One entry of a digest: a match found, updated or withdrawn, with its event data."""
+
+    kind: Kind
+    payload: dict[str, Any]
+
+
 class DeliveryStore(Protocol):
     """Delivery rows as the sender claims them and records what came of each."""
 
@@ -165,8 +215,8 @@ class DeliveryStore(Protocol):
         self, capacity: Capacity, lease_s: float, *, max_attempts: int
     ) -> list[Delivery]: ...
 
-    async def digest_items(self, digest_id: str) -> list[dict[str, Any]]:
-        """Payloads of the matches still in a digest."""
+    async def digest_items(self, digest_id: str) -> list[DigestItem]:
+        """The entries still in a digest, best score first."""
         ...
 
     async def delivered(
@@ -231,8 +281,12 @@ class EmailComposer(Protocol):
 
     def match_found(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
 
+    def match_updated(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
+
+    def match_withdrawn(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
+
     def digest(
-        self, delivery: Delivery, contact: Contact, items: list[dict[str, Any]]
+        self, delivery: Delivery, contact: Contact, items: list[DigestItem]
     ) -> EmailMessage: ...
 
 
@@ -254,4 +308,41 @@ class DigestStore(Protocol):
 class OutcomePublisher(Protocol):
     async def publish_batch(self, limit: int = 500) -> int:
         """Publish up to `limit` recorded outcome events; how many went out."""
+        ...
+
+
+# ---------------------------------------------------------------- the consultant's page
+
+
+class AnswerBook(Protocol):
+    """The consultant's open matches and answers inside one transaction."""
+
+    async def current_match(self, consultant_id: str, match_id: str) -> CurrentMatch | None:
+        """The match if it is the consultant's and still open (else None)."""
+        ...
+
+    async def answered(self, answer: MatchResponded) -> None:
+        """Store the answer and queue its event on koppel.responses.v1, both or neither."""
+        ...
+
+    async def taken_back(self, withdrawal: MatchResponseWithdrawn) -> None:
+        """Remove the answer and queue the withdrawal's event, both or neither."""
+        ...
+
+
+class Answers(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[AnswerBook]:
+        """One transaction: the answer and its outbox row commit together, or neither."""
+        ...
+
+
+class MatchPages(Protocol):
+    """What the consultant's page reads."""
+
+    async def contact(self, consultant_id: str) -> PageContact | None:
+        """The consultant's stored profile; None once erased (or never known)."""
+        ...
+
+    async def current_matches(self, consultant_id: str) -> list[CurrentMatch]:
+        """The open matches the consultant was told about, newest first, with answers."""
         ...

@@ -1,0 +1,207 @@
+"""Answers, updates and withdrawals through a real notifier: Kafka in, PostgreSQL, the SMTP
+sink and the webhook receiver out (DOMAIN.md 8.1, 8.3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from koppel.topics import RESPONSES
+from koppel.vocabulary import Answer, VisibleField, WithdrawalReason
+from koppel_testing import WEBHOOK_SECRET as SECRET
+
+pytestmark = pytest.mark.integration
+
+
+class MovableClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_an_update_goes_out_as_match_updated_and_a_gewijzigd_email(
+    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
+    make_assignment: Any, wait: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant, path = f"c-upd-{unique_id}", f"upd-{unique_id}"
+    address = f"{consultant}@example.org"
+    assignment = make_assignment(f"a-upd-{unique_id}", title="Adviseur omgevingswet")
+    changed = make_assignment(
+        f"a-upd-{unique_id}", title="Adviseur omgevingswet", hours_per_week={"min": 32, "max": 36}
+    )
+    async with notifier():
+        await kafka_io.profile(
+            make_profile(
+                consultant,
+                channels=["email", "webhook"],
+                webhook_url=receiver.url(path),
+                webhook_secret=SECRET,
+            )
+        )
+        await kafka_io.found(consultant, assignment)
+        await wait(lambda: smtp_sink.handler.to(address), what="the found email")
+        await wait(lambda: receiver.at(path), what="the found webhook")
+        await kafka_io.updated(consultant, changed, [VisibleField.HOURS_PER_WEEK], revision=2)
+        await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the update email")
+        await wait(lambda: len(receiver.at(path)) == 2, what="the update webhook")
+
+    first, update = smtp_sink.handler.to(address)
+    assert first.message["Subject"] == "Nieuwe opdracht: Adviseur omgevingswet"
+    assert update.message["Subject"] == "Gewijzigd: Adviseur omgevingswet (uren per week)"
+    assert "32–36 uur per week" in update.part("text/plain")
+    assert update.message_id != first.message_id
+    found_hook, update_hook = receiver.at(path)
+    body = json.loads(update_hook.body)
+    assert body["type"] == "match.updated"
+    assert body["data"]["changed"] == ["hours_per_week"]
+    assert body["data"]["assignment"]["hours_per_week"] == {"min": 32, "max": 36}
+    assert json.loads(found_hook.body)["type"] == "match.found"
+    assert update_hook.headers["webhook-id"] != found_hook.headers["webhook-id"]
+
+
+async def test_a_withdrawal_is_emailed_to_an_interested_webhook_only_consultant_only(
+    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
+    make_assignment: Any, wait: Any, rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    keen, silent = f"c-keen-{unique_id}", f"c-silent-{unique_id}"
+    assignment = make_assignment(f"a-gone-{unique_id}", title="Woordvoerder crisiscommunicatie")
+    async with notifier() as running:
+        for consultant in (keen, silent):
+            await kafka_io.profile(
+                make_profile(
+                    consultant,
+                    language="en" if consultant == keen else "nl",
+                    channels=["webhook"],
+                    webhook_url=receiver.url(consultant),
+                    webhook_secret=SECRET,
+                )
+            )
+            await kafka_io.found(consultant, assignment)
+            await wait(lambda c=consultant: receiver.at(c), what="the found webhook")
+        await kafka_io.responded(keen, assignment, Answer.INTERESTED, datetime.now(UTC))
+        await wait(lambda: _answer(running, keen), what="the answer stored")
+        for consultant in (keen, silent):
+            await kafka_io.withdrawn(consultant, assignment, WithdrawalReason.ASSIGNMENT_FILLED)
+        await wait(lambda: smtp_sink.handler.to(f"{keen}@example.org"), what="the email")
+        for consultant in (silent, keen):
+            await wait(
+                lambda c=consultant: "match.withdrawn" in _types(receiver, c),
+                what="the withdrawal webhook",
+            )
+        silent_rows = await rows(running, silent)
+
+    [email] = smtp_sink.handler.to(f"{keen}@example.org")
+    assert email.message["Subject"] == "No longer available: Woordvoerder crisiscommunicatie"
+    assert "The assignment has been filled." in email.part("text/plain")
+    assert "has been filled" in email.part("text/html")
+    assert smtp_sink.handler.to(f"{silent}@example.org") == []
+    assert {row["channel"] for row in silent_rows} == {"webhook"}
+
+
+async def test_a_digest_carries_updates_and_withdrawals_in_sections(
+    notifier: Any, kafka_io: Any, smtp_sink: Any, make_profile: Any, make_assignment: Any,
+    wait: Any, rows: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant = f"c-dig-{unique_id}"
+    address = f"{consultant}@example.org"
+    # 06:00 UTC on 10 March 2026 is 07:00 in Amsterdam: an hour before the digest.
+    clock = MovableClock(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    kept = make_assignment(f"kept-{unique_id}", title="Strategisch adviseur omgevingswet")
+    moved = make_assignment(
+        f"kept-{unique_id}", title="Strategisch adviseur omgevingswet", office_days_per_week=3
+    )
+    gone = make_assignment(f"gone-{unique_id}", title="Campagnemaker energietransitie")
+    async with notifier(
+        NOTIFIER_DIGEST_HOUR="8", digest_clock=clock, digest_interval_s=0.1
+    ) as running:
+        await kafka_io.profile(make_profile(consultant, mode="daily_digest", channels=["email"]))
+        await kafka_io.found(consultant, kept)
+        await kafka_io.found(consultant, gone)
+        await wait(lambda: _kinds(running, rows, consultant, {("match.found", "queued"): 2}))
+        clock.now += timedelta(hours=1)
+        await wait(lambda: smtp_sink.handler.to(address), what="the first digest")
+        await wait(lambda: _kinds(running, rows, consultant, {("match.found", "delivered"): 2}))
+        await kafka_io.updated(consultant, moved, [VisibleField.OFFICE_DAYS_PER_WEEK])
+        await kafka_io.withdrawn(consultant, gone, WithdrawalReason.ASSIGNMENT_WITHDRAWN)
+        queued = {("match.updated", "queued"): 1, ("match.withdrawn", "queued"): 1}
+        await wait(lambda: _kinds(running, rows, consultant, queued), what="both queued")
+        clock.now += timedelta(days=1)
+        await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the next digest")
+
+    first, second = smtp_sink.handler.to(address)
+    assert "Campagnemaker energietransitie" in first.part("text/plain")
+    text = second.part("text/plain")
+    assert second.message["Subject"].strip().startswith("Je opdrachten van vandaag (2): ")
+    assert "Dit zijn de opdrachten" not in text
+    assert text.index("Gewijzigd (1)") < text.index("Strategisch adviseur omgevingswet")
+    assert "Gewijzigd: kantoordagen" in text
+    assert "3 dagen per week op kantoor" in text
+    assert text.index("Vervallen (1)") < text.index("Campagnemaker energietransitie")
+    assert "De opdrachtgever heeft de opdracht ingetrokken." in text
+    assert "Vervallen (1)" in second.part("text/html")
+
+
+async def test_answers_are_recorded_taken_back_erased_and_bad_ones_dead_lettered(
+    notifier: Any, kafka_io: Any, make_profile: Any, make_assignment: Any, wait: Any,
+    dead_letters: Any, unique_id: str,
+) -> None:  # fmt: skip
+    consultant = f"c-ans-{unique_id}"
+    assignment = make_assignment(f"a-ans-{unique_id}")
+    now = datetime.now(UTC)
+    later, latest = now + timedelta(seconds=5), now + timedelta(seconds=10)
+    async with dead_letters(RESPONSES) as letters, notifier() as running:
+        await kafka_io.profile(make_profile(consultant))
+        answer = await kafka_io.responded(consultant, assignment, Answer.INTERESTED, now)
+        await wait(lambda: _answer(running, consultant), what="the answer")
+        await kafka_io.responded(consultant, assignment, Answer.NOT_INTERESTED, later)
+        await kafka_io.responded(consultant, assignment, Answer.INTERESTED, now)  # a replay
+        await kafka_io.raw(RESPONSES, answer.match_id.encode(), b'{"not": "an event"}')
+        headers = await letters.of(answer.match_id)
+        await wait(lambda: _consumed(running, "duplicate") == 1, what="the replay read")
+        assert await _answer(running, consultant) == "not_interested"
+
+        await kafka_io.response_withdrawn(consultant, assignment, later)
+        await wait(lambda: _no_answer(running, consultant), what="the answer taken back")
+        await kafka_io.responded(consultant, assignment, Answer.INTERESTED, latest)
+        await wait(lambda: _answer(running, consultant), what="a new answer")
+        await kafka_io.erase(consultant)
+        await wait(lambda: _no_answer(running, consultant), what="the answers erased")
+    assert headers["koppel-error-code"] == b"invalid_envelope"
+    assert headers["koppel-error-reason"]
+    assert headers["koppel-error-source-topic"] == RESPONSES.encode()
+
+
+async def _answer(running: Any, consultant_id: str) -> str | None:
+    value: str | None = await running.pool.fetchval(
+        "SELECT response FROM notifier_responses WHERE consultant_id = $1", consultant_id
+    )
+    return value
+
+
+async def _no_answer(running: Any, consultant_id: str) -> bool:
+    return await _answer(running, consultant_id) is None
+
+
+async def _kinds(
+    running: Any, rows: Any, consultant_id: str, wanted: dict[tuple[str, str], int]
+) -> bool:
+    """Whether the consultant's email rows include `wanted` (kind, status) counts."""
+    found = [(row["kind"], row["status"]) for row in await rows(running, consultant_id)]
+    return all(found.count(key) == count for key, count in wanted.items())
+
+
+def _consumed(running: Any, result: str) -> float | None:
+    value: float | None = running.metrics.registry.get_sample_value(
+        "koppel_notifier_events_consumed_total", {"topic": RESPONSES, "result": result}
+    )
+    return value
+
+
+def _types(receiver: Any, path: str) -> set[str]:
+    """The webhook types posted to `path`."""
+    return {json.loads(hook.body)["type"] for hook in receiver.at(path)}

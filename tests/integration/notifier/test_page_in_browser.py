@@ -1,0 +1,230 @@
+"""A consultant answers in a real browser: Debian's Chromium driven by Playwright.
+
+The notifier runs for real (Kafka, PostgreSQL, the SMTP sink) and serves HTTP on a free
+port. The walk starts from the link in the real email, with JavaScript switched off in the
+browser, since the page must work without it. Screenshots at phone and desktop width go to
+`$KOPPEL_SCREENSHOTS` when set (`make screenshots` sets docs/screenshots), else to a
+temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+
+from koppel.cloudevents import CloudEvent, decode
+from koppel.topics import RESPONSES
+from koppel_demo.sandbox import free_port
+from koppel_notifier.adapters.link_tokens import VALID_FOR, LinkTokens
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="no /usr/bin/chromium: run deploy/local/chromium.sh (CI installs it and runs this)",
+    ),
+]
+
+
+@asynccontextmanager
+async def served(app: FastAPI, port: int) -> AsyncIterator[None]:
+    """`app` over real HTTP on 127.0.0.1:`port`, in this event loop."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def page_at(browser: Browser, viewport: ViewportSize) -> Page:
+    """A fresh browser window of `viewport`'s size, without JavaScript."""
+    context = await browser.new_context(
+        viewport=viewport, java_script_enabled=False, locale="nl-NL"
+    )
+    return await context.new_page()
+
+
+def link(text: str, label: str) -> str:
+    found = re.search(rf"{label}:\s+(\S+)", text)
+    assert found, f"no {label} link in the email"
+    return found.group(1)
+
+
+async def test_a_consultant_declines_from_the_email_then_takes_it_back(
+    notifier: Any,
+    kafka_io: Any,
+    smtp_sink: Any,
+    make_profile: Any,
+    make_assignment: Any,
+    wait: Any,
+    unique_id: str,
+    kafka: str,
+    tmp_path: Path,
+) -> None:
+    consultant = f"c-browser-{unique_id}"
+    address = f"{consultant}@example.org"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    screenshots = Path(os.environ.get("KOPPEL_SCREENSHOTS") or tmp_path)
+    topic = AIOKafkaConsumer(
+        RESPONSES, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
+    )
+    await topic.start()
+    try:
+        await topic.seek_to_end()
+        async with notifier(PUBLIC_BASE_URL=base) as running, served(running.app, port):
+            await kafka_io.profile(make_profile(consultant))
+            declined_id = await kafka_io.found(
+                consultant, make_assignment(f"a-1-{unique_id}"), 0.87
+            )
+            await wait(lambda: smtp_sink.handler.to(address), what="the first match email")
+            liked_id = await kafka_io.found(
+                consultant,
+                make_assignment(
+                    f"a-2-{unique_id}",
+                    title="Adviseur online communicatie",
+                    visibility="confidential",
+                    closes_at=(datetime.now(UTC) + timedelta(days=10)).isoformat(),
+                ),
+                0.74,
+            )
+            await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
+            first = smtp_sink.handler.to(address)[0].part("text/plain")
+
+            async with chromium() as browser:
+                page = await page_at(browser, PHONE)
+                await _decline_and_take_back(page, link(first, "Niet interessant"))
+                await _answer_by_keyboard_only(page)
+                await page.screenshot(
+                    path=screenshots / "consultant-page-phone.png", full_page=True
+                )
+                desktop = await page_at(browser, DESKTOP)
+                await desktop.goto(page.url)
+                await desktop.screenshot(
+                    path=screenshots / "consultant-page-desktop.png", full_page=True
+                )
+                await _refused_links(browser, running.settings.unsubscribe_key(), consultant, base)
+
+        events = await _events(topic, {declined_id, liked_id}, 3)
+    finally:
+        await topic.stop()
+    assert [(event.type, event.data["via"]) for event in events[declined_id]] == [
+        ("nl.koppel.match.responded", "email_link"),
+        ("nl.koppel.match.response_withdrawn", "page"),
+    ]
+    assert events[declined_id][0].data["reason"] == "hours"
+    [liked] = events[liked_id]
+    assert (liked.data["response"], liked.data["via"]) == ("interested", "page")
+    assert (screenshots / "consultant-page-phone.png").stat().st_size > 10_000
+
+
+async def _decline_and_take_back(page: Page, decline_link: str) -> None:
+    opened = await page.goto(decline_link)
+    assert opened is not None
+    assert opened.status == 200
+    await expect(page.get_by_role("heading", name="Antwoord bevestigen")).to_be_visible()
+    await page.get_by_label("Reden (niet verplicht)").select_option("hours")
+    await page.get_by_label("Toelichting").fill("Liever 24 uur per week")
+    await page.get_by_role("button", name="Niet interessant doorgeven").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Dank je, je antwoord is opgeslagen.")
+    answered = page.locator("article", has_text="Je antwoord: Niet interessant")
+    await expect(answered).to_contain_text("Reden: Aantal uren")
+    await expect(answered).to_contain_text("Liever 24 uur per week")
+    await expect(answered).to_contain_text("Senior communicatieadviseur participatie")
+
+    await answered.get_by_role("button", name="Antwoord intrekken").click()
+    await expect(page.get_by_role("status")).to_have_text("Je antwoord is ingetrokken.")
+    await expect(page.locator("article", has_text="Je antwoord:")).to_have_count(0)
+    await expect(page.locator("article")).to_have_count(2)
+    await expect(page.get_by_text("Adviseur online communicatie")).to_have_count(0)
+
+
+async def _answer_by_keyboard_only(page: Page) -> None:
+    """Tab to the confidential match's "Interessant" button and press Enter."""
+    confidential = page.locator("article").nth(0)
+    target = confidential.get_by_role("button", name="Interessant", exact=True)
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("button => button === document.activeElement"):
+            break
+    else:
+        raise AssertionError("the Interessant button cannot be reached with Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status")).to_have_text("Dank je, je antwoord is opgeslagen.")
+    await expect(page.locator("article").nth(0)).to_contain_text("Je antwoord: Interessant")
+
+
+async def _refused_links(browser: Browser, secret: str, consultant: str, base: str) -> None:
+    page = await page_at(browser, PHONE)
+    forged = await page.goto(
+        f"{base}/m/{LinkTokens('forged-secret-of-enough-length').page(consultant)}"
+    )
+    assert forged is not None
+    assert forged.status == 403
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Deze link is niet geldig")
+    await expect(page.locator("article")).to_have_count(0)
+
+    past = datetime.now(UTC) - VALID_FOR - timedelta(minutes=1)
+    expired = await page.goto(f"{base}/m/{LinkTokens(secret, clock=lambda: past).page(consultant)}")
+    assert expired is not None
+    assert expired.status == 410
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Deze link is verlopen")
+    await expect(page.locator("article")).to_have_count(0)
+
+
+async def _events(
+    topic: AIOKafkaConsumer, match_ids: set[str], count: int
+) -> dict[str, list[CloudEvent]]:
+    events: dict[str, list[CloudEvent]] = {match_id: [] for match_id in match_ids}
+    async with asyncio.timeout(30):
+        while sum(map(len, events.values())) < count:
+            record = await topic.getone()
+            key = (record.key or b"").decode()
+            if key in events:
+                events[key].append(decode(record.value, record.headers))
+    return events
