@@ -192,12 +192,13 @@ class FakeInboxStore:
             if row.status in {"queued", "digested"} or (row.status, row.attempts) == ("pending", 0):
                 row.status = "cancelled"
 
-    async def cancel_unsent(self, consultant_id: str, channel: ChannelName, why: str) -> None:
+    async def cancel_unsent(
+        self, consultant_id: str, channel: ChannelName, why: str, *, keep_withdrawals: bool
+    ) -> None:
         for row in self.tables.deliveries.values():
-            if (row.consultant_id, row.channel) == (
-                consultant_id,
-                channel,
-            ) and row.status in UNSENT:
+            if (row.consultant_id, row.channel) != (consultant_id, channel):
+                continue
+            if row.status in UNSENT and not (keep_withdrawals and row.kind is Kind.WITHDRAWN):
                 row.status = "cancelled"
 
     async def release_queued(self, consultant_id: str) -> None:

@@ -28,6 +28,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import asyncpg
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -51,6 +52,7 @@ from koppel.contract import (
     match_id_for,
 )
 from koppel.event_types import EventType, Source
+from koppel.migrations import migrate
 from koppel.topics import CONSULTANTS, MATCHES, RESPONSES
 from koppel.vocabulary import Answer, AnswerVia, VisibleField, WithdrawalReason
 from koppel_demo.sandbox import free_port, start_group_at_end
@@ -502,6 +504,18 @@ async def notifier(
             await running.stop()
 
     return start
+
+
+@pytest.fixture
+async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database with the notifier's tables, for testing one adapter."""
+    await migrate(fresh_database, service="notifier", package="koppel_notifier.migrations")
+    created = await asyncpg.create_pool(fresh_database, min_size=1, max_size=3)
+    assert created is not None
+    try:
+        yield created
+    finally:
+        await created.close()
 
 
 @pytest.fixture

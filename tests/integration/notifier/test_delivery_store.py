@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from koppel.migrations import migrate
 from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 from koppel_notifier.service_layer.ports import Capacity
@@ -18,17 +16,6 @@ from koppel_notifier.service_layer.ports import Capacity
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(fresh_database, service="notifier", package="koppel_notifier.migrations")
-    created = await asyncpg.create_pool(fresh_database, min_size=1, max_size=3)
-    assert created is not None
-    try:
-        yield created
-    finally:
-        await created.close()
 
 
 def _delivery(number: int, channel: ChannelName, kind: Kind, traceparent: str | None) -> Delivery:

@@ -186,3 +186,13 @@ async def test_an_interested_digest_consultant_without_email_channel_is_told_at_
     await handled(fake, profile(digest=True, channels=WEBHOOK_ONLY), found(), answered())
     await handled(fake, withdrawn())
     assert planned(fake)["match.withdrawn|m-1|1|email"] == "pending"
+
+
+async def test_a_profile_change_keeps_the_withdrawal_email_of_an_interested_consultant() -> None:
+    fake = FakeInbox()
+    await handled(fake, profile(channels=WEBHOOK_ONLY), found(), answered())
+    sent(fake, "match.found|m-1|1|webhook")
+    await handled(fake, withdrawn(), profile(channels=WEBHOOK_ONLY, name="Anouk de Vries-Bos"))
+    assert planned(fake)["match.withdrawn|m-1|1|email"] == "pending"
+    await handled(fake, profile(channels=WEBHOOK_ONLY, email_blocked=True))
+    assert planned(fake)["match.withdrawn|m-1|1|email"] == "cancelled"

@@ -204,3 +204,29 @@ def test_the_organisation_type_is_not_repeated_after_a_name_that_says_it(
         links=email_links(match),
     )
     assert f"Organisatie:    {shown}\n" in email.text
+
+
+def test_an_update_names_what_changed_in_the_consultants_language(
+    found_payload: dict[str, Any],
+) -> None:
+    changed = {**found_payload, "changed": ["start_date", "max_hourly_rate_eur"]}
+    dutch = RENDERER.match_updated(
+        language="nl",
+        name="Anouk",
+        match=changed,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(changed),
+    )
+    english = RENDERER.match_updated(
+        language="en",
+        name="Anouk",
+        match=changed,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(changed),
+    )
+    title = "Senior communicatieadviseur participatie"
+    assert dutch.subject == f"Gewijzigd: {title} (startdatum, tarief)"
+    assert english.subject == f"Updated: {title} (start date, rate)"
+    assert "is gewijzigd: startdatum, tarief" in dutch.text
+    assert "<strong>start date, rate</strong>" in english.html
+    assert "Organisation:   Gemeente Zeist" in english.text  # the shared _match partial

@@ -202,17 +202,25 @@ class PostgresDeliveryStore:
 
 
 async def cancel_unsent(
-    connection: Connection, consultant_id: str, channel: ChannelName, why: str
+    connection: Connection,
+    consultant_id: str,
+    channel: ChannelName,
+    why: str,
+    *,
+    keep_withdrawals: bool = False,
 ) -> None:
-    """Cancel every delivery on `channel` that has not started going out."""
+    """Cancel every delivery on `channel` that has not started going out, but for
+    `match.withdrawn` ones when `keep_withdrawals`."""
     await connection.execute(
         """
         UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3, finished_at = now()
         WHERE consultant_id = $1 AND channel = $2 AND status IN ('pending', 'queued', 'digested')
+          AND NOT ($4 AND kind = 'match.withdrawn')
         """,
         consultant_id,
         channel.value,
         why,
+        keep_withdrawals,
     )
 
 

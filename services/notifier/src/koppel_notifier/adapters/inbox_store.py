@@ -269,8 +269,12 @@ class PostgresInboxStore:
             why,
         )
 
-    async def cancel_unsent(self, consultant_id: str, channel: ChannelName, why: str) -> None:
-        await cancel_unsent(self._connection, consultant_id, channel, why)
+    async def cancel_unsent(
+        self, consultant_id: str, channel: ChannelName, why: str, *, keep_withdrawals: bool
+    ) -> None:
+        await cancel_unsent(
+            self._connection, consultant_id, channel, why, keep_withdrawals=keep_withdrawals
+        )
 
     async def release_queued(self, consultant_id: str) -> None:
         await self._connection.execute(

@@ -85,7 +85,13 @@ async def change_profile(inbox: InboxStore, command: ProfileChanged) -> Result:
         await inbox.release_queued(consultant_id)
     for channel in ChannelName:
         if not stored.accepts(channel):
-            await inbox.cancel_unsent(consultant_id, channel, "channel no longer in use")
+            # A withdrawal email to an interested consultant goes out whatever the channels.
+            await inbox.cancel_unsent(
+                consultant_id,
+                channel,
+                "channel no longer in use",
+                keep_withdrawals=channel is ChannelName.EMAIL and stored.emailable,
+            )
     return "applied"
 
 

@@ -144,8 +144,11 @@ class InboxStore(Protocol):
         `channels_told`), so that newer terms replace them."""
         ...
 
-    async def cancel_unsent(self, consultant_id: str, channel: ChannelName, why: str) -> None:
-        """Cancel every delivery on `channel` that has not started going out."""
+    async def cancel_unsent(
+        self, consultant_id: str, channel: ChannelName, why: str, *, keep_withdrawals: bool
+    ) -> None:
+        """Cancel every delivery on `channel` that has not started going out, but for
+        `match.withdrawn` ones when `keep_withdrawals`."""
         ...
 
     async def release_queued(self, consultant_id: str) -> None:
