@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
-from email.message import EmailMessage
-from pathlib import Path
 
 from koppel.contract import AssignmentSummary, MatchFound, MatchUpdated, match_id_for
 from koppel.vocabulary import Answer, DeclineReason, VisibleField
-from koppel_demo.answers import AnswerRound, PlannedAnswer, outcome, page_link, plan, revisions
+from koppel_demo.answers import AnswerRound, PlannedAnswer, outcome, plan, revisions
 from koppel_demo.data import assignments
 
 TODAY = date(2026, 12, 2)
@@ -87,18 +84,3 @@ def test_the_outcome_counts_updates_to_others_and_silence_to_decliners() -> None
     assert report["updates_announced"] == 23
     assert report["suppressed"] == 1
     assert report["announced_despite_answer"] == 1
-
-
-def test_the_page_link_comes_from_the_newest_email_with_one(tmp_path: Path) -> None:
-    started = time.time() - 1
-    for name, link in (("a", "http://127.0.0.1:8002/m/older.token"), ("b", None)):
-        message = EmailMessage()
-        message["Subject"] = "Nieuwe opdracht"
-        text = "Geen link" if link is None else f"Bekijk je matches: {link}\n"
-        message.set_content(text)
-        (tmp_path / f"{name}.eml").write_bytes(message.as_bytes())
-        time.sleep(0.01)
-
-    assert page_link(tmp_path, started) == "http://127.0.0.1:8002/m/older.token"
-    assert page_link(tmp_path, time.time() + 60) is None
-    assert page_link(tmp_path / "absent", started) is None

@@ -11,15 +11,10 @@ get nothing. Everything is drawn from `--seed`, so a run can be repeated.
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
-from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -124,22 +119,3 @@ def outcome(round_: AnswerRound, updates: Sequence[MatchUpdated]) -> dict[str, A
         "suppressed": len(declined_on_revised - {u.match_id for u in about_revised}),
         "announced_despite_answer": len(declined_on_revised & {u.match_id for u in about_revised}),
     }
-
-
-_PAGE_LINK = re.compile(r"https?://[^\s\"'<>]+/m/[A-Za-z0-9._~-]+")
-
-
-def page_link(mail_dir: Path, since: float) -> str | None:
-    """A consultant's page link from the newest match email in the sink, for a person to open."""
-    if not mail_dir.is_dir():
-        return None
-    messages = [p for p in mail_dir.glob("*.eml") if p.stat().st_mtime >= since]
-    for path in sorted(messages, key=lambda p: p.stat().st_mtime, reverse=True):
-        message = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
-        if not isinstance(message, EmailMessage):
-            continue
-        body = message.get_body(preferencelist=("plain",))
-        found = _PAGE_LINK.search(body.get_content() if body is not None else "")
-        if found:
-            return found.group(0)
-    return None

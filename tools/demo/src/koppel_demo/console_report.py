@@ -104,8 +104,6 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         )
         for match_id, problem in answered["refusals"].items():
             console.print(f"  [red]answer for {match_id} refused[/]: {problem}")
-    if summary.get("page_link"):
-        console.print(f"A consultant's page, from the newest email: {summary['page_link']}")
 
     hooks = summary["webhooks_received"]
     emails = summary["emails_written"]

@@ -242,7 +242,6 @@ def report(
         summary["answers"] = answers.outcome(
             run.answers, run.tally.updated[run.updates_before_answers :]
         )
-    summary["page_link"] = answers.page_link(MAIL_DIR, run.started_at)
     (STATE_DIR / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     render(summary, console, inbox_url=args.inbox_url)
     if not run.assignments.accepted_at:
