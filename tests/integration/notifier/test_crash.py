@@ -20,13 +20,17 @@ import sys
 import time
 import uuid
 from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_demo.sandbox import free_port, start_group_at_end
+from koppel_testing import builders
+from koppel_testing.integration_notifier import notifier_env
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import ReceivedMail, Receiver, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,16 +38,20 @@ CONSULTANTS_IN_BATCH = 30
 
 
 async def test_sigkill_mid_batch_loses_nothing_and_doubles_no_email(
-    fresh_database: str, kafka: str, kafka_io: Any, smtp_sink: Any, receiver: Any,
-    make_profile: Any, make_assignment: Any, wait: Any, unique_id: str,
-) -> None:  # fmt: skip
-    conftest = sys.modules[type(receiver).__module__]
+    fresh_database: str,
+    kafka: str,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     group_id = f"notifier-crash-{unique_id}-{uuid.uuid4().hex[:6]}"
-    await conftest.start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS))
-    port = conftest.free_port()
+    await start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS))
+    port = free_port()
     env = {
         **os.environ,
-        **conftest.notifier_env(
+        **notifier_env(
             database_url=fresh_database,
             kafka=kafka,
             smtp=smtp_sink,
@@ -80,15 +88,15 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_no_email(
         await _ready(port, first)
         for consultant in consultants:
             await kafka_io.profile(
-                make_profile(
+                receiver.subscriber(
                     consultant,
+                    paths[consultant],
                     channels=["email", "webhook"],
-                    webhook_url=receiver.url(paths[consultant]),
-                    webhook_secret=SECRET,
+                    email=f"{consultant}@example.org",
                 )
             )
         match_ids = {
-            consultant: await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            consultant: await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
             for consultant in consultants
         }
         await asyncio.wait_for(killed, 60)
@@ -163,5 +171,5 @@ async def _ready(port: int, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError("notifier did not become ready")
 
 
-def _emails(smtp_sink: Any, addresses: set[str]) -> list[Any]:
+def _emails(smtp_sink: SmtpSink, addresses: set[str]) -> list[ReceivedMail]:
     return [mail for mail in list(smtp_sink.handler.messages) if set(mail.rcpt_tos) & addresses]

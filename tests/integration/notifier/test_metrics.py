@@ -3,39 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 
 
 async def test_consumer_lag_http_latency_and_produced_events_are_exposed(
-    notifier: Any,
-    kafka_io: Any,
-    receiver: Any,
-    make_profile: Any,
-    make_assignment: Any,
-    wait: Any,
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
     unique_id: str,
 ) -> None:
     consultant = f"c-metrics-{unique_id}"
     path = f"hook-{consultant}"
     async with notifier() as running:
         group = running.settings.group_id
-        await kafka_io.profile(
-            make_profile(
-                consultant,
-                channels=["webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
-            )
-        )
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await kafka_io.profile(receiver.subscriber(consultant, path))
+        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: receiver.at(path), what="the webhook")
         transport = httpx.ASGITransport(app=running.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as web:
