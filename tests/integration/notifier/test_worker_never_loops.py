@@ -106,7 +106,7 @@ async def test_content_that_crashes_every_attempt_ends_dead_and_others_still_go_
         await _email_delivery(running, healthy, _payload(healthy, unique_id, "Woordvoerder"))
 
         async def dead() -> bool:
-            return (await _row(running, broken))["status"] == "dead"
+            return bool((await _row(running, broken))["status"] == "dead")
 
         await wait(dead, within=30, what="the crashing delivery to end dead")
         row = await _row(running, broken)
@@ -142,7 +142,7 @@ async def test_a_last_attempt_whose_lease_ran_out_is_given_up_not_sent_again(
         )
 
         async def dead() -> bool:
-            return (await _row(running, consultant))["status"] == "dead"
+            return bool((await _row(running, consultant))["status"] == "dead")
 
         await wait(dead, within=30, what="the unfinished last attempt to end dead")
         row = await _row(running, consultant)
