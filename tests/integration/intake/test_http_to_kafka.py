@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -12,15 +11,14 @@ from cloudevents.v1.kafka import KafkaMessage, from_structured
 
 from koppel.cloudevents import decode
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel_testing import builders
+from koppel_testing.kafka_reading import OpenReader
 
 pytestmark = pytest.mark.integration
 
-Body = Callable[..., dict[str, Any]]
-OpenReader = Callable[[str], Awaitable[Any]]
-
 
 async def test_assignment_upsert_is_a_cloudevent_on_the_assignments_topic(
-    api: httpx.AsyncClient, reader: OpenReader, make_assignment: Body, new_id: Callable[[str], str]
+    api: httpx.AsyncClient, reader: OpenReader, new_id: Callable[[str], str]
 ) -> None:
     assignment_id = new_id("A")
     assignments = await reader(ASSIGNMENTS)
@@ -28,7 +26,7 @@ async def test_assignment_upsert_is_a_cloudevent_on_the_assignments_topic(
 
     response = await api.put(
         f"/v1/assignments/{assignment_id}",
-        json=make_assignment(assignment_id),
+        json=builders.assignment_document(assignment_id, hours_per_week={"min": 24, "max": 32}),
         headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"},
     )
 
@@ -80,14 +78,14 @@ async def test_close_is_an_assignment_closed_event(
 async def test_consultant_upsert_then_erasure_ends_in_a_tombstone(
     api: httpx.AsyncClient,
     reader: OpenReader,
-    make_consultant: Body,
     new_id: Callable[[str], str],
 ) -> None:
     consultant_id = new_id("C")
     consultants = await reader(CONSULTANTS)
 
     upserted = await api.put(
-        f"/v1/consultants/{consultant_id}", json=make_consultant(consultant_id)
+        f"/v1/consultants/{consultant_id}",
+        json=builders.consultant_document(consultant_id, email="joost@example.org"),
     )
     erased = await api.delete(f"/v1/consultants/{consultant_id}")
 
@@ -104,17 +102,18 @@ async def test_consultant_upsert_then_erasure_ends_in_a_tombstone(
 
 
 async def test_invalid_input_publishes_nothing(
-    api: httpx.AsyncClient, reader: OpenReader, make_assignment: Body, new_id: Callable[[str], str]
+    api: httpx.AsyncClient, reader: OpenReader, new_id: Callable[[str], str]
 ) -> None:
     assignment_id = new_id("A")
     assignments = await reader(ASSIGNMENTS)
 
     invalid = await api.put(
-        f"/v1/assignments/{assignment_id}", json=make_assignment(assignment_id, level="guru")
+        f"/v1/assignments/{assignment_id}",
+        json=builders.assignment_document(assignment_id, level="guru"),
     )
     anonymous = await api.put(
         f"/v1/assignments/{assignment_id}",
-        json=make_assignment(assignment_id),
+        json=builders.assignment_document(assignment_id),
         headers={"Authorization": "Bearer nope"},
     )
 

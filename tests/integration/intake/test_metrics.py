@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from koppel.topics import RAW
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
+from koppel_testing.integration_intake import StartConsumer
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.integration
 async def test_consumer_lag_and_http_latency_are_exposed(
     api: httpx.AsyncClient,
     publisher: KafkaEventPublisher,
-    start_consumer: Callable[..., Awaitable[Any]],
+    start_consumer: StartConsumer,
     group_id: str,
 ) -> None:
     await start_consumer(publisher)
