@@ -7,18 +7,26 @@ import asyncio
 import httpx
 import pytest
 
+from koppel.cloudevents import CloudEvent
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.entrypoints.http import create_app
+from koppel_testing.builders import assignment, consultant
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector
 
 pytestmark = pytest.mark.integration
 
 
 async def test_shard_consumer_lag_and_http_latency_are_exposed(
-    matcher, publisher, matches, kit, unique_id
-):
-    await publisher.assignment(kit.assignment(f"a-{unique_id}"))
-    await publisher.profile(kit.profile(f"c-{unique_id}"))
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
+    await publisher.assignment(assignment(f"a-{unique_id}"))
+    await publisher.profile(consultant(f"c-{unique_id}"))
     await matches.wait_for(1)
     group = f"test-matcher-{unique_id}.shard-"
     app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
