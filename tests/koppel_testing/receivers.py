@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -101,12 +101,16 @@ def webhook_subscriber(
     *,
     secret: str = WEBHOOK_SECRET,
     channels: Sequence[str] = ("webhook",),
+    preferences: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> ConsultantProfile:
     """A consultant notified by signed webhook at `url` (and by email too if `channels` says
-    so); `changes` replace other top-level fields of the profile."""
+    so); `preferences` add to the notification settings, `changes` replace other top-level
+    fields of the profile."""
     notification = {"channels": list(channels), "webhook_url": url, "webhook_secret": secret}
-    return consultant(consultant_id, notification=notification, **changes)
+    return consultant(
+        consultant_id, notification={**notification, **(preferences or {})}, **changes
+    )
 
 
 @dataclass
@@ -152,11 +156,17 @@ class Receiver:
         *,
         secret: str = WEBHOOK_SECRET,
         channels: Sequence[str] = ("webhook",),
+        preferences: Mapping[str, Any] | None = None,
         **changes: Any,
     ) -> ConsultantProfile:
         """A consultant notified by signed webhook at `path` of this receiver."""
         return webhook_subscriber(
-            consultant_id, self.url(path), secret=secret, channels=channels, **changes
+            consultant_id,
+            self.url(path),
+            secret=secret,
+            channels=channels,
+            preferences=preferences,
+            **changes,
         )
 
     def at(self, path: str) -> list[ReceivedHook]:

@@ -11,7 +11,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -21,10 +20,8 @@ from koppel_demo.sandbox import start_group_at_end
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_intake.entrypoints.kafka_consumer import RawConsumer
 from koppel_intake.service_layer.ports import EventPublisher
-from koppel_testing.integration_intake import RunningConsumer, StartConsumer, intake_client
+from koppel_testing.integration_intake import RunningConsumer, StartConsumer
 from koppel_testing.kafka_reading import partitions_of
-
-TOKEN = "integration-token"
 
 
 @pytest.fixture
@@ -34,13 +31,6 @@ async def raw_producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
     await producer.start()
     yield producer
     await producer.stop()
-
-
-@pytest.fixture
-async def api(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The production app (real Kafka publisher, real lifespan), raw consumer off."""
-    async with intake_client(kafka, TOKEN) as client:
-        yield client
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from koppel.cloudevents import CloudEvent
 from koppel_demo.sandbox import free_port
@@ -24,13 +23,9 @@ from koppel_testing.kafka_reading import Collector
 
 
 @pytest.fixture
-async def publisher(kafka: str) -> AsyncIterator[TopicWriter]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        yield TopicWriter(producer)
-    finally:
-        await producer.stop()
+def publisher(kafka_io: TopicWriter) -> TopicWriter:
+    """Produces events onto the canonical topics as intake would."""
+    return kafka_io
 
 
 @pytest.fixture

@@ -18,14 +18,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS
 from koppel_demo.sandbox import start_group_at_end
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
 from koppel_testing.integration_notifier import NotifierFactory, Rows, delivery_rows, notifier_env
-from koppel_testing.kafka_publishing import TopicWriter
 from koppel_testing.kafka_reading import TopicReader
 from koppel_testing.receivers import Receiver, SmtpSink, webhook_receiver
 from koppel_testing.receivers import smtp_sink as running_smtp_sink
@@ -41,16 +39,6 @@ def smtp_sink() -> Iterator[SmtpSink]:
 async def receiver() -> AsyncIterator[Receiver]:
     async with webhook_receiver() as hub:
         yield hub
-
-
-@pytest.fixture(scope="session")
-async def kafka_io(kafka: str) -> AsyncIterator[TopicWriter]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        yield TopicWriter(producer)
-    finally:
-        await producer.stop()
 
 
 @pytest.fixture

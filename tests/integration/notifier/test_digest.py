@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from koppel_notifier.bootstrap import Notifier
-from koppel_testing import WEBHOOK_SECRET as SECRET
 from koppel_testing import builders
 from koppel_testing.integration_notifier import NotifierFactory, Rows
 from koppel_testing.integration_waiting import Wait
@@ -47,15 +46,12 @@ async def test_digest_goes_out_once_a_day_without_withdrawn_matches(
         NOTIFIER_DIGEST_HOUR="8", digest_clock=clock, digest_interval_s=0.1
     ) as running:
         await kafka_io.profile(
-            builders.consultant(
+            receiver.subscriber(
                 consultant,
+                path,
+                channels=["email", "webhook"],
+                preferences={"mode": "daily_digest"},
                 email=address,
-                notification={
-                    "mode": "daily_digest",
-                    "channels": ["email", "webhook"],
-                    "webhook_url": receiver.url(path),
-                    "webhook_secret": SECRET,
-                },
             )
         )
         for assignment in (first, second, gone):

@@ -193,15 +193,12 @@ async def test_min_score_and_withdrawals(
     good, weak = builders.assignment(f"good-{unique_id}"), builders.assignment(f"weak-{unique_id}")
     async with notifier() as running:
         await kafka_io.profile(
-            builders.consultant(
+            receiver.subscriber(
                 consultant,
+                path,
+                channels=["email", "webhook"],
+                preferences={"min_score": 0.7},
                 email=address,
-                notification={
-                    "channels": ["email", "webhook"],
-                    "min_score": 0.7,
-                    "webhook_url": receiver.url(path),
-                    "webhook_secret": SECRET,
-                },
             )
         )
         await kafka_io.found(consultant, weak, score=0.65)

@@ -9,6 +9,7 @@ import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS
 from koppel_testing import builders
+from koppel_testing.integration_metrics import consumer_lag, covers, sample_values
 from koppel_testing.integration_notifier import NotifierFactory
 from koppel_testing.integration_waiting import Wait
 from koppel_testing.kafka_publishing import TopicWriter
@@ -39,23 +40,15 @@ async def test_consumer_lag_http_latency_and_produced_events_are_exposed(
             produced = f'koppel_notifier_events_produced_total{{topic="{NOTIFICATIONS}"}} 1.0'
             for _ in range(100):
                 text = (await web.get("/metrics")).text
-                lag = [
-                    line
-                    for line in text.splitlines()
-                    if line.startswith("koppel_consumer_lag{") and f'group="{group}"' in line
-                ]
-                if _covers(lag, MATCHES) and _covers(lag, CONSULTANTS) and produced in text:
+                lag = consumer_lag(text, group)
+                if covers(lag, MATCHES) and covers(lag, CONSULTANTS) and produced in text:
                     break
                 await asyncio.sleep(0.1)
-    assert _covers(lag, MATCHES), lag
-    assert _covers(lag, CONSULTANTS), lag
-    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
+    assert covers(lag, MATCHES), lag
+    assert covers(lag, CONSULTANTS), lag
+    assert all(value >= 0 for value in sample_values(lag))
     assert (
         'koppel_notifier_http_request_duration_seconds_count{method="GET",route="/healthz",'
         'status="200"} 1.0' in text
     )
     assert produced in text
-
-
-def _covers(lag: list[str], topic: str) -> bool:
-    return any(f'topic="{topic}"' in line for line in lag)

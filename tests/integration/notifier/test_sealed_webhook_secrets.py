@@ -19,7 +19,6 @@ from koppel.topics import CONSULTANTS
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import WEBHOOK_SECRET as SECRET
 from koppel_testing import builders
-from koppel_testing.integration_intake import intake_client
 from koppel_testing.integration_notifier import NotifierFactory, Rows
 from koppel_testing.integration_waiting import Wait
 from koppel_testing.kafka_publishing import TopicWriter
@@ -28,18 +27,11 @@ from koppel_testing.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "sealing-test-token"
 CLEAR_FORMS = (
     SECRET.encode(),
     SECRET.removeprefix("whsec_").encode(),
     base64.b64decode(SECRET.removeprefix("whsec_")),
 )
-
-
-@pytest.fixture
-async def intake(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with intake_client(kafka, TOKEN) as client:
-        yield client
 
 
 @pytest.fixture
@@ -63,7 +55,7 @@ async def _stored_secret(running: Notifier, consultant: str) -> str | None:
 
 
 async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_signed(
-    intake: httpx.AsyncClient,
+    intake_api: httpx.AsyncClient,
     consultants_topic: TopicReader,
     notifier: NotifierFactory,
     kafka_io: TopicWriter,
@@ -84,7 +76,7 @@ async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_si
     assert body["notification"]["webhook_secret"] == SECRET
 
     async with notifier() as running:
-        response = await intake.put(f"/v1/consultants/{consultant}", json=body)
+        response = await intake_api.put(f"/v1/consultants/{consultant}", json=body)
         assert response.status_code == 202, response.text
 
         [record] = await consultants_topic.wait_until(consultant.encode(), bool)
