@@ -1,7 +1,9 @@
-"""Answer and page links for rendering notifier emails in unit tests."""
+"""Answer and page links: made for rendering notifier emails in unit tests, and found in the
+emails a real notifier sends in integration tests."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from koppel_notifier.adapters.email_renderer import MatchLinks
@@ -19,3 +21,10 @@ def email_links(*matches: dict[str, Any]) -> MatchLinks:
             match_id: f"https://koppel.example/a/n-{match_id}" for match_id in match_ids
         },
     )
+
+
+def link(text: str, label: str) -> str:
+    """The URL after `label:` in a match email's text part."""
+    found = re.search(rf"{label}:\s+(\S+)", text)
+    assert found, f"no {label} link in the email"
+    return found.group(1)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -12,23 +11,22 @@ from cloudevents.v1.kafka import KafkaMessage, from_structured
 
 from koppel.cloudevents import decode
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
+from koppel_testing import builders
+from koppel_testing.kafka_reading import OpenReader
 
 pytestmark = pytest.mark.integration
 
-Body = Callable[..., dict[str, Any]]
-OpenReader = Callable[[str], Awaitable[Any]]
-
 
 async def test_assignment_upsert_is_a_cloudevent_on_the_assignments_topic(
-    api: httpx.AsyncClient, reader: OpenReader, make_assignment: Body, new_id: Callable[[str], str]
+    intake_api: httpx.AsyncClient, reader: OpenReader, new_id: Callable[[str], str]
 ) -> None:
     assignment_id = new_id("A")
     assignments = await reader(ASSIGNMENTS)
     trace_id = "0af7651916cd43dd8448eb211c80319c"
 
-    response = await api.put(
+    response = await intake_api.put(
         f"/v1/assignments/{assignment_id}",
-        json=make_assignment(assignment_id),
+        json=builders.assignment_document(assignment_id, hours_per_week={"min": 24, "max": 32}),
         headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"},
     )
 
@@ -60,12 +58,12 @@ async def test_assignment_upsert_is_a_cloudevent_on_the_assignments_topic(
 
 
 async def test_close_is_an_assignment_closed_event(
-    api: httpx.AsyncClient, reader: OpenReader, new_id: Callable[[str], str]
+    intake_api: httpx.AsyncClient, reader: OpenReader, new_id: Callable[[str], str]
 ) -> None:
     assignment_id = new_id("A")
     assignments = await reader(ASSIGNMENTS)
 
-    response = await api.post(
+    response = await intake_api.post(
         f"/v1/assignments/{assignment_id}/close", json={"reason": "withdrawn"}
     )
 
@@ -78,18 +76,18 @@ async def test_close_is_an_assignment_closed_event(
 
 
 async def test_consultant_upsert_then_erasure_ends_in_a_tombstone(
-    api: httpx.AsyncClient,
+    intake_api: httpx.AsyncClient,
     reader: OpenReader,
-    make_consultant: Body,
     new_id: Callable[[str], str],
 ) -> None:
     consultant_id = new_id("C")
     consultants = await reader(CONSULTANTS)
 
-    upserted = await api.put(
-        f"/v1/consultants/{consultant_id}", json=make_consultant(consultant_id)
+    upserted = await intake_api.put(
+        f"/v1/consultants/{consultant_id}",
+        json=builders.consultant_document(consultant_id, email="joost@example.org"),
     )
-    erased = await api.delete(f"/v1/consultants/{consultant_id}")
+    erased = await intake_api.delete(f"/v1/consultants/{consultant_id}")
 
     assert (upserted.status_code, erased.status_code) == (202, 202)
     profile, tombstone = await consultants.wait_for(consultant_id.encode(), count=2)
@@ -104,17 +102,18 @@ async def test_consultant_upsert_then_erasure_ends_in_a_tombstone(
 
 
 async def test_invalid_input_publishes_nothing(
-    api: httpx.AsyncClient, reader: OpenReader, make_assignment: Body, new_id: Callable[[str], str]
+    intake_api: httpx.AsyncClient, reader: OpenReader, new_id: Callable[[str], str]
 ) -> None:
     assignment_id = new_id("A")
     assignments = await reader(ASSIGNMENTS)
 
-    invalid = await api.put(
-        f"/v1/assignments/{assignment_id}", json=make_assignment(assignment_id, level="guru")
-    )
-    anonymous = await api.put(
+    invalid = await intake_api.put(
         f"/v1/assignments/{assignment_id}",
-        json=make_assignment(assignment_id),
+        json=builders.assignment_document(assignment_id, level="guru"),
+    )
+    anonymous = await intake_api.put(
+        f"/v1/assignments/{assignment_id}",
+        json=builders.assignment_document(assignment_id),
         headers={"Authorization": "Bearer nope"},
     )
 
@@ -123,10 +122,10 @@ async def test_invalid_input_publishes_nothing(
     assert [r for r in seen if r.key == assignment_id.encode()] == []
 
 
-async def test_readiness_and_metrics_reflect_the_broker(api: httpx.AsyncClient) -> None:
-    ready = await api.get("/readyz")
-    metrics = await api.get("/metrics")
+async def test_readiness_and_metrics_reflect_the_broker(intake_api: httpx.AsyncClient) -> None:
+    ready = await intake_api.get("/readyz")
+    metrics = await intake_api.get("/metrics")
 
     assert ready.json() == {"status": "ready", "kafka": True}
     assert "koppel_intake_events_published_total" in metrics.text
-    assert json.loads((await api.get("/openapi.json")).text)["openapi"].startswith("3.")
+    assert json.loads((await intake_api.get("/openapi.json")).text)["openapi"].startswith("3.")

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from koppel.topics import RAW
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
+from koppel_testing.integration_intake import StartConsumer
+from koppel_testing.integration_metrics import consumer_lag, sample_values
 
 pytestmark = pytest.mark.integration
 
 
 async def test_consumer_lag_and_http_latency_are_exposed(
-    api: httpx.AsyncClient,
+    intake_api: httpx.AsyncClient,
     publisher: KafkaEventPublisher,
-    start_consumer: Callable[..., Awaitable[Any]],
+    start_consumer: StartConsumer,
     group_id: str,
 ) -> None:
     await start_consumer(publisher)
@@ -30,16 +30,12 @@ async def test_consumer_lag_and_http_latency_are_exposed(
     )
     text = ""
     for _ in range(100):
-        text = (await api.get("/metrics")).text
+        text = (await intake_api.get("/metrics")).text
         if f'group="{group_id}"' in text and scraped in text:
             break
         await asyncio.sleep(0.1)
-    lag = [
-        line
-        for line in text.splitlines()
-        if line.startswith("koppel_consumer_lag{") and f'group="{group_id}"' in line
-    ]
+    lag = consumer_lag(text, group_id)
     assert lag, "no lag series for the raw consumer's group"
     assert all(f'topic="{RAW}"' in line for line in lag)
-    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
+    assert all(value >= 0 for value in sample_values(lag))
     assert scraped in text

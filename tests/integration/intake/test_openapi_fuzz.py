@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from koppel_demo.sandbox import free_port
 from koppel_intake.bootstrap import build_app
 from koppel_intake.settings import Settings
+from koppel_testing.integration_intake import MatcherEndpoint
 
 TOKEN = "fuzz-token"
 # `KOPPEL_FUZZ_EXAMPLES` raises it for the long run (see tests/integration/intake/hostile).
@@ -36,7 +37,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def intake_url(kafka: str, matcher_read_api: Any) -> Iterator[str]:
+def intake_url(kafka: str, matcher_read_api: MatcherEndpoint) -> Iterator[str]:
     """The intake, asking a real matcher about the matches its answer routes are sent."""
     port = free_port()
     app = build_app(
@@ -45,7 +46,8 @@ def intake_url(kafka: str, matcher_read_api: Any) -> Iterator[str]:
             KAFKA_BOOTSTRAP_SERVERS=kafka,
             INTAKE_API_TOKENS=f"fuzz:{TOKEN}",
             INTAKE_RAW_CONSUMER=False,
-            **matcher_read_api.settings(),
+            INTAKE_MATCHER_URL=matcher_read_api.url,
+            INTAKE_MATCHER_API_TOKEN=matcher_read_api.token,
         )
     )
     server = uvicorn.Server(

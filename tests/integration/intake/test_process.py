@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -18,16 +14,17 @@ import pytest
 from koppel.cloudevents import decode
 from koppel.topics import ASSIGNMENTS
 from koppel_demo.sandbox import free_port
+from koppel_testing import builders
+from koppel_testing.integration_processes import start_service, stop_service, wait_until_serving
+from koppel_testing.kafka_reading import OpenReader
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "process-token"
 
 
 def _start(bootstrap: str, port: int) -> subprocess.Popen[str]:
     env = {
-        **os.environ,
         "KOPPEL_ENVIRONMENT": "development",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "INTAKE_API_TOKENS": f"proc:{TOKEN}",
@@ -37,41 +34,12 @@ def _start(bootstrap: str, port: int) -> subprocess.Popen[str]:
         "INTAKE_PUBLISH_TIMEOUT_SECONDS": "2",
         "LOG_JSON": "true",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "koppel_intake"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-async def _wait_until_serving(client: httpx.AsyncClient, process: subprocess.Popen[str]) -> None:
-    # Generous: a Python process importing FastAPI, pydantic and aiokafka on a loaded
-    # 2-core machine can take many seconds; a working one answers as soon as it can.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        try:
-            await client.get("/healthz")
-        except httpx.TransportError:
-            await asyncio.sleep(0.1)
-            continue
-        return
-    pytest.fail("koppel-intake did not start serving")
-
-
-def _terminate(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    return output
+    return start_service("koppel_intake", env)
 
 
 async def test_process_publishes_and_stops_gracefully_on_sigterm(
     kafka: str,
-    reader: Callable[[str], Awaitable[Any]],
-    make_assignment: Callable[..., dict[str, Any]],
+    reader: OpenReader,
     new_id: Callable[[str], str],
 ) -> None:
     port = free_port()
@@ -80,7 +48,7 @@ async def test_process_publishes_and_stops_gracefully_on_sigterm(
     process = _start(kafka, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await _wait_until_serving(client, process)
+            await wait_until_serving(client, process)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 if (await client.get("/readyz")).status_code == 200:
@@ -88,11 +56,11 @@ async def test_process_publishes_and_stops_gracefully_on_sigterm(
                 await asyncio.sleep(0.1)
             response = await client.put(
                 f"/v1/assignments/{assignment_id}",
-                json=make_assignment(assignment_id),
+                json=builders.assignment_document(assignment_id),
                 headers={"Authorization": f"Bearer {TOKEN}"},
             )
     finally:
-        output = _terminate(process)
+        output = stop_service(process)
 
     assert response.status_code == 202, output
     [record] = await assignments.wait_for(assignment_id.encode())
@@ -102,23 +70,21 @@ async def test_process_publishes_and_stops_gracefully_on_sigterm(
     assert TOKEN not in output
 
 
-async def test_without_a_broker_it_stays_alive_and_answers_503(
-    make_assignment: Callable[..., dict[str, Any]],
-) -> None:
+async def test_without_a_broker_it_stays_alive_and_answers_503() -> None:
     port = free_port()
     process = _start(f"127.0.0.1:{free_port()}", port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await _wait_until_serving(client, process)
+            await wait_until_serving(client, process)
             health = await client.get("/healthz")
             ready = await client.get("/readyz")
             response = await client.put(
                 "/v1/assignments/A-1",
-                json=make_assignment("A-1"),
+                json=builders.assignment_document("A-1"),
                 headers={"Authorization": f"Bearer {TOKEN}"},
             )
     finally:
-        _terminate(process)
+        stop_service(process)
 
     assert health.status_code == 200
     assert ready.status_code == 503

@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from koppel import dead_letters
-from koppel.cloudevents import CloudEvent, encode
+from koppel.cloudevents import encode
 from koppel.secret_sealing import SecretKeyring
 from koppel.topics import RAW, dlq
 from koppel_intake.adapters.kafka_producer import KafkaEventPublisher
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
+from koppel_testing.integration_intake import StartConsumer
+from koppel_testing.kafka_publishing import upstream_event
+from koppel_testing.kafka_reading import OpenReader
 
 pytestmark = pytest.mark.integration
-
-Body = Callable[..., dict[str, Any]]
 
 
 async def test_a_dead_lettered_profile_keeps_its_webhook_secret_only_sealed(
     publisher: KafkaEventPublisher,
-    start_consumer: Callable[..., Awaitable[Any]],
+    start_consumer: StartConsumer,
     raw_producer: AIOKafkaProducer,
-    reader: Callable[[str], Awaitable[Any]],
-    make_consultant: Body,
+    reader: OpenReader,
     new_id: Callable[[str], str],
     keyring: SecretKeyring,
 ) -> None:
     consultant_id = new_id("C")
-    profile = make_consultant(
+    profile = builders.consultant_document(
         consultant_id,
         level="not-a-level",
         notification={
@@ -41,13 +40,7 @@ async def test_a_dead_lettered_profile_keeps_its_webhook_secret_only_sealed(
             "webhook_secret": SECRET,
         },
     )
-    upstream = CloudEvent(
-        id=str(uuid.uuid4()),
-        source="/upstream/crm",
-        type="nl.koppel.consultant.upserted",
-        subject=consultant_id,
-        data=profile,
-    )
+    upstream = upstream_event("nl.koppel.consultant.upserted", consultant_id, profile)
     value, headers = encode(upstream)
     assert SECRET.encode() in value
     dead = await reader(dlq(RAW))

@@ -5,29 +5,29 @@ the answers from the table and, by tombstones, from `koppel.responses.v1` (contr
 from __future__ import annotations
 
 import signal
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
 
-from koppel.cloudevents import new_event
+from koppel.cloudevents import CloudEvent, new_event
 from koppel.contract import MatchResponded, MatchResponseWithdrawn, match_id_for
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, RESPONSES, dlq
 from koppel.vocabulary import Answer, AnswerVia, DeclineReason
 from koppel_matcher.adapters.match_queries import MatchQueries, MatchResponse
 from koppel_matcher.bootstrap import Matcher
+from koppel_testing.builders import assignment, consultant
+from koppel_testing.integration_matcher import SpawnMatcher, brief, neighbour
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector, Record
 
 pytestmark = pytest.mark.integration
 
-Wait = Callable[..., Awaitable[None]]
-
 
 async def answer(
-    publisher: Any, consultant_id: str, assignment_id: str, response: Answer, at: datetime
+    publisher: TopicWriter, consultant_id: str, assignment_id: str, response: Answer, at: datetime
 ) -> None:
     """The answer as the notifier's page or intake's API writes it, keyed by match id."""
     data = MatchResponded(
@@ -45,7 +45,9 @@ async def answer(
     await publisher.event(RESPONSES, data.match_id, event)
 
 
-async def take_back(publisher: Any, consultant_id: str, assignment_id: str, at: datetime) -> None:
+async def take_back(
+    publisher: TopicWriter, consultant_id: str, assignment_id: str, at: datetime
+) -> None:
     data = MatchResponseWithdrawn(
         match_id=match_id_for(assignment_id, consultant_id),
         consultant_id=consultant_id,
@@ -74,25 +76,24 @@ async def stored_answer(database: str, consultant_id: str) -> str | None:
         await db.close()
 
 
-def changed(event: Any) -> list[str]:
+def changed(event: CloudEvent) -> list[str]:
     fields: list[str] = event.data["changed"]
     return fields
 
 
 async def test_not_interested_silences_the_pair_until_taken_back(
     matcher: Matcher,
-    publisher: Any,
-    matches: Any,
-    kit: Any,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
     unique_id: str,
     fresh_database: str,
     wait: Wait,
 ) -> None:
     a, c1, c2 = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
     now = datetime.now(UTC)
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c1))
-    await publisher.profile(kit.profile(c2))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c1))
+    await publisher.profile(consultant(c2))
     await matches.wait_for(2)
 
     await answer(publisher, c1, a, Answer.NOT_INTERESTED, now)
@@ -115,23 +116,23 @@ async def test_not_interested_silences_the_pair_until_taken_back(
         return {m.consultant_id: m.response for m in found if m is not None}
 
     assert (await answers_of_a())[c2] is None
-    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder"))
+    await publisher.assignment(assignment(a, title="Senior woordvoerder"))
     events = await matches.wait_for(3)
     assert await matches.settle(1.5) == events
-    assert kit.brief(events[2]) == ("updated", c2, a, 2)
+    assert brief(events[2]) == ("updated", c2, a, 2)
     assert changed(events[2]) == ["title"]
 
     # Taken back: the pair is evaluated at once against what c1 was last told.
     await take_back(publisher, c1, a, now + timedelta(seconds=1))
     events = await matches.wait_for(4)
-    assert kit.brief(events[3]) == ("updated", c1, a, 2)
+    assert brief(events[3]) == ("updated", c1, a, 2)
     assert changed(events[3]) == ["title"]
     assert await stored_answer(fresh_database, c1) is None
     assert await answers_of_a() == {c1: None, c2: None}
 
-    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder", duration_months=9))
+    await publisher.assignment(assignment(a, title="Senior woordvoerder", duration_months=9))
     events = await matches.wait_for(6)
-    assert sorted(kit.brief(e) for e in events[4:]) == [
+    assert sorted(brief(e) for e in events[4:]) == [
         ("updated", c1, a, 3),
         ("updated", c2, a, 3),
     ]
@@ -139,22 +140,27 @@ async def test_not_interested_silences_the_pair_until_taken_back(
 
 
 async def test_a_crash_between_the_answer_and_the_change_keeps_exactly_once(
-    spawn: Any, publisher: Any, matches: Any, kit: Any, unique_id: str, kafka: str, wait: Wait
+    spawn: SpawnMatcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    kafka: str,
+    wait: Wait,
 ) -> None:
     a, c1 = f"a-{unique_id}", f"c1-{unique_id}"
     # One shard holds both consultants: the one that crashes holds the answer.
-    c2 = await kit.neighbour(kafka, CONSULTANTS, c1, f"c2-{unique_id}")
+    c2 = await neighbour(kafka, CONSULTANTS, c1, f"c2-{unique_id}")
     first = spawn()
     await first.wait_ready()
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c1))
-    await publisher.profile(kit.profile(c2))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c1))
+    await publisher.profile(consultant(c2))
     await matches.wait_for(2)
     first.stop()
 
     now = datetime.now(UTC)
     await answer(publisher, c1, a, Answer.NOT_INTERESTED, now)
-    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder"))
+    await publisher.assignment(assignment(a, title="Senior woordvoerder"))
     # Dies right after the database commit of the transaction publishing c2's update.
     second = spawn(crash_after_db_commits=1)
     assert await second.wait_exit(within=90) == -signal.SIGKILL
@@ -163,31 +169,30 @@ async def test_a_crash_between_the_answer_and_the_change_keeps_exactly_once(
     await third.wait_ready()
     events = await matches.wait_for(3)
     assert await matches.settle(3.0) == events
-    assert sorted(kit.brief(e) for e in events) == sorted(
+    assert sorted(brief(e) for e in events) == sorted(
         [("found", c1, a, 1), ("found", c2, a, 1), ("updated", c2, a, 2)]
     )
-    assert "shard_rolled_back" in third.log_text()
+    assert "shard_rolled_back" in third.log()
 
     # The answer survived the repair exactly: taking it back tells c1 what changed.
     await take_back(publisher, c1, a, now + timedelta(seconds=1))
     events = await matches.wait_for(4)
-    assert kit.brief(events[3]) == ("updated", c1, a, 2)
+    assert brief(events[3]) == ("updated", c1, a, 2)
     assert await matches.settle(1.5) == events
 
 
 async def test_erasure_removes_the_answers_and_tombstones_them(
     matcher: Matcher,
-    publisher: Any,
-    matches: Any,
-    kit: Any,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
     unique_id: str,
     fresh_database: str,
     wait: Wait,
 ) -> None:
     a, c = f"a-{unique_id}", f"c-{unique_id}"
     match_id = match_id_for(a, c)
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c))
     await matches.wait_for(1)
     await answer(publisher, c, a, Answer.INTERESTED, datetime.now(UTC))
 
@@ -196,16 +201,17 @@ async def test_erasure_removes_the_answers_and_tombstones_them(
 
     await wait(interested, within=30, what="the answer stored")
 
-    def tombstone(record: ConsumerRecord[bytes, bytes]) -> bool:
+    def tombstone(record: Record) -> bool:
         return bool(record.key == match_id.encode() and record.value is None)
 
-    tombstones = kit.Collector(matcher.settings.kafka_bootstrap_servers, RESPONSES, tombstone)
-    tombstones.parse = lambda record: record
+    tombstones = Collector(
+        matcher.settings.kafka_bootstrap_servers, RESPONSES, lambda record: record, tombstone
+    )
     await tombstones.start()
     try:
         await publisher.erase(c)
         events = await matches.wait_for(2)
-        assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+        assert brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
         await tombstones.wait_for(1)
     finally:
         await tombstones.stop()
@@ -213,7 +219,7 @@ async def test_erasure_removes_the_answers_and_tombstones_them(
 
 
 async def test_an_answer_naming_another_match_is_dead_lettered_with_the_reason(
-    matcher: Matcher, publisher: Any, kit: Any, unique_id: str
+    matcher: Matcher, publisher: TopicWriter, unique_id: str
 ) -> None:
     a, c = f"a-{unique_id}", f"c-{unique_id}"
     wrong = match_id_for(a, f"other-{unique_id}")
@@ -229,11 +235,12 @@ async def test_an_answer_naming_another_match_is_dead_lettered_with_the_reason(
         EventType.MATCH_RESPONDED, source=Source.INTAKE.value, subject=wrong, data=data
     )
 
-    def ours(record: ConsumerRecord[bytes, bytes]) -> bool:
+    def ours(record: Record) -> bool:
         return bool(record.key == wrong.encode())
 
-    dead = kit.Collector(matcher.settings.kafka_bootstrap_servers, dlq(RESPONSES), ours)
-    dead.parse = lambda record: record
+    dead = Collector(
+        matcher.settings.kafka_bootstrap_servers, dlq(RESPONSES), lambda record: record, ours
+    )
     await dead.start()
     try:
         await publisher.event(RESPONSES, wrong, event)

@@ -2,16 +2,13 @@
 over HTTP; the real intake app checks each answer against it and publishes it on
 `koppel.responses.v1` (real Kafka).
 
-It lives with the matcher's tests for their fixtures (`matcher`, `publisher`, `matches`,
-`kit`, typed `Any` where they are conftest classes: a conftest cannot be imported under
-`--import-mode=importlib`).
+It lives with the matcher's tests for their fixtures (`matcher`, `publisher`, `matches`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -29,6 +26,11 @@ from koppel_intake.settings import Settings as IntakeSettings
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.entrypoints.http import create_app
+from koppel_testing.builders import assignment, consultant
+from koppel_testing.integration_matcher import READ_TOKEN, decoded
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector
 
 pytestmark = pytest.mark.integration
 
@@ -73,9 +75,7 @@ async def served(matcher: Matcher) -> AsyncIterator[ServedMatcher]:
 
 
 @pytest.fixture
-async def intake(
-    served: ServedMatcher, kafka: str, kit: Any, wait: Callable[..., Awaitable[None]]
-) -> AsyncIterator[httpx.AsyncClient]:
+async def intake(served: ServedMatcher, kafka: str, wait: Wait) -> AsyncIterator[httpx.AsyncClient]:
     """The production intake app (real Kafka publisher, the matcher's read API over HTTP)."""
     settings = IntakeSettings(
         KOPPEL_ENVIRONMENT="development",
@@ -83,7 +83,7 @@ async def intake(
         INTAKE_API_TOKENS=f"it:{INTAKE_TOKEN}",
         INTAKE_RAW_CONSUMER=False,
         INTAKE_MATCHER_URL=served.url,
-        INTAKE_MATCHER_API_TOKEN=kit.read_headers["Authorization"].removeprefix("Bearer "),
+        INTAKE_MATCHER_API_TOKEN=READ_TOKEN,
         INTAKE_MATCHER_TIMEOUT_SECONDS=2,
     )
     app = build_app(settings)
@@ -104,13 +104,13 @@ async def intake(
 
 
 @pytest.fixture
-async def responses(kafka: str, kit: Any, unique_id: str) -> AsyncIterator[Any]:
+async def responses(kafka: str, unique_id: str) -> AsyncIterator[Collector[CloudEvent]]:
     """The answers on `koppel.responses.v1` about this test's consultants, from now on."""
 
     def ours(event: CloudEvent) -> bool:
         return unique_id in str((event.data or {}).get("consultant_id", ""))
 
-    collector = kit.Collector(kafka, RESPONSES, ours)
+    collector = Collector(kafka, RESPONSES, decoded, ours)
     await collector.start()
     try:
         yield collector
@@ -121,16 +121,15 @@ async def responses(kafka: str, kit: Any, unique_id: str) -> AsyncIterator[Any]:
 async def test_an_answer_to_a_found_match_reaches_the_responses_topic(
     intake: httpx.AsyncClient,
     served: ServedMatcher,
-    publisher: Any,
-    matches: Any,
-    responses: Any,
-    kit: Any,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    responses: Collector[CloudEvent],
     unique_id: str,
 ) -> None:
     a, c, other = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await publisher.profile(kit.profile(other))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c))
+    await publisher.profile(consultant(other))
     await matches.wait_for(2)
     match_id = match_id_for(a, c)
     path = f"/v1/matches/{match_id}/response"
@@ -147,6 +146,7 @@ async def test_an_answer_to_a_found_match_reaches_the_responses_topic(
     assert answered.json() == {"event_id": event.id, "id": match_id}
     assert event.type == "nl.koppel.match.responded"
     assert event.subject == match_id
+    assert event.traceparent is not None
     assert event.traceparent.split("-")[1] == TRACE_ID
     data = event.data
     assert (data["match_id"], data["consultant_id"], data["assignment_id"]) == (match_id, c, a)
@@ -184,15 +184,17 @@ async def test_an_answer_to_a_found_match_reaches_the_responses_topic(
 
 
 async def test_the_directory_adapter_reads_the_matchers_answer(
-    served: ServedMatcher, publisher: Any, matches: Any, kit: Any, unique_id: str
+    served: ServedMatcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
 ) -> None:
     """`HttpMatchDirectory` against the real read API: a match, none, and a refused token."""
     a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c))
     await matches.wait_for(1)
-    token = kit.read_headers["Authorization"].removeprefix("Bearer ")
-    directory = HttpMatchDirectory(served.url, token, timeout_seconds=5)
+    directory = HttpMatchDirectory(served.url, READ_TOKEN, timeout_seconds=5)
     refused = HttpMatchDirectory(served.url, "not-the-token", timeout_seconds=5)
     try:
         found = await directory.find(match_id_for(a, c))

@@ -5,12 +5,11 @@ matched afresh (DOMAIN.md 8.6)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from koppel import dead_letters, tracing
-from koppel.cloudevents import encode, new_event
+from koppel.cloudevents import CloudEvent, encode, new_event
 from koppel.dead_letter_reading import DeadLetter
 from koppel.dead_letter_replay import replay
 from koppel.dead_letters import DeadLetterCode
@@ -18,23 +17,34 @@ from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, dlq
 from koppel_intake.service_layer.records import tombstone_record
 from koppel_matcher import metrics
+from koppel_matcher.bootstrap import Matcher
+from koppel_testing.builders import assignment, consultant
+from koppel_testing.integration_matcher import brief, found_pair
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector
 
 pytestmark = pytest.mark.integration
 
 
 async def test_erased_then_replayed_then_registered_again(
-    matcher: Any, publisher: Any, matches: Any, kit: Any, kafka: str, unique_id: str, wait: Any
-) -> None:  # fmt: skip
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    kafka: str,
+    unique_id: str,
+    wait: Wait,
+) -> None:
     a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
+    await publisher.assignment(assignment(a))
     old = new_event(
-        EventType.CONSULTANT_UPSERTED, source=Source.INTAKE.value, subject=c, data=kit.profile(c)
+        EventType.CONSULTANT_UPSERTED, source=Source.INTAKE.value, subject=c, data=consultant(c)
     )
     await publisher.event(CONSULTANTS, c, old)
     await matches.wait_for(1)
     await publisher.erase(c)
     events = await matches.wait_for(2)
-    assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+    assert brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
 
     async def nothing_names_them() -> bool:
         return await _rows_naming(matcher, c) == []
@@ -51,18 +61,15 @@ async def test_erased_then_replayed_then_registered_again(
     assert len(await matches.settle(1.0)) == 2
 
     # A registration after the erasure is a new consultant: found again, as revision 1.
-    await publisher.profile(kit.profile(c))
+    await publisher.profile(consultant(c))
     events = await matches.wait_for(3)
-    assert kit.brief(events[2]) == ("found", c, a, 1)
+    assert brief(events[2]) == ("found", c, a, 1)
 
 
 async def test_an_erasures_withdrawal_continues_the_tombstones_trace(
-    matcher: Any, publisher: Any, matches: Any, kit: Any, unique_id: str
+    matcher: Matcher, publisher: TopicWriter, matches: Collector[CloudEvent], unique_id: str
 ) -> None:
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await matches.wait_for(1)
+    a, c = await found_pair(publisher, matches, unique_id)
     # The tombstone exactly as intake's DELETE writes it: the trace rides in its headers.
     traceparent = tracing.continue_trace(None)
     tombstone = tombstone_record(
@@ -71,17 +78,17 @@ async def test_an_erasures_withdrawal_continues_the_tombstones_trace(
     await publisher.raw(CONSULTANTS, tombstone.key, None, list(tombstone.headers))
 
     events = await matches.wait_for(2)
-    assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+    assert brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
     assert tracing.trace_id_of(events[1].traceparent) == tracing.trace_id_of(traceparent)
 
 
-def _dead_letter_of(consultant: str, event: Any) -> DeadLetter:
+def _dead_letter_of(consultant_id: str, event: CloudEvent) -> DeadLetter:
     value, headers = encode(event)
     errors = dead_letters.error_headers(
         code=DeadLetterCode.PROCESSING_FAILED, reason="boom", topic=CONSULTANTS,
         partition=0, offset=0,
     )  # fmt: skip
-    return DeadLetter(dlq(CONSULTANTS), 0, 0, consultant.encode(), value, (*headers, *errors))
+    return DeadLetter(dlq(CONSULTANTS), 0, 0, consultant_id.encode(), value, (*headers, *errors))
 
 
 def _stale_count() -> float:
@@ -89,7 +96,7 @@ def _stale_count() -> float:
     return value
 
 
-async def _rows_naming(matcher: Any, needle: str) -> list[tuple[str, str]]:
+async def _rows_naming(matcher: Matcher, needle: str) -> list[tuple[str, str]]:
     """(table, row as text) of every row in any table of the database holding `needle`."""
     async with matcher.pool.acquire() as db:
         tables = await db.fetch(

@@ -5,25 +5,50 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from koppel.cloudevents import CloudEvent
+from koppel.contract import Assignment
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, dlq
 from koppel.vocabulary import CloseReason
 from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.bootstrap import Matcher
+from koppel_matcher.domain.model import AssignmentSpec
 from koppel_matcher.entrypoints.http import create_app
-from koppel_matcher.metrics import DEAD_LETTERS
-from koppel_matcher.service_layer.matching import ShardMatcher
+from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
+from koppel_matcher.service_layer.ports import ShardRepository
+from koppel_testing.builders import assignment, consultant
+from koppel_testing.integration_matcher import (
+    READ_HEADERS,
+    Brief,
+    brief,
+    dead_letters_written,
+    found_pair,
+    neighbour,
+)
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector, Record
 
 pytestmark = pytest.mark.integration
 
+SPECIALISMS = ["citizen_participation"]
+"""A specialism in the builders' assignment's discipline: it adds to the score and reasons."""
 
-async def test_assignment_then_profile_emits_found(matcher, publisher, matches, kit, unique_id):
-    await publisher.assignment(kit.assignment(f"a-{unique_id}"))
-    await publisher.profile(kit.profile(f"c-{unique_id}"))
+
+async def test_assignment_then_profile_emits_found(
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
+    await publisher.assignment(assignment(f"a-{unique_id}"))
+    await publisher.profile(consultant(f"c-{unique_id}"))
     events = await matches.wait_for(1)
-    assert [kit.brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
+    assert [brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
     event = events[0]
     assert event.source == "/koppel/matcher"
     assert event.subject == f"c-{unique_id}"
@@ -33,53 +58,59 @@ async def test_assignment_then_profile_emits_found(matcher, publisher, matches, 
 
 
 async def test_profile_then_assignment_emits_found_with_traceparent(
-    matcher, publisher, matches, kit, unique_id
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    await publisher.profile(kit.profile(f"c-{unique_id}"))
-    await publisher.assignment(kit.assignment(f"a-{unique_id}"), traceparent=traceparent)
+    await publisher.profile(consultant(f"c-{unique_id}"))
+    await publisher.assignment(assignment(f"a-{unique_id}"), traceparent=traceparent)
     events = await matches.wait_for(1)
-    assert [kit.brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
+    assert [brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
     assert events[0].traceparent == traceparent
 
 
 async def test_unchanged_and_invisible_changes_publish_nothing_visible_ones_an_update(
-    matcher, publisher, matches, kit, unique_id
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
     a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c, specialisms=SPECIALISMS))
     await matches.wait_for(1)
     # Re-published unchanged, both sides; then a new title (a field the consultant sees).
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await publisher.assignment(kit.assignment(a, title="Senior woordvoerder crisis"))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(c, specialisms=SPECIALISMS))
+    await publisher.assignment(assignment(a, title="Senior woordvoerder crisis"))
     # Markers published afterwards in the same partitions as `a` and `c`: their matches with
     # `c` and in `c`'s shard prove that shard got past every re-published record, so what
     # those records published (the update only, we expect) is in by the time the markers are.
     bootstrap = matcher.settings.kafka_bootstrap_servers
-    a2 = await kit.neighbour(bootstrap, ASSIGNMENTS, a, f"a2-{unique_id}")
-    c2 = await kit.neighbour(bootstrap, CONSULTANTS, c, f"c2-{unique_id}")
-    await publisher.assignment(kit.assignment(a2))
-    await publisher.profile(kit.profile(c2))
+    a2 = await neighbour(bootstrap, ASSIGNMENTS, a, f"a2-{unique_id}")
+    c2 = await neighbour(bootstrap, CONSULTANTS, c, f"c2-{unique_id}")
+    await publisher.assignment(assignment(a2))
+    await publisher.profile(consultant(c2))
     events = await matches.wait_for(5)
     assert await matches.settle(1.5) == events
-    assert kit.brief(events[0]) == ("found", c, a, 1)
-    assert kit.brief(events[1]) == ("updated", c, a, 2)
+    assert brief(events[0]) == ("found", c, a, 1)
+    assert brief(events[1]) == ("updated", c, a, 2)
     assert events[1].data["changed"] == ["title"]
-    assert sorted(kit.brief(e) for e in events[2:]) == [
+    assert sorted(brief(e) for e in events[2:]) == [
         ("found", c, a2, 1),
         ("found", c2, a, 1),
         ("found", c2, a2, 1),
     ]
     # Score and reasons change (the consultant loses the specialism), nothing they see does:
     # recorded in the ledger, announced to nobody; a marker in c's partition proves it.
-    await publisher.profile(kit.profile(c, specialisms=[]))
-    c3 = await kit.neighbour(bootstrap, CONSULTANTS, c, f"c3-{unique_id}")
-    await publisher.profile(kit.profile(c3))
+    await publisher.profile(consultant(c, specialisms=[]))
+    c3 = await neighbour(bootstrap, CONSULTANTS, c, f"c3-{unique_id}")
+    await publisher.profile(consultant(c3))
     revised = await matches.wait_for(7)
     assert await matches.settle(1.5) == revised
-    assert sorted(kit.brief(e) for e in revised[5:]) == [("found", c3, a, 1), ("found", c3, a2, 1)]
+    assert sorted(brief(e) for e in revised[5:]) == [("found", c3, a, 1), ("found", c3, a2, 1)]
     score = await matcher.pool.fetchval(
         "SELECT score FROM matcher_matches WHERE consultant_id = $1 AND assignment_id = $2", c, a
     )
@@ -95,24 +126,30 @@ async def test_unchanged_and_invisible_changes_publish_nothing_visible_ones_an_u
     ],
 )
 async def test_closing_withdraws_exactly_once(
-    matcher, publisher, matches, kit, unique_id, reason, expected
-):
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await matches.wait_for(1)
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    reason: CloseReason,
+    expected: str,
+) -> None:
+    a, c = await found_pair(publisher, matches, unique_id)
     await publisher.close(a, reason)
     await publisher.close(a, reason)
-    await publisher.profile(kit.profile(c))
+    await publisher.profile(consultant(c))
     events = await matches.wait_for(2)
     assert await matches.settle(1.5) == events
-    assert [kit.brief(e) for e in events] == [("found", c, a, 1), ("withdrawn", c, a, expected)]
+    assert [brief(e) for e in events] == [("found", c, a, 1), ("withdrawn", c, a, expected)]
     assert events[1].data["assignment"]["id"] == a
 
 
 async def test_closes_at_passing_withdraws_by_the_sweep(
-    matcher, publisher, matches, kit, unique_id, wait
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    wait: Wait,
+) -> None:
     """A pair found before its assignment's `closes_at` is withdrawn by the expiry sweep once
     that passes, with no further event to cause it.
 
@@ -121,15 +158,15 @@ async def test_closes_at_passing_withdraws_by_the_sweep(
     so only a matcher that does not match or does not sweep fails the test.
     """
     c = f"c-{unique_id}"
-    await publisher.profile(kit.profile(c))
+    await publisher.profile(consultant(c))
 
-    def about(assignment_id):
-        return [kit.brief(e) for e in matches.items if kit.brief(e)[2] == assignment_id]
+    def about(assignment_id: str) -> list[Brief]:
+        return [brief(e) for e in matches.items if brief(e)[2] == assignment_id]
 
     for attempt, lead in enumerate((3, 10, 30)):
         a = f"a{attempt}-{unique_id}"
         closes_at = datetime.now(UTC) + timedelta(seconds=lead)
-        await publisher.assignment(kit.assignment(a, closes_at=closes_at.isoformat()))
+        await publisher.assignment(assignment(a, closes_at=closes_at.isoformat()))
         # A `found` is only ever evaluated before `closes_at`; give its commit some grace.
         give_up = (closes_at - datetime.now(UTC)).total_seconds() + 5
         with contextlib.suppress(AssertionError):
@@ -151,36 +188,39 @@ async def test_closes_at_passing_withdraws_by_the_sweep(
     ],
 )
 async def test_profile_changes_withdraw(
-    matcher, publisher, matches, kit, unique_id, changes, expected
-):
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await matches.wait_for(1)
-    await publisher.profile(kit.profile(c, **changes))
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    changes: dict[str, Any],
+    expected: str,
+) -> None:
+    a, c = await found_pair(publisher, matches, unique_id)
+    await publisher.profile(consultant(c, **changes))
     events = await matches.wait_for(2)
-    assert [kit.brief(e) for e in events] == [("found", c, a, 1), ("withdrawn", c, a, expected)]
+    assert [brief(e) for e in events] == [("found", c, a, 1), ("withdrawn", c, a, expected)]
 
 
 async def test_assignment_change_that_breaks_a_filter_withdraws(
-    matcher, publisher, matches, kit, unique_id
-):
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await matches.wait_for(1)
-    await publisher.assignment(kit.assignment(a, office_days_per_week=5))
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
+    a, c = await found_pair(publisher, matches, unique_id)
+    await publisher.assignment(assignment(a, office_days_per_week=5))
     events = await matches.wait_for(2)
-    assert kit.brief(events[1]) == ("withdrawn", c, a, "assignment_changed")
+    assert brief(events[1]) == ("withdrawn", c, a, "assignment_changed")
 
 
 async def test_erasure_withdraws_and_removes_the_consultants_rows(
-    matcher, publisher, matches, kit, unique_id, wait
-):
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await matches.wait_for(1)
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    wait: Wait,
+) -> None:
+    a, c = await found_pair(publisher, matches, unique_id)
     async with matcher.pool.acquire() as db:
         assert (
             await db.fetchval("SELECT count(*) FROM matcher_profiles WHERE consultant_id = $1", c)
@@ -188,7 +228,7 @@ async def test_erasure_withdraws_and_removes_the_consultants_rows(
         )
     await publisher.erase(c)
     events = await matches.wait_for(2)
-    assert kit.brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
+    assert brief(events[1]) == ("withdrawn", c, a, "consultant_erased")
     async with matcher.pool.acquire() as db:
         for table in ("matcher_profiles", "matcher_matches"):
             count = await db.fetchval(
@@ -210,11 +250,14 @@ async def test_erasure_withdraws_and_removes_the_consultants_rows(
 
 
 async def test_confidential_assignment_never_shows_name_or_city(
-    matcher, publisher, matches, kit, unique_id
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
     a, c = f"a-{unique_id}", f"c-{unique_id}"
     name, city = f"Gemeente Geheim {unique_id}", f"Geheimstad{unique_id}"
-    hidden = kit.assignment(
+    hidden = assignment(
         a,
         visibility="confidential",
         title=f"{name} zoekt woordvoerder",
@@ -223,7 +266,7 @@ async def test_confidential_assignment_never_shows_name_or_city(
         location={"city": city, "province": "utrecht", "lat": 52.0907, "lon": 5.1214},
     )
     await publisher.assignment(hidden)
-    await publisher.profile(kit.profile(c))
+    await publisher.profile(consultant(c))
     await matches.wait_for(1)
     await publisher.close(a, CloseReason.FILLED)
     events = await matches.wait_for(2)
@@ -233,33 +276,29 @@ async def test_confidential_assignment_never_shows_name_or_city(
         assert city not in text
         assert "zoekt woordvoerder" not in text
         assert event.data["assignment"]["title"] == (
-            "Senior adviseur crisiscommunicatie bij een grote gemeente in Utrecht"
+            "Senior adviseur burgerparticipatie bij een grote gemeente in Utrecht"
         )
     assert events[0].data["assignment"]["organization"]["name"] is None
     assert events[0].data["assignment"]["location"]["city"] is None
 
 
 async def test_poison_goes_to_the_dlq_and_the_next_event_flows(
-    matcher, publisher, matches, kit, unique_id, wait
-):
-    dead = kit.Collector(matcher.settings.kafka_bootstrap_servers, dlq(ASSIGNMENTS), lambda r: True)
-    dead.parse = lambda record: record if unique_id.encode() in (record.key or b"") else None
-    dead_consultants = kit.Collector(
-        matcher.settings.kafka_bootstrap_servers, dlq(CONSULTANTS), lambda r: True
-    )
-    dead_consultants.parse = dead.parse
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    wait: Wait,
+) -> None:
+    def ours(record: Record) -> Record | None:
+        return record if unique_id.encode() in (record.key or b"") else None
+
+    bootstrap = matcher.settings.kafka_bootstrap_servers
+    dead = Collector(bootstrap, dlq(ASSIGNMENTS), ours)
+    dead_consultants = Collector(bootstrap, dlq(CONSULTANTS), ours)
     await dead.start()
     await dead_consultants.start()
 
-    def dead_lettered() -> float:
-        return sum(
-            sample.value
-            for metric in DEAD_LETTERS.collect()
-            for sample in metric.samples
-            if sample.name.endswith("_total") and sample.labels["topic"] == ASSIGNMENTS
-        )
-
-    before = dead_lettered()
+    before = dead_letters_written(topic=ASSIGNMENTS)
     try:
         await publisher.raw(
             ASSIGNMENTS, f"p-{unique_id}".encode(), b"{not json", [("x-origin", b"test")]
@@ -270,8 +309,8 @@ async def test_poison_goes_to_the_dlq_and_the_next_event_flows(
             b'{"specversion":"1.0","id":"1","source":"/t","type":"nl.koppel.consultant.upserted","data":{"id":"x"}}',
             [],
         )
-        await publisher.assignment(kit.assignment(f"a-{unique_id}"))
-        await publisher.profile(kit.profile(f"c-{unique_id}"))
+        await publisher.assignment(assignment(f"a-{unique_id}"))
+        await publisher.profile(consultant(f"c-{unique_id}"))
         await matches.wait_for(1)
         await dead.wait_for(1)
         await dead_consultants.wait_for(1)
@@ -282,8 +321,12 @@ async def test_poison_goes_to_the_dlq_and_the_next_event_flows(
     # Another matcher running on this broker (another test run) may dead-letter the same
     # records, so the topic may hold more than one letter (the first one seen may be the
     # other's); this matcher wrote exactly one.
-    await wait(lambda: dead_lettered() - before >= 1, within=30, what="this matcher's letter")
-    assert dead_lettered() - before == 1
+    await wait(
+        lambda: dead_letters_written(topic=ASSIGNMENTS) - before >= 1,
+        within=30,
+        what="this matcher's letter",
+    )
+    assert dead_letters_written(topic=ASSIGNMENTS) - before == 1
     letter, payload_letter = dead.items[0], dead_consultants.items[0]
     headers = dict(letter.headers)
     assert letter.value == b"{not json"
@@ -300,16 +343,20 @@ async def test_poison_goes_to_the_dlq_and_the_next_event_flows(
 
 
 async def test_read_api_ranks_current_matches_and_reports_health(
-    matcher, publisher, matches, kit, unique_id
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
     a, c1, c2 = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c1))
-    await publisher.profile(kit.profile(c2, specialisms=[], work_style="generalist"))
+    job = assignment(a)
+    await publisher.assignment(job)
+    await publisher.profile(consultant(c1, specialisms=SPECIALISMS, work_style="specialist"))
+    await publisher.profile(consultant(c2, specialisms=[], work_style="generalist"))
     await matches.wait_for(2)
     app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://m", headers=kit.read_headers
+        transport=httpx.ASGITransport(app=app), base_url="http://m", headers=READ_HEADERS
     ) as http:
         body = (await http.get(f"/v1/assignments/{a}/matches")).json()
         # Other tests' profiles on the shared topics may match this assignment too.
@@ -320,7 +367,7 @@ async def test_read_api_ranks_current_matches_and_reports_health(
         assert body["matches"][0]["reasons"]
         mine = (await http.get(f"/v1/consultants/{c1}/matches")).json()
         assert [m["assignment_id"] for m in mine["matches"]] == [a]
-        assert mine["matches"][0]["assignment"]["organization"]["name"] == "Gemeente Utrecht"
+        assert mine["matches"][0]["assignment"]["organization"]["name"] == job.organization.name
         assert (await http.get("/v1/consultants/bad id!/matches")).status_code == 422
         http.headers.pop("Authorization")
         assert (await http.get("/healthz")).status_code == 200
@@ -339,18 +386,18 @@ async def test_read_api_ranks_current_matches_and_reports_health(
             assert name in metrics
         await publisher.close(a, CloseReason.FILLED)
         await matches.wait_for(4)
-        gone = await http.get(f"/v1/assignments/{a}/matches", headers=kit.read_headers)
+        gone = await http.get(f"/v1/assignments/{a}/matches", headers=READ_HEADERS)
         assert gone.json()["matches"] == []
 
 
 async def test_read_api_answers_only_callers_with_a_token(
-    matcher, publisher, matches, kit, unique_id
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
     """Matches name consultants and why they fit: no token, no answer (DOMAIN.md 8.6)."""
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(c))
-    await matches.wait_for(1)
+    a, c = await found_pair(publisher, matches, unique_id)
     app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://m"
@@ -368,7 +415,7 @@ async def test_read_api_answers_only_callers_with_a_token(
                 assert a not in refused.text
                 assert c not in refused.text
         for path in paths:
-            answered = await http.get(path, headers=kit.read_headers)
+            answered = await http.get(path, headers=READ_HEADERS)
             assert answered.status_code == 200
             assert c in answered.text
         for path in ("/healthz", "/readyz", "/metrics"):
@@ -381,35 +428,42 @@ async def test_read_api_answers_only_callers_with_a_token(
 
 
 async def test_an_event_that_keeps_failing_is_dead_lettered_and_the_matcher_goes_on(
-    matcher, publisher, matches, kit, unique_id, monkeypatch, wait
-):
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    wait: Wait,
+) -> None:
     """A record that crashes its handler (a bug, not bad input) restarts the shard; after
     three failures it is dead-lettered as `processing_failed` instead of blocking the shard."""
     boom = f"boom-{unique_id}"
     original = ShardMatcher.assignment_upserted
 
-    async def failing(self, repository, assignment, spec, traceparent):
-        if assignment.id == boom:
+    async def failing(
+        self: ShardMatcher,
+        repository: ShardRepository,
+        upserted: Assignment,
+        spec: AssignmentSpec | None,
+        traceparent: str | None,
+    ) -> list[Outgoing]:
+        if upserted.id == boom:
             raise RuntimeError("simulated bug")
-        return await original(self, repository, assignment, spec, traceparent)
+        return await original(self, repository, upserted, spec, traceparent)
 
     monkeypatch.setattr(ShardMatcher, "assignment_upserted", failing)
 
-    def failed_letters() -> float:
-        return sum(
-            sample.value
-            for metric in DEAD_LETTERS.collect()
-            for sample in metric.samples
-            if sample.name.endswith("_total") and sample.labels["code"] == "processing_failed"
-        )
-
-    before = failed_letters()
-    await publisher.assignment(kit.assignment(boom))
-    await publisher.assignment(kit.assignment(f"a-{unique_id}"))
-    await publisher.profile(kit.profile(f"c-{unique_id}"))
+    before = dead_letters_written(code="processing_failed")
+    await publisher.assignment(assignment(boom))
+    await publisher.assignment(assignment(f"a-{unique_id}"))
+    await publisher.profile(consultant(f"c-{unique_id}"))
     events = await matches.wait_for(1, within=60)
-    assert [kit.brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
+    assert [brief(e) for e in events] == [("found", f"c-{unique_id}", f"a-{unique_id}", 1)]
     # The shards run independently: the good pair can match in one shard before the shard
     # holding the bad record has failed its third time and dead-lettered it.
-    await wait(lambda: failed_letters() - before >= 1, within=30, what="the dead letter")
-    assert failed_letters() - before == 1
+    await wait(
+        lambda: dead_letters_written(code="processing_failed") - before >= 1,
+        within=30,
+        what="the dead letter",
+    )
+    assert dead_letters_written(code="processing_failed") - before == 1

@@ -7,19 +7,26 @@ import asyncio
 import httpx
 import pytest
 
+from koppel.cloudevents import CloudEvent
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_matcher.adapters.match_queries import MatchQueries
+from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.entrypoints.http import create_app
+from koppel_testing.integration_matcher import found_pair
+from koppel_testing.integration_metrics import consumer_lag, covers, sample_values
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector
 
 pytestmark = pytest.mark.integration
 
 
 async def test_shard_consumer_lag_and_http_latency_are_exposed(
-    matcher, publisher, matches, kit, unique_id
-):
-    await publisher.assignment(kit.assignment(f"a-{unique_id}"))
-    await publisher.profile(kit.profile(f"c-{unique_id}"))
-    await matches.wait_for(1)
+    matcher: Matcher,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
+) -> None:
+    await found_pair(publisher, matches, unique_id)
     group = f"test-matcher-{unique_id}.shard-"
     app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
     async with httpx.AsyncClient(
@@ -30,23 +37,15 @@ async def test_shard_consumer_lag_and_http_latency_are_exposed(
         text = ""
         for _ in range(100):
             text = (await http.get("/metrics")).text
-            lag = [
-                line
-                for line in text.splitlines()
-                if line.startswith("koppel_consumer_lag{") and f'group="{group}' in line
-            ]
-            if _covers(lag, CONSULTANTS) and _covers(lag, ASSIGNMENTS):
+            lag = consumer_lag(text, group, prefix=True)
+            if covers(lag, CONSULTANTS) and covers(lag, ASSIGNMENTS):
                 break
             await asyncio.sleep(0.1)
-    assert _covers(lag, CONSULTANTS), lag
-    assert _covers(lag, ASSIGNMENTS), lag
-    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
+    assert covers(lag, CONSULTANTS), lag
+    assert covers(lag, ASSIGNMENTS), lag
+    assert all(value >= 0 for value in sample_values(lag))
     assert (
         'koppel_matcher_http_request_duration_seconds_count{method="GET",route="/healthz",'
         'status="200"}' in text
     )
     assert "koppel_matcher_events_produced_total{" in text
-
-
-def _covers(lag: list[str], topic: str) -> bool:
-    return any(f'topic="{topic}"' in line for line in lag)

@@ -1,35 +1,45 @@
 """The recruiter's view in the matcher's read API, on real Kafka and PostgreSQL: one match by
 id, status, cursor pages, `min_score`, and why a pair does not match (nl and en).
-
-The fixtures `publisher`, `matches` and `kit` come from this directory's conftest (typed
-`Any` here: a conftest cannot be imported under `--import-mode=importlib`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from koppel.cloudevents import CloudEvent
 from koppel.contract.match import match_id_for
 from koppel.vocabulary import CloseReason, Language
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.domain.filter_labels import FILTER_LABELS
 from koppel_matcher.entrypoints.http import create_app
+from koppel_testing.builders import assignment, consultant
+from koppel_testing.integration_matcher import READ_HEADERS
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Collector
 
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
+SPECIALIST: dict[str, Any] = {
+    "disciplines": ["citizen_participation", "press_relations"],
+    "specialisms": ["citizen_participation"],
+    "work_style": "specialist",
+}
+"""A consultant with the builders' assignment's discipline as specialism and its preferred
+discipline (`disciplines_preferred=["press_relations"]`): the best score the variants reach."""
 
 
 @pytest.fixture
-async def read_api(matcher: Matcher, kit: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def read_api(matcher: Matcher) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(MatchQueries(matcher.pool), matcher, matcher.settings.callers())
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://m", headers=kit.read_headers
+        transport=httpx.ASGITransport(app=app), base_url="http://m", headers=READ_HEADERS
     ) as http:
         yield http
 
@@ -42,7 +52,7 @@ def _field(response: httpx.Response, status: int) -> list[str]:
 
 async def _all_pages(http: httpx.AsyncClient, first: str) -> list[list[dict[str, Any]]]:
     """Every page from `first`, following the `next` links."""
-    pages = []
+    pages: list[list[dict[str, Any]]] = []
     path: str | None = first
     while path is not None:
         body = (await http.get(path)).json()
@@ -53,23 +63,32 @@ async def _all_pages(http: httpx.AsyncClient, first: str) -> list[list[dict[str,
 
 
 async def test_pages_follow_score_then_id_and_cover_every_match_once(
-    read_api: httpx.AsyncClient, publisher: Any, matches: Any, kit: Any, unique_id: str
+    read_api: httpx.AsyncClient,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
 ) -> None:
     a = f"a-{unique_id}"
     consultants = [f"c{n}-{unique_id}" for n in range(5)]
     variants: list[dict[str, Any]] = [
         {},
         {"specialisms": [], "work_style": "generalist"},
-        {"disciplines": ["crisis_communication"]},
+        {"disciplines": ["citizen_participation"]},
         {},
         {"specialisms": [], "work_style": "generalist"},
     ]
     # Only this test's consultants hold the certification: other tests' profiles on the
     # shared topics would match a plain assignment too, and change the pages.
     certificate = f"cert-{unique_id}"
-    await publisher.assignment(kit.assignment(a, required_certifications=[certificate]))
-    for consultant, changes in zip(consultants, variants, strict=True):
-        await publisher.profile(kit.profile(consultant, certifications=[certificate], **changes))
+    await publisher.assignment(
+        assignment(
+            a, required_certifications=[certificate], disciplines_preferred=["press_relations"]
+        )
+    )
+    for consultant_id, changes in zip(consultants, variants, strict=True):
+        await publisher.profile(
+            consultant(consultant_id, certifications=[certificate], **{**SPECIALIST, **changes})
+        )
     await matches.wait_for(5)
 
     everything = (await read_api.get(f"/v1/assignments/{a}/matches?limit=1000")).json()
@@ -94,7 +113,10 @@ async def test_pages_follow_score_then_id_and_cover_every_match_once(
 
 
 async def test_a_consultants_matches_page_by_assignment(
-    read_api: httpx.AsyncClient, publisher: Any, matches: Any, kit: Any, unique_id: str
+    read_api: httpx.AsyncClient,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
 ) -> None:
     c = f"c-{unique_id}"
     assignments = [f"a{n}-{unique_id}" for n in range(3)]
@@ -103,12 +125,10 @@ async def test_a_consultants_matches_page_by_assignment(
     rare = {"disciplines_required": ["events"], "disciplines_preferred": []}
     for assignment_id in assignments:
         await publisher.assignment(
-            kit.assignment(assignment_id, hours_per_week={"min": 39, "max": 40}, **rare)
+            assignment(assignment_id, hours_per_week={"min": 39, "max": 40}, **rare)
         )
     await publisher.profile(
-        kit.profile(
-            c, disciplines=["events"], specialisms=[], hours_per_week={"min": 39, "max": 40}
-        )
+        consultant(c, disciplines=["events"], specialisms=[], hours_per_week={"min": 39, "max": 40})
     )
     await matches.wait_for(3)
 
@@ -120,14 +140,17 @@ async def test_a_consultants_matches_page_by_assignment(
 
 
 async def test_status_by_id_and_the_withdrawn_filter(
-    read_api: httpx.AsyncClient, publisher: Any, matches: Any, kit: Any, unique_id: str
+    read_api: httpx.AsyncClient,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
+    unique_id: str,
 ) -> None:
     a, gone, kept = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
     other = f"a2-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.assignment(kit.assignment(other))
-    await publisher.profile(kit.profile(gone))
-    await publisher.profile(kit.profile(kept))
+    await publisher.assignment(assignment(a))
+    await publisher.assignment(assignment(other))
+    await publisher.profile(consultant(gone))
+    await publisher.profile(consultant(kept))
     await matches.wait_for(4)
     await publisher.close(other, CloseReason.FILLED)
     await matches.wait_for(6)
@@ -183,16 +206,15 @@ async def test_bad_parameters_are_422s_naming_the_parameter(
 
 async def test_why_a_pair_does_not_match_in_the_callers_language(
     read_api: httpx.AsyncClient,
-    publisher: Any,
-    matches: Any,
-    kit: Any,
+    publisher: TopicWriter,
+    matches: Collector[CloudEvent],
     unique_id: str,
-    wait: Callable[..., Awaitable[None]],
+    wait: Wait,
 ) -> None:
     a, fits, home_worker = f"a-{unique_id}", f"c1-{unique_id}", f"c2-{unique_id}"
-    await publisher.assignment(kit.assignment(a))
-    await publisher.profile(kit.profile(home_worker, max_office_days_per_week=1, level="junior"))
-    await publisher.profile(kit.profile(fits))
+    await publisher.assignment(assignment(a))
+    await publisher.profile(consultant(home_worker, max_office_days_per_week=1, level="junior"))
+    await publisher.profile(consultant(fits))
     await matches.wait_for(1)
     path = f"/v1/assignments/{a}/candidates/{home_worker}"
 

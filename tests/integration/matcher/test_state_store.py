@@ -3,8 +3,11 @@ back exactly, and one whose transaction did reach Kafka is left alone."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import pytest
 
 from koppel.migrations import migrate
@@ -14,8 +17,11 @@ from koppel_matcher.adapters.state_store import ShardFencedError, StateStore, cr
 from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import LedgerEntry, MatchState
 from koppel_matcher.entrypoints.translation import profile_document
+from koppel_testing.builders import assignment, consultant
 
 pytestmark = pytest.mark.integration
+
+Store = tuple[StateStore, asyncpg.Pool]
 
 
 def entry(consultant: str, assignment: str, state: MatchState, revision: int) -> LedgerEntry:
@@ -44,7 +50,7 @@ def answer(consultant: str, assignment: str, response: Answer, minute: int) -> S
     )
 
 
-async def snapshot(pool):
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
     async with pool.acquire() as db:
         return {
             table: [dict(row) for row in await db.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]  # noqa: S608
@@ -59,7 +65,7 @@ async def snapshot(pool):
 
 
 @pytest.fixture
-async def store(fresh_database):
+async def store(fresh_database: str) -> AsyncIterator[Store]:
     await migrate(fresh_database, service="matcher", package="koppel_matcher.migrations")
     pool = await create_pool(fresh_database)
     try:
@@ -68,13 +74,13 @@ async def store(fresh_database):
         await pool.close()
 
 
-async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
+async def test_a_transaction_kafka_never_committed_is_undone(store: Store) -> None:
     state, pool = store
     epoch, plan = await state.take_over(2, None)
     assert (epoch, plan.action, plan.seq) == (1, Recovery.CONSISTENT, 0)
-    kept_profile, erased_profile = kit.profile("c-kept"), kit.profile("c-erased")
+    kept_profile, erased_profile = consultant("c-kept"), consultant("c-erased")
     async with state.transaction(2, epoch=epoch, seq=1) as tx:
-        await tx.put_assignment(kit.assignment("a-1"))
+        await tx.put_assignment(assignment("a-1"))
         await tx.put_profile("c-kept", "nl", profile_document(kept_profile))
         await tx.put_profile("c-erased", "nl", profile_document(erased_profile))
         await tx.put_entries(
@@ -90,13 +96,11 @@ async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
 
     # Transaction 2 reaches the database but its Kafka transaction is lost.
     async with state.transaction(2, epoch=epoch, seq=2) as tx:
-        await tx.put_assignment(kit.assignment("a-1", status="filled"))
-        await tx.put_assignment(kit.assignment("a-2"))
+        await tx.put_assignment(assignment("a-1", status="filled"))
+        await tx.put_assignment(assignment("a-2"))
         await tx.put_entries([(entry("c-kept", "a-1", MatchState.WITHDRAWN, 1), "x")])
         await tx.put_entries([(entry("c-kept", "a-1", MatchState.FOUND, 2), None)])
-        await tx.put_profile(
-            "c-kept", "nl", profile_document(kit.profile("c-kept", level="junior"))
-        )
+        await tx.put_profile("c-kept", "nl", profile_document(consultant("c-kept", level="junior")))
         await tx.put_answer(answer("c-kept", "a-1", Answer.INTERESTED, 1))
         await tx.delete_answer("c-kept", "a-1")
         await tx.put_answer(answer("c-kept", "a-2", Answer.NOT_INTERESTED, 2))
@@ -124,11 +128,11 @@ async def test_a_transaction_kafka_never_committed_is_undone(store, kit):
             pass
 
 
-async def test_a_transaction_kafka_committed_is_kept(store, kit):
+async def test_a_transaction_kafka_committed_is_kept(store: Store) -> None:
     state, pool = store
     epoch, _ = await state.take_over(0, None)
     async with state.transaction(0, epoch=epoch, seq=1) as tx:
-        await tx.put_assignment(kit.assignment("a-1"))
+        await tx.put_assignment(assignment("a-1"))
         await tx.put_entries([(entry("c-1", "a-1", MatchState.FOUND, 1), None)])
     after = await snapshot(pool)
     _, plan = await state.take_over(0, 1)

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from koppel.topics import RESPONSES
+from koppel.topics import RESPONSES, dlq
 from koppel.vocabulary import Answer, VisibleField, WithdrawalReason
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_notifier.bootstrap import Notifier
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory, Rows
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import OpenReader
+from koppel_testing.receivers import ReceivedHook, ReceivedMail, Receiver, SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -25,23 +30,22 @@ class MovableClock:
 
 
 async def test_an_update_goes_out_as_match_updated_and_a_gewijzigd_email(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
-    make_assignment: Any, wait: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     consultant, path = f"c-upd-{unique_id}", f"upd-{unique_id}"
     address = f"{consultant}@example.org"
-    assignment = make_assignment(f"a-upd-{unique_id}", title="Adviseur omgevingswet")
-    changed = make_assignment(
+    assignment = builders.assignment(f"a-upd-{unique_id}", title="Adviseur omgevingswet")
+    changed = builders.assignment(
         f"a-upd-{unique_id}", title="Adviseur omgevingswet", hours_per_week={"min": 32, "max": 36}
     )
     async with notifier():
         await kafka_io.profile(
-            make_profile(
-                consultant,
-                channels=["email", "webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
-            )
+            receiver.subscriber(consultant, path, channels=["email", "webhook"], email=address)
         )
         await kafka_io.found(consultant, assignment)
         await wait(lambda: smtp_sink.handler.to(address), what="the found email")
@@ -65,20 +69,24 @@ async def test_an_update_goes_out_as_match_updated_and_a_gewijzigd_email(
 
 
 async def test_a_withdrawal_is_emailed_to_an_interested_webhook_only_consultant_only(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
-    make_assignment: Any, wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     keen, silent = f"c-keen-{unique_id}", f"c-silent-{unique_id}"
-    assignment = make_assignment(f"a-gone-{unique_id}", title="Woordvoerder crisiscommunicatie")
+    assignment = builders.assignment(f"a-gone-{unique_id}", title="Woordvoerder crisiscommunicatie")
     async with notifier() as running:
         for consultant in (keen, silent):
             await kafka_io.profile(
-                make_profile(
+                receiver.subscriber(
+                    consultant,
                     consultant,
                     language="en" if consultant == keen else "nl",
-                    channels=["webhook"],
-                    webhook_url=receiver.url(consultant),
-                    webhook_secret=SECRET,
+                    email=f"{consultant}@example.org",
                 )
             )
             await kafka_io.found(consultant, assignment)
@@ -104,22 +112,32 @@ async def test_a_withdrawal_is_emailed_to_an_interested_webhook_only_consultant_
 
 
 async def test_a_digest_carries_updates_and_withdrawals_in_sections(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     consultant = f"c-dig-{unique_id}"
     address = f"{consultant}@example.org"
     # 06:00 UTC on 10 March 2026 is 07:00 in Amsterdam: an hour before the digest.
     clock = MovableClock(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
-    kept = make_assignment(f"kept-{unique_id}", title="Strategisch adviseur omgevingswet")
-    moved = make_assignment(
+    kept = builders.assignment(f"kept-{unique_id}", title="Strategisch adviseur omgevingswet")
+    moved = builders.assignment(
         f"kept-{unique_id}", title="Strategisch adviseur omgevingswet", office_days_per_week=3
     )
-    gone = make_assignment(f"gone-{unique_id}", title="Campagnemaker energietransitie")
+    gone = builders.assignment(f"gone-{unique_id}", title="Campagnemaker energietransitie")
     async with notifier(
         NOTIFIER_DIGEST_HOUR="8", digest_clock=clock, digest_interval_s=0.1
     ) as running:
-        await kafka_io.profile(make_profile(consultant, mode="daily_digest", channels=["email"]))
+        await kafka_io.profile(
+            builders.consultant(
+                consultant,
+                email=address,
+                notification={"mode": "daily_digest", "channels": ["email"]},
+            )
+        )
         await kafka_io.found(consultant, kept)
         await kafka_io.found(consultant, gone)
         await wait(lambda: _kinds(running, rows, consultant, {("match.found", "queued"): 2}))
@@ -147,21 +165,26 @@ async def test_a_digest_carries_updates_and_withdrawals_in_sections(
 
 
 async def test_answers_are_recorded_taken_back_erased_and_bad_ones_dead_lettered(
-    notifier: Any, kafka_io: Any, make_profile: Any, make_assignment: Any, wait: Any,
-    dead_letters: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    reader: OpenReader,
+    kafka_io: TopicWriter,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     consultant = f"c-ans-{unique_id}"
-    assignment = make_assignment(f"a-ans-{unique_id}")
+    assignment = builders.assignment(f"a-ans-{unique_id}")
     now = datetime.now(UTC)
     later, latest = now + timedelta(seconds=5), now + timedelta(seconds=10)
-    async with dead_letters(RESPONSES) as letters, notifier() as running:
-        await kafka_io.profile(make_profile(consultant))
+    letters = await reader(dlq(RESPONSES))
+    async with notifier() as running:
+        await kafka_io.profile(builders.consultant(consultant))
         answer = await kafka_io.responded(consultant, assignment, Answer.INTERESTED, now)
         await wait(lambda: _answer(running, consultant), what="the answer")
         await kafka_io.responded(consultant, assignment, Answer.NOT_INTERESTED, later)
         await kafka_io.responded(consultant, assignment, Answer.INTERESTED, now)  # a replay
         await kafka_io.raw(RESPONSES, answer.match_id.encode(), b'{"not": "an event"}')
-        headers = await letters.of(answer.match_id)
+        [letter] = await letters.wait_for(answer.match_id.encode())
+        headers = dict(letter.headers)
         await wait(lambda: _consumed(running, "duplicate") == 1, what="the replay read")
         assert await _answer(running, consultant) == "not_interested"
 
@@ -176,44 +199,44 @@ async def test_answers_are_recorded_taken_back_erased_and_bad_ones_dead_lettered
     assert headers["koppel-error-source-topic"] == RESPONSES.encode()
 
 
-async def _answer(running: Any, consultant_id: str) -> str | None:
+async def _answer(running: Notifier, consultant_id: str) -> str | None:
     value: str | None = await running.pool.fetchval(
         "SELECT response FROM notifier_responses WHERE consultant_id = $1", consultant_id
     )
     return value
 
 
-async def _no_answer(running: Any, consultant_id: str) -> bool:
+async def _no_answer(running: Notifier, consultant_id: str) -> bool:
     return await _answer(running, consultant_id) is None
 
 
 async def _kinds(
-    running: Any, rows: Any, consultant_id: str, wanted: dict[tuple[str, str], int]
+    running: Notifier, rows: Rows, consultant_id: str, wanted: dict[tuple[str, str], int]
 ) -> bool:
     """Whether the consultant's email rows include `wanted` (kind, status) counts."""
     found = [(row["kind"], row["status"]) for row in await rows(running, consultant_id)]
     return all(found.count(key) == count for key, count in wanted.items())
 
 
-def _consumed(running: Any, result: str) -> float | None:
+def _consumed(running: Notifier, result: str) -> float | None:
     value: float | None = running.metrics.registry.get_sample_value(
         "koppel_notifier_events_consumed_total", {"topic": RESPONSES, "result": result}
     )
     return value
 
 
-def _hooks(receiver: Any, path: str) -> dict[str, Any]:
+def _hooks(receiver: Receiver, path: str) -> dict[str, ReceivedHook]:
     """The webhooks posted to `path` by type; a repeat (same `webhook-id`) counts once."""
-    by_type: dict[str, Any] = {}
+    by_type: dict[str, ReceivedHook] = {}
     for hook in receiver.at(path):
         kind = json.loads(hook.body)["type"]
         assert by_type.setdefault(kind, hook).headers["webhook-id"] == hook.headers["webhook-id"]
     return by_type
 
 
-def _mails(smtp_sink: Any, address: str) -> list[Any]:
+def _mails(smtp_sink: SmtpSink, address: str) -> list[ReceivedMail]:
     """The emails to `address` in arrival order; a repeat (same Message-ID) counts once."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, ReceivedMail] = {}
     for mail in smtp_sink.handler.to(address):
         seen.setdefault(mail.message_id, mail)
     return list(seen.values())

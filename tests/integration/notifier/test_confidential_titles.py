@@ -7,8 +7,6 @@ the notifier sends.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from standardwebhooks import Webhook
 
@@ -18,6 +16,11 @@ from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES
 from koppel.vocabulary import Language
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import Receiver, SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +37,17 @@ def _hidden(*parts: str) -> bool:
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_email_and_webhook_show_only_the_built_title(
-    language: str, notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any,
-    make_profile: Any, make_assignment: Any, wait: Any, unique_id: str,
-) -> None:  # fmt: skip
+    language: str,
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     consultant, path = f"c-title-{language}-{unique_id}", f"title-{language}-{unique_id}"
     address = f"{consultant}@example.org"
-    confidential = make_assignment(
+    confidential = builders.assignment(
         f"a-title-{unique_id}",
         title=SECRET_TITLE,
         description="Na de brand in Zeist-West zoekt de gemeente Zeist een woordvoerder.",
@@ -57,12 +65,12 @@ async def test_email_and_webhook_show_only_the_built_title(
     value, _ = encode(event)
     async with notifier():
         await kafka_io.profile(
-            make_profile(
+            receiver.subscriber(
                 consultant,
-                language=language,
+                path,
                 channels=["email", "webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
+                email=address,
+                language=language,
             )
         )
         await kafka_io.raw(MATCHES, consultant.encode(), value)

@@ -7,8 +7,6 @@ koppel.responses.v1, and a token shows only its own consultant's matches.
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from koppel.cloudevents import CloudEvent, decode
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
@@ -24,49 +21,32 @@ from koppel.topics import RESPONSES
 from koppel.vocabulary import Answer, AnswerVia
 from koppel_notifier.adapters.link_tokens import VALID_FOR, LinkTokens
 from koppel_notifier.adapters.response_store import ResponseStore
+from koppel_notifier.bootstrap import Notifier
+from koppel_testing import builders
+from koppel_testing.email_links import link
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import OpenReader, TopicReader
+from koppel_testing.receivers import SmtpSink
 
 pytestmark = pytest.mark.integration
 
 
-def link(text: str, label: str) -> str:
-    """The URL after `label:` in a match email's text part."""
-    found = re.search(rf"{label}:\s+(\S+)", text)
-    assert found, f"no {label} link in the email"
-    return found.group(1)
-
-
 @asynccontextmanager
-async def web_client(running: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def web_client(running: Notifier) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=running.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notifier.test") as web:
         yield web
 
 
-@asynccontextmanager
-async def responses_topic(kafka: str) -> AsyncIterator[AIOKafkaConsumer]:
-    """koppel.responses.v1 from its current end."""
-    consumer = AIOKafkaConsumer(
-        RESPONSES, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
-    )
-    await consumer.start()
-    try:
-        await consumer.seek_to_end()
-        yield consumer
-    finally:
-        await consumer.stop()
+async def events_about(topic: TopicReader, match_id: str, count: int) -> list[CloudEvent]:
+    """The first `count` events keyed `match_id` since `topic` was opened."""
+    records = await topic.wait_for(match_id.encode(), count=count)
+    return [decode(record.value, record.headers) for record in records]
 
 
-async def events_about(consumer: AIOKafkaConsumer, match_id: str, count: int) -> list[CloudEvent]:
-    events: list[CloudEvent] = []
-    async with asyncio.timeout(30):
-        while len(events) < count:
-            record = await consumer.getone()
-            if record.key == match_id.encode():
-                events.append(decode(record.value, record.headers))
-    return events
-
-
-async def stored_answer(running: Any, match_id: str) -> dict[str, Any] | None:
+async def stored_answer(running: Notifier, match_id: str) -> dict[str, Any] | None:
     row = await running.pool.fetchrow(
         "SELECT response, reason, note, via FROM notifier_responses WHERE match_id = $1", match_id
     )
@@ -74,20 +54,19 @@ async def stored_answer(running: Any, match_id: str) -> dict[str, Any] | None:
 
 
 async def test_an_email_link_answers_only_through_its_confirmation_page(
-    notifier: Any,
-    kafka_io: Any,
-    smtp_sink: Any,
-    make_profile: Any,
-    make_assignment: Any,
-    wait: Any,
+    notifier: NotifierFactory,
+    reader: OpenReader,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
     unique_id: str,
-    kafka: str,
 ) -> None:
     consultant = f"c-page-{unique_id}"
     address = f"{consultant}@example.org"
-    async with responses_topic(kafka) as topic, notifier() as running:
-        await kafka_io.profile(make_profile(consultant))
-        match_id = await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+    topic = await reader(RESPONSES)
+    async with notifier() as running:
+        await kafka_io.profile(builders.consultant(consultant, email=address))
+        match_id = await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: smtp_sink.handler.to(address), what="the match email")
         # A send that timed out on a loaded machine may arrive twice, with one Message-ID.
         mails = smtp_sink.handler.to(address)
@@ -135,19 +114,19 @@ async def test_an_email_link_answers_only_through_its_confirmation_page(
 
 
 async def test_a_token_shows_and_answers_only_its_own_consultants_matches(
-    notifier: Any,
-    kafka_io: Any,
-    smtp_sink: Any,
-    make_profile: Any,
-    make_assignment: Any,
-    wait: Any,
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
     unique_id: str,
 ) -> None:
     mine, theirs = f"c-mine-{unique_id}", f"c-theirs-{unique_id}"
     async with notifier() as running:
         for consultant, title in ((mine, "Woordvoerder Zeist"), (theirs, "Adviseur Baarn")):
-            await kafka_io.profile(make_profile(consultant))
-            await kafka_io.found(consultant, make_assignment(f"a-{consultant}", title=title))
+            await kafka_io.profile(
+                builders.consultant(consultant, email=f"{consultant}@example.org")
+            )
+            await kafka_io.found(consultant, builders.assignment(f"a-{consultant}", title=title))
         await wait(
             lambda: (
                 smtp_sink.handler.to(f"{mine}@example.org")
@@ -196,7 +175,9 @@ async def test_a_token_shows_and_answers_only_its_own_consultants_matches(
             assert "note" in too_long.text
 
 
-async def test_an_answer_read_back_after_its_withdrawal_does_not_return(notifier: Any) -> None:
+async def test_an_answer_read_back_after_its_withdrawal_does_not_return(
+    notifier: NotifierFactory,
+) -> None:
     """The page stores an answer and its withdrawal at once; the answer's event, read back
     from the topic afterwards, must not bring it back."""
     answered_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -13,20 +13,21 @@ copy sent again from inside it; the test does not aim the kill there.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
-from typing import Any
+from pathlib import Path
 
-import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES, RESPONSES
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_demo.sandbox import free_port, start_group_at_end
+from koppel_testing import builders
+from koppel_testing.integration_notifier import notifier_env
+from koppel_testing.integration_processes import ServiceProcess
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import ReceivedMail, Receiver, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,35 +35,37 @@ CONSULTANTS_IN_BATCH = 30
 
 
 async def test_sigkill_mid_batch_loses_nothing_and_doubles_no_email(
-    fresh_database: str, kafka: str, kafka_io: Any, smtp_sink: Any, receiver: Any,
-    make_profile: Any, make_assignment: Any, wait: Any, unique_id: str,
-) -> None:  # fmt: skip
-    conftest = sys.modules[type(receiver).__module__]
+    fresh_database: str,
+    kafka: str,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+    tmp_path: Path,
+) -> None:
     group_id = f"notifier-crash-{unique_id}-{uuid.uuid4().hex[:6]}"
-    await conftest.start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS, RESPONSES))
-    port = conftest.free_port()
-    env = {
-        **os.environ,
-        **conftest.notifier_env(
-            database_url=fresh_database,
-            kafka=kafka,
-            smtp=smtp_sink,
-            group_id=group_id,
-            NOTIFIER_PORT=str(port),
-            NOTIFIER_EMAIL_CONCURRENCY="1",
-            NOTIFIER_LEASE_SECONDS="5",
-            NOTIFIER_WEBHOOK_TOTAL_TIMEOUT="4",
-            NOTIFIER_RETRY_SCHEDULE="0,0.5,0.5,0.5,0.5,0.5",
-            LOG_JSON="true",
-        ),
-    }
+    await start_group_at_end(kafka, group_id, (MATCHES, CONSULTANTS, RESPONSES))
+    port = free_port()
+    env = notifier_env(
+        database_url=fresh_database,
+        kafka=kafka,
+        smtp=smtp_sink,
+        group_id=group_id,
+        NOTIFIER_PORT=str(port),
+        NOTIFIER_EMAIL_CONCURRENCY="1",
+        NOTIFIER_LEASE_SECONDS="5",
+        NOTIFIER_WEBHOOK_TOTAL_TIMEOUT="4",
+        NOTIFIER_RETRY_SCHEDULE="0,0.5,0.5,0.5,0.5,0.5",
+        LOG_JSON="true",
+    )
     consultants = [f"c-crash{index}-{unique_id}" for index in range(CONSULTANTS_IN_BATCH)]
     addresses = {f"{consultant}@example.org" for consultant in consultants}
     paths = {consultant: f"crash-{consultant}" for consultant in consultants}
     for path in paths.values():
         receiver.script(path, delay_s=0.3)
 
-    first = _spawn(env)
+    first = ServiceProcess.start("koppel_notifier", env, port, tmp_path / "first.log")
     killed = asyncio.get_running_loop().create_future()
     rcpts = Counter[str]()
 
@@ -71,37 +74,36 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_no_email(
             return
         rcpts["seen"] += 1
         if rcpts["seen"] == 5:
-            first.send_signal(signal.SIGKILL)
-            first.wait()
+            first.kill()
             killed.get_loop().call_soon_threadsafe(killed.set_result, True)
 
     smtp_sink.handler.on_rcpt = kill_at_fifth_email
     try:
-        await _ready(port, first)
+        # Migrations, the producer and the group join: 12-16 s here under a load average of
+        # 5, so the bound is a deadline with room.
+        await first.wait_ready(within=90)
         for consultant in consultants:
             await kafka_io.profile(
-                make_profile(
+                receiver.subscriber(
                     consultant,
+                    paths[consultant],
                     channels=["email", "webhook"],
-                    webhook_url=receiver.url(paths[consultant]),
-                    webhook_secret=SECRET,
+                    email=f"{consultant}@example.org",
                 )
             )
         match_ids = {
-            consultant: await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            consultant: await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
             for consultant in consultants
         }
         await asyncio.wait_for(killed, 60)
-        assert first.returncode == -signal.SIGKILL
+        assert first.process.returncode == -signal.SIGKILL
         emails_before = _emails(smtp_sink, addresses)
         assert 0 < len(emails_before) < CONSULTANTS_IN_BATCH  # killed mid-batch
     finally:
         smtp_sink.handler.on_rcpt = None
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+        first.kill()
 
-    second = _spawn(env)
+    second = ServiceProcess.start("koppel_notifier", env, port, tmp_path / "second.log")
     try:
         await wait(
             lambda: (
@@ -128,40 +130,8 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_no_email(
             assert len(ids) == 1, f"{consultant}: duplicates must share one webhook-id"
             assert match_ids[consultant].encode() in hooks[0].body
     finally:
-        second.send_signal(signal.SIGTERM)
-        try:
-            second.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            second.kill()
-            second.wait()
+        second.stop()
 
 
-def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "koppel_notifier"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def _ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    # Migrations, the producer and the group join: 12-16 s here under a load average of 5,
-    # so the bound is a deadline with room, not a count of polls.
-    deadline = time.monotonic() + 90
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"notifier exited with {process.returncode}")
-            try:
-                reply = await client.get(f"http://127.0.0.1:{port}/readyz")
-                if reply.status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("notifier did not become ready")
-
-
-def _emails(smtp_sink: Any, addresses: set[str]) -> list[Any]:
+def _emails(smtp_sink: SmtpSink, addresses: set[str]) -> list[ReceivedMail]:
     return [mail for mail in list(smtp_sink.handler.messages) if set(mail.rcpt_tos) & addresses]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from standardwebhooks import Webhook
 
 from koppel.cloudevents import decode
-from koppel.topics import NOTIFICATIONS
+from koppel_notifier.bootstrap import Notifier
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import TopicReader
+from koppel_testing.receivers import Receiver, SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -20,49 +22,28 @@ pytestmark = pytest.mark.integration
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_match_found_by_email_and_signed_webhook(
     language: str,
-    notifier: Any,
-    kafka_io: Any,
-    smtp_sink: Any,
-    receiver: Any,
-    make_profile: Any,
-    make_assignment: Any,
-    wait: Any,
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
     unique_id: str,
-    kafka: str,
+    reports: TopicReader,
 ) -> None:
     consultant = f"c-{language}-{unique_id}"
     path = f"hook-{consultant}"
     address = f"{consultant}@example.org"
-    reports = AIOKafkaConsumer(
-        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
-    )
-    await reports.start()
-    await reports.seek_to_end()
-    try:
-        await _deliver_and_check(
-            language, consultant, path, address, notifier, kafka_io, smtp_sink, receiver,
-            make_profile, make_assignment, wait, unique_id, reports,
-        )  # fmt: skip
-    finally:
-        await reports.stop()
-
-
-async def _deliver_and_check(
-    language: str, consultant: str, path: str, address: str, notifier: Any, kafka_io: Any,
-    smtp_sink: Any, receiver: Any, make_profile: Any, make_assignment: Any, wait: Any,
-    unique_id: str, reports: AIOKafkaConsumer,
-) -> None:  # fmt: skip
     async with notifier() as running:
         await kafka_io.profile(
-            make_profile(
+            receiver.subscriber(
                 consultant,
-                language=language,
+                path,
                 channels=["email", "webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
+                email=address,
+                language=language,
             )
         )
-        match_id = await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"), 0.87)
+        match_id = await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"), 0.87)
 
         await wait(lambda: smtp_sink.handler.to(address) and receiver.at(path), what="both")
 
@@ -122,19 +103,15 @@ async def _deliver_and_check(
         assert "koppel_notifier_dead_letters_total" in metrics
         assert "koppel_notifier_retries_total" in metrics
 
-    delivered: list[Any] = []
-    async with asyncio.timeout(20):
-        while len(delivered) < 2:
-            record = await reports.getone()
-            if record.key == consultant.encode():
-                delivered.append(decode(record.value, record.headers))
+    records = await reports.wait_for(consultant.encode(), count=2, within=20)
+    delivered = [decode(record.value, record.headers) for record in records]
     assert {event.type for event in delivered} == {"nl.koppel.notification.delivered"}
     assert {event.data["channel"] for event in delivered} == {"email", "webhook"}
     assert all(event.data["match_ids"] == [match_id] for event in delivered)
     assert all(event.source == "/koppel/notifier" for event in delivered)
 
 
-async def _outcomes(running: Any, consultant: str) -> bool:
+async def _outcomes(running: Notifier, consultant: str) -> bool:
     left = await running.pool.fetchval(
         "SELECT count(*) FROM notifier_outbox WHERE consultant_id = $1", consultant
     )

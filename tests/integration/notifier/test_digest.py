@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_notifier.bootstrap import Notifier
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory, Rows
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import Receiver, SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -22,27 +26,32 @@ class MovableClock:
 
 
 async def test_digest_goes_out_once_a_day_without_withdrawn_matches(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
-    make_assignment: Any, wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     consultant, path = f"c-digest-{unique_id}", f"digest-{unique_id}"
     address = f"{consultant}@example.org"
     # 06:00 UTC on 10 March 2026 is 07:00 in Amsterdam: an hour before the digest.
     clock = MovableClock(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
-    first = make_assignment(f"first-{unique_id}", title="Strategisch adviseur omgevingswet")
-    second = make_assignment(f"second-{unique_id}", title="Woordvoerder crisiscommunicatie")
-    gone = make_assignment(f"gone-{unique_id}", title="Campagnemaker energietransitie")
-    later = make_assignment(f"later-{unique_id}", title="Adviseur interne communicatie")
+    first = builders.assignment(f"first-{unique_id}", title="Strategisch adviseur omgevingswet")
+    second = builders.assignment(f"second-{unique_id}", title="Woordvoerder crisiscommunicatie")
+    gone = builders.assignment(f"gone-{unique_id}", title="Campagnemaker energietransitie")
+    later = builders.assignment(f"later-{unique_id}", title="Adviseur interne communicatie")
     async with notifier(
         NOTIFIER_DIGEST_HOUR="8", digest_clock=clock, digest_interval_s=0.1
     ) as running:
         await kafka_io.profile(
-            make_profile(
+            receiver.subscriber(
                 consultant,
-                mode="daily_digest",
+                path,
                 channels=["email", "webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
+                preferences={"mode": "daily_digest"},
+                email=address,
             )
         )
         for assignment in (first, second, gone):
@@ -79,7 +88,7 @@ async def test_digest_goes_out_once_a_day_without_withdrawn_matches(
         await wait(lambda: _all_sent(running, rows, consultant), what="digest rows delivered")
 
 
-async def _all_sent(running: Any, rows: Any, consultant: str) -> bool:
+async def _all_sent(running: Notifier, rows: Rows, consultant: str) -> bool:
     """Both digests delivered; their email items delivered; the withdrawn one cancelled."""
     found = await rows(running, consultant)
     email = [(row["kind"], row["status"]) for row in found if row["channel"] == "email"]

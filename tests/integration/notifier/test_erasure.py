@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import AssignmentSummary, MatchFound, match_id_for
+from koppel.contract import Assignment, AssignmentSummary, MatchFound, match_id_for
+from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
-from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, TOPICS
+from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
 from koppel_matcher.bootstrap import start_matcher
 from koppel_matcher.settings import MatcherSettings
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_notifier.bootstrap import Notifier
+from koppel_testing import builders
+from koppel_testing.integration_notifier import (
+    NotifierFactory,
+    Rows,
+    has_statuses,
+    marker_for,
+    routed,
+)
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import Receiver, SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -25,23 +35,32 @@ ERASED = WithdrawalReason.CONSULTANT_ERASED
 
 
 async def test_after_an_erasure_no_table_holds_anything_of_the_consultant(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, receiver: Any, make_profile: Any,
-    make_assignment: Any, wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     consultant, path = f"c-gone-{unique_id}", f"hook-{unique_id}"
     name, address = f"Zwaantje Erasmus {unique_id}", f"zwaantje-{unique_id}@example.org"
     receiver.script(path, [503] * 50, headers={"retry-after": "3600"})
-    first, late = make_assignment(f"a1-{unique_id}"), make_assignment(f"a2-{unique_id}")
+    first, late = builders.assignment(f"a1-{unique_id}"), builders.assignment(f"a2-{unique_id}")
     async with notifier() as running:
-        profile = make_profile(
-            consultant, email=address, channels=["email", "webhook"],
-            webhook_url=receiver.url(path), webhook_secret=SECRET,
-        ).model_copy(update={"name": name})  # fmt: skip
+        profile = receiver.subscriber(
+            consultant,
+            path,
+            channels=["email", "webhook"],
+            name=name,
+            email=address,
+        )
         await kafka_io.profile(profile)
         await kafka_io.found(consultant, first)
         await wait(lambda: smtp_sink.handler.to(address), what="the email")
         await wait(lambda: receiver.at(path), what="a webhook attempt")
-        await wait(lambda: _statuses(running, rows, consultant, {"delivered", "pending"}))
+        await wait(
+            lambda: has_statuses(running, consultant, {"delivered", "pending"}, exactly=True)
+        )
 
         await kafka_io.erase(consultant)
         # What the matcher publishes around an erasure: a match found just before it read
@@ -49,7 +68,7 @@ async def test_after_an_erasure_no_table_holds_anything_of_the_consultant(
         await kafka_io.found(consultant, late)
         await kafka_io.withdrawn(consultant, first, ERASED)
         await kafka_io.withdrawn(consultant, late, ERASED)
-        await _caught_up(running, kafka_io, make_profile, make_assignment, wait, consultant)
+        await _caught_up(running, kafka_io, wait, consultant)
 
         leftovers = await _rows_naming(running, [consultant, name, address, path])
         assert leftovers == []
@@ -57,15 +76,23 @@ async def test_after_an_erasure_no_table_holds_anything_of_the_consultant(
 
 
 async def test_a_profile_written_before_the_erasure_does_not_bring_it_back(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     """As when a dead letter of the profile is replayed after the tombstone was compacted."""
     consultant, address = f"c-replay-{unique_id}", f"replay-{unique_id}@example.org"
-    assignment = make_assignment(f"a-{unique_id}")
+    assignment = builders.assignment(f"a-{unique_id}")
     written = datetime.now(UTC) - timedelta(minutes=5)
-    old_profile = _event(EventType.CONSULTANT_UPSERTED, consultant, make_profile(
-        consultant, email=address), written)  # fmt: skip
+    old_profile = _event(
+        EventType.CONSULTANT_UPSERTED,
+        consultant,
+        builders.consultant(consultant, email=address),
+        written,
+    )
     async with notifier() as running:
         await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
         await wait(lambda: _contact(running, consultant), what="the profile")
@@ -75,7 +102,7 @@ async def test_a_profile_written_before_the_erasure_does_not_bring_it_back(
         await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
         old_match = _old_found(consultant, assignment, written)
         await kafka_io.raw(MATCHES, consultant.encode(), *old_match)
-        await _caught_up(running, kafka_io, make_profile, make_assignment, wait, consultant)
+        await _caught_up(running, kafka_io, wait, consultant)
 
         assert not await _contact(running, consultant)
         assert await _rows_naming(running, [consultant, address]) == []
@@ -86,21 +113,24 @@ async def test_a_profile_written_before_the_erasure_does_not_bring_it_back(
 
 
 async def test_a_registration_after_the_erasure_is_notified_afresh(
-    notifier: Any, kafka_io: Any, smtp_sink: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     """The matcher announces the pair again with the same match id and revision 1."""
     consultant, address = f"c-again-{unique_id}", f"again-{unique_id}@example.org"
-    assignment = make_assignment(f"a-{unique_id}")
+    assignment = builders.assignment(f"a-{unique_id}")
     async with notifier() as running:
-        await kafka_io.profile(make_profile(consultant, email=address))
+        await kafka_io.profile(builders.consultant(consultant, email=address))
         await kafka_io.found(consultant, assignment)
         await wait(lambda: smtp_sink.handler.to(address), what="the first email")
 
         await kafka_io.erase(consultant)
         await kafka_io.withdrawn(consultant, assignment, ERASED)
         await wait(lambda: _address_forgotten(running, consultant), what="the erasure")
-        await kafka_io.profile(make_profile(consultant, email=address))
+        await kafka_io.profile(builders.consultant(consultant, email=address))
         await kafka_io.found(consultant, assignment)
 
         await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
@@ -111,17 +141,24 @@ async def test_a_registration_after_the_erasure_is_notified_afresh(
 
 
 async def test_with_the_real_matcher_a_new_registration_is_matched_and_emailed_again(
-    notifier: Any, kafka: str, fresh_database: str, kafka_io: Any, smtp_sink: Any,
-    make_profile: Any, make_assignment: Any, wait: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka: str,
+    fresh_database: str,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     """Profile, erasure, the old profile replayed, a new profile: the matcher and the
     notifier together email the new registration, and only it."""
     consultant, address = f"c-both-{unique_id}", f"both-{unique_id}@example.org"
-    assignment = make_assignment(f"a-both-{unique_id}")
+    assignment = builders.assignment(f"a-both-{unique_id}")
     old_profile = _event(
-        EventType.CONSULTANT_UPSERTED, consultant,
-        make_profile(consultant, email=address), datetime.now(UTC),
-    )  # fmt: skip
+        EventType.CONSULTANT_UPSERTED,
+        consultant,
+        builders.consultant(consultant, email=address),
+        datetime.now(UTC),
+    )
     matcher = await start_matcher(
         MatcherSettings.model_validate(
             {
@@ -148,7 +185,7 @@ async def test_with_the_real_matcher_a_new_registration_is_matched_and_emailed_a
             await kafka_io.erase(consultant)
             await wait(lambda: _address_forgotten(running, consultant), what="the erasure")
             await kafka_io.raw(CONSULTANTS, consultant.encode(), *old_profile)
-            await kafka_io.profile(make_profile(consultant, email=address))
+            await kafka_io.profile(builders.consultant(consultant, email=address))
 
             await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
             await asyncio.sleep(1.0)
@@ -158,7 +195,10 @@ async def test_with_the_real_matcher_a_new_registration_is_matched_and_emailed_a
 
 
 def _event(
-    event_type: EventType, subject: str, data: Any, time: datetime
+    event_type: EventType,
+    subject: str,
+    data: ContractModel,
+    time: datetime,
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
     source = Source.MATCHER.value if event_type is EventType.MATCH_FOUND else Source.INTAKE.value
     event = new_event(event_type, source=source, subject=subject, data=data)
@@ -166,7 +206,9 @@ def _event(
 
 
 def _old_found(
-    consultant: str, assignment: Any, time: datetime
+    consultant: str,
+    assignment: Assignment,
+    time: datetime,
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
     data = MatchFound(
         match_id=match_id_for(assignment.id, consultant),
@@ -179,7 +221,7 @@ def _old_found(
     return _event(EventType.MATCH_FOUND, consultant, data, time)
 
 
-async def _rows_naming(running: Any, needles: list[str]) -> list[tuple[str, str]]:
+async def _rows_naming(running: Notifier, needles: list[str]) -> list[tuple[str, str]]:
     """(table, row as text) of every row in any table of the database holding a needle."""
     tables = await running.pool.fetch(
         "SELECT table_name FROM information_schema.tables"
@@ -193,18 +235,18 @@ async def _rows_naming(running: Any, needles: list[str]) -> list[tuple[str, str]
     return found
 
 
-async def _erasure_records(running: Any) -> int:
+async def _erasure_records(running: Notifier) -> int:
     return int(await running.pool.fetchval("SELECT count(*) FROM notifier_erasures"))
 
 
-async def _address_forgotten(running: Any, consultant: str) -> bool:
+async def _address_forgotten(running: Notifier, consultant: str) -> bool:
     email = await running.pool.fetchval(
         "SELECT email FROM notifier_contacts WHERE consultant_id = $1", consultant
     )
     return email is None
 
 
-async def _contact(running: Any, consultant: str) -> bool:
+async def _contact(running: Notifier, consultant: str) -> bool:
     return bool(
         await running.pool.fetchval(
             "SELECT count(*) FROM notifier_contacts WHERE consultant_id = $1", consultant
@@ -212,48 +254,14 @@ async def _contact(running: Any, consultant: str) -> bool:
     )
 
 
-async def _statuses(running: Any, rows: Any, consultant: str, statuses: set[str]) -> bool:
-    found = await rows(running, consultant)
-    return bool(found) and {row["status"] for row in found} == statuses
-
-
-async def _caught_up(
-    running: Any, kafka_io: Any, make_profile: Any, make_assignment: Any, wait: Any,
-    consultant: str,
-) -> None:  # fmt: skip
+async def _caught_up(running: Notifier, kafka_io: TopicWriter, wait: Wait, consultant: str) -> None:
     """Wait until the notifier has consumed what was sent about `consultant` so far.
 
     A marker consultant in the same partitions of both topics, with a profile and a match:
     once its match is routed, everything before it on both partitions has been handled.
     """
-    marker = _neighbour(consultant)
-    await kafka_io.profile(make_profile(marker))
+    marker = marker_for(consultant)
+    await kafka_io.profile(builders.consultant(marker))
     await wait(lambda: _contact(running, marker), what="the marker's profile")
-    await kafka_io.found(marker, make_assignment(f"marker-{marker}"))
-
-    async def routed() -> bool:
-        return bool(
-            await running.pool.fetchval(
-                "SELECT count(*) FROM notifier_match_events"
-                " WHERE consultant_id = $1 AND routed_at IS NOT NULL",
-                marker,
-            )
-        )
-
-    await wait(routed, what="the marker's match routed")
-
-
-def _neighbour(consultant: str) -> str:
-    """An id in the same partition as `consultant` on both topics (same partition counts)."""
-    partitioner = DefaultPartitioner()
-    counts = {spec.name: spec.partitions for spec in TOPICS}
-    assert counts[MATCHES] == counts[CONSULTANTS]
-    partitions = list(range(counts[MATCHES]))
-    target = partitioner(consultant.encode(), partitions, partitions)
-    # Not containing `consultant`: the tests look for rows naming it.
-    base = consultant.replace("c-", "marker-", 1)
-    return next(
-        f"{base}-{n}"
-        for n in range(1000)
-        if partitioner(f"{base}-{n}".encode(), partitions, partitions) == target
-    )
+    await kafka_io.found(marker, builders.assignment(f"marker-{marker}"))
+    await wait(lambda: routed(running, marker), what="the marker's match routed")

@@ -3,39 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
+from koppel_testing.integration_metrics import consumer_lag, covers, sample_values
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 
 
 async def test_consumer_lag_http_latency_and_produced_events_are_exposed(
-    notifier: Any,
-    kafka_io: Any,
-    receiver: Any,
-    make_profile: Any,
-    make_assignment: Any,
-    wait: Any,
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
     unique_id: str,
 ) -> None:
     consultant = f"c-metrics-{unique_id}"
     path = f"hook-{consultant}"
     async with notifier() as running:
         group = running.settings.group_id
-        await kafka_io.profile(
-            make_profile(
-                consultant,
-                channels=["webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
-            )
-        )
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await kafka_io.profile(receiver.subscriber(consultant, path))
+        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: receiver.at(path), what="the webhook")
         transport = httpx.ASGITransport(app=running.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as web:
@@ -45,23 +40,15 @@ async def test_consumer_lag_http_latency_and_produced_events_are_exposed(
             produced = f'koppel_notifier_events_produced_total{{topic="{NOTIFICATIONS}"}} 1.0'
             for _ in range(100):
                 text = (await web.get("/metrics")).text
-                lag = [
-                    line
-                    for line in text.splitlines()
-                    if line.startswith("koppel_consumer_lag{") and f'group="{group}"' in line
-                ]
-                if _covers(lag, MATCHES) and _covers(lag, CONSULTANTS) and produced in text:
+                lag = consumer_lag(text, group)
+                if covers(lag, MATCHES) and covers(lag, CONSULTANTS) and produced in text:
                     break
                 await asyncio.sleep(0.1)
-    assert _covers(lag, MATCHES), lag
-    assert _covers(lag, CONSULTANTS), lag
-    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag)
+    assert covers(lag, MATCHES), lag
+    assert covers(lag, CONSULTANTS), lag
+    assert all(value >= 0 for value in sample_values(lag))
     assert (
         'koppel_notifier_http_request_duration_seconds_count{method="GET",route="/healthz",'
         'status="200"} 1.0' in text
     )
     assert produced in text
-
-
-def _covers(lag: list[str], topic: str) -> bool:
-    return any(f'topic="{topic}"' in line for line in lag)

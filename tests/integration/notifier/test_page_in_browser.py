@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
@@ -28,6 +25,13 @@ from koppel.cloudevents import CloudEvent, decode
 from koppel.topics import RESPONSES
 from koppel_demo.sandbox import free_port
 from koppel_notifier.adapters.link_tokens import VALID_FOR, LinkTokens
+from koppel_testing import builders
+from koppel_testing.email_links import link
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import OpenReader, TopicReader
+from koppel_testing.receivers import SmtpSink
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -88,21 +92,13 @@ async def page_at(browser: Browser, viewport: ViewportSize) -> Page:
     return await context.new_page()
 
 
-def link(text: str, label: str) -> str:
-    found = re.search(rf"{label}:\s+(\S+)", text)
-    assert found, f"no {label} link in the email"
-    return found.group(1)
-
-
 async def test_a_consultant_declines_from_the_email_then_takes_it_back(
-    notifier: Any,
-    kafka_io: Any,
-    smtp_sink: Any,
-    make_profile: Any,
-    make_assignment: Any,
-    wait: Any,
+    notifier: NotifierFactory,
+    reader: OpenReader,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    wait: Wait,
     unique_id: str,
-    kafka: str,
     tmp_path: Path,
 ) -> None:
     consultant = f"c-browser-{unique_id}"
@@ -110,48 +106,42 @@ async def test_a_consultant_declines_from_the_email_then_takes_it_back(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     screenshots = Path(os.environ.get("KOPPEL_SCREENSHOTS") or tmp_path)
-    topic = AIOKafkaConsumer(
-        RESPONSES, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
-    )
-    await topic.start()
-    try:
-        await topic.seek_to_end()
-        async with notifier(PUBLIC_BASE_URL=base) as running, served(running.app, port):
-            await kafka_io.profile(make_profile(consultant))
-            declined_id = await kafka_io.found(
-                consultant, make_assignment(f"a-1-{unique_id}"), 0.87
-            )
-            await wait(lambda: smtp_sink.handler.to(address), what="the first match email")
-            liked_id = await kafka_io.found(
-                consultant,
-                make_assignment(
-                    f"a-2-{unique_id}",
-                    title="Adviseur online communicatie",
-                    visibility="confidential",
-                    closes_at=(datetime.now(UTC) + timedelta(days=10)).isoformat(),
-                ),
-                0.74,
-            )
-            await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
-            first = smtp_sink.handler.to(address)[0].part("text/plain")
+    topic = await reader(RESPONSES)
+    async with notifier(PUBLIC_BASE_URL=base) as running, served(running.app, port):
+        await kafka_io.profile(builders.consultant(consultant, email=address))
+        declined_id = await kafka_io.found(
+            consultant, builders.assignment(f"a-1-{unique_id}"), 0.87
+        )
+        await wait(lambda: smtp_sink.handler.to(address), what="the first match email")
+        liked_id = await kafka_io.found(
+            consultant,
+            builders.assignment(
+                f"a-2-{unique_id}",
+                title="Adviseur online communicatie",
+                visibility="confidential",
+                closes_at=(datetime.now(UTC) + timedelta(days=10)).isoformat(),
+            ),
+            0.74,
+        )
+        await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
+        first = smtp_sink.handler.to(address)[0].part("text/plain")
 
-            async with chromium() as browser:
-                page = await page_at(browser, PHONE)
-                await _decline_and_take_back(page, link(first, "Niet interessant"))
-                await _answer_by_keyboard_only(page)
-                await page.screenshot(
-                    path=screenshots / "consultant-page-phone.png", full_page=True
-                )
-                desktop = await page_at(browser, DESKTOP)
-                await desktop.goto(page.url)
-                await desktop.screenshot(
-                    path=screenshots / "consultant-page-desktop.png", full_page=True
-                )
-                await _refused_links(browser, running.settings.unsubscribe_key(), consultant, base)
+        async with chromium() as browser:
+            page = await page_at(browser, PHONE)
+            await _decline_and_take_back(page, link(first, "Niet interessant"))
+            await _answer_by_keyboard_only(page)
+            await page.screenshot(path=screenshots / "consultant-page-phone.png", full_page=True)
+            desktop = await page_at(browser, DESKTOP)
+            await desktop.goto(page.url)
+            await desktop.screenshot(
+                path=screenshots / "consultant-page-desktop.png", full_page=True
+            )
+            await _refused_links(browser, running.settings.unsubscribe_key(), consultant, base)
 
-        events = await _events(topic, {declined_id, liked_id}, 3)
-    finally:
-        await topic.stop()
+    events = {
+        declined_id: await _events(topic, declined_id, 2),
+        liked_id: await _events(topic, liked_id, 1),
+    }
     assert [(event.type, event.data["via"]) for event in events[declined_id]] == [
         ("nl.koppel.match.responded", "email_link"),
         ("nl.koppel.match.response_withdrawn", "page"),
@@ -217,14 +207,7 @@ async def _refused_links(browser: Browser, secret: str, consultant: str, base: s
     await expect(page.locator("article")).to_have_count(0)
 
 
-async def _events(
-    topic: AIOKafkaConsumer, match_ids: set[str], count: int
-) -> dict[str, list[CloudEvent]]:
-    events: dict[str, list[CloudEvent]] = {match_id: [] for match_id in match_ids}
-    async with asyncio.timeout(30):
-        while sum(map(len, events.values())) < count:
-            record = await topic.getone()
-            key = (record.key or b"").decode()
-            if key in events:
-                events[key].append(decode(record.value, record.headers))
-    return events
+async def _events(topic: TopicReader, match_id: str, count: int) -> list[CloudEvent]:
+    """The first `count` events keyed `match_id` since `topic` was opened."""
+    records = await topic.wait_for(match_id.encode(), count=count)
+    return [decode(record.value, record.headers) for record in records]

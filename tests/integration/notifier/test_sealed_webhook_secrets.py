@@ -9,23 +9,24 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from asgi_lifespan import LifespanManager
 from standardwebhooks import Webhook
 
 from koppel.secret_sealing import SecretKeyring, is_sealed, new_key
 from koppel.topics import CONSULTANTS
-from koppel_intake.bootstrap import build_app
-from koppel_intake.settings import Settings as IntakeSettings
+from koppel_notifier.bootstrap import Notifier
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory, Rows
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import TopicReader
+from koppel_testing.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "sealing-test-token"
 CLEAR_FORMS = (
     SECRET.encode(),
     SECRET.removeprefix("whsec_").encode(),
@@ -34,53 +35,11 @@ CLEAR_FORMS = (
 
 
 @pytest.fixture
-async def intake(kafka: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The production intake app (keys from the session's environment), raw consumer off."""
-    settings = IntakeSettings(
-        KOPPEL_ENVIRONMENT="development",
-        KAFKA_BOOTSTRAP_SERVERS=kafka,
-        INTAKE_API_TOKENS=f"it:{TOKEN}",
-        INTAKE_RAW_CONSUMER=False,
-    )
-    app = build_app(settings)
-    async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),
-            base_url="http://intake",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        ) as client,
-    ):
-        for _ in range(150):
-            if (await client.get("/readyz")).status_code == 200:
-                break
-            await asyncio.sleep(0.2)
-        else:
-            pytest.fail("intake never became ready")
-        yield client
-
-
-@pytest.fixture
-async def consultants_topic(kafka: str) -> AsyncIterator[AIOKafkaConsumer]:
+async def consultants_topic(kafka: str) -> AsyncIterator[TopicReader]:
     """A reader of koppel.consultants.v1 from its end as of now."""
-    consumer = AIOKafkaConsumer(
-        CONSULTANTS, bootstrap_servers=kafka, group_id=None, auto_offset_reset="latest"
-    )
-    await consumer.start()
-    await consumer.seek_to_end()
-    yield consumer
-    await consumer.stop()
-
-
-async def _records_of(
-    consumer: AIOKafkaConsumer, key: bytes, *, within: float = 30.0
-) -> list[ConsumerRecord[bytes, bytes]]:
-    found: list[ConsumerRecord[bytes, bytes]] = []
-    async with asyncio.timeout(within):
-        while not found:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(record for record in records if record.key == key)
-    return found
+    reader = await TopicReader.at_end(kafka, CONSULTANTS)
+    yield reader
+    await reader.close()
 
 
 def _assert_no_clear_secret(data: bytes) -> None:
@@ -88,7 +47,7 @@ def _assert_no_clear_secret(data: bytes) -> None:
         assert clear not in data
 
 
-async def _stored_secret(running: Any, consultant: str) -> str | None:
+async def _stored_secret(running: Notifier, consultant: str) -> str | None:
     value: str | None = await running.pool.fetchval(
         "SELECT webhook_secret FROM notifier_contacts WHERE consultant_id = $1", consultant
     )
@@ -96,28 +55,31 @@ async def _stored_secret(running: Any, consultant: str) -> str | None:
 
 
 async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_signed(
-    intake: httpx.AsyncClient,
-    consultants_topic: AIOKafkaConsumer,
-    notifier: Any,
-    kafka_io: Any,
-    receiver: Any,
-    make_profile: Any,
-    make_assignment: Any,
+    intake_api: httpx.AsyncClient,
+    consultants_topic: TopicReader,
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
     keyring: SecretKeyring,
-    wait: Any,
+    wait: Wait,
     unique_id: str,
 ) -> None:
     consultant, path = f"c-sealed-{unique_id}", f"sealed-{unique_id}"
-    body = make_profile(
-        consultant, channels=["webhook"], webhook_url=receiver.url(path), webhook_secret=SECRET
-    ).model_dump(mode="json")
+    body = builders.consultant_document(
+        consultant,
+        notification={
+            "channels": ["webhook"],
+            "webhook_url": receiver.url(path),
+            "webhook_secret": SECRET,
+        },
+    )
     assert body["notification"]["webhook_secret"] == SECRET
 
     async with notifier() as running:
-        response = await intake.put(f"/v1/consultants/{consultant}", json=body)
+        response = await intake_api.put(f"/v1/consultants/{consultant}", json=body)
         assert response.status_code == 202, response.text
 
-        [record] = await _records_of(consultants_topic, consultant.encode())
+        [record] = await consultants_topic.wait_until(consultant.encode(), bool)
         _assert_no_clear_secret(record.value)
         for _name, header in record.headers:
             _assert_no_clear_secret(header)
@@ -129,7 +91,7 @@ async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_si
         assert is_sealed(stored)
         assert keyring.open(stored, consultant_id=consultant) == SECRET
 
-        match_id = await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        match_id = await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: receiver.at(path), what="the webhook")
 
     hook = receiver.one_message(path)
@@ -138,22 +100,19 @@ async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_si
 
 
 async def test_a_clear_secret_produced_past_intake_is_stored_sealed(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    keyring: SecretKeyring, wait: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    keyring: SecretKeyring,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     consultant, path = f"c-clear-{unique_id}", f"clear-{unique_id}"
     async with notifier() as running:
-        await kafka_io.profile(
-            make_profile(
-                consultant,
-                channels=["webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=SECRET,
-            )
-        )
+        await kafka_io.profile(receiver.subscriber(consultant, path))
         await wait(lambda: _stored_secret(running, consultant), what="the contact stored")
         stored = await _stored_secret(running, consultant)
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: receiver.at(path), what="the webhook")
 
     assert stored is not None
@@ -170,9 +129,16 @@ async def test_a_clear_secret_produced_past_intake_is_stored_sealed(
     ],
 )
 async def test_a_secret_that_does_not_open_fails_the_delivery_with_a_code_once(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    keyring: SecretKeyring, wait: Any, rows: Any, unique_id: str, sealed_by: str, code: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    keyring: SecretKeyring,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+    sealed_by: str,
+    code: str,
+) -> None:
     consultant, path = f"c-unopened-{unique_id}", f"unopened-{unique_id}"
     sealed = (
         SecretKeyring.parse(new_key("retired")).seal(SECRET, consultant_id=consultant)
@@ -180,15 +146,8 @@ async def test_a_secret_that_does_not_open_fails_the_delivery_with_a_code_once(
         else keyring.seal(SECRET, consultant_id=f"someone-else-{unique_id}")
     )
     async with notifier() as running:
-        await kafka_io.profile(
-            make_profile(
-                consultant,
-                channels=["webhook"],
-                webhook_url=receiver.url(path),
-                webhook_secret=sealed,
-            )
-        )
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await kafka_io.profile(receiver.subscriber(consultant, path, secret=sealed))
+        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
 
         async def failed() -> bool:
             found = await rows(running, consultant)

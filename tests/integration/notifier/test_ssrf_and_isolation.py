@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from typing import Any
 
 import pytest
 
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_notifier.bootstrap import Notifier
+from koppel_notifier.domain.address_policy import IPAddress
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory, Rows
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.receivers import Receiver, webhook_subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +41,7 @@ class TableResolver:
     def __init__(self) -> None:
         self.lookups: list[str] = []
 
-    async def __call__(self, host: str, port: int) -> list[Any]:
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
         self.lookups.append(host)
         label = host.split(".")[0]
         if label.startswith("blocked"):
@@ -45,9 +50,13 @@ class TableResolver:
 
 
 async def test_every_non_public_target_is_refused(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     resolver = TableResolver()
     consultants = [f"c-ssrf{index}-{unique_id}" for index in range(len(BLOCKED))]
     async with notifier(
@@ -55,23 +64,12 @@ async def test_every_non_public_target_is_refused(
     ) as running:
         for index, consultant in enumerate(consultants):
             url = f"http://blocked{index}.hooks.test:{receiver.port}/ssrf-{unique_id}"
-            await kafka_io.profile(
-                make_profile(
-                    consultant, channels=["webhook"], webhook_url=url, webhook_secret=SECRET
-                )
-            )
-            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            await kafka_io.profile(webhook_subscriber(consultant, url))
+            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         # A literal private IP in the URL is refused without any lookup.
         literal = f"c-ssrf-literal-{unique_id}"
-        await kafka_io.profile(
-            make_profile(
-                literal,
-                channels=["webhook"],
-                webhook_url=receiver.url(f"ssrf-{unique_id}"),
-                webhook_secret=SECRET,
-            )
-        )
-        await kafka_io.found(literal, make_assignment(f"a-{unique_id}"))
+        await kafka_io.profile(receiver.subscriber(literal, f"ssrf-{unique_id}"))
+        await kafka_io.found(literal, builders.assignment(f"a-{unique_id}"))
 
         for consultant in [*consultants, literal]:
             await wait(
@@ -96,15 +94,19 @@ class RebindingResolver:
     def __init__(self) -> None:
         self.lookups = 0
 
-    async def __call__(self, host: str, port: int) -> list[Any]:
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
         self.lookups += 1
         return [ipaddress.ip_address("127.0.0.2" if self.lookups == 1 else "127.0.0.1")]
 
 
 async def test_a_second_dns_answer_cannot_redirect_the_connection(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     resolver = RebindingResolver()
     consultant, path = f"c-rebind-{unique_id}", f"rebind-{unique_id}"
     url = f"http://rebind.hooks.test:{receiver.port}/{path}"
@@ -115,10 +117,8 @@ async def test_a_second_dns_answer_cannot_redirect_the_connection(
         NOTIFIER_RETRY_SCHEDULE="0,0.2",
         resolver=resolver,
     ) as running:
-        await kafka_io.profile(
-            make_profile(consultant, channels=["webhook"], webhook_url=url, webhook_secret=SECRET)
-        )
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await kafka_io.profile(webhook_subscriber(consultant, url))
+        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: _finished(running, rows, consultant), what="delivery given up")
         [row] = await rows(running, consultant)
         # Attempt 1 went to the checked address (and failed to connect); attempt 2 resolved
@@ -129,42 +129,34 @@ async def test_a_second_dns_answer_cannot_redirect_the_connection(
 
 
 async def test_a_slow_endpoint_does_not_delay_the_others(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+) -> None:
     slow_path = f"slow-{unique_id}"
     receiver.script(slow_path, delay_s=30.0)
     slow = [f"c-slow{index}-{unique_id}" for index in range(6)]
     fast = [f"c-fast{index}-{unique_id}" for index in range(20)]
     async with notifier(NOTIFIER_ENDPOINT_CONCURRENCY="2", NOTIFIER_SEND_CONCURRENCY="8"):
         for consultant in slow:
-            await kafka_io.profile(
-                make_profile(
-                    consultant,
-                    channels=["webhook"],
-                    webhook_url=receiver.url(slow_path),
-                    webhook_secret=SECRET,
-                )
-            )
+            await kafka_io.profile(receiver.subscriber(consultant, slow_path))
         for index, consultant in enumerate(fast):
-            await kafka_io.profile(
-                make_profile(
-                    consultant,
-                    channels=["webhook"],
-                    # Spread over distinct endpoints, as real consultants' receivers are.
-                    webhook_url=f"http://localhost:{receiver.port}/fast-{index}-{unique_id}"
-                    if index % 2
-                    else receiver.url(f"fast-{index}-{unique_id}"),
-                    webhook_secret=SECRET,
-                )
+            # Spread over distinct endpoints, as real consultants' receivers are.
+            url = (
+                f"http://localhost:{receiver.port}/fast-{index}-{unique_id}"
+                if index % 2
+                else receiver.url(f"fast-{index}-{unique_id}")
             )
+            await kafka_io.profile(webhook_subscriber(consultant, url))
         # The slow endpoint's matches go first, so they are claimed first.
         for consultant in slow:
-            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await asyncio.sleep(0.5)
         started = time.monotonic()
         for consultant in fast:
-            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         fast_paths = [f"fast-{index}-{unique_id}" for index in range(len(fast))]
         await wait(
             lambda: all(receiver.at(path) for path in fast_paths),
@@ -176,11 +168,11 @@ async def test_a_slow_endpoint_does_not_delay_the_others(
         assert receiver.at(slow_path) == []  # still hanging: 30 s each
 
 
-async def _failed(running: Any, rows: Any, consultant: str) -> bool:
+async def _failed(running: Notifier, rows: Rows, consultant: str) -> bool:
     found = await rows(running, consultant)
     return bool(found) and found[0]["status"] == "failed"
 
 
-async def _finished(running: Any, rows: Any, consultant: str) -> bool:
+async def _finished(running: Notifier, rows: Rows, consultant: str) -> bool:
     found = await rows(running, consultant)
     return bool(found) and found[0]["status"] in {"failed", "dead"}

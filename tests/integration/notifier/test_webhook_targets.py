@@ -11,15 +11,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import sys
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
-from koppel.cloudevents import decode
-from koppel.topics import NOTIFICATIONS
-from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel.cloudevents import CloudEvent, decode
+from koppel_notifier.bootstrap import Notifier
+from koppel_notifier.domain.address_policy import IPAddress
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory, Rows
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.kafka_reading import Record, TopicReader
+from koppel_testing.receivers import Receiver, webhook_subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +44,7 @@ class TableResolver:
     def __init__(self) -> None:
         self.lookups: list[str] = []
 
-    async def __call__(self, host: str, port: int) -> list[Any]:
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
         self.lookups.append(host)
         label = host.split(".")[0]
         return [ipaddress.ip_address(self.TABLE[label]) if label in self.TABLE else RECEIVER]
@@ -53,7 +57,7 @@ class LoopbackOnly:
         self.on = False
         self.stopped: list[str] = []
 
-    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+    def __call__(self, event: str, args: tuple[object, ...]) -> None:
         if not self.on or event != "socket.connect" or not isinstance(args[1], tuple):
             return
         host = str(args[1][0]).split("%")[0]
@@ -76,53 +80,46 @@ def loopback_only() -> Iterator[LoopbackOnly]:
     assert _GUARD.stopped == [], "a refused target was connected to"
 
 
-@pytest.fixture
-async def reports(kafka: str) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(
-        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
-    )
-    await consumer.start()
-    await consumer.seek_to_end()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
+async def _reported_failures(reports: TopicReader, consultants: set[str]) -> dict[str, CloudEvent]:
+    """The `notification.failed` reported for each of `consultants`."""
 
+    def failures(records: list[Record]) -> list[CloudEvent]:
+        events = (decode(record.value, record.headers) for record in records)
+        return [event for event in events if event.type == "nl.koppel.notification.failed"]
 
-async def _reported_failures(reports: AIOKafkaConsumer, consultants: set[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+    found: dict[str, CloudEvent] = {}
     async with asyncio.timeout(30):
-        while set(found) != consultants:
-            record = await reports.getone()
-            key = record.key.decode() if record.key else ""
-            if key in consultants:
-                event = decode(record.value, record.headers)
-                if event.type == "nl.koppel.notification.failed":
-                    found[key] = event
+        for consultant in consultants:
+            records = await reports.wait_until(
+                consultant.encode(), lambda seen: bool(failures(seen)), within=30
+            )
+            found[consultant] = failures(records)[0]
     return found
 
 
-async def _subscribe(kafka_io: Any, make_profile: Any, consultant: str, url: str) -> None:
-    await kafka_io.profile(
-        make_profile(consultant, channels=["webhook"], webhook_url=url, webhook_secret=SECRET)
-    )
+async def _subscribe(kafka_io: TopicWriter, consultant: str, url: str) -> None:
+    await kafka_io.profile(webhook_subscriber(consultant, url))
 
 
-async def _finished(running: Any, rows: Any, consultant: str) -> bool:
+async def _finished(running: Notifier, rows: Rows, consultant: str) -> bool:
     found = await rows(running, consultant)
     return bool(found) and found[0]["status"] in {"delivered", "failed", "dead"}
 
 
 async def test_plain_http_to_an_allow_listed_receiver_is_delivered(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> None:
     consultant, path = f"c-listed-{unique_id}", f"listed-{unique_id}"
     async with notifier(
         WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_ALLOW_PRIVATE_TARGETS="false"
     ) as running:
-        await _subscribe(kafka_io, make_profile, consultant, receiver.url(path))
-        await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+        await _subscribe(kafka_io, consultant, receiver.url(path))
+        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         await wait(lambda: _finished(running, rows, consultant), what="delivery finished")
         [row] = await rows(running, consultant)
         assert row["status"] == "delivered", row["last_error"]
@@ -130,9 +127,14 @@ async def test_plain_http_to_an_allow_listed_receiver_is_delivered(
 
 
 async def test_a_receiver_the_allow_list_does_not_name_is_refused_and_reported(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, reports: AIOKafkaConsumer, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    reports: TopicReader,
+    unique_id: str,
+) -> None:
     path = f"unlisted-{unique_id}"
     urls = {
         f"c-unlisted-literal-{unique_id}": receiver.url(path),
@@ -145,8 +147,8 @@ async def test_a_receiver_the_allow_list_does_not_name_is_refused_and_reported(
         resolver=TableResolver(),
     ) as running:
         for consultant, url in urls.items():
-            await _subscribe(kafka_io, make_profile, consultant, url)
-            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            await _subscribe(kafka_io, consultant, url)
+            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
         failures = await _reported_failures(reports, set(urls))
         for consultant in urls:
             await wait(lambda c=consultant: _finished(running, rows, c), what="refusal stored")
@@ -160,9 +162,14 @@ async def test_a_receiver_the_allow_list_does_not_name_is_refused_and_reported(
 
 
 async def test_link_local_is_refused_even_with_private_targets_allowed(
-    notifier: Any, kafka_io: Any, receiver: Any, make_profile: Any, make_assignment: Any,
-    wait: Any, rows: Any, reports: AIOKafkaConsumer, unique_id: str,
-) -> None:  # fmt: skip
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    reports: TopicReader,
+    unique_id: str,
+) -> None:
     path = f"metadata-{unique_id}"
     port = receiver.port
     blocked = {
@@ -180,14 +187,12 @@ async def test_link_local_is_refused_even_with_private_targets_allowed(
         WEBHOOK_ALLOW_PRIVATE_TARGETS="true", WEBHOOK_ALLOWED_NETWORKS="", resolver=resolver
     ) as running:
         for consultant, url in blocked.items():
-            await _subscribe(kafka_io, make_profile, consultant, url)
-        await _subscribe(
-            kafka_io, make_profile, not_https, f"http://public.hooks.test:{port}/{path}"
-        )
+            await _subscribe(kafka_io, consultant, url)
+        await _subscribe(kafka_io, not_https, f"http://public.hooks.test:{port}/{path}")
         # The flag still opens loopback and private ranges: the control delivery arrives.
-        await _subscribe(kafka_io, make_profile, private, receiver.url(f"private-{unique_id}"))
+        await _subscribe(kafka_io, private, receiver.url(f"private-{unique_id}"))
         for consultant in [*blocked, not_https, private]:
-            await kafka_io.found(consultant, make_assignment(f"a-{unique_id}"))
+            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
 
         failures = await _reported_failures(reports, {*blocked, not_https})
         for consultant in blocked:

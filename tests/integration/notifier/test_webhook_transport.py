@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,6 +26,7 @@ from koppel_notifier.adapters.webhook_sender import HttpWebhookSender
 from koppel_notifier.domain.address_policy import IPAddress, TargetPolicy, parse_allowed_networks
 from koppel_notifier.domain.outcome import AttemptOutcome, Verdict
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing.integration_waiting import Wait
 
 pytestmark = pytest.mark.integration
 
@@ -112,7 +112,10 @@ def now() -> datetime:
 
 @asynccontextmanager
 async def sender(
-    lookup: Lookup, *, allow_loopback: bool, **options: object
+    lookup: Lookup,
+    *,
+    allow_loopback: bool,
+    **options: object,
 ) -> AsyncIterator[HttpWebhookSender]:
     """A sender whose allow-list is `127.0.0.0/8,::1/128` (as in local runs), or empty."""
     allowed = parse_allowed_networks("127.0.0.0/8,::1/128" if allow_loopback else "")
@@ -278,7 +281,7 @@ async def test_a_dripping_reply_is_cut_off_by_the_total_timeout() -> None:
     assert 0.9 <= elapsed < 3
 
 
-async def test_each_origin_has_its_own_connection_limit(wait: Any) -> None:
+async def test_each_origin_has_its_own_connection_limit(wait: Wait) -> None:
     release = asyncio.Event()
 
     async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server) -> None:

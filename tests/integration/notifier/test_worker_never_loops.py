@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any
 
+import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from koppel.cloudevents import decode
 from koppel.contract import AssignmentSummary, MatchFound, match_id_for
-from koppel.topics import NOTIFICATIONS
+from koppel_notifier.bootstrap import Notifier
+from koppel_testing import builders
+from koppel_testing.integration_notifier import NotifierFactory
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_reading import TopicReader
+from koppel_testing.receivers import SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +28,8 @@ ATTEMPTS = 4
 """The steps of the integration tests' NOTIFIER_RETRY_SCHEDULE."""
 
 
-def _payload(consultant: str, make_assignment: Any, unique_id: str, title: str) -> str:
-    assignment = make_assignment(f"a-{unique_id}")
+def _payload(consultant: str, unique_id: str, title: str) -> str:
+    assignment = builders.assignment(f"a-{unique_id}")
     data = MatchFound(
         match_id=match_id_for(assignment.id, consultant),
         consultant_id=consultant,
@@ -37,7 +41,7 @@ def _payload(consultant: str, make_assignment: Any, unique_id: str, title: str) 
     return json.dumps(data)
 
 
-async def _email_contact(running: Any, consultant: str) -> None:
+async def _email_contact(running: Notifier, consultant: str) -> None:
     await running.pool.execute(
         "INSERT INTO notifier_contacts (consultant_id, name, email, language, channels, mode,"
         " min_score, reachable) VALUES ($1, 'Anouk de Vries', $2, 'nl', '{email}', 'instant',"
@@ -48,7 +52,12 @@ async def _email_contact(running: Any, consultant: str) -> None:
 
 
 async def _email_delivery(
-    running: Any, consultant: str, payload: str, *, status: str = "pending", attempts: int = 0
+    running: Notifier,
+    consultant: str,
+    payload: str,
+    *,
+    status: str = "pending",
+    attempts: int = 0,
 ) -> None:
     match_id = json.loads(payload)["match_id"]
     await running.pool.execute(
@@ -68,67 +77,57 @@ async def _email_delivery(
     running.worker.wake()
 
 
-async def _row(running: Any, consultant: str) -> Any:
-    return await running.pool.fetchrow(
+async def _row(running: Notifier, consultant: str) -> asyncpg.Record:
+    row: asyncpg.Record | None = await running.pool.fetchrow(
         "SELECT status, attempts, last_error FROM notifier_deliveries WHERE consultant_id = $1",
         consultant,
     )
-
-
-async def _report(reports: AIOKafkaConsumer, consultant: str) -> Any:
-    async with asyncio.timeout(20):
-        while True:
-            record = await reports.getone()
-            if record.key == consultant.encode():
-                return decode(record.value, record.headers)
+    assert row is not None, f"no delivery row for {consultant}"
+    return row
 
 
 async def test_content_that_crashes_every_attempt_ends_dead_and_others_still_go_out(
-    notifier: Any, kafka: str, smtp_sink: Any, make_assignment: Any, wait: Any, unique_id: str
+    notifier: NotifierFactory,
+    reports: TopicReader,
+    smtp_sink: SmtpSink,
+    wait: Wait,
+    unique_id: str,
 ) -> None:
     broken, healthy = f"c-crash-{unique_id}", f"c-fine-{unique_id}"
-    reports = AIOKafkaConsumer(
-        NOTIFICATIONS, bootstrap_servers=kafka, auto_offset_reset="latest", group_id=None
-    )
-    await reports.start()
-    await reports.seek_to_end()
-    try:
-        async with notifier() as running:
-            for consultant in (broken, healthy):
-                await _email_contact(running, consultant)
-            # U+2028 in the subject: building the message raises on every attempt.
-            await _email_delivery(
-                running,
-                broken,
-                _payload(broken, make_assignment, unique_id, "Woordvoerder\u2028Bcc: x"),
-            )
-            await _email_delivery(
-                running, healthy, _payload(healthy, make_assignment, unique_id, "Woordvoerder")
-            )
+    async with notifier() as running:
+        for consultant in (broken, healthy):
+            await _email_contact(running, consultant)
+        # U+2028 in the subject: building the message raises on every attempt.
+        await _email_delivery(
+            running,
+            broken,
+            _payload(broken, unique_id, "Woordvoerder\u2028Bcc: x"),
+        )
+        await _email_delivery(running, healthy, _payload(healthy, unique_id, "Woordvoerder"))
 
-            async def dead() -> bool:
-                return (await _row(running, broken))["status"] == "dead"
+        async def dead() -> bool:
+            return bool((await _row(running, broken))["status"] == "dead")
 
-            await wait(dead, within=30, what="the crashing delivery to end dead")
-            row = await _row(running, broken)
-            assert row["attempts"] == ATTEMPTS
-            assert row["last_error"] == "internal error: ValueError"
-            failed = await _report(reports, broken)
-            assert failed.type == "nl.koppel.notification.failed"
-            assert failed.data["attempts"] == ATTEMPTS
+        await wait(dead, within=30, what="the crashing delivery to end dead")
+        row = await _row(running, broken)
+        assert row["attempts"] == ATTEMPTS
+        assert row["last_error"] == "internal error: ValueError"
+        [report] = await reports.wait_for(broken.encode(), within=20)
+        failed = decode(report.value, report.headers)
+        assert failed.type == "nl.koppel.notification.failed"
+        assert failed.data["attempts"] == ATTEMPTS
 
-            await wait(
-                lambda: smtp_sink.handler.to(f"{healthy}@example.org"), what="the other email"
-            )
-            await asyncio.sleep(1.0)  # several polls: a dead row is never claimed again
-            assert (await _row(running, broken))["attempts"] == ATTEMPTS
-            assert smtp_sink.handler.to(f"{broken}@example.org") == []
-    finally:
-        await reports.stop()
+        await wait(lambda: smtp_sink.handler.to(f"{healthy}@example.org"), what="the other email")
+        await asyncio.sleep(1.0)  # several polls: a dead row is never claimed again
+        assert (await _row(running, broken))["attempts"] == ATTEMPTS
+        assert smtp_sink.handler.to(f"{broken}@example.org") == []
 
 
 async def test_a_last_attempt_whose_lease_ran_out_is_given_up_not_sent_again(
-    notifier: Any, smtp_sink: Any, make_assignment: Any, wait: Any, unique_id: str
+    notifier: NotifierFactory,
+    smtp_sink: SmtpSink,
+    wait: Wait,
+    unique_id: str,
 ) -> None:
     consultant = f"c-lease-{unique_id}"
     async with notifier() as running:
@@ -137,13 +136,13 @@ async def test_a_last_attempt_whose_lease_ran_out_is_given_up_not_sent_again(
         await _email_delivery(
             running,
             consultant,
-            _payload(consultant, make_assignment, unique_id, "Woordvoerder"),
+            _payload(consultant, unique_id, "Woordvoerder"),
             status="sending",
             attempts=ATTEMPTS,
         )
 
         async def dead() -> bool:
-            return (await _row(running, consultant))["status"] == "dead"
+            return bool((await _row(running, consultant))["status"] == "dead")
 
         await wait(dead, within=30, what="the unfinished last attempt to end dead")
         row = await _row(running, consultant)

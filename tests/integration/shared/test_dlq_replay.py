@@ -68,29 +68,43 @@ async def _read_all(kafka: str, topic: str) -> list[ConsumerRecord[bytes, bytes]
         await consumer.stop()
 
 
-async def _dead_letter_both_ways(kafka: str, topic: str) -> None:
-    """Offsets 0 (a-1) and 1 (b-1) of `topic` dead-lettered by the notifier and the matcher."""
-    first, second = (await _read_all(kafka, topic))[:2]
+Failure = tuple[ConsumerRecord[bytes, bytes], DeadLetterCode, str]
+"""A record of the source topic, and the code and reason a service dead-letters it with."""
+
+
+async def _dead_letter(kafka: str, topic: str, *, notifier: Failure, matcher: Failure) -> None:
+    """Dead letters written by the notifier's and the matcher's own `dead_letter`."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     try:
+        record, code, reason = notifier
         await KafkaDeadLetters(producer).dead_letter(
             f"{topic}.dlq",
-            key=first.key,
-            value=first.value,
-            headers=list(first.headers),
-            error_code=DeadLetterCode.INVALID_PAYLOAD,
-            error="data.level: not a level",
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers),
+            error_code=code,
+            error=reason,
             source_topic=topic,
-            partition=first.partition,
-            offset=first.offset,
+            partition=record.partition,
+            offset=record.offset,
         )
-        dlq_topic, key, value, headers = matcher_dead_letter(
-            second, code=DeadLetterCode.PROCESSING_FAILED, reason="boom"
-        )
+        record, code, reason = matcher
+        dlq_topic, key, value, headers = matcher_dead_letter(record, code=code, reason=reason)
         await producer.send_and_wait(dlq_topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+async def _dead_letter_both_ways(kafka: str, topic: str) -> None:
+    """Offsets 0 (a-1) and 1 (b-1) of `topic` dead-lettered by the notifier and the matcher."""
+    first, second = (await _read_all(kafka, topic))[:2]
+    await _dead_letter(
+        kafka,
+        topic,
+        notifier=(first, DeadLetterCode.INVALID_PAYLOAD, "data.level: not a level"),
+        matcher=(second, DeadLetterCode.PROCESSING_FAILED, "boom"),
+    )
 
 
 async def test_replays_what_is_current_and_skips_what_a_later_record_replaced(
@@ -175,28 +189,8 @@ async def test_a_record_both_consumers_dead_lettered_is_replayed_once(
     """koppel.consultants.v1 has two readers; each writes its own dead letter of a record."""
     await _produce(kafka, source_topic, [(b"c-1", b"profile with a field from the future")])
     (record,) = await _read_all(kafka, source_topic)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        await KafkaDeadLetters(producer).dead_letter(
-            f"{source_topic}.dlq",
-            key=record.key,
-            value=record.value,
-            headers=list(record.headers),
-            error_code=DeadLetterCode.INVALID_PAYLOAD,
-            error="pronouns: Extra inputs are not permitted",
-            source_topic=source_topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
-        dlq_topic, key, value, headers = matcher_dead_letter(
-            record,
-            code=DeadLetterCode.INVALID_PAYLOAD,
-            reason="pronouns: Extra inputs are not permitted",
-        )
-        await producer.send_and_wait(dlq_topic, value, key=key, headers=headers)
-    finally:
-        await producer.stop()
+    failure = (record, DeadLetterCode.INVALID_PAYLOAD, "pronouns: Extra inputs are not permitted")
+    await _dead_letter(kafka, source_topic, notifier=failure, matcher=failure)
 
     dead = await read_dead_letters(kafka, f"{source_topic}.dlq", Selection())
     lines: list[dict[str, object]] = []

@@ -8,27 +8,23 @@ names no host, keep running, and stop cleanly on SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from koppel_demo.sandbox import free_port
+from koppel_testing.integration_processes import start_service, stop_service, wait_until_serving
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
 HEADER_LIMIT = 4096
 
 
 def _start(package: str, port: int, kafka: str, database_port: int) -> subprocess.Popen[str]:
     env = {
-        **os.environ,
         "KOPPEL_ENVIRONMENT": "development",
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "DATABASE_URL": f"postgresql://koppel:koppel@127.0.0.1:{database_port}/koppel",
@@ -42,41 +38,8 @@ def _start(package: str, port: int, kafka: str, database_port: int) -> subproces
         "HTTP_MAX_HEADER_BYTES": str(HEADER_LIMIT),
         "LOG_JSON": "true",
     }
-    for name in ("INTAKE_PORT", "MATCHER_PORT", "NOTIFIER_PORT"):
-        env.pop(name, None)
-    return subprocess.Popen(
-        [sys.executable, "-m", package],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-async def _wait_until_serving(client: httpx.AsyncClient, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60  # imports are slow on a loaded machine
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        try:
-            await client.get("/healthz")
-        except httpx.TransportError:
-            await asyncio.sleep(0.1)
-            continue
-        return
-    pytest.fail(f"{process.args} did not start serving")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        output, _ = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"{process.args} did not stop on SIGTERM:\n{output}")
-    return output
+    # PORT must win over a service-specific port the test's own environment may set.
+    return start_service(package, env, unset=("INTAKE_PORT", "MATCHER_PORT", "NOTIFIER_PORT"))
 
 
 @pytest.mark.parametrize("package", ["koppel_matcher", "koppel_notifier"])
@@ -87,7 +50,7 @@ async def test_without_the_database_the_service_waits_alive_and_says_why(
     process = _start(package, port, kafka, database_port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            await _wait_until_serving(client, process)
+            await wait_until_serving(client, process)
             assert (await client.get("/healthz")).status_code == 200
 
             async def says_unreachable() -> bool:
@@ -108,7 +71,7 @@ async def test_without_the_database_the_service_waits_alive_and_says_why(
             assert process.poll() is None, "the process exited"
             assert (await client.get("/healthz")).status_code == 200
     finally:
-        output = _stop(process)
+        output = stop_service(process)
     assert process.returncode in {0, -signal.SIGTERM}, output
     assert f":{database_port}" not in output  # the DSN's host and port are never logged
 
@@ -140,9 +103,9 @@ async def test_a_request_head_over_the_configured_limit_is_refused(
     process = _start(package, port, kafka, free_port())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            await _wait_until_serving(client, process)
+            await wait_until_serving(client, process)
         assert await _status_of_slow_request(port, HEADER_LIMIT // 2) == b"200"
         assert await _status_of_slow_request(port, HEADER_LIMIT + 1000) == b"400"
         assert process.poll() is None
     finally:
-        _stop(process)
+        stop_service(process)

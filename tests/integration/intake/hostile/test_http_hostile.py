@@ -14,36 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES
+from koppel_testing.builders import assignment_document
+from koppel_testing.integration_processes import ServiceProcess
+from koppel_testing.kafka_reading import OpenLedger, carries_trace, new_trace
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MiB = 1024 * 1024
 TOKEN = "hostile-token-7c1e"  # what conftest.py configures (checked by the `client` fixture)
-OpenLedger = Callable[[list[str]], Awaitable[Any]]
 
 
 def _assignment(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "title": "Interim communicatieadviseur",
-        "organization": {"name": "Waterschap Vechtstromen", "type": "water_board"},
-        "location": {"city": "Almelo", "province": "overijssel"},
-        "level": "medior",
-        "assignment_type": "project",
-        "disciplines_required": ["campaigns"],
-        "hours_per_week": {"min": 24, "max": 32},
-        "start_date": "2026-12-14",
-        "duration_months": 6,
-        "office_days_per_week": 2,
-    }
-    body.update(changes)
+    """A valid assignment body without an id (the path names the assignment)."""
+    body = assignment_document(**changes)
+    del body["id"]
     return body
 
 
@@ -189,12 +180,11 @@ def _parse(raw: bytes) -> Answer:
 
 @pytest.fixture
 def trace() -> tuple[str, str]:
-    trace_id = secrets.token_hex(16)
-    return f"00-{trace_id}-{secrets.token_hex(8)}-01", trace_id
+    return new_trace()
 
 
 @pytest.fixture
-async def client(http_intake: Any, hostile_token: str, trace: tuple[str, str]) -> Client:
+async def client(http_intake: ServiceProcess, hostile_token: str, trace: tuple[str, str]) -> Client:
     assert hostile_token == TOKEN
     http_intake.assert_alive()
     return Client(http_intake.port, TOKEN, trace[0])
@@ -202,7 +192,7 @@ async def client(http_intake: Any, hostile_token: str, trace: tuple[str, str]) -
 
 @pytest.fixture
 async def nothing_published(
-    ledger: OpenLedger, trace: tuple[str, str], client: Client, http_intake: Any
+    ledger: OpenLedger, trace: tuple[str, str], client: Client, http_intake: ServiceProcess
 ) -> AsyncIterator[None]:
     """After the test: no 5xx was answered, the intake lives, and no canonical record
     carries the test's trace id."""
@@ -212,14 +202,8 @@ async def nothing_published(
     assert all(answer.status < 500 for answer in client.sent), client.sent
     http_intake.assert_alive()
     records = await opened.read()
-    leaked = [r for r in records if _carries(r, trace[1])]
+    leaked = [r for r in records if carries_trace(r, trace[1])]
     assert not leaked, f"{len(leaked)} event(s) published for rejected requests"
-
-
-def _carries(record: Any, trace_id: str) -> bool:
-    needle = trace_id.encode()
-    in_headers = any(value is not None and needle in value for _, value in record.headers)
-    return in_headers or (record.value is not None and needle in record.value)
 
 
 async def test_the_ledger_sees_what_a_valid_request_publishes(
@@ -230,7 +214,7 @@ async def test_the_ledger_sees_what_a_valid_request_publishes(
     exact = await client.send("PUT", f"/v1/assignments/LIM-{unique_id}", _padded(MiB))
 
     assert exact.status == 202, exact
-    records = [r for r in await opened.read() if _carries(r, trace[1])]
+    records = [r for r in await opened.read() if carries_trace(r, trace[1])]
     assert [r.key for r in records] == [f"LIM-{unique_id}".encode()]
 
 

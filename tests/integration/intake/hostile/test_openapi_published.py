@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -35,6 +33,8 @@ from schemathesis.specs.openapi.checks import (
 
 from koppel.cloudevents import decode
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES
+from koppel_testing.integration_processes import ServiceProcess
+from koppel_testing.kafka_reading import OpenLedger, Record, carries_trace, new_trace
 
 EXAMPLES = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "40"))
 # The long run takes longer than the suite's 300 s per test.
@@ -56,22 +56,19 @@ def _operations(url: str, mode: GenerationMode) -> list[Any]:
     return operations
 
 
-def _event_id(record: Any) -> str:
+def _event_id(record: Record) -> str:
     if record.value is None:
         return str(dict(record.headers)["ce_id"].decode())
     return decode(record.value, record.headers).id
 
 
 async def test_generated_requests_get_no_5xx_and_only_accepted_ones_are_published(
-    http_intake: Any,
+    http_intake: ServiceProcess,
     hostile_token: str,
-    ledger: Callable[[list[str]], Awaitable[Any]],
+    ledger: OpenLedger,
 ) -> None:
-    trace_id = secrets.token_hex(16)
-    headers = {
-        "Authorization": f"Bearer {hostile_token}",
-        "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
-    }
+    traceparent, trace_id = new_trace()
+    headers = {"Authorization": f"Bearer {hostile_token}", "traceparent": traceparent}
     published = await ledger([ASSIGNMENTS, CONSULTANTS, RESPONSES])
     statuses: Counter[int] = Counter()
     accepted: list[str] = []
@@ -107,7 +104,7 @@ async def test_generated_requests_get_no_5xx_and_only_accepted_ones_are_publishe
     elapsed = time.monotonic() - started
     cases = sum(statuses.values())
     http_intake.assert_alive()
-    ours = [r for r in await published.read() if trace_id.encode() in _trace_bytes(r)]
+    ours = [r for r in await published.read() if carries_trace(r, trace_id)]
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     print(
         f"\nschemathesis: {cases} cases in {elapsed:.1f} s, {server_errors} 5xx, "
@@ -117,8 +114,3 @@ async def test_generated_requests_get_no_5xx_and_only_accepted_ones_are_publishe
     assert cases >= EXAMPLES * 4
     assert not [status for status in statuses if status >= 500]
     assert sorted(_event_id(record) for record in ours) == sorted(accepted)
-
-
-def _trace_bytes(record: Any) -> bytes:
-    header_values = b" ".join(value or b"" for _, value in record.headers)
-    return header_values + (record.value or b"")

@@ -19,7 +19,7 @@ import os
 import random
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,9 @@ from koppel.cloudevents import CloudEvent, decode, encode, encode_binary
 from koppel.event_types import EventType
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, dlq
 from koppel.vocabulary import Discipline, Level
+from koppel_testing.builders import assignment_document
+from koppel_testing.integration_intake import StartIntake
+from koppel_testing.kafka_reading import OpenLedger, OpenReader, Record, TopicReader
 
 PER_KIND = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "40"))
 # The long run takes longer than the suite's 300 s per test.
@@ -97,22 +100,6 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def _assignment(assignment_id: str) -> dict[str, Any]:
-    return {
-        "id": assignment_id,
-        "title": "Interim woordvoerder",
-        "organization": {"name": "Gemeente Zwolle", "type": "municipality", "inhabitants": 130000},
-        "location": {"city": "Zwolle", "province": "overijssel"},
-        "level": "senior",
-        "assignment_type": "bridging",
-        "disciplines_required": ["press_relations"],
-        "hours_per_week": {"min": 24, "max": 32},
-        "start_date": "2026-12-14",
-        "duration_months": 4,
-        "office_days_per_week": 3,
-    }
-
-
 def _envelope(assignment_id: str, data: Any) -> dict[str, Any]:
     return {
         "specversion": "1.0",
@@ -148,7 +135,7 @@ def arbitrary_json(draw: st.DrawFn) -> Hostile:
 def almost_cloudevents(draw: st.DrawFn) -> Hostile:
     """A valid assignment event with one required attribute missing or made wrong."""
     assignment_id = f"H-{uuid.uuid4().hex[:12]}"
-    document = _envelope(assignment_id, _assignment(assignment_id))
+    document = _envelope(assignment_id, assignment_document(assignment_id))
     attribute = draw(st.sampled_from(["specversion", "id", "source", "type"]))
     if draw(st.booleans()):
         del document[attribute]
@@ -192,7 +179,7 @@ _INVALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 def invalid_data(draw: st.DrawFn) -> Hostile:
     """A valid envelope (structured or binary mode) whose assignment breaks the contract."""
     assignment_id = f"H-{uuid.uuid4().hex[:12]}"
-    data = _assignment(assignment_id)
+    data = assignment_document(assignment_id)
     field = draw(st.sampled_from(sorted(_INVALID_FIELDS)))
     data[field] = draw(_INVALID_FIELDS[field])
     if field == "start_date":
@@ -213,7 +200,7 @@ def binary_mode_junk(draw: st.DrawFn) -> Hostile:
         ("ce_type", EventType.ASSIGNMENT_UPSERTED.value.encode()),
         ("content-type", b"application/json"),
     ]
-    value: bytes | None = json.dumps(_assignment(assignment_id)).encode()
+    value: bytes | None = json.dumps(assignment_document(assignment_id)).encode()
     spoil = draw(st.sampled_from(["header", "drop", "value", "content_type"]))
     if spoil == "header":
         position = draw(st.integers(0, 3))
@@ -299,7 +286,7 @@ async def _send(
 
 
 async def _valid_event(producer: AIOKafkaProducer, assignment_id: str, partition: int) -> str:
-    event = CloudEvent.model_validate(_envelope(assignment_id, _assignment(assignment_id)))
+    event = CloudEvent.model_validate(_envelope(assignment_id, assignment_document(assignment_id)))
     value, headers = encode(event)
     await producer.send_and_wait(
         RAW, value, key=assignment_id.encode(), headers=headers, partition=partition
@@ -308,11 +295,11 @@ async def _valid_event(producer: AIOKafkaProducer, assignment_id: str, partition
 
 
 async def test_every_hostile_record_is_dead_lettered_and_valid_events_still_flow(
-    hostile_intake: Callable[..., Awaitable[Any]],
+    hostile_intake: StartIntake,
     raw_partitions: list[TopicPartition],
     raw_producer: AIOKafkaProducer,
-    reader: Callable[[str], Awaitable[Any]],
-    ledger: Callable[[list[str]], Awaitable[Any]],
+    reader: OpenReader,
+    ledger: OpenLedger,
     group_id: str,
     unique_id: str,
 ) -> None:
@@ -371,25 +358,25 @@ async def test_every_hostile_record_is_dead_lettered_and_valid_events_still_flow
     assert "outputs not acknowledged" not in log
 
 
-async def _letters_of_run(dead_letters: Any, run: bytes, count: int) -> dict[int, Any]:
+async def _letters_of_run(dead_letters: TopicReader, run: bytes, count: int) -> dict[int, Record]:
     """The dead letter of each sequence number of this run (duplicates from other intakes
     that share the broker are tolerated: the first one counts)."""
 
-    def marks(letter: Any) -> tuple[bytes | None, int]:
+    def marks(letter: Record) -> tuple[bytes | None, int]:
         found = {name: value for name, value in letter.headers if name in {RUN_HEADER, SEQ_HEADER}}
         return found.get(RUN_HEADER), int(found.get(SEQ_HEADER) or -1)
 
-    def complete(seen: list[Any]) -> bool:
+    def complete(seen: list[Record]) -> bool:
         return len({marks(r)[1] for r in seen if marks(r)[0] == run}) >= count
 
-    async def all_seen() -> list[Any]:
+    async def all_seen() -> list[Record]:
         # Keys vary (and may be absent), so gather by run marker rather than by key.
         async with asyncio.timeout(120):
             while not complete(dead_letters.seen):
                 await dead_letters.drain(0.5)
         return list(dead_letters.seen)
 
-    letters: dict[int, Any] = {}
+    letters: dict[int, Record] = {}
     for letter in await all_seen():
         marker, seq = marks(letter)
         if marker == run:
