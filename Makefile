@@ -17,10 +17,10 @@ install: ## Install uv if missing and sync the workspace from the lock file
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --all-packages --locked
 
-lint: install ## ruff (lint + format check) and mypy --strict on every package
+lint: install ## ruff (lint + format check) and mypy --strict on every package, the demo tools and the tests
 	uv run ruff check .
 	uv run ruff format --check .
-	uv run mypy shared/src services/intake/src services/matcher/src services/notifier/src
+	uv run mypy shared/src services/intake/src services/matcher/src services/notifier/src tools/demo/src tests
 
 format: install ## Apply ruff's fixes and formatting
 	uv run ruff check --fix .
