@@ -37,12 +37,16 @@ async def raw_producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
     await producer.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def matcher_read_api(
     kafka: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[MatcherEndpoint]:
     """A `koppel-matcher` process on a database of its own, for the intakes under fuzzing:
-    their answer routes ask it about every match id they are sent (it knows none of them)."""
+    their answer routes ask it about every match id they are sent (it knows none of them).
+
+    It lives only as long as one test module: like any matcher on the shared topics it
+    matches what other suites publish, and its match events would reach their notifiers
+    (the test directories are no packages, so "package" scope would mean the session)."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("matcher") / "matcher.log"
     run = uuid.uuid4().hex[:10]
