@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -29,3 +30,21 @@ async def open_pool(
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """Release as is (see `open_pool`)."""
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+    """A pooled connection inside a transaction, closed instead of returned when broken.
+
+    When the server ends a session during a query, asyncpg can leave the connection in a
+    state that fails every later command with `InternalClientError` ("another operation
+    is in progress", asyncpg issue 784); back in the pool it would poison each transaction
+    begun on it. Closed, it is replaced by a fresh one.
+    """
+    async with pool.acquire() as connection:
+        try:
+            async with connection.transaction():
+                yield connection
+        except asyncpg.InternalClientError:
+            connection.terminate()
+            raise

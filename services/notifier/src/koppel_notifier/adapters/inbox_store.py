@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from koppel import postgres_pools
 from koppel.erasure import erasure_key
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
 from koppel_notifier.adapters.delivery_store import Connection, cancel_unsent
@@ -35,7 +36,7 @@ class PostgresInbox:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresInboxStore]:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             yield PostgresInboxStore(connection)
 
 

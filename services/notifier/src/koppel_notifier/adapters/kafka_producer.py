@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from koppel import kafka_clients
+from koppel import kafka_clients, postgres_pools
 from koppel.cloudevents import CloudEvent, encode
 from koppel.dead_letters import DeadLetterCode, error_headers
 from koppel.event_types import PAYLOADS, EventType, Source
@@ -47,7 +47,7 @@ class OutboxPublisher:
         self._metrics = metrics
 
     async def publish_batch(self, limit: int = 500) -> int:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             rows = await connection.fetch(
                 """
                 SELECT id, consultant_id, event_type, data, created_at, traceparent, topic,

@@ -125,7 +125,13 @@ class InboxConsumer:
                     continue
                 try:
                     await self.apply(batches)
-                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, KafkaError) as exc:
+                except (
+                    asyncpg.PostgresError,
+                    asyncpg.InterfaceError,
+                    asyncpg.InternalClientError,
+                    OSError,
+                    KafkaError,
+                ) as exc:
                     # Nothing was committed: rewind and try the same records again shortly.
                     # The type only: a connection error's text names the database host.
                     log.warning("batch failed; retrying", error=type(exc).__name__)
