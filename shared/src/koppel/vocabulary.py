@@ -49,6 +49,16 @@ class SizeClass(StrEnum):
         return cls.LARGE
 
 
+class Weekday(StrEnum):
+    """An office weekday of an assignment or a commitment (contract §8.4), Monday to Friday."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+
+
 class AssignmentType(StrEnum):
     STRATEGIC = "strategic"
     PROJECT = "project"

@@ -8,8 +8,9 @@ from koppel.contract.assignment import (
     Organization,
 )
 from koppel.contract.common import EntityId, EventData, HoursPerWeek, Location
-from koppel.contract.consultant import ConsultantProfile, NotificationPreferences
+from koppel.contract.consultant import Commitment, ConsultantProfile, NotificationPreferences
 from koppel.contract.match import (
+    URGENT_WITHIN,
     AssignmentSummary,
     LocationSummary,
     MatchFound,
@@ -22,10 +23,12 @@ from koppel.contract.notification import NotificationDelivered, NotificationFail
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn, ResponseCommand
 
 __all__ = [
+    "URGENT_WITHIN",
     "Assignment",
     "AssignmentClose",
     "AssignmentClosed",
     "AssignmentSummary",
+    "Commitment",
     "ConsultantErasure",
     "ConsultantProfile",
     "EntityId",

@@ -27,6 +27,7 @@ from koppel.vocabulary import (
     OrganizationType,
     SizeClass,
     Visibility,
+    Weekday,
 )
 
 
@@ -61,12 +62,24 @@ class Assignment(EventData):
     start_date: date
     duration_months: int = Field(ge=1, le=24, strict=True)
     office_days_per_week: int = Field(ge=0, le=5, strict=True)
+    office_weekdays: Annotated[UniqueList[Weekday], Field(max_length=5)] = []
+    """The fixed office days, when the organisation names them (contract §8.4): as many as
+    `office_days_per_week`. Hard filter 10 compares them with the consultant's commitments."""
     max_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000, strict=True)
     min_years_experience: int | None = Field(default=None, ge=0, le=60, strict=True)
     required_certifications: Annotated[UniqueList[Certification], Field(max_length=20)] = []
     visibility: Visibility = Visibility.PUBLIC
     closes_at: AwareDatetime | None = None
     status: AssignmentStatus = AssignmentStatus.OPEN
+
+    @model_validator(mode="after")
+    def _office_weekdays_match_office_days(self) -> Self:
+        if self.office_weekdays and len(self.office_weekdays) != self.office_days_per_week:
+            raise ValueError(
+                f"office_weekdays names {len(self.office_weekdays)} days but"
+                f" office_days_per_week is {self.office_days_per_week}; they must agree"
+            )
+        return self
 
     @model_validator(mode="after")
     def _preferred_not_required(self) -> Self:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     EmailStr,
     Field,
     SecretStr,
+    ValidationError,
     field_serializer,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from koppel.contract.common import (
     Certification,
@@ -36,6 +38,8 @@ from koppel.vocabulary import (
     Level,
     NotificationMode,
     OrganizationType,
+    SizeClass,
+    Weekday,
     WorkStyle,
 )
 
@@ -93,6 +97,35 @@ class NotificationPreferences(ContractModel):
         return self
 
 
+class Commitment(ContractModel):
+    """Part-time work the consultant already holds (contract §8.4; seed 001: professionals
+    combine several part-time assignments). It takes its hours from the consultant's free
+    capacity on every day up to and including `until` (no `until`: without an end), and its
+    office weekdays are days the consultant cannot be at another assignment's office."""
+
+    label: ShortText | None = None
+    hours_per_week: int = Field(ge=1, le=40, strict=True)
+    office_weekdays: Annotated[UniqueList[Weekday], Field(max_length=5)] = []
+    until: date | None = None
+
+    def runs_on(self, day: date) -> bool:
+        """Still running on `day`: it has no end, or ends on that day or later."""
+        return self.until is None or self.until >= day
+
+
+def _committed_hours_error(kind: str, message: str, value: object) -> ValidationError:
+    return ValidationError.from_exception_data(
+        "ConsultantProfile",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError(kind, message),
+                loc=("committed_hours_per_week",),
+                input=value,
+            )
+        ],
+    )
+
+
 class ConsultantProfile(EventData):
     """Full state of a consultant profile; every upsert carries all of it."""
 
@@ -112,14 +145,53 @@ class ConsultantProfile(EventData):
     max_office_days_per_week: int = Field(ge=0, le=5, strict=True)
     available_from: date
     hours_per_week: HoursPerWeek
-    committed_hours_per_week: int = Field(default=0, ge=0, le=40, strict=True)
+    commitments: Annotated[list[Commitment], Field(max_length=10)] = []
+    committed_hours_per_week: int | None = Field(
+        default=None,
+        ge=0,
+        le=40,
+        strict=True,
+        exclude=True,
+        description=(
+            "Contract version 1's single number: read as one commitment of these hours"
+            " without an end (none when 0). Never together with `commitments`; never"
+            " published (the validated profile holds it in `commitments`)."
+        ),
+    )
     min_hourly_rate_eur: float | None = Field(default=None, gt=0, le=1000, strict=True)
     open_to_next_level: bool = False
     preferred_organization_types: UniqueList[OrganizationType] = []
     preferred_assignment_types: UniqueList[AssignmentType] = []
+    preferred_size_classes: UniqueList[SizeClass] = []
+    """Municipality sizes the consultant prefers (contract §8.5; seed 000)."""
+    growth_disciplines: Annotated[UniqueList[Discipline], Field(max_length=3)] = []
+    """Disciplines the consultant wants to grow into (contract §8.5; seed 002): they add to
+    the score, and never pass hard filter 6 by themselves."""
     notification: NotificationPreferences = NotificationPreferences()
     active: bool = True
     consent: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _commitments_from_contract_v1(cls, data: Any) -> Any:
+        """Contract version 1's `committed_hours_per_week` becomes one commitment without an
+        end, so every later reader sees only `commitments`."""
+        if not isinstance(data, dict) or data.get("committed_hours_per_week") is None:
+            return data
+        hours = data["committed_hours_per_week"]
+        if "commitments" in data:
+            raise _committed_hours_error(
+                "commitments_given_twice",
+                "give commitments or committed_hours_per_week (contract version 1), not both",
+                hours,
+            )
+        if type(hours) is not int or not 0 <= hours <= 40:
+            raise _committed_hours_error(
+                "committed_hours_range", "must be a whole number from 0 to 40", hours
+            )
+        converted = {k: v for k, v in data.items() if k != "committed_hours_per_week"}
+        converted["commitments"] = [{"hours_per_week": hours}] if hours else []
+        return converted
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
@@ -129,9 +201,19 @@ class ConsultantProfile(EventData):
                 "specialisms must be a subset of disciplines; not in disciplines: "
                 + ", ".join(sorted(stray))
             )
+        grown = set(self.growth_disciplines) & set(self.disciplines)
+        if grown:
+            raise ValueError(
+                "growth_disciplines must be disciplines the consultant does not yet hold;"
+                " already in disciplines: " + ", ".join(sorted(grown))
+            )
         if self.public_sector_years > self.years_experience:
             raise ValueError("public_sector_years must not exceed years_experience")
         return self
+
+    def commitments_on(self, day: date) -> list[Commitment]:
+        """The commitments still running on `day` (what hard filters 4 and 10 count)."""
+        return [c for c in self.commitments if c.runs_on(day)]
 
     @property
     def entity_id(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import AwareDatetime, Field
 
@@ -22,6 +22,10 @@ from koppel.vocabulary import (
     VisibleField,
     WithdrawalReason,
 )
+
+URGENT_WITHIN = timedelta(days=21)
+"""A start this close to the match makes it urgent (contract §8.5; seeds 001, 002: hired
+"within weeks")."""
 
 _MATCH_NAMESPACE = uuid.UUID("5f1d0c4e-8a7b-4f57-9d0e-6b1f3c2a9e11")
 
@@ -123,6 +127,9 @@ class MatchFound(EventData):
     reasons: list[Text]
     language: Language = Language.NL
     revision: int = Field(default=1, ge=1)
+    urgent: bool = False
+    """The assignment starts within `URGENT_WITHIN` of the match (contract §8.5): the
+    notification says so and a daily-digest consultant gets it at once."""
 
     @property
     def entity_id(self) -> str:

@@ -47,7 +47,7 @@ PROFILE_FIELDS = frozenset(
         "max_office_days_per_week",
         "available_from",
         "hours_per_week",
-        "committed_hours_per_week",
+        "commitments",
         "min_hourly_rate_eur",
         "open_to_next_level",
         "preferred_organization_types",
@@ -132,7 +132,7 @@ def profile_spec(document: Mapping[str, Any]) -> ProfileSpec:
             available_from=date.fromisoformat(str(document["available_from"])),
             hours_min=int(hours["min"]),
             hours_max=int(hours["max"]),
-            committed_hours=int(document.get("committed_hours_per_week", 0)),
+            committed_hours=sum(int(c["hours_per_week"]) for c in document.get("commitments", [])),
             min_hourly_rate_eur=_optional_float(document.get("min_hourly_rate_eur")),
             open_to_next_level=bool(document.get("open_to_next_level", False)),
             preferred_organization_types=frozenset(
