@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from koppel.labels import label, long_date, percentage
 from koppel.public_title import shown_title
 from koppel_notifier.adapters.change_wording import changed_fields, withdrawal_reason
+from koppel_notifier.adapters.deadline_wording import closing_date, urgent_subject
 
 _LANGUAGES = ("nl", "en")
 
@@ -54,6 +55,10 @@ class MatchView:
     reasons: list[str]
     changed: str = ""
     """For an update: what changed, in words (`uren per week, startdatum`)."""
+    urgent: bool = False
+    """The assignment starts within three weeks (§8.5): said in the subject and up top."""
+    closes: str | None = None
+    """The closing date in words, when the assignment has one."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class WithdrawnView:
     title: str
     organization: str
     reason: str
+    closes: str | None = None
 
 
 class EmailRenderer:
@@ -179,6 +185,8 @@ class EmailRenderer:
     ) -> RenderedEmail:
         """Every email about matches carries `links`: the `_match.*` partials use them."""
         context = {**context, "links": links}
+        if isinstance(context.get("match"), MatchView) and context["match"].urgent:
+            subject = urgent_subject(subject, language)
         text = self._env.get_template(f"{template}.{language}.txt").render(context)
         html = self._env.get_template(f"{template}.{language}.html").render(context)
         return RenderedEmail(subject=subject, text=text, html=html)
@@ -233,6 +241,8 @@ def match_view(match: dict[str, Any], language: str) -> MatchView:
         score=percentage(float(match["score"])),
         reasons=[str(reason) for reason in match.get("reasons", [])],
         changed=changed_fields(match.get("changed", []), language),
+        urgent=match.get("urgent") is True,
+        closes=closing_date(assignment, language),
     )
 
 
@@ -244,6 +254,7 @@ def withdrawn_view(match: dict[str, Any], language: str) -> WithdrawnView:
         title=shown_title(assignment, language),
         organization=organization,
         reason=withdrawal_reason(match.get("reason"), language),
+        closes=closing_date(assignment, language),
     )
 
 

@@ -8,7 +8,6 @@ the answer given and the forms that change it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -118,16 +117,12 @@ class PageRenderer:
 
 
 def page_item(match: CurrentMatch, language: str) -> PageItem:
-    closes_at = match.payload["assignment"].get("closes_at")
-    closes = None
-    if closes_at:
-        day = datetime.fromisoformat(closes_at).astimezone(AMSTERDAM).date()
-        closes = long_date(day, language)
     given: GivenAnswer | None = match.answer
+    view = match_view(match.payload, language)
     return PageItem(
         match_id=match.match_id,
-        match=match_view(match.payload, language),
-        closes=closes,
+        match=view,
+        closes=view.closes,
         answer=None if given is None else given.response,
         answer_text=None if given is None else _ANSWERS[language][given.response],
         reason_text=None

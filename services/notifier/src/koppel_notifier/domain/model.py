@@ -121,6 +121,12 @@ class MatchNotice:
             return f"{self.match_id}|{self.kind.value}|{self.revision}"
         return f"{self.match_id}|{self.kind.value}|{self.event_id}"
 
+    @property
+    def urgent(self) -> bool:
+        """The assignment starts within three weeks of the match (contract §8.5); a
+        withdrawal is never urgent."""
+        return self.kind.announces and self.payload.get("urgent") is True
+
 
 @dataclass(frozen=True)
 class PlannedDelivery:

@@ -17,8 +17,9 @@ from koppel_notifier.domain.model import (
 def plan_found(contact: Contact, notice: MatchNotice) -> list[PlannedDelivery]:
     """Deliveries for a `match.found`: every accepted channel, if the score clears `min_score`.
 
-    Email in `daily_digest` mode waits (`queued`) for the day's digest; webhooks always go
-    out at once, because a machine receiver has no use for a daily batch.
+    Email in `daily_digest` mode waits (`queued`) for the day's digest, unless the match is
+    urgent; webhooks always go out at once, because a machine receiver has no use for a
+    daily batch.
     """
     if notice.score is None or notice.score < contact.min_score:
         return []
@@ -26,7 +27,9 @@ def plan_found(contact: Contact, notice: MatchNotice) -> list[PlannedDelivery]:
     for channel in sorted(contact.channels):
         if not contact.accepts(channel):
             continue
-        planned.append(PlannedDelivery(channel, Kind.FOUND, _status(contact, channel)))
+        planned.append(
+            PlannedDelivery(channel, Kind.FOUND, _status(contact, channel, urgent=notice.urgent))
+        )
     return planned
 
 
@@ -51,7 +54,9 @@ def plan_updated(
             kind = Kind.FOUND
         else:
             continue
-        planned.append(PlannedDelivery(channel, kind, _status(contact, channel)))
+        planned.append(
+            PlannedDelivery(channel, kind, _status(contact, channel, urgent=notice.urgent))
+        )
     return planned
 
 
@@ -74,12 +79,17 @@ def plan_withdrawn(
     email = ChannelName.EMAIL
     told_by_digest = contact.digest and email in already_told and contact.accepts(email)
     if (interested and contact.emailable) or told_by_digest:
-        planned.append(PlannedDelivery(email, Kind.WITHDRAWN, _status(contact, email)))
+        planned.append(
+            PlannedDelivery(email, Kind.WITHDRAWN, _status(contact, email, urgent=False))
+        )
     return planned
 
 
-def _status(contact: Contact, channel: ChannelName) -> Status:
+def _status(contact: Contact, channel: ChannelName, *, urgent: bool) -> Status:
     """Email in `daily_digest` mode waits (`queued`) for the day's digest when the
-    consultant receives digests; everything else goes out at once."""
-    waits = channel is ChannelName.EMAIL and contact.digest and contact.accepts(channel)
+    consultant receives digests; everything else goes out at once, and so does an urgent
+    match or update (§8.5): an assignment starting within three weeks cannot wait a day."""
+    waits = (
+        not urgent and channel is ChannelName.EMAIL and contact.digest and contact.accepts(channel)
+    )
     return Status.QUEUED if waits else Status.PENDING
