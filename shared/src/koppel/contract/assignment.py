@@ -17,6 +17,7 @@ from koppel.contract.common import (
     LongText,
     ShortText,
     UniqueList,
+    field_error,
 )
 from koppel.vocabulary import (
     AssignmentStatus,
@@ -75,9 +76,13 @@ class Assignment(EventData):
     @model_validator(mode="after")
     def _office_weekdays_match_office_days(self) -> Self:
         if self.office_weekdays and len(self.office_weekdays) != self.office_days_per_week:
-            raise ValueError(
+            raise field_error(
+                "Assignment",
+                "office_weekdays",
+                "office_weekdays_count",
                 f"office_weekdays names {len(self.office_weekdays)} days but"
-                f" office_days_per_week is {self.office_days_per_week}; they must agree"
+                f" office_days_per_week is {self.office_days_per_week}; they must agree",
+                self.office_weekdays,
             )
         return self
 

@@ -15,14 +15,24 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
 from koppel.vocabulary import Province
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
+def field_error(model: str, field: str, kind: str, message: str, value: object) -> ValidationError:
+    """A cross-field rule's error located at `field`, so a 422 or a dead letter names the
+    field to fix rather than the whole body (raised from a model validator)."""
+    return ValidationError.from_exception_data(
+        model,
+        [InitErrorDetails(type=PydanticCustomError(kind, message), loc=(field,), input=value)],
+    )
 
 
 def _not_a_path_segment(value: str) -> str:

@@ -16,7 +16,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from koppel.contract.common import (
     Certification,
@@ -27,6 +26,7 @@ from koppel.contract.common import (
     Location,
     ShortText,
     UniqueList,
+    field_error,
 )
 from koppel.contract.webhook_url import WebhookUrl
 from koppel.secret_sealing import SEALED_PATTERN, is_sealed, looks_sealed
@@ -114,16 +114,7 @@ class Commitment(ContractModel):
 
 
 def _committed_hours_error(kind: str, message: str, value: object) -> ValidationError:
-    return ValidationError.from_exception_data(
-        "ConsultantProfile",
-        [
-            InitErrorDetails(
-                type=PydanticCustomError(kind, message),
-                loc=("committed_hours_per_week",),
-                input=value,
-            )
-        ],
-    )
+    return field_error("ConsultantProfile", "committed_hours_per_week", kind, message, value)
 
 
 class ConsultantProfile(EventData):
@@ -203,9 +194,13 @@ class ConsultantProfile(EventData):
             )
         grown = set(self.growth_disciplines) & set(self.disciplines)
         if grown:
-            raise ValueError(
+            raise field_error(
+                "ConsultantProfile",
+                "growth_disciplines",
+                "growth_among_disciplines",
                 "growth_disciplines must be disciplines the consultant does not yet hold;"
-                " already in disciplines: " + ", ".join(sorted(grown))
+                " already in disciplines: " + ", ".join(sorted(grown)),
+                self.growth_disciplines,
             )
         if self.public_sector_years > self.years_experience:
             raise ValueError("public_sector_years must not exceed years_experience")
