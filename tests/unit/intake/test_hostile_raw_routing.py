@@ -11,13 +11,16 @@ import contextvars
 import json
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from koppel.cloudevents import CloudEvent, encode_binary
+from koppel.cloudevents import CloudEvent, decode, encode_binary
+from koppel.contract import ConsultantProfile
+from koppel.event_types import EventType
 from koppel.secret_sealing import SecretKeyring, new_key
 from koppel.topics import RAW, dlq
 from koppel_intake.service_layer.raw_routing import (
@@ -27,7 +30,7 @@ from koppel_intake.service_layer.raw_routing import (
     route,
 )
 from koppel_intake.service_layer.records import output_size
-from koppel_testing.builders import assignment_document
+from koppel_testing.builders import assignment_document, consultant_document
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("KOPPEL_FUZZ_EXAMPLES", "300"))
@@ -47,13 +50,19 @@ def _route(record: IncomingRecord, *, now: datetime) -> Routed:
 
 def _binary_assignment(**changes: Any) -> tuple[bytes, list[tuple[str, bytes | None]]]:
     """Assignment A-1 as an upstream sends it in binary mode, with `changes` to its data."""
+    return _binary(EventType.ASSIGNMENT_UPSERTED, assignment_document("A-1", **changes))
+
+
+def _binary(
+    event_type: EventType, data: dict[str, Any]
+) -> tuple[bytes, list[tuple[str, bytes | None]]]:
     event = CloudEvent(
         id="upstream-1",
         source="/crm",
-        type="nl.koppel.assignment.upserted",
-        subject="A-1",
+        type=event_type.value,
+        subject=data["id"],
         time=NOW,
-        data=assignment_document("A-1", **changes),
+        data=data,
     )
     value, headers = encode_binary(event)
     return value, list(headers)
@@ -190,3 +199,80 @@ def test_a_nul_character_in_the_data_is_an_invalid_payload() -> None:
 
     assert routed.code == "invalid_payload"
     assert b"data.title" in _header(routed.record.headers, "koppel-error-reason")
+
+
+# -- the part-time portfolio and the finer preferences (contract §8.4–8.5) ----------------
+
+weekdays = st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun", "", "MON"])
+labels = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(["Gemeente Houten", "Houten\n", "Houten\r\nBcc: x", "a\u202eb", "a\x00b"]),
+)
+commitments = st.fixed_dictionaries(
+    {"hours_per_week": st.one_of(st.integers(-2, 45), st.text(max_size=3), st.floats(0, 40))},
+    optional={
+        "label": labels,
+        "office_weekdays": st.lists(weekdays, max_size=7),
+        "until": st.one_of(st.dates().map(date.isoformat), st.text(max_size=12)),
+    },
+)
+disciplines = st.sampled_from(
+    ["campaigns", "events", "social_media", "press_relations", "citizen_participation", "x"]
+)
+portfolios = st.fixed_dictionaries(
+    {},
+    optional={
+        "commitments": st.lists(commitments, max_size=12),
+        "committed_hours_per_week": st.one_of(st.integers(-1, 41), st.none()),
+        "preferred_size_classes": st.lists(
+            st.sampled_from(["small", "medium", "large", "huge"]), max_size=4
+        ),
+        "growth_disciplines": st.lists(disciplines, max_size=5),
+    },
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(fields=portfolios)
+def test_a_portfolio_is_routed_as_the_contract_reads_it_or_dead_lettered_naming_its_field(
+    fields: dict[str, Any],
+) -> None:
+    data = consultant_document("C-1", **fields)
+    value, headers = _binary(EventType.CONSULTANT_UPSERTED, data)
+
+    routed = _route(_record(b"C-1", value, tuple(headers)), now=NOW)
+
+    try:
+        expected = ConsultantProfile.model_validate(data)
+    except ValidationError:
+        assert routed.code == "invalid_payload"
+        reason = _header(routed.record.headers, "koppel-error-reason").decode()
+        assert any(field in reason for field in fields), reason
+        return
+    assert not routed.dead_lettered, routed.code
+    published = decode(routed.record.value, routed.record.headers).data
+    assert published["commitments"] == expected.model_dump(mode="json")["commitments"]
+    assert "committed_hours_per_week" not in published
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(days=st.integers(0, 5), office_weekdays=st.lists(weekdays, max_size=6))
+def test_office_weekdays_route_only_when_they_name_the_office_days(
+    days: int, office_weekdays: list[str]
+) -> None:
+    data = assignment_document("A-1", office_days_per_week=days, office_weekdays=office_weekdays)
+    value, headers = _binary(EventType.ASSIGNMENT_UPSERTED, data)
+
+    routed = _route(_record(b"A-1", value, tuple(headers)), now=NOW)
+
+    weekdays_ok = set(office_weekdays) <= {"mon", "tue", "wed", "thu", "fri"}
+    unique = len(set(office_weekdays)) == len(office_weekdays)
+    agrees = not office_weekdays or len(office_weekdays) == days
+    if weekdays_ok and unique and agrees:
+        assert not routed.dead_lettered, routed.code
+        published = decode(routed.record.value, routed.record.headers).data
+        assert published["office_weekdays"] == office_weekdays
+    else:
+        assert routed.code == "invalid_payload"
+        assert b"office_weekdays" in _header(routed.record.headers, "koppel-error-reason")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES
-from koppel_testing.builders import assignment_document
+from koppel_testing.builders import assignment_document, consultant_document
 from koppel_testing.integration_processes import ServiceProcess
 from koppel_testing.kafka_reading import OpenLedger, carries_trace, new_trace
 
@@ -34,6 +34,13 @@ TOKEN = "hostile-token-7c1e"  # what conftest.py configures (checked by the `cli
 def _assignment(**changes: Any) -> dict[str, Any]:
     """A valid assignment body without an id (the path names the assignment)."""
     body = assignment_document(**changes)
+    del body["id"]
+    return body
+
+
+def _consultant(**changes: Any) -> dict[str, Any]:
+    """A valid consultant body without an id."""
+    body = consultant_document(**changes)
     del body["id"]
     return body
 
@@ -353,6 +360,108 @@ async def test_many_invalid_fields_are_listed_up_to_a_bound(client: Client, uniq
     assert len(answer.fields()) == 50
     assert "the first 50 listed" in answer.problem()["detail"]
     assert len(answer.body) < 50_000  # 50 entries; 900 made 450 kB
+
+
+# -- the part-time portfolio and the finer preferences (contract §8.4–8.5) ----------------
+
+_HOUTEN = {"label": "Gemeente Houten", "hours_per_week": 16, "office_weekdays": ["mon"]}
+
+
+@pytest.mark.usefixtures("nothing_published")
+async def test_forty_thousand_commitments_are_a_quick_small_422(
+    client: Client, unique_id: str
+) -> None:
+    body = json.dumps(_consultant(commitments=[{"hours_per_week": 1}] * 40_000)).encode()
+    assert len(body) <= MiB
+
+    started = asyncio.get_running_loop().time()
+    answer = await client.send("PUT", f"/v1/consultants/P-{unique_id}", body)
+    elapsed = asyncio.get_running_loop().time() - started
+
+    assert answer.status == 422
+    assert answer.fields() == ["body.commitments"]
+    assert len(answer.body) < 10_000
+    assert elapsed < 2.0
+
+
+@pytest.mark.usefixtures("nothing_published")
+@pytest.mark.parametrize(
+    ("kind", "changes", "field_"),
+    [
+        (
+            "consultants",
+            {"commitments": [{"hours_per_week": 41}]},
+            "body.commitments.0.hours_per_week",
+        ),
+        (
+            "consultants",
+            {"commitments": [{"hours_per_week": -8}]},
+            "body.commitments.0.hours_per_week",
+        ),
+        ("consultants", {"commitments": [_HOUTEN] * 11}, "body.commitments"),
+        (
+            "consultants",
+            {"commitments": [{**_HOUTEN, "office_weekdays": ["sun", "mon"]}]},
+            "body.commitments.0.office_weekdays.0",
+        ),
+        (
+            "consultants",
+            {"commitments": [_HOUTEN], "committed_hours_per_week": 8},
+            "body.committed_hours_per_week",
+        ),
+        ("consultants", {"preferred_size_classes": ["gigantic"]}, "body.preferred_size_classes.0"),
+        (
+            "consultants",
+            {"growth_disciplines": ["campaigns", "events", "social_media", "public_affairs"]},
+            "body.growth_disciplines",
+        ),
+        (
+            "consultants",
+            {"growth_disciplines": ["citizen_participation"]},
+            "body.growth_disciplines",
+        ),
+        ("assignments", {"office_weekdays": ["mon", "tue", "wed"]}, "body.office_weekdays"),
+        ("assignments", {"office_weekdays": ["mon", "sat"]}, "body.office_weekdays.1"),
+    ],
+    ids=[
+        "hours-41",
+        "hours-negative",
+        "eleven-commitments",
+        "sunday",
+        "both-forms",
+        "size-class",
+        "four-growth",
+        "growth-held",
+        "weekdays-count",
+        "saturday",
+    ],
+)
+async def test_a_bad_portfolio_or_preference_field_is_a_422_naming_it(
+    client: Client, unique_id: str, kind: str, changes: dict[str, Any], field_: str
+) -> None:
+    body = _consultant(**changes) if kind == "consultants" else _assignment(**changes)
+
+    answer = await client.send("PUT", f"/v1/{kind}/P-{unique_id}", json.dumps(body).encode())
+
+    assert answer.status == 422, answer
+    assert answer.fields() == [field_]
+
+
+@pytest.mark.usefixtures("nothing_published")
+@pytest.mark.parametrize(
+    "escaped", [b"\\n", b"\\r", b"\\u0000", b"\\u2028", b"\\u202e", b"\\u2066"]
+)
+async def test_control_characters_in_a_commitment_label_are_a_422(
+    client: Client, unique_id: str, escaped: bytes
+) -> None:
+    compact = json.dumps(_consultant()).encode()
+    label = b'{"label": "Gemeente' + escaped + b'Houten", "hours_per_week": 16}'
+    body = compact[:-1] + b', "commitments": [' + label + b"]}"
+
+    answer = await client.send("PUT", f"/v1/consultants/P-{unique_id}", body)
+
+    assert answer.status == 422, answer
+    assert answer.fields() == ["body.commitments.0.label"]
 
 
 # -- unicode and odd text ------------------------------------------------------------------

@@ -33,7 +33,7 @@ from koppel.cloudevents import CloudEvent, decode, encode, encode_binary
 from koppel.event_types import EventType
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RAW, dlq
 from koppel.vocabulary import Discipline, Level
-from koppel_testing.builders import assignment_document
+from koppel_testing.builders import assignment_document, consultant_document
 from koppel_testing.integration_intake import StartIntake
 from koppel_testing.kafka_reading import OpenLedger, OpenReader, Record, TopicReader
 
@@ -57,6 +57,8 @@ class Hostile:
     key: bytes | None
     value: bytes | None
     headers: Headers
+    field: str | None = None
+    """The contract field its dead letter's reason must name, when one is broken on purpose."""
 
 
 def _collect(strategy: st.SearchStrategy[Hostile], count: int) -> list[Hostile]:
@@ -171,7 +173,27 @@ _INVALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     ),
     "start_date": st.text(max_size=20),
     "organization": st.one_of(st.none(), st.just({"name": "X", "type": "bakery"})),
+    # The builder's assignment has two office days: one weekday, or a Sunday, never fits.
+    "office_weekdays": st.sampled_from([["mon"], ["mon", "sun"], ["tue", "tue"], "mon"]),
     "unexpected_field": st.just("extra fields are refused"),
+}
+
+_HOUTEN = {"label": "Gemeente Houten", "hours_per_week": 16, "office_weekdays": ["mon"]}
+_INVALID_PROFILE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "commitments": st.one_of(
+        st.integers().filter(lambda n: not 1 <= n <= 40).map(lambda n: [{"hours_per_week": n}]),
+        st.just([_HOUTEN] * 11),
+        st.just([{**_HOUTEN, "office_weekdays": ["sat"]}]),
+        st.sampled_from(["\n", "\r", "\x00", "\u2028", "\u202e"]).map(
+            lambda control: [{**_HOUTEN, "label": f"Gemeente{control}Houten"}]
+        ),
+    ),
+    # Given with `commitments` (the builder's profile holds one): contract v1 and v2 at once.
+    "committed_hours_per_week": st.integers(0, 40),
+    "preferred_size_classes": st.just(["huge"]),
+    "growth_disciplines": st.sampled_from(
+        [["citizen_participation"], ["campaigns", "events", "social_media", "press_relations"]]
+    ),
 }
 
 
@@ -186,7 +208,21 @@ def invalid_data(draw: st.DrawFn) -> Hostile:
         data[field] = data[field] + "x"  # never an ISO date
     event = CloudEvent.model_validate(_envelope(assignment_id, data))
     value, headers = draw(st.sampled_from([encode, encode_binary]))(event)
-    return Hostile("invalid_data", assignment_id.encode(), value, list(headers))
+    named = field if field == "office_weekdays" else None
+    return Hostile("invalid_data", assignment_id.encode(), value, list(headers), named)
+
+
+@st.composite
+def invalid_profiles(draw: st.DrawFn) -> Hostile:
+    """A valid consultant event whose profile breaks a rule of contract §8.4–8.5."""
+    consultant_id = f"H-{uuid.uuid4().hex[:12]}"
+    data = consultant_document(consultant_id, commitments=[_HOUTEN])
+    field = draw(st.sampled_from(sorted(_INVALID_PROFILE_FIELDS)))
+    data[field] = draw(_INVALID_PROFILE_FIELDS[field])
+    envelope = {**_envelope(consultant_id, data), "type": EventType.CONSULTANT_UPSERTED.value}
+    event = CloudEvent.model_validate(envelope)
+    value, headers = draw(st.sampled_from([encode, encode_binary]))(event)
+    return Hostile("invalid_profile", consultant_id.encode(), value, list(headers), field)
 
 
 @st.composite
@@ -259,6 +295,7 @@ def hostile_records() -> list[Hostile]:
         arbitrary_json(),
         almost_cloudevents(),
         invalid_data(),
+        invalid_profiles(),
         binary_mode_junk(),
         tombstones(),
     ]
@@ -343,6 +380,8 @@ async def test_every_hostile_record_is_dead_lettered_and_valid_events_still_flow
         errors = dict(received[len(record.headers) :])
         assert errors["koppel-error-code"], record.kind
         assert errors["koppel-error-reason"], record.kind
+        if record.field is not None:
+            assert record.field.encode() in errors["koppel-error-reason"], errors
         assert errors["koppel-error-source-topic"] == RAW.encode()
     codes = Counter(dict(letter.headers)["koppel-error-code"] for letter in letters.values())
     assert b"internal_error" not in codes, "a hostile record hit an unexpected error"

@@ -16,6 +16,8 @@ from koppel.api_tokens import ApiTokens
 from koppel.contract import Assignment, AssignmentClose, ConsultantProfile, ResponseCommand
 from koppel.contract.common import ID_PATTERN, ContractModel
 from koppel_intake.entrypoints.http.bodies import (
+    ASSIGNMENT_EXAMPLES,
+    CONSULTANT_EXAMPLES,
     RESPONSE_EXAMPLES,
     Accepted,
     AssignmentUpsert,
@@ -128,7 +130,7 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
     @router.put("/assignments/{id}", status_code=202, response_model=Accepted)
     async def upsert_assignment(
         id: EntityIdPath,
-        body: Annotated[AssignmentUpsert, Body()],
+        body: Annotated[AssignmentUpsert, Body(openapi_examples=ASSIGNMENT_EXAMPLES)],
         _caller: Caller,
         request: Request,
     ) -> Accepted:
@@ -151,7 +153,7 @@ def _commands(intake: Intake, tokens: ApiTokens, max_body_bytes: int) -> APIRout
     @router.put("/consultants/{id}", status_code=202, response_model=Accepted)
     async def upsert_consultant(
         id: EntityIdPath,
-        body: Annotated[ConsultantUpsert, Body()],
+        body: Annotated[ConsultantUpsert, Body(openapi_examples=CONSULTANT_EXAMPLES)],
         _caller: Caller,
         request: Request,
     ) -> Accepted:
