@@ -35,6 +35,12 @@ from koppel.vocabulary import (
 from koppel_demo.names import email_for, person_name
 from koppel_demo.organisations import DemoOrganisation, organisations
 from koppel_demo.places import PLACES, Place
+from koppel_demo.portfolio import (
+    commitments,
+    growth_disciplines,
+    office_weekdays,
+    preferred_size_classes,
+)
 from koppel_demo.titles import ORGANISATION_KIND_NL, description_for, title_for
 
 __all__ = [
@@ -185,11 +191,16 @@ def consultants(
 ) -> list[ConsultantProfile]:
     """`n` validated consultant profiles, junior to strategic, across the country."""
     start = today or date.today()
-    return [_consultant(i, seed, start, webhook_base_url.rstrip("/")) for i in range(n)]
+    employers = [org.name for org in organisations(seed)]
+    return [_consultant(i, seed, start, webhook_base_url.rstrip("/"), employers) for i in range(n)]
 
 
-def _consultant(index: int, seed: int, today: date, webhook_base: str) -> ConsultantProfile:
+def _consultant(
+    index: int, seed: int, today: date, webhook_base: str, employers: Sequence[str]
+) -> ConsultantProfile:
     rng = random.Random(f"{seed}:consultant:{index}")  # noqa: S311 - demo data, not secrets
+    # The portfolio has a stream of its own: it leaves the other fields as they were.
+    held = random.Random(f"{seed}:portfolio:{index}")  # noqa: S311 - demo data, not secrets
     consultant_id = f"demo-c-{index:05d}"
     name = person_name(rng)
     level = _weighted(rng, _LEVELS_OF_CONSULTANTS)
@@ -203,7 +214,6 @@ def _consultant(index: int, seed: int, today: date, webhook_base: str) -> Consul
     home = _home(rng)
     total = _weighted(rng, {24: 15, 28: 30, 32: 35, 36: 15, 40: 5})
     floor = max(4, total - rng.choice((0, 4, 8)))
-    committed = 0 if rng.random() < 0.7 else rng.choice((4, 8, 12, 16))
     low, high = _RATES[level]
     channels = _weighted(
         rng,
@@ -230,13 +240,15 @@ def _consultant(index: int, seed: int, today: date, webhook_base: str) -> Consul
         max_office_days_per_week=_weighted(rng, {1: 10, 2: 30, 3: 35, 4: 20, 5: 5}),
         available_from=_available_from(rng, today),
         hours_per_week=HoursPerWeek(min=floor, max=total),
-        committed_hours_per_week=committed,
+        commitments=commitments(held, today, total, employers),
         min_hourly_rate_eur=None if rng.random() < 0.1 else float(rng.randint(low, high)),
         open_to_next_level=rng.random() < 0.3,
         preferred_organization_types=rng.sample(
             list(OrganizationType), k=rng.choice((0, 0, 1, 2, 3))
         ),
         preferred_assignment_types=rng.sample(list(AssignmentType), k=rng.choice((0, 0, 1, 2))),
+        preferred_size_classes=preferred_size_classes(held),
+        growth_disciplines=growth_disciplines(held, disciplines),
         notification=NotificationPreferences(
             channels=list(channels),
             mode=NotificationMode.DAILY_DIGEST if rng.random() < 0.15 else NotificationMode.INSTANT,
@@ -291,6 +303,7 @@ def _assignment(
     weights: Sequence[float],
 ) -> Assignment:
     rng = random.Random(f"{seed}:assignment:{index}")  # noqa: S311 - demo data, not secrets
+    fixed = random.Random(f"{seed}:office-weekdays:{index}")  # noqa: S311 - as above
     org = rng.choices(catalogue, weights=weights)[0]
     level = _weighted(rng, _LEVELS_OF_ASSIGNMENTS)
     kind = _weighted(rng, _TYPES_BY_LEVEL[level])
@@ -339,6 +352,7 @@ def _assignment(
         start_date=start_date,
         duration_months=duration,
         office_days_per_week=office_days,
+        office_weekdays=office_weekdays(fixed, office_days),
         max_hourly_rate_eur=None
         if rng.random() < 0.25
         else float(rng.randint(low + 10, high + 15)),
