@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import SecretStr
 from rich.console import Console
@@ -16,7 +14,6 @@ from koppel.cloudevents import encode, new_event
 from koppel.contract import (
     Assignment,
     AssignmentSummary,
-    ConsultantProfile,
     MatchFound,
     MatchWithdrawn,
     NotificationDelivered,
@@ -31,59 +28,9 @@ from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.intake_client import LoadResult, Pacer, token_from
 from koppel_demo.summary import percentile, summarise
 from koppel_demo.watcher import Tally
+from koppel_testing.demo_runs import delivered_report, found_match, record_event, summarise_run
 
 TODAY = date(2026, 11, 23)
-
-
-def _summarise(
-    tmp_path: Path,
-    profiles: Sequence[ConsultantProfile],
-    jobs: Sequence[Assignment],
-    tally: Tally,
-    **changes: Any,
-) -> dict[str, Any]:
-    """`summarise` of a run that loaded nothing and took no time, with no mail or webhooks
-    unless `changes` says otherwise."""
-    arguments: dict[str, Any] = {
-        "consultants_loaded": LoadResult(),
-        "assignments_loaded": LoadResult(),
-        "load_seconds": 0,
-        "wait_seconds": 0,
-        "mail_dir": tmp_path,
-        "webhook_log": tmp_path / "none.jsonl",
-        "started_at": 0,
-        **changes,
-    }
-    return summarise(profiles=profiles, jobs=jobs, tally=tally, **arguments)
-
-
-def _found(
-    job: Assignment, consultant_id: str, *, score: float = 0.8, **changes: Any
-) -> MatchFound:
-    """A match of `job` for the consultant, at the demo's usual score and reason."""
-    fields: dict[str, Any] = {"reasons": ["Opdracht op jouw niveau"], **changes}
-    return MatchFound(
-        match_id=match_id_for(job.id, consultant_id),
-        consultant_id=consultant_id,
-        assignment=AssignmentSummary.of(job),
-        score=score,
-        **fields,
-    )
-
-
-def _delivered(
-    job: Assignment, consultant_id: str, *, channel: Channel, at: datetime, notification_id: str
-) -> NotificationDelivered:
-    """The notifier's report that the match of `job` reached the consultant."""
-    return NotificationDelivered(
-        notification_id=notification_id,
-        match_ids=[match_id_for(job.id, consultant_id)],
-        consultant_id=consultant_id,
-        channel=channel,
-        kind="match.found",
-        attempts=1,
-        delivered_at=at,
-    )
 
 
 def test_summary_counts_only_the_demo_entities_and_measures_latency(tmp_path: Path) -> None:
@@ -91,9 +38,9 @@ def test_summary_counts_only_the_demo_entities_and_measures_latency(tmp_path: Pa
     jobs = assignments(2, 1, today=TODAY)
     person, job = profiles[0], jobs[0]
     tally = Tally(frozenset({p.id for p in profiles} | {j.id for j in jobs}))
-    found = _found(job, person.id, score=0.9)
+    found = found_match(job, person.id, score=0.9)
     delivered_at = datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC)
-    delivered = _delivered(
+    delivered = delivered_report(
         job, person.id, channel=Channel.EMAIL, at=delivered_at, notification_id="n1"
     )
     for topic, event_type, source, data in (
@@ -105,7 +52,7 @@ def test_summary_counts_only_the_demo_entities_and_measures_latency(tmp_path: Pa
         tally.record(topic, b"someone-else", value, headers)
     accepted = LoadResult(accepted_at={job.id: delivered_at.timestamp() - 2.5})
 
-    summary = _summarise(
+    summary = summarise_run(
         tmp_path, profiles, jobs, tally, assignments_loaded=accepted, load_seconds=1, wait_seconds=1
     )
 
@@ -131,20 +78,6 @@ def test_token_is_the_first_pair() -> None:
     assert token_from("demo:demo-token,other:x") == "demo-token"
 
 
-def _record(
-    tally: Tally,
-    topic: str,
-    event_type: EventType,
-    data: MatchFound | MatchWithdrawn | NotificationDelivered,
-    *,
-    at: datetime,
-) -> None:
-    source = Source.NOTIFIER if topic == NOTIFICATIONS else Source.MATCHER
-    event = new_event(event_type, source=source, subject=data.consultant_id, data=data)
-    value, headers = encode(event.model_copy(update={"time": at}))
-    tally.record(topic, data.consultant_id.encode(), value, headers)
-
-
 def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
     tmp_path: Path,
 ) -> None:
@@ -157,18 +90,20 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
 
     def delivered(job: Assignment) -> NotificationDelivered:
         at = accepted_at + timedelta(seconds=3)
-        return _delivered(
+        return delivered_report(
             job, person.id, channel=Channel.WEBHOOK, at=at, notification_id=f"n-{job.id}"
         )
 
     matched_at = accepted_at + timedelta(seconds=1)
     for job in (jobs[0], jobs[1], foreign):
-        _record(tally, MATCHES, EventType.MATCH_FOUND, _found(job, person.id), at=matched_at)
-        _record(
+        record_event(
+            tally, MATCHES, EventType.MATCH_FOUND, found_match(job, person.id), at=matched_at
+        )
+        record_event(
             tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered(job), at=matched_at
         )
     # Another notifier on the broker reports the same notification again.
-    _record(
+    record_event(
         tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered(jobs[0]), at=matched_at
     )
     withdrawn = MatchWithdrawn(
@@ -177,10 +112,10 @@ def test_withdrawn_and_foreign_matches_are_not_counted_and_latency_is_split(
         assignment_id=jobs[1].id,
         reason=WithdrawalReason.ASSIGNMENT_FILLED,
     )
-    _record(tally, MATCHES, EventType.MATCH_WITHDRAWN, withdrawn, at=matched_at)
+    record_event(tally, MATCHES, EventType.MATCH_WITHDRAWN, withdrawn, at=matched_at)
     loaded = LoadResult(accepted_at={job.id: accepted_at.timestamp() for job in jobs})
 
-    summary = _summarise(
+    summary = summarise_run(
         tmp_path, profiles, jobs, tally, assignments_loaded=loaded, load_seconds=1, wait_seconds=1
     )
 
@@ -201,12 +136,12 @@ def test_emails_and_webhooks_about_the_demo_are_told_apart_from_others(tmp_path:
     person = profiles[0]
     tally = Tally(frozenset({person.id, job.id}))
     now = datetime.now(UTC)
-    _record(tally, MATCHES, EventType.MATCH_FOUND, _found(job, person.id), at=now)
+    record_event(tally, MATCHES, EventType.MATCH_FOUND, found_match(job, person.id), at=now)
     for notification_id, channel in (("1111-aa", Channel.EMAIL), ("2222-bb", Channel.WEBHOOK)):
-        delivered = _delivered(
+        delivered = delivered_report(
             job, person.id, channel=channel, at=now, notification_id=notification_id
         )
-        _record(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
+        record_event(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
     mail = tmp_path / "mail"
     mail.mkdir()
     for name, message_id in (("a.eml", "<1111-aa@koppel.local>"), ("b.eml", "<9999@x.test>")):
@@ -233,7 +168,7 @@ def test_emails_and_webhooks_about_the_demo_are_told_apart_from_others(tmp_path:
         )
     )
 
-    summary = _summarise(tmp_path, profiles, [job], tally, mail_dir=mail, webhook_log=hooks)
+    summary = summarise_run(tmp_path, profiles, [job], tally, mail_dir=mail, webhook_log=hooks)
 
     assert summary["emails_written"] == {"demo": 1, "others": 1}
     assert summary["webhooks_received"] == {
@@ -270,9 +205,11 @@ def test_in_digest_mode_only_the_webhook_goes_at_once(tmp_path: Path) -> None:
         }
     )
     tally = Tally(frozenset({digest.id, job.id}))
-    _record(tally, MATCHES, EventType.MATCH_FOUND, _found(job, digest.id), at=datetime.now(UTC))
+    record_event(
+        tally, MATCHES, EventType.MATCH_FOUND, found_match(job, digest.id), at=datetime.now(UTC)
+    )
 
-    summary = _summarise(tmp_path, [digest], [job], tally)
+    summary = summarise_run(tmp_path, [digest], [job], tally)
 
     assert summary["matches"]["instant_deliveries_expected"] == 1
     assert summary["matches"]["for_daily_digest"] == 1
@@ -303,8 +240,8 @@ def test_the_summary_names_the_page_of_a_demo_consultant(tmp_path: Path) -> None
         delivered_at=now,
     )
     tally = Tally(frozenset({person.id, job.id}))
-    _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=now)
-    _record(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
+    record_event(tally, MATCHES, EventType.MATCH_FOUND, found, at=now)
+    record_event(tally, NOTIFICATIONS, EventType.NOTIFICATION_DELIVERED, delivered, at=now)
     mail = tmp_path / "mail"
     mail.mkdir()
     page = "http://127.0.0.1:8002/m/eyJjIjoiYy0xIn0.aw-N.sig_-x"
@@ -340,7 +277,7 @@ def test_the_summary_names_the_page_of_a_demo_consultant(tmp_path: Path) -> None
 
 def test_the_rendered_summary_tells_where_to_look(tmp_path: Path) -> None:
     profiles = consultants(2, 1, today=TODAY)
-    summary = _summarise(
+    summary = summarise_run(
         tmp_path,
         profiles,
         assignments(2, 1, today=TODAY),
@@ -372,10 +309,12 @@ def test_examples_show_a_confidential_and_an_english_match(tmp_path: Path) -> No
     pairs.append((english, jobs[-1], Language.EN))
     for i, (person, job, language) in enumerate(pairs):
         reason = "Opdracht op jouw niveau" if language is Language.NL else "At your level"
-        found = _found(job, person.id, score=0.95 - i / 100, reasons=[reason], language=language)
-        _record(tally, MATCHES, EventType.MATCH_FOUND, found, at=datetime.now(UTC))
+        found = found_match(
+            job, person.id, score=0.95 - i / 100, reasons=[reason], language=language
+        )
+        record_event(tally, MATCHES, EventType.MATCH_FOUND, found, at=datetime.now(UTC))
 
-    summary = _summarise(tmp_path, profiles, jobs, tally)
+    summary = summarise_run(tmp_path, profiles, jobs, tally)
 
     examples = summary["examples"]
     assert len(examples) == 4

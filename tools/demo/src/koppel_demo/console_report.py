@@ -50,6 +50,15 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
         f"{summary['withdrawn'] or ''}"
     )
 
+    portfolio = summary["portfolio"]
+    console.print(
+        f"Part-time portfolios: {portfolio['freed_by_ending_commitment']} matches made possible "
+        f"by a commitment ending before the assignment starts. Urgent (starting within 3 "
+        f"weeks): {portfolio['urgent']} matches, {portfolio['urgent_sent_at_once']} of them "
+        f"sent at once — {portfolio['urgent_emailed_at_once_to_digest_consultants']} emailed "
+        "at once to consultants who otherwise get a daily digest."
+    )
+
     deliveries = Table(title="Deliveries")
     deliveries.add_column("channel")
     deliveries.add_column("delivered", justify="right")

@@ -25,6 +25,7 @@ from koppel.contract import (
 from koppel.public_title import shown_title
 from koppel.vocabulary import Channel, Language, NotificationMode
 from koppel_demo.intake_client import LoadResult
+from koppel_demo.portfolio_figures import portfolio_figures
 from koppel_demo.watcher import Tally
 
 _BUCKETS = ((0, 0), (1, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, 10**9))
@@ -70,10 +71,13 @@ def summarise(
         for m in matches
         if m.consultant_id in by_id and m.score >= by_id[m.consultant_id].notification.min_score
     ]
-    expected = sum(len(_instant_channels(by_id[m.consultant_id])) for m in notifiable)
+    expected = sum(
+        len(_instant_channels(by_id[m.consultant_id], urgent=m.urgent)) for m in notifiable
+    )
     for_digest = sum(
         by_id[m.consultant_id].notification.mode is NotificationMode.DAILY_DIGEST
         and Channel.EMAIL in by_id[m.consultant_id].notification.channels
+        and not m.urgent
         for m in notifiable
     )
 
@@ -125,6 +129,7 @@ def summarise(
             "for_daily_digest": for_digest,
             "instant_deliveries_expected": expected,
         },
+        "portfolio": portfolio_figures(matches, by_id, delivered_ours),
         "withdrawn": dict(Counter(w.reason.value for w in tally.withdrawn)),
         "repeated_delivery_reports": repeated,
         "deliveries": {name: dict(outcome) for name, outcome in sorted(channels.items())},
@@ -139,10 +144,11 @@ def summarise(
 Outcome = TypeVar("Outcome", NotificationDelivered, NotificationFailed)
 
 
-def _instant_channels(profile: ConsultantProfile) -> list[Channel]:
-    """Where a match goes at once: every channel, or only the webhook in digest mode."""
+def _instant_channels(profile: ConsultantProfile, *, urgent: bool) -> list[Channel]:
+    """Where a match goes at once: every channel, or only the webhook in digest mode unless
+    the match is urgent (contract §8.5)."""
     channels = profile.notification.channels
-    if profile.notification.mode is NotificationMode.DAILY_DIGEST:
+    if profile.notification.mode is NotificationMode.DAILY_DIGEST and not urgent:
         return [channel for channel in channels if channel is Channel.WEBHOOK]
     return list(channels)
 
