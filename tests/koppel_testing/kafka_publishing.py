@@ -87,6 +87,7 @@ class TopicWriter:
         revision: int = 1,
         *,
         traceparent: str | None = None,
+        urgent: bool = False,
     ) -> str:
         """A `match.found` as the matcher writes it; returns its match id."""
         match_id = match_id_for(assignment.id, consultant_id)
@@ -97,6 +98,7 @@ class TopicWriter:
             score=score,
             reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
             revision=revision,
+            urgent=urgent,
         )
         await self._publish(
             MATCHES, EventType.MATCH_FOUND, Source.MATCHER, consultant_id, data, traceparent

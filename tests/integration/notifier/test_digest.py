@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,6 +87,62 @@ async def test_digest_goes_out_once_a_day_without_withdrawn_matches(
         assert first.title not in tomorrow.part("text/plain")
         assert tomorrow.message["Message-ID"] != digest.message["Message-ID"]
         await wait(lambda: _all_sent(running, rows, consultant), what="digest rows delivered")
+
+
+async def test_an_urgent_match_reaches_a_digest_consultant_at_once(
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    unique_id: str,
+) -> None:
+    consultant, path = f"c-urgent-{unique_id}", f"urgent-{unique_id}"
+    address = f"{consultant}@example.org"
+    clock = MovableClock(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))  # 07:00, before the digest
+    closes_at = datetime(2026, 3, 20, 16, 0, tzinfo=UTC)  # 17:00 in Amsterdam
+    urgent = builders.assignment(
+        f"urgent-{unique_id}", title="Woordvoerder crisiscommunicatie", closes_at=closes_at
+    )
+    calm = builders.assignment(f"calm-{unique_id}", title="Adviseur interne communicatie")
+    async with notifier(NOTIFIER_DIGEST_HOUR="8", digest_clock=clock, digest_interval_s=0.1):
+        await kafka_io.profile(
+            receiver.subscriber(
+                consultant,
+                path,
+                channels=["email", "webhook"],
+                preferences={"mode": "daily_digest"},
+                email=address,
+            )
+        )
+        await kafka_io.found(consultant, calm, score=0.8)
+        await kafka_io.found(consultant, urgent, score=0.8, urgent=True)
+
+        await wait(lambda: smtp_sink.handler.to(address), what="the urgent email")
+        await wait(lambda: len(receiver.at(path)) == 2, what="both webhooks")
+        [email] = smtp_sink.handler.to(address)
+        subject = " ".join(email.message["Subject"].split())
+        assert subject == f"[Snelle start] Nieuwe opdracht: {urgent.title}"
+        text = email.part("text/plain")
+        assert "Snelle start: deze opdracht begint binnen 3 weken." in text
+        assert "Reageren tot:   20 maart 2026" in text
+        bodies = {
+            body["data"]["assignment"]["id"]: body["data"]
+            for body in (json.loads(hook.body) for hook in receiver.at(path))
+        }
+        assert bodies[urgent.id]["urgent"] is True
+        assert bodies[calm.id]["urgent"] is False
+        shown = datetime.fromisoformat(bodies[urgent.id]["assignment"]["closes_at"])
+        assert shown == closes_at
+        await asyncio.sleep(0.5)
+        assert len(smtp_sink.handler.to(address)) == 1  # the calm match waits
+
+        clock.now = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 08:00 in Amsterdam
+        await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the digest")
+        digest = smtp_sink.handler.to(address)[1]
+        assert digest.message["Subject"].strip().startswith("Je opdrachten van vandaag (1): ")
+        assert calm.title in digest.part("text/plain")
+        assert urgent.title not in digest.part("text/plain")
 
 
 async def _all_sent(running: Notifier, rows: Rows, consultant: str) -> bool:
