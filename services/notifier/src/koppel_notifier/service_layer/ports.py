@@ -282,11 +282,8 @@ class EmailSender(Protocol):
 class EmailComposer(Protocol):
     """The message one email delivery sends, with its unsubscribe link."""
 
-    def match_found(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
-
-    def match_updated(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
-
-    def match_withdrawn(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
+    def instant(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """About the one match of a found, updated or withdrawn delivery."""
 
     def digest(
         self, delivery: Delivery, contact: Contact, items: list[DigestItem]
