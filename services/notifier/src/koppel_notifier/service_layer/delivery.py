@@ -19,7 +19,7 @@ from koppel_notifier.domain.outcome import UNFINISHED, AttemptOutcome, Verdict, 
 from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
 from koppel_notifier.metrics import NotifierMetrics
-from koppel_notifier.service_layer.ports import (
+from koppel_notifier.service_layer.ports.sending import (
     DeliveryStore,
     EmailComposer,
     EmailSender,
@@ -187,17 +187,11 @@ class DeliveryHandler:
                 return None
             match_ids = tuple(str(item.payload["match_id"]) for item in items)
             message = self._composer.digest(delivery, contact, items)
-        elif delivery.payload is None:
+        elif delivery.payload is None or (
+            delivery.kind is Kind.WITHDRAWN and not delivery.payload.get("assignment")
+        ):
             return None
-        elif delivery.kind is Kind.FOUND:
-            match_ids = delivery.match_ids
-            message = self._composer.match_found(delivery, contact)
-        elif delivery.kind is Kind.UPDATED:
-            match_ids = delivery.match_ids
-            message = self._composer.match_updated(delivery, contact)
-        elif delivery.kind is Kind.WITHDRAWN and delivery.payload.get("assignment"):
-            match_ids = delivery.match_ids
-            message = self._composer.match_withdrawn(delivery, contact)
         else:
-            return None
+            match_ids = delivery.match_ids
+            message = self._composer.instant(delivery, contact)
         return await self._email.send(message), match_ids

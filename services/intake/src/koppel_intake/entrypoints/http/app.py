@@ -15,6 +15,18 @@ from pydantic import BaseModel, ValidationError
 from koppel.api_tokens import ApiTokens
 from koppel.contract import Assignment, AssignmentClose, ConsultantProfile, ResponseCommand
 from koppel.contract.common import ID_PATTERN, ContractModel
+from koppel.http_problems import (
+    MAX_LISTED_ERRORS,
+    VALIDATION_TYPE,
+    FieldProblem,
+    ProblemError,
+    field_name,
+    invalid_field,
+    not_found,
+    problem_responses,
+    use_problem_media_type,
+    validation_detail,
+)
 from koppel_intake.entrypoints.http.bodies import (
     RESPONSE_EXAMPLES,
     Accepted,
@@ -27,17 +39,8 @@ from koppel_intake.entrypoints.http.observability import ObservabilityMiddleware
 from koppel_intake.entrypoints.http.problems import (
     MATCH_NOT_FOUND_TYPE,
     MATCHER_UNAVAILABLE_TYPE,
-    MAX_LISTED_ERRORS,
     RETRY_AFTER_SECONDS,
-    VALIDATION_TYPE,
-    FieldProblem,
-    ProblemError,
-    field_name,
     install_problem_handlers,
-    invalid_field,
-    problem_responses,
-    use_problem_media_type,
-    validation_detail,
 )
 from koppel_intake.service_layer.answers import Answers, MatchNotFoundError
 from koppel_intake.service_layer.commands import Accepted as Published
@@ -225,8 +228,8 @@ async def _checked(answering: Coroutine[Any, Any, Published]) -> Published:
     try:
         return await answering
     except MatchNotFoundError:
-        raise ProblemError(
-            404, "no match with this id for this consultant", type_=MATCH_NOT_FOUND_TYPE
+        raise not_found(
+            "no match with this id for this consultant", type_=MATCH_NOT_FOUND_TYPE
         ) from None
     except DirectoryUnavailableError:
         raise ProblemError(
