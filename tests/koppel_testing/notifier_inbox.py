@@ -22,7 +22,7 @@ from koppel_notifier.domain.commands import (
 )
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, MatchNotice, PlannedDelivery
 from koppel_notifier.service_layer import inbox
-from koppel_notifier.service_layer.ports.inbox import AwaitingMatch, ConsultantState, StoredMatch
+from koppel_notifier.service_layer.ports import AwaitingMatch, ConsultantState, StoredMatch
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 UNSENT = {"pending", "queued", "digested"}

@@ -11,7 +11,7 @@ import pytest
 
 from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
-from koppel_notifier.service_layer.ports.sending import Capacity
+from koppel_notifier.service_layer.ports import Capacity
 
 pytestmark = pytest.mark.integration
 

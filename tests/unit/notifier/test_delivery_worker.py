@@ -23,7 +23,7 @@ from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.entrypoints.delivery_worker import DeliveryWorker, WorkerLimits
 from koppel_notifier.metrics import NotifierMetrics
 from koppel_notifier.service_layer.delivery import DeliveryHandler
-from koppel_notifier.service_layer.ports.sending import Capacity, DigestItem
+from koppel_notifier.service_layer.ports import Capacity, DigestItem
 from koppel_testing import WEBHOOK_SECRET as SECRET
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

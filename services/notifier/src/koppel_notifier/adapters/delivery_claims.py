@@ -14,7 +14,7 @@ import asyncpg
 
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
-from koppel_notifier.service_layer.ports.sending import Capacity
+from koppel_notifier.service_layer.ports import Capacity
 
 
 async def claim_due(

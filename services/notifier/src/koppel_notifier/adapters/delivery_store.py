@@ -19,7 +19,7 @@ import asyncpg
 
 from koppel_notifier.adapters.delivery_claims import claim_due
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
-from koppel_notifier.service_layer.ports.sending import Capacity, DigestItem
+from koppel_notifier.service_layer.ports import Capacity, DigestItem
 
 _OUTBOX_NAMESPACE = uuid.UUID("8d3f0a52-1c7e-4f0b-b6a1-5e2d9c4f7a18")
 

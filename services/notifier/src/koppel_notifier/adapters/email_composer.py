@@ -15,7 +15,7 @@ from koppel_notifier.adapters.link_tokens import LinkTokens
 from koppel_notifier.adapters.unsubscribe_tokens import UnsubscribeTokens
 from koppel_notifier.domain.digest_schedule import AMSTERDAM
 from koppel_notifier.domain.model import Contact, Delivery, Kind
-from koppel_notifier.service_layer.ports.sending import DigestItem
+from koppel_notifier.service_layer.ports import DigestItem
 
 
 class TemplateEmailComposer:

@@ -25,7 +25,7 @@ from koppel_notifier.domain.model import (
     Kind,
     MatchNotice,
 )
-from koppel_notifier.service_layer.ports.inbox import AwaitingMatch, ConsultantState, StoredMatch
+from koppel_notifier.service_layer.ports import AwaitingMatch, ConsultantState, StoredMatch
 
 
 class PostgresInbox:

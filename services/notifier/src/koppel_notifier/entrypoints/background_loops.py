@@ -11,7 +11,7 @@ import structlog
 from aiokafka.errors import KafkaError
 
 from koppel_notifier.domain.digest_schedule import digest_day
-from koppel_notifier.service_layer.ports.sending import DigestStore, OutcomePublisher
+from koppel_notifier.service_layer.ports import DigestStore, OutcomePublisher
 
 log = structlog.get_logger(__name__)
 

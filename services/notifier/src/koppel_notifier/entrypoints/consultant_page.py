@@ -23,7 +23,7 @@ from koppel_notifier.adapters.page_renderer import PageRenderer
 from koppel_notifier.adapters.unsubscribe_tokens import InvalidToken, UnsubscribeTokens
 from koppel_notifier.domain.answers import AnswerLink, CurrentMatch
 from koppel_notifier.service_layer import answers as use_cases
-from koppel_notifier.service_layer.ports.consultant import Answers, MatchPages
+from koppel_notifier.service_layer.ports import Answers, MatchPages
 
 Token = Annotated[str, Path(min_length=1, max_length=1024)]
 _NOTICES = ("answered", "taken_back", "closed")

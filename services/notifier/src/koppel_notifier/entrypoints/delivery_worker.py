@@ -17,7 +17,7 @@ from koppel import tracing
 from koppel.backoff import Backoff
 from koppel_notifier.domain.model import ChannelName, Delivery
 from koppel_notifier.service_layer.delivery import DeliveryHandler
-from koppel_notifier.service_layer.ports.sending import Capacity, DeliveryStore
+from koppel_notifier.service_layer.ports import Capacity, DeliveryStore
 
 log = structlog.get_logger(__name__)
 

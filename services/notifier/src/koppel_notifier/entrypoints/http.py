@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from koppel.http_metrics import RequestLatencyMiddleware
 from koppel_notifier.adapters.unsubscribe_tokens import InvalidToken, UnsubscribeTokens
 from koppel_notifier.metrics import NotifierMetrics
-from koppel_notifier.service_layer.ports.consultant import Unsubscribes
+from koppel_notifier.service_layer.ports import Unsubscribes
 
 Token = Annotated[str, Path(min_length=1, max_length=512)]
 

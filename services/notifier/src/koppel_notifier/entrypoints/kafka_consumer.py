@@ -43,7 +43,7 @@ from koppel_notifier.domain.commands import Command
 from koppel_notifier.entrypoints.record_translation import Unusable, translate
 from koppel_notifier.metrics import NotifierMetrics
 from koppel_notifier.service_layer import inbox
-from koppel_notifier.service_layer.ports.inbox import DeadLetterPublisher, Inbox
+from koppel_notifier.service_layer.ports import DeadLetterPublisher, Inbox
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import structlog
 
 from koppel_notifier.domain.model import Delivery
-from koppel_notifier.service_layer.ports.sending import SuccessStore
+from koppel_notifier.service_layer.ports import SuccessStore
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn, ResponseCommand
 from koppel.vocabulary import AnswerVia
-from koppel_notifier.service_layer.ports.consultant import Answers
+from koppel_notifier.service_layer.ports import Answers
 
 
 class Outcome(StrEnum):

@@ -19,7 +19,7 @@ from koppel_notifier.domain.outcome import UNFINISHED, AttemptOutcome, Verdict, 
 from koppel_notifier.domain.retry_policy import RetryPolicy
 from koppel_notifier.domain.webhook_body import webhook_body, webhook_id
 from koppel_notifier.metrics import NotifierMetrics
-from koppel_notifier.service_layer.ports.sending import (
+from koppel_notifier.service_layer.ports import (
     DeliveryStore,
     EmailComposer,
     EmailSender,

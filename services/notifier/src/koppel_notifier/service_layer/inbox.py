@@ -32,7 +32,7 @@ from koppel_notifier.domain.model import (
     PlannedDelivery,
 )
 from koppel_notifier.domain.routing import plan_found, plan_updated, plan_withdrawn
-from koppel_notifier.service_layer.ports.inbox import InboxStore
+from koppel_notifier.service_layer.ports import InboxStore
 
 log = structlog.get_logger(__name__)
 

@@ -1,21 +1,33 @@
-"""What the inbox consumer's use cases need: one transaction over contacts, match events,
-answers and new deliveries, and a dead-letter topic for records that cannot be used.
+"""What the notifier's use cases need from the outside world, one small Protocol per role.
 
-Each Protocol has a real adapter (`koppel_notifier.adapters`) and an in-memory fake in the
-unit tests; the dataclasses are the values that cross these ports.
+Every port of the service stays in this one module, as in the intake and the matcher, so a
+use case's dependencies read in one place; it is longer than most modules because the
+notifier has the most roles: the inbox consumer's transaction over contacts, match events
+and answers; the delivery rows, senders, digests and outcomes of sending; the consultant's
+page, answers and unsubscribe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from email.message import EmailMessage
 from typing import Any, Protocol
 
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.dead_letters import DeadLetterCode
-from koppel_notifier.domain.model import ChannelName, Contact, MatchNotice, PlannedDelivery
+from koppel_notifier.domain.answers import CurrentMatch, PageContact
+from koppel_notifier.domain.model import (
+    ChannelName,
+    Contact,
+    Delivery,
+    Kind,
+    MatchNotice,
+    PlannedDelivery,
+)
+from koppel_notifier.domain.outcome import AttemptOutcome
 
 
 @dataclass(frozen=True)
@@ -176,4 +188,154 @@ class DeadLetterPublisher(Protocol):
         offset: int,
     ) -> None:
         """Copy a record that cannot be used to `topic` with why; returns once it is stored."""
+        ...
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Free sending slots: in all, for email, and per webhook endpoint (its URL)."""
+
+    total: int
+    email: int
+    endpoint_limit: int
+    busy_endpoints: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One entry of a digest: a match found, updated or withdrawn, with its event data."""
+
+    kind: Kind
+    payload: dict[str, Any]
+
+
+class DeliveryStore(Protocol):
+    """Delivery rows as the sender claims them and records what came of each."""
+
+    async def claim(
+        self, capacity: Capacity, lease_s: float, *, max_attempts: int
+    ) -> list[Delivery]: ...
+
+    async def digest_items(self, digest_id: str) -> list[DigestItem]:
+        """The entries still in a digest, best score first."""
+        ...
+
+    async def delivered(
+        self, delivery: Delivery, *, match_ids: Sequence[str], now: datetime
+    ) -> None:
+        """Mark it delivered and report `notification.delivered`, in one transaction."""
+        ...
+
+    async def finish_digest_items(self, digest_id: str) -> None: ...
+
+    async def retry(self, delivery: Delivery, *, delay_s: float, error: str) -> None: ...
+
+    async def failed(
+        self,
+        delivery: Delivery,
+        *,
+        error: str,
+        now: datetime,
+        dead: bool,
+        disable_endpoint: bool = False,
+    ) -> None:
+        """Give up on it (`dead` when attempts ran out) and report `notification.failed`,
+        in one transaction; `disable_endpoint` stops the consultant's current URL or
+        address until the profile names another."""
+        ...
+
+    async def cancel(self, delivery: Delivery, why: str) -> None: ...
+
+
+class SuccessStore(Protocol):
+    async def delivered_many(
+        self, items: Sequence[tuple[Delivery, Sequence[str]]], *, now: datetime
+    ) -> None:
+        """`DeliveryStore.delivered` for many deliveries in one transaction."""
+        ...
+
+
+class WebhookSuccesses(Protocol):
+    async def record(self, delivery: Delivery, match_ids: Sequence[str]) -> None:
+        """Returns once the success is committed (raises if the write failed)."""
+        ...
+
+
+class WebhookSender(Protocol):
+    async def send(
+        self,
+        url: str,
+        secret: str,
+        message_id: str,
+        body: bytes,
+        *,
+        traceparent: str | None = None,
+    ) -> AttemptOutcome: ...
+
+
+class EmailSender(Protocol):
+    async def send(self, message: EmailMessage) -> AttemptOutcome: ...
+
+
+class EmailComposer(Protocol):
+    """The message one email delivery sends, with its unsubscribe link."""
+
+    def instant(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """About the one match of a found, updated or withdrawn delivery."""
+        ...
+
+    def digest(
+        self, delivery: Delivery, contact: Contact, items: list[DigestItem]
+    ) -> EmailMessage: ...
+
+
+class DigestStore(Protocol):
+    async def build_digests(self, day: date) -> int:
+        """Gather each digest consultant's queued matches into `day`'s digest; how many."""
+        ...
+
+
+class OutcomePublisher(Protocol):
+    async def publish_batch(self, limit: int = 500) -> int:
+        """Publish up to `limit` recorded outcome events; how many went out."""
+        ...
+
+
+class Unsubscribes(Protocol):
+    async def unsubscribe(self, consultant_id: str) -> bool:
+        """Stop email to the consultant's current address at once; False if unknown."""
+        ...
+
+
+class AnswerBook(Protocol):
+    """The consultant's open matches and answers inside one transaction."""
+
+    async def current_match(self, consultant_id: str, match_id: str) -> CurrentMatch | None:
+        """The match if it is the consultant's and still open (else None)."""
+        ...
+
+    async def answered(self, answer: MatchResponded) -> None:
+        """Store the answer and queue its event on koppel.responses.v1, both or neither."""
+        ...
+
+    async def taken_back(self, withdrawal: MatchResponseWithdrawn) -> None:
+        """Remove the answer and queue the withdrawal's event, both or neither."""
+        ...
+
+
+class Answers(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[AnswerBook]:
+        """One transaction: the answer and its outbox row commit together, or neither."""
+        ...
+
+
+class MatchPages(Protocol):
+    """What the consultant's page reads."""
+
+    async def contact(self, consultant_id: str) -> PageContact | None:
+        """The consultant's stored profile; None once erased (or never known)."""
+        ...
+
+    async def current_matches(self, consultant_id: str) -> list[CurrentMatch]:
+        """The open matches the consultant was told about, newest first, with answers."""
         ...
