@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from koppel.migrations import migrate
@@ -60,7 +61,6 @@ class Notifier:
     settings: Settings
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
-    consumer: AIOKafkaConsumer
     inbox: InboxConsumer
     worker: DeliveryWorker
     digests: DigestClock
@@ -185,14 +185,14 @@ async def build(
             poll_s=settings.poll_interval_s,
         ),
     )
-    consumer = make_consumer(
-        settings.kafka,
-        settings.group_id,
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
-        fetch_min_bytes=settings.fetch_min_bytes,
-    )
     inbox = InboxConsumer(
-        consumer,
+        functools.partial(
+            make_consumer,
+            settings.kafka,
+            settings.group_id,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_min_bytes=settings.fetch_min_bytes,
+        ),
         PostgresInbox(pool),
         KafkaDeadLetters(producer),
         metrics,
@@ -212,7 +212,6 @@ async def build(
         settings=settings,
         pool=pool,
         producer=producer,
-        consumer=consumer,
         inbox=inbox,
         worker=worker,
         digests=digests,
