@@ -21,9 +21,9 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from koppel import postgres_pools
 from koppel.contract import Assignment
 from koppel.erasure import erasure_key
-from koppel.postgres_pools import open_pool
 from koppel.vocabulary import Answer
 from koppel_matcher.adapters.exactly_once import Recovery, RecoveryPlan, plan_recovery
 from koppel_matcher.adapters.identity_memo import IdentityMemo
@@ -47,7 +47,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections read and write JSONB as Python objects."""
-    return await open_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
+    return await postgres_pools.open_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
 
 
 def _entry(row: asyncpg.Record) -> LedgerEntry:
@@ -347,7 +347,7 @@ class StateStore:
 
     async def take_over(self, shard: int, kafka_seq: int | None) -> tuple[int, RecoveryPlan]:
         """Bump the shard's epoch (fencing older owners) and repair it against Kafka's seq."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             row = await connection.fetchrow(
                 """
                 INSERT INTO matcher_shards (shard, epoch, seq) VALUES ($1, 1, 0)
@@ -416,7 +416,7 @@ class StateStore:
         self, shard: int, *, epoch: int, seq: int
     ) -> AsyncIterator[ShardTransaction]:
         """One shard transaction that moves the shard to `seq`; `ShardFencedError` if it lost it."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             # One round trip: move the shard to `seq` under its epoch and drop the previous
             # transaction's undo rows (only if the epoch still holds).
             moved = await connection.fetchval(
