@@ -165,7 +165,7 @@ def install_problem_handlers(app: FastAPI, *, realm: str) -> None:
     """Render every error, including FastAPI's own 404/405/422, as problem+json.
 
     A refused bearer token becomes a 401 with the `WWW-Authenticate` challenge of `realm`
-    (RFC 6750).
+    (RFC 6750). The app's OpenAPI document names those answers `application/problem+json`.
     """
 
     async def unauthorized(_request: Request, exc: Exception) -> Response:
@@ -176,6 +176,13 @@ def install_problem_handlers(app: FastAPI, *, realm: str) -> None:
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_fault)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = use_problem_media_type(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -24,7 +24,6 @@ from koppel.http_problems import (
     invalid_field,
     not_found,
     problem_responses,
-    use_problem_media_type,
     validation_detail,
 )
 from koppel_intake.entrypoints.http.bodies import (
@@ -111,13 +110,6 @@ def create_app(
     app.include_router(_commands(intake, tokens, max_body_bytes))
     app.include_router(_answers(answers, tokens, max_body_bytes))
     app.include_router(_operations(publisher))
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = use_problem_media_type(FastAPI.openapi(app))
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
