@@ -11,7 +11,8 @@ Imported by the property tests; not a test module itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from koppel_matcher.domain.masks import (
     discipline_mask,
     organization_type_mask,
 )
-from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.model import AssignmentSpec, CommitmentSpec, Evaluation, ProfileSpec
 from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES, PART_TABLES
 
 Filter = Callable[[AssignmentSpec, ProfileSpec, datetime], bool]
@@ -44,9 +45,32 @@ def _level_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
     return step in (0, -1) or (step == 1 and p.open_to_next_level)
 
 
-def _hours_fit(a: AssignmentSpec, p: ProfileSpec) -> bool:
-    free_min, free_max = p.free_hours
+def today(now: datetime) -> date:
+    """The Dutch date of `now`."""
+    return now.astimezone(ZoneInfo("Europe/Amsterdam")).date()
+
+
+def capacity_day(a: AssignmentSpec, now: datetime) -> date:
+    return max(a.start_date, today(now))
+
+
+def running_on(p: ProfileSpec, day: date) -> list[CommitmentSpec]:
+    """The commitments that have not ended by `day` (they run through `until`)."""
+    return [c for c in p.commitments if c.until is None or date.fromordinal(c.until) >= day]
+
+
+def free_hours(p: ProfileSpec, day: date) -> tuple[int, int]:
+    committed = sum(c.hours_per_week for c in running_on(p, day))
+    return max(0, p.hours_min - committed), p.hours_max - committed
+
+
+def hours_fit_on(a: AssignmentSpec, p: ProfileSpec, day: date) -> bool:
+    free_min, free_max = free_hours(p, day)
     return free_max > 0 and free_min <= a.hours_max and a.hours_min <= free_max
+
+
+def office_weekdays_free_on(a: AssignmentSpec, p: ProfileSpec, day: date) -> bool:
+    return all(c.office_weekdays & a.office_weekdays == 0 for c in running_on(p, day))
 
 
 def distance_km(a: AssignmentSpec, p: ProfileSpec) -> float | None:
@@ -79,13 +103,14 @@ FILTERS: tuple[tuple[str, Filter], ...] = (
     ("assignment_open", lambda a, p, now: _is_open_at(a, now)),
     ("level", lambda a, p, now: _level_fits(a, p)),
     ("availability", lambda a, p, now: p.available_from <= a.start_date + timedelta(days=14)),
-    ("hours", lambda a, p, now: _hours_fit(a, p)),
+    ("hours", lambda a, p, now: hours_fit_on(a, p, capacity_day(a, now))),
     ("office_days", lambda a, p, now: a.office_days_per_week <= p.max_office_days_per_week),
     ("disciplines", lambda a, p, now: not a.disciplines_required.isdisjoint(p.disciplines)),
     ("certifications", lambda a, p, now: a.required_certifications <= p.certifications),
     ("experience", lambda a, p, now: _experience_fits(a, p)),
     ("rate", lambda a, p, now: _rate_fits(a, p)),
     ("travel", lambda a, p, now: _travel_fits(a, p)),
+    ("office_weekdays", lambda a, p, now: office_weekdays_free_on(a, p, capacity_day(a, now))),
 )
 
 
@@ -150,11 +175,11 @@ def _public_sector_state(years: int) -> int:
     return 2 if years >= c.PUBLIC_AMPLE_YEARS else 1
 
 
-def states(a: AssignmentSpec, p: ProfileSpec) -> tuple[int, ...]:
-    """Every component's state for one pair, in `scoring.COMPONENTS` order."""
+def states(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> tuple[int, ...]:
+    """Every component's state for one pair judged at `now`, in `scoring.COMPONENTS` order."""
     disciplines = discipline_mask(p.disciplines)
     specialisms = discipline_mask(p.specialisms)
-    free_min, free_max = p.free_hours
+    free_min, free_max = free_hours(p, capacity_day(a, now))
     if a.office_days_per_week <= 0:
         travel = c.TRAVEL_REMOTE
     else:
@@ -207,9 +232,9 @@ def _value(name: str, state: int) -> float:
     return _SMALL_VALUES[name](state)
 
 
-def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
-    """The pair's evaluation whatever the hard filters say."""
-    pair_states = states(a, p)
+def score(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation:
+    """The pair's evaluation at `now` whatever the hard filters say."""
+    pair_states = states(a, p, now)
     total = 0.0
     for component, state in zip(COMPONENTS, pair_states, strict=True):
         total += component.weight * _value(component.name, state)
@@ -231,4 +256,4 @@ def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | N
     """The pair's evaluation, or None when a hard filter fails."""
     if failed_filters(a, p, now):
         return None
-    return score(a, p)
+    return score(a, p, now)

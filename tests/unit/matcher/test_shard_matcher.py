@@ -7,36 +7,17 @@ from typing import Any
 
 import pytest
 
-from koppel.contract import Assignment, AssignmentClosed, ConsultantProfile, match_id_for
+from koppel.contract import AssignmentClosed, match_id_for
 from koppel.event_types import EventType
 from koppel.vocabulary import Answer, CloseReason
 from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import MatchState
-from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
-from koppel_matcher.service_layer.ports import ShardRepository
 from koppel_testing.matcher_fakes import FakeRepository
+from koppel_testing.matcher_records import upsert_assignment, upsert_profile
 from koppel_testing.matcher_specs import Wire
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-async def upsert_assignment(
-    matcher: ShardMatcher, repository: ShardRepository, item: Assignment, traceparent: str | None
-) -> list[Outgoing]:
-    """As the shard's poll loop calls the handler: with the assignment's domain spec."""
-    return await matcher.assignment_upserted(repository, item, assignment_spec(item), traceparent)
-
-
-async def upsert_profile(
-    matcher: ShardMatcher,
-    repository: ShardRepository,
-    item: ConsultantProfile,
-    traceparent: str | None,
-) -> list[Outgoing]:
-    """As the shard's poll loop calls the handler: the spec and the stored document."""
-    document = profile_document(item)
-    return await matcher.profile_upserted(repository, profile_spec(document), document, traceparent)
 
 
 async def match_the_pair(matcher: ShardMatcher, repository: FakeRepository, wire: Wire) -> None:

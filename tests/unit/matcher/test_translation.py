@@ -15,6 +15,7 @@ from koppel.vocabulary import (
     OrganizationType,
     SizeClass,
 )
+from koppel_matcher.domain.model import CommitmentSpec
 from koppel_matcher.entrypoints.translation import (
     PROFILE_FIELDS,
     TranslationError,
@@ -100,8 +101,8 @@ def test_profile_spec_from_the_stored_document() -> None:
     assert spec.level is Level.MEDIOR
     assert spec.specialisms == frozenset({Discipline.CRISIS_COMMUNICATION})
     assert spec.available_from == date(2026, 11, 20)
-    assert (spec.hours_min, spec.hours_max, spec.committed_hours) == (16, 32, 8)
-    assert spec.free_hours == (8, 24)
+    assert (spec.hours_min, spec.hours_max) == (16, 32)
+    assert spec.commitments == (CommitmentSpec(hours_per_week=8),)  # contract v1's number
     assert spec.min_hourly_rate_eur == 95.0
     assert spec.open_to_next_level
     assert spec.consent

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from koppel.vocabulary import Discipline, Language, Level
 from koppel_matcher.domain.evaluate import evaluate, failed_filters, filter_outcomes
 from koppel_matcher.domain.filter_labels import FILTER_LABELS
-from koppel_matcher.domain.hard_filters import FILTERS
+from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
 from koppel_matcher.domain.verdict import verdict
 
-ALL_FILTERS = [name for name, _ in FILTERS] + ["travel"]
+ALL_FILTERS = [name for name, _ in FILTERS]
+ALL_FILTERS.insert(TRAVEL_AT, TRAVEL)
 
 
 def test_every_filter_has_a_label_in_every_language() -> None:
@@ -61,7 +62,7 @@ def test_failed_filters_are_named_and_labelled_in_the_callers_language(
     assert judged.evaluation is None
 
 
-def test_travel_is_the_last_filter_and_fails_for_a_far_home(specs: Any) -> None:
+def test_travel_fails_for_a_far_home(specs: Any) -> None:
     from_far = specs.profile(home=specs.groningen, max_travel_km=30)
 
     judged = verdict(specs.assignment(), from_far, specs.now, Language.NL)

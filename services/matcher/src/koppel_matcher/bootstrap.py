@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from koppel.logging import configure_logging
 from koppel.migrations import migrate
 from koppel.startup import StartupGate, keep_trying, serve_behind_gate
+from koppel_matcher.adapters.clock import SystemClock
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
 from koppel_matcher.adapters.unit_of_work import KafkaPostgresUnitOfWork
@@ -47,6 +48,7 @@ def consumer_config(settings: MatcherSettings) -> ShardConsumerConfig:
         max_events_per_transaction=settings.max_events_per_transaction,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
+        clock=SystemClock(),
     )
 
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from koppel.vocabulary import OrganizationType, SizeClass, WorkStyle
 from koppel_matcher.domain.columns import Columns
+from koppel_matcher.domain.commitments import capacity_day, free_hours
 from koppel_matcher.domain.masks import DISCIPLINE_BITS, WORK_STYLES
 
 Ints = npt.NDArray[np.int64]
@@ -24,11 +25,13 @@ Floats = npt.NDArray[np.float64]
 
 
 class Pair(NamedTuple):
-    """The columns of both sides of the pairs being scored, and their travel states."""
+    """The columns of both sides of the pairs being scored, their travel states, and the
+    Dutch date they are judged on (`date.toordinal()`)."""
 
     a: Columns
     p: Columns
     travel: Any
+    today: int
 
 
 def _wide(values: Any) -> Any:
@@ -193,9 +196,11 @@ HOURS_FULL, HOURS_PARTIAL = 1.0, 0.4
 
 
 def hours_state(pair: Pair) -> Any:
-    a, p = pair.a, pair.p
+    """The asked hours and the free capacity on the capacity day (as filter 4 counts it)."""
+    a = pair.a
+    free_min, free_max = free_hours(pair.p, capacity_day(a, pair.today))
     state: Any = np.int64(0)
-    for i, field in enumerate((a["hours_min"], a["hours_max"], p["free_min"], p["free_max"])):
+    for i, field in enumerate((a["hours_min"], a["hours_max"], free_min, free_max)):
         state = state | _wide(np.clip(field, 0, HOURS_FIELD_MAX)) << (i * HOURS_FIELD_BITS)
     return state
 

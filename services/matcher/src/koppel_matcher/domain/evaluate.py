@@ -15,8 +15,8 @@ from koppel_matcher.domain import rendering
 from koppel_matcher.domain.columns import Columns
 from koppel_matcher.domain.components import Pair
 from koppel_matcher.domain.entity_columns import assignment_columns, profile_columns
-from koppel_matcher.domain.hard_filters import FILTERS
-from koppel_matcher.domain.instants import epoch_us
+from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
+from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
 from koppel_matcher.domain.scan import scan, state_matrix
@@ -47,7 +47,7 @@ def _evaluation(score: Any, states: Any, language: Any) -> Evaluation:
 def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | None:
     """The pair's evaluation, or None when a hard filter fails."""
     one, row = _columns(a, p)
-    found = scan(one, row, epoch_us(now), "profiles", _ONE_ROW)
+    found = scan(one, row, when(now), "profiles", _ONE_ROW)
     if found is None:
         return None
     return _evaluation(found.scores, found.state_matrix(), found.languages)
@@ -58,10 +58,11 @@ def filter_outcomes(
 ) -> tuple[tuple[str, bool], ...]:
     """Each hard filter's name and whether the pair passes it, in the contract's order."""
     one, row = _columns(a, p)
-    moment = np.int64(epoch_us(now))
-    outcomes = [(name, bool(np.all(passes(one, row, moment)))) for name, passes in FILTERS]
+    at = when(now)
+    outcomes = [(name, bool(np.all(passes(one, row, at)))) for name, passes in FILTERS]
     fits, _ = travel(one, row)
-    return (*outcomes, ("travel", bool(fits.all())))
+    outcomes.insert(TRAVEL_AT, (TRAVEL, bool(fits.all())))
+    return tuple(outcomes)
 
 
 def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str]:
@@ -69,10 +70,10 @@ def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str
     return [name for name, passes in filter_outcomes(a, p, now) if not passes]
 
 
-def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
+def score(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation:
     """Score a pair whatever the hard filters say (`evaluate` is the guarded call)."""
     one, row = _columns(a, p)
     _, travel_states = travel(one, row)
-    states = component_states(Pair(one, row, travel_states))
+    states = component_states(Pair(one, row, travel_states, when(now).today))
     total = np.broadcast_to(scores(states), (1,))
     return _evaluation(total, state_matrix(states, 1), row["language"])

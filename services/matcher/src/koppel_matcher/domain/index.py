@@ -18,14 +18,18 @@ import numpy as np
 from koppel_matcher.domain.columns import SlotColumns
 from koppel_matcher.domain.entity_columns import (
     ASSIGNMENT_FIELDS,
+    ASSIGNMENT_WIDE,
     PROFILE_FIELDS,
+    PROFILE_WIDE,
     assignment_columns,
     assignment_row,
+    assignment_wide,
     profile_columns,
     profile_row,
+    profile_wide,
 )
 from koppel_matcher.domain.id_order import LABEL_BITS
-from koppel_matcher.domain.instants import epoch_us
+from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
 from koppel_matcher.domain.ranking import Match, Ranking
@@ -37,8 +41,8 @@ class MatchIndex:
 
     def __init__(self, capacity: int = 1024) -> None:
         self._vocabulary = CertificationVocabulary()
-        self._p = SlotColumns(PROFILE_FIELDS, capacity)
-        self._a = SlotColumns(ASSIGNMENT_FIELDS, capacity)
+        self._p = SlotColumns(PROFILE_FIELDS, PROFILE_WIDE, capacity)
+        self._a = SlotColumns(ASSIGNMENT_FIELDS, ASSIGNMENT_WIDE, capacity)
         self._profiles: dict[str, ProfileSpec] = {}
         self._assignments: dict[str, AssignmentSpec] = {}
 
@@ -49,7 +53,8 @@ class MatchIndex:
         slot = self._p.acquire(p.id)
         for name, value in profile_row(p).items():
             self._p.arrays[name][slot] = value
-        self._p.set_certs(slot, self._vocabulary.words_of(p.certifications))
+        for name, values in profile_wide(p, self._vocabulary).items():
+            self._p.set_wide(name, slot, values)
         self._profiles[p.id] = p
 
     def remove_profile(self, profile_id: str) -> None:
@@ -61,7 +66,8 @@ class MatchIndex:
         slot = self._a.acquire(a.id)
         for name, value in assignment_row(a).items():
             self._a.arrays[name][slot] = value
-        self._a.set_certs(slot, self._vocabulary.words_of(a.required_certifications))
+        for name, values in assignment_wide(a, self._vocabulary).items():
+            self._a.set_wide(name, slot, values)
         self._assignments[a.id] = a
 
     def remove_assignment(self, assignment_id: str) -> None:
@@ -101,13 +107,13 @@ class MatchIndex:
     def rank_for_assignment(self, a: AssignmentSpec, now: datetime) -> Ranking:
         """Like `matches_for_assignment`, with evaluations rendered only when asked for."""
         one = assignment_columns(a, self._vocabulary)
-        found = scan(one, self._p.columns(), epoch_us(now), "profiles", self._p.alive)
+        found = scan(one, self._p.columns(), when(now), "profiles", self._p.alive)
         return _ranked(self._p, found)
 
     def rank_for_profile(self, p: ProfileSpec, now: datetime) -> Ranking:
         """Like `matches_for_profile`, with evaluations rendered only when asked for."""
         one = profile_columns(p, self._vocabulary)
-        found = scan(self._a.columns(), one, epoch_us(now), "assignments", self._a.alive)
+        found = scan(self._a.columns(), one, when(now), "assignments", self._a.alive)
         return _ranked(self._a, found)
 
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from koppel_matcher.domain.columns import Columns, Taken
 from koppel_matcher.domain.components import Pair
 from koppel_matcher.domain.hard_filters import FILTERS
+from koppel_matcher.domain.instants import When
 from koppel_matcher.domain.scoring import component_states, scores
 from koppel_matcher.domain.travel import travel
 
@@ -48,12 +49,11 @@ def state_matrix(states: list[Any], pairs: int) -> npt.NDArray[np.int64]:
     return matrix
 
 
-def scan(a: Columns, p: Columns, now_us: int, rows: Rows, alive: Any) -> Scanned | None:
+def scan(a: Columns, p: Columns, when: When, rows: Rows, alive: Any) -> Scanned | None:
     """The pairs between the one entity and the `alive` rows of the `rows` side that pass."""
-    now = np.int64(now_us)
     keep = np.array(alive, dtype=bool)
     for _, passes in FILTERS:
-        result = passes(a, p, now)
+        result = passes(a, p, when)
         if np.ndim(result) == 0:
             if not result:
                 return None  # the one entity fails it: no pair can pass
@@ -68,7 +68,7 @@ def scan(a: Columns, p: Columns, now_us: int, rows: Rows, alive: Any) -> Scanned
         if not found.size:
             return None
     taken_a, taken_p = _taken(a, p, found, rows)
-    states = component_states(Pair(taken_a, taken_p, travel_states))
+    states = component_states(Pair(taken_a, taken_p, travel_states, when.today))
     return Scanned(found, states, scores(states), taken_p["language"])
 
 
