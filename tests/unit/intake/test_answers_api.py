@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from structlog.testing import capture_logs
 
 from koppel.cloudevents import CloudEvent, decode
@@ -14,16 +15,35 @@ from koppel.contract.match import match_id_for
 from koppel.topics import RESPONSES
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_testing.match_directory import InMemoryMatchDirectory
+from koppel_testing.problems import problem_fields, problem_of
 
-PROBLEM = "application/problem+json"
+INTERESTED: dict[str, Any] = {"consultant_id": "C-1", "response": "interested"}
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    return problem
+@pytest.fixture
+def match_id(directory: InMemoryMatchDirectory) -> str:
+    """C-1's open match with A-1, known to the match directory."""
+    return directory.add("C-1", "A-1")
+
+
+def _path(match_id: str) -> str:
+    return f"/v1/matches/{match_id}/response"
+
+
+async def _answer(
+    client: httpx.AsyncClient, match_id: str, headers: dict[str, str], **body: Any
+) -> httpx.Response:
+    """`PUT` of C-1's interested answer; `body` replaces or adds fields."""
+    return await client.put(_path(match_id), json={**INTERESTED, **body}, headers=headers)
+
+
+async def _take_back(
+    client: httpx.AsyncClient, match_id: str, headers: dict[str, str], consultant_id: str = "C-1"
+) -> httpx.Response:
+    """`DELETE` of the consultant's answer."""
+    return await client.delete(
+        _path(match_id), params={"consultant_id": consultant_id}, headers=headers
+    )
 
 
 def _published(publisher: InMemoryPublisher) -> CloudEvent:
@@ -46,14 +66,9 @@ async def test_an_interested_answer_is_published_keyed_by_the_match(
     auth: dict[str, str],
     publisher: InMemoryPublisher,
     directory: InMemoryMatchDirectory,
+    match_id: str,
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
-
-    response = await client.put(
-        f"/v1/matches/{match_id}/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
+    response = await _answer(client, match_id, auth)
 
     assert response.status_code == 202, response.text
     event = _published(publisher)
@@ -83,14 +98,15 @@ async def test_not_interested_carries_the_reason_and_the_note(
     directory: InMemoryMatchDirectory,
 ) -> None:
     match_id = directory.add("C-1", "A-1", status="withdrawn")
-    body = {
-        "consultant_id": "C-1",
-        "response": "not_interested",
-        "reason": "hours",
-        "note": "Maximaal 24 uur per week.",
-    }
 
-    response = await client.put(f"/v1/matches/{match_id}/response", json=body, headers=auth)
+    response = await _answer(
+        client,
+        match_id,
+        auth,
+        response="not_interested",
+        reason="hours",
+        note="Maximaal 24 uur per week.",
+    )
 
     assert response.status_code == 202, response.text
     data = _published(publisher).data
@@ -115,18 +131,10 @@ async def test_unknown_match_unknown_consultant_and_anothers_match_are_one_404(
     ]
     problems = []
     for match_id, consultant_id in cases:
-        answered = await client.put(
-            f"/v1/matches/{match_id}/response",
-            json={"consultant_id": consultant_id, "response": "interested"},
-            headers=auth,
-        )
-        taken_back = await client.delete(
-            f"/v1/matches/{match_id}/response",
-            params={"consultant_id": consultant_id},
-            headers=auth,
-        )
+        answered = await _answer(client, match_id, auth, consultant_id=consultant_id)
+        taken_back = await _take_back(client, match_id, auth, consultant_id)
         for response in (answered, taken_back):
-            problem = _problem(response, 404)
+            problem = problem_of(response, 404)
             assert "C-2" not in response.text
             problems.append(problem)
     assert all(problem == problems[0] for problem in problems)
@@ -139,21 +147,15 @@ async def test_an_unreachable_matcher_is_a_503_with_retry_after_and_nothing_publ
     auth: dict[str, str],
     publisher: InMemoryPublisher,
     directory: InMemoryMatchDirectory,
+    match_id: str,
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
     directory.unavailable = True
 
-    answered = await client.put(
-        f"/v1/matches/{match_id}/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
-    taken_back = await client.delete(
-        f"/v1/matches/{match_id}/response", params={"consultant_id": "C-1"}, headers=auth
-    )
+    answered = await _answer(client, match_id, auth)
+    taken_back = await _take_back(client, match_id, auth)
 
     for response in (answered, taken_back):
-        problem = _problem(response, 503)
+        problem = problem_of(response, 503)
         assert problem["type"] == "urn:koppel:problem:matcher-unavailable"
         assert int(response.headers["retry-after"]) > 0
     assert publisher.records == []
@@ -163,18 +165,13 @@ async def test_an_unacknowledged_answer_is_a_503(
     client: httpx.AsyncClient,
     auth: dict[str, str],
     publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
+    match_id: str,
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
     publisher.failing = True
 
-    response = await client.put(
-        f"/v1/matches/{match_id}/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
+    response = await _answer(client, match_id, auth)
 
-    problem = _problem(response, 503)
+    problem = problem_of(response, 503)
     assert problem["type"] == "urn:koppel:problem:broker-unavailable"
 
 
@@ -182,13 +179,9 @@ async def test_taking_the_answer_back_publishes_response_withdrawn(
     client: httpx.AsyncClient,
     auth: dict[str, str],
     publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
+    match_id: str,
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
-
-    response = await client.delete(
-        f"/v1/matches/{match_id}/response", params={"consultant_id": "C-1"}, headers=auth
-    )
+    response = await _take_back(client, match_id, auth)
 
     assert response.status_code == 202, response.text
     event = _published(publisher)
@@ -209,9 +202,9 @@ async def test_invalid_answers_are_422s_naming_the_field(
     auth: dict[str, str],
     publisher: InMemoryPublisher,
     directory: InMemoryMatchDirectory,
+    match_id: str,
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
-    path = f"/v1/matches/{match_id}/response"
+    path = _path(match_id)
     cases: list[tuple[dict[str, Any], str]] = [
         ({"consultant_id": "C-1", "response": "maybe"}, "body.response"),
         ({"consultant_id": "C-1", "response": "not_interested", "reason": "x"}, "body.reason"),
@@ -222,50 +215,33 @@ async def test_invalid_answers_are_422s_naming_the_field(
         ({"consultant_id": "C-1", "response": "interested", "extra": 1}, "body.extra"),
     ]
     for body, field in cases:
-        problem = _problem(await client.put(path, json=body, headers=auth), 422)
-        assert field in [error["field"] for error in problem["errors"]], (body, problem)
-    declined_with_reason = {"consultant_id": "C-1", "response": "interested", "reason": "rate"}
-    _problem(await client.put(path, json=declined_with_reason, headers=auth), 422)
+        fields = problem_fields(await client.put(path, json=body, headers=auth), 422)
+        assert field in fields, (body, fields)
+    problem_of(await _answer(client, match_id, auth, reason="rate"), 422)
     missing = await client.delete(path, headers=auth)
-    assert "query.consultant_id" in [e["field"] for e in _problem(missing, 422)["errors"]]
-    bad_id = await client.put(
-        "/v1/matches/not a match/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
-    assert "path.match_id" in [e["field"] for e in _problem(bad_id, 422)["errors"]]
+    assert "query.consultant_id" in problem_fields(missing, 422)
+    bad_id = await _answer(client, "not a match", auth)
+    assert "path.match_id" in problem_fields(bad_id, 422)
     assert publisher.records == []
     assert directory.asked == []
 
 
 async def test_without_a_token_it_is_a_401_and_the_matcher_is_not_asked(
-    client: httpx.AsyncClient, directory: InMemoryMatchDirectory
+    client: httpx.AsyncClient, directory: InMemoryMatchDirectory, match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
-    path = f"/v1/matches/{match_id}/response"
-
     for headers in ({}, {"Authorization": "Bearer wrong"}):
-        answered = await client.put(
-            path, json={"consultant_id": "C-1", "response": "interested"}, headers=headers
-        )
-        taken_back = await client.delete(path, params={"consultant_id": "C-1"}, headers=headers)
-        _problem(answered, 401)
-        _problem(taken_back, 401)
+        problem_of(await _answer(client, match_id, headers), 401)
+        problem_of(await _take_back(client, match_id, headers), 401)
     assert directory.asked == []
 
 
 async def test_the_consultants_note_never_reaches_a_log_line(
-    client: httpx.AsyncClient, auth: dict[str, str], directory: InMemoryMatchDirectory
+    client: httpx.AsyncClient, auth: dict[str, str], match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
     note = "Bel me liever op 06-12345678, groet Sanne"
 
     with capture_logs() as logs:
-        response = await client.put(
-            f"/v1/matches/{match_id}/response",
-            json={"consultant_id": "C-1", "response": "not_interested", "note": note},
-            headers=auth,
-        )
+        response = await _answer(client, match_id, auth, response="not_interested", note=note)
 
     assert response.status_code == 202
     assert logs
