@@ -56,6 +56,14 @@ def _published(publisher: InMemoryPublisher) -> CloudEvent:
     return event
 
 
+def _accepted(response: httpx.Response, publisher: InMemoryPublisher, match_id: str) -> CloudEvent:
+    """The one event an accepted answer published, once the answer names it and the match."""
+    assert response.status_code == 202, response.text
+    event = _published(publisher)
+    assert response.json() == {"event_id": event.id, "id": match_id}
+    return event
+
+
 def _recent(stamp: str) -> bool:
     moment = datetime.fromisoformat(stamp)
     return timedelta(0) <= datetime.now(UTC) - moment < timedelta(minutes=1)
@@ -70,9 +78,7 @@ async def test_an_interested_answer_is_published_keyed_by_the_match(
 ) -> None:
     response = await _answer(client, match_id, auth)
 
-    assert response.status_code == 202, response.text
-    event = _published(publisher)
-    assert response.json() == {"event_id": event.id, "id": match_id}
+    event = _accepted(response, publisher, match_id)
     assert publisher.records[0].key == match_id.encode()
     assert event.type == "nl.koppel.match.responded"
     assert event.source == "/koppel/intake"
@@ -108,8 +114,7 @@ async def test_not_interested_carries_the_reason_and_the_note(
         note="Maximaal 24 uur per week.",
     )
 
-    assert response.status_code == 202, response.text
-    data = _published(publisher).data
+    data = _accepted(response, publisher, match_id).data
     assert (data["response"], data["reason"], data["note"]) == (
         "not_interested",
         "hours",
@@ -183,9 +188,7 @@ async def test_taking_the_answer_back_publishes_response_withdrawn(
 ) -> None:
     response = await _take_back(client, match_id, auth)
 
-    assert response.status_code == 202, response.text
-    event = _published(publisher)
-    assert response.json() == {"event_id": event.id, "id": match_id}
+    event = _accepted(response, publisher, match_id)
     assert event.type == "nl.koppel.match.response_withdrawn"
     data = event.data
     assert {k: v for k, v in data.items() if k != "withdrawn_at"} == {

@@ -15,7 +15,7 @@ from koppel.secret_sealing import SecretKeyring, is_sealed
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_testing.builders import assignment_document, consultant_document, webhook_notification
-from koppel_testing.problems import problem_of
+from koppel_testing.problems import problem_fields, problem_of
 
 
 async def test_assignment_upsert_publishes_a_cloudevent_keyed_by_id(
@@ -67,16 +67,14 @@ async def test_body_id_different_from_path_is_a_422_naming_id(
         "/v1/assignments/A-2", json=assignment_document("A-1"), headers=auth
     )
 
-    problem = problem_of(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.id"]
+    assert problem_fields(response, 422) == ["body.id"]
     assert publisher.records == []
 
 
 async def test_invalid_path_id_is_a_422(auth: dict[str, str], client: httpx.AsyncClient) -> None:
     response = await client.put("/v1/assignments/a%20b", json=assignment_document(), headers=auth)
 
-    problem = problem_of(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["path.id"]
+    assert problem_fields(response, 422) == ["path.id"]
 
 
 async def test_422_names_every_offending_field_including_nested_ones(
@@ -112,8 +110,7 @@ async def test_cross_field_rule_is_a_422(auth: dict[str, str], client: httpx.Asy
 
     response = await client.put("/v1/assignments/A-1", json=body, headers=auth)
 
-    problem = problem_of(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.hours_per_week"]
+    assert problem_fields(response, 422) == ["body.hours_per_week"]
 
 
 async def test_control_characters_in_text_fields_are_a_422_naming_each_field(
@@ -141,8 +138,7 @@ async def test_control_characters_in_text_fields_are_a_422_naming_each_field(
     }
     assert all("control characters" in error["message"] for error in problem["errors"])
     assert "everyone@example.org" not in assignment_answer.text  # the value is not echoed
-    problem = problem_of(consultant_answer, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.name"]
+    assert problem_fields(consultant_answer, 422) == ["body.name"]
     assert publisher.records == []
 
 
@@ -304,8 +300,7 @@ async def test_close_with_unknown_reason_is_a_422(
         "/v1/assignments/A-1/close", json={"reason": "bored"}, headers=auth
     )
 
-    problem = problem_of(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.reason"]
+    assert problem_fields(response, 422) == ["body.reason"]
 
 
 async def test_consultant_upsert_publishes_the_profile_with_its_secret_sealed(
