@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeAlias
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -87,6 +87,10 @@ class NotifierRig:
     async def both_arrived(self, who: Subscriber) -> None:
         """Wait until `who` has an email and a webhook."""
         await self.wait(lambda: self.mails(who) and self.hooks(who), what="email and webhook")
+
+
+AN_HOUR_BEFORE_THE_DIGEST = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
+"""06:00 UTC on 10 March 2026 is 07:00 in Amsterdam: an hour before a digest hour of 8."""
 
 
 class MovableClock:
