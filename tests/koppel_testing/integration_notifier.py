@@ -84,9 +84,13 @@ class NotifierRig:
     def hooks(self, who: Subscriber) -> list[ReceivedHook]:
         return self.receiver.at(who.path)
 
-    async def both_arrived(self, who: Subscriber) -> None:
-        """Wait until `who` has an email and a webhook."""
-        await self.wait(lambda: self.mails(who) and self.hooks(who), what="email and webhook")
+    async def arrived(self, who: Subscriber, *channels: str) -> None:
+        """Wait until `who` got something on each of `channels` ("email", "webhook")."""
+        inboxes = {"email": self.mails, "webhook": self.hooks}
+        await self.wait(
+            lambda: all(inboxes[channel](who) for channel in channels),
+            what=f"{' and '.join(channels)} for {who.id}",
+        )
 
 
 AN_HOUR_BEFORE_THE_DIGEST = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)

@@ -35,7 +35,7 @@ async def test_an_update_goes_out_as_match_updated_and_a_gewijzigd_email(
     async with rig.notifier():
         await rig.subscribe(who, channels=["email", "webhook"])
         await rig.kafka.found(who.id, assignment)
-        await rig.both_arrived(who)
+        await rig.arrived(who, "email", "webhook")
         await rig.kafka.updated(who.id, changed, [VisibleField.HOURS_PER_WEEK], revision=2)
         await rig.wait(lambda: len(_mails(rig, who.address)) == 2, what="the update email")
         await rig.wait(lambda: "match.updated" in _hooks(rig, who.path), what="the update webhook")

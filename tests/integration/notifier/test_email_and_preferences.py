@@ -76,7 +76,7 @@ async def test_confidential_assignments_are_masked_on_both_channels(rig: Notifie
     async with rig.notifier():
         await rig.subscribe(who, channels=["email", "webhook"])
         await rig.kafka.found(who.id, hidden)
-        await rig.both_arrived(who)
+        await rig.arrived(who, "email", "webhook")
     [mail] = rig.mails(who)
     raw = mail.message.as_string()
     assert "Geheimstad" not in raw
@@ -135,7 +135,7 @@ async def test_min_score_and_withdrawals(rig: NotifierRig) -> None:
         await rig.subscribe(who, channels=["email", "webhook"], preferences={"min_score": 0.7})
         await rig.kafka.found(who.id, weak, score=0.65)
         good_id = await rig.kafka.found(who.id, good, score=0.9)
-        await rig.both_arrived(who)
+        await rig.arrived(who, "email", "webhook")
         await rig.kafka.withdrawn(who.id, good)
         await rig.wait(lambda: len(rig.hooks(who)) == 2, what="withdrawal webhook")
         first, second = (Webhook(SECRET).verify(h.body, h.headers) for h in rig.hooks(who))
