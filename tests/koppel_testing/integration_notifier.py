@@ -78,6 +78,11 @@ class NotifierRig:
         )
         await self.kafka.profile(profile)
 
+    async def subscribe_by_email(self, who: Subscriber, **changes: Any) -> None:
+        """Publish `who`'s profile: notified by email only (the builders' default), at its
+        address; `changes` replace other top-level fields."""
+        await self.kafka.profile(builders.consultant(who.id, email=who.address, **changes))
+
     def mails(self, who: Subscriber) -> list[ReceivedMail]:
         return self.smtp.handler.to(who.address)
 

@@ -6,7 +6,6 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from koppel.cloudevents import decode
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import WEBHOOK_SECRET as SECRET
 from koppel_testing.integration_notifier import NotifierRig
@@ -82,8 +81,7 @@ async def test_match_found_by_email_and_signed_webhook(
         assert "koppel_notifier_dead_letters_total" in metrics
         assert "koppel_notifier_retries_total" in metrics
 
-    records = await reports.wait_for(who.id.encode(), count=2, within=20)
-    delivered = [decode(record.value, record.headers) for record in records]
+    delivered = await reports.events(who.id.encode(), count=2, within=20)
     assert {event.type for event in delivered} == {"nl.koppel.notification.delivered"}
     assert {event.data["channel"] for event in delivered} == {"email", "webhook"}
     assert all(event.data["match_ids"] == [match_id] for event in delivered)

@@ -156,7 +156,7 @@ async def test_a_match_before_its_profile_waits_for_it(rig: NotifierRig) -> None
         await rig.kafka.found(who.id, rig.assignment())
         await rig.wait(lambda: waiting(running, who.id), what="match stored, awaiting profile")
         assert rig.mails(who) == []
-        await rig.kafka.profile(builders.consultant(who.id, email=who.address))
+        await rig.subscribe_by_email(who)
         await rig.wait(lambda: rig.mails(who), what="email once the profile came")
 
 
@@ -199,7 +199,7 @@ async def test_unreadable_records_go_to_the_dead_letter_topic(
 
 async def _emailed(rig: NotifierRig, who: Subscriber, assignment: str = "a") -> None:
     """Publish `who` as a consultant reached by email only, then one match for them."""
-    await rig.kafka.profile(builders.consultant(who.id, email=who.address))
+    await rig.subscribe_by_email(who)
     await rig.kafka.found(who.id, rig.assignment(assignment))
 
 
