@@ -15,10 +15,8 @@ from koppel.contract import (
     AssignmentClosed,
     AssignmentSummary,
     ConsultantProfile,
-    MatchFound,
     MatchResponded,
     MatchResponseWithdrawn,
-    MatchUpdated,
     MatchWithdrawn,
     match_id_for,
 )
@@ -26,6 +24,7 @@ from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, RESPONSES
 from koppel.vocabulary import Answer, AnswerVia, CloseReason, VisibleField, WithdrawalReason
+from koppel_testing.builders import match_found, match_updated
 
 Headers = Sequence[tuple[str, bytes | None]]
 
@@ -89,19 +88,11 @@ class TopicWriter:
         traceparent: str | None = None,
     ) -> str:
         """A `match.found` as the matcher writes it; returns its match id."""
-        match_id = match_id_for(assignment.id, consultant_id)
-        data = MatchFound(
-            match_id=match_id,
-            consultant_id=consultant_id,
-            assignment=AssignmentSummary.of(assignment),
-            score=score,
-            reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
-            revision=revision,
-        )
+        data = match_found(consultant_id, assignment, score=score, revision=revision)
         await self._publish(
             MATCHES, EventType.MATCH_FOUND, Source.MATCHER, consultant_id, data, traceparent
         )
-        return match_id
+        return data.match_id
 
     async def updated(
         self,
@@ -112,18 +103,9 @@ class TopicWriter:
         score: float = 0.8,
     ) -> str:
         """A `match.updated` as the matcher writes it; returns its match id."""
-        match_id = match_id_for(assignment.id, consultant_id)
-        data = MatchUpdated(
-            match_id=match_id,
-            consultant_id=consultant_id,
-            assignment=AssignmentSummary.of(assignment),
-            score=score,
-            reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
-            revision=revision,
-            changed=changed,
-        )
+        data = match_updated(consultant_id, assignment, changed, revision=revision, score=score)
         await self._publish(MATCHES, EventType.MATCH_UPDATED, Source.MATCHER, consultant_id, data)
-        return match_id
+        return data.match_id
 
     async def withdrawn(
         self,

@@ -11,11 +11,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import AssignmentSummary, MatchFound, match_id_for
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES
 from koppel.vocabulary import Language
 from koppel_testing import WEBHOOK_SECRET as SECRET
+from koppel_testing import builders
 from koppel_testing.integration_notifier import NotifierRig
 
 pytestmark = pytest.mark.integration
@@ -40,11 +40,9 @@ async def test_email_and_webhook_show_only_the_built_title(language: str, rig: N
         description="Na de brand in Zeist-West zoekt de gemeente Zeist een woordvoerder.",
         visibility="confidential",
     )
-    found = MatchFound(
-        match_id=match_id_for(confidential.id, who.id),
-        consultant_id=who.id,
-        assignment=AssignmentSummary.of(confidential),
-        score=0.8,
+    found = builders.match_found(
+        who.id,
+        confidential,
         reasons=["Opdracht op jouw niveau: senior"],
         language=Language(language),
     )
