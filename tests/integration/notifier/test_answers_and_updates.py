@@ -64,7 +64,7 @@ async def test_a_withdrawal_is_emailed_to_an_interested_webhook_only_consultant_
             await rig.subscribe(who, language="en" if who == keen else "nl")
             await rig.kafka.found(who.id, assignment)
             await rig.wait(lambda w=who: rig.hooks(w), what="the found webhook")
-        await rig.kafka.responded(keen.id, assignment, Answer.INTERESTED, datetime.now(UTC))
+        await rig.kafka.responded(keen.id, assignment.id, Answer.INTERESTED, datetime.now(UTC))
         await rig.wait(lambda: _answer(running, keen.id), what="the answer stored")
         for who in (keen, silent):
             await rig.kafka.withdrawn(who.id, assignment, WithdrawalReason.ASSIGNMENT_FILLED)
@@ -138,19 +138,19 @@ async def test_answers_are_recorded_taken_back_erased_and_bad_ones_dead_lettered
     letters = await reader(dlq(RESPONSES))
     async with rig.notifier() as running:
         await rig.kafka.profile(builders.consultant(consultant))
-        answer = await rig.kafka.responded(consultant, assignment, Answer.INTERESTED, now)
+        answer = await rig.kafka.responded(consultant, assignment.id, Answer.INTERESTED, now)
         await rig.wait(lambda: _answer(running, consultant), what="the answer")
-        await rig.kafka.responded(consultant, assignment, Answer.NOT_INTERESTED, later)
-        await rig.kafka.responded(consultant, assignment, Answer.INTERESTED, now)  # a replay
+        await rig.kafka.responded(consultant, assignment.id, Answer.NOT_INTERESTED, later)
+        await rig.kafka.responded(consultant, assignment.id, Answer.INTERESTED, now)  # a replay
         await rig.kafka.raw(RESPONSES, answer.match_id.encode(), b'{"not": "an event"}')
         [letter] = await letters.wait_for(answer.match_id.encode())
         headers = dict(letter.headers)
         await rig.wait(lambda: _consumed(running, "duplicate") == 1, what="the replay read")
         assert await _answer(running, consultant) == "not_interested"
 
-        await rig.kafka.response_withdrawn(consultant, assignment, later)
+        await rig.kafka.response_withdrawn(consultant, assignment.id, later)
         await rig.wait(lambda: _no_answer(running, consultant), what="the answer taken back")
-        await rig.kafka.responded(consultant, assignment, Answer.INTERESTED, latest)
+        await rig.kafka.responded(consultant, assignment.id, Answer.INTERESTED, latest)
         await rig.wait(lambda: _answer(running, consultant), what="a new answer")
         await rig.kafka.erase(consultant)
         await rig.wait(lambda: _no_answer(running, consultant), what="the answers erased")
