@@ -18,7 +18,7 @@ from koppel.vocabulary import Answer, AnswerVia, DeclineReason
 from koppel_matcher.adapters.match_queries import MatchQueries, MatchResponse
 from koppel_matcher.bootstrap import Matcher
 from koppel_testing.builders import assignment, consultant
-from koppel_testing.integration_matcher import SpawnMatcher, brief, neighbour
+from koppel_testing.integration_matcher import SpawnMatcher, brief, found_pair, neighbour
 from koppel_testing.integration_waiting import Wait
 from koppel_testing.kafka_publishing import TopicWriter
 from koppel_testing.kafka_reading import Collector, Record
@@ -155,11 +155,8 @@ async def test_erasure_removes_the_answers_and_tombstones_them(
     fresh_database: str,
     wait: Wait,
 ) -> None:
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    a, c = await found_pair(publisher, matches, unique_id)
     match_id = match_id_for(a, c)
-    await publisher.assignment(assignment(a))
-    await publisher.profile(consultant(c))
-    await matches.wait_for(1)
     await publisher.responded(c, a, Answer.INTERESTED, datetime.now(UTC), via=AnswerVia.PAGE)
 
     async def interested() -> bool:

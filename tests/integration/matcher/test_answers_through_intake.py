@@ -25,7 +25,7 @@ from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.entrypoints.http import create_app
 from koppel_testing.builders import assignment, consultant
 from koppel_testing.integration_intake import MatcherEndpoint, intake_client
-from koppel_testing.integration_matcher import READ_TOKEN, decoded
+from koppel_testing.integration_matcher import READ_TOKEN, decoded, found_pair
 from koppel_testing.kafka_publishing import TopicWriter
 from koppel_testing.kafka_reading import Collector
 
@@ -168,10 +168,7 @@ async def test_the_directory_adapter_reads_the_matchers_answer(
     unique_id: str,
 ) -> None:
     """`HttpMatchDirectory` against the real read API: a match, none, and a refused token."""
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(assignment(a))
-    await publisher.profile(consultant(c))
-    await matches.wait_for(1)
+    a, c = await found_pair(publisher, matches, unique_id)
     directory = HttpMatchDirectory(served.url, READ_TOKEN, timeout_seconds=5)
     refused = HttpMatchDirectory(served.url, "not-the-token", timeout_seconds=5)
     try:
