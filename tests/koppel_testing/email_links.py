@@ -1,15 +1,14 @@
-"""Answer and page links, and a match email rendered with them, for the notifier's unit
-tests; `link` finds the links in the emails a real notifier sends in integration tests."""
+"""Answer and page links: made for rendering notifier emails in unit tests, and found in the
+emails a real notifier sends in integration tests."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from koppel_notifier.adapters.email_renderer import EmailRenderer, MatchLinks, RenderedEmail
+from koppel_notifier.adapters.email_renderer import MatchLinks
 
 PAGE_URL = "https://koppel.example/m/page-token"
-UNSUBSCRIBE_URL = "https://koppel.example/v1/unsubscribe/tok"
 
 
 def email_links(*matches: dict[str, Any]) -> MatchLinks:
@@ -21,19 +20,6 @@ def email_links(*matches: dict[str, Any]) -> MatchLinks:
         not_interested={
             match_id: f"https://koppel.example/a/n-{match_id}" for match_id in match_ids
         },
-    )
-
-
-def match_email(
-    match: dict[str, Any], *, language: str = "nl", name: str = "Anouk"
-) -> RenderedEmail:
-    """The instant email about `match`, rendered with `email_links` and `UNSUBSCRIBE_URL`."""
-    return EmailRenderer().match_found(
-        language=language,
-        name=name,
-        match=match,
-        unsubscribe_url=UNSUBSCRIBE_URL,
-        links=email_links(match),
     )
 
 

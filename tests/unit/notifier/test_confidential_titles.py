@@ -12,9 +12,10 @@ import pytest
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.domain.model import Kind
 from koppel_notifier.domain.webhook_body import webhook_body
-from koppel_testing.email_links import UNSUBSCRIBE_URL, email_links, match_email
+from koppel_testing.email_links import email_links
 
 RENDERER = EmailRenderer()
+UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
 SECRET_TITLE = "Gemeente Zeist zoekt woordvoerder"
 BUILT = {
     "nl": "Senior adviseur burgerparticipatie bij een middelgrote gemeente in Utrecht",
@@ -43,7 +44,13 @@ def test_an_email_shows_the_built_title_in_the_consultants_language(
     language: str, make_match: MatchBuilder
 ) -> None:
     match = _confidential(make_match)
-    email = match_email(match, language=language)
+    email = RENDERER.match_found(
+        language=language,
+        name="Anouk",
+        match=match,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(match),
+    )
 
     _assert_hidden(email.subject, email.text, email.html)
     assert email.subject.endswith(BUILT[language])
@@ -63,7 +70,7 @@ def test_a_digest_shows_built_and_public_titles_only(
         name="Anouk",
         matches=[built, given],
         day=date(2026, 3, 2),
-        unsubscribe_url=UNSUBSCRIBE_URL,
+        unsubscribe_url=UNSUBSCRIBE,
         links=email_links(built, given),
     )
 
@@ -106,7 +113,13 @@ def test_a_withdrawal_webhook_names_no_language_and_follows_the_consultant(
 def test_a_public_assignment_keeps_its_title_everywhere(make_match: MatchBuilder) -> None:
     payload = {**make_match(title=SECRET_TITLE), "language": "en"}
 
-    email = match_email(payload, language="en", name="Sam")
+    email = RENDERER.match_found(
+        language="en",
+        name="Sam",
+        match=payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(payload),
+    )
     body = webhook_body(
         Kind.FOUND, datetime(2026, 3, 1, 9, tzinfo=UTC), payload, consultant_language="en"
     )

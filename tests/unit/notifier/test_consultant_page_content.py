@@ -13,7 +13,7 @@ from koppel.vocabulary import Answer, DeclineReason
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.page_renderer import PageRenderer
 from koppel_notifier.domain.answers import CurrentMatch, GivenAnswer
-from koppel_testing.email_links import PAGE_URL, email_links, match_email
+from koppel_testing.email_links import PAGE_URL, email_links
 
 MatchBuilder = Callable[..., dict[str, Any]]
 PAGE = PageRenderer()
@@ -86,7 +86,13 @@ def test_a_confidential_assignment_is_masked_as_in_the_emails(
     language: str, make_match: MatchBuilder
 ) -> None:
     payload = make_match(visibility="confidential")
-    email = match_email(payload, language=language)
+    email = EmailRenderer().match_found(
+        language=language,
+        name="Anouk",
+        match=payload,
+        unsubscribe_url="https://koppel.example/u",
+        links=email_links(payload),
+    )
 
     html = PAGE.matches(language=language, matches=[current(payload)], actions=ACTIONS, notice=None)
 
@@ -125,7 +131,13 @@ def test_every_match_email_links_to_the_answers_and_the_page(
     first, second = make_match(), make_match(id="a-2")
     second["match_id"] = "m-2"
     renderer = EmailRenderer()
-    found = match_email(first, language=language)
+    found = renderer.match_found(
+        language=language,
+        name="Anouk",
+        match=first,
+        unsubscribe_url="https://koppel.example/u",
+        links=email_links(first),
+    )
     digest = renderer.digest(
         language=language,
         name="Anouk",

@@ -12,13 +12,20 @@ import pytest
 
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.email_sender import build_message, message_id
-from koppel_testing.email_links import UNSUBSCRIBE_URL, email_links, match_email
+from koppel_testing.email_links import email_links
 
 RENDERER = EmailRenderer()
+UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
 
 
 def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str, Any]) -> None:
-    email = match_email(found_payload)
+    email = RENDERER.match_found(
+        language="nl",
+        name="Anouk",
+        match=found_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(found_payload),
+    )
     assert email.subject == "Nieuwe opdracht: Senior communicatieadviseur participatie"
     for fragment in [
         "Beste Anouk,",
@@ -34,15 +41,21 @@ def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str
         "burgerparticipatie, online communicatie",
         "87%",
         "- Niveau past precies",
-        UNSUBSCRIBE_URL,
+        UNSUBSCRIBE,
     ]:
         assert fragment in email.text
     assert "<li>Niveau past precies</li>" in email.html
-    assert f'href="{UNSUBSCRIBE_URL}"' in email.html
+    assert f'href="{UNSUBSCRIBE}"' in email.html
 
 
 def test_english_email(found_payload: dict[str, Any]) -> None:
-    email = match_email(found_payload, language="en", name="Sam")
+    email = RENDERER.match_found(
+        language="en",
+        name="Sam",
+        match=found_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(found_payload),
+    )
     assert email.subject == "New assignment: Senior communicatieadviseur participatie"
     for fragment in [
         "Dear Sam,",
@@ -65,7 +78,13 @@ def test_confidential_assignments_never_name_the_organisation(
 ) -> None:
     # The summary already drops the name; the template must not find another way to show it.
     assert confidential_payload["assignment"]["organization"]["name"] is None
-    email = match_email(confidential_payload, language=language)
+    email = RENDERER.match_found(
+        language=language,
+        name="Anouk",
+        match=confidential_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(confidential_payload),
+    )
     for part in (email.subject, email.text, email.html):
         assert "Zeist" not in part
     expected = (
@@ -81,13 +100,25 @@ def test_a_name_leaking_into_a_confidential_payload_is_still_masked(
 ) -> None:
     payload = make_match(visibility="confidential")
     payload["assignment"]["organization"]["name"] = "Gemeente Zeist"
-    email = match_email(payload)
+    email = RENDERER.match_found(
+        language="nl",
+        name="Anouk",
+        match=payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(payload),
+    )
     assert "Gemeente Zeist" not in email.text + email.html
 
 
 def test_html_is_escaped_but_text_is_not(make_match: Callable[..., dict[str, Any]]) -> None:
     payload = make_match(title="Adviseur <script>alert(1)</script> & co")
-    email = match_email(payload, name="<b>Anouk</b>")
+    email = RENDERER.match_found(
+        language="nl",
+        name="<b>Anouk</b>",
+        match=payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(payload),
+    )
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html
     assert "&lt;b&gt;Anouk&lt;/b&gt;" in email.html
@@ -102,7 +133,7 @@ def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> 
         name="Anouk",
         matches=[first, second],
         day=date(2026, 3, 2),
-        unsubscribe_url=UNSUBSCRIBE_URL,
+        unsubscribe_url=UNSUBSCRIBE,
         links=email_links(first, second),
     )
     assert email.subject.startswith("Je opdrachten van vandaag (2): ")
@@ -113,14 +144,20 @@ def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> 
 
 
 def test_message_structure_and_headers(found_payload: dict[str, Any]) -> None:
-    content = match_email(found_payload)
+    content = RENDERER.match_found(
+        language="nl",
+        name="Anouk",
+        match=found_payload,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(found_payload),
+    )
     built = build_message(
         content,
         sender="Koppel <opdrachten@koppel.example>",
         to_name="Anouk de Vries",
         to_address="anouk@example.nl",
         delivery_id="d-123",
-        unsubscribe_url=UNSUBSCRIBE_URL,
+        unsubscribe_url=UNSUBSCRIBE,
         now=datetime(2026, 3, 2, 9, tzinfo=UTC),
     )
     parsed = message_from_bytes(built.as_bytes(), policy=policy.default)
@@ -131,7 +168,7 @@ def test_message_structure_and_headers(found_payload: dict[str, Any]) -> None:
         "text/html",
     ]
     assert parsed["Message-ID"] == "<d-123@koppel.example>"
-    assert parsed["List-Unsubscribe"] == f"<{UNSUBSCRIBE_URL}>"
+    assert parsed["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert parsed["To"] == "Anouk de Vries <anouk@example.nl>"
 
@@ -159,7 +196,13 @@ def test_the_organisation_type_is_not_repeated_after_a_name_that_says_it(
     assignment = found_payload["assignment"]
     organization = {**assignment["organization"], "name": name, "type": kind}
     match = {**found_payload, "assignment": {**assignment, "organization": organization}}
-    email = match_email(match)
+    email = RENDERER.match_found(
+        language="nl",
+        name="Anouk",
+        match=match,
+        unsubscribe_url=UNSUBSCRIBE,
+        links=email_links(match),
+    )
     assert f"Organisatie:    {shown}\n" in email.text
 
 
@@ -171,14 +214,14 @@ def test_an_update_names_what_changed_in_the_consultants_language(
         language="nl",
         name="Anouk",
         match=changed,
-        unsubscribe_url=UNSUBSCRIBE_URL,
+        unsubscribe_url=UNSUBSCRIBE,
         links=email_links(changed),
     )
     english = RENDERER.match_updated(
         language="en",
         name="Anouk",
         match=changed,
-        unsubscribe_url=UNSUBSCRIBE_URL,
+        unsubscribe_url=UNSUBSCRIBE,
         links=email_links(changed),
     )
     title = "Senior communicatieadviseur participatie"
