@@ -15,7 +15,6 @@ from rich.console import Console
 from koppel.cloudevents import encode, new_event
 from koppel.contract import (
     Assignment,
-    AssignmentSummary,
     ConsultantProfile,
     MatchFound,
     MatchWithdrawn,
@@ -31,6 +30,7 @@ from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.intake_client import LoadResult, Pacer, token_from
 from koppel_demo.summary import percentile, summarise
 from koppel_demo.watcher import Tally
+from koppel_testing.builders import match_found
 
 TODAY = date(2026, 11, 23)
 
@@ -62,13 +62,7 @@ def _found(
 ) -> MatchFound:
     """A match of `job` for the consultant, at the demo's usual score and reason."""
     fields: dict[str, Any] = {"reasons": ["Opdracht op jouw niveau"], **changes}
-    return MatchFound(
-        match_id=match_id_for(job.id, consultant_id),
-        consultant_id=consultant_id,
-        assignment=AssignmentSummary.of(job),
-        score=score,
-        **fields,
-    )
+    return match_found(consultant_id, job, score=score, **fields)
 
 
 def _delivered(
@@ -286,13 +280,7 @@ def test_the_summary_names_the_page_of_a_demo_consultant(tmp_path: Path) -> None
     )
     person, ours = profiles[0], "3333-cc"
     match_id = match_id_for(job.id, person.id)
-    found = MatchFound(
-        match_id=match_id,
-        consultant_id=person.id,
-        assignment=AssignmentSummary.of(job),
-        score=0.8,
-        reasons=["Opdracht op jouw niveau"],
-    )
+    found = _found(job, person.id)
     delivered = NotificationDelivered(
         notification_id=ours,
         match_ids=[match_id],
