@@ -26,7 +26,7 @@ from koppel.event_types import EventType
 from koppel.topics import CONSULTANTS, MATCHES
 from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.metrics import DEAD_LETTERS
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_testing.builders import assignment, consultant
 from koppel_testing.integration_processes import ROOT, ServiceProcess
 from koppel_testing.kafka_publishing import TopicWriter

@@ -15,7 +15,7 @@ from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
 from koppel_matcher.bootstrap import start_matcher
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import builders
 from koppel_testing.integration_notifier import (

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings
 
 from koppel.secret_sealing import SecretKeyring
 from koppel_intake.settings import Settings as IntakeSettings
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_notifier.settings import Settings as NotifierSettings
 
 REPO = Path(__file__).resolve().parents[3]

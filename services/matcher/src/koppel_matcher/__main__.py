@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from koppel.service_command import run_or_migrate
 from koppel_matcher.bootstrap import apply_migrations, serve
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> None:
     run_or_migrate(
         "matcher",
-        MatcherSettings,
+        Settings,
         serve=serve,
         apply_migrations=apply_migrations,
         description=__doc__,
