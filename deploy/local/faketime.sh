@@ -12,15 +12,6 @@ set -euo pipefail
 
 LIBRARY=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 
-log() { printf '[faketime] %s\n' "$*" >&2; }
-die() { printf '[faketime] ERROR: %s\n' "$*" >&2; exit 1; }
-
-if [[ ! -f $LIBRARY ]]; then
-    [[ $EUID -eq 0 ]] || die "$LIBRARY not found; install the Debian package 'libfaketime' (apt-get install libfaketime)"
-    log "libfaketime not found; installing it with apt-get (libfaketime)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends libfaketime >&2
-    [[ -f $LIBRARY ]] || die "libfaketime installed but $LIBRARY is missing"
-fi
-log "$LIBRARY present"
+# shellcheck source=deploy/local/debian-package.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/debian-package.sh"
+ensure_debian_package libfaketime "$LIBRARY"
