@@ -4,7 +4,6 @@ its placeholder secrets pass in development only."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -345,14 +344,6 @@ def as_run(service: dict[str, Any], shell: dict[str, str]) -> dict[str, str]:
         return shell.get(match["name"], match["default"] or "")
 
     return {name: _VARIABLE.sub(value, text) for name, text in environment(service).items()}
-
-
-@pytest.fixture
-def empty_shell(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No Koppel variable of the shell running the tests reaches the settings built here."""
-    for name in list(os.environ):
-        if name.startswith(("KOPPEL_", "INTAKE_", "MATCHER_", "NOTIFIER_")):
-            monkeypatch.delenv(name)
 
 
 @pytest.mark.parametrize("name", ["setup", *sorted(SERVICES)])

@@ -9,6 +9,8 @@ test_monitoring.py).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 import subprocess
@@ -19,12 +21,14 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]  # the package ships no type hints
 import pytest
 import yaml
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from koppel.secret_policy import weakness
 from koppel_intake.settings import Settings as IntakeSettings
 from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_notifier.settings import Settings as NotifierSettings
+from koppel_testing.configuration import PRODUCTION_DATABASE_URL, STRONG_SECRET
 
 REPO = Path(__file__).resolve().parents[3]
 K8S = REPO / "deploy" / "k8s"
@@ -342,6 +346,51 @@ def test_every_secret_file_variable_is_one_the_pod_reads(
     files = {v["name"] for v in container["env"] if v["name"].endswith("_FILE")}
     assert files
     assert files <= read
+
+
+def strong(key: str) -> str:
+    """A value of the secret `key` that production accepts."""
+    if key == "KOPPEL_SECRET_KEYS":
+        return "k1:" + base64.b64encode(hashlib.sha256(STRONG_SECRET.encode()).digest()).decode()
+    return f"ops:{STRONG_SECRET}" if key.endswith("_TOKENS") else STRONG_SECRET
+
+
+def pod_environment(manifests: list[Manifest], name: str, files: Path) -> dict[str, str]:
+    """The pod's variables as its settings see them: the ConfigMap, its literal values, and
+    each `<NAME>_FILE` pointing into `files`, where the mounted Secret's keys would be."""
+    workload = {**of_kind(manifests, "Deployment"), **of_kind(manifests, "Job")}[name]
+    (container,) = containers(workload)
+    env: dict[str, str] = dict(services_config(manifests)["data"])
+    env.update({v["name"]: v["value"] for v in container["env"] if "value" in v})
+    env["DATABASE_URL"] = PRODUCTION_DATABASE_URL
+    for variable, path in list(env.items()):
+        if variable.endswith("_FILE") and path.startswith(f"{SECRET_FILES}/"):
+            env[variable] = str(files / path.removeprefix(f"{SECRET_FILES}/"))
+    return env
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_production_reads_every_secret_from_its_mounted_file(
+    rendered: dict[str, list[Manifest]], name: str, tmp_path: Path, empty_shell: None
+) -> None:
+    """The prod pod's settings start from the files; a placeholder in one file is refused,
+    naming its variable, so the files are what the settings read."""
+    env = pod_environment(rendered["prod"], name, tmp_path)
+    keys = [v.removesuffix("_FILE") for v in env if env[v].startswith(f"{tmp_path}/")]
+    assert keys
+    for key in keys:
+        (tmp_path / key).write_text(strong(key) + "\n", encoding="utf-8")
+    values: dict[str, Any] = dict(env)  # field values only, never BaseSettings' `_` options
+    for settings in SETTINGS[name]:
+        settings(**values)
+    for key in keys:
+        (tmp_path / key).write_text("change-me\n", encoding="utf-8")
+        readers = [s for s in SETTINGS[name] if f"{key}_FILE" in variables_read(s)]
+        assert readers, key
+        for settings in readers:
+            with pytest.raises(ValidationError, match=key):
+                settings(**values)
+        (tmp_path / key).write_text(strong(key) + "\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
