@@ -17,10 +17,11 @@ install: ## Install uv if missing and sync the workspace from the lock file
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --all-packages --locked
 
-lint: install ## ruff (lint + format check) and mypy --strict on every package, the demo tools and the tests
+lint: install ## ruff, mypy --strict (packages, demo tools, tests), promtool on the alerts and the dashboard's queries
 	uv run ruff check .
 	uv run ruff format --check .
 	uv run mypy shared/src services/intake/src services/matcher/src services/notifier/src tools/demo/src tests
+	uv run pytest -q -p no:cacheprovider tests/unit/deploy/test_monitoring.py
 
 format: install ## Apply ruff's fixes and formatting
 	uv run ruff check --fix .
