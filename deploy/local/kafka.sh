@@ -7,6 +7,7 @@
 #   deploy/local/kafka.sh status
 #   deploy/local/kafka.sh run CLASS [ARGS...]   # run a Kafka tool class, e.g.
 #       deploy/local/kafka.sh run org.apache.kafka.tools.ProducerPerformance --help
+#   deploy/local/kafka.sh other-version   # the supported version of the other line (CI smoke)
 #
 # Jars come from Maven Central through deploy/local/pom.xml into .local/kafka/<version>/libs
 # (downloaded once per version, reused afterwards). Everything else lives in .local/ too:
@@ -25,7 +26,9 @@ SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 POM="$SCRIPT_DIR/pom.xml"
 LOCAL="$ROOT/.local"
-DEFAULT_VERSION=3.9.1
+# The supported versions, one per line (3.9 and 4.x); the first is the default.
+SUPPORTED_VERSIONS=(3.9.1 4.4.0)
+DEFAULT_VERSION=${SUPPORTED_VERSIONS[0]}
 VERSION=${KOPPEL_KAFKA_VERSION:-$DEFAULT_VERSION}
 LINE=${VERSION%%.*}
 KDIR=${KOPPEL_KAFKA_DIR:-"$LOCAL/kafka/$VERSION"}
@@ -447,7 +450,7 @@ cmd_status() {
 }
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -464,6 +467,16 @@ main() {
             ensure_libs
             tool_cmd
             exec "${TOOL_CMD[@]}" "$@"
+            ;;
+        other-version)
+            local candidate
+            for candidate in "${SUPPORTED_VERSIONS[@]}"; do
+                if [[ ${candidate%%.*} != "$LINE" ]]; then
+                    printf '%s\n' "$candidate"
+                    return 0
+                fi
+            done
+            die "no supported version besides the $LINE.x line"
             ;;
         -h | --help | help) usage ;;
         *) usage ;;
