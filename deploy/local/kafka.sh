@@ -89,12 +89,12 @@ port_owner_pid() {
 # Kafka version of the kafka.Kafka process listening on $PORT, read from the kafka_2.13
 # jar on its class path (a `dir/*` entry or the jar itself); fails when that cannot be told.
 port_owner_version() {
-    local pid entry jar
+    local pid argv entry jar
     local -a classpath jars
     pid=$(port_owner_pid) || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qx 'kafka\.Kafka' || return 1
-    IFS=':' read -r -a classpath < <(tr '\0' '\n' <"/proc/$pid/cmdline" | grep -A1 -x -- '-cp' | tail -n1)
+    argv=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    grep -qx 'kafka\.Kafka' <<<"$argv" || return 1
+    IFS=':' read -r -a classpath < <(grep -A1 -x -- '-cp' <<<"$argv" | tail -n1)
     for entry in "${classpath[@]}"; do
         if [[ $entry == */\* ]]; then
             mapfile -t jars < <(compgen -G "${entry%\*}kafka_2.13-*.jar")

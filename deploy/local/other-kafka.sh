@@ -26,16 +26,17 @@ print(*(s.getsockname()[1] for s in sockets))
 ')
 base="$ROOT/.local/other-kafka/$port"
 export KOPPEL_KAFKA_VERSION=$version
-export KOPPEL_KAFKA_PORT=$port KOPPEL_KAFKA_CONTROLLER_PORT=$controller_port
-export KOPPEL_KAFKA_DIR="$base/kafka" KOPPEL_KAFKA_LOG_DIR="$base/logs"
+# for kafka.sh only: the command's own brokers (fault tests) choose their ports themselves
+broker=(KOPPEL_KAFKA_PORT="$port" KOPPEL_KAFKA_CONTROLLER_PORT="$controller_port"
+    KOPPEL_KAFKA_DIR="$base/kafka" KOPPEL_KAFKA_LOG_DIR="$base/logs")
 
 cleanup() {
-    bash "$SCRIPT_DIR/kafka.sh" stop --purge || true
+    env "${broker[@]}" bash "$SCRIPT_DIR/kafka.sh" stop --purge || true
     rm -rf "$base"
 }
 trap cleanup EXIT
 
-bash "$SCRIPT_DIR/kafka.sh" start
+env "${broker[@]}" bash "$SCRIPT_DIR/kafka.sh" start
 export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port"
 printf '[other-kafka] Kafka %s on %s: %s\n' "$version" "$KAFKA_BOOTSTRAP_SERVERS" "$*" >&2
 rc=0
