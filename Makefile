@@ -33,8 +33,11 @@ test-unit: install ## Only the fast unit tests (no services needed)
 	uv run pytest tests/unit $(PYTEST_ARGS)
 
 # The Kafka-heavy suites: transactions, compaction, consumer groups, exactly-once crash tests
-# and the quick fault test, which starts its own broker of the same version.
-OTHER_KAFKA_TESTS ?= tests/integration/shared tests/integration/intake tests/integration/matcher tests/e2e/test_chaos_quick.py
+# and the quick fault test, which starts its own broker of the same version. The HTTP fuzzers
+# (schemathesis) stay out: they test the API, whatever the broker, and take a minute.
+OTHER_KAFKA_TESTS ?= tests/integration/shared tests/integration/intake tests/integration/matcher \
+	tests/e2e/test_chaos_quick.py --ignore=tests/integration/intake/test_openapi_fuzz.py \
+	--ignore=tests/integration/intake/hostile/test_openapi_published.py
 test-other-kafka: install ## The Kafka-heavy suites on a broker of its own of the other supported Kafka line (4.x when KOPPEL_KAFKA_VERSION is 3.9)
 	$(WITH_INFRA) bash deploy/local/other-kafka.sh uv run pytest $(PYTEST_ARGS) $(OTHER_KAFKA_TESTS)
 
