@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -253,9 +254,23 @@ def test_service_healthchecks_ask_healthz_with_the_python_stdlib(
     assert "/healthz" in command
 
 
-def test_kafka_is_the_official_image_with_a_working_healthcheck(compose: dict[str, Any]) -> None:
+def test_kafka_is_the_official_image_of_the_local_stacks_version_with_a_working_healthcheck(
+    compose: dict[str, Any],
+) -> None:
+    """One variable picks the Kafka version everywhere, with kafka.sh's default."""
+    default = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'source "{REPO / "deploy" / "local" / "kafka.sh"}"; echo "$DEFAULT_VERSION"',
+        ],
+        env={k: v for k, v in os.environ.items() if k != "KOPPEL_KAFKA_VERSION"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     kafka = services(compose)["kafka"]
-    assert kafka["image"] == "apache/kafka:3.9.1"
+    assert kafka["image"] == f"apache/kafka:${{KOPPEL_KAFKA_VERSION:-{default}}}"
     assert kafka["healthcheck"]["test"][1] == "/opt/kafka/bin/kafka-broker-api-versions.sh"
     assert "kafka:9092" in kafka["healthcheck"]["test"]
 
