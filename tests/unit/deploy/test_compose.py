@@ -4,6 +4,7 @@ its placeholder secrets pass in development only."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
