@@ -50,6 +50,7 @@ from koppel_matcher.domain.answers import (
     answer_after_withdrawal,
     suppresses,
 )
+from koppel_matcher.domain.components import starts_soon
 from koppel_matcher.domain.dedup import (
     Announce,
     Candidate,
@@ -66,6 +67,7 @@ from koppel_matcher.domain.dedup import (
 )
 from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.instants import dutch_today
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
 from koppel_matcher.domain.ranking import Ranking
 from koppel_matcher.service_layer.ports import ShardRepository
@@ -208,6 +210,7 @@ class ShardMatcher:
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
+        urgent = self._starts_soon(assignment.id, dutch_today(now).toordinal())
         for consultant_id, score, reasons in ranking.scored():
             matched.add(consultant_id)
             profile = self.index.profile(consultant_id)
@@ -217,6 +220,7 @@ class ShardMatcher:
                 profile,
                 score,
                 reasons,
+                urgent,
                 ledger.get(consultant_id),
                 traceparent,
                 entries,
@@ -275,6 +279,7 @@ class ShardMatcher:
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
+        today = dutch_today(now).toordinal()
         for assignment_id, score, reasons in ranking.scored():
             matched.add(assignment_id)
             self._found(
@@ -282,6 +287,7 @@ class ShardMatcher:
                 profile,
                 score,
                 reasons,
+                self._starts_soon(assignment_id, today),
                 ledger.get(assignment_id),
                 traceparent,
                 entries,
@@ -436,6 +442,7 @@ class ShardMatcher:
                 profile,
                 evaluation.score,
                 evaluation.reasons,
+                self._starts_soon(assignment_id, dutch_today(now).toordinal()),
                 entry,
                 traceparent,
                 entries,
@@ -457,12 +464,19 @@ class ShardMatcher:
 
     # -- event building ------------------------------------------------------------------
 
+    def _starts_soon(self, assignment_id: str, today: int) -> bool:
+        """Whether a match with the assignment is urgent today (contract §8.5): the rule
+        the urgency reason of its evaluation follows too."""
+        start = self.assignments[assignment_id].start_date
+        return bool(starts_soon(start.toordinal(), today))
+
     def _found(
         self,
         assignment_id: str,
         profile: ProfileSpec,
         score: float,
         reasons: tuple[str, ...],
+        urgent: bool,
         entry: LedgerEntry | None,
         traceparent: str | None,
         entries: list[tuple[LedgerEntry, str | None]],
@@ -506,6 +520,7 @@ class ShardMatcher:
             reasons=list(reasons),
             language=Language(language),
             revision=decided.revision,
+            urgent=urgent,
         )
         event_type, data = EventType.MATCH_FOUND, found
         if decided.kind is Announce.UPDATED:
