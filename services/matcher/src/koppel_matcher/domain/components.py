@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel.vocabulary import OrganizationType, SizeClass, WorkStyle
-from koppel_matcher.domain.columns import Columns
+from koppel_matcher.domain.columns import Columns, Taken
 from koppel_matcher.domain.commitments import capacity_day, free_hours, last_ending_before
 from koppel_matcher.domain.hard_filters import hours_on, office_weekdays_on
 from koppel_matcher.domain.masks import DISCIPLINE_BITS, SIZE_CLASSES, WORK_STYLES
@@ -361,9 +361,28 @@ FREED_SHIFT = 4
 def freed_state(pair: Pair) -> Any:
     """Per pair: 0, or the commitment ending latest before the capacity day (1 + its entry
     among the profile's ending commitments) with the free hours from then, when the pair
-    fits on the capacity day (filters 4 and 10) but would not today."""
+    fits on the capacity day (filters 4 and 10) but would not today.
+
+    Only pairs whose profile has a commitment ending before the capacity day can be freed:
+    the rest are 0 without further work (most pairs, as most commitments run for months).
+    """
     a, p, today = pair.a, pair.p, pair.today
     day = capacity_day(a, today)
+    maybe = np.broadcast_to(p["ends_after"] <= day, np.shape(pair.travel))
+    rows = np.flatnonzero(maybe)
+    freed = np.zeros(maybe.shape, dtype=np.int64)
+    if rows.size:
+        a, p = _rows_of(a, rows), _rows_of(p, rows)
+        freed[rows] = _freed(a, p, today, day[rows] if np.ndim(day) else day)
+    return freed
+
+
+def _rows_of(side: Columns, rows: Any) -> Columns:
+    """The pairs' `rows` of a side: taken when it has one value per pair, else itself."""
+    return Taken(side, rows) if np.ndim(side["level"]) else side
+
+
+def _freed(a: Columns, p: Columns, today: int, day: Any) -> Any:
     fits_then = hours_on(a, p, day) & office_weekdays_on(a, p, day)
     fits_today = hours_on(a, p, today) & office_weekdays_on(a, p, today)
     entry = _wide(np.asarray(last_ending_before(p, today, day)))
