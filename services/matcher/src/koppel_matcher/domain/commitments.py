@@ -12,7 +12,8 @@ hold a profile's commitments twice (`entity_columns.py`):
   commitment no longer runs on (`ends_after`, the earliest `until` + 1);
 * as they stand from then until the next end: what the free capacity gains then
   (`free_min_gain`, `free_max_gain`), and the first day after that on which another
-  commitment has ended (`ends_after_2`).
+  commitment has ended (`ends_after_2`); and the last day any commitment runs on
+  (`last_until`).
 
 One assignment against every profile reads the precomputed forms and works the first one
 out only for the rows where commitments ending on two different days have both ended by

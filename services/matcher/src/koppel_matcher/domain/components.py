@@ -363,12 +363,14 @@ def freed_state(pair: Pair) -> Any:
     among the profile's ending commitments) with the free hours from then, when the pair
     fits on the capacity day (filters 4 and 10) but would not today.
 
-    Only pairs whose profile has a commitment ending before the capacity day can be freed:
-    the rest are 0 without further work (most pairs, as most commitments run for months).
+    Only pairs whose profile has commitments ending before the capacity day and running
+    today can be freed: the rest are 0 without further work (most pairs, as most
+    commitments run for months or have ended already).
     """
     a, p, today = pair.a, pair.p, pair.today
     day = capacity_day(a, today)
-    maybe = np.broadcast_to(p["ends_after"] <= day, np.shape(pair.travel))
+    maybe = (p["ends_after"] <= day) & (p["last_until"] >= today)
+    maybe = np.broadcast_to(maybe, np.shape(pair.travel))
     rows = np.flatnonzero(maybe)
     freed = np.zeros(maybe.shape, dtype=np.int64)
     if rows.size:
