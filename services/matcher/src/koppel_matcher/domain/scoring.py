@@ -129,7 +129,8 @@ def scores(states: list[Any]) -> Floats:
     """Σ weight × value in component order, rounded to 4 decimals and clamped to [0, 1]."""
     total: Any = 0.0
     for component, state in zip(COMPONENTS, states, strict=True):
-        total = total + component.weight * component.values(np.asarray(state, dtype=np.int64))
+        if component.weight:  # urgency adds nothing
+            total = total + component.weight * component.values(np.asarray(state, dtype=np.int64))
     result: Floats = np.clip(np.rint(total * _SCALE) / _SCALE, 0.0, 1.0)
     return result
 
