@@ -393,6 +393,7 @@ def _freed(a: Columns, p: Columns, today: int, day: Any) -> Any:
     return np.where(fits_then & ~fits_today & (entry != 0), freed, 0)
 
 
-def freed_parts(state: int) -> tuple[int, int]:
-    """(entry among the profile's ending commitments, free hours from its end) of a state."""
+def freed_parts(state: Any) -> tuple[Any, Any]:
+    """(entry among the profile's ending commitments, free hours from its end) of a state,
+    or of an array of them."""
     return (state & ((1 << FREED_SHIFT) - 1)) - 1, state >> FREED_SHIFT

@@ -29,12 +29,17 @@ class Freed(NamedTuple):
 def freed_matches(
     states: npt.NDArray[np.int64], ids: list[str], profile_of: Callable[[str], ProfileSpec]
 ) -> dict[int, Freed]:
-    """Position → `Freed` for the matches whose `components.freed_state` is set (few)."""
+    """Position → `Freed` for the matches whose `components.freed_state` is set."""
+    positions = np.flatnonzero(states)
+    if not positions.size:
+        return {}
+    entries, hours_free = freed_parts(states[positions])
     freed = {}
-    for position in np.flatnonzero(states).tolist():
-        entry, hours_free = freed_parts(int(states[position]))
-        commitment = profile_of(ids[position]).ending_commitments[entry]
-        freed[position] = Freed(commitment, hours_free)
+    for position, entry, hours in zip(
+        positions.tolist(), entries.tolist(), hours_free.tolist(), strict=True
+    ):
+        ending = [c for c in profile_of(ids[position]).commitments if c.until is not None]
+        freed[position] = Freed(ending[entry], hours)
     return freed
 
 
