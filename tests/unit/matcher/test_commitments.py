@@ -28,6 +28,7 @@ from koppel_matcher.domain.entity_columns import (
 )
 from koppel_matcher.domain.evaluate import evaluate, failed_filters
 from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.instants import dutch_today, end_moment
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, CommitmentSpec, ProfileSpec
 from koppel_testing import scalar_oracle
@@ -224,3 +225,21 @@ def test_no_commitment_is_named_when_none_frees_the_room(
     p = specs.profile(hours_max=40, available_from=date(2026, 2, 20), commitments=portfolio)
     reasons = _evaluate(specs, specs.assignment(**assignment), p)
     assert not any("loopt af" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize(
+    ("until", "ends_utc"),
+    [
+        (date(2026, 3, 1), datetime(2026, 3, 1, 23, tzinfo=UTC)),  # winter time
+        (date(2026, 3, 28), datetime(2026, 3, 28, 23, tzinfo=UTC)),  # summer time from 02:00
+        (date(2026, 10, 24), datetime(2026, 10, 24, 22, tzinfo=UTC)),  # summer time till 03:00
+    ],
+)
+def test_a_commitment_ends_at_midnight_in_amsterdam_after_its_last_day(
+    until: date, ends_utc: datetime
+) -> None:
+    """Through `until`, gone the next day at 00:00 Dutch time."""
+    ends = end_moment(until)
+    assert ends == ends_utc
+    assert dutch_today(ends) == until + timedelta(days=1)
+    assert dutch_today(ends - timedelta(microseconds=1)) == until
