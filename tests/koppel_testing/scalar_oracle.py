@@ -18,6 +18,7 @@ import numpy as np
 
 from koppel.vocabulary import OrganizationType, SizeClass
 from koppel_matcher.domain import components as c
+from koppel_matcher.domain import reasons
 from koppel_matcher.domain.geo import haversine_km
 from koppel_matcher.domain.instants import epoch_us
 from koppel_matcher.domain.masks import (
@@ -93,6 +94,16 @@ def _rate_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
     return p.min_hourly_rate_eur <= a.max_hourly_rate_eur
 
 
+def _certification(name: str) -> str:
+    """Case-insensitive, whitespace collapsed (contract §8.5)."""
+    return " ".join(name.split()).casefold()
+
+
+def _certifications_held(a: AssignmentSpec, p: ProfileSpec) -> bool:
+    held = {_certification(name) for name in p.certifications}
+    return all(_certification(name) in held for name in a.required_certifications)
+
+
 def _experience_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
     return a.min_years_experience is None or p.years_experience >= a.min_years_experience
 
@@ -106,7 +117,7 @@ FILTERS: tuple[tuple[str, Filter], ...] = (
     ("hours", lambda a, p, now: hours_fit_on(a, p, capacity_day(a, now))),
     ("office_days", lambda a, p, now: a.office_days_per_week <= p.max_office_days_per_week),
     ("disciplines", lambda a, p, now: not a.disciplines_required.isdisjoint(p.disciplines)),
-    ("certifications", lambda a, p, now: a.required_certifications <= p.certifications),
+    ("certifications", lambda a, p, now: _certifications_held(a, p)),
     ("experience", lambda a, p, now: _experience_fits(a, p)),
     ("rate", lambda a, p, now: _rate_fits(a, p)),
     ("travel", lambda a, p, now: _travel_fits(a, p)),
@@ -175,6 +186,25 @@ def _public_sector_state(years: int) -> int:
     return 2 if years >= c.PUBLIC_AMPLE_YEARS else 1
 
 
+def _size_class_state(a: AssignmentSpec, p: ProfileSpec) -> int:
+    if a.size_class is None:
+        return c.NO_PREFERENCE
+    size = list(SizeClass).index(a.size_class) + 1
+    if not p.preferred_size_classes:
+        return size * 3 + c.NO_PREFERENCE
+    return size * 3 + (c.PREFERRED if a.size_class in p.preferred_size_classes else c.NOT_PREFERRED)
+
+
+def _growth_state(a: AssignmentSpec, p: ProfileSpec) -> int:
+    offered = a.disciplines_required | a.disciplines_preferred
+    return discipline_mask(offered & (p.growth_disciplines - p.disciplines))
+
+
+def urgent(a: AssignmentSpec, now: datetime) -> bool:
+    """The assignment starts within 21 days of the Dutch date of `now` (or has started)."""
+    return a.start_date <= today(now) + timedelta(days=21)
+
+
 def states(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> tuple[int, ...]:
     """Every component's state for one pair judged at `now`, in `scoring.COMPONENTS` order."""
     disciplines = discipline_mask(p.disciplines)
@@ -188,12 +218,14 @@ def states(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> tuple[int, ...]:
     return (
         _coverage_state(discipline_mask(a.disciplines_required), disciplines, specialisms),
         _coverage_state(discipline_mask(a.disciplines_preferred), disciplines, specialisms),
+        _growth_state(a, p),
         a.level.rank * 4 + p.level.rank,
         _organization_kind(a) * 3 + WORK_STYLE_INDEX[p.work_style],
         _preference_state(
             ORGANIZATION_TYPE_INDEX[a.organization_type],
             organization_type_mask(p.preferred_organization_types),
         ),
+        _size_class_state(a, p),
         _preference_state(
             ASSIGNMENT_TYPE_INDEX[a.assignment_type],
             assignment_type_mask(p.preferred_assignment_types),
@@ -203,20 +235,42 @@ def states(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> tuple[int, ...]:
         travel,
         _rate_state(a.max_hourly_rate_eur, p.min_hourly_rate_eur),
         _public_sector_state(p.public_sector_years),
+        int(urgent(a, now)),
     )
+
+
+def freed_reason(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> str | None:
+    """The reason naming the commitment whose end leaves the pair the room it needs on its
+    capacity day (filters 4 and 10), when the pair would not fit today."""
+    day, first = capacity_day(a, now), today(now)
+    if not (hours_fit_on(a, p, day) and office_weekdays_free_on(a, p, day)):
+        return None
+    if hours_fit_on(a, p, first) and office_weekdays_free_on(a, p, first):
+        return None
+    ending = [
+        commitment
+        for commitment in p.commitments
+        if commitment.until is not None and first <= date.fromordinal(commitment.until) < day
+    ]
+    if not ending:
+        return None
+    last = max(ending, key=lambda commitment: commitment.until or 0)  # the first on a tie
+    return reasons.freed_reason(last, free_hours(p, day)[1], p.language)
 
 
 # --- values and the evaluation ---
 
-_SMALL_VALUES = {
+_SMALL_VALUES: dict[str, Callable[[int], float]] = {
     "level": c.level_value,
     "work_style": c.work_style_value,
     "organization_type": c.preference_value,
+    "size_class_preference": c.preference_value,
     "assignment_type": c.preference_value,
     "office_days": c.office_value,
     "travel": c.travel_value,
     "rate": c.rate_value,
     "public_sector": c.public_sector_value,
+    "urgency": c.urgency_value,
 }
 
 
@@ -225,6 +279,8 @@ def _value(name: str, state: int) -> float:
         wanted, special, plain = (m.bit_count() for m in c.coverage_parts(state))
         neutral = 0.0 if name == "required_disciplines" else 0.5
         return c.coverage_value(wanted, special, plain, neutral)
+    if name == "growth_discipline":
+        return c.GROWTH_OFFERED if state else c.GROWTH_NEUTRAL
     if name == "hours":
         a_min, a_max, free_min, free_max = c.hours_fields(state)
         full = free_min <= a_min and a_max <= free_max
@@ -245,10 +301,11 @@ def score(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation:
         for table, state in zip(PART_TABLES, pair_states, strict=True)
     ]
     moved = [part for part in parts if part is not None]
+    freed = freed_reason(a, p, now)
     return Evaluation(
         score=rounded,
         components=tuple(part[0] for part in moved),
-        reasons=tuple(part[1] for part in moved),
+        reasons=tuple(part[1] for part in moved) + (() if freed is None else (freed,)),
     )
 
 

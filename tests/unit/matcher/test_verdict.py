@@ -13,6 +13,7 @@ from koppel.vocabulary import Discipline, Language, Level
 from koppel_matcher.domain.evaluate import evaluate, failed_filters, filter_outcomes
 from koppel_matcher.domain.filter_labels import FILTER_LABELS
 from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
+from koppel_matcher.domain.model import CommitmentSpec
 from koppel_matcher.domain.verdict import verdict
 
 ALL_FILTERS = [name for name, _ in FILTERS]
@@ -81,3 +82,15 @@ def test_the_verdict_agrees_with_evaluate_and_failed_filters(specs: Any, data: A
 
     assert [f.name for f in judged.failed] == failed_filters(a, p, specs.now)
     assert (judged.evaluation is None) is (evaluate(a, p, specs.now) is None)
+
+
+def test_a_shared_office_weekday_is_named_after_travel(specs: Any) -> None:
+    """Filter 10: the assignment's Tuesday is a Tuesday at a commitment still running."""
+    busy = CommitmentSpec(8, office_weekdays=0b00010)
+    a = specs.assignment(office_weekdays=0b00011)
+    p = specs.profile(home=specs.groningen, max_travel_km=30, hours_max=40, commitments=(busy,))
+
+    judged = verdict(a, p, specs.now, Language.EN)
+
+    assert [f.name for f in judged.failed] == ["travel", "office_weekdays"]
+    assert judged.failed[1].label == FILTER_LABELS[Language.EN]["office_weekdays"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from koppel_matcher.domain import components as c
 from koppel_matcher.domain.columns import Columns, Fields
-from koppel_matcher.domain.commitments import NO_DAY
+from koppel_matcher.domain.commitments import NEVER_ENDS, NO_DAY
 from koppel_matcher.domain.geo import h_of_km, unit_vector
 from koppel_matcher.domain.instants import epoch_us
 from koppel_matcher.domain.masks import (
@@ -59,6 +59,14 @@ PROFILE_FIELDS: Fields = {
     "hours_max": (np.int16, 0),
     "endless_hours": (np.int16, 0),
     "endless_office": (np.int8, 0),
+    "free_min_all": (np.int16, 0),
+    "free_max_all": (np.int16, 0),
+    "office_all": (np.int8, 0),
+    "ends_after": (np.int32, NEVER_ENDS),
+    "free_min_gain": (np.int16, 0),
+    "free_max_gain": (np.int16, 0),
+    "ends_after_2": (np.int32, NEVER_ENDS),
+    "last_until": (np.int32, NO_DAY),
     "max_office": (np.int16, -1),
     "disciplines": (np.int32, 0),
     "specialisms": (np.int32, 0),
@@ -123,11 +131,20 @@ def _or_nan(value: float | None) -> float:
 def profile_row(p: ProfileSpec) -> dict[str, Any]:
     """The profile's value for every field of `PROFILE_FIELDS`."""
     disciplines = discipline_mask(p.disciplines)
-    endless_hours, endless_office = 0, 0
+    endless_hours, endless_office, committed, office = 0, 0, 0, 0
     for commitment in p.commitments:
+        committed += commitment.hours_per_week
+        office |= commitment.office_weekdays
         if commitment.until is None:
             endless_hours += commitment.hours_per_week
             endless_office |= commitment.office_weekdays
+    ends = sorted({e.until for e in p.ending_commitments if e.until is not None})
+    first_end = ends[0] if ends else NEVER_ENDS
+    # what still runs once the commitments ending first have ended
+    committed_1 = committed - sum(
+        e.hours_per_week for e in p.ending_commitments if e.until == first_end
+    )
+    free_min_all, free_max_all = max(0, p.hours_min - committed), p.hours_max - committed
     x, y, z = unit_vector(p.home.lat, p.home.lon)
     return {
         "active": p.active,
@@ -139,6 +156,14 @@ def profile_row(p: ProfileSpec) -> dict[str, Any]:
         "hours_max": p.hours_max,
         "endless_hours": endless_hours,
         "endless_office": endless_office,
+        "free_min_all": free_min_all,
+        "free_max_all": free_max_all,
+        "office_all": office,
+        "ends_after": ends[0] + 1 if ends else NEVER_ENDS,
+        "free_min_gain": max(0, p.hours_min - committed_1) - free_min_all,
+        "free_max_gain": p.hours_max - committed_1 - free_max_all,
+        "ends_after_2": ends[1] + 1 if len(ends) > 1 else NEVER_ENDS,
+        "last_until": ends[-1] if ends else NO_DAY,
         "max_office": p.max_office_days_per_week,
         "disciplines": disciplines,
         "specialisms": discipline_mask(p.specialisms) & disciplines,

@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from koppel_matcher.domain import rendering
 from koppel_matcher.domain.columns import Columns
-from koppel_matcher.domain.components import Pair
+from koppel_matcher.domain.components import Pair, freed_state
 from koppel_matcher.domain.entity_columns import assignment_columns, profile_columns
 from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
 from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.ranking import Ranking, freed_matches
 from koppel_matcher.domain.scan import scan, state_matrix
 from koppel_matcher.domain.scoring import component_states, scores
 from koppel_matcher.domain.travel import travel
@@ -39,9 +39,11 @@ def _columns(a: AssignmentSpec, p: ProfileSpec) -> tuple[Columns, Columns]:
     return one, row
 
 
-def _evaluation(score: Any, states: Any, language: Any) -> Evaluation:
-    evaluation: Evaluation = rendering.evaluations(score, states, language)[0]
-    return evaluation
+def _evaluation(p: ProfileSpec, score: Any, states: Any, language: Any, freed: Any) -> Evaluation:
+    """The one pair ranked as the index ranks its matches, reasons and all."""
+    notes = freed_matches(np.broadcast_to(freed, (1,)), [p.id], lambda _: p)
+    ranking = Ranking([p.id], score, states, np.asarray(language), notes)
+    return ranking.matches()[0][1]
 
 
 def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | None:
@@ -50,7 +52,7 @@ def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | N
     found = scan(one, row, when(now), "profiles", _ONE_ROW)
     if found is None:
         return None
-    return _evaluation(found.scores, found.state_matrix(), found.languages)
+    return _evaluation(p, found.scores, found.state_matrix(), found.languages, found.freed)
 
 
 def filter_outcomes(
@@ -74,6 +76,7 @@ def score(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation:
     """Score a pair whatever the hard filters say (`evaluate` is the guarded call)."""
     one, row = _columns(a, p)
     _, travel_states = travel(one, row)
-    states = component_states(Pair(one, row, travel_states, when(now).today))
+    pair = Pair(one, row, travel_states, when(now).today)
+    states = component_states(pair)
     total = np.broadcast_to(scores(states), (1,))
-    return _evaluation(total, state_matrix(states, 1), row["language"])
+    return _evaluation(p, total, state_matrix(states, 1), row["language"], freed_state(pair))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from koppel_matcher.domain.columns import Columns
-from koppel_matcher.domain.commitments import capacity_day, free_hours, office_on
+from koppel_matcher.domain.commitments import capacity_day, free_hours, office_clash
 from koppel_matcher.domain.instants import When
 
 AVAILABILITY_GRACE = timedelta(days=14)
@@ -108,7 +108,7 @@ def rate(a: Columns, p: Columns, when: When) -> Any:
 def office_weekdays_on(a: Columns, p: Columns, day: Any) -> Any:
     """Filter 10 on `day`: no office weekday of the assignment is one of a commitment
     running then (an assignment or commitment naming none shares none)."""
-    return (office_on(p, day) & a["weekdays"]) == 0
+    return ~office_clash(p, day, a["weekdays"])
 
 
 def office_weekdays(a: Columns, p: Columns, when: When) -> Any:

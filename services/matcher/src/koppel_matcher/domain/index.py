@@ -11,6 +11,7 @@ on demand (`rendering.py`); the service publishes ids, scores and reasons;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -32,7 +33,7 @@ from koppel_matcher.domain.id_order import LABEL_BITS
 from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
-from koppel_matcher.domain.ranking import Match, Ranking
+from koppel_matcher.domain.ranking import Match, Ranking, freed_matches
 from koppel_matcher.domain.scan import Scanned, scan
 
 
@@ -108,16 +109,19 @@ class MatchIndex:
         """Like `matches_for_assignment`, with evaluations rendered only when asked for."""
         one = assignment_columns(a, self._vocabulary)
         found = scan(one, self._p.columns(), when(now), "profiles", self._p.alive)
-        return _ranked(self._p, found)
+        return _ranked(self._p, found, self._profiles.__getitem__)
 
     def rank_for_profile(self, p: ProfileSpec, now: datetime) -> Ranking:
         """Like `matches_for_profile`, with evaluations rendered only when asked for."""
         one = profile_columns(p, self._vocabulary)
         found = scan(self._a.columns(), one, when(now), "assignments", self._a.alive)
-        return _ranked(self._a, found)
+        return _ranked(self._a, found, lambda _: p)
 
 
-def _ranked(side: SlotColumns, found: Scanned | None) -> Ranking:
+def _ranked(
+    side: SlotColumns, found: Scanned | None, profile_of: Callable[[str], ProfileSpec]
+) -> Ranking:
+    """The passing pairs in rank order; `profile_of` gives the profile of a row's id."""
     if found is None:
         return Ranking.empty()
     rows = found.rows
@@ -129,4 +133,5 @@ def _ranked(side: SlotColumns, found: Scanned | None) -> Ranking:
     if languages.ndim:
         languages = languages[order]
     ids: list[str] = side.ids[rows[order]].tolist()
-    return Ranking(ids, scores[order], found.state_matrix()[:, order], languages)
+    freed = freed_matches(np.broadcast_to(found.freed, (rows.size,))[order], ids, profile_of)
+    return Ranking(ids, scores[order], found.state_matrix()[:, order], languages, freed)

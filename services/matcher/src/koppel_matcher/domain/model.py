@@ -122,7 +122,8 @@ class Evaluation:
     `score` is in [0, 1], rounded to 4 decimals. `components` holds (name, contribution =
     weight × value, rounded to 4 decimals) for each component that moved the score, in the
     fixed order of `scoring.COMPONENTS`; `reasons` holds one text per such component, in
-    the consultant's language.
+    the consultant's language, and last, when a commitment ending before the start leaves
+    the room the pair needs, one naming it (`reasons.freed_reason`).
     """
 
     score: float

@@ -51,6 +51,7 @@ from koppel_matcher.domain.answers import (
     suppresses,
 )
 from koppel_matcher.domain.commitment_ends import next_end_moment
+from koppel_matcher.domain.components import starts_soon
 from koppel_matcher.domain.dedup import (
     Announce,
     Candidate,
@@ -67,6 +68,7 @@ from koppel_matcher.domain.dedup import (
 )
 from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.instants import dutch_today
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
 from koppel_matcher.domain.ranking import Ranking
 from koppel_matcher.service_layer.capacity_schedule import WAKEUPS_PER_TRANSACTION, WakeUps
@@ -215,6 +217,7 @@ class ShardMatcher:
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
+        urgent = self._starts_soon(assignment.id, dutch_today(now).toordinal())
         for consultant_id, score, reasons in ranking.scored():
             matched.add(consultant_id)
             profile = self.index.profile(consultant_id)
@@ -224,6 +227,7 @@ class ShardMatcher:
                 profile,
                 score,
                 reasons,
+                urgent,
                 ledger.get(consultant_id),
                 traceparent,
                 entries,
@@ -319,6 +323,7 @@ class ShardMatcher:
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
+        today = dutch_today(now).toordinal()
         for assignment_id, score, reasons in ranking.scored():
             matched.add(assignment_id)
             self._found(
@@ -326,6 +331,7 @@ class ShardMatcher:
                 profile,
                 score,
                 reasons,
+                self._starts_soon(assignment_id, today),
                 ledger.get(assignment_id),
                 traceparent,
                 entries,
@@ -480,6 +486,7 @@ class ShardMatcher:
                 profile,
                 evaluation.score,
                 evaluation.reasons,
+                self._starts_soon(assignment_id, dutch_today(now).toordinal()),
                 entry,
                 traceparent,
                 entries,
@@ -501,12 +508,19 @@ class ShardMatcher:
 
     # -- event building ------------------------------------------------------------------
 
+    def _starts_soon(self, assignment_id: str, today: int) -> bool:
+        """Whether a match with the assignment is urgent today (contract §8.5): the rule
+        the urgency reason of its evaluation follows too."""
+        start = self.assignments[assignment_id].start_date
+        return bool(starts_soon(start.toordinal(), today))
+
     def _found(
         self,
         assignment_id: str,
         profile: ProfileSpec,
         score: float,
         reasons: tuple[str, ...],
+        urgent: bool,
         entry: LedgerEntry | None,
         traceparent: str | None,
         entries: list[tuple[LedgerEntry, str | None]],
@@ -550,6 +564,7 @@ class ShardMatcher:
             reasons=list(reasons),
             language=Language(language),
             revision=decided.revision,
+            urgent=urgent,
         )
         event_type, data = EventType.MATCH_FOUND, found
         if decided.kind is Announce.UPDATED:
