@@ -158,9 +158,13 @@ async def test_an_unsubscribed_consultants_dead_email_is_refused_then_discarded(
 
         listed = await operator("list", "--consultant", who.id, "--include-failed")
         assert (listed.code, listed.out) == (1, "")
+        counted = await operator("backlog", "--json")
+        assert {"channel": "email", "status": "discarded", "count": 1} in [
+            json.loads(line) for line in counted.out.splitlines()
+        ]
         await asyncio.sleep(0.5)
         assert await has_statuses(running, who.id, {"discarded"})
-    for ran in (refused, discarded, listed):
+    for ran in (refused, discarded, listed, counted):
         for personal in personal_data(rig, who):
             assert personal not in ran.out + ran.err
 

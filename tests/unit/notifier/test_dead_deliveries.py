@@ -3,6 +3,7 @@ selects, what a retry refuses, what changes and what is logged."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from koppel_notifier.domain.dead_deliveries import (
+    BacklogCount,
     DeadDelivery,
     Refusal,
     RetryCandidate,
@@ -18,7 +20,7 @@ from koppel_notifier.domain.dead_deliveries import (
 )
 from koppel_notifier.domain.model import ChannelName, Contact, Kind, Status
 from koppel_notifier.entrypoints import deliveries_command
-from koppel_notifier.service_layer.dead_deliveries import discard, given_up, retry
+from koppel_notifier.service_layer.dead_deliveries import backlog, discard, given_up, retry
 from koppel_testing.notifier_inbox import contact
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -68,6 +70,12 @@ class InMemoryDeadDeliveries:
         chosen.sort(key=lambda row: row.delivery.id)
         chosen.sort(key=lambda row: row.delivery.given_up_at or NOW, reverse=True)
         return chosen[: selection.limit]
+
+    async def backlog(self) -> list[BacklogCount]:
+        counted = Counter((row.delivery.channel, row.delivery.status) for row in self.rows.values())
+        return [
+            BacklogCount(channel, status, n) for (channel, status), n in sorted(counted.items())
+        ]
 
     async def find(self, selection: Selection) -> list[DeadDelivery]:
         return [row.delivery for row in self._selected(selection)]
@@ -252,6 +260,24 @@ async def test_discard_ends_them_with_the_reason_and_they_leave_the_list() -> No
     [logged] = [entry for entry in logs if entry["event"] == "dead delivery discarded"]
     assert logged["delivery_id"] == chosen.id
     assert "receiver retired" not in repr(logs)
+
+
+async def test_the_backlog_counts_each_channel_and_status_after_a_retry_and_a_discard() -> None:
+    store = store_of(
+        Row(dead(1), contact()),
+        Row(dead(2), contact()),
+        Row(dead(3, channel=ChannelName.EMAIL), contact()),
+        Row(dead(4, status=Status.DELIVERED), contact()),
+    )
+    await retry(store, Selection(ids=(dead(1).id,)), dry_run=False)
+    await discard(store, Selection(channel=ChannelName.EMAIL), "gone", dry_run=False)
+
+    assert await backlog(store) == [
+        BacklogCount(ChannelName.EMAIL, Status.DISCARDED, 1),
+        BacklogCount(ChannelName.WEBHOOK, Status.DEAD, 1),
+        BacklogCount(ChannelName.WEBHOOK, Status.DELIVERED, 1),
+        BacklogCount(ChannelName.WEBHOOK, Status.PENDING, 1),
+    ]
 
 
 async def test_discard_takes_failed_ones_only_when_selected_and_a_dry_run_keeps_them() -> None:

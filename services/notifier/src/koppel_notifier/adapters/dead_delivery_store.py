@@ -1,4 +1,5 @@
-"""The operator's commands on delivery rows given up on (`dead`, `failed`), in SQL.
+"""The operator's commands on delivery rows given up on (`dead`, `failed`), in SQL, and the
+counts by status they start from.
 
 Each change is one statement guarded by the row's status, so it touches only rows that are
 still given up when it runs: a delivery a sender finished meanwhile is left alone. A
@@ -13,7 +14,12 @@ from collections.abc import Sequence
 import asyncpg
 
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
-from koppel_notifier.domain.dead_deliveries import DeadDelivery, RetryCandidate, Selection
+from koppel_notifier.domain.dead_deliveries import (
+    BacklogCount,
+    DeadDelivery,
+    RetryCandidate,
+    Selection,
+)
 from koppel_notifier.domain.model import ChannelName, Kind, Status
 
 _COLUMNS = """
@@ -35,6 +41,16 @@ _LATEST_FIRST = "ORDER BY d.finished_at DESC NULLS LAST, d.id LIMIT $6"
 class PostgresDeadDeliveries:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    async def backlog(self) -> list[BacklogCount]:
+        rows = await self._pool.fetch(
+            "SELECT channel, status, count(*) AS count FROM notifier_deliveries"
+            " GROUP BY channel, status ORDER BY channel, status"
+        )
+        return [
+            BacklogCount(ChannelName(row["channel"]), Status(row["status"]), row["count"])
+            for row in rows
+        ]
 
     async def find(self, selection: Selection) -> list[DeadDelivery]:
         rows = await self._pool.fetch(

@@ -48,6 +48,15 @@ class DeadDelivery:
 
 
 @dataclass(frozen=True)
+class BacklogCount:
+    """How many deliveries of one channel are in one status."""
+
+    channel: ChannelName
+    status: Status
+    count: int
+
+
+@dataclass(frozen=True)
 class RetryCandidate:
     """A dead delivery with what decides whether it may go out again.
 

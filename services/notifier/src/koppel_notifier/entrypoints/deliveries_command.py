@@ -1,5 +1,7 @@
-"""`koppel-notifier deliveries list|retry|discard`: the operator's hand on deliveries given up on.
+"""`koppel-notifier deliveries list|retry|discard|backlog`: the operator's hand on deliveries
+given up on.
 
+    koppel-notifier deliveries backlog
     koppel-notifier deliveries list --channel webhook --since 24h
     koppel-notifier deliveries retry --all --consultant dora-4 --dry-run
     koppel-notifier deliveries retry 1f0c…-…  msg_1f0c…
@@ -29,7 +31,12 @@ from koppel.contract.common import NO_CONTROL_CHARACTERS_PATTERN
 from koppel.logging import configure_logging
 from koppel.settings import describe_settings_error
 from koppel_notifier.bootstrap import dead_deliveries
-from koppel_notifier.domain.dead_deliveries import DeadDelivery, Refusal, Selection
+from koppel_notifier.domain.dead_deliveries import (
+    BacklogCount,
+    DeadDelivery,
+    Refusal,
+    Selection,
+)
 from koppel_notifier.domain.model import ChannelName, Status
 from koppel_notifier.domain.webhook_body import webhook_id
 from koppel_notifier.service_layer import dead_deliveries as use_cases
@@ -58,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command != "list" and bool(args.ids) == args.all:
+    if args.command in {"retry", "discard"} and bool(args.ids) == args.all:
         parser.error("name the deliveries by id, or select them with --all and filters")
     try:
         settings = Settings()
@@ -79,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "backlog":
+        async with dead_deliveries(settings) as store:
+            counts = await use_cases.backlog(store)
+        _print_backlog(args.json, counts)
+        return DONE if counts else NOTHING
     statuses = {Status.DEAD, Status.FAILED} if args.include_failed else {Status.DEAD}
     selection = Selection(
         statuses=frozenset(statuses),
@@ -92,7 +104,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "list":
             found = await use_cases.given_up(store, selection)
             _show(args.json, [(delivery, None) for delivery in found])
-            print(f"{len(found)} deliveries", file=sys.stderr)
+            print(f"{len(found)} listed", file=sys.stderr)
             return DONE if found else NOTHING
         if args.command == "retry":
             return _retried(
@@ -128,6 +140,25 @@ def _retried(as_json: bool, report: use_cases.RetryReport) -> int:
     return DONE if report.requeued else NOTHING
 
 
+def _print_backlog(as_json: bool, counts: Sequence[BacklogCount]) -> None:
+    if as_json:
+        for count in counts:
+            line = {"channel": count.channel.value, "status": count.status.value}
+            print(json.dumps({**line, "count": count.count}))
+        return
+    rows = [(count.channel.value, count.status.value, str(count.count)) for count in counts]
+    _print_table(("CHANNEL", "STATUS", "COUNT"), rows)
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    table = [header, *rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
+    for row in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
 def _show(as_json: bool, lines: Sequence[tuple[DeadDelivery, str | None]]) -> None:
     if as_json:
         for delivery, action in lines:
@@ -140,14 +171,9 @@ def _show(as_json: bool, lines: Sequence[tuple[DeadDelivery, str | None]]) -> No
         return
     header = ["DELIVERY", "CONSULTANT", "CHANNEL", "KIND", "STATUS", "ATTEMPTS", "GIVEN UP"]
     header += ["ERROR"] + (["ACTION"] if lines[0][1] is not None else [])
-    table = [header] + [
-        _cells(delivery) + ([action] if action else []) for delivery, action in lines
-    ]
-    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
-    for row in table:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    _print_table(
+        header, [_cells(delivery) + ([action] if action else []) for delivery, action in lines]
+    )
 
 
 def _cells(delivery: DeadDelivery) -> list[str]:
@@ -184,6 +210,8 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROGRAM, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    counting = commands.add_parser("backlog", help="how many deliveries are in each status")
+    counting.add_argument("--json", action="store_true", help="one JSON object a line")
     listing = commands.add_parser("list", help="show dead (and failed) deliveries, latest first")
     again = commands.add_parser("retry", help="make dead deliveries due again, same webhook-id")
     ending = commands.add_parser("discard", help="end dead deliveries as discarded, with a reason")

@@ -1,4 +1,5 @@
-"""Use cases of the operator's commands on deliveries given up on: list, retry, discard.
+"""Use cases of the operator's commands on deliveries given up on: list, retry, discard, and
+the backlog of every status they are read against.
 
 A retried delivery keeps its row, so its id and the `webhook-id` derived from it stay the
 same and receivers can still de-duplicate; the running notifier's sender claims it like
@@ -15,6 +16,7 @@ import structlog
 
 from koppel_notifier.domain.dead_deliveries import (
     GIVEN_UP,
+    BacklogCount,
     DeadDelivery,
     Refusal,
     Selection,
@@ -45,6 +47,11 @@ class DiscardReport:
     discarded: list[DeadDelivery]
     moved_on: list[DeadDelivery]
     dry_run: bool
+
+
+async def backlog(store: DeadDeliveries) -> list[BacklogCount]:
+    """How many deliveries each channel has in each status."""
+    return await store.backlog()
 
 
 async def given_up(store: DeadDeliveries, selection: Selection) -> list[DeadDelivery]:

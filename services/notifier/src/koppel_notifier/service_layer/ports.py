@@ -19,7 +19,12 @@ from typing import Any, Protocol
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.dead_letters import DeadLetterCode
 from koppel_notifier.domain.answers import CurrentMatch, PageContact
-from koppel_notifier.domain.dead_deliveries import DeadDelivery, RetryCandidate, Selection
+from koppel_notifier.domain.dead_deliveries import (
+    BacklogCount,
+    DeadDelivery,
+    RetryCandidate,
+    Selection,
+)
 from koppel_notifier.domain.model import (
     ChannelName,
     Contact,
@@ -344,6 +349,10 @@ class MatchPages(Protocol):
 
 class DeadDeliveries(Protocol):
     """Deliveries given up on, as the operator's commands read and change them."""
+
+    async def backlog(self) -> list[BacklogCount]:
+        """How many deliveries each channel has in each status, by channel and status."""
+        ...
 
     async def find(self, selection: Selection) -> list[DeadDelivery]:
         """The selected deliveries, the latest given up first, at most `selection.limit`."""
