@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from koppel.migrations import migrate
 from koppel.postgres_pools import open_pool
 from koppel.startup import StartupGate, keep_trying, serve_behind_gate
 from koppel_notifier.adapters.answer_store import PostgresAnswers, PostgresMatchPages
+from koppel_notifier.adapters.dead_delivery_store import PostgresDeadDeliveries
 from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.adapters.digest_store import PostgresDigestStore
 from koppel_notifier.adapters.email_composer import TemplateEmailComposer
@@ -240,6 +241,16 @@ async def build(
         consultant_page=consultant_page,
     )
     return notifier
+
+
+@contextlib.asynccontextmanager
+async def dead_deliveries(settings: Settings) -> AsyncIterator[PostgresDeadDeliveries]:
+    """The store of the operator's `deliveries` commands, on a small pool of its own."""
+    pool = await open_pool(settings.database_dsn, min_size=1, max_size=2)
+    try:
+        yield PostgresDeadDeliveries(pool)
+    finally:
+        await pool.close()
 
 
 async def serve(settings: Settings) -> None:

@@ -4,7 +4,7 @@ Every port of the service stays in this one module, as in the intake and the mat
 use case's dependencies read in one place; it is longer than most modules because the
 notifier has the most roles: the inbox consumer's transaction over contacts, match events
 and answers; the delivery rows, senders, digests and outcomes of sending; the consultant's
-page, answers and unsubscribe.
+page, answers and unsubscribe; the operator's commands on deliveries given up on.
 """
 
 from __future__ import annotations
@@ -19,6 +19,12 @@ from typing import Any, Protocol
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.dead_letters import DeadLetterCode
 from koppel_notifier.domain.answers import CurrentMatch, PageContact
+from koppel_notifier.domain.dead_deliveries import (
+    BacklogCount,
+    DeadDelivery,
+    RetryCandidate,
+    Selection,
+)
 from koppel_notifier.domain.model import (
     ChannelName,
     Contact,
@@ -338,4 +344,28 @@ class MatchPages(Protocol):
 
     async def current_matches(self, consultant_id: str) -> list[CurrentMatch]:
         """The open matches the consultant was told about, newest first, with answers."""
+        ...
+
+
+class DeadDeliveries(Protocol):
+    """Deliveries given up on, as the operator's commands read and change them."""
+
+    async def backlog(self) -> list[BacklogCount]:
+        """How many deliveries each channel has in each status, by channel and status."""
+        ...
+
+    async def find(self, selection: Selection) -> list[DeadDelivery]:
+        """The selected deliveries, the latest given up first, at most `selection.limit`."""
+        ...
+
+    async def retry_candidates(self, selection: Selection) -> list[RetryCandidate]:
+        """The selected dead deliveries, each with what decides whether it may go again."""
+        ...
+
+    async def requeue(self, ids: Sequence[str]) -> list[str]:
+        """Make those still dead due now with their attempts reset; the ids requeued."""
+        ...
+
+    async def discard(self, ids: Sequence[str], reason: str) -> list[str]:
+        """Mark those still dead or failed `discarded`, recording `reason`; the ids discarded."""
         ...
