@@ -3,9 +3,10 @@ matches the consultant again without any upstream event, exactly once, also acro
 in the middle of that wake-up and with two replicas, one of them SIGKILLed at that moment.
 
 The matcher processes run on a clock the test moves (`koppel_testing.faked_clock`): it
-starts two minutes before the end of a commitment running through D, yesterday in
-Amsterdam, and is then set just past D + 1, 00:00, so the faked time never runs ahead of
-the real one (the records the matchers produce carry it). Each consultant holds 24 of
+starts fifteen minutes before the end of a commitment running through D, yesterday in
+Amsterdam (room for a slow start on a loaded machine), and is then set just past D + 1,
+00:00, so the faked time never runs ahead of the real one (the records the matchers
+produce carry it). Each consultant holds 24 of
 their 24-32 hours until D, which leaves the assignment (28-32 hours, starting on D) no
 room; from D + 1 on it fits.
 """
@@ -47,7 +48,7 @@ END = end_moment(LAST_DAY)
 
 @pytest.fixture
 def clock(tmp_path: Path) -> FakedClock:
-    return FakedClock(tmp_path / "faketime", END - timedelta(minutes=2))
+    return FakedClock(tmp_path / "faketime", END - timedelta(minutes=15))
 
 
 async def publish_blocked(
