@@ -1,0 +1,226 @@
+"""The integrators' verification snippets (docs/integrators/webhook-verification) accept what
+the notifier really sends and refuse what it did not.
+
+For each language with a toolchain here, the snippet is built from its own build file (the
+pinned Standard Webhooks library from the registry) in a copy of its folder, started as the
+process an integrator would run, and sent the notifier's real webhooks as they arrived: a
+genuine one (twice, as a redelivery: handled once), the same with its body tampered with, one
+signed with another consultant's secret, one signed ten minutes ago, and one unsigned.
+A language whose toolchain is missing is skipped, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from koppel_demo.sandbox import free_port
+from koppel_testing import WEBHOOK_SECRET
+from koppel_testing.integration_notifier import NotifierRig, Subscriber
+from koppel_testing.receivers import ReceivedHook
+
+SNIPPETS = Path(__file__).resolve().parents[3] / "docs" / "integrators" / "webhook-verification"
+BUILD_OUTPUTS = shutil.ignore_patterns("node_modules", "target", "receiver", "vendor", "bin", "obj")
+SIGNED_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature")
+TOO_OLD = timedelta(minutes=10)
+"""Twice the five minutes of tolerance that every Standard Webhooks library allows."""
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """How one language's snippet is built (in a copy of its folder) and started."""
+
+    language: str
+    tools: tuple[str, ...]
+    build: tuple[tuple[str, ...], ...]
+    command: Callable[[Path], list[str]]
+
+
+def _java_command(folder: Path) -> list[str]:
+    target = folder / "target"
+    classpath = (target / "classpath.txt").read_text().strip()
+    return ["java", "-cp", f"{target / 'classes'}:{classpath}", "example.WebhookReceiver"]
+
+
+SNIPPETS_BY_LANGUAGE = {
+    snippet.language: snippet
+    for snippet in (
+        Snippet("python", (), (), lambda folder: [sys.executable, str(folder / "receiver.py")]),
+        Snippet(
+            "node",
+            ("node", "npm"),
+            (("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"),),
+            lambda folder: ["node", str(folder / "receiver.js")],
+        ),
+        Snippet(
+            "go",
+            ("go",),
+            (("go", "build", "-o", "receiver", "."),),
+            lambda folder: [str(folder / "receiver")],
+        ),
+        Snippet(
+            "java",
+            ("java", "mvn"),
+            (
+                (
+                    "mvn",
+                    "-q",
+                    "-B",
+                    "compile",
+                    "dependency:build-classpath",
+                    "-Dmdep.outputFile=target/classpath.txt",
+                ),
+            ),
+            _java_command,
+        ),
+    )
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SNIPPETS_BY_LANGUAGE))
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The command starting this language's snippet, built once per test module."""
+    snippet = SNIPPETS_BY_LANGUAGE[request.param]
+    missing = [tool for tool in snippet.tools if shutil.which(tool) is None]
+    if missing:
+        message = f"no {', '.join(missing)} on this machine for the {snippet.language} snippet"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp(snippet.language) / "snippet"
+    shutil.copytree(SNIPPETS / snippet.language, folder, ignore=BUILD_OUTPUTS)
+    for step in snippet.build:
+        done = subprocess.run(step, cwd=folder, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, f"{' '.join(step)}:\n{done.stdout}\n{done.stderr}"
+    return snippet.command(folder)
+
+
+@contextmanager
+def running(command: Sequence[str], secret: str, log: Path) -> Iterator[str]:
+    """The snippet as a process listening on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "WEBHOOK_SECRET": secret, "PORT": str(port)}
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def listening(url: str) -> bool:
+    host, _, port = url.removeprefix("http://").partition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class LaggingClock:
+    """The notifier's clock, `behind` the real time: it then signs webhooks in the past."""
+
+    def __init__(self) -> None:
+        self.behind = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) - self.behind
+
+
+def another_secret() -> str:
+    """A well-formed secret that is not the consultants' shared one."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+async def delivered(rig: NotifierRig, who: Subscriber, *, secret: str = WEBHOOK_SECRET) -> None:
+    """Subscribe `who` with `secret` and have the notifier send them one match."""
+    await rig.kafka.profile(rig.receiver.subscriber(who.id, who.path, secret=secret))
+    await rig.kafka.found(who.id, rig.assignment(who.id), 0.81)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A request to send the snippet: headers and raw body."""
+
+    headers: dict[str, str]
+    content: bytes
+
+    async def answer(self, client: httpx.AsyncClient, path: str) -> int:
+        """The status the snippet answers this request with."""
+        reply = await client.post(path, headers=self.headers, content=self.content)
+        return reply.status_code
+
+
+def replayed(hook: ReceivedHook, body: bytes | None = None) -> Replay:
+    """The request as the notifier sent it: its signed headers and raw body."""
+    headers = {name: hook.headers[name] for name in SIGNED_HEADERS}
+    return Replay(headers, hook.body if body is None else body)
+
+
+async def test_the_snippet_accepts_the_notifiers_webhook_and_refuses_the_rest(
+    built: list[str], rig: NotifierRig, tmp_path: Path
+) -> None:
+    genuine, foreign, stale = (rig.named(label) for label in ("genuine", "foreign", "stale"))
+    clock = LaggingClock()
+    async with rig.notifier(clock=clock):
+        await delivered(rig, genuine)
+        await delivered(rig, foreign, secret=another_secret())
+        await rig.arrived(genuine, "webhook")
+        await rig.arrived(foreign, "webhook")
+        clock.behind = TOO_OLD
+        await delivered(rig, stale)
+        await rig.arrived(stale, "webhook")
+
+    hook = rig.receiver.one_message(genuine.path)
+    old = rig.receiver.one_message(stale.path)
+    signed_at = int(old.headers["webhook-timestamp"])
+    assert signed_at < (datetime.now(UTC) - TOO_OLD / 2).timestamp(), "not signed in the past"
+    tampered = hook.body.replace(b"0.81", b"0.99")
+    assert tampered != hook.body, "the tampering changed nothing"
+    cases = {
+        "genuine": replayed(hook),
+        "redelivered": replayed(hook),
+        "tampered": replayed(hook, tampered),
+        "foreign": replayed(rig.receiver.one_message(foreign.path)),
+        "stale": replayed(old),
+        "unsigned": Replay({"content-type": "application/json"}, hook.body),
+    }
+
+    log = tmp_path / "snippet.log"
+    with running(built, WEBHOOK_SECRET, log) as url:
+        await rig.wait(lambda: listening(url), within=30, what=f"the snippet on {url}")
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            answers = {
+                case: await sent.answer(client, f"/{genuine.path}") for case, sent in cases.items()
+            }
+
+    output = log.read_text()
+    assert answers == {
+        "genuine": 204,
+        "redelivered": 204,
+        "tampered": 401,
+        "foreign": 401,
+        "stale": 401,
+        "unsigned": 401,
+    }, output
+    assert output.count(f"new webhook {hook.headers['webhook-id']}") == 1, output
