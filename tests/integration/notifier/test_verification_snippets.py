@@ -6,12 +6,14 @@ pinned Standard Webhooks library from the registry) in a copy of its folder, sta
 process an integrator would run, and sent the notifier's real webhooks as they arrived: a
 genuine one (twice, as a redelivery: handled once), the same with its body tampered with, one
 signed with another consultant's secret, one signed ten minutes ago, and one unsigned.
-A language whose toolchain is missing is skipped, except under CI, where it fails.
+A language whose toolchain is missing is skipped, except under CI, where it fails. The demo's
+receiver (`make run`), the reference integrators copy, must answer the same.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shutil
@@ -111,12 +113,12 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 @contextmanager
-def running(command: Sequence[str], secret: str, log: Path) -> Iterator[str]:
-    """The snippet as a process listening on a free port; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "WEBHOOK_SECRET": secret, "PORT": str(port)}
+def running(command: Sequence[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
+    """A receiver as a process listening on `port` (also given as $PORT), its output in `log`;
+    yields its base URL."""
+    environment = {**os.environ, **env, "PORT": str(port)}
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -177,9 +179,30 @@ def replayed(hook: ReceivedHook, body: bytes | None = None) -> Replay:
     return Replay(headers, hook.body if body is None else body)
 
 
-async def test_the_snippet_accepts_the_notifiers_webhook_and_refuses_the_rest(
-    built: list[str], rig: NotifierRig, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class Sent:
+    """What the notifier sent one consultant, and the requests made of it for a receiver."""
+
+    consultant_id: str
+    webhook_id: str
+    requests: dict[str, Replay]
+
+
+ANSWERS = {
+    "genuine": 204,
+    "redelivered": 204,
+    "tampered": 401,
+    "foreign": 401,
+    "stale": 401,
+    "unsigned": 401,
+}
+"""What a receiver must answer to each request of `Sent.requests`."""
+
+
+async def the_notifiers_webhooks(rig: NotifierRig) -> Sent:
+    """A real notifier's webhook to one consultant, and the forgeries a receiver must refuse:
+    its body changed, another consultant's webhook (another secret), one signed ten minutes
+    ago (the notifier's clock set back), and its body without signature headers."""
     genuine, foreign, stale = (rig.named(label) for label in ("genuine", "foreign", "stale"))
     clock = LaggingClock()
     async with rig.notifier(clock=clock):
@@ -197,7 +220,7 @@ async def test_the_snippet_accepts_the_notifiers_webhook_and_refuses_the_rest(
     assert signed_at < (datetime.now(UTC) - TOO_OLD / 2).timestamp(), "not signed in the past"
     tampered = hook.body.replace(b"0.81", b"0.99")
     assert tampered != hook.body, "the tampering changed nothing"
-    cases = {
+    requests = {
         "genuine": replayed(hook),
         "redelivered": replayed(hook),
         "tampered": replayed(hook, tampered),
@@ -205,22 +228,47 @@ async def test_the_snippet_accepts_the_notifiers_webhook_and_refuses_the_rest(
         "stale": replayed(old),
         "unsigned": Replay({"content-type": "application/json"}, hook.body),
     }
+    assert set(requests) == set(ANSWERS)
+    return Sent(genuine.id, hook.headers["webhook-id"], requests)
+
+
+async def answers(rig: NotifierRig, url: str, path: str, sent: Sent) -> dict[str, int]:
+    """What the receiver at `url` answers to each request, posted to `path`, in order."""
+    await rig.wait(lambda: listening(url), within=30, what=f"a receiver on {url}")
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        return {case: await request.answer(client, path) for case, request in sent.requests.items()}
+
+
+async def test_the_snippet_accepts_the_notifiers_webhook_and_refuses_the_rest(
+    built: list[str], rig: NotifierRig, tmp_path: Path
+) -> None:
+    sent = await the_notifiers_webhooks(rig)
 
     log = tmp_path / "snippet.log"
-    with running(built, WEBHOOK_SECRET, log) as url:
-        await rig.wait(lambda: listening(url), within=30, what=f"the snippet on {url}")
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-            answers = {
-                case: await sent.answer(client, f"/{genuine.path}") for case, sent in cases.items()
-            }
+    with running(built, free_port(), {"WEBHOOK_SECRET": WEBHOOK_SECRET}, log) as url:
+        answered = await answers(rig, url, f"/webhooks/{sent.consultant_id}", sent)
 
     output = log.read_text()
-    assert answers == {
-        "genuine": 204,
-        "redelivered": 204,
-        "tampered": 401,
-        "foreign": 401,
-        "stale": 401,
-        "unsigned": 401,
-    }, output
-    assert output.count(f"new webhook {hook.headers['webhook-id']}") == 1, output
+    assert answered == ANSWERS, output
+    assert output.count(f"new webhook {sent.webhook_id}") == 1, output
+
+
+async def test_the_demo_receiver_accepts_the_notifiers_webhook_and_refuses_the_rest(
+    rig: NotifierRig, tmp_path: Path
+) -> None:
+    """The receiver `make run` starts, which integrators copy, answers as the snippets do."""
+    sent = await the_notifiers_webhooks(rig)
+    book = tmp_path / "webhook_secrets.json"
+    book.write_text(json.dumps({sent.consultant_id: WEBHOOK_SECRET}))
+    hooks = tmp_path / "webhooks.jsonl"
+    port = free_port()
+    command = [sys.executable, "-m", "koppel_demo.webhook_receiver", "--port", str(port)]
+    command += ["--secrets", str(book), "--log", str(hooks)]
+
+    with running(command, port, {}, tmp_path / "demo.log") as url:
+        answered = await answers(rig, url, f"/webhooks/{sent.consultant_id}", sent)
+
+    assert answered == ANSWERS
+    logged = [json.loads(line) for line in hooks.read_text().splitlines()]
+    handled = [e for e in logged if e["verified"] and not e["duplicate"]]
+    assert [e["webhook_id"] for e in handled] == [sent.webhook_id]
