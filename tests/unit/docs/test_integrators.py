@@ -4,6 +4,7 @@ reader copies is what tests/integration/notifier/test_verification_snippets.py r
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,9 @@ def test_every_language_folder_is_shown() -> None:
 
 def test_the_readme_links_the_page() -> None:
     assert "(docs/integrators.md)" in (ROOT / "README.md").read_text()
+
+
+def test_the_python_snippet_pins_the_library_it_is_tested_with() -> None:
+    """The integration test runs the Python snippet on this environment's library."""
+    pinned = (SNIPPETS / "python" / "requirements.txt").read_text().strip()
+    assert pinned == f"standardwebhooks=={version('standardwebhooks')}"
