@@ -62,6 +62,23 @@ RUN ln -s "koppel-${SERVICE}" /app/.venv/bin/koppel-service
 # the sources are not copied.
 FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
+# The global ARG, redeclared to be visible in this stage (for the base.name label).
+ARG PYTHON_IMAGE
+# OCI image annotations (org.opencontainers.image.*), read by registries and scanners. The
+# release build passes the commit and time; the version follows the packages' pyproject.toml:
+#   --build-arg REVISION="$(git rev-parse HEAD)" \
+#   --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" --build-arg SOURCE=<your repository URL>
+ARG VERSION=0.1.0
+ARG REVISION=
+ARG CREATED=
+ARG SOURCE=
+LABEL org.opencontainers.image.title="koppel-${SERVICE}" \
+      org.opencontainers.image.description="Koppel ${SERVICE}: matches assignments and consultants over Apache Kafka" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.base.name="${PYTHON_IMAGE}"
 RUN python -m pip uninstall --yes --no-input pip setuptools wheel \
     && groupadd --system --gid 10001 koppel \
     && useradd --system --uid 10001 --gid koppel --no-create-home \

@@ -8,7 +8,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo uv)
 WITH_INFRA := eval "$$(bash deploy/local/up.sh)";
 PYTEST_ARGS ?=
 
-.PHONY: help install lint format test test-unit up down run bench chaos fuzz topics migrate schemas asyncapi screenshots
+.PHONY: help install lint format test test-unit test-other-kafka up down run bench chaos fuzz topics migrate schemas asyncapi screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,10 +17,11 @@ install: ## Install uv if missing and sync the workspace from the lock file
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --all-packages --locked
 
-lint: install ## ruff (lint + format check) and mypy --strict on every package, the demo tools and the tests
+lint: install ## ruff, mypy --strict (packages, demo tools, tests), promtool on the alerts and the dashboard's queries
 	uv run ruff check .
 	uv run ruff format --check .
 	uv run mypy shared/src services/intake/src services/matcher/src services/notifier/src tools/demo/src tests
+	uv run pytest -q -p no:cacheprovider tests/unit/deploy/test_monitoring.py
 
 format: install ## Apply ruff's fixes and formatting
 	uv run ruff check --fix .
@@ -31,6 +32,15 @@ test: install ## The whole suite against real Kafka and PostgreSQL (started if n
 
 test-unit: install ## Only the fast unit tests (no services needed)
 	uv run pytest tests/unit $(PYTEST_ARGS)
+
+# The Kafka-heavy suites: transactions, compaction, consumer groups, exactly-once crash tests
+# and the quick fault test, which starts its own broker of the same version. The HTTP fuzzers
+# (schemathesis) stay out: they test the API, whatever the broker, and take a minute.
+OTHER_KAFKA_TESTS ?= tests/integration/shared tests/integration/intake tests/integration/matcher \
+	tests/e2e/test_chaos_quick.py --ignore=tests/integration/intake/test_openapi_fuzz.py \
+	--ignore=tests/integration/intake/hostile/test_openapi_published.py
+test-other-kafka: install ## The Kafka-heavy suites on a broker of its own of the other supported Kafka line (4.x when KOPPEL_KAFKA_VERSION is 3.9)
+	$(WITH_INFRA) bash deploy/local/other-kafka.sh uv run pytest $(PYTEST_ARGS) $(OTHER_KAFKA_TESTS)
 
 topics: install ## Create or reconcile the Kafka topics
 	$(WITH_INFRA) uv run python -m koppel.topics

@@ -1,8 +1,10 @@
 """Benchmark of the matcher's pure core: the columnar `MatchIndex` at realistic scale.
 
 Builds synthetic but realistic data (DOMAIN.md section 1 typical values: 24–36 hours, mostly
-28 or 32; 1–4 office days; levels; Dutch coordinates per province), loads it into the index
-in random (arrival) order, then measures
+28 or 32; 1–4 office days; levels; Dutch coordinates per province; section 8.4: about 40 %
+of consultants hold one or two commitments ending within six months, some on fixed office
+weekdays, and some assignments name their office weekdays), loads it into the index in
+random (arrival) order, then measures
 
 * one assignment against 100,000 profiles, and
 * one profile against 10,000 open assignments,
@@ -54,10 +56,12 @@ from koppel.vocabulary import (
     OrganizationType,
     Province,
     SizeClass,
+    Weekday,
     WorkStyle,
 )
 from koppel_matcher.domain.index import MatchIndex
-from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
+from koppel_matcher.domain.masks import weekday_mask
+from koppel_matcher.domain.model import AssignmentSpec, CommitmentSpec, Place, ProfileSpec
 from koppel_matcher.domain.ranking import Ranking
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -121,11 +125,37 @@ def disciplines(rng: random.Random, low: int, high: int) -> frozenset[Discipline
     return frozenset(chosen)
 
 
+def weekdays(rng: random.Random, count: int) -> int:
+    return weekday_mask(rng.sample(list(Weekday), count))
+
+
+def commitments(rng: random.Random) -> tuple[CommitmentSpec, ...]:
+    """None for 60 % of consultants; else one or two part-time assignments ending within
+    six months (one in ten without an end), a third of them on fixed office weekdays."""
+    if rng.random() >= 0.4:
+        return ()
+    held = []
+    for _ in range(pick(rng, [1, 2], [70, 30])):
+        ends = None if rng.random() < 0.1 else TODAY + timedelta(days=rng.randint(0, 183))
+        held.append(
+            CommitmentSpec(
+                hours_per_week=pick(rng, [8, 12, 16, 20, 24], [25, 15, 30, 15, 15]),
+                office_weekdays=weekdays(rng, rng.randint(1, 2)) if rng.random() < 0.33 else 0,
+                until=None if ends is None else ends.toordinal(),
+                label=pick(rng, ["Gemeente Houten", "Provincie Utrecht", None], [40, 40, 20]),
+            )
+        )
+    return tuple(held)
+
+
 def make_profile(rng: random.Random, i: int) -> ProfileSpec:
     level = pick(rng, list(Level), [15, 35, 35, 15])
     years = rng.randint(*YEARS[level])
     held = disciplines(rng, 2, 6)
     hours_min, hours_max = pick(rng, HOURS, HOURS_WEIGHTS)
+    portfolio = commitments(rng)
+    if portfolio:  # who combines assignments wants more hours in all
+        hours_min, hours_max = min(40, hours_min + 8), min(40, hours_max + 8)
     return ProfileSpec(
         id=f"consultant-{i:06d}",
         language=pick(rng, [Language.NL, Language.EN], [85, 15]),
@@ -142,7 +172,6 @@ def make_profile(rng: random.Random, i: int) -> ProfileSpec:
         available_from=TODAY + timedelta(days=rng.randint(-30, 120)),
         hours_min=hours_min,
         hours_max=hours_max,
-        committed_hours=pick(rng, [0, 8, 16], [75, 15, 10]),
         min_hourly_rate_eur=None if rng.random() < 0.3 else float(rng.randint(75, 130)),
         open_to_next_level=rng.random() < 0.3,
         preferred_organization_types=frozenset(
@@ -151,6 +180,13 @@ def make_profile(rng: random.Random, i: int) -> ProfileSpec:
         preferred_assignment_types=frozenset(rng.sample(list(AssignmentType), rng.randint(0, 2))),
         active=rng.random() < 0.95,
         consent=rng.random() < 0.92,
+        commitments=portfolio,
+        preferred_size_classes=frozenset(
+            rng.sample(list(SizeClass), pick(rng, [0, 1, 2], [60, 30, 10]))
+        ),
+        growth_disciplines=frozenset(
+            rng.sample(sorted(set(Discipline) - held), pick(rng, [0, 1, 2], [60, 30, 10]))
+        ),
     )
 
 
@@ -189,6 +225,7 @@ def make_assignment(rng: random.Random, i: int) -> AssignmentSpec:
         required_certifications=frozenset(rng.sample(CERTIFICATIONS, pick(rng, [0, 1], [90, 10]))),
         is_open=True,
         closes_at=None if rng.random() < 0.5 else NOW + timedelta(days=rng.randint(5, 60)),
+        office_weekdays=weekdays(rng, office) if rng.random() < 0.3 else 0,
     )
 
 

@@ -62,7 +62,8 @@ def machine() -> dict[str, Any]:
         for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )
-    kafka_jar = sorted(Path(".local/kafka/libs").glob("kafka_2.13-*.jar"))
+    version = os.environ.get("KOPPEL_KAFKA_VERSION", "*")  # deploy/local/kafka.sh's choice
+    kafka_jar = sorted(Path(".local/kafka").glob(f"{version}/libs/kafka_2.13-*.jar"))
     postgres = subprocess.run(
         ["psql", "--version"],  # noqa: S607 - the client next to the local server, if any
         capture_output=True,

@@ -11,15 +11,7 @@ set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
 
-log() { printf '[chromium] %s\n' "$*" >&2; }
-die() { printf '[chromium] ERROR: %s\n' "$*" >&2; exit 1; }
-
-if [[ ! -x $CHROMIUM ]]; then
-    [[ $EUID -eq 0 ]] || die "$CHROMIUM not found; install the Debian package 'chromium' (apt-get install chromium)"
-    log "Chromium not found; installing it with apt-get (chromium)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends chromium >&2
-    [[ -x $CHROMIUM ]] || die "chromium installed but $CHROMIUM is missing"
-fi
-log "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM present")"
+# shellcheck source=deploy/local/debian-package.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/debian-package.sh"
+ensure_debian_package chromium "$CHROMIUM"
+"$CHROMIUM" --version >&2 2>/dev/null || true

@@ -1,4 +1,5 @@
-"""Builders of valid assignments and consultant profiles, one pair that matches by default.
+"""Builders of valid assignments and consultant profiles, one pair that matches by default,
+and of the match events the matcher writes about a pair.
 
 Each builder takes the fields a test cares about as keyword arguments and fills the rest
 with values that pass every hard filter against the other builder's defaults: a senior
@@ -8,13 +9,23 @@ citizen-participation assignment in Zeist and a senior consultant living in Utre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from koppel.contract import Assignment, ConsultantProfile
+from koppel.contract import (
+    Assignment,
+    AssignmentSummary,
+    ConsultantProfile,
+    MatchFound,
+    MatchUpdated,
+    match_id_for,
+)
+from koppel.vocabulary import VisibleField
 from koppel_testing import WEBHOOK_SECRET
 
 TODAY = date.today()
+REASONS = ("Je beheerst het gevraagde vakgebied", "Niveau past precies")
 
 
 def assignment_document(assignment_id: str = "A-1", **changes: Any) -> dict[str, Any]:
@@ -76,3 +87,37 @@ def assignment(assignment_id: str = "A-1", **changes: Any) -> Assignment:
 
 def consultant(consultant_id: str = "C-1", **changes: Any) -> ConsultantProfile:
     return ConsultantProfile.model_validate(consultant_document(consultant_id, **changes))
+
+
+def match_found(
+    consultant_id: str,
+    assignment: Assignment,
+    *,
+    score: float = 0.8,
+    reasons: Sequence[str] = REASONS,
+    **changes: Any,
+) -> MatchFound:
+    """The data of a `match.found` of `assignment` for the consultant, as the matcher writes
+    it; `changes` set the other fields (`revision`, `language`)."""
+    return MatchFound(
+        match_id=match_id_for(assignment.id, consultant_id),
+        consultant_id=consultant_id,
+        assignment=AssignmentSummary.of(assignment),
+        score=score,
+        reasons=list(reasons),
+        **changes,
+    )
+
+
+def match_updated(
+    consultant_id: str,
+    assignment: Assignment,
+    changed: Sequence[VisibleField],
+    *,
+    revision: int = 2,
+    **changes: Any,
+) -> MatchUpdated:
+    """The data of a `match.updated`: the pair announced again at `revision`, with the
+    fields the consultant sees that `changed`."""
+    found = match_found(consultant_id, assignment, revision=revision, **changes)
+    return MatchUpdated(**found.model_dump(), changed=list(changed))

@@ -11,7 +11,6 @@ from typing import Any
 from koppel.cloudevents import encode, new_event
 from koppel.contract import (
     Assignment,
-    AssignmentSummary,
     ConsultantProfile,
     MatchFound,
     MatchWithdrawn,
@@ -25,6 +24,7 @@ from koppel.vocabulary import Channel
 from koppel_demo.intake_client import LoadResult
 from koppel_demo.summary import summarise
 from koppel_demo.watcher import Tally
+from koppel_testing.builders import match_found
 
 
 def summarise_run(
@@ -54,13 +54,7 @@ def found_match(
 ) -> MatchFound:
     """A match of `job` for the consultant, at the demo's usual score and reason."""
     fields: dict[str, Any] = {"reasons": ["Opdracht op jouw niveau"], **changes}
-    return MatchFound(
-        match_id=match_id_for(job.id, consultant_id),
-        consultant_id=consultant_id,
-        assignment=AssignmentSummary.of(job),
-        score=score,
-        **fields,
-    )
+    return match_found(consultant_id, job, score=score, **fields)
 
 
 def delivered_report(

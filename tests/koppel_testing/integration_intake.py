@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import httpx
 import pytest
@@ -21,16 +21,20 @@ from koppel_testing.integration_processes import ServiceProcess
 
 
 @asynccontextmanager
-async def intake_client(kafka: str, token: str) -> AsyncIterator[httpx.AsyncClient]:
+async def intake_client(
+    kafka: str, token: str, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the production app (real Kafka publisher, real lifespan, keys from the
-    session's environment), raw consumer off, authenticated with `token`; once it is ready."""
-    settings = Settings(
+    session's environment), raw consumer off, authenticated with `token`; once it is ready.
+    `settings` add to the app's settings (`INTAKE_MATCHER_URL`, ...)."""
+    configured = Settings(
         KOPPEL_ENVIRONMENT="development",
         KAFKA_BOOTSTRAP_SERVERS=kafka,
         INTAKE_API_TOKENS=f"it:{token}",
         INTAKE_RAW_CONSUMER=False,
+        **settings,
     )
-    app = build_app(settings)
+    app = build_app(configured)
     async with (
         LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager,
         httpx.AsyncClient(

@@ -9,9 +9,11 @@ with a unique group.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -21,10 +23,10 @@ from aiokafka.partitioner import DefaultPartitioner
 from koppel.cloudevents import CloudEvent, decode
 from koppel.errors import EnvelopeError
 from koppel.event_types import EventType
-from koppel.topics import MATCHES
+from koppel.topics import CONSULTANTS, MATCHES
 from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.metrics import DEAD_LETTERS
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_testing.builders import assignment, consultant
 from koppel_testing.integration_processes import ROOT, ServiceProcess
 from koppel_testing.kafka_publishing import TopicWriter
@@ -137,21 +139,28 @@ class MatcherProcess(ServiceProcess):
 
     async def emitted(self) -> float:
         """Sum of koppel_matcher_matches_emitted_total over types."""
+        return sum(await self.samples("koppel_matcher_matches_emitted_total{"))
+
+    async def samples(self, prefix: str) -> list[float]:
+        """The values of the /metrics lines starting with `prefix` (a name, with `{` or ` `)."""
         async with httpx.AsyncClient(base_url=self.url) as http:
             text = (await http.get("/metrics", timeout=5)).text
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("koppel_matcher_matches_emitted_total{")
-        )
+        return [
+            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
+        ]
 
 
 class SpawnMatcher(Protocol):
-    """The `spawn` fixture: `spawn(instance, crash_after_db_commits=..., **env)` starts a
-    matcher process sharing the test's database and group."""
+    """The `spawn` fixture: `spawn(instance, crash_after_db_commits=..., environment=...,
+    **env)` starts a matcher process sharing the test's database and group."""
 
     def __call__(
-        self, instance: str = "r1", *, crash_after_db_commits: int | None = None, **extra: str
+        self,
+        instance: str = "r1",
+        *,
+        crash_after_db_commits: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        **extra: str,
     ) -> MatcherProcess: ...
 
 
@@ -176,3 +185,43 @@ def dead_letters_written(**labels: str) -> float:
         if sample.name.endswith("_total")
         and all(sample.labels[name] == value for name, value in labels.items())
     )
+
+
+def ours(events: list[CloudEvent], unique_id: str) -> list[CloudEvent]:
+    """Drop matches with other tests' entities that run on the same broker at the same time."""
+    return [e for e in events if all(unique_id in part for part in brief(e)[1:3])]
+
+
+async def wait_exactly(
+    matches: Collector[CloudEvent], expected: set[Brief], unique_id: str, settle: float = 3.0
+) -> list[CloudEvent]:
+    for _ in range(900):
+        if len(ours(matches.items, unique_id)) >= len(expected):
+            break
+        await asyncio.sleep(0.1)
+    events = ours(await matches.settle(settle), unique_id)
+    assert_exactly(events, expected)
+    return events
+
+
+def assert_exactly(events: list[CloudEvent], expected: set[Brief]) -> None:
+    seen = Counter(brief(e) for e in events)
+    duplicates = {key: n for key, n in seen.items() if n > 1}
+    assert not duplicates, f"duplicates: {duplicates}"
+    assert set(seen) == expected, (
+        f"missing {len(expected - set(seen))}: {sorted(expected - set(seen))[:5]}, "
+        f"unexpected {sorted(set(seen) - expected)[:5]}"
+    )
+
+
+async def one_consultant_per_shard(kafka: str, unique_id: str) -> list[str]:
+    """Consultant ids, one on each partition of the consultants topic (= matcher shard)."""
+    partitions = [p.partition for p in await partitions_of(kafka, CONSULTANTS)]
+    partitioner = DefaultPartitioner()
+    chosen: dict[int, str] = {}
+    for n in itertools.count():
+        candidate = f"cs{n:03d}-{unique_id}"
+        chosen.setdefault(partitioner(candidate.encode(), partitions, partitions), candidate)
+        if len(chosen) == len(partitions):
+            return [chosen[p] for p in partitions]
+    raise AssertionError("unreachable")

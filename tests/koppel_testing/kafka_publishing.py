@@ -15,17 +15,23 @@ from koppel.contract import (
     AssignmentClosed,
     AssignmentSummary,
     ConsultantProfile,
-    MatchFound,
     MatchResponded,
     MatchResponseWithdrawn,
-    MatchUpdated,
     MatchWithdrawn,
     match_id_for,
 )
 from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES, RESPONSES
-from koppel.vocabulary import Answer, AnswerVia, CloseReason, VisibleField, WithdrawalReason
+from koppel.vocabulary import (
+    Answer,
+    AnswerVia,
+    CloseReason,
+    DeclineReason,
+    VisibleField,
+    WithdrawalReason,
+)
+from koppel_testing.builders import match_found, match_updated
 
 Headers = Sequence[tuple[str, bytes | None]]
 
@@ -90,20 +96,11 @@ class TopicWriter:
         urgent: bool = False,
     ) -> str:
         """A `match.found` as the matcher writes it; returns its match id."""
-        match_id = match_id_for(assignment.id, consultant_id)
-        data = MatchFound(
-            match_id=match_id,
-            consultant_id=consultant_id,
-            assignment=AssignmentSummary.of(assignment),
-            score=score,
-            reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
-            revision=revision,
-            urgent=urgent,
-        )
+        data = match_found(consultant_id, assignment, score=score, revision=revision, urgent=urgent)
         await self._publish(
             MATCHES, EventType.MATCH_FOUND, Source.MATCHER, consultant_id, data, traceparent
         )
-        return match_id
+        return data.match_id
 
     async def updated(
         self,
@@ -114,18 +111,9 @@ class TopicWriter:
         score: float = 0.8,
     ) -> str:
         """A `match.updated` as the matcher writes it; returns its match id."""
-        match_id = match_id_for(assignment.id, consultant_id)
-        data = MatchUpdated(
-            match_id=match_id,
-            consultant_id=consultant_id,
-            assignment=AssignmentSummary.of(assignment),
-            score=score,
-            reasons=["Je beheerst het gevraagde vakgebied", "Niveau past precies"],
-            revision=revision,
-            changed=changed,
-        )
+        data = match_updated(consultant_id, assignment, changed, revision=revision, score=score)
         await self._publish(MATCHES, EventType.MATCH_UPDATED, Source.MATCHER, consultant_id, data)
-        return match_id
+        return data.match_id
 
     async def withdrawn(
         self,
@@ -149,35 +137,50 @@ class TopicWriter:
         return match_id
 
     async def responded(
-        self, consultant_id: str, assignment: Assignment, response: Answer, at: datetime
+        self,
+        consultant_id: str,
+        assignment_id: str,
+        response: Answer,
+        at: datetime,
+        *,
+        via: AnswerVia = AnswerVia.API,
+        reason: DeclineReason | None = None,
     ) -> MatchResponded:
-        """A `match.responded` as intake writes it onto the responses topic."""
+        """A `match.responded` onto the responses topic, as intake (`via` the API) or the
+        notifier (its page, its email links) writes it."""
         data = MatchResponded(
-            match_id=match_id_for(assignment.id, consultant_id),
+            match_id=match_id_for(assignment_id, consultant_id),
             consultant_id=consultant_id,
-            assignment_id=assignment.id,
+            assignment_id=assignment_id,
             response=response,
+            reason=reason,
             responded_at=at,
-            via=AnswerVia.API,
+            via=via,
         )
         await self._publish(
-            RESPONSES, EventType.MATCH_RESPONDED, Source.INTAKE, data.match_id, data
+            RESPONSES, EventType.MATCH_RESPONDED, _answered_by(via), data.match_id, data
         )
         return data
 
     async def response_withdrawn(
-        self, consultant_id: str, assignment: Assignment, at: datetime
+        self,
+        consultant_id: str,
+        assignment_id: str,
+        at: datetime,
+        *,
+        via: AnswerVia = AnswerVia.API,
     ) -> None:
-        """A `match.response_withdrawn` (an answer taken back) as intake writes it."""
+        """A `match.response_withdrawn` (an answer taken back), as intake or the notifier
+        writes it."""
         data = MatchResponseWithdrawn(
-            match_id=match_id_for(assignment.id, consultant_id),
+            match_id=match_id_for(assignment_id, consultant_id),
             consultant_id=consultant_id,
-            assignment_id=assignment.id,
+            assignment_id=assignment_id,
             withdrawn_at=at,
-            via=AnswerVia.API,
+            via=via,
         )
         await self._publish(
-            RESPONSES, EventType.MATCH_RESPONSE_WITHDRAWN, Source.INTAKE, data.match_id, data
+            RESPONSES, EventType.MATCH_RESPONSE_WITHDRAWN, _answered_by(via), data.match_id, data
         )
 
     async def _publish(
@@ -193,3 +196,8 @@ class TopicWriter:
             event_type, source=source, subject=subject, data=data, traceparent=traceparent
         )
         await self.event(topic, subject, event)
+
+
+def _answered_by(via: AnswerVia) -> Source:
+    """Intake publishes the answers given over its API; the notifier those of its page."""
+    return Source.INTAKE if via is AnswerVia.API else Source.NOTIFIER

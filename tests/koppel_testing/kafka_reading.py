@@ -16,6 +16,8 @@ from typing import Generic, TypeAlias, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from koppel.cloudevents import CloudEvent, decode
+
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Item = TypeVar("Item")
 
@@ -56,6 +58,11 @@ class TopicReader:
         """The first `count` records with `key` since opening; fails after `within` seconds."""
         found = await self.wait_until(key, lambda records: len(records) >= count, within=within)
         return found[:count]
+
+    async def events(self, key: bytes, *, count: int = 1, within: float = 30.0) -> list[CloudEvent]:
+        """The first `count` records with `key` since opening, decoded as CloudEvents."""
+        records = await self.wait_for(key, count=count, within=within)
+        return [decode(record.value, record.headers) for record in records]
 
     async def wait_until(
         self, key: bytes, done: Callable[[list[Record]], bool], *, within: float = 30.0

@@ -1,12 +1,12 @@
-"""In-memory stand-ins of the matcher's ports (`ShardRepository`, `ShardUnitOfWork`) and
-of the shard's Kafka consumer, for the matcher's unit tests."""
+"""In-memory stand-ins of the matcher's ports (`ShardRepository`, `ShardUnitOfWork`,
+`Clock`) and of the shard's Kafka consumer, for the matcher's unit tests."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -28,6 +28,7 @@ class FakeRepository:
         self.assignments: dict[str, Assignment] = {}
         self.erasures: dict[str, datetime] = {}
         self.answers: dict[tuple[str, str], StoredAnswer] = {}
+        self.wakeups: dict[str, datetime] = {}
 
     async def ledger_for_assignment(self, assignment_id: str) -> dict[str, LedgerEntry]:
         return {c: e for (c, a), e in self.ledger.items() if a == assignment_id}
@@ -40,18 +41,32 @@ class FakeRepository:
             self.ledger[(entry.consultant_id, entry.assignment_id)] = entry
             self.reasons[(entry.consultant_id, entry.assignment_id)] = reason
 
-    async def put_profile(self, consultant_id: str, language: str, document: Any) -> None:
+    async def put_profile(
+        self, consultant_id: str, language: str, document: Any, wakeup_at: datetime | None = None
+    ) -> None:
         self.profiles[consultant_id] = document
+        await self.set_wakeup(consultant_id, wakeup_at)
+
+    async def due_wakeups(self, now: datetime, limit: int) -> list[str]:
+        due = sorted((at, c) for c, at in self.wakeups.items() if at <= now)
+        return [consultant_id for _, consultant_id in due[:limit]]
+
+    async def set_wakeup(self, consultant_id: str, wakeup_at: datetime | None) -> None:
+        if wakeup_at is None or consultant_id not in self.profiles:
+            self.wakeups.pop(consultant_id, None)
+        else:
+            self.wakeups[consultant_id] = wakeup_at
 
     async def delete_profile(self, consultant_id: str) -> None:
         self.profiles.pop(consultant_id, None)
+        self.wakeups.pop(consultant_id, None)
 
     async def erased_at(self, consultant_id: str) -> datetime | None:
         return self.erasures.get(consultant_id)
 
     async def erase_consultant(self, consultant_id: str, erased_at: datetime) -> None:
         self.erasures[consultant_id] = erased_at
-        self.profiles.pop(consultant_id, None)
+        await self.delete_profile(consultant_id)
         for key in [k for k in self.ledger if k[0] == consultant_id]:
             del self.ledger[key]
         for key in [k for k in self.answers if k[0] == consultant_id]:
@@ -130,6 +145,9 @@ class FakeUnitOfWork:
             for entry in self.repository.ledger.values()
         )
 
+    async def next_wakeup(self) -> datetime | None:
+        return min(self.repository.wakeups.values(), default=None)
+
     async def abort(self, exc: BaseException) -> None:
         if self._open is not None:
             self.aborted.append(exc)
@@ -188,3 +206,16 @@ class FakeConsumer:
             fetched.setdefault(tp, []).append(record)
             self.positions[tp] = record.offset + 1
         return fetched
+
+
+@dataclass
+class ManualClock:
+    """A `Clock` that stands still until a test moves it."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, by: timedelta) -> None:
+        self.moment += by

@@ -26,7 +26,7 @@ from koppel.vocabulary import (
     SizeClass,
     WorkStyle,
 )
-from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
+from koppel_matcher.domain.model import AssignmentSpec, CommitmentSpec, Place, ProfileSpec
 from koppel_testing import builders
 
 T = TypeVar("T")
@@ -84,7 +84,6 @@ def profile(**overrides: Any) -> ProfileSpec:
         available_from=START,
         hours_min=24,
         hours_max=32,
-        committed_hours=0,
         min_hourly_rate_eur=None,
         open_to_next_level=False,
         preferred_organization_types=frozenset(),
@@ -154,7 +153,27 @@ def assignments(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> A
                 st.sampled_from([NOW, NOW + timedelta(microseconds=1), NOW + timedelta(days=3)]),
             )
         ),
+        office_weekdays=draw(_or(0, st.integers(1, 31))),
     )
+
+
+@st.composite
+def commitments(draw: st.DrawFn) -> CommitmentSpec:
+    """A commitment ending around `START` (or without an end), often on office weekdays."""
+    offset = draw(st.one_of(st.none(), st.integers(-24, 24)))
+    return CommitmentSpec(
+        hours_per_week=draw(st.one_of(st.sampled_from([8, 16, 24]), st.integers(1, 40))),
+        office_weekdays=draw(_or(0, st.integers(1, 31))),
+        until=None if offset is None else (START + timedelta(days=offset)).toordinal(),
+        label=draw(st.sampled_from([None, "Gemeente Houten", "Provincie Utrecht"])),
+    )
+
+
+def portfolios() -> st.SearchStrategy[tuple[CommitmentSpec, ...]]:
+    """None most often, else one to three commitments, now and then up to ten."""
+    some = st.lists(commitments(), min_size=1, max_size=3).map(tuple)
+    many = st.lists(commitments(), min_size=4, max_size=10).map(tuple)
+    return st.one_of(st.just(()), st.just(()), some, some, many)
 
 
 @st.composite
@@ -181,7 +200,6 @@ def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> Prof
         available_from=START + timedelta(days=draw(_or(0, st.integers(-20, 20)))),
         hours_min=low,
         hours_max=draw(_or(max(low, base.hours_max), st.integers(low, 40))),
-        committed_hours=draw(_or(0, st.sampled_from([4, 8, 16, 32]))),
         min_hourly_rate_eur=draw(_or(None, st.floats(50, 130))),
         open_to_next_level=draw(st.booleans()),
         preferred_organization_types=draw(
@@ -192,6 +210,10 @@ def profiles(draw: st.DrawFn, ids: st.SearchStrategy[str] | None = None) -> Prof
         ),
         active=draw(_MOSTLY_TRUE),
         consent=draw(_MOSTLY_TRUE),
+        commitments=draw(portfolios()),
+        preferred_size_classes=draw(st.frozensets(st.sampled_from(list(SizeClass)), max_size=2)),
+        growth_disciplines=draw(st.frozensets(st.sampled_from(list(Discipline)[:8]), max_size=3))
+        - disciplines,
     )
 
 
@@ -205,6 +227,7 @@ class Specs:
     profile: Callable[..., ProfileSpec]
     assignments: Callable[..., st.SearchStrategy[AssignmentSpec]]
     profiles: Callable[..., st.SearchStrategy[ProfileSpec]]
+    commitments: Callable[..., st.SearchStrategy[CommitmentSpec]]
     utrecht: Place
     amersfoort: Place
     groningen: Place
@@ -217,6 +240,7 @@ SPECS = Specs(
     profile=profile,
     assignments=assignments,
     profiles=profiles,
+    commitments=commitments,
     utrecht=UTRECHT,
     amersfoort=AMERSFOORT,
     groningen=GRONINGEN,

@@ -3,6 +3,7 @@
 - `smtp_sink()`: an aiosmtpd server on a free port that records every message; addresses
   starting with `bounce` get 550 at RCPT (naming the address, as Postfix does), `greylist`
   a 451 the first time.
+- `served(app, port)`: an ASGI app over real HTTP in the caller's loop.
 - `webhook_receiver()`: an HTTP server (uvicorn, in the caller's loop) that records each
   webhook; per-path behaviour is scripted by the test (status sequence, delay, redirect).
 """
@@ -208,11 +209,8 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 
 @asynccontextmanager
-async def webhook_receiver() -> AsyncIterator[Receiver]:
-    """A running webhook receiver on a free local port, served in the caller's loop."""
-    port = free_port()
-    hub = Receiver(port)
-    app = Starlette(routes=[Route("/{path:path}", hub.handle, methods=["POST"])])
+async def served(app: Starlette, port: int) -> AsyncIterator[None]:
+    """`app` over real HTTP on 127.0.0.1:`port`, in the caller's event loop."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -220,7 +218,16 @@ async def webhook_receiver() -> AsyncIterator[Receiver]:
     while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
         await asyncio.sleep(0.02)
     try:
-        yield hub
+        yield
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[Receiver]:
+    """A running webhook receiver on a free local port, served in the caller's loop."""
+    hub = Receiver(free_port())
+    app = Starlette(routes=[Route("/{path:path}", hub.handle, methods=["POST"])])
+    async with served(app, hub.port):
+        yield hub

@@ -11,12 +11,14 @@ Imported by the property tests; not a test module itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from koppel.vocabulary import OrganizationType, SizeClass
 from koppel_matcher.domain import components as c
+from koppel_matcher.domain import reasons
 from koppel_matcher.domain.geo import haversine_km
 from koppel_matcher.domain.instants import epoch_us
 from koppel_matcher.domain.masks import (
@@ -27,7 +29,7 @@ from koppel_matcher.domain.masks import (
     discipline_mask,
     organization_type_mask,
 )
-from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.model import AssignmentSpec, CommitmentSpec, Evaluation, ProfileSpec
 from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES, PART_TABLES
 
 Filter = Callable[[AssignmentSpec, ProfileSpec, datetime], bool]
@@ -44,9 +46,32 @@ def _level_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
     return step in (0, -1) or (step == 1 and p.open_to_next_level)
 
 
-def _hours_fit(a: AssignmentSpec, p: ProfileSpec) -> bool:
-    free_min, free_max = p.free_hours
+def today(now: datetime) -> date:
+    """The Dutch date of `now`."""
+    return now.astimezone(ZoneInfo("Europe/Amsterdam")).date()
+
+
+def capacity_day(a: AssignmentSpec, now: datetime) -> date:
+    return max(a.start_date, today(now))
+
+
+def running_on(p: ProfileSpec, day: date) -> list[CommitmentSpec]:
+    """The commitments that have not ended by `day` (they run through `until`)."""
+    return [c for c in p.commitments if c.until is None or date.fromordinal(c.until) >= day]
+
+
+def free_hours(p: ProfileSpec, day: date) -> tuple[int, int]:
+    committed = sum(c.hours_per_week for c in running_on(p, day))
+    return max(0, p.hours_min - committed), p.hours_max - committed
+
+
+def hours_fit_on(a: AssignmentSpec, p: ProfileSpec, day: date) -> bool:
+    free_min, free_max = free_hours(p, day)
     return free_max > 0 and free_min <= a.hours_max and a.hours_min <= free_max
+
+
+def office_weekdays_free_on(a: AssignmentSpec, p: ProfileSpec, day: date) -> bool:
+    return all(c.office_weekdays & a.office_weekdays == 0 for c in running_on(p, day))
 
 
 def distance_km(a: AssignmentSpec, p: ProfileSpec) -> float | None:
@@ -69,6 +94,16 @@ def _rate_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
     return p.min_hourly_rate_eur <= a.max_hourly_rate_eur
 
 
+def _certification(name: str) -> str:
+    """Case-insensitive, whitespace collapsed (contract §8.5)."""
+    return " ".join(name.split()).casefold()
+
+
+def _certifications_held(a: AssignmentSpec, p: ProfileSpec) -> bool:
+    held = {_certification(name) for name in p.certifications}
+    return all(_certification(name) in held for name in a.required_certifications)
+
+
 def _experience_fits(a: AssignmentSpec, p: ProfileSpec) -> bool:
     return a.min_years_experience is None or p.years_experience >= a.min_years_experience
 
@@ -79,13 +114,14 @@ FILTERS: tuple[tuple[str, Filter], ...] = (
     ("assignment_open", lambda a, p, now: _is_open_at(a, now)),
     ("level", lambda a, p, now: _level_fits(a, p)),
     ("availability", lambda a, p, now: p.available_from <= a.start_date + timedelta(days=14)),
-    ("hours", lambda a, p, now: _hours_fit(a, p)),
+    ("hours", lambda a, p, now: hours_fit_on(a, p, capacity_day(a, now))),
     ("office_days", lambda a, p, now: a.office_days_per_week <= p.max_office_days_per_week),
     ("disciplines", lambda a, p, now: not a.disciplines_required.isdisjoint(p.disciplines)),
-    ("certifications", lambda a, p, now: a.required_certifications <= p.certifications),
+    ("certifications", lambda a, p, now: _certifications_held(a, p)),
     ("experience", lambda a, p, now: _experience_fits(a, p)),
     ("rate", lambda a, p, now: _rate_fits(a, p)),
     ("travel", lambda a, p, now: _travel_fits(a, p)),
+    ("office_weekdays", lambda a, p, now: office_weekdays_free_on(a, p, capacity_day(a, now))),
 )
 
 
@@ -150,11 +186,30 @@ def _public_sector_state(years: int) -> int:
     return 2 if years >= c.PUBLIC_AMPLE_YEARS else 1
 
 
-def states(a: AssignmentSpec, p: ProfileSpec) -> tuple[int, ...]:
-    """Every component's state for one pair, in `scoring.COMPONENTS` order."""
+def _size_class_state(a: AssignmentSpec, p: ProfileSpec) -> int:
+    if a.size_class is None:
+        return c.NO_PREFERENCE
+    size = list(SizeClass).index(a.size_class) + 1
+    if not p.preferred_size_classes:
+        return size * 3 + c.NO_PREFERENCE
+    return size * 3 + (c.PREFERRED if a.size_class in p.preferred_size_classes else c.NOT_PREFERRED)
+
+
+def _growth_state(a: AssignmentSpec, p: ProfileSpec) -> int:
+    offered = a.disciplines_required | a.disciplines_preferred
+    return discipline_mask(offered & (p.growth_disciplines - p.disciplines))
+
+
+def urgent(a: AssignmentSpec, now: datetime) -> bool:
+    """The assignment starts within 21 days of the Dutch date of `now` (or has started)."""
+    return a.start_date <= today(now) + timedelta(days=21)
+
+
+def states(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> tuple[int, ...]:
+    """Every component's state for one pair judged at `now`, in `scoring.COMPONENTS` order."""
     disciplines = discipline_mask(p.disciplines)
     specialisms = discipline_mask(p.specialisms)
-    free_min, free_max = p.free_hours
+    free_min, free_max = free_hours(p, capacity_day(a, now))
     if a.office_days_per_week <= 0:
         travel = c.TRAVEL_REMOTE
     else:
@@ -163,12 +218,14 @@ def states(a: AssignmentSpec, p: ProfileSpec) -> tuple[int, ...]:
     return (
         _coverage_state(discipline_mask(a.disciplines_required), disciplines, specialisms),
         _coverage_state(discipline_mask(a.disciplines_preferred), disciplines, specialisms),
+        _growth_state(a, p),
         a.level.rank * 4 + p.level.rank,
         _organization_kind(a) * 3 + WORK_STYLE_INDEX[p.work_style],
         _preference_state(
             ORGANIZATION_TYPE_INDEX[a.organization_type],
             organization_type_mask(p.preferred_organization_types),
         ),
+        _size_class_state(a, p),
         _preference_state(
             ASSIGNMENT_TYPE_INDEX[a.assignment_type],
             assignment_type_mask(p.preferred_assignment_types),
@@ -178,20 +235,42 @@ def states(a: AssignmentSpec, p: ProfileSpec) -> tuple[int, ...]:
         travel,
         _rate_state(a.max_hourly_rate_eur, p.min_hourly_rate_eur),
         _public_sector_state(p.public_sector_years),
+        int(urgent(a, now)),
     )
+
+
+def freed_reason(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> str | None:
+    """The reason naming the commitment whose end leaves the pair the room it needs on its
+    capacity day (filters 4 and 10), when the pair would not fit today."""
+    day, first = capacity_day(a, now), today(now)
+    if not (hours_fit_on(a, p, day) and office_weekdays_free_on(a, p, day)):
+        return None
+    if hours_fit_on(a, p, first) and office_weekdays_free_on(a, p, first):
+        return None
+    ending = [
+        commitment
+        for commitment in p.commitments
+        if commitment.until is not None and first <= date.fromordinal(commitment.until) < day
+    ]
+    if not ending:
+        return None
+    last = max(ending, key=lambda commitment: commitment.until or 0)  # the first on a tie
+    return reasons.freed_reason(last, free_hours(p, day)[1], p.language)
 
 
 # --- values and the evaluation ---
 
-_SMALL_VALUES = {
+_SMALL_VALUES: dict[str, Callable[[int], float]] = {
     "level": c.level_value,
     "work_style": c.work_style_value,
     "organization_type": c.preference_value,
+    "size_class_preference": c.preference_value,
     "assignment_type": c.preference_value,
     "office_days": c.office_value,
     "travel": c.travel_value,
     "rate": c.rate_value,
     "public_sector": c.public_sector_value,
+    "urgency": c.urgency_value,
 }
 
 
@@ -200,6 +279,8 @@ def _value(name: str, state: int) -> float:
         wanted, special, plain = (m.bit_count() for m in c.coverage_parts(state))
         neutral = 0.0 if name == "required_disciplines" else 0.5
         return c.coverage_value(wanted, special, plain, neutral)
+    if name == "growth_discipline":
+        return c.GROWTH_OFFERED if state else c.GROWTH_NEUTRAL
     if name == "hours":
         a_min, a_max, free_min, free_max = c.hours_fields(state)
         full = free_min <= a_min and a_max <= free_max
@@ -207,9 +288,9 @@ def _value(name: str, state: int) -> float:
     return _SMALL_VALUES[name](state)
 
 
-def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
-    """The pair's evaluation whatever the hard filters say."""
-    pair_states = states(a, p)
+def score(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation:
+    """The pair's evaluation at `now` whatever the hard filters say."""
+    pair_states = states(a, p, now)
     total = 0.0
     for component, state in zip(COMPONENTS, pair_states, strict=True):
         total += component.weight * _value(component.name, state)
@@ -220,10 +301,11 @@ def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
         for table, state in zip(PART_TABLES, pair_states, strict=True)
     ]
     moved = [part for part in parts if part is not None]
+    freed = freed_reason(a, p, now)
     return Evaluation(
         score=rounded,
         components=tuple(part[0] for part in moved),
-        reasons=tuple(part[1] for part in moved),
+        reasons=tuple(part[1] for part in moved) + (() if freed is None else (freed,)),
     )
 
 
@@ -231,4 +313,4 @@ def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | N
     """The pair's evaluation, or None when a hard filter fails."""
     if failed_filters(a, p, now):
         return None
-    return score(a, p)
+    return score(a, p, now)

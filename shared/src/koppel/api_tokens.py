@@ -1,9 +1,9 @@
 """Bearer tokens of the services' HTTP APIs: `name:token,name:token` and who a caller is.
 
 One mechanism for every service (`INTAKE_API_TOKENS`, `MATCHER_API_TOKENS`). It is plain
-Python, not a FastAPI dependency, because `koppel` does not depend on FastAPI and intake
-must authenticate before FastAPI reads a body; each service turns `BearerRefusedError` into
-its 401 problem answer with the `challenge` header.
+Python, not a FastAPI dependency, because intake must authenticate before FastAPI reads a
+body; `koppel.http_problems` turns `BearerRefusedError` into the 401 problem answer with the
+`challenge` header.
 """
 
 from __future__ import annotations

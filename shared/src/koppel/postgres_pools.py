@@ -33,7 +33,9 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 @asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+async def transaction(
+    pool: asyncpg.Pool, *, readonly: bool = False
+) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
     """A pooled connection inside a transaction, closed instead of returned when broken.
 
     When the server ends a session during a query, asyncpg can leave the connection in a
@@ -43,7 +45,7 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConn
     """
     async with pool.acquire() as connection:
         try:
-            async with connection.transaction():
+            async with connection.transaction(readonly=readonly):
                 yield connection
         except asyncpg.InternalClientError:
             connection.terminate()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,11 @@ def spawn(
     started: list[MatcherProcess] = []
 
     def start(
-        instance: str = "r1", *, crash_after_db_commits: int | None = None, **extra: str
+        instance: str = "r1",
+        *,
+        crash_after_db_commits: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        **extra: str,
     ) -> MatcherProcess:
         env = {
             "KOPPEL_ENVIRONMENT": "development",
@@ -69,6 +73,7 @@ def spawn(
             "MATCHER_HOST": "127.0.0.1",
             "MATCHER_INITIAL_OFFSET": "latest",
             "LOG_JSON": "true",
+            **(environment or {}),
             **extra,
         }
         log_path = tmp_path / f"{instance}-{len(started)}.log"

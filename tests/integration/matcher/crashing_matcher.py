@@ -18,7 +18,7 @@ import sys
 from koppel.settings import settings_from_environment
 from koppel_matcher.adapters.unit_of_work import KafkaPostgresUnitOfWork, OpenTransaction
 from koppel_matcher.bootstrap import serve
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 
 
 class CrashingUnitOfWork(KafkaPostgresUnitOfWork):

@@ -11,57 +11,19 @@ import asyncpg
 import pytest
 
 from koppel.cloudevents import CloudEvent, new_event
-from koppel.contract import MatchResponded, MatchResponseWithdrawn, match_id_for
+from koppel.contract import MatchResponded, match_id_for
 from koppel.event_types import EventType, Source
 from koppel.topics import CONSULTANTS, RESPONSES, dlq
 from koppel.vocabulary import Answer, AnswerVia, DeclineReason
 from koppel_matcher.adapters.match_queries import MatchQueries, MatchResponse
 from koppel_matcher.bootstrap import Matcher
 from koppel_testing.builders import assignment, consultant
-from koppel_testing.integration_matcher import SpawnMatcher, brief, neighbour
+from koppel_testing.integration_matcher import SpawnMatcher, brief, found_pair, neighbour
 from koppel_testing.integration_waiting import Wait
 from koppel_testing.kafka_publishing import TopicWriter
 from koppel_testing.kafka_reading import Collector, Record
 
 pytestmark = pytest.mark.integration
-
-
-async def answer(
-    publisher: TopicWriter, consultant_id: str, assignment_id: str, response: Answer, at: datetime
-) -> None:
-    """The answer as the notifier's page or intake's API writes it, keyed by match id."""
-    data = MatchResponded(
-        match_id=match_id_for(assignment_id, consultant_id),
-        consultant_id=consultant_id,
-        assignment_id=assignment_id,
-        response=response,
-        reason=DeclineReason.HOURS if response is Answer.NOT_INTERESTED else None,
-        responded_at=at,
-        via=AnswerVia.PAGE,
-    )
-    event = new_event(
-        EventType.MATCH_RESPONDED, source=Source.NOTIFIER.value, subject=data.match_id, data=data
-    )
-    await publisher.event(RESPONSES, data.match_id, event)
-
-
-async def take_back(
-    publisher: TopicWriter, consultant_id: str, assignment_id: str, at: datetime
-) -> None:
-    data = MatchResponseWithdrawn(
-        match_id=match_id_for(assignment_id, consultant_id),
-        consultant_id=consultant_id,
-        assignment_id=assignment_id,
-        withdrawn_at=at,
-        via=AnswerVia.PAGE,
-    )
-    event = new_event(
-        EventType.MATCH_RESPONSE_WITHDRAWN,
-        source=Source.NOTIFIER.value,
-        subject=data.match_id,
-        data=data,
-    )
-    await publisher.event(RESPONSES, data.match_id, event)
 
 
 async def stored_answer(database: str, consultant_id: str) -> str | None:
@@ -96,7 +58,9 @@ async def test_not_interested_silences_the_pair_until_taken_back(
     await publisher.profile(consultant(c2))
     await matches.wait_for(2)
 
-    await answer(publisher, c1, a, Answer.NOT_INTERESTED, now)
+    await publisher.responded(
+        c1, a, Answer.NOT_INTERESTED, now, via=AnswerVia.PAGE, reason=DeclineReason.HOURS
+    )
 
     async def declined() -> bool:
         return await stored_answer(fresh_database, c1) == "not_interested"
@@ -123,7 +87,7 @@ async def test_not_interested_silences_the_pair_until_taken_back(
     assert changed(events[2]) == ["title"]
 
     # Taken back: the pair is evaluated at once against what c1 was last told.
-    await take_back(publisher, c1, a, now + timedelta(seconds=1))
+    await publisher.response_withdrawn(c1, a, now + timedelta(seconds=1), via=AnswerVia.PAGE)
     events = await matches.wait_for(4)
     assert brief(events[3]) == ("updated", c1, a, 2)
     assert changed(events[3]) == ["title"]
@@ -159,7 +123,9 @@ async def test_a_crash_between_the_answer_and_the_change_keeps_exactly_once(
     first.stop()
 
     now = datetime.now(UTC)
-    await answer(publisher, c1, a, Answer.NOT_INTERESTED, now)
+    await publisher.responded(
+        c1, a, Answer.NOT_INTERESTED, now, via=AnswerVia.PAGE, reason=DeclineReason.HOURS
+    )
     await publisher.assignment(assignment(a, title="Senior woordvoerder"))
     # Dies right after the database commit of the transaction publishing c2's update.
     second = spawn(crash_after_db_commits=1)
@@ -175,7 +141,7 @@ async def test_a_crash_between_the_answer_and_the_change_keeps_exactly_once(
     assert "shard_rolled_back" in third.log()
 
     # The answer survived the repair exactly: taking it back tells c1 what changed.
-    await take_back(publisher, c1, a, now + timedelta(seconds=1))
+    await publisher.response_withdrawn(c1, a, now + timedelta(seconds=1), via=AnswerVia.PAGE)
     events = await matches.wait_for(4)
     assert brief(events[3]) == ("updated", c1, a, 2)
     assert await matches.settle(1.5) == events
@@ -189,12 +155,9 @@ async def test_erasure_removes_the_answers_and_tombstones_them(
     fresh_database: str,
     wait: Wait,
 ) -> None:
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
+    a, c = await found_pair(publisher, matches, unique_id)
     match_id = match_id_for(a, c)
-    await publisher.assignment(assignment(a))
-    await publisher.profile(consultant(c))
-    await matches.wait_for(1)
-    await answer(publisher, c, a, Answer.INTERESTED, datetime.now(UTC))
+    await publisher.responded(c, a, Answer.INTERESTED, datetime.now(UTC), via=AnswerVia.PAGE)
 
     async def interested() -> bool:
         return await stored_answer(fresh_database, c) == "interested"

@@ -13,22 +13,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
-from asgi_lifespan import LifespanManager
 
 from koppel.cloudevents import CloudEvent
 from koppel.contract.match import match_id_for
 from koppel.topics import RESPONSES
 from koppel_demo.sandbox import free_port
 from koppel_intake.adapters.matcher_directory import HttpMatchDirectory
-from koppel_intake.bootstrap import build_app
 from koppel_intake.service_layer.ports import DirectoryUnavailableError, KnownMatch
-from koppel_intake.settings import Settings as IntakeSettings
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.bootstrap import Matcher
 from koppel_matcher.entrypoints.http import create_app
 from koppel_testing.builders import assignment, consultant
-from koppel_testing.integration_matcher import READ_TOKEN, decoded
-from koppel_testing.integration_waiting import Wait
+from koppel_testing.integration_intake import MatcherEndpoint, intake_client
+from koppel_testing.integration_matcher import READ_TOKEN, decoded, found_pair
 from koppel_testing.kafka_publishing import TopicWriter
 from koppel_testing.kafka_reading import Collector
 
@@ -75,31 +72,12 @@ async def served(matcher: Matcher) -> AsyncIterator[ServedMatcher]:
 
 
 @pytest.fixture
-async def intake(served: ServedMatcher, kafka: str, wait: Wait) -> AsyncIterator[httpx.AsyncClient]:
+async def intake(served: ServedMatcher, kafka: str) -> AsyncIterator[httpx.AsyncClient]:
     """The production intake app (real Kafka publisher, the matcher's read API over HTTP)."""
-    settings = IntakeSettings(
-        KOPPEL_ENVIRONMENT="development",
-        KAFKA_BOOTSTRAP_SERVERS=kafka,
-        INTAKE_API_TOKENS=f"it:{INTAKE_TOKEN}",
-        INTAKE_RAW_CONSUMER=False,
-        INTAKE_MATCHER_URL=served.url,
-        INTAKE_MATCHER_API_TOKEN=READ_TOKEN,
-        INTAKE_MATCHER_TIMEOUT_SECONDS=2,
-    )
-    app = build_app(settings)
-    async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),
-            base_url="http://intake",
-            headers={"Authorization": f"Bearer {INTAKE_TOKEN}"},
-        ) as client,
-    ):
-
-        async def ready() -> bool:
-            return (await client.get("/readyz")).status_code == 200
-
-        await wait(ready, within=30, what="intake connected to Kafka")
+    endpoint = MatcherEndpoint(served.url, READ_TOKEN)
+    async with intake_client(
+        kafka, INTAKE_TOKEN, INTAKE_MATCHER_TIMEOUT_SECONDS=2, **endpoint.settings()
+    ) as client:
         yield client
 
 
@@ -190,10 +168,7 @@ async def test_the_directory_adapter_reads_the_matchers_answer(
     unique_id: str,
 ) -> None:
     """`HttpMatchDirectory` against the real read API: a match, none, and a refused token."""
-    a, c = f"a-{unique_id}", f"c-{unique_id}"
-    await publisher.assignment(assignment(a))
-    await publisher.profile(consultant(c))
-    await matches.wait_for(1)
+    a, c = await found_pair(publisher, matches, unique_id)
     directory = HttpMatchDirectory(served.url, READ_TOKEN, timeout_seconds=5)
     refused = HttpMatchDirectory(served.url, "not-the-token", timeout_seconds=5)
     try:

@@ -7,23 +7,24 @@ one `match.found` per pair, then one `match.withdrawn` per pair of each closed a
 from __future__ import annotations
 
 import asyncio
-import itertools
 import signal
-from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
-from koppel import topics
 from koppel.cloudevents import CloudEvent
 from koppel.vocabulary import CloseReason
 from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 from koppel_testing.builders import assignment, consultant
-from koppel_testing.integration_matcher import Brief, SpawnMatcher, brief
+from koppel_testing.integration_matcher import (
+    Brief,
+    SpawnMatcher,
+    one_consultant_per_shard,
+    wait_exactly,
+)
 from koppel_testing.kafka_publishing import TopicWriter
-from koppel_testing.kafka_reading import Collector, partitions_of
+from koppel_testing.kafka_reading import Collector
 
 Matches = Collector[CloudEvent]
 Ids = tuple[list[str], list[str]]
@@ -60,46 +61,6 @@ async def close_and_expect_withdrawals(
         consultants, assignments
     )
     return await wait_exactly(matches, expected, unique_id)
-
-
-def ours(events: list[CloudEvent], unique_id: str) -> list[CloudEvent]:
-    """Drop matches with other tests' entities that run on the same broker at the same time."""
-    return [e for e in events if all(unique_id in part for part in brief(e)[1:3])]
-
-
-async def wait_exactly(
-    matches: Matches, expected: set[Brief], unique_id: str, settle: float = 3.0
-) -> list[CloudEvent]:
-    for _ in range(900):
-        if len(ours(matches.items, unique_id)) >= len(expected):
-            break
-        await asyncio.sleep(0.1)
-    events = ours(await matches.settle(settle), unique_id)
-    assert_exactly(events, expected)
-    return events
-
-
-def assert_exactly(events: list[CloudEvent], expected: set[Brief]) -> None:
-    seen = Counter(brief(e) for e in events)
-    duplicates = {key: n for key, n in seen.items() if n > 1}
-    assert not duplicates, f"duplicates: {duplicates}"
-    assert set(seen) == expected, (
-        f"missing {len(expected - set(seen))}: {sorted(expected - set(seen))[:5]}, "
-        f"unexpected {sorted(set(seen) - expected)[:5]}"
-    )
-
-
-async def one_consultant_per_shard(kafka: str, unique_id: str) -> list[str]:
-    """Consultant ids, one on each partition of the consultants topic (= matcher shard)."""
-    partitions = [p.partition for p in await partitions_of(kafka, topics.CONSULTANTS)]
-    partitioner = DefaultPartitioner()
-    chosen: dict[int, str] = {}
-    for n in itertools.count():
-        candidate = f"cs{n:03d}-{unique_id}"
-        chosen.setdefault(partitioner(candidate.encode(), partitions, partitions), candidate)
-        if len(chosen) == len(partitions):
-            return [chosen[p] for p in partitions]
-    raise AssertionError("unreachable")
 
 
 async def publish_profiles(

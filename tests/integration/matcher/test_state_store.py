@@ -4,7 +4,7 @@ back exactly, and one whose transaction did reach Kafka is left alone."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -140,3 +140,35 @@ async def test_a_transaction_kafka_committed_is_kept(store: Store) -> None:
     assert await snapshot(pool) == after
     async with pool.acquire() as db:
         assert await db.fetchval("SELECT count(*) FROM matcher_undo") == 0
+
+
+async def test_wake_ups_are_found_by_time_moved_with_their_profile_and_undone(
+    store: Store,
+) -> None:
+    state, pool = store
+    early = datetime(2026, 12, 10, 23, 0, tzinfo=UTC)
+    late = datetime(2027, 1, 31, 23, 0, tzinfo=UTC)
+    document = profile_document(consultant("c-early"))
+    epoch, _ = await state.take_over(3, None)
+    async with state.transaction(3, epoch=epoch, seq=1) as tx:
+        await tx.put_profile("c-early", "nl", document, early)
+        await tx.put_profile("c-late", "nl", document, late)
+        await tx.put_profile("c-none", "nl", document)
+    assert await state.next_wakeup(3) == early
+    assert await state.next_wakeup(4) is None
+    before = await snapshot(pool)
+
+    # Transaction 2 wakes both and erases one, but its Kafka transaction is lost.
+    async with state.transaction(3, epoch=epoch, seq=2) as tx:
+        assert await tx.due_wakeups(early - timedelta(microseconds=1), 10) == []
+        assert await tx.due_wakeups(late, 1) == ["c-early"]
+        assert await tx.due_wakeups(late, 10) == ["c-early", "c-late"]
+        await tx.set_wakeup("c-early", None)
+        await tx.erase_consultant("c-late", datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        assert await tx.due_wakeups(late, 10) == []
+    assert await state.next_wakeup(3) is None
+
+    _, plan = await state.take_over(3, 1)
+    assert plan.action is Recovery.UNDO_LAST
+    assert await snapshot(pool) == before
+    assert await state.next_wakeup(3) == early

@@ -6,6 +6,7 @@
   sees only what the test publishes.
 - `kafka_io`: publishes profiles, match events and answers onto the real topics.
 - `pool`: a pool on a fresh database with the notifier's tables, for testing one adapter.
+- `rig`: all of the above with `wait`, `rows` and `unique_id`, and named subscribers.
 - `reports`: reads koppel.notifications.v1 from its end as of the test's start.
 
 Every consultant id carries the test's `unique_id`.
@@ -26,7 +27,15 @@ from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS, RESPONSES
 from koppel_demo.sandbox import start_group_at_end
 from koppel_notifier.bootstrap import Notifier, build
 from koppel_notifier.settings import Settings
-from koppel_testing.integration_notifier import NotifierFactory, Rows, delivery_rows, notifier_env
+from koppel_testing.integration_notifier import (
+    NotifierFactory,
+    NotifierRig,
+    Rows,
+    delivery_rows,
+    notifier_env,
+)
+from koppel_testing.integration_waiting import Wait
+from koppel_testing.kafka_publishing import TopicWriter
 from koppel_testing.kafka_reading import TopicReader
 from koppel_testing.receivers import Receiver, SmtpSink, webhook_receiver
 from koppel_testing.receivers import smtp_sink as running_smtp_sink
@@ -97,3 +106,16 @@ async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 def rows() -> Rows:
     return delivery_rows
+
+
+@pytest.fixture
+def rig(
+    notifier: NotifierFactory,
+    kafka_io: TopicWriter,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    wait: Wait,
+    rows: Rows,
+    unique_id: str,
+) -> NotifierRig:
+    return NotifierRig(notifier, kafka_io, smtp_sink, receiver, wait, rows, unique_id)

@@ -11,16 +11,12 @@ import pytest
 from standardwebhooks import Webhook
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import AssignmentSummary, MatchFound, match_id_for
 from koppel.event_types import EventType, Source
 from koppel.topics import MATCHES
 from koppel.vocabulary import Language
 from koppel_testing import WEBHOOK_SECRET as SECRET
 from koppel_testing import builders
-from koppel_testing.integration_notifier import NotifierFactory
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
-from koppel_testing.receivers import Receiver, SmtpSink
+from koppel_testing.integration_notifier import NotifierRig
 
 pytestmark = pytest.mark.integration
 
@@ -36,54 +32,35 @@ def _hidden(*parts: str) -> bool:
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
-async def test_email_and_webhook_show_only_the_built_title(
-    language: str,
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    smtp_sink: SmtpSink,
-    receiver: Receiver,
-    wait: Wait,
-    unique_id: str,
-) -> None:
-    consultant, path = f"c-title-{language}-{unique_id}", f"title-{language}-{unique_id}"
-    address = f"{consultant}@example.org"
-    confidential = builders.assignment(
-        f"a-title-{unique_id}",
+async def test_email_and_webhook_show_only_the_built_title(language: str, rig: NotifierRig) -> None:
+    who = rig.named(f"title-{language}")
+    confidential = rig.assignment(
+        "a-title",
         title=SECRET_TITLE,
         description="Na de brand in Zeist-West zoekt de gemeente Zeist een woordvoerder.",
         visibility="confidential",
     )
-    found = MatchFound(
-        match_id=match_id_for(confidential.id, consultant),
-        consultant_id=consultant,
-        assignment=AssignmentSummary.of(confidential),
-        score=0.8,
+    found = builders.match_found(
+        who.id,
+        confidential,
         reasons=["Opdracht op jouw niveau: senior"],
         language=Language(language),
     )
-    event = new_event(EventType.MATCH_FOUND, source=Source.MATCHER, subject=consultant, data=found)
+    event = new_event(EventType.MATCH_FOUND, source=Source.MATCHER, subject=who.id, data=found)
     value, _ = encode(event)
-    async with notifier():
-        await kafka_io.profile(
-            receiver.subscriber(
-                consultant,
-                path,
-                channels=["email", "webhook"],
-                email=address,
-                language=language,
-            )
-        )
-        await kafka_io.raw(MATCHES, consultant.encode(), value)
-        await wait(lambda: smtp_sink.handler.to(address) and receiver.at(path), what="both")
+    async with rig.notifier():
+        await rig.subscribe(who, channels=["email", "webhook"], language=language)
+        await rig.kafka.raw(MATCHES, who.id.encode(), value)
+        await rig.arrived(who, "email", "webhook")
 
-    [mail] = smtp_sink.handler.to(address)
+    [mail] = rig.mails(who)
     subject = str(mail.message["Subject"])
     text, html = mail.part("text/plain"), mail.part("text/html")
     assert _hidden(subject, text, html, mail.message.as_string())
     assert subject.endswith(BUILT[language])
     assert BUILT[language] in text
     assert BUILT[language] in html
-    hook = receiver.one_message(path)
+    hook = rig.receiver.one_message(who.path)
     assert _hidden(hook.body.decode())
     document = Webhook(SECRET).verify(hook.body, hook.headers)
     assert document["data"]["assignment"]["title"] == BUILT[language]

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from koppel.cloudevents import CloudEvent, decode
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.topics import RESPONSES
 from koppel.vocabulary import Answer, AnswerVia
@@ -24,11 +23,8 @@ from koppel_notifier.adapters.response_store import ResponseStore
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import builders
 from koppel_testing.email_links import link
-from koppel_testing.integration_notifier import NotifierFactory
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
-from koppel_testing.kafka_reading import OpenReader, TopicReader
-from koppel_testing.receivers import SmtpSink
+from koppel_testing.integration_notifier import NotifierFactory, NotifierRig
+from koppel_testing.kafka_reading import OpenReader
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +36,6 @@ async def web_client(running: Notifier) -> AsyncIterator[httpx.AsyncClient]:
         yield web
 
 
-async def events_about(topic: TopicReader, match_id: str, count: int) -> list[CloudEvent]:
-    """The first `count` events keyed `match_id` since `topic` was opened."""
-    records = await topic.wait_for(match_id.encode(), count=count)
-    return [decode(record.value, record.headers) for record in records]
-
-
 async def stored_answer(running: Notifier, match_id: str) -> dict[str, Any] | None:
     row = await running.pool.fetchrow(
         "SELECT response, reason, note, via FROM notifier_responses WHERE match_id = $1", match_id
@@ -54,22 +44,16 @@ async def stored_answer(running: Notifier, match_id: str) -> dict[str, Any] | No
 
 
 async def test_an_email_link_answers_only_through_its_confirmation_page(
-    notifier: NotifierFactory,
-    reader: OpenReader,
-    kafka_io: TopicWriter,
-    smtp_sink: SmtpSink,
-    wait: Wait,
-    unique_id: str,
+    rig: NotifierRig, reader: OpenReader
 ) -> None:
-    consultant = f"c-page-{unique_id}"
-    address = f"{consultant}@example.org"
+    who = rig.named("page")
     topic = await reader(RESPONSES)
-    async with notifier() as running:
-        await kafka_io.profile(builders.consultant(consultant, email=address))
-        match_id = await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: smtp_sink.handler.to(address), what="the match email")
+    async with rig.notifier() as running:
+        await rig.subscribe_by_email(who)
+        match_id = await rig.kafka.found(who.id, rig.assignment())
+        await rig.arrived(who, "email")
         # A send that timed out on a loaded machine may arrive twice, with one Message-ID.
-        mails = smtp_sink.handler.to(address)
+        mails = rig.mails(who)
         assert len({mail.message_id for mail in mails}) == 1
         mail = mails[0]
         text, html = mail.part("text/plain"), mail.part("text/html")
@@ -103,10 +87,10 @@ async def test_an_email_link_answers_only_through_its_confirmation_page(
             assert await stored_answer(running, match_id) is None
             assert "Je antwoord" not in (await web.get(page)).text
 
-        responded, withdrawn = await events_about(topic, match_id, 2)
+        responded, withdrawn = await topic.events(match_id.encode(), count=2)
     assert responded.type == "nl.koppel.match.responded"
     assert responded.source == "/koppel/notifier"
-    assert responded.data["consultant_id"] == consultant
+    assert responded.data["consultant_id"] == who.id
     assert responded.data["response"] == "not_interested"
     assert responded.data["via"] == "email_link"
     assert withdrawn.type == "nl.koppel.match.response_withdrawn"
@@ -114,32 +98,21 @@ async def test_an_email_link_answers_only_through_its_confirmation_page(
 
 
 async def test_a_token_shows_and_answers_only_its_own_consultants_matches(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    smtp_sink: SmtpSink,
-    wait: Wait,
-    unique_id: str,
+    rig: NotifierRig,
 ) -> None:
-    mine, theirs = f"c-mine-{unique_id}", f"c-theirs-{unique_id}"
-    async with notifier() as running:
-        for consultant, title in ((mine, "Woordvoerder Zeist"), (theirs, "Adviseur Baarn")):
-            await kafka_io.profile(
-                builders.consultant(consultant, email=f"{consultant}@example.org")
-            )
-            await kafka_io.found(consultant, builders.assignment(f"a-{consultant}", title=title))
-        await wait(
-            lambda: (
-                smtp_sink.handler.to(f"{mine}@example.org")
-                and smtp_sink.handler.to(f"{theirs}@example.org")
-            ),
-            what="both emails",
-        )
-        text = smtp_sink.handler.to(f"{mine}@example.org")[0].part("text/plain")
+    mine, theirs = rig.named("mine"), rig.named("theirs")
+    async with rig.notifier() as running:
+        for who, title in ((mine, "Woordvoerder Zeist"), (theirs, "Adviseur Baarn")):
+            await rig.subscribe_by_email(who)
+            await rig.kafka.found(who.id, builders.assignment(f"a-{who.id}", title=title))
+        for who in (mine, theirs):
+            await rig.arrived(who, "email")
+        text = rig.mails(mine)[0].part("text/plain")
         page = link(text, "Al je matches")
         token = page.rsplit("/", 1)[1]
         secret = running.settings.unsubscribe_key()
         past = datetime.now(UTC) - VALID_FOR - timedelta(minutes=1)
-        expired = LinkTokens(secret, clock=lambda: past).page(mine)
+        expired = LinkTokens(secret, clock=lambda: past).page(mine.id)
         forged = token[:-3] + ("xyz" if not token.endswith("xyz") else "abc")
 
         async with web_client(running) as web:
@@ -158,7 +131,7 @@ async def test_a_token_shows_and_answers_only_its_own_consultants_matches(
                 assert "Woordvoerder" not in refused.text
 
             their_match_id = await running.pool.fetchval(
-                "SELECT match_id FROM notifier_match_events WHERE consultant_id = $1", theirs
+                "SELECT match_id FROM notifier_match_events WHERE consultant_id = $1", theirs.id
             )
             assert their_match_id is not None
             posted = await web.post(

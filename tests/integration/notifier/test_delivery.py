@@ -6,48 +6,26 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from koppel.cloudevents import decode
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import WEBHOOK_SECRET as SECRET
-from koppel_testing import builders
-from koppel_testing.integration_notifier import NotifierFactory
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.integration_notifier import NotifierRig
 from koppel_testing.kafka_reading import TopicReader
-from koppel_testing.receivers import Receiver, SmtpSink
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_match_found_by_email_and_signed_webhook(
-    language: str,
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    smtp_sink: SmtpSink,
-    receiver: Receiver,
-    wait: Wait,
-    unique_id: str,
-    reports: TopicReader,
+    language: str, rig: NotifierRig, reports: TopicReader
 ) -> None:
-    consultant = f"c-{language}-{unique_id}"
-    path = f"hook-{consultant}"
-    address = f"{consultant}@example.org"
-    async with notifier() as running:
-        await kafka_io.profile(
-            receiver.subscriber(
-                consultant,
-                path,
-                channels=["email", "webhook"],
-                email=address,
-                language=language,
-            )
-        )
-        match_id = await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"), 0.87)
+    who = rig.named(language)
+    async with rig.notifier() as running:
+        await rig.subscribe(who, channels=["email", "webhook"], language=language)
+        match_id = await rig.kafka.found(who.id, rig.assignment(), 0.87)
 
-        await wait(lambda: smtp_sink.handler.to(address) and receiver.at(path), what="both")
+        await rig.arrived(who, "email", "webhook")
 
-        [mail] = smtp_sink.handler.to(address)
+        [mail] = rig.mails(who)
         text = mail.part("text/plain")
         if language == "nl":
             assert (
@@ -69,17 +47,17 @@ async def test_match_found_by_email_and_signed_webhook(
         assert mail.message["List-Unsubscribe"].startswith("<http://notifier.test/v1/unsubscribe/")
         assert mail.message["Message-ID"].endswith("@koppel.test>")
 
-        hook = receiver.one_message(path)
+        hook = rig.receiver.one_message(who.path)
         document = Webhook(SECRET).verify(hook.body, hook.headers)
         assert document["type"] == "match.found"
         assert document["data"]["match_id"] == match_id
-        assert document["data"]["consultant_id"] == consultant
+        assert document["data"]["consultant_id"] == who.id
         assert document["data"]["score"] == 0.87
         assert document["data"]["assignment"]["organization"]["name"] == "Gemeente Zeist"
         assert hook.headers["webhook-id"].startswith("msg_")
 
-        await wait(
-            lambda: _outcomes(running, consultant), what="notification.delivered rows published"
+        await rig.wait(
+            lambda: _outcomes(running, who.id), what="notification.delivered rows published"
         )
 
         transport = httpx.ASGITransport(app=running.app)
@@ -103,8 +81,7 @@ async def test_match_found_by_email_and_signed_webhook(
         assert "koppel_notifier_dead_letters_total" in metrics
         assert "koppel_notifier_retries_total" in metrics
 
-    records = await reports.wait_for(consultant.encode(), count=2, within=20)
-    delivered = [decode(record.value, record.headers) for record in records]
+    delivered = await reports.events(who.id.encode(), count=2, within=20)
     assert {event.type for event in delivered} == {"nl.koppel.notification.delivered"}
     assert {event.data["channel"] for event in delivered} == {"email", "webhook"}
     assert all(event.data["match_ids"] == [match_id] for event in delivered)

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from koppel.cloudevents import encode, new_event
-from koppel.contract import Assignment, AssignmentSummary, MatchFound, match_id_for
+from koppel.contract import Assignment
 from koppel.contract.common import ContractModel
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, MATCHES
 from koppel.vocabulary import WithdrawalReason
 from koppel_matcher.bootstrap import start_matcher
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import builders
 from koppel_testing.integration_notifier import (
@@ -210,13 +210,8 @@ def _old_found(
     assignment: Assignment,
     time: datetime,
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
-    data = MatchFound(
-        match_id=match_id_for(assignment.id, consultant),
-        consultant_id=consultant,
-        assignment=AssignmentSummary.of(assignment),
-        score=0.9,
-        reasons=["Je beheerst het gevraagde vakgebied"],
-        revision=1,
+    data = builders.match_found(
+        consultant, assignment, score=0.9, reasons=["Je beheerst het gevraagde vakgebied"]
     )
     return _event(EventType.MATCH_FOUND, consultant, data, time)
 

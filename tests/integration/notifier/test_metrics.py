@@ -8,30 +8,21 @@ import httpx
 import pytest
 
 from koppel.topics import CONSULTANTS, MATCHES, NOTIFICATIONS
-from koppel_testing import builders
 from koppel_testing.integration_metrics import consumer_lag, covers, sample_values
-from koppel_testing.integration_notifier import NotifierFactory
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
-from koppel_testing.receivers import Receiver
+from koppel_testing.integration_notifier import NotifierRig
 
 pytestmark = pytest.mark.integration
 
 
 async def test_consumer_lag_http_latency_and_produced_events_are_exposed(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    unique_id: str,
+    rig: NotifierRig,
 ) -> None:
-    consultant = f"c-metrics-{unique_id}"
-    path = f"hook-{consultant}"
-    async with notifier() as running:
+    who = rig.named("metrics")
+    async with rig.notifier() as running:
         group = running.settings.group_id
-        await kafka_io.profile(receiver.subscriber(consultant, path))
-        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: receiver.at(path), what="the webhook")
+        await rig.subscribe(who)
+        await rig.kafka.found(who.id, rig.assignment())
+        await rig.arrived(who, "webhook")
         transport = httpx.ASGITransport(app=running.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as web:
             assert (await web.get("/healthz")).status_code == 200

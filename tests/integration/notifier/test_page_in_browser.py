@@ -9,7 +9,6 @@ temporary directory.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,21 +16,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
-from koppel.cloudevents import CloudEvent, decode
 from koppel.topics import RESPONSES
 from koppel_demo.sandbox import free_port
 from koppel_notifier.adapters.link_tokens import VALID_FOR, LinkTokens
-from koppel_testing import builders
 from koppel_testing.email_links import link
-from koppel_testing.integration_notifier import NotifierFactory
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
-from koppel_testing.kafka_reading import OpenReader, TopicReader
-from koppel_testing.receivers import SmtpSink
+from koppel_testing.integration_notifier import NotifierRig
+from koppel_testing.kafka_reading import OpenReader
+from koppel_testing.receivers import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,22 +50,6 @@ pytestmark = [
 
 
 @asynccontextmanager
-async def served(app: FastAPI, port: int) -> AsyncIterator[None]:
-    """`app` over real HTTP on 127.0.0.1:`port`, in this event loop."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-        await asyncio.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
-
-
-@asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -93,38 +70,29 @@ async def page_at(browser: Browser, viewport: ViewportSize) -> Page:
 
 
 async def test_a_consultant_declines_from_the_email_then_takes_it_back(
-    notifier: NotifierFactory,
-    reader: OpenReader,
-    kafka_io: TopicWriter,
-    smtp_sink: SmtpSink,
-    wait: Wait,
-    unique_id: str,
-    tmp_path: Path,
+    rig: NotifierRig, reader: OpenReader, tmp_path: Path
 ) -> None:
-    consultant = f"c-browser-{unique_id}"
-    address = f"{consultant}@example.org"
+    who = rig.named("browser")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     screenshots = Path(os.environ.get("KOPPEL_SCREENSHOTS") or tmp_path)
     topic = await reader(RESPONSES)
-    async with notifier(PUBLIC_BASE_URL=base) as running, served(running.app, port):
-        await kafka_io.profile(builders.consultant(consultant, email=address))
-        declined_id = await kafka_io.found(
-            consultant, builders.assignment(f"a-1-{unique_id}"), 0.87
-        )
-        await wait(lambda: smtp_sink.handler.to(address), what="the first match email")
-        liked_id = await kafka_io.found(
-            consultant,
-            builders.assignment(
-                f"a-2-{unique_id}",
+    async with rig.notifier(PUBLIC_BASE_URL=base) as running, served(running.app, port):
+        await rig.subscribe_by_email(who)
+        declined_id = await rig.kafka.found(who.id, rig.assignment("a-1"), 0.87)
+        await rig.arrived(who, "email")
+        liked_id = await rig.kafka.found(
+            who.id,
+            rig.assignment(
+                "a-2",
                 title="Adviseur online communicatie",
                 visibility="confidential",
                 closes_at=(datetime.now(UTC) + timedelta(days=10)).isoformat(),
             ),
             0.74,
         )
-        await wait(lambda: len(smtp_sink.handler.to(address)) == 2, what="the second email")
-        first = smtp_sink.handler.to(address)[0].part("text/plain")
+        await rig.wait(lambda: len(rig.mails(who)) == 2, what="the second email")
+        first = rig.mails(who)[0].part("text/plain")
 
         async with chromium() as browser:
             page = await page_at(browser, PHONE)
@@ -136,11 +104,11 @@ async def test_a_consultant_declines_from_the_email_then_takes_it_back(
             await desktop.screenshot(
                 path=screenshots / "consultant-page-desktop.png", full_page=True
             )
-            await _refused_links(browser, running.settings.unsubscribe_key(), consultant, base)
+            await _refused_links(browser, running.settings.unsubscribe_key(), who.id, base)
 
     events = {
-        declined_id: await _events(topic, declined_id, 2),
-        liked_id: await _events(topic, liked_id, 1),
+        declined_id: await topic.events(declined_id.encode(), count=2),
+        liked_id: await topic.events(liked_id.encode()),
     }
     assert [(event.type, event.data["via"]) for event in events[declined_id]] == [
         ("nl.koppel.match.responded", "email_link"),
@@ -205,9 +173,3 @@ async def _refused_links(browser: Browser, secret: str, consultant: str, base: s
     assert expired.status == 410
     await expect(page.get_by_role("heading", level=1)).to_have_text("Deze link is verlopen")
     await expect(page.locator("article")).to_have_count(0)
-
-
-async def _events(topic: TopicReader, match_id: str, count: int) -> list[CloudEvent]:
-    """The first `count` events keyed `match_id` since `topic` was opened."""
-    records = await topic.wait_for(match_id.encode(), count=count)
-    return [decode(record.value, record.headers) for record in records]

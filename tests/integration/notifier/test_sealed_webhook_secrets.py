@@ -19,11 +19,8 @@ from koppel.topics import CONSULTANTS
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import WEBHOOK_SECRET as SECRET
 from koppel_testing import builders
-from koppel_testing.integration_notifier import NotifierFactory, Rows
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.integration_notifier import NotifierRig, has_statuses
 from koppel_testing.kafka_reading import TopicReader
-from koppel_testing.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -57,25 +54,21 @@ async def _stored_secret(running: Notifier, consultant: str) -> str | None:
 async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_signed(
     intake_api: httpx.AsyncClient,
     consultants_topic: TopicReader,
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
+    rig: NotifierRig,
     keyring: SecretKeyring,
-    wait: Wait,
-    unique_id: str,
 ) -> None:
-    consultant, path = f"c-sealed-{unique_id}", f"sealed-{unique_id}"
+    consultant, path, _ = rig.named("sealed")
     body = builders.consultant_document(
         consultant,
         notification={
             "channels": ["webhook"],
-            "webhook_url": receiver.url(path),
+            "webhook_url": rig.receiver.url(path),
             "webhook_secret": SECRET,
         },
     )
     assert body["notification"]["webhook_secret"] == SECRET
 
-    async with notifier() as running:
+    async with rig.notifier() as running:
         response = await intake_api.put(f"/v1/consultants/{consultant}", json=body)
         assert response.status_code == 202, response.text
 
@@ -85,40 +78,36 @@ async def test_a_profile_put_through_intake_travels_sealed_and_its_webhook_is_si
             _assert_no_clear_secret(header)
         assert b'"webhook_secret":"sealed:v1:' in record.value
 
-        await wait(lambda: _stored_secret(running, consultant), what="the contact stored")
+        await rig.wait(lambda: _stored_secret(running, consultant), what="the contact stored")
         stored = await _stored_secret(running, consultant)
         assert stored is not None
         assert is_sealed(stored)
         assert keyring.open(stored, consultant_id=consultant) == SECRET
 
-        match_id = await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: receiver.at(path), what="the webhook")
+        match_id = await rig.kafka.found(consultant, rig.assignment())
+        await rig.wait(lambda: rig.receiver.at(path), what="the webhook")
 
-    hook = receiver.one_message(path)
+    hook = rig.receiver.one_message(path)
     document = Webhook(SECRET).verify(hook.body, hook.headers)
     assert document["data"]["match_id"] == match_id
 
 
 async def test_a_clear_secret_produced_past_intake_is_stored_sealed(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    keyring: SecretKeyring,
-    wait: Wait,
-    unique_id: str,
+    rig: NotifierRig, keyring: SecretKeyring
 ) -> None:
-    consultant, path = f"c-clear-{unique_id}", f"clear-{unique_id}"
-    async with notifier() as running:
-        await kafka_io.profile(receiver.subscriber(consultant, path))
-        await wait(lambda: _stored_secret(running, consultant), what="the contact stored")
-        stored = await _stored_secret(running, consultant)
-        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: receiver.at(path), what="the webhook")
+    who = rig.named("clear")
+    async with rig.notifier() as running:
+        await rig.subscribe(who)
+        await rig.wait(lambda: _stored_secret(running, who.id), what="the contact stored")
+        stored = await _stored_secret(running, who.id)
+        await rig.kafka.found(who.id, rig.assignment())
+        await rig.arrived(who, "webhook")
 
     assert stored is not None
     assert SECRET not in stored
-    assert keyring.open(stored, consultant_id=consultant) == SECRET
-    Webhook(SECRET).verify(receiver.one_message(path).body, receiver.one_message(path).headers)
+    assert keyring.open(stored, consultant_id=who.id) == SECRET
+    hook = rig.receiver.one_message(who.path)
+    Webhook(SECRET).verify(hook.body, hook.headers)
 
 
 @pytest.mark.parametrize(
@@ -129,35 +118,27 @@ async def test_a_clear_secret_produced_past_intake_is_stored_sealed(
     ],
 )
 async def test_a_secret_that_does_not_open_fails_the_delivery_with_a_code_once(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
+    rig: NotifierRig,
     keyring: SecretKeyring,
-    wait: Wait,
-    rows: Rows,
-    unique_id: str,
     sealed_by: str,
     code: str,
 ) -> None:
-    consultant, path = f"c-unopened-{unique_id}", f"unopened-{unique_id}"
+    who = rig.named("unopened")
     sealed = (
-        SecretKeyring.parse(new_key("retired")).seal(SECRET, consultant_id=consultant)
+        SecretKeyring.parse(new_key("retired")).seal(SECRET, consultant_id=who.id)
         if sealed_by == "unknown key"
-        else keyring.seal(SECRET, consultant_id=f"someone-else-{unique_id}")
+        else keyring.seal(SECRET, consultant_id=f"someone-else-{rig.unique_id}")
     )
-    async with notifier() as running:
-        await kafka_io.profile(receiver.subscriber(consultant, path, secret=sealed))
-        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-
-        async def failed() -> bool:
-            found = await rows(running, consultant)
-            return bool(found) and found[0]["status"] == "failed"
-
-        await wait(failed, what="the delivery failed")
+    async with rig.notifier() as running:
+        await rig.subscribe(who, secret=sealed)
+        await rig.kafka.found(who.id, rig.assignment())
+        await rig.wait(
+            lambda: has_statuses(running, who.id, {"failed"}), what="the delivery failed"
+        )
         await asyncio.sleep(1.0)  # several sender polls: the row must not be claimed again
-        [row] = await rows(running, consultant)
+        [row] = await rig.rows(running, who.id)
         assert row["last_error"] == code
         assert row["attempts"] == 1
         assert running.tasks
         assert not any(task.done() for task in running.tasks)
-    assert receiver.at(path) == []
+    assert rig.hooks(who) == []

@@ -8,13 +8,9 @@ import time
 
 import pytest
 
-from koppel_notifier.bootstrap import Notifier
 from koppel_notifier.domain.address_policy import IPAddress
-from koppel_testing import builders
-from koppel_testing.integration_notifier import NotifierFactory, Rows
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
-from koppel_testing.receivers import Receiver, webhook_subscriber
+from koppel_testing.integration_notifier import NotifierRig, has_statuses
+from koppel_testing.receivers import webhook_subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -49,39 +45,34 @@ class TableResolver:
         return [ipaddress.ip_address("127.0.0.1")]
 
 
-async def test_every_non_public_target_is_refused(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    rows: Rows,
-    unique_id: str,
-) -> None:
+async def test_every_non_public_target_is_refused(rig: NotifierRig) -> None:
     resolver = TableResolver()
-    consultants = [f"c-ssrf{index}-{unique_id}" for index in range(len(BLOCKED))]
-    async with notifier(
+    path = f"ssrf-{rig.unique_id}"
+    consultants = [f"c-ssrf{index}-{rig.unique_id}" for index in range(len(BLOCKED))]
+    async with rig.notifier(
         WEBHOOK_ALLOW_PRIVATE_TARGETS="false", WEBHOOK_ALLOWED_NETWORKS="", resolver=resolver
     ) as running:
         for index, consultant in enumerate(consultants):
-            url = f"http://blocked{index}.hooks.test:{receiver.port}/ssrf-{unique_id}"
-            await kafka_io.profile(webhook_subscriber(consultant, url))
-            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
+            url = f"http://blocked{index}.hooks.test:{rig.receiver.port}/{path}"
+            await rig.kafka.profile(webhook_subscriber(consultant, url))
+            await rig.kafka.found(consultant, rig.assignment())
         # A literal private IP in the URL is refused without any lookup.
-        literal = f"c-ssrf-literal-{unique_id}"
-        await kafka_io.profile(receiver.subscriber(literal, f"ssrf-{unique_id}"))
-        await kafka_io.found(literal, builders.assignment(f"a-{unique_id}"))
+        literal = f"c-ssrf-literal-{rig.unique_id}"
+        await rig.kafka.profile(rig.receiver.subscriber(literal, path))
+        await rig.kafka.found(literal, rig.assignment())
 
         for consultant in [*consultants, literal]:
-            await wait(
-                lambda c=consultant: _failed(running, rows, c), what=f"refusal for {consultant}"
+            await rig.wait(
+                lambda c=consultant: has_statuses(running, c, {"failed"}),
+                what=f"refusal for {consultant}",
             )
         for index, consultant in enumerate(consultants):
-            [row] = await rows(running, consultant)
+            [row] = await rig.rows(running, consultant)
             assert row["attempts"] == 1
             # A code naming the rule; the address is no business of notification.failed.
             assert row["last_error"].startswith("webhook_target_"), row["last_error"]
             assert BLOCKED[index] not in row["last_error"]
-        assert receiver.at(f"ssrf-{unique_id}") == []
+        assert rig.receiver.at(path) == []
 
 
 class RebindingResolver:
@@ -99,49 +90,39 @@ class RebindingResolver:
         return [ipaddress.ip_address("127.0.0.2" if self.lookups == 1 else "127.0.0.1")]
 
 
-async def test_a_second_dns_answer_cannot_redirect_the_connection(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    rows: Rows,
-    unique_id: str,
-) -> None:
+async def test_a_second_dns_answer_cannot_redirect_the_connection(rig: NotifierRig) -> None:
     resolver = RebindingResolver()
-    consultant, path = f"c-rebind-{unique_id}", f"rebind-{unique_id}"
-    url = f"http://rebind.hooks.test:{receiver.port}/{path}"
-    async with notifier(
+    who = rig.named("rebind")
+    url = f"http://rebind.hooks.test:{rig.receiver.port}/{who.path}"
+    async with rig.notifier(
         WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
         WEBHOOK_ALLOWED_NETWORKS="127.0.0.2/32",
         NOTIFIER_WEBHOOK_CONNECT_TIMEOUT="0.5",
         NOTIFIER_RETRY_SCHEDULE="0,0.2",
         resolver=resolver,
     ) as running:
-        await kafka_io.profile(webhook_subscriber(consultant, url))
-        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: _finished(running, rows, consultant), what="delivery given up")
-        [row] = await rows(running, consultant)
+        await rig.kafka.profile(webhook_subscriber(who.id, url))
+        await rig.kafka.found(who.id, rig.assignment())
+        await rig.wait(
+            lambda: has_statuses(running, who.id, {"failed", "dead"}), what="delivery given up"
+        )
+        [row] = await rig.rows(running, who.id)
         # Attempt 1 went to the checked address (and failed to connect); attempt 2 resolved
         # again, got an address outside the allow-list and was refused: never connected to.
         assert resolver.lookups == 2
         assert row["last_error"] == "webhook_target_not_allowed:loopback"
-        assert receiver.at(path) == []
+        assert rig.hooks(who) == []
 
 
-async def test_a_slow_endpoint_does_not_delay_the_others(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    unique_id: str,
-) -> None:
+async def test_a_slow_endpoint_does_not_delay_the_others(rig: NotifierRig) -> None:
+    receiver, unique_id = rig.receiver, rig.unique_id
     slow_path = f"slow-{unique_id}"
     receiver.script(slow_path, delay_s=30.0)
     slow = [f"c-slow{index}-{unique_id}" for index in range(6)]
     fast = [f"c-fast{index}-{unique_id}" for index in range(20)]
-    async with notifier(NOTIFIER_ENDPOINT_CONCURRENCY="2", NOTIFIER_SEND_CONCURRENCY="8"):
+    async with rig.notifier(NOTIFIER_ENDPOINT_CONCURRENCY="2", NOTIFIER_SEND_CONCURRENCY="8"):
         for consultant in slow:
-            await kafka_io.profile(receiver.subscriber(consultant, slow_path))
+            await rig.kafka.profile(receiver.subscriber(consultant, slow_path))
         for index, consultant in enumerate(fast):
             # Spread over distinct endpoints, as real consultants' receivers are.
             url = (
@@ -149,16 +130,16 @@ async def test_a_slow_endpoint_does_not_delay_the_others(
                 if index % 2
                 else receiver.url(f"fast-{index}-{unique_id}")
             )
-            await kafka_io.profile(webhook_subscriber(consultant, url))
+            await rig.kafka.profile(webhook_subscriber(consultant, url))
         # The slow endpoint's matches go first, so they are claimed first.
         for consultant in slow:
-            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
+            await rig.kafka.found(consultant, rig.assignment())
         await asyncio.sleep(0.5)
         started = time.monotonic()
         for consultant in fast:
-            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
+            await rig.kafka.found(consultant, rig.assignment())
         fast_paths = [f"fast-{index}-{unique_id}" for index in range(len(fast))]
-        await wait(
+        await rig.wait(
             lambda: all(receiver.at(path) for path in fast_paths),
             within=20,
             what="every fast endpoint served while the slow one hangs",
@@ -166,13 +147,3 @@ async def test_a_slow_endpoint_does_not_delay_the_others(
         elapsed = time.monotonic() - started
         assert elapsed < 10
         assert receiver.at(slow_path) == []  # still hanging: 30 s each
-
-
-async def _failed(running: Notifier, rows: Rows, consultant: str) -> bool:
-    found = await rows(running, consultant)
-    return bool(found) and found[0]["status"] == "failed"
-
-
-async def _finished(running: Notifier, rows: Rows, consultant: str) -> bool:
-    found = await rows(running, consultant)
-    return bool(found) and found[0]["status"] in {"failed", "dead"}

@@ -10,44 +10,32 @@ from structlog.testing import capture_logs
 
 from koppel.cloudevents import decode
 from koppel.contract import NotificationDelivered
-from koppel_testing import builders
-from koppel_testing.integration_notifier import NotifierFactory
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.integration_notifier import NotifierRig
 from koppel_testing.kafka_reading import TopicReader
-from koppel_testing.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 
 
 async def test_webhook_and_delivered_event_carry_the_match_events_traceparent(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    unique_id: str,
-    reports: TopicReader,
+    rig: NotifierRig, reports: TopicReader
 ) -> None:
-    consultant = f"c-trace-{unique_id}"
-    path = f"hook-{consultant}"
+    who = rig.named("trace")
     traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
-        async with notifier() as running:
-            await kafka_io.profile(receiver.subscriber(consultant, path))
-            await kafka_io.found(
-                consultant, builders.assignment(f"a-{unique_id}"), traceparent=traceparent
-            )
-            await wait(lambda: receiver.at(path), what="the webhook")
-            hooks = receiver.at(path)
+        async with rig.notifier() as running:
+            await rig.subscribe(who)
+            await rig.kafka.found(who.id, rig.assignment(), traceparent=traceparent)
+            await rig.arrived(who, "webhook")
+            hooks = rig.hooks(who)
             assert [hook.headers["traceparent"] for hook in hooks] == [traceparent] * len(hooks)
 
             stored = await running.pool.fetchval(
                 "SELECT traceparent FROM notifier_deliveries WHERE consultant_id = $1",
-                consultant,
+                who.id,
             )
             assert stored == traceparent
 
-            [record] = await reports.wait_for(consultant.encode(), within=20)
+            [record] = await reports.wait_for(who.id.encode(), within=20)
     event = decode(record.value, record.headers)
     assert event.type == "nl.koppel.notification.delivered"
     assert event.traceparent == traceparent
@@ -63,24 +51,19 @@ async def test_webhook_and_delivered_event_carry_the_match_events_traceparent(
     assert succeeded["channel"] == "webhook"
     assert succeeded["match_ids"] == delivered.match_ids
     assert succeeded["delivery_id"] == delivered.notification_id
-    assert receiver.url(path) not in str(succeeded)
+    assert rig.receiver.url(who.path) not in str(succeeded)
 
 
 async def test_a_match_event_without_traceparent_sends_no_header(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    unique_id: str,
+    rig: NotifierRig,
 ) -> None:
-    consultant = f"c-notrace-{unique_id}"
-    path = f"hook-{consultant}"
-    async with notifier() as running:
-        await kafka_io.profile(receiver.subscriber(consultant, path))
-        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: receiver.at(path), what="the webhook")
-        assert all("traceparent" not in hook.headers for hook in receiver.at(path))
+    who = rig.named("notrace")
+    async with rig.notifier() as running:
+        await rig.subscribe(who)
+        await rig.kafka.found(who.id, rig.assignment())
+        await rig.arrived(who, "webhook")
+        assert all("traceparent" not in hook.headers for hook in rig.hooks(who))
         stored = await running.pool.fetchval(
-            "SELECT traceparent FROM notifier_deliveries WHERE consultant_id = $1", consultant
+            "SELECT traceparent FROM notifier_deliveries WHERE consultant_id = $1", who.id
         )
         assert stored is None

@@ -11,19 +11,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 
 import pytest
 
 from koppel.cloudevents import CloudEvent, decode
 from koppel_notifier.bootstrap import Notifier
 from koppel_notifier.domain.address_policy import IPAddress
-from koppel_testing import builders
-from koppel_testing.integration_notifier import NotifierFactory, Rows
-from koppel_testing.integration_waiting import Wait
-from koppel_testing.kafka_publishing import TopicWriter
+from koppel_testing.integration_notifier import NotifierRig, has_statuses
 from koppel_testing.kafka_reading import Record, TopicReader
-from koppel_testing.receivers import Receiver, webhook_subscriber
+from koppel_testing.receivers import webhook_subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -97,118 +94,99 @@ async def _reported_failures(reports: TopicReader, consultants: set[str]) -> dic
     return found
 
 
-async def _subscribe(kafka_io: TopicWriter, consultant: str, url: str) -> None:
-    await kafka_io.profile(webhook_subscriber(consultant, url))
+async def _subscribe(rig: NotifierRig, consultant: str, url: str) -> None:
+    await rig.kafka.profile(webhook_subscriber(consultant, url))
 
 
-async def _finished(running: Notifier, rows: Rows, consultant: str) -> bool:
-    found = await rows(running, consultant)
-    return bool(found) and found[0]["status"] in {"delivered", "failed", "dead"}
+def _finished(running: Notifier, consultant: str) -> Awaitable[bool]:
+    return has_statuses(running, consultant, {"delivered", "failed", "dead"})
 
 
-async def test_plain_http_to_an_allow_listed_receiver_is_delivered(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    rows: Rows,
-    unique_id: str,
-) -> None:
-    consultant, path = f"c-listed-{unique_id}", f"listed-{unique_id}"
-    async with notifier(
+async def test_plain_http_to_an_allow_listed_receiver_is_delivered(rig: NotifierRig) -> None:
+    consultant, path = f"c-listed-{rig.unique_id}", f"listed-{rig.unique_id}"
+    async with rig.notifier(
         WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_ALLOW_PRIVATE_TARGETS="false"
     ) as running:
-        await _subscribe(kafka_io, consultant, receiver.url(path))
-        await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
-        await wait(lambda: _finished(running, rows, consultant), what="delivery finished")
-        [row] = await rows(running, consultant)
+        await _subscribe(rig, consultant, rig.receiver.url(path))
+        await rig.kafka.found(consultant, rig.assignment())
+        await rig.wait(lambda: _finished(running, consultant), what="delivery finished")
+        [row] = await rig.rows(running, consultant)
         assert row["status"] == "delivered", row["last_error"]
-    assert receiver.one_message(path).headers["webhook-id"]
+    assert rig.receiver.one_message(path).headers["webhook-id"]
 
 
 async def test_a_receiver_the_allow_list_does_not_name_is_refused_and_reported(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    rows: Rows,
-    reports: TopicReader,
-    unique_id: str,
+    rig: NotifierRig, reports: TopicReader
 ) -> None:
-    path = f"unlisted-{unique_id}"
+    uid, port = rig.unique_id, rig.receiver.port
+    path = f"unlisted-{uid}"
     urls = {
-        f"c-unlisted-literal-{unique_id}": receiver.url(path),
-        f"c-unlisted-name-{unique_id}": f"http://receiver.hooks.test:{receiver.port}/{path}",
-        f"c-unlisted-https-{unique_id}": f"https://receiver.hooks.test:{receiver.port}/{path}",
+        f"c-unlisted-literal-{uid}": rig.receiver.url(path),
+        f"c-unlisted-name-{uid}": f"http://receiver.hooks.test:{port}/{path}",
+        f"c-unlisted-https-{uid}": f"https://receiver.hooks.test:{port}/{path}",
     }
-    async with notifier(
+    async with rig.notifier(
         WEBHOOK_ALLOWED_NETWORKS="10.0.0.0/8",
         WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
         resolver=TableResolver(),
     ) as running:
         for consultant, url in urls.items():
-            await _subscribe(kafka_io, consultant, url)
-            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
+            await _subscribe(rig, consultant, url)
+            await rig.kafka.found(consultant, rig.assignment())
         failures = await _reported_failures(reports, set(urls))
         for consultant in urls:
-            await wait(lambda c=consultant: _finished(running, rows, c), what="refusal stored")
-            [row] = await rows(running, consultant)
+            await rig.wait(lambda c=consultant: _finished(running, c), what="refusal stored")
+            [row] = await rig.rows(running, consultant)
             # Final at once: no retry can change the configuration.
             assert (row["status"], row["attempts"]) == ("failed", 1)
             assert row["last_error"] == "webhook_target_not_allowed:loopback"
             assert failures[consultant].data["error"] == "webhook_target_not_allowed:loopback"
             assert failures[consultant].data["channel"] == "webhook"
-    assert receiver.at(path) == []
+    assert rig.receiver.at(path) == []
 
 
 async def test_link_local_is_refused_even_with_private_targets_allowed(
-    notifier: NotifierFactory,
-    kafka_io: TopicWriter,
-    receiver: Receiver,
-    wait: Wait,
-    rows: Rows,
-    reports: TopicReader,
-    unique_id: str,
+    rig: NotifierRig, reports: TopicReader
 ) -> None:
-    path = f"metadata-{unique_id}"
-    port = receiver.port
+    uid, port = rig.unique_id, rig.receiver.port
+    path = f"metadata-{uid}"
     blocked = {
-        f"c-md-literal-{unique_id}": "http://169.254.169.254/latest/meta-data/",
-        f"c-md-mapped-literal-{unique_id}": "http://[::ffff:169.254.169.254]/latest/meta-data/",
+        f"c-md-literal-{uid}": "http://169.254.169.254/latest/meta-data/",
+        f"c-md-mapped-literal-{uid}": "http://[::ffff:169.254.169.254]/latest/meta-data/",
         **{
-            f"c-md-{label}-{unique_id}": f"http://{label}.hooks.test:{port}/{path}"
+            f"c-md-{label}-{uid}": f"http://{label}.hooks.test:{port}/{path}"
             for label in ("metadata", "mapped-metadata", "nat64-metadata", "link-local6")
         },
     }
-    not_https = f"c-md-public-{unique_id}"
-    private = f"c-md-private-{unique_id}"
+    not_https = f"c-md-public-{uid}"
+    private = f"c-md-private-{uid}"
     resolver = TableResolver()
-    async with notifier(
+    async with rig.notifier(
         WEBHOOK_ALLOW_PRIVATE_TARGETS="true", WEBHOOK_ALLOWED_NETWORKS="", resolver=resolver
     ) as running:
         for consultant, url in blocked.items():
-            await _subscribe(kafka_io, consultant, url)
-        await _subscribe(kafka_io, not_https, f"http://public.hooks.test:{port}/{path}")
+            await _subscribe(rig, consultant, url)
+        await _subscribe(rig, not_https, f"http://public.hooks.test:{port}/{path}")
         # The flag still opens loopback and private ranges: the control delivery arrives.
-        await _subscribe(kafka_io, private, receiver.url(f"private-{unique_id}"))
+        await _subscribe(rig, private, rig.receiver.url(f"private-{uid}"))
         for consultant in [*blocked, not_https, private]:
-            await kafka_io.found(consultant, builders.assignment(f"a-{unique_id}"))
+            await rig.kafka.found(consultant, rig.assignment())
 
         failures = await _reported_failures(reports, {*blocked, not_https})
         for consultant in blocked:
-            await wait(lambda c=consultant: _finished(running, rows, c), what="refusal stored")
-            [row] = await rows(running, consultant)
+            await rig.wait(lambda c=consultant: _finished(running, c), what="refusal stored")
+            [row] = await rig.rows(running, consultant)
             assert (row["status"], row["last_error"]) == (
                 "failed",
                 "webhook_target_blocked:link-local",
             ), consultant
             assert failures[consultant].data["error"] == "webhook_target_blocked:link-local"
-        await wait(lambda: _finished(running, rows, not_https), what="not-https refusal")
-        [row] = await rows(running, not_https)
+        await rig.wait(lambda: _finished(running, not_https), what="not-https refusal")
+        [row] = await rig.rows(running, not_https)
         assert (row["status"], row["last_error"]) == ("failed", "webhook_url_not_https")
         assert failures[not_https].data["error"] == "webhook_url_not_https"
-        await wait(lambda: _finished(running, rows, private), what="private delivery")
-        [row] = await rows(running, private)
+        await rig.wait(lambda: _finished(running, private), what="private delivery")
+        [row] = await rig.rows(running, private)
         assert row["status"] == "delivered", row["last_error"]
-    assert receiver.at(path) == []
-    assert receiver.one_message(f"private-{unique_id}")
+    assert rig.receiver.at(path) == []
+    assert rig.receiver.one_message(f"private-{uid}")

@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 
 from koppel.cloudevents import decode
-from koppel.contract import AssignmentSummary, MatchFound, match_id_for
 from koppel_notifier.bootstrap import Notifier
 from koppel_testing import builders
 from koppel_testing.integration_notifier import NotifierFactory
@@ -30,13 +29,9 @@ ATTEMPTS = 4
 
 def _payload(consultant: str, unique_id: str, title: str) -> str:
     assignment = builders.assignment(f"a-{unique_id}")
-    data = MatchFound(
-        match_id=match_id_for(assignment.id, consultant),
-        consultant_id=consultant,
-        assignment=AssignmentSummary.of(assignment),
-        score=0.8,
-        reasons=["Niveau past precies"],
-    ).model_dump(mode="json")
+    data = builders.match_found(consultant, assignment, reasons=["Niveau past precies"]).model_dump(
+        mode="json"
+    )
     data["assignment"]["title"] = title
     return json.dumps(data)
 

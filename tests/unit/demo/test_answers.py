@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from koppel.contract import AssignmentSummary, MatchFound, MatchUpdated, match_id_for
+from koppel.contract import MatchFound, MatchUpdated
 from koppel.vocabulary import Answer, DeclineReason, VisibleField
 from koppel_demo.answers import AnswerRound, PlannedAnswer, outcome, plan, revisions
 from koppel_demo.data import assignments
+from koppel_testing.builders import match_found
 
 TODAY = date(2026, 12, 2)
 JOBS = assignments(4, 3, today=TODAY)
@@ -15,13 +16,7 @@ JOBS = assignments(4, 3, today=TODAY)
 
 def found(job_index: int, consultant_id: str) -> MatchFound:
     job = JOBS[job_index]
-    return MatchFound(
-        match_id=match_id_for(job.id, consultant_id),
-        consultant_id=consultant_id,
-        assignment=AssignmentSummary.of(job),
-        score=0.8,
-        reasons=["past"],
-    )
+    return match_found(consultant_id, job, reasons=["past"])
 
 
 def updated(match: MatchFound) -> MatchUpdated:

@@ -13,8 +13,6 @@ from rich.console import Console
 from koppel.cloudevents import encode, new_event
 from koppel.contract import (
     Assignment,
-    AssignmentSummary,
-    MatchFound,
     MatchWithdrawn,
     NotificationDelivered,
     NotificationPreferences,
@@ -223,13 +221,7 @@ def test_the_summary_names_the_page_of_a_demo_consultant(tmp_path: Path) -> None
     )
     person, ours = profiles[0], "3333-cc"
     match_id = match_id_for(job.id, person.id)
-    found = MatchFound(
-        match_id=match_id,
-        consultant_id=person.id,
-        assignment=AssignmentSummary.of(job),
-        score=0.8,
-        reasons=["Opdracht op jouw niveau"],
-    )
+    found = found_match(job, person.id)
     delivered = NotificationDelivered(
         notification_id=ours,
         match_ids=[match_id],

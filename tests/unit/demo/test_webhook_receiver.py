@@ -1,10 +1,11 @@
-"""The demo webhook receiver verifies Standard Webhooks signatures and logs every request."""
+"""The demo webhook receiver verifies Standard Webhooks signatures, refuses what does not
+verify and logs every request."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,13 +26,22 @@ def receiver(tmp_path: Path) -> Iterator[WebhookReceiver]:
     server.stop()
 
 
-def _post(receiver: WebhookReceiver, consultant_id: str, secret: str, body: bytes) -> int:
+def _post(
+    receiver: WebhookReceiver,
+    consultant_id: str,
+    secret: str,
+    body: bytes,
+    *,
+    signed_at: datetime | None = None,
+    sent: bytes | None = None,
+) -> int:
+    """POST `sent` (else `body`) with a signature of `body` made at `signed_at` (else now)."""
     msg_id = "msg_" + consultant_id
-    now = datetime.now(UTC)
+    now = signed_at or datetime.now(UTC)
     signature = Webhook(secret).sign(msg_id, now, body.decode())
     response = httpx.post(
         f"http://127.0.0.1:{receiver.port}/webhooks/{consultant_id}",
-        content=body,
+        content=body if sent is None else sent,
         headers={
             "content-type": "application/json",
             "webhook-id": msg_id,
@@ -61,14 +71,35 @@ def test_a_correctly_signed_webhook_is_logged_as_verified(receiver: WebhookRecei
     assert second["duplicate"] is False
 
 
-def test_a_wrong_secret_is_logged_as_unverified(receiver: WebhookReceiver) -> None:
+def test_a_wrong_secret_is_refused_and_logged_as_unverified(receiver: WebhookReceiver) -> None:
     body = b'{"type": "match.found"}'
 
-    assert _post(receiver, "c-derived", webhook_secret("c-derived", 6), body) == 204
+    assert _post(receiver, "c-derived", webhook_secret("c-derived", 6), body) == 401
 
     (entry,) = _entries(receiver)
     assert entry["verified"] is False
     assert "error" in entry
+
+
+def test_a_changed_body_is_refused(receiver: WebhookReceiver) -> None:
+    secret = webhook_secret("c-derived", 5)
+    signed = b'{"type": "match.found", "data": {"score": 0.5}}'
+    changed = b'{"type": "match.found", "data": {"score": 0.9}}'
+
+    assert _post(receiver, "c-derived", secret, signed, sent=changed) == 401
+
+
+def test_a_signature_older_than_five_minutes_is_refused(receiver: WebhookReceiver) -> None:
+    secret = webhook_secret("c-derived", 5)
+    six_minutes_ago = datetime.now(UTC) - timedelta(minutes=6)
+
+    assert _post(receiver, "c-derived", secret, b"{}", signed_at=six_minutes_ago) == 401
+    assert _post(receiver, "c-derived", secret, b"{}") == 204
+
+
+def test_an_unsigned_request_is_refused(receiver: WebhookReceiver) -> None:
+    response = httpx.post(f"http://127.0.0.1:{receiver.port}/webhooks/c-derived", content=b"{}")
+    assert response.status_code == 401
 
 
 def test_a_redelivery_is_flagged_as_duplicate(receiver: WebhookReceiver) -> None:
@@ -77,6 +108,18 @@ def test_a_redelivery_is_flagged_as_duplicate(receiver: WebhookReceiver) -> None
     _post(receiver, "c-twice", secret, b"{}")
 
     assert [e["duplicate"] for e in _entries(receiver)] == [False, True]
+
+
+def test_a_forged_request_does_not_make_the_real_one_a_duplicate(
+    receiver: WebhookReceiver,
+) -> None:
+    _post(receiver, "c-twice", webhook_secret("c-twice", 6), b"{}")
+    assert _post(receiver, "c-twice", webhook_secret("c-twice", 5), b"{}") == 204
+
+    assert [(e["verified"], e["duplicate"]) for e in _entries(receiver)] == [
+        (False, False),
+        (True, False),
+    ]
 
 
 def test_other_paths_are_not_found(receiver: WebhookReceiver) -> None:

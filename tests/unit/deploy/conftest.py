@@ -1,7 +1,9 @@
-"""The kustomize binary the Kubernetes tests render the overlays with."""
+"""The kustomize binary the Kubernetes tests render the overlays with, and a shell without
+Koppel's variables for the tests that build the services' settings."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,3 +29,11 @@ def kustomize() -> Path:
     if result.returncode != 0:
         pytest.fail(f"install-kustomize.sh failed:\n{result.stdout}\n{result.stderr}")
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def empty_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Koppel variable of the shell running the tests reaches the settings built here."""
+    for name in list(os.environ):
+        if name.startswith(("KOPPEL_", "INTAKE_", "MATCHER_", "NOTIFIER_")):
+            monkeypatch.delenv(name)

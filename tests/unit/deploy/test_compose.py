@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from pydantic_settings import BaseSettings
 
 from koppel.secret_sealing import SecretKeyring
 from koppel_intake.settings import Settings as IntakeSettings
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_notifier.settings import Settings as NotifierSettings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -254,9 +255,23 @@ def test_service_healthchecks_ask_healthz_with_the_python_stdlib(
     assert "/healthz" in command
 
 
-def test_kafka_is_the_official_image_with_a_working_healthcheck(compose: dict[str, Any]) -> None:
+def test_kafka_is_the_official_image_of_the_local_stacks_version_with_a_working_healthcheck(
+    compose: dict[str, Any],
+) -> None:
+    """One variable picks the Kafka version everywhere, with kafka.sh's default."""
+    default = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'source "{REPO / "deploy" / "local" / "kafka.sh"}"; echo "$DEFAULT_VERSION"',
+        ],
+        env={k: v for k, v in os.environ.items() if k != "KOPPEL_KAFKA_VERSION"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     kafka = services(compose)["kafka"]
-    assert kafka["image"] == "apache/kafka:3.9.1"
+    assert kafka["image"] == f"apache/kafka:${{KOPPEL_KAFKA_VERSION:-{default}}}"
     assert kafka["healthcheck"]["test"][1] == "/opt/kafka/bin/kafka-broker-api-versions.sh"
     assert "kafka:9092" in kafka["healthcheck"]["test"]
 
@@ -345,14 +360,6 @@ def as_run(service: dict[str, Any], shell: dict[str, str]) -> dict[str, str]:
         return shell.get(match["name"], match["default"] or "")
 
     return {name: _VARIABLE.sub(value, text) for name, text in environment(service).items()}
-
-
-@pytest.fixture
-def empty_shell(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No Koppel variable of the shell running the tests reaches the settings built here."""
-    for name in list(os.environ):
-        if name.startswith(("KOPPEL_", "INTAKE_", "MATCHER_", "NOTIFIER_")):
-            monkeypatch.delenv(name)
 
 
 @pytest.mark.parametrize("name", ["setup", *sorted(SERVICES)])

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -337,3 +339,34 @@ def test_the_uv_build_steps_make_a_working_venv(
     )
     # --no-editable: the code is in the venv, so the image needs no sources.
     assert Path(installed.stdout.strip()).is_relative_to(venv)
+
+
+def labels(stage: Stage) -> dict[str, str]:
+    """The stage's LABEL keys and values (quotes removed, variables left as written)."""
+    pairs = [item for arguments in stage.all("LABEL") for item in shlex.split(arguments)]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_images_carry_the_oci_annotations(text: str) -> None:
+    """Registries and scanners read org.opencontainers.image.*; both targets inherit them."""
+    runtime = stages(text)["runtime"]
+    found = labels(runtime)
+    assert set(found) == {
+        f"org.opencontainers.image.{key}"
+        for key in ("title", "description", "version", "revision", "created", "source", "base.name")
+    }
+    assert found["org.opencontainers.image.title"] == "koppel-${SERVICE}"
+    assert found["org.opencontainers.image.version"] == "${VERSION}"
+    assert found["org.opencontainers.image.base.name"] == "${PYTHON_IMAGE}"
+    # A global ARG is empty inside a stage unless the stage declares it again.
+    declared = {argument.partition("=")[0] for argument in runtime.all("ARG")}
+    assert {"SERVICE", "PYTHON_IMAGE", "VERSION", "REVISION", "CREATED", "SOURCE"} <= declared
+
+
+def test_the_image_version_is_the_packages_version(text: str) -> None:
+    (version,) = [
+        a.partition("=")[2] for a in stages(text)["runtime"].all("ARG") if a.startswith("VERSION=")
+    ]
+    for name in SERVICES:
+        project = tomllib.loads((REPO / "services" / name / "pyproject.toml").read_text())
+        assert project["project"]["version"] == version, name

@@ -2,11 +2,15 @@
 production refuses the placeholder secrets, and each pod reaches only what it needs.
 
 Objects of custom resources (KEDA's ScaledObject, the External Secrets Operator's
-ExternalSecret) have no bundled schema; their structure is checked here instead.
+ExternalSecret, the Prometheus Operator's ServiceMonitor and PrometheusRule) have no bundled
+schema; their structure is checked here instead (the rules and the dashboard in
+test_monitoring.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 import subprocess
@@ -17,15 +21,21 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]  # the package ships no type hints
 import pytest
 import yaml
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from koppel.secret_policy import weakness
+from koppel_intake.settings import Settings as IntakeSettings
+from koppel_matcher.settings import Settings as MatcherSettings
+from koppel_notifier.settings import Settings as NotifierSettings
+from koppel_testing.configuration import PRODUCTION_DATABASE_URL, STRONG_SECRET
 
 REPO = Path(__file__).resolve().parents[3]
 K8S = REPO / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.30.0"
 SERVICES = {"intake": 8000, "matcher": 8001, "notifier": 8002}
 CONSUMERS = ("matcher", "notifier")
-CUSTOM_KINDS = {"ScaledObject", "ExternalSecret"}
+CUSTOM_KINDS = {"ScaledObject", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
 SECRET_KEYS = {
     "INTAKE_API_TOKENS",
     "MATCHER_API_TOKENS",
@@ -36,6 +46,9 @@ SECRET_KEYS = {
 }
 # prod with the optional KEDA component, composed in a temporary kustomization.
 VARIANTS = ("dev", "prod", "prod+keda")
+# The variants with components/monitoring (Prometheus scrapes from the namespace `monitoring`).
+MONITORED = ("prod", "prod+keda")
+SECRET_FILES = "/var/run/secrets/koppel/app"
 
 Manifest = dict[str, Any]
 
@@ -79,6 +92,16 @@ def of_kind(manifests: list[Manifest], kind: str) -> dict[str, Manifest]:
 def containers(manifest: Manifest) -> list[Manifest]:
     spec: list[Manifest] = manifest["spec"]["template"]["spec"]["containers"]
     return spec
+
+
+def services_config(manifests: list[Manifest]) -> Manifest:
+    """The services' ConfigMap `koppel-config-<hash>` (the dashboard's is another)."""
+    (config,) = (
+        m
+        for name, m in of_kind(manifests, "ConfigMap").items()
+        if name.startswith("koppel-config-")
+    )
+    return config
 
 
 def workloads(manifests: list[Manifest]) -> Iterator[Manifest]:
@@ -217,6 +240,53 @@ def test_every_secret_reference_is_provided(
                     assert reference["key"] == variable["name"]
             for source in container.get("envFrom", []):
                 assert source["configMapRef"]["name"] in config_maps
+        for volume in workload["spec"]["template"]["spec"]["volumes"]:
+            if "secret" in volume:
+                keys = {item["key"] for item in volume["secret"]["items"]}
+                assert keys <= provided[volume["secret"]["secretName"]], volume["name"]
+
+
+def secrets_read(container: Manifest, pod: Manifest) -> dict[str, str]:
+    """Each secret the container reads, and how: `env` (a secretKeyRef) or `file` (a key of
+    a mounted Secret whose path its `<NAME>_FILE` variable names)."""
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    files = {
+        f"{mounts[volume['name']]}/{item['path']}": item["key"]
+        for volume in pod["volumes"]
+        if "secret" in volume
+        for item in volume["secret"]["items"]
+    }
+    read: dict[str, str] = {}
+    for variable in container.get("env", []):
+        if "secretKeyRef" in variable.get("valueFrom", {}):
+            read[variable["name"]] = "env"
+        elif variable["name"].endswith("_FILE"):
+            key = files[variable["value"]]
+            assert variable["name"] == f"{key}_FILE"
+            read[key] = "file"
+    assert set(files.values()) <= {key for key, how in read.items() if how == "file"}, (
+        "a mounted secret no variable names"
+    )
+    return read
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_secrets_are_files_except_the_database_url(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    """Every secret the services can read from `<NAME>_FILE` comes as a read-only file;
+    DATABASE_URL has no `_FILE` variant and stays a secretKeyRef."""
+    for workload in workloads(rendered[variant]):
+        if workload["metadata"]["name"] not in {*SERVICES, "koppel-setup"}:
+            continue
+        pod = workload["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        for key, how in secrets_read(container, pod).items():
+            assert how == ("env" if key == "DATABASE_URL" else "file"), key
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == SECRET_FILES]
+        assert mount["readOnly"] is True
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["defaultMode"] == 0o440
 
 
 def test_prod_takes_its_secret_from_an_external_store(rendered: dict[str, list[Manifest]]) -> None:
@@ -244,41 +314,117 @@ def test_production_would_refuse_every_placeholder_secret(
         )
         assert all(weakness(part) for part in parts), key
     for variant in ("prod", "prod+keda"):
-        (config,) = of_kind(rendered[variant], "ConfigMap").values()
+        config = services_config(rendered[variant])
         assert config["data"]["KOPPEL_ENVIRONMENT"] == "production"
+
+
+# The settings each pod builds (the setup Job runs both services' migrations).
+SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
+    "intake": (IntakeSettings,),
+    "matcher": (MatcherSettings,),
+    "notifier": (NotifierSettings,),
+    "koppel-setup": (MatcherSettings, NotifierSettings),
+}
+
+
+def variables_read(settings: type[BaseSettings]) -> set[str]:
+    return {
+        field.validation_alias
+        for field in settings.model_fields.values()
+        if isinstance(field.validation_alias, str)
+    }
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_every_secret_file_variable_is_one_the_pod_reads(
+    rendered: dict[str, list[Manifest]], variant: str, name: str
+) -> None:
+    workload = {**of_kind(rendered[variant], "Deployment"), **of_kind(rendered[variant], "Job")}
+    (container,) = containers(workload[name])
+    read = set().union(*(variables_read(settings) for settings in SETTINGS[name]))
+    files = {v["name"] for v in container["env"] if v["name"].endswith("_FILE")}
+    assert files
+    assert files <= read
+
+
+def strong(key: str) -> str:
+    """A value of the secret `key` that production accepts."""
+    if key == "KOPPEL_SECRET_KEYS":
+        return "k1:" + base64.b64encode(hashlib.sha256(STRONG_SECRET.encode()).digest()).decode()
+    return f"ops:{STRONG_SECRET}" if key.endswith("_TOKENS") else STRONG_SECRET
+
+
+def pod_environment(manifests: list[Manifest], name: str, files: Path) -> dict[str, str]:
+    """The pod's variables as its settings see them: the ConfigMap, its literal values, and
+    each `<NAME>_FILE` pointing into `files`, where the mounted Secret's keys would be."""
+    workload = {**of_kind(manifests, "Deployment"), **of_kind(manifests, "Job")}[name]
+    (container,) = containers(workload)
+    env: dict[str, str] = dict(services_config(manifests)["data"])
+    env.update({v["name"]: v["value"] for v in container["env"] if "value" in v})
+    env["DATABASE_URL"] = PRODUCTION_DATABASE_URL
+    for variable, path in list(env.items()):
+        if variable.endswith("_FILE") and path.startswith(f"{SECRET_FILES}/"):
+            env[variable] = str(files / path.removeprefix(f"{SECRET_FILES}/"))
+    return env
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_production_reads_every_secret_from_its_mounted_file(
+    rendered: dict[str, list[Manifest]], name: str, tmp_path: Path, empty_shell: None
+) -> None:
+    """The prod pod's settings start from the files; a placeholder in one file is refused,
+    naming its variable, so the files are what the settings read."""
+    env = pod_environment(rendered["prod"], name, tmp_path)
+    keys = [v.removesuffix("_FILE") for v in env if env[v].startswith(f"{tmp_path}/")]
+    assert keys
+    for key in keys:
+        (tmp_path / key).write_text(strong(key) + "\n", encoding="utf-8")
+    values: dict[str, Any] = dict(env)  # field values only, never BaseSettings' `_` options
+    for settings in SETTINGS[name]:
+        settings(**values)
+    for key in keys:
+        (tmp_path / key).write_text("change-me\n", encoding="utf-8")
+        readers = [s for s in SETTINGS[name] if f"{key}_FILE" in variables_read(s)]
+        assert readers, key
+        for settings in readers:
+            with pytest.raises(ValidationError, match=key):
+                settings(**values)
+        (tmp_path / key).write_text(strong(key) + "\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_setup_job_gets_the_secrets_its_migrations_check(
     rendered: dict[str, list[Manifest]], variant: str
 ) -> None:
-    (container,) = containers(of_kind(rendered[variant], "Job")["koppel-setup"])
-    names = {variable["name"] for variable in container["env"]}
-    assert {"DATABASE_URL", "MATCHER_API_TOKENS", "NOTIFIER_UNSUBSCRIBE_SECRET"} <= names
+    job = of_kind(rendered[variant], "Job")["koppel-setup"]
+    (container,) = containers(job)
+    read = secrets_read(container, job["spec"]["template"]["spec"])
+    assert set(read) == {
+        "DATABASE_URL",
+        "MATCHER_API_TOKENS",
+        "NOTIFIER_UNSUBSCRIBE_SECRET",
+        "KOPPEL_SECRET_KEYS",
+    }
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_services_get_only_the_secrets_they_read(
     rendered: dict[str, list[Manifest]], variant: str
 ) -> None:
-    def secret_keys(container: Manifest) -> set[str]:
-        return {
-            variable["name"]
-            for variable in container.get("env", [])
-            if "secretKeyRef" in variable.get("valueFrom", {})
-        }
-
     deployments = of_kind(rendered[variant], "Deployment")
-    assert secret_keys(containers(deployments["intake"])[0]) == {
+
+    def secret_keys(name: str) -> set[str]:
+        pod = deployments[name]["spec"]["template"]["spec"]
+        return set(secrets_read(pod["containers"][0], pod))
+
+    assert secret_keys("intake") == {
         "INTAKE_API_TOKENS",
         "INTAKE_MATCHER_API_TOKEN",
         "KOPPEL_SECRET_KEYS",
     }
-    assert secret_keys(containers(deployments["matcher"])[0]) == {
-        "DATABASE_URL",
-        "MATCHER_API_TOKENS",
-    }
-    assert secret_keys(containers(deployments["notifier"])[0]) == {
+    assert secret_keys("matcher") == {"DATABASE_URL", "MATCHER_API_TOKENS"}
+    assert secret_keys("notifier") == {
         "DATABASE_URL",
         "NOTIFIER_UNSUBSCRIBE_SECRET",
         "KOPPEL_SECRET_KEYS",
@@ -289,7 +435,7 @@ def test_services_get_only_the_secrets_they_read(
 def test_the_config_map_carries_the_domain_settings(
     rendered: dict[str, list[Manifest]], variant: str
 ) -> None:
-    (config,) = of_kind(rendered[variant], "ConfigMap").values()
+    config = services_config(rendered[variant])
     assert {
         "KAFKA_BOOTSTRAP_SERVERS",
         "SMTP_HOST",
@@ -307,7 +453,7 @@ def test_prod_refuses_private_webhook_targets_and_dev_allows_the_cluster_ranges_
     rendered: dict[str, list[Manifest]],
 ) -> None:
     def setting(variant: str, key: str) -> str:
-        (config,) = of_kind(rendered[variant], "ConfigMap").values()
+        config = services_config(rendered[variant])
         value: str = config["data"][key]
         return value
 
@@ -388,7 +534,7 @@ def test_keda_scales_the_consumers_on_lag(rendered: dict[str, list[Manifest]]) -
     assert set(scaled) == set(CONSUMERS)
     # KEDA owns the HPA of a scaled Deployment: the CPU ones must be gone.
     assert set(of_kind(manifests, "HorizontalPodAutoscaler")) == {"intake"}
-    (config,) = of_kind(manifests, "ConfigMap").values()
+    config = services_config(manifests)
     deployments = of_kind(manifests, "Deployment")
     for name, scaled_object in scaled.items():
         assert scaled_object["apiVersion"] == "keda.sh/v1alpha1"
@@ -465,12 +611,19 @@ def test_each_service_has_a_policy_admitting_only_its_port(
     assert {"podSelector": {}} in sources
     assert not any("ipBlock" in source for source in sources)
     from_other_namespaces = [source for source in sources if "namespaceSelector" in source]
-    if name == "matcher":
-        assert from_other_namespaces == []
-    else:
-        assert from_other_namespaces == [
-            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
-        ]
+    expected = [] if name == "matcher" else [namespace_peer("ingress-nginx")]
+    if variant in MONITORED:
+        expected.append(
+            {
+                **namespace_peer("monitoring"),
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+            }
+        )
+    assert from_other_namespaces == expected
+
+
+def namespace_peer(namespace: str) -> Manifest:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
 @pytest.mark.parametrize("variant", ["prod", "prod+keda"])
@@ -525,6 +678,7 @@ def test_only_the_dev_cluster_lets_the_notifier_reach_its_own_namespace(
             "default-deny",
             *SERVICES,
             "koppel-setup",
+            *(f"{name}-metrics" for name in SERVICES),
         }
 
 
@@ -542,3 +696,76 @@ def test_every_pod_of_the_namespace_has_a_policy_of_its_own(
             if policy["spec"]["podSelector"]
         ]
         assert own, name
+
+
+# --- autoscaling, the setup Job, monitoring objects --------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_the_matcher_scales_down_slowly(rendered: dict[str, list[Manifest]], variant: str) -> None:
+    """Each replica leaving rebalances every shard, whose index then reloads."""
+    hpa = of_kind(rendered[variant], "HorizontalPodAutoscaler")["matcher"]
+    scale_down = hpa["spec"]["behavior"]["scaleDown"]
+    assert scale_down["stabilizationWindowSeconds"] >= 300
+    assert scale_down["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 300}]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_setup_job_runs_again_at_the_next_deploy(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    """A finished Job removes itself, so the next apply creates it anew (its pod template
+    cannot change in place); Argo CD and Flux recreate it by their annotations."""
+    job = of_kind(rendered[variant], "Job")["koppel-setup"]
+    assert 60 <= job["spec"]["ttlSecondsAfterFinished"] <= 600
+    assert job["spec"]["ttlSecondsAfterFinished"] < job["spec"]["activeDeadlineSeconds"]
+    assert job["metadata"]["annotations"] == {
+        "argocd.argoproj.io/hook": "Sync",
+        "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+        "kustomize.toolkit.fluxcd.io/force": "Enabled",
+    }
+
+
+def test_only_monitored_variants_carry_the_monitoring_objects(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for variant in VARIANTS:
+        kinds = {m["kind"] for m in rendered[variant]}
+        has = {"ServiceMonitor", "PrometheusRule"} <= kinds
+        assert has is (variant in MONITORED), variant
+
+
+@pytest.mark.parametrize("variant", MONITORED)
+def test_the_service_monitor_scrapes_each_service_on_its_http_port(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    manifests = rendered[variant]
+    (monitor,) = of_kind(manifests, "ServiceMonitor").values()
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    (expression,) = monitor["spec"]["selector"]["matchExpressions"]
+    selected = {
+        name
+        for name, service in of_kind(manifests, "Service").items()
+        if expression["operator"] == "In"
+        and service["metadata"]["labels"].get(expression["key"]) in expression["values"]
+    }
+    assert selected == set(SERVICES)
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["path"] == "/metrics"
+    for name in SERVICES:
+        ports = {port["name"] for port in of_kind(manifests, "Service")[name]["spec"]["ports"]}
+        assert endpoint["port"] in ports
+
+
+@pytest.mark.parametrize("variant", MONITORED)
+def test_grafana_loads_the_dashboard_from_its_config_map(
+    rendered: dict[str, list[Manifest]], variant: str
+) -> None:
+    config_map = of_kind(rendered[variant], "ConfigMap")["koppel-grafana-dashboard"]
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert set(config_map["data"]) == {"koppel.json"}
+    dashboard = (K8S / "components" / "monitoring" / "dashboard.json").read_text(encoding="utf-8")
+    assert config_map["data"]["koppel.json"] == dashboard
+    rule = of_kind(rendered[variant], "PrometheusRule")["koppel"]
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"]["groups"]

@@ -9,8 +9,10 @@ start real isolated instances with the same overrides.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ REPO = Path(__file__).resolve().parents[3]
 KAFKA = REPO / "deploy" / "local" / "kafka.sh"
 POSTGRES = REPO / "deploy" / "local" / "postgres.sh"
 OVERRIDES = (
+    "KOPPEL_KAFKA_VERSION",
     "KOPPEL_KAFKA_PORT",
     "KOPPEL_KAFKA_CONTROLLER_PORT",
     "KOPPEL_KAFKA_DIR",
@@ -93,8 +96,8 @@ LOCAL = REPO / ".local"
             [
                 "127.0.0.1:9092",
                 "9093",
-                str(LOCAL / "kafka"),
-                str(LOCAL / "kafka" / "libs"),
+                str(LOCAL / "kafka" / "3.9.1"),
+                str(LOCAL / "kafka" / "3.9.1" / "libs"),
                 str(LOCAL / "logs"),
             ],
         ),
@@ -130,7 +133,7 @@ def test_kafka_overrides_move_ports_and_state_but_share_the_jars(tmp_path: Path)
         str(tmp_path / "kafka"),
         str(tmp_path / "kafka" / "data"),
         str(tmp_path / "kafka" / "kafka.pid"),
-        str(REPO / ".local" / "kafka" / "libs"),
+        str(REPO / ".local" / "kafka" / "3.9.1" / "libs"),
         str(tmp_path / "logs"),
     ]
 
@@ -142,7 +145,90 @@ def test_kafka_config_for_an_isolated_broker_names_its_ports(tmp_path: Path) -> 
     assert "controller.quorum.voters=1@127.0.0.1:19093" in config
     assert f"log.dirs={tmp_path / 'kafka' / 'data'}" in config
     log4j = (tmp_path / "kafka" / "log4j.properties").read_text()
-    assert f"File={tmp_path / 'logs' / 'kafka.log'}" in log4j
+    assert f"File={tmp_path / 'logs' / 'kafka-3.9.1.log'}" in log4j
+
+
+def test_a_kafka_4_broker_has_its_own_jars_and_state_and_logs_through_log4j_2(
+    tmp_path: Path,
+) -> None:
+    """KOPPEL_KAFKA_VERSION picks the jars, the default state directory and the log file."""
+    printed = sourced(KAFKA, 'echo "$KDIR $LIBS $BROKER_LOG"', KOPPEL_KAFKA_VERSION="4.4.0")
+    assert printed.split() == [
+        str(LOCAL / "kafka" / "4.4.0"),
+        str(LOCAL / "kafka" / "4.4.0" / "libs"),
+        str(LOCAL / "logs" / "kafka-4.4.0.log"),
+    ]
+    tool = sourced(
+        KAFKA,
+        'write_config; tool_cmd; echo "${TOOL_CMD[*]}"',
+        KOPPEL_KAFKA_VERSION="4.4.0",
+        **isolated_kafka(tmp_path),
+    )
+    log4j2 = tmp_path / "kafka" / "log4j2.properties"
+    assert f"appender.file.fileName = {tmp_path / 'logs' / 'kafka-4.4.0.log'}" in (
+        log4j2.read_text()
+    )
+    tools_config = tmp_path / "kafka" / "tools-log4j2.properties"
+    assert f"-Dlog4j2.configurationFile={tools_config}" in tool.split()
+    assert "rootLogger.level = WARN" in tools_config.read_text()
+
+
+@pytest.mark.parametrize("version", ["3.8.1", "5.0.0", "4.4", "latest"])
+def test_kafka_refuses_a_version_it_cannot_run(version: str) -> None:
+    result = bash(f'"{KAFKA}" status', KOPPEL_KAFKA_VERSION=version)
+    assert result.returncode == 1
+    assert "KOPPEL_KAFKA_VERSION must be a 3.9.x or 4.x release" in result.stderr
+
+
+@pytest.fixture
+def broker_4_4_on_a_port(tmp_path: Path) -> Iterator[int]:
+    """A listening process whose command line reads as kafka.sh's Kafka 4.4.0 broker."""
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is not installed")
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    (libs / "kafka_2.13-4.4.0.jar").write_bytes(b"")
+    port = free_port()
+    listener = (
+        "import socket, sys, time\n"
+        "s = socket.create_server(('127.0.0.1', int(sys.argv[1])))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", listener, str(port), "-cp", f"{libs}/*", "kafka.Kafka"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        yield port
+    finally:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_a_broker_of_another_version_on_the_port_is_reported_not_reused(
+    broker_4_4_on_a_port: int, tmp_path: Path
+) -> None:
+    env = {
+        **isolated_kafka(tmp_path),
+        "KOPPEL_KAFKA_PORT": str(broker_4_4_on_a_port),
+        "KOPPEL_KAFKA_CONTROLLER_PORT": str(free_port()),
+    }
+    refused = bash(f'"{KAFKA}" start', **env, KOPPEL_KAFKA_VERSION="3.9.1")
+    assert refused.returncode == 1
+    assert (
+        f"Kafka 4.4.0 already runs on 127.0.0.1:{broker_4_4_on_a_port}, not the 3.9.1 asked for"
+    ) in refused.stderr
+    status = bash(f'"{KAFKA}" status', **env, KOPPEL_KAFKA_VERSION="3.9.1")
+    assert f"127.0.0.1:{broker_4_4_on_a_port} answers (4.4.0)" in status.stdout
+    reused = bash(f'"{KAFKA}" start', **env, KOPPEL_KAFKA_VERSION="4.4.0")
+    assert reused.returncode == 0, reused.stderr
+    assert "reusing it" in reused.stderr
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,12 @@ directory: every outcome of `PUT` / `DELETE /v1/matches/{match_id}/response`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from structlog.testing import capture_logs
 
 from koppel.cloudevents import CloudEvent, decode
@@ -14,16 +16,19 @@ from koppel.contract.match import match_id_for
 from koppel.topics import RESPONSES
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_testing.match_directory import InMemoryMatchDirectory
+from koppel_testing.problems import problem_fields, problem_of
 
-PROBLEM = "application/problem+json"
+INTERESTED: dict[str, Any] = {"consultant_id": "C-1", "response": "interested"}
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    return problem
+@pytest.fixture
+def match_id(directory: InMemoryMatchDirectory) -> str:
+    """C-1's open match with A-1, known to the match directory."""
+    return directory.add("C-1", "A-1")
+
+
+def _path(match_id: str) -> str:
+    return f"/v1/matches/{match_id}/response"
 
 
 def _published(publisher: InMemoryPublisher) -> CloudEvent:
@@ -36,29 +41,69 @@ def _published(publisher: InMemoryPublisher) -> CloudEvent:
     return event
 
 
+@dataclass(frozen=True)
+class AnswersApi:
+    """The app's answer routes, with the in-memory publisher and match directory behind them."""
+
+    client: httpx.AsyncClient
+    auth: dict[str, str]
+    publisher: InMemoryPublisher
+    directory: InMemoryMatchDirectory
+
+    async def answer(
+        self, match_id: str, headers: dict[str, str] | None = None, **body: Any
+    ) -> httpx.Response:
+        """`PUT` of C-1's interested answer, as the authenticated caller unless `headers` are
+        given; `body` replaces or adds fields."""
+        return await self.client.put(
+            _path(match_id), json={**INTERESTED, **body}, headers=_or(headers, self.auth)
+        )
+
+    async def take_back(
+        self, match_id: str, consultant_id: str = "C-1", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """`DELETE` of the consultant's answer, as the authenticated caller unless `headers`
+        are given."""
+        return await self.client.delete(
+            _path(match_id),
+            params={"consultant_id": consultant_id},
+            headers=_or(headers, self.auth),
+        )
+
+    def accepted(self, response: httpx.Response, match_id: str) -> CloudEvent:
+        """The one event an accepted answer published, once the answer names it and the match."""
+        assert response.status_code == 202, response.text
+        event = _published(self.publisher)
+        assert response.json() == {"event_id": event.id, "id": match_id}
+        return event
+
+
+def _or(headers: dict[str, str] | None, default: dict[str, str]) -> dict[str, str]:
+    return default if headers is None else headers
+
+
+@pytest.fixture
+def api(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    publisher: InMemoryPublisher,
+    directory: InMemoryMatchDirectory,
+) -> AnswersApi:
+    return AnswersApi(client, auth, publisher, directory)
+
+
 def _recent(stamp: str) -> bool:
     moment = datetime.fromisoformat(stamp)
     return timedelta(0) <= datetime.now(UTC) - moment < timedelta(minutes=1)
 
 
 async def test_an_interested_answer_is_published_keyed_by_the_match(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
+    api: AnswersApi, match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
+    response = await api.answer(match_id)
 
-    response = await client.put(
-        f"/v1/matches/{match_id}/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
-
-    assert response.status_code == 202, response.text
-    event = _published(publisher)
-    assert response.json() == {"event_id": event.id, "id": match_id}
-    assert publisher.records[0].key == match_id.encode()
+    event = api.accepted(response, match_id)
+    assert api.publisher.records[0].key == match_id.encode()
     assert event.type == "nl.koppel.match.responded"
     assert event.source == "/koppel/intake"
     assert event.traceparent is not None
@@ -73,27 +118,20 @@ async def test_an_interested_answer_is_published_keyed_by_the_match(
         "via": "api",
     }
     assert _recent(data["responded_at"])
-    assert directory.asked == [match_id]
+    assert api.directory.asked == [match_id]
 
 
-async def test_not_interested_carries_the_reason_and_the_note(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
-) -> None:
-    match_id = directory.add("C-1", "A-1", status="withdrawn")
-    body = {
-        "consultant_id": "C-1",
-        "response": "not_interested",
-        "reason": "hours",
-        "note": "Maximaal 24 uur per week.",
-    }
+async def test_not_interested_carries_the_reason_and_the_note(api: AnswersApi) -> None:
+    match_id = api.directory.add("C-1", "A-1", status="withdrawn")
 
-    response = await client.put(f"/v1/matches/{match_id}/response", json=body, headers=auth)
+    response = await api.answer(
+        match_id,
+        response="not_interested",
+        reason="hours",
+        note="Maximaal 24 uur per week.",
+    )
 
-    assert response.status_code == 202, response.text
-    data = _published(publisher).data
+    data = api.accepted(response, match_id).data
     assert (data["response"], data["reason"], data["note"]) == (
         "not_interested",
         "hours",
@@ -102,12 +140,9 @@ async def test_not_interested_carries_the_reason_and_the_note(
 
 
 async def test_unknown_match_unknown_consultant_and_anothers_match_are_one_404(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
+    api: AnswersApi,
 ) -> None:
-    theirs = directory.add("C-2", "A-1")
+    theirs = api.directory.add("C-2", "A-1")
     cases = [
         (match_id_for("A-404", "C-1"), "C-1"),  # no such match
         (theirs, "C-1"),  # another consultant's match
@@ -115,84 +150,47 @@ async def test_unknown_match_unknown_consultant_and_anothers_match_are_one_404(
     ]
     problems = []
     for match_id, consultant_id in cases:
-        answered = await client.put(
-            f"/v1/matches/{match_id}/response",
-            json={"consultant_id": consultant_id, "response": "interested"},
-            headers=auth,
-        )
-        taken_back = await client.delete(
-            f"/v1/matches/{match_id}/response",
-            params={"consultant_id": consultant_id},
-            headers=auth,
-        )
+        answered = await api.answer(match_id, consultant_id=consultant_id)
+        taken_back = await api.take_back(match_id, consultant_id)
         for response in (answered, taken_back):
-            problem = _problem(response, 404)
+            problem = problem_of(response, 404)
             assert "C-2" not in response.text
             problems.append(problem)
     assert all(problem == problems[0] for problem in problems)
     assert problems[0]["type"] == "urn:koppel:problem:match-not-found"
-    assert publisher.records == []
+    assert api.publisher.records == []
 
 
 async def test_an_unreachable_matcher_is_a_503_with_retry_after_and_nothing_published(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
+    api: AnswersApi, match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
-    directory.unavailable = True
+    api.directory.unavailable = True
 
-    answered = await client.put(
-        f"/v1/matches/{match_id}/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
-    taken_back = await client.delete(
-        f"/v1/matches/{match_id}/response", params={"consultant_id": "C-1"}, headers=auth
-    )
+    answered = await api.answer(match_id)
+    taken_back = await api.take_back(match_id)
 
     for response in (answered, taken_back):
-        problem = _problem(response, 503)
+        problem = problem_of(response, 503)
         assert problem["type"] == "urn:koppel:problem:matcher-unavailable"
         assert int(response.headers["retry-after"]) > 0
-    assert publisher.records == []
+    assert api.publisher.records == []
 
 
-async def test_an_unacknowledged_answer_is_a_503(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
-) -> None:
-    match_id = directory.add("C-1", "A-1")
-    publisher.failing = True
+async def test_an_unacknowledged_answer_is_a_503(api: AnswersApi, match_id: str) -> None:
+    api.publisher.failing = True
 
-    response = await client.put(
-        f"/v1/matches/{match_id}/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
+    response = await api.answer(match_id)
 
-    problem = _problem(response, 503)
+    problem = problem_of(response, 503)
     assert problem["type"] == "urn:koppel:problem:broker-unavailable"
 
 
 async def test_taking_the_answer_back_publishes_response_withdrawn(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
+    api: AnswersApi, match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
+    response = await api.take_back(match_id)
 
-    response = await client.delete(
-        f"/v1/matches/{match_id}/response", params={"consultant_id": "C-1"}, headers=auth
-    )
-
-    assert response.status_code == 202, response.text
-    event = _published(publisher)
-    assert response.json() == {"event_id": event.id, "id": match_id}
+    event = api.accepted(response, match_id)
     assert event.type == "nl.koppel.match.response_withdrawn"
     data = event.data
     assert {k: v for k, v in data.items() if k != "withdrawn_at"} == {
@@ -204,14 +202,8 @@ async def test_taking_the_answer_back_publishes_response_withdrawn(
     assert _recent(data["withdrawn_at"])
 
 
-async def test_invalid_answers_are_422s_naming_the_field(
-    client: httpx.AsyncClient,
-    auth: dict[str, str],
-    publisher: InMemoryPublisher,
-    directory: InMemoryMatchDirectory,
-) -> None:
-    match_id = directory.add("C-1", "A-1")
-    path = f"/v1/matches/{match_id}/response"
+async def test_invalid_answers_are_422s_naming_the_field(api: AnswersApi, match_id: str) -> None:
+    path = _path(match_id)
     cases: list[tuple[dict[str, Any], str]] = [
         ({"consultant_id": "C-1", "response": "maybe"}, "body.response"),
         ({"consultant_id": "C-1", "response": "not_interested", "reason": "x"}, "body.reason"),
@@ -222,50 +214,33 @@ async def test_invalid_answers_are_422s_naming_the_field(
         ({"consultant_id": "C-1", "response": "interested", "extra": 1}, "body.extra"),
     ]
     for body, field in cases:
-        problem = _problem(await client.put(path, json=body, headers=auth), 422)
-        assert field in [error["field"] for error in problem["errors"]], (body, problem)
-    declined_with_reason = {"consultant_id": "C-1", "response": "interested", "reason": "rate"}
-    _problem(await client.put(path, json=declined_with_reason, headers=auth), 422)
-    missing = await client.delete(path, headers=auth)
-    assert "query.consultant_id" in [e["field"] for e in _problem(missing, 422)["errors"]]
-    bad_id = await client.put(
-        "/v1/matches/not a match/response",
-        json={"consultant_id": "C-1", "response": "interested"},
-        headers=auth,
-    )
-    assert "path.match_id" in [e["field"] for e in _problem(bad_id, 422)["errors"]]
-    assert publisher.records == []
-    assert directory.asked == []
+        fields = problem_fields(await api.client.put(path, json=body, headers=api.auth), 422)
+        assert field in fields, (body, fields)
+    problem_of(await api.answer(match_id, reason="rate"), 422)
+    missing = await api.client.delete(path, headers=api.auth)
+    assert "query.consultant_id" in problem_fields(missing, 422)
+    bad_id = await api.answer("not a match")
+    assert "path.match_id" in problem_fields(bad_id, 422)
+    assert api.publisher.records == []
+    assert api.directory.asked == []
 
 
 async def test_without_a_token_it_is_a_401_and_the_matcher_is_not_asked(
-    client: httpx.AsyncClient, directory: InMemoryMatchDirectory
+    api: AnswersApi, match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
-    path = f"/v1/matches/{match_id}/response"
-
     for headers in ({}, {"Authorization": "Bearer wrong"}):
-        answered = await client.put(
-            path, json={"consultant_id": "C-1", "response": "interested"}, headers=headers
-        )
-        taken_back = await client.delete(path, params={"consultant_id": "C-1"}, headers=headers)
-        _problem(answered, 401)
-        _problem(taken_back, 401)
-    assert directory.asked == []
+        problem_of(await api.answer(match_id, headers), 401)
+        problem_of(await api.take_back(match_id, headers=headers), 401)
+    assert api.directory.asked == []
 
 
 async def test_the_consultants_note_never_reaches_a_log_line(
-    client: httpx.AsyncClient, auth: dict[str, str], directory: InMemoryMatchDirectory
+    api: AnswersApi, match_id: str
 ) -> None:
-    match_id = directory.add("C-1", "A-1")
     note = "Bel me liever op 06-12345678, groet Sanne"
 
     with capture_logs() as logs:
-        response = await client.put(
-            f"/v1/matches/{match_id}/response",
-            json={"consultant_id": "C-1", "response": "not_interested", "note": note},
-            headers=auth,
-        )
+        response = await api.answer(match_id, response="not_interested", note=note)
 
     assert response.status_code == 202
     assert logs

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -16,17 +15,7 @@ from koppel.secret_sealing import SecretKeyring, is_sealed
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_intake.adapters.memory_publisher import InMemoryPublisher
 from koppel_testing.builders import assignment_document, consultant_document, webhook_notification
-
-PROBLEM = "application/problem+json"
-
-
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert {"type", "title", "status", "detail"} <= problem.keys()
-    return problem
+from koppel_testing.problems import problem_fields, problem_of
 
 
 async def test_assignment_upsert_publishes_a_cloudevent_keyed_by_id(
@@ -78,16 +67,14 @@ async def test_body_id_different_from_path_is_a_422_naming_id(
         "/v1/assignments/A-2", json=assignment_document("A-1"), headers=auth
     )
 
-    problem = _problem(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.id"]
+    assert problem_fields(response, 422) == ["body.id"]
     assert publisher.records == []
 
 
 async def test_invalid_path_id_is_a_422(auth: dict[str, str], client: httpx.AsyncClient) -> None:
     response = await client.put("/v1/assignments/a%20b", json=assignment_document(), headers=auth)
 
-    problem = _problem(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["path.id"]
+    assert problem_fields(response, 422) == ["path.id"]
 
 
 async def test_422_names_every_offending_field_including_nested_ones(
@@ -105,7 +92,7 @@ async def test_422_names_every_offending_field_including_nested_ones(
 
     response = await client.put("/v1/assignments/A-1", json=body, headers=auth)
 
-    problem = _problem(response, 422)
+    problem = problem_of(response, 422)
     fields = {error["field"] for error in problem["errors"]}
     assert fields == {
         "body.level",
@@ -123,8 +110,7 @@ async def test_cross_field_rule_is_a_422(auth: dict[str, str], client: httpx.Asy
 
     response = await client.put("/v1/assignments/A-1", json=body, headers=auth)
 
-    problem = _problem(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.hours_per_week"]
+    assert problem_fields(response, 422) == ["body.hours_per_week"]
 
 
 async def test_control_characters_in_text_fields_are_a_422_naming_each_field(
@@ -143,7 +129,7 @@ async def test_control_characters_in_text_fields_are_a_422_naming_each_field(
     assignment_answer = await client.put("/v1/assignments/A-1", json=assignment, headers=auth)
     consultant_answer = await client.put("/v1/consultants/C-1", json=consultant, headers=auth)
 
-    problem = _problem(assignment_answer, 422)
+    problem = problem_of(assignment_answer, 422)
     assert {error["field"] for error in problem["errors"]} == {
         "body.title",
         "body.description",
@@ -152,8 +138,7 @@ async def test_control_characters_in_text_fields_are_a_422_naming_each_field(
     }
     assert all("control characters" in error["message"] for error in problem["errors"])
     assert "everyone@example.org" not in assignment_answer.text  # the value is not echoed
-    problem = _problem(consultant_answer, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.name"]
+    assert problem_fields(consultant_answer, 422) == ["body.name"]
     assert publisher.records == []
 
 
@@ -166,7 +151,7 @@ async def test_malformed_json_is_a_400_problem(
     response = await client.put("/v1/assignments/A-1", content=payload, headers=headers)
 
     assert response.status_code in {400, 422}
-    _problem(response, response.status_code)
+    problem_of(response, response.status_code)
 
 
 @pytest.mark.parametrize("payload", [b"null", b"[]", b'"text"', b""])
@@ -177,7 +162,7 @@ async def test_json_that_is_no_object_is_a_422(
 
     response = await client.put("/v1/assignments/A-1", content=payload, headers=headers)
 
-    _problem(response, 422)
+    problem_of(response, 422)
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
@@ -192,7 +177,7 @@ async def test_wrong_content_type_is_a_415(
         "/v1/assignments/A-1", content=json.dumps(assignment_document()).encode(), headers=headers
     )
 
-    _problem(response, 415)
+    problem_of(response, 415)
 
 
 async def test_json_with_charset_is_accepted(
@@ -216,7 +201,7 @@ async def test_body_over_one_mebibyte_is_a_413(
 
     response = await client.put("/v1/assignments/A-1", json=body, headers=auth)
 
-    _problem(response, 413)
+    problem_of(response, 413)
     assert publisher.records == []
 
 
@@ -236,7 +221,7 @@ async def test_chunked_body_over_the_limit_is_a_413_while_streaming(
     headers = {**auth, "content-type": "application/json"}
     response = await client.put("/v1/assignments/A-1", content=chunks(), headers=headers)
 
-    _problem(response, 413)
+    problem_of(response, 413)
     assert "content-length" not in response.request.headers
     assert publisher.records == []
 
@@ -261,7 +246,7 @@ async def test_missing_or_unknown_token_is_a_401_with_challenge(
 
     response = await client.put("/v1/assignments/A-1", json=assignment_document(), headers=filled)
 
-    _problem(response, 401)
+    problem_of(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert publisher.records == []
 
@@ -271,7 +256,7 @@ async def test_token_in_query_string_is_not_accepted(token: str, client: httpx.A
         f"/v1/assignments/A-1?access_token={token}&token={token}", json=assignment_document()
     )
 
-    _problem(response, 401)
+    problem_of(response, 401)
 
 
 async def test_unauthenticated_caller_learns_nothing_about_the_body(
@@ -279,7 +264,7 @@ async def test_unauthenticated_caller_learns_nothing_about_the_body(
 ) -> None:
     response = await client.put("/v1/assignments/A-1", json={"level": "nope"})
 
-    problem = _problem(response, 401)
+    problem = problem_of(response, 401)
     assert "errors" not in problem
 
 
@@ -315,8 +300,7 @@ async def test_close_with_unknown_reason_is_a_422(
         "/v1/assignments/A-1/close", json={"reason": "bored"}, headers=auth
     )
 
-    problem = _problem(response, 422)
-    assert [error["field"] for error in problem["errors"]] == ["body.reason"]
+    assert problem_fields(response, 422) == ["body.reason"]
 
 
 async def test_consultant_upsert_publishes_the_profile_with_its_secret_sealed(
@@ -354,7 +338,7 @@ async def test_consultant_cross_field_rule_is_a_422(
 
     response = await client.put("/v1/consultants/C-1", json=body, headers=auth)
 
-    _problem(response, 422)
+    problem_of(response, 422)
 
 
 async def test_erasure_is_a_tombstone_with_event_headers(
@@ -380,16 +364,16 @@ async def test_broker_unavailable_is_a_503_with_retry_after(
 
     response = await client.put("/v1/assignments/A-1", json=assignment_document(), headers=auth)
 
-    _problem(response, 503)
+    problem_of(response, 503)
     assert int(response.headers["retry-after"]) > 0
 
 
 async def test_unknown_route_and_wrong_method_are_problems(
     auth: dict[str, str], client: httpx.AsyncClient
 ) -> None:
-    _problem(await client.get("/v1/nothing-here", headers=auth), 404)
+    problem_of(await client.get("/v1/nothing-here", headers=auth), 404)
     wrong_method = await client.get("/v1/assignments/A-1", headers=auth)
-    _problem(wrong_method, 405)
+    problem_of(wrong_method, 405)
     assert "PUT" in wrong_method.headers["allow"]
 
 

@@ -5,7 +5,7 @@ Each case runs the package's column rules on one pair and the scalar oracle alik
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from koppel.vocabulary import Discipline, Level, Province
 from koppel_matcher.domain.evaluate import evaluate, failed_filters
 from koppel_matcher.domain.geo import EARTH_RADIUS_KM, haversine_km
-from koppel_matcher.domain.model import Place
+from koppel_matcher.domain.model import CommitmentSpec, Place
 from koppel_testing import scalar_oracle
 from koppel_testing.matcher_specs import Specs
 
@@ -106,7 +106,11 @@ def test_hours_use_free_capacity_after_commitments(
     failed = _failed(
         specs,
         {"hours_min": asked[0], "hours_max": asked[1]},
-        {"hours_min": wanted[0], "hours_max": wanted[1], "committed_hours": committed},
+        {
+            "hours_min": wanted[0],
+            "hours_max": wanted[1],
+            "commitments": (CommitmentSpec(committed),) if committed else (),
+        },
     )
     assert failed == ([] if passes else ["hours"])
 
@@ -206,3 +210,83 @@ def test_haversine_uses_the_mean_earth_radius() -> None:
     assert haversine_km(52.0, 5.0, 52.0, 5.0) == 0.0
     # Utrecht to Groningen, as the crow flies.
     assert haversine_km(52.0907, 5.1214, 53.2194, 6.5665) == pytest.approx(158.9, abs=0.1)
+
+
+def _day(specs: Specs, days_after_start: int) -> int:
+    return (specs.start + timedelta(days=days_after_start)).toordinal()
+
+
+@pytest.mark.parametrize(
+    ("until", "passes"),
+    [
+        (None, False),  # without an end it always takes its hours
+        (0, False),  # runs through the start date: still counted
+        (-1, True),  # ends the day before the start: its hours are free for the assignment
+        (-13, True),
+    ],
+)
+def test_hours_count_only_commitments_running_on_the_start_date(
+    specs: Specs, until: int | None, passes: bool
+) -> None:
+    busy = CommitmentSpec(24, until=None if until is None else _day(specs, until))
+    failed = _failed(specs, {}, {"hours_min": 24, "hours_max": 40, "commitments": (busy,)})
+    assert failed == ([] if passes else ["hours"])
+
+
+def test_the_capacity_day_is_today_when_the_start_has_passed(specs: Specs) -> None:
+    """Started 10 days ago: a commitment running today still counts, one ended does not."""
+    started = specs.now.date() - timedelta(days=10)
+    today = specs.now.date().toordinal()
+    assignment = {"start_date": started}
+    for until, passes in ((today, False), (today - 1, True), (today - 5, True)):
+        busy = CommitmentSpec(24, until=until)
+        profile = {"available_from": started, "hours_max": 40, "commitments": (busy,)}
+        assert _failed(specs, assignment, profile) == ([] if passes else ["hours"])
+
+
+def test_only_the_running_commitments_are_summed(specs: Specs) -> None:
+    """8 endless + 16 ending before the start + 8 running past it: 16 committed."""
+    portfolio = (
+        CommitmentSpec(8),
+        CommitmentSpec(16, until=_day(specs, -1)),
+        CommitmentSpec(8, until=_day(specs, 30)),
+    )
+    profile = {"hours_min": 24, "hours_max": 40, "commitments": portfolio}
+    assert _failed(specs, {"hours_min": 24, "hours_max": 24}, profile) == []  # free [8, 24]
+    assert _failed(specs, {"hours_min": 25, "hours_max": 32}, profile) == ["hours"]
+
+
+MON, TUE, WED = 1, 2, 4
+
+
+@pytest.mark.parametrize(
+    ("asked", "held", "until", "passes"),
+    [
+        (MON | TUE, TUE, None, False),  # shares Tuesday with a commitment without an end
+        (MON | TUE, TUE, 0, False),  # still running on the start date
+        (MON | TUE, TUE, -1, True),  # ended before the start: Tuesday is free again
+        (MON | TUE, WED, None, True),  # no shared day
+        (0, MON | TUE | WED, None, True),  # the assignment names no weekdays
+        (MON | TUE, 0, None, True),  # the commitment names none
+    ],
+)
+def test_office_weekdays_of_a_running_commitment_are_taken(
+    specs: Specs, asked: int, held: int, until: int | None, passes: bool
+) -> None:
+    busy = CommitmentSpec(
+        8, office_weekdays=held, until=None if until is None else _day(specs, until)
+    )
+    failed = _failed(specs, {"office_weekdays": asked}, {"hours_max": 40, "commitments": (busy,)})
+    assert failed == ([] if passes else ["office_weekdays"])
+
+
+def test_today_is_the_dutch_date(specs: Specs) -> None:
+    """23:30 UTC on 1 March is already 2 March in Amsterdam: a commitment that ran through
+    1 March no longer counts for an assignment that has started."""
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    a = specs.assignment(start_date=date(2026, 2, 20))
+    busy = CommitmentSpec(24, until=date(2026, 3, 1).toordinal())
+    p = specs.profile(available_from=a.start_date, hours_max=40, commitments=(busy,))
+    assert failed_filters(a, p, late) == scalar_oracle.failed_filters(a, p, late) == []
+    earlier = late - timedelta(hours=1)  # 23:30 in Amsterdam on 1 March
+    assert failed_filters(a, p, earlier) == scalar_oracle.failed_filters(a, p, earlier) == ["hours"]

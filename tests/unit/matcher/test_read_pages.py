@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from koppel.contract.common import ID_PATTERN
+from koppel.http_problems import InvalidFieldError
 from koppel.vocabulary import Language
 from koppel_matcher.adapters.match_queries import After
 from koppel_matcher.entrypoints.pages import decode_cursor, encode_cursor, negotiated_language
-from koppel_matcher.entrypoints.problems import InvalidParameterError
 
 
 @given(
@@ -43,7 +43,7 @@ def test_a_cursor_brings_back_exactly_the_position_it_was_made_of(score: float, 
     ],
 )
 def test_a_cursor_that_is_not_ours_is_refused_naming_the_parameter(cursor: str) -> None:
-    with pytest.raises(InvalidParameterError) as refused:
+    with pytest.raises(InvalidFieldError) as refused:
         decode_cursor(cursor)
     assert refused.value.field == "query.cursor"
 

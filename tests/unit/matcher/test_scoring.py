@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -32,19 +35,21 @@ PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 def test_weights_sum_to_one_and_name_every_component() -> None:
     assert math.isclose(sum(WEIGHTS.values()), 1.0)
     assert [c.name for c in COMPONENTS] == list(WEIGHTS)
-    assert all(w > 0 for w in WEIGHTS.values())
+    assert WEIGHTS["urgency"] == 0.0  # said, not scored
+    assert all(w > 0 for name, w in WEIGHTS.items() if name != "urgency")
 
 
 @PROPERTY
 @given(data=st.data())
 def test_score_is_in_range_deterministic_and_explained(specs: Specs, data: st.DataObject) -> None:
     a, p = data.draw(specs.assignments()), data.draw(specs.profiles())
-    first = score(a, p)
-    assert first == scalar_oracle.score(a, p)
+    first = score(a, p, specs.now)
+    assert first == scalar_oracle.score(a, p, specs.now)
     assert 0.0 <= first.score <= 1.0
     assert round(first.score, 4) == first.score
-    assert score(a, p) == first
-    assert len(first.reasons) == len(first.components)
+    assert score(a, p, specs.now) == first
+    # one reason per component that moved, and perhaps the one naming a commitment's end
+    assert len(first.reasons) - len(first.components) in (0, 1)
     names = [name for name, _ in first.components]
     assert names == [c.name for c in COMPONENTS if c.name in names]  # fixed order, no repeats
     assert all(0.0 <= contribution <= WEIGHTS[name] for name, contribution in first.components)
@@ -63,7 +68,7 @@ def test_covering_more_required_disciplines_never_lowers_the_score(
         disciplines=p.disciplines | {extra},
         specialisms=p.specialisms | ({extra} if as_specialism else set()),
     )
-    assert score(a, more).score >= score(a, p).score
+    assert score(a, more, specs.now).score >= score(a, p, specs.now).score
 
 
 @PROPERTY
@@ -73,7 +78,7 @@ def test_a_specialism_beats_a_plain_discipline(specs: Specs, data: st.DataObject
     held = data.draw(st.sampled_from(sorted(a.disciplines_required)))
     plain = replace(p, disciplines=p.disciplines | {held}, specialisms=p.specialisms - {held})
     special = replace(plain, specialisms=plain.specialisms | {held})
-    assert score(a, special).score > score(a, plain).score
+    assert score(a, special, specs.now).score > score(a, plain, specs.now).score
 
 
 @PROPERTY
@@ -85,8 +90,8 @@ def test_exact_level_beats_a_stretch_beats_a_step_down(specs: Specs, data: st.Da
     exact = replace(p, level=a.level)
     stretch = replace(p, level=ranks[a.level.rank - 1], open_to_next_level=True)
     step_down = replace(p, level=ranks[a.level.rank + 1])
-    assert score(a, exact).score > score(a, stretch).score
-    assert score(a, stretch).score > score(a, step_down).score
+    assert score(a, exact, specs.now).score > score(a, stretch, specs.now).score
+    assert score(a, stretch, specs.now).score > score(a, step_down, specs.now).score
 
 
 @PROPERTY
@@ -102,7 +107,7 @@ def test_closer_is_never_worse(specs: Specs, data: st.DataObject) -> None:
 
     p = data.draw(specs.profiles())
     near, far = replace(p, home=home_at(near_km)), replace(p, home=home_at(far_km))
-    assert score(a, near).score >= score(a, far).score
+    assert score(a, near, specs.now).score >= score(a, far, specs.now).score
 
 
 @pytest.mark.parametrize(
@@ -132,15 +137,15 @@ def test_work_style_suits_the_organisation(
     better_than: WorkStyle,
 ) -> None:
     a = specs.assignment(organization_type=organization, size_class=size)
-    suits = score(a, specs.profile(work_style=style)).score
-    assert suits > score(a, specs.profile(work_style=better_than)).score
+    suits = score(a, specs.profile(work_style=style), specs.now).score
+    assert suits > score(a, specs.profile(work_style=better_than), specs.now).score
 
 
 def test_medium_municipality_has_no_work_style_lean(specs: Specs) -> None:
     a = specs.assignment(size_class=SizeClass.MEDIUM)
-    scores = {score(a, specs.profile(work_style=s)).score for s in WorkStyle}
+    scores = {score(a, specs.profile(work_style=s), specs.now).score for s in WorkStyle}
     assert len(scores) == 1
-    assert "work_style" not in dict(score(a, specs.profile()).components)
+    assert "work_style" not in dict(score(a, specs.profile(), specs.now).components)
 
 
 def test_reasons_in_dutch(specs: Specs) -> None:
@@ -151,7 +156,7 @@ def test_reasons_in_dutch(specs: Specs) -> None:
         specialisms=frozenset({Discipline.CRISIS_COMMUNICATION}),
         max_office_days_per_week=3,
     )
-    reasons = score(a, p).reasons
+    reasons = score(a, p, specs.now).reasons
     assert "Je specialisme crisiscommunicatie is gevraagd" in reasons
     assert "Stap omhoog: senior opdracht" in reasons
     assert "1 kantoordag minder dan je maximum" in reasons
@@ -168,7 +173,7 @@ def test_reasons_in_english(specs: Specs) -> None:
         max_office_days_per_week=3,
         preferred_organization_types=frozenset({OrganizationType.MINISTRY}),
     )
-    reasons = score(a, p).reasons
+    reasons = score(a, p, specs.now).reasons
     assert "You cover 1 of the 2 required disciplines: citizen participation" in reasons
     assert "2 office days fewer than your maximum" in reasons
     assert "Not an organisation type you prefer: municipality" in reasons
@@ -176,8 +181,10 @@ def test_reasons_in_english(specs: Specs) -> None:
 
 
 def test_neutral_components_give_no_reason(specs: Specs) -> None:
-    """Reference pair: no preferences, `either`, rate unknown, 1–4 public years, at max days."""
-    evaluation = score(specs.assignment(), specs.profile(max_office_days_per_week=2))
+    """Reference pair: no preferences, `either`, rate unknown, 1–4 public years, at max days,
+    starting in more than three weeks."""
+    later = specs.assignment(start_date=specs.now.date() + timedelta(days=22))
+    evaluation = score(later, specs.profile(max_office_days_per_week=2), specs.now)
     names = {name for name, _ in evaluation.components}
     assert names == {"required_disciplines", "level", "hours", "travel"}
     assert len(evaluation.reasons) == 4
@@ -185,11 +192,14 @@ def test_neutral_components_give_no_reason(specs: Specs) -> None:
 
 def test_preferences_move_the_score_both_ways(specs: Specs) -> None:
     a = specs.assignment(assignment_type=AssignmentType.BRIDGING)
-    neutral = score(a, specs.profile()).score
+    neutral = score(a, specs.profile(), specs.now).score
     liked = specs.profile(preferred_assignment_types=frozenset({AssignmentType.BRIDGING}))
     other = specs.profile(preferred_assignment_types=frozenset({AssignmentType.STRATEGIC}))
-    assert score(a, liked).score > neutral > score(a, other).score
-    assert "Het soort opdracht dat je zoekt: overbruggingsopdracht" in score(a, liked).reasons
+    assert score(a, liked, specs.now).score > neutral > score(a, other, specs.now).score
+    assert (
+        "Het soort opdracht dat je zoekt: overbruggingsopdracht"
+        in score(a, liked, specs.now).reasons
+    )
 
 
 def test_every_discipline_has_a_dutch_and_an_english_name() -> None:
@@ -203,18 +213,27 @@ def test_preferred_disciplines_give_one_reason(specs: Specs) -> None:
     a = specs.assignment(
         disciplines_preferred=frozenset({Discipline.CAMPAIGNS, Discipline.SOCIAL_MEDIA})
     )
-    assert "Ook gewenst en in jouw profiel: campagnes" in score(a, specs.profile()).reasons
+    assert (
+        "Ook gewenst en in jouw profiel: campagnes" in score(a, specs.profile(), specs.now).reasons
+    )
     lacking = specs.profile(disciplines=frozenset({Discipline.CRISIS_COMMUNICATION}))
     assert "Je mist de gewenste extra disciplines: campagnes en sociale media" in (
-        score(a, lacking).reasons
+        score(a, lacking, specs.now).reasons
     )
-    assert score(a, specs.profile()).score > score(a, lacking).score
+    assert score(a, specs.profile(), specs.now).score > score(a, lacking, specs.now).score
 
 
 def test_remote_assignment_scores_travel_full(specs: Specs) -> None:
     remote = specs.assignment(office_days_per_week=0)
     far = specs.profile(home=specs.groningen, max_travel_km=None)
-    components = dict(score(remote, far).components)
+    components = dict(score(remote, far, specs.now).components)
     assert components["travel"] == WEIGHTS["travel"]
-    on_site = dict(score(specs.assignment(), far).components)
+    on_site = dict(score(specs.assignment(), far, specs.now).components)
     assert on_site["travel"] < WEIGHTS["travel"]
+
+
+def test_the_documented_table_holds_every_weight_in_order() -> None:
+    """docs/matching.md is where the weights are read: its table and `WEIGHTS` agree."""
+    table = Path(__file__).parents[3] / "docs" / "matching.md"
+    rows = re.findall(r"^\| `(\w+)` \| (\d\.\d\d) \|", table.read_text(), flags=re.MULTILINE)
+    assert [(name, float(weight)) for name, weight in rows] == list(WEIGHTS.items())

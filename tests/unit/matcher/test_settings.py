@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_testing.configuration import PRODUCTION_DATABASE_URL, start_refusal
 from koppel_testing.configuration import STRONG_SECRET as STRONG
 

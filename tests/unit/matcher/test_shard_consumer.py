@@ -4,25 +4,24 @@ each record commits, with which offsets, and what a failure leaves behind."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
 from aiokafka.partitioner import DefaultPartitioner
 
-from koppel.cloudevents import CloudEvent, encode, new_event
-from koppel.contract import Assignment, ConsultantProfile, MatchResponded, match_id_for
+from koppel.cloudevents import encode, new_event
+from koppel.contract import Assignment, MatchResponded, match_id_for
 from koppel.dead_letters import CODE
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES, dlq
 from koppel.vocabulary import Answer, AnswerVia
 from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig
 from koppel_testing.matcher_fakes import FakeConsumer, FakeRepository, FakeUnitOfWork
+from koppel_testing.matcher_records import config, kinds, raw, upserted
 from koppel_testing.matcher_specs import Wire
 
 CONSULTANTS_0 = (CONSULTANTS, 0)
@@ -30,59 +29,6 @@ ASSIGNMENTS_0 = (ASSIGNMENTS, 0)
 ASSIGNMENTS_1 = (ASSIGNMENTS, 1)
 RESPONSES_0 = (RESPONSES, 0)
 RESPONSES_1 = (RESPONSES, 1)
-
-_timestamps = itertools.count(1_700_000_000_000)
-
-
-def config(**changes: Any) -> ShardConsumerConfig:
-    """Commits only when something is published or the batches run out (no timer)."""
-    values: dict[str, Any] = {
-        "kafka": "127.0.0.1:9",
-        "group_id": "unit",
-        "instance_id": "unit-1",
-        "fetch_max_wait_ms": 0,
-        "fetch_min_bytes": 1,
-        "commit_interval_seconds": 3600.0,
-        "sweep_interval_seconds": 3600.0,
-    }
-    values.update(changes)
-    return ShardConsumerConfig(**values)
-
-
-def raw(
-    partition: tuple[str, int],
-    offset: int,
-    key: str | None,
-    value: bytes | None,
-    headers: list[tuple[str, bytes]] | None = None,
-) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic=partition[0],
-        partition=partition[1],
-        offset=offset,
-        timestamp=next(_timestamps),
-        timestamp_type=0,
-        key=None if key is None else key.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=0,
-        headers=headers or [],
-    )
-
-
-def upserted(
-    partition: tuple[str, int], offset: int, item: Assignment | ConsultantProfile, key: str = ""
-) -> ConsumerRecord[bytes, bytes]:
-    """The record intake writes for `item` (keyed by its id unless `key` says otherwise)."""
-    event_type = (
-        EventType.ASSIGNMENT_UPSERTED
-        if isinstance(item, Assignment)
-        else EventType.CONSULTANT_UPSERTED
-    )
-    event = new_event(event_type, source=Source.INTAKE.value, subject=item.id, data=item)
-    value, headers = encode(event)
-    return raw(partition, offset, key or item.id, value, headers)
 
 
 def responded(
@@ -113,16 +59,6 @@ def consultant_in_shard(shard: int, shards: int) -> str:
         for n in range(1000)
         if partitioner(f"c-{n}".encode(), partitions, partitions) == shard
     )
-
-
-def kinds(events: list[tuple[str, CloudEvent]]) -> list[tuple[str, str, object]]:
-    """(type, key, revision or reason) of each published event."""
-    result: list[tuple[str, str, object]] = []
-    for key, event in events:
-        data = event.data
-        extra = data["reason"] if event.type == EventType.MATCH_WITHDRAWN else data["revision"]
-        result.append((event.type.rsplit(".", 1)[-1], key, extra))
-    return result
 
 
 Batches = list[list[ConsumerRecord[bytes, bytes]]]

@@ -7,36 +7,17 @@ from typing import Any
 
 import pytest
 
-from koppel.contract import Assignment, AssignmentClosed, ConsultantProfile, match_id_for
+from koppel.contract import AssignmentClosed, match_id_for
 from koppel.event_types import EventType
 from koppel.vocabulary import Answer, CloseReason
 from koppel_matcher.domain.answers import StoredAnswer
 from koppel_matcher.domain.dedup import MatchState
-from koppel_matcher.entrypoints.translation import assignment_spec, profile_document, profile_spec
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
-from koppel_matcher.service_layer.ports import ShardRepository
 from koppel_testing.matcher_fakes import FakeRepository
+from koppel_testing.matcher_records import upsert_assignment, upsert_profile
 from koppel_testing.matcher_specs import Wire
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-async def upsert_assignment(
-    matcher: ShardMatcher, repository: ShardRepository, item: Assignment, traceparent: str | None
-) -> list[Outgoing]:
-    """As the shard's poll loop calls the handler: with the assignment's domain spec."""
-    return await matcher.assignment_upserted(repository, item, assignment_spec(item), traceparent)
-
-
-async def upsert_profile(
-    matcher: ShardMatcher,
-    repository: ShardRepository,
-    item: ConsultantProfile,
-    traceparent: str | None,
-) -> list[Outgoing]:
-    """As the shard's poll loop calls the handler: the spec and the stored document."""
-    document = profile_document(item)
-    return await matcher.profile_upserted(repository, profile_spec(document), document, traceparent)
 
 
 async def match_the_pair(matcher: ShardMatcher, repository: FakeRepository, wire: Wire) -> None:
@@ -418,3 +399,44 @@ async def test_erasure_forgets_the_answers(
     # Registered again: a new consultant, whose old answer no longer holds.
     later = wire.profile()
     assert kinds(await upsert_profile(matcher, repository, later, None)) == [("found", "c-1", 1)]
+
+
+@pytest.mark.parametrize(("days_to_start", "urgent"), [(-3, True), (21, True), (22, False)])
+async def test_a_match_starting_within_three_weeks_is_urgent_both_ways(
+    repository: FakeRepository, wire: Wire, days_to_start: int, urgent: bool
+) -> None:
+    """Today in Amsterdam is NOW's date; the start counts in whole days (contract §8.5)."""
+    start = (NOW.date() + timedelta(days=days_to_start)).isoformat()
+    assignment = wire.assignment(start_date=start)
+    profile = wire.profile(available_from=min(start, NOW.date().isoformat()))
+    by_profile, by_assignment = (
+        ShardMatcher(0, clock=lambda: NOW),
+        ShardMatcher(1, clock=lambda: NOW),
+    )
+    await upsert_assignment(by_profile, repository, assignment, None)
+    found = await upsert_profile(by_profile, repository, profile, None)
+    await upsert_profile(by_assignment, FakeRepository(), profile, None)
+    found += await upsert_assignment(by_assignment, FakeRepository(), assignment, None)
+    assert [item.event.data["urgent"] for item in found] == [urgent, urgent]
+    fast = "Snelle start: begint binnen 3 weken"
+    assert [fast in item.event.data["reasons"] for item in found] == [urgent, urgent]
+
+
+async def test_a_commitment_ending_before_the_start_is_named_in_the_reasons(
+    matcher: ShardMatcher, repository: FakeRepository, wire: Wire
+) -> None:
+    """Busy 32 of 40 hours until the day before the start: the match says why it fits."""
+    start = NOW.date() + timedelta(days=60)
+    until = start - timedelta(days=1)
+    houten = {"label": "Gemeente Houten", "hours_per_week": 32, "until": until.isoformat()}
+    profile = wire.profile(hours_per_week={"min": 24, "max": 40}, commitments=[houten])
+    await upsert_assignment(
+        matcher, repository, wire.assignment(start_date=start.isoformat()), None
+    )
+    out = await upsert_profile(matcher, repository, profile, None)
+    assert kinds(out) == [("found", "c-1", 1)]
+    day = f"{until.day} januari"
+    assert out[0].event.data["reasons"][-1] == (
+        f"Je opdracht bij Gemeente Houten loopt af op {day}: 40 uur vrij vanaf dan"
+    )
+    assert out[0].event.data["urgent"] is False

@@ -15,6 +15,7 @@ from koppel.vocabulary import (
     OrganizationType,
     SizeClass,
 )
+from koppel_matcher.domain.model import CommitmentSpec
 from koppel_matcher.entrypoints.translation import (
     PROFILE_FIELDS,
     TranslationError,
@@ -100,8 +101,8 @@ def test_profile_spec_from_the_stored_document() -> None:
     assert spec.level is Level.MEDIOR
     assert spec.specialisms == frozenset({Discipline.CRISIS_COMMUNICATION})
     assert spec.available_from == date(2026, 11, 20)
-    assert (spec.hours_min, spec.hours_max, spec.committed_hours) == (16, 32, 8)
-    assert spec.free_hours == (8, 24)
+    assert (spec.hours_min, spec.hours_max) == (16, 32)
+    assert spec.commitments == (CommitmentSpec(hours_per_week=8),)  # contract v1's number
     assert spec.min_hourly_rate_eur == 95.0
     assert spec.open_to_next_level
     assert spec.consent
@@ -131,3 +132,32 @@ def test_stored_documents_the_contract_refuses_are_skipped_and_named() -> None:
     document = profile_document(ConsultantProfile.model_validate(PROFILE))
     profiles = stored_profiles([document, {**document, "id": "c-2", "level": "guru"}])
     assert [profile.id for profile in profiles] == ["c-1"]
+
+
+def test_commitments_and_preferences_reach_the_spec() -> None:
+    profile = ConsultantProfile.model_validate(
+        {
+            **{k: v for k, v in PROFILE.items() if k != "committed_hours_per_week"},
+            "commitments": [
+                {"label": "Gemeente Houten", "hours_per_week": 24,
+                 "office_weekdays": ["tue", "thu"], "until": "2027-03-01"},
+                {"hours_per_week": 8},
+            ],
+            "preferred_size_classes": ["small", "medium"],
+            "growth_disciplines": ["public_affairs"],
+        }
+    )  # fmt: skip
+    spec = profile_spec(profile_document(profile))
+    assert spec.commitments == (
+        CommitmentSpec(24, office_weekdays=0b01010, until=date(2027, 3, 1).toordinal(),
+                       label="Gemeente Houten"),
+        CommitmentSpec(8),
+    )  # fmt: skip
+    assert spec.preferred_size_classes == frozenset({SizeClass.SMALL, SizeClass.MEDIUM})
+    assert spec.growth_disciplines == frozenset({Discipline.PUBLIC_AFFAIRS})
+
+
+def test_assignment_office_weekdays_become_a_mask() -> None:
+    named = {**ASSIGNMENT, "office_weekdays": ["mon", "fri"]}
+    assert assignment_spec(Assignment.model_validate(named)).office_weekdays == 0b10001
+    assert assignment_spec(Assignment.model_validate(ASSIGNMENT)).office_weekdays == 0

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 from koppel.vocabulary import Discipline, Language, Level
 from koppel_matcher.domain.evaluate import evaluate, failed_filters, filter_outcomes
 from koppel_matcher.domain.filter_labels import FILTER_LABELS
-from koppel_matcher.domain.hard_filters import FILTERS
+from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
+from koppel_matcher.domain.model import CommitmentSpec
 from koppel_matcher.domain.verdict import verdict
 
-ALL_FILTERS = [name for name, _ in FILTERS] + ["travel"]
+ALL_FILTERS = [name for name, _ in FILTERS]
+ALL_FILTERS.insert(TRAVEL_AT, TRAVEL)
 
 
 def test_every_filter_has_a_label_in_every_language() -> None:
@@ -61,7 +63,7 @@ def test_failed_filters_are_named_and_labelled_in_the_callers_language(
     assert judged.evaluation is None
 
 
-def test_travel_is_the_last_filter_and_fails_for_a_far_home(specs: Any) -> None:
+def test_travel_fails_for_a_far_home(specs: Any) -> None:
     from_far = specs.profile(home=specs.groningen, max_travel_km=30)
 
     judged = verdict(specs.assignment(), from_far, specs.now, Language.NL)
@@ -80,3 +82,15 @@ def test_the_verdict_agrees_with_evaluate_and_failed_filters(specs: Any, data: A
 
     assert [f.name for f in judged.failed] == failed_filters(a, p, specs.now)
     assert (judged.evaluation is None) is (evaluate(a, p, specs.now) is None)
+
+
+def test_a_shared_office_weekday_is_named_after_travel(specs: Any) -> None:
+    """Filter 10: the assignment's Tuesday is a Tuesday at a commitment still running."""
+    busy = CommitmentSpec(8, office_weekdays=0b00010)
+    a = specs.assignment(office_weekdays=0b00011)
+    p = specs.profile(home=specs.groningen, max_travel_km=30, hours_max=40, commitments=(busy,))
+
+    judged = verdict(a, p, specs.now, Language.EN)
+
+    assert [f.name for f in judged.failed] == ["travel", "office_weekdays"]
+    assert judged.failed[1].label == FILTER_LABELS[Language.EN]["office_weekdays"]

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from koppel.contract import AssignmentSummary, MatchFound, match_id_for
-from koppel_testing.builders import assignment
+from koppel_testing.builders import assignment, match_found
 
 ASSIGNMENT: dict[str, Any] = {
     "id": "a-1",
@@ -19,10 +18,9 @@ ASSIGNMENT: dict[str, Any] = {
 
 
 def match_payload(score: float = 0.87, **overrides: Any) -> dict[str, Any]:
-    found = MatchFound(
-        match_id=match_id_for("a-1", "c-1"),
-        consultant_id="c-1",
-        assignment=AssignmentSummary.of(assignment(**{**ASSIGNMENT, **overrides})),
+    found = match_found(
+        "c-1",
+        assignment(**{**ASSIGNMENT, **overrides}),
         score=score,
         reasons=["Je beheerst 2 van de 2 gevraagde vakgebieden", "Niveau past precies"],
     )

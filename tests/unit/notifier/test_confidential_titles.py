@@ -44,7 +44,8 @@ def test_an_email_shows_the_built_title_in_the_consultants_language(
     language: str, make_match: MatchBuilder
 ) -> None:
     match = _confidential(make_match)
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language=language,
         name="Anouk",
         match=match,
@@ -113,7 +114,8 @@ def test_a_withdrawal_webhook_names_no_language_and_follows_the_consultant(
 def test_a_public_assignment_keeps_its_title_everywhere(make_match: MatchBuilder) -> None:
     payload = {**make_match(title=SECRET_TITLE), "language": "en"}
 
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language="en",
         name="Sam",
         match=payload,

@@ -13,6 +13,7 @@ from koppel.vocabulary import Answer, DeclineReason
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.page_renderer import PageRenderer
 from koppel_notifier.domain.answers import CurrentMatch, GivenAnswer
+from koppel_notifier.domain.model import Kind
 from koppel_testing.email_links import PAGE_URL, email_links
 
 MatchBuilder = Callable[..., dict[str, Any]]
@@ -86,7 +87,8 @@ def test_a_confidential_assignment_is_masked_as_in_the_emails(
     language: str, make_match: MatchBuilder
 ) -> None:
     payload = make_match(visibility="confidential")
-    email = EmailRenderer().match_found(
+    email = EmailRenderer().instant(
+        Kind.FOUND,
         language=language,
         name="Anouk",
         match=payload,
@@ -131,7 +133,8 @@ def test_every_match_email_links_to_the_answers_and_the_page(
     first, second = make_match(), make_match(id="a-2")
     second["match_id"] = "m-2"
     renderer = EmailRenderer()
-    found = renderer.match_found(
+    found = renderer.instant(
+        Kind.FOUND,
         language=language,
         name="Anouk",
         match=first,

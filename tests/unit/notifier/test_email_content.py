@@ -12,6 +12,7 @@ import pytest
 
 from koppel_notifier.adapters.email_renderer import EmailRenderer
 from koppel_notifier.adapters.email_sender import build_message, message_id
+from koppel_notifier.domain.model import Kind
 from koppel_testing.email_links import email_links
 
 RENDERER = EmailRenderer()
@@ -19,7 +20,8 @@ UNSUBSCRIBE = "https://koppel.example/v1/unsubscribe/tok"
 
 
 def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str, Any]) -> None:
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language="nl",
         name="Anouk",
         match=found_payload,
@@ -49,7 +51,8 @@ def test_dutch_email_reads_as_a_dutch_consultant_expects(found_payload: dict[str
 
 
 def test_english_email(found_payload: dict[str, Any]) -> None:
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language="en",
         name="Sam",
         match=found_payload,
@@ -78,7 +81,8 @@ def test_confidential_assignments_never_name_the_organisation(
 ) -> None:
     # The summary already drops the name; the template must not find another way to show it.
     assert confidential_payload["assignment"]["organization"]["name"] is None
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language=language,
         name="Anouk",
         match=confidential_payload,
@@ -100,7 +104,8 @@ def test_a_name_leaking_into_a_confidential_payload_is_still_masked(
 ) -> None:
     payload = make_match(visibility="confidential")
     payload["assignment"]["organization"]["name"] = "Gemeente Zeist"
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language="nl",
         name="Anouk",
         match=payload,
@@ -112,7 +117,8 @@ def test_a_name_leaking_into_a_confidential_payload_is_still_masked(
 
 def test_html_is_escaped_but_text_is_not(make_match: Callable[..., dict[str, Any]]) -> None:
     payload = make_match(title="Adviseur <script>alert(1)</script> & co")
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language="nl",
         name="<b>Anouk</b>",
         match=payload,
@@ -144,7 +150,8 @@ def test_digest_lists_every_match(make_match: Callable[..., dict[str, Any]]) -> 
 
 
 def test_message_structure_and_headers(found_payload: dict[str, Any]) -> None:
-    content = RENDERER.match_found(
+    content = RENDERER.instant(
+        Kind.FOUND,
         language="nl",
         name="Anouk",
         match=found_payload,
@@ -196,7 +203,8 @@ def test_the_organisation_type_is_not_repeated_after_a_name_that_says_it(
     assignment = found_payload["assignment"]
     organization = {**assignment["organization"], "name": name, "type": kind}
     match = {**found_payload, "assignment": {**assignment, "organization": organization}}
-    email = RENDERER.match_found(
+    email = RENDERER.instant(
+        Kind.FOUND,
         language="nl",
         name="Anouk",
         match=match,
@@ -210,14 +218,16 @@ def test_an_update_names_what_changed_in_the_consultants_language(
     found_payload: dict[str, Any],
 ) -> None:
     changed = {**found_payload, "changed": ["start_date", "max_hourly_rate_eur"]}
-    dutch = RENDERER.match_updated(
+    dutch = RENDERER.instant(
+        Kind.UPDATED,
         language="nl",
         name="Anouk",
         match=changed,
         unsubscribe_url=UNSUBSCRIBE,
         links=email_links(changed),
     )
-    english = RENDERER.match_updated(
+    english = RENDERER.instant(
+        Kind.UPDATED,
         language="en",
         name="Anouk",
         match=changed,

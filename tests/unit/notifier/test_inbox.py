@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
+import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 
 from koppel.cloudevents import encode, new_event
 from koppel.contract import MatchFound, match_id_for
@@ -224,8 +226,9 @@ def consumer(
     kafka: FakeKafka | None = None,
 ) -> tuple[InboxConsumer, list[int]]:
     woken: list[int] = []
+    reader = cast(AIOKafkaConsumer, kafka or FakeKafka([]))
     running = InboxConsumer(
-        cast(AIOKafkaConsumer, kafka or FakeKafka([])),
+        lambda: reader,
         fake,
         letters,
         metrics,
@@ -334,3 +337,45 @@ async def test_answers_are_recorded_unreadable_ones_dead_lettered_and_tombstones
     assert consumed(metrics, RESPONSES, "applied") == 1
     assert consumed(metrics, RESPONSES, "ignored") == 1
     assert consumed(metrics, RESPONSES, "dead_lettered") == 2
+
+
+class BrokenKafka(FakeKafka):
+    """A consumer whose first poll fails, as a broker or network fault would end the loop."""
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[Any, Any]:
+        raise KafkaConnectionError("the broker went away")
+
+
+async def test_a_crashed_loop_runs_again_through_a_fresh_consumer(
+    make_match: MatchBuilder, wait: Wait
+) -> None:
+    fake, letters, metrics = FakeInbox(), FakeDeadLetters(), NotifierMetrics()
+    fake.tables.contacts["c-1"] = contact()
+    partition = TopicPartition(MATCHES, 0)
+    readers = [BrokenKafka([]), FakeKafka([{partition: [match_record(3, make_match(), "c-1")]}])]
+    handed_out: list[FakeKafka] = []
+
+    def new_consumer() -> AIOKafkaConsumer:
+        handed_out.append(readers[len(handed_out)])
+        return cast(AIOKafkaConsumer, handed_out[-1])
+
+    running = InboxConsumer(
+        new_consumer,
+        fake,
+        letters,
+        metrics,
+        lambda: None,
+        group_id="notifier-unit",
+        keyring=KEYRING,
+    )
+    with pytest.raises(KafkaConnectionError):
+        await running.run()
+    task = asyncio.create_task(running.run())
+    try:
+        await wait(lambda: readers[1].commits, within=5, what="offsets committed")
+        assert handed_out == readers
+        assert readers[1].commits == [{partition: 4}]
+        assert len(planned(fake)) == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -37,12 +37,8 @@ def notice(kind: Kind = Kind.FOUND, *, urgent: bool) -> MatchNotice:
 
 def email(kind: Kind, language: str, match: dict[str, Any]) -> RenderedEmail:
     """The email about one match of `kind`, as the composer asks the renderer for it."""
-    render = {
-        Kind.FOUND: RENDERER.match_found,
-        Kind.UPDATED: RENDERER.match_updated,
-        Kind.WITHDRAWN: RENDERER.match_withdrawn,
-    }[kind]
-    return render(
+    return RENDERER.instant(
+        kind,
         language=language,
         name="Anouk",
         match=match,

@@ -15,7 +15,7 @@ from koppel.http_server import FramingGuard, Receive, Scope, Send, server_config
 from koppel.settings import ServiceSettings
 from koppel.startup import StartupGate, startup_reason
 from koppel_intake.settings import Settings as IntakeSettings
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings as MatcherSettings
 from koppel_notifier.settings import Settings as NotifierSettings
 
 UNREACHABLE = "database unreachable"

@@ -135,7 +135,13 @@ def test_partition_warnings(adding: bool) -> None:
 @pytest.fixture
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """No settings leak in from the shell that runs the tests (`make test` sets some)."""
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "LOG_LEVEL", "LOG_JSON", "DATABASE_URL"):
+    for name in (
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "LOG_LEVEL",
+        "LOG_JSON",
+        "DATABASE_URL",
+        "KOPPEL_ENVIRONMENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

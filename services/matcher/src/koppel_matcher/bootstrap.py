@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from koppel.logging import configure_logging
 from koppel.migrations import migrate
 from koppel.startup import StartupGate, keep_trying, serve_behind_gate
+from koppel_matcher.adapters.clock import SystemClock
 from koppel_matcher.adapters.match_queries import MatchQueries
 from koppel_matcher.adapters.state_store import StateStore, create_pool
 from koppel_matcher.adapters.unit_of_work import KafkaPostgresUnitOfWork
@@ -23,7 +24,7 @@ from koppel_matcher.entrypoints import garbage_collection
 from koppel_matcher.entrypoints.http import create_app
 from koppel_matcher.entrypoints.kafka_consumer import ShardConsumerConfig
 from koppel_matcher.entrypoints.supervisor import ShardSupervisor, UnitOfWorkFactory
-from koppel_matcher.settings import MatcherSettings
+from koppel_matcher.settings import Settings
 
 SERVICE = "matcher"
 MIGRATIONS = "koppel_matcher.migrations"
@@ -31,11 +32,11 @@ MIGRATIONS = "koppel_matcher.migrations"
 log = structlog.get_logger(__name__)
 
 
-async def apply_migrations(settings: MatcherSettings) -> list[str]:
+async def apply_migrations(settings: Settings) -> list[str]:
     return await migrate(settings.database_dsn, service=SERVICE, package=MIGRATIONS)
 
 
-def consumer_config(settings: MatcherSettings) -> ShardConsumerConfig:
+def consumer_config(settings: Settings) -> ShardConsumerConfig:
     return ShardConsumerConfig(
         kafka=settings.kafka,
         group_id=settings.group_id,
@@ -47,11 +48,12 @@ def consumer_config(settings: MatcherSettings) -> ShardConsumerConfig:
         max_events_per_transaction=settings.max_events_per_transaction,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
+        clock=SystemClock(),
     )
 
 
 def units_of_work(
-    settings: MatcherSettings,
+    settings: Settings,
     store: StateStore,
     unit_of_work: type[KafkaPostgresUnitOfWork] = KafkaPostgresUnitOfWork,
 ) -> UnitOfWorkFactory:
@@ -74,7 +76,7 @@ def units_of_work(
 class Matcher:
     """The running matcher: its pool, supervisor and the readiness checks of /readyz."""
 
-    settings: MatcherSettings
+    settings: Settings
     pool: asyncpg.Pool
     store: StateStore
     supervisor: ShardSupervisor
@@ -104,7 +106,7 @@ class Matcher:
 
 
 async def start_matcher(
-    settings: MatcherSettings,
+    settings: Settings,
     *,
     unit_of_work: type[KafkaPostgresUnitOfWork] = KafkaPostgresUnitOfWork,
 ) -> Matcher:
@@ -125,7 +127,7 @@ async def start_matcher(
 
 
 async def serve(
-    settings: MatcherSettings,
+    settings: Settings,
     *,
     unit_of_work: type[KafkaPostgresUnitOfWork] = KafkaPostgresUnitOfWork,
 ) -> None:

@@ -47,3 +47,13 @@ SHARD_RESTARTS = Counter(
     "Shard workers restarted after a failure (each restart repairs the shard).",
     ["shard"],
 )
+CAPACITY_WAKEUPS = Counter(
+    "koppel_matcher_capacity_wakeups_total",
+    "Consultants matched again, committed, because one of their commitments ended.",
+)
+NEXT_WAKEUP = Gauge(
+    "koppel_matcher_next_wakeup_timestamp_seconds",
+    "When the shard next matches a consultant again because a commitment ends (Unix time;"
+    " 0 when none is scheduled).",
+    ["shard"],
+)

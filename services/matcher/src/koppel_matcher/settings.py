@@ -22,7 +22,7 @@ second (more only when 1 MiB waits sooner) for at most 50 ms of latency (figures
 docs/benchmarks.md)."""
 
 
-class MatcherSettings(DatabaseSettings):
+class Settings(DatabaseSettings):
     port: int = Field(
         default=8001, ge=1, le=65535, validation_alias=AliasChoices("MATCHER_PORT", "PORT")
     )

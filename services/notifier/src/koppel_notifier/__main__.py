@@ -1,27 +1,29 @@
-"""`koppel-notifier` runs the service; `koppel-notifier migrate` applies its migrations."""
+"""`koppel-notifier` runs the service; `koppel-notifier migrate` applies its migrations;
+`koppel-notifier deliveries list|retry|discard` handles deliveries given up on (see
+`koppel-notifier deliveries --help`)."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
+import sys
 
-from koppel.logging import configure_logging
-from koppel.settings import settings_from_environment
+from koppel.service_command import run_or_migrate
 from koppel_notifier.bootstrap import apply_migrations, serve
+from koppel_notifier.entrypoints import deliveries_command
 from koppel_notifier.settings import Settings
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="koppel-notifier", description=__doc__)
-    parser.add_argument("command", nargs="?", choices=["run", "migrate"], default="run")
-    args = parser.parse_args()
-    settings = settings_from_environment(Settings, "koppel-notifier")
-    configure_logging("notifier", level=settings.log_level, json=settings.log_json)
-    if args.command == "migrate":
-        applied = asyncio.run(apply_migrations(settings))
-        print(f"notifier migrations applied: {len(applied)} ({', '.join(applied) or 'none'})")
-        return
-    asyncio.run(serve(settings))
+def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["deliveries"]:
+        sys.exit(deliveries_command.main(arguments[1:]))
+    run_or_migrate(
+        "notifier",
+        Settings,
+        serve=serve,
+        apply_migrations=apply_migrations,
+        description=__doc__,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import functools
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from koppel.migrations import migrate
 from koppel.postgres_pools import open_pool
 from koppel.startup import StartupGate, keep_trying, serve_behind_gate
 from koppel_notifier.adapters.answer_store import PostgresAnswers, PostgresMatchPages
+from koppel_notifier.adapters.dead_delivery_store import PostgresDeadDeliveries
 from koppel_notifier.adapters.delivery_store import PostgresDeliveryStore
 from koppel_notifier.adapters.digest_store import PostgresDigestStore
 from koppel_notifier.adapters.email_composer import TemplateEmailComposer
@@ -60,7 +62,6 @@ class Notifier:
     settings: Settings
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
-    consumer: AIOKafkaConsumer
     inbox: InboxConsumer
     worker: DeliveryWorker
     digests: DigestClock
@@ -185,14 +186,14 @@ async def build(
             poll_s=settings.poll_interval_s,
         ),
     )
-    consumer = make_consumer(
-        settings.kafka,
-        settings.group_id,
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
-        fetch_min_bytes=settings.fetch_min_bytes,
-    )
     inbox = InboxConsumer(
-        consumer,
+        functools.partial(
+            make_consumer,
+            settings.kafka,
+            settings.group_id,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_min_bytes=settings.fetch_min_bytes,
+        ),
         PostgresInbox(pool),
         KafkaDeadLetters(producer),
         metrics,
@@ -212,7 +213,6 @@ async def build(
         settings=settings,
         pool=pool,
         producer=producer,
-        consumer=consumer,
         inbox=inbox,
         worker=worker,
         digests=digests,
@@ -241,6 +241,16 @@ async def build(
         consultant_page=consultant_page,
     )
     return notifier
+
+
+@contextlib.asynccontextmanager
+async def dead_deliveries(settings: Settings) -> AsyncIterator[PostgresDeadDeliveries]:
+    """The store of the operator's `deliveries` commands, on a small pool of its own."""
+    pool = await open_pool(settings.database_dsn, min_size=1, max_size=2)
+    try:
+        yield PostgresDeadDeliveries(pool)
+    finally:
+        await pool.close()
 
 
 async def serve(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, StringConstraints, model_validator
@@ -36,6 +37,21 @@ class ResponseCommand(_AnswerFields):
     consultant, who must be the match's consultant."""
 
     consultant_id: EntityId
+
+    def responded(
+        self, *, match_id: str, assignment_id: str, at: datetime, via: AnswerVia
+    ) -> MatchResponded:
+        """The event this answer becomes once the match is known to be the consultant's."""
+        return MatchResponded(
+            match_id=match_id,
+            consultant_id=self.consultant_id,
+            assignment_id=assignment_id,
+            response=self.response,
+            reason=self.reason,
+            note=self.note,
+            responded_at=at,
+            via=via,
+        )
 
 
 class MatchResponded(_AnswerFields, EventData):

@@ -119,8 +119,8 @@ def render(summary: dict[str, Any], console: Console, *, inbox_url: str) -> None
     console.print(
         f"\nEmails: {emails['demo']} about the demo's matches in .local/mail/*.eml — inbox "
         f"{inbox_url}"
-        f"\nWebhooks: {hooks['verified']} verified, {hooks['unverified']} unverified "
-        f"({hooks['duplicates']} retried), in .local/webhooks/webhooks.jsonl"
+        f"\nWebhooks: {hooks['verified']} verified ({hooks['duplicates']} retried), "
+        f"{hooks['unverified']} refused for a bad signature, in .local/webhooks/webhooks.jsonl"
         "\nThis summary as JSON: .local/demo/summary.json"
     )
     if summary.get("page_link"):

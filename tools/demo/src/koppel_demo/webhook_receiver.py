@@ -1,12 +1,17 @@
-"""A local webhook endpoint for the demo consultants: verifies, logs, answers 204.
+"""A local webhook endpoint for the demo consultants: verifies, logs, answers.
 
 `python -m koppel_demo.webhook_receiver` listens on 127.0.0.1:8090 for
 `POST /webhooks/<consultant_id>`, checks the Standard Webhooks signature with that
 consultant's secret and appends one JSON line per request to `.local/webhooks/webhooks.jsonl`
-(`verified` true or false, `duplicate` when the `webhook-id` was seen before). Secrets come
-from the JSON file the loader writes (`.local/demo/webhook_secrets.json`, re-read when it
-changes), else they are derived from `--seed` like the generator does. A bad signature is
-logged, not refused, so that the demo's summary can show it.
+(`verified` true or false, `duplicate` when a verified request repeats a `webhook-id`).
+Secrets come from the JSON file the loader writes (`.local/demo/webhook_secrets.json`,
+re-read when it changes), else they are derived from `--seed` like the generator does.
+
+It is the receiver integrators copy, so it does what theirs must: a request whose signature
+does not verify (wrong secret, changed body, missing headers, a timestamp more than five
+minutes off) is refused with 401 and never counts as a delivery; a verified one gets 204,
+a redelivery too, so the sender stops retrying. Only verified ids are remembered, so a forged
+request cannot make the real one look like a repeat.
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ class SecretBook:
 
 
 class WebhookLog:
-    """Appends one JSON object per received webhook; remembers ids to flag redeliveries."""
+    """Appends one JSON object per received webhook; remembers verified ids to flag
+    redeliveries."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -67,8 +73,8 @@ class WebhookLog:
     def append(self, entry: dict[str, Any]) -> None:
         with self._lock:
             webhook_id = entry.get("webhook_id")
-            entry["duplicate"] = webhook_id in self._seen
-            if webhook_id:
+            entry["duplicate"] = bool(entry["verified"]) and webhook_id in self._seen
+            if webhook_id and entry["verified"]:
                 self._seen.add(webhook_id)
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -103,7 +109,7 @@ def _handler(secrets: SecretBook, log: WebhookLog) -> type[BaseHTTPRequestHandle
             except (UnicodeDecodeError, json.JSONDecodeError):
                 entry["payload"] = body.decode(errors="replace")
             log.append(entry)
-            self._answer(HTTPStatus.NO_CONTENT)
+            self._answer(HTTPStatus.NO_CONTENT if entry["verified"] else HTTPStatus.UNAUTHORIZED)
 
         def do_GET(self) -> None:
             self._answer(HTTPStatus.OK if self.path == "/healthz" else HTTPStatus.NOT_FOUND)

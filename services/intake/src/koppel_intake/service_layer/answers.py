@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from koppel.contract import MatchResponded, MatchResponseWithdrawn, ResponseCommand
+from koppel.contract import MatchResponseWithdrawn, ResponseCommand
 from koppel.event_types import EventType
 from koppel.topics import RESPONSES
 from koppel.vocabulary import AnswerVia
@@ -34,14 +34,10 @@ class Answers:
         self, match_id: str, command: ResponseCommand, *, traceparent: str
     ) -> Accepted:
         match = await self._owned(match_id, command.consultant_id)
-        responded = MatchResponded(
+        responded = command.responded(
             match_id=match.match_id,
-            consultant_id=match.consultant_id,
             assignment_id=match.assignment_id,
-            response=command.response,
-            reason=command.reason,
-            note=command.note,
-            responded_at=datetime.now(UTC),
+            at=datetime.now(UTC),
             via=AnswerVia.API,
         )
         return await self._intake.emit(RESPONSES, EventType.MATCH_RESPONDED, responded, traceparent)

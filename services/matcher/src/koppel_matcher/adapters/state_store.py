@@ -1,5 +1,5 @@
-"""PostgreSQL persistence of the shards' state: assignments, profiles, the match ledger,
-the consultants' answers.
+"""PostgreSQL persistence of the shards' state: assignments, profiles (with their capacity
+wake-ups), the match ledger, the consultants' answers.
 
 Every write inside a `ShardTransaction` first copies the row's before-image into
 `matcher_undo`, so that a shard whose last transaction never reached Kafka can be put back
@@ -21,9 +21,9 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from koppel import postgres_pools
 from koppel.contract import Assignment
 from koppel.erasure import erasure_key
-from koppel.postgres_pools import open_pool
 from koppel.vocabulary import Answer
 from koppel_matcher.adapters.exactly_once import Recovery, RecoveryPlan, plan_recovery
 from koppel_matcher.adapters.identity_memo import IdentityMemo
@@ -47,7 +47,7 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections read and write JSONB as Python objects."""
-    return await open_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
+    return await postgres_pools.open_pool(dsn, min_size=1, max_size=max_size, init=_init_connection)
 
 
 def _entry(row: asyncpg.Record) -> LedgerEntry:
@@ -101,11 +101,15 @@ WITH undo AS (
 _PUT_PROFILE = (
     _UNDO_PROFILE
     + """
-INSERT INTO matcher_profiles (consultant_id, shard, language, document, updated_at)
-VALUES ($2, $1, $3, $4, now())
+INSERT INTO matcher_profiles (consultant_id, shard, language, document, wakeup_at, updated_at)
+VALUES ($2, $1, $3, $4, $5, now())
 ON CONFLICT (consultant_id) DO UPDATE SET shard = EXCLUDED.shard,
-    language = EXCLUDED.language, document = EXCLUDED.document, updated_at = now()
+    language = EXCLUDED.language, document = EXCLUDED.document,
+    wakeup_at = EXCLUDED.wakeup_at, updated_at = now()
 """
+)
+_SET_WAKEUP = (
+    _UNDO_PROFILE + "UPDATE matcher_profiles SET wakeup_at = $3 WHERE consultant_id = $2"  # noqa: S608 - constant SQL
 )
 _DELETE_PROFILE = _UNDO_PROFILE + "DELETE FROM matcher_profiles WHERE consultant_id = $2"  # noqa: S608 - constant SQL
 _PUT_ASSIGNMENT = """
@@ -230,8 +234,25 @@ class ShardTransaction:
             ],
         )
 
-    async def put_profile(self, consultant_id: str, language: str, document: Any) -> None:
-        await self._db.execute(_PUT_PROFILE, self.shard, consultant_id, language, document)
+    async def put_profile(
+        self, consultant_id: str, language: str, document: Any, wakeup_at: datetime | None = None
+    ) -> None:
+        await self._db.execute(
+            _PUT_PROFILE, self.shard, consultant_id, language, document, wakeup_at
+        )
+
+    async def due_wakeups(self, now: datetime, limit: int) -> list[str]:
+        rows = await self._db.fetch(
+            "SELECT consultant_id FROM matcher_profiles"
+            " WHERE shard = $1 AND wakeup_at <= $2 ORDER BY wakeup_at, consultant_id LIMIT $3",
+            self.shard,
+            now,
+            limit,
+        )
+        return [row["consultant_id"] for row in rows]
+
+    async def set_wakeup(self, consultant_id: str, wakeup_at: datetime | None) -> None:
+        await self._db.execute(_SET_WAKEUP, self.shard, consultant_id, wakeup_at)
 
     async def delete_profile(self, consultant_id: str) -> None:
         self.holds_erased_data = True
@@ -347,7 +368,7 @@ class StateStore:
 
     async def take_over(self, shard: int, kafka_seq: int | None) -> tuple[int, RecoveryPlan]:
         """Bump the shard's epoch (fencing older owners) and repair it against Kafka's seq."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             row = await connection.fetchrow(
                 """
                 INSERT INTO matcher_shards (shard, epoch, seq) VALUES ($1, 1, 0)
@@ -398,6 +419,15 @@ class StateStore:
         )
         return [(row["consultant_id"], row["assignment_id"]) for row in rows]
 
+    async def next_wakeup(self, shard: int) -> datetime | None:
+        """The earliest wake-up among the shard's profiles (from the partial index)."""
+        value: datetime | None = await self._pool.fetchval(
+            "SELECT min(wakeup_at) FROM matcher_profiles"
+            " WHERE shard = $1 AND wakeup_at IS NOT NULL",
+            shard,
+        )
+        return value
+
     async def has_found(self, shard: int, assignment_ids: Sequence[str]) -> bool:
         """Any published, not withdrawn match of these assignments in the shard."""
         found = await self._pool.fetchval(
@@ -416,7 +446,7 @@ class StateStore:
         self, shard: int, *, epoch: int, seq: int
     ) -> AsyncIterator[ShardTransaction]:
         """One shard transaction that moves the shard to `seq`; `ShardFencedError` if it lost it."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             # One round trip: move the shard to `seq` under its epoch and drop the previous
             # transaction's undo rows (only if the epoch still holds).
             moved = await connection.fetchval(

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -101,10 +102,14 @@ class KafkaPostgresUnitOfWork:
             assignments=await self._store.load_assignments(self.shard),
             profiles=await self._store.load_profiles(self.shard),
             declined=await self._store.load_declined(self.shard),
+            next_wakeup=await self._store.next_wakeup(self.shard),
         )
 
     async def has_found(self, assignment_ids: Sequence[str]) -> bool:
         return await self._store.has_found(self.shard, assignment_ids)
+
+    async def next_wakeup(self) -> datetime | None:
+        return await self._store.next_wakeup(self.shard)
 
     async def begin(self) -> ShardTransaction:
         assert self._producer is not None

@@ -2,6 +2,9 @@
 
 Slots of removed entities go on a free list and are re-used; an `alive` mask tells scans
 which slots hold something. Arrays double in size when full, so upserts are amortised O(1).
+A wide field holds several values per slot (a 2-d array, values on the last axis: the
+certification mask words, one entry per commitment); it is as wide as its widest slot needs,
+the others padded with the field's fill.
 
 The matching rules read a side through `Columns`, a mapping from field name to values:
 the arrays of every slot, a `Taken` subset of them, or one entity's values as numpy
@@ -20,7 +23,9 @@ from koppel_matcher.domain.id_order import IdOrder
 
 Array = npt.NDArray[Any]
 Columns = Mapping[str, Any]
-"""A side's values by field name; `certs` holds certification mask words (last axis)."""
+"""A side's values by field name; a wide field's values lie on the last axis."""
+Fields = dict[str, tuple[npt.DTypeLike, object]]
+"""Field name → (dtype, what an empty slot or a padding entry holds)."""
 
 
 class Taken(Mapping[str, Any]):
@@ -47,17 +52,21 @@ class Taken(Mapping[str, Any]):
 
 
 class SlotColumns:
-    """Named columns over slots, plus ids, their order and certification mask words."""
+    """Named columns over slots (plain and wide), plus ids and their order."""
 
-    def __init__(self, fields: Mapping[str, tuple[npt.DTypeLike, object]], capacity: int = 64):
+    def __init__(self, fields: Fields, wide: Fields | None = None, capacity: int = 64):
         self._fields = dict(fields)
+        self._wide = dict(wide or {})
         self._capacity = max(1, capacity)
         self.arrays: dict[str, Array] = {
             name: np.full(self._capacity, fill, dtype=dtype)
             for name, (dtype, fill) in self._fields.items()
         }
+        self.wide: dict[str, Array] = {
+            name: np.full((self._capacity, 1), fill, dtype=dtype)
+            for name, (dtype, fill) in self._wide.items()
+        }
         self.alive: npt.NDArray[np.bool_] = np.zeros(self._capacity, dtype=bool)
-        self.certs: npt.NDArray[np.uint64] = np.zeros((self._capacity, 1), dtype=np.uint64)
         self.id_keys: Array = np.zeros(self._capacity, dtype="S1")
         self._order = IdOrder(self._capacity)
         self.ids: npt.NDArray[np.object_] = np.full(self._capacity, "", dtype=object)
@@ -101,33 +110,37 @@ class SlotColumns:
         self.alive[slot] = False
         self.ids[slot] = ""
         self.id_keys[slot] = b""
-        self.certs[slot] = 0
         for name, (_, fill) in self._fields.items():
             self.arrays[name][slot] = fill
+        for name, (_, fill) in self._wide.items():
+            self.wide[name][slot] = fill
         self._free.append(slot)
         return slot
 
     def columns(self) -> Columns:
-        """Every slot's values by field name, certification words under `certs`."""
-        return {**self.arrays, "certs": self.certs}
+        """Every slot's values by field name, plain and wide."""
+        return {**self.arrays, **self.wide}
 
     def order_labels(self) -> npt.NDArray[np.int64]:
         """Per slot an integer that sorts the live slots like their ids (`id_order`)."""
         return self._order.current(self.id_keys, self.alive)
 
-    def set_certs(self, slot: int, words: list[int]) -> None:
-        if len(words) > self.certs.shape[1]:
-            wider = np.zeros((self._capacity, len(words)), dtype=np.uint64)
-            wider[:, : self.certs.shape[1]] = self.certs
-            self.certs = wider
-        self.certs[slot] = 0
-        self.certs[slot, : len(words)] = np.array(words, dtype=np.uint64)
+    def set_wide(self, name: str, slot: int, values: list[Any]) -> None:
+        """The slot's values of a wide field (the rest of its width padded)."""
+        dtype, fill = self._wide[name]
+        held = self.wide[name]
+        if len(values) > held.shape[1]:
+            wider = np.full((self._capacity, len(values)), fill, dtype=dtype)
+            wider[:, : held.shape[1]] = held
+            self.wide[name] = held = wider
+        held[slot] = fill
+        held[slot, : len(values)] = np.array(values, dtype=dtype)
 
     def nbytes(self) -> int:
         arrays = [
             *self.arrays.values(),
+            *self.wide.values(),
             self.alive,
-            self.certs,
             self.id_keys,
             *self._order.arrays(),
         ]
@@ -139,8 +152,12 @@ class SlotColumns:
             grown = np.full(self._capacity, fill, dtype=dtype)
             grown[:old] = self.arrays[name]
             self.arrays[name] = grown
+        for name, (dtype, fill) in self._wide.items():
+            held = self.wide[name]
+            grown = np.full((self._capacity, held.shape[1]), fill, dtype=dtype)
+            grown[:old] = held
+            self.wide[name] = grown
         self.alive = np.concatenate([self.alive, np.zeros(old, dtype=bool)])
-        self.certs = np.concatenate([self.certs, np.zeros_like(self.certs)])
         self.id_keys = np.concatenate([self.id_keys, np.zeros(old, dtype=self.id_keys.dtype)])
         self._order.grow(self._capacity)
         self.ids = np.concatenate([self.ids, np.full(old, "", dtype=object)])

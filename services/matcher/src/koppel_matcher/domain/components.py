@@ -5,7 +5,11 @@ function reads the columns of a `Pair` (`columns.Columns`: one side is the query
 entity, the other the rows it is matched against, and they broadcast), so one function
 serves both directions of the index and a single pair alike. Components with few states
 define their value per state (`*_value`), turned into lookup tables by `scoring.py`; the
-two with many states (discipline coverage, hours) compute values from state arrays.
+ones with many states (discipline coverage, growth, hours) compute values from state arrays.
+
+`freed_state` is no component: it tells which commitment, ending before the pair's capacity
+day, leaves the consultant the room the pair needs, for a reason that names it (its label
+and end date are the consultant's own, so that reason is rendered from the profile).
 """
 
 from __future__ import annotations
@@ -16,19 +20,23 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel.vocabulary import OrganizationType, SizeClass, WorkStyle
-from koppel_matcher.domain.columns import Columns
-from koppel_matcher.domain.masks import DISCIPLINE_BITS, WORK_STYLES
+from koppel_matcher.domain.columns import Columns, Taken
+from koppel_matcher.domain.commitments import capacity_day, free_hours, last_ending_before
+from koppel_matcher.domain.hard_filters import hours_on, office_weekdays_on
+from koppel_matcher.domain.masks import DISCIPLINE_BITS, SIZE_CLASSES, WORK_STYLES
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
 
 class Pair(NamedTuple):
-    """The columns of both sides of the pairs being scored, and their travel states."""
+    """The columns of both sides of the pairs being scored, their travel states, and the
+    Dutch date they are judged on (`date.toordinal()`)."""
 
     a: Columns
     p: Columns
     travel: Any
+    today: int
 
 
 def _wide(values: Any) -> Any:
@@ -186,6 +194,37 @@ def preference_value(state: int) -> float:
     return (0.5, 1.0, 0.0)[state % 3]
 
 
+# --- municipality size preference: state = size (0 none, else class index + 1) * 3 + relation
+SIZE_CLASS_STATES = (len(SIZE_CLASSES) + 1) * 3
+
+
+def size_class_state(pair: Pair) -> Any:
+    """No preference when the consultant lists no size or the assignment has none (seed 000:
+    size matters for municipalities, the only organisations with a size class)."""
+    size, wanted = _wide(pair.a["size"]), _wide(pair.p["pref_size"])
+    held = (wanted >> size) & 1
+    relation = np.where(
+        (wanted == 0) | (size == 0),
+        NO_PREFERENCE,
+        np.where(held == 1, PREFERRED, NOT_PREFERRED),
+    )
+    return size * 3 + relation
+
+
+# --- growth: state = the asked (required or preferred) disciplines the consultant wants to
+# grow into; they are never held (`entity_columns`), so they never pass filter 6 ---
+GROWTH_OFFERED, GROWTH_NEUTRAL = 1.0, 0.5
+
+
+def growth_state(pair: Pair) -> Any:
+    return (_wide(pair.a["required"]) | pair.a["preferred"]) & pair.p["growth"]
+
+
+def growth_values(states: Ints) -> Floats:
+    values: Floats = np.where(states != 0, GROWTH_OFFERED, GROWTH_NEUTRAL)
+    return values
+
+
 # --- hours: state packs the assignment's [min, max] and the free capacity [min, max] ---
 HOURS_FIELD_BITS = 10
 HOURS_FIELD_MAX = (1 << HOURS_FIELD_BITS) - 1
@@ -193,9 +232,11 @@ HOURS_FULL, HOURS_PARTIAL = 1.0, 0.4
 
 
 def hours_state(pair: Pair) -> Any:
-    a, p = pair.a, pair.p
+    """The asked hours and the free capacity on the capacity day (as filter 4 counts it)."""
+    a = pair.a
+    free_min, free_max = free_hours(pair.p, capacity_day(a, pair.today))
     state: Any = np.int64(0)
-    for i, field in enumerate((a["hours_min"], a["hours_max"], p["free_min"], p["free_max"])):
+    for i, field in enumerate((a["hours_min"], a["hours_max"], free_min, free_max)):
         state = state | _wide(np.clip(field, 0, HOURS_FIELD_MAX)) << (i * HOURS_FIELD_BITS)
     return state
 
@@ -289,3 +330,70 @@ def public_sector_state(pair: Pair) -> Any:
 
 def public_sector_value(state: int) -> float:
     return (0.2, 0.5, 1.0)[state]
+
+
+# --- urgency: state = 1 when the assignment starts within three weeks of today ---
+URGENT_WITHIN_DAYS = 21
+"""The contract's `URGENT_WITHIN` (§8.5), in days (the domain imports no contract models)."""
+
+
+def starts_soon(start: Any, today: int) -> Any:
+    """An assignment starting on `start` (a day number) is urgent when judged on `today`:
+    it starts within three weeks, or has started already. The flag of `MatchFound` and the
+    reason both come from here."""
+    return start <= today + URGENT_WITHIN_DAYS
+
+
+def urgency_state(pair: Pair) -> Any:
+    return np.where(starts_soon(pair.a["start"], pair.today), 1, 0)
+
+
+def urgency_value(state: int) -> float:
+    """Urgency weighs nothing: it is said, not scored."""
+    return 0.0
+
+
+# --- freed capacity: not a component (see the module's docstring) ---
+FREED_SHIFT = 4
+"""`freed_state` holds 1 + the commitment's entry in its low bits (ten fit), free hours above."""
+
+
+def freed_state(pair: Pair) -> Any:
+    """Per pair: 0, or the commitment ending latest before the capacity day (1 + its entry
+    among the profile's ending commitments) with the free hours from then, when the pair
+    fits on the capacity day (filters 4 and 10) but would not today.
+
+    Only pairs whose profile has commitments ending before the capacity day and running
+    today can be freed: the rest are 0 without further work (most pairs, as most
+    commitments run for months or have ended already).
+    """
+    a, p, today = pair.a, pair.p, pair.today
+    day = capacity_day(a, today)
+    maybe = (p["ends_after"] <= day) & (p["last_until"] >= today)
+    maybe = np.broadcast_to(maybe, np.shape(pair.travel))
+    rows = np.flatnonzero(maybe)
+    freed = np.zeros(maybe.shape, dtype=np.int64)
+    if rows.size:
+        a, p = _rows_of(a, rows), _rows_of(p, rows)
+        freed[rows] = _freed(a, p, today, day[rows] if np.ndim(day) else day)
+    return freed
+
+
+def _rows_of(side: Columns, rows: Any) -> Columns:
+    """The pairs' `rows` of a side: taken when it has one value per pair, else itself."""
+    return Taken(side, rows) if np.ndim(side["level"]) else side
+
+
+def _freed(a: Columns, p: Columns, today: int, day: Any) -> Any:
+    fits_then = hours_on(a, p, day) & office_weekdays_on(a, p, day)
+    fits_today = hours_on(a, p, today) & office_weekdays_on(a, p, today)
+    entry = _wide(np.asarray(last_ending_before(p, today, day)))
+    _, free_max = free_hours(p, day)
+    freed = entry | _wide(np.maximum(free_max, 0)) << FREED_SHIFT
+    return np.where(fits_then & ~fits_today & (entry != 0), freed, 0)
+
+
+def freed_parts(state: Any) -> tuple[Any, Any]:
+    """(entry among the profile's ending commitments, free hours from its end) of a state,
+    or of an array of them."""
+    return (state & ((1 << FREED_SHIFT) - 1)) - 1, state >> FREED_SHIFT

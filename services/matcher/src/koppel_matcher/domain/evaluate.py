@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from koppel_matcher.domain import rendering
 from koppel_matcher.domain.columns import Columns
-from koppel_matcher.domain.components import Pair
+from koppel_matcher.domain.components import Pair, freed_state
 from koppel_matcher.domain.entity_columns import assignment_columns, profile_columns
-from koppel_matcher.domain.hard_filters import FILTERS
-from koppel_matcher.domain.instants import epoch_us
+from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
+from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.ranking import Ranking, freed_matches
 from koppel_matcher.domain.scan import scan, state_matrix
 from koppel_matcher.domain.scoring import component_states, scores
 from koppel_matcher.domain.travel import travel
@@ -39,18 +39,20 @@ def _columns(a: AssignmentSpec, p: ProfileSpec) -> tuple[Columns, Columns]:
     return one, row
 
 
-def _evaluation(score: Any, states: Any, language: Any) -> Evaluation:
-    evaluation: Evaluation = rendering.evaluations(score, states, language)[0]
-    return evaluation
+def _evaluation(p: ProfileSpec, score: Any, states: Any, language: Any, freed: Any) -> Evaluation:
+    """The one pair ranked as the index ranks its matches, reasons and all."""
+    notes = freed_matches(np.broadcast_to(freed, (1,)), [p.id], lambda _: p)
+    ranking = Ranking([p.id], score, states, np.asarray(language), notes)
+    return ranking.matches()[0][1]
 
 
 def evaluate(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation | None:
     """The pair's evaluation, or None when a hard filter fails."""
     one, row = _columns(a, p)
-    found = scan(one, row, epoch_us(now), "profiles", _ONE_ROW)
+    found = scan(one, row, when(now), "profiles", _ONE_ROW)
     if found is None:
         return None
-    return _evaluation(found.scores, found.state_matrix(), found.languages)
+    return _evaluation(p, found.scores, found.state_matrix(), found.languages, found.freed)
 
 
 def filter_outcomes(
@@ -58,10 +60,11 @@ def filter_outcomes(
 ) -> tuple[tuple[str, bool], ...]:
     """Each hard filter's name and whether the pair passes it, in the contract's order."""
     one, row = _columns(a, p)
-    moment = np.int64(epoch_us(now))
-    outcomes = [(name, bool(np.all(passes(one, row, moment)))) for name, passes in FILTERS]
+    at = when(now)
+    outcomes = [(name, bool(np.all(passes(one, row, at)))) for name, passes in FILTERS]
     fits, _ = travel(one, row)
-    return (*outcomes, ("travel", bool(fits.all())))
+    outcomes.insert(TRAVEL_AT, (TRAVEL, bool(fits.all())))
+    return tuple(outcomes)
 
 
 def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str]:
@@ -69,10 +72,11 @@ def failed_filters(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> list[str
     return [name for name, passes in filter_outcomes(a, p, now) if not passes]
 
 
-def score(a: AssignmentSpec, p: ProfileSpec) -> Evaluation:
+def score(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> Evaluation:
     """Score a pair whatever the hard filters say (`evaluate` is the guarded call)."""
     one, row = _columns(a, p)
     _, travel_states = travel(one, row)
-    states = component_states(Pair(one, row, travel_states))
+    pair = Pair(one, row, travel_states, when(now).today)
+    states = component_states(pair)
     total = np.broadcast_to(scores(states), (1,))
-    return _evaluation(total, state_matrix(states, 1), row["language"])
+    return _evaluation(p, total, state_matrix(states, 1), row["language"], freed_state(pair))

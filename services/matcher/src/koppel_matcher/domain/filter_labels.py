@@ -1,6 +1,6 @@
 """What each hard filter means, Dutch (default) and English: why a pair is not a match.
 
-Keyed by the filter names of `hard_filters.FILTERS` and `"travel"` (filter 9), worded for
+Keyed by the filter names of `hard_filters.FILTERS` and `hard_filters.TRAVEL`, worded for
 the recruiter who asks why a consultant is not among an assignment's candidates.
 """
 
@@ -15,13 +15,17 @@ FILTER_LABELS: dict[Language, dict[str, str]] = {
         "assignment_open": "De opdracht is niet (meer) open of de sluitingsdatum is verstreken.",
         "level": "Het niveau van de opdracht past niet bij dat van de consultant.",
         "availability": "De consultant is pas meer dan twee weken na de startdatum beschikbaar.",
-        "hours": "De uren van de opdracht passen niet in de vrije uren van de consultant.",
+        "hours": "De uren van de opdracht passen niet in de vrije uren bij de start.",
         "office_days": "De opdracht vraagt meer kantoordagen dan de consultant wil.",
         "disciplines": "De consultant heeft geen van de vereiste vakgebieden.",
         "certifications": "De consultant mist een vereiste certificering.",
         "experience": "De consultant heeft minder jaren ervaring dan de opdracht vraagt.",
         "rate": "Het minimumtarief van de consultant ligt boven het maximumtarief.",
         "travel": "De opdracht ligt verder weg dan de consultant wil reizen.",
+        "office_weekdays": (
+            "Een kantoordag van de opdracht valt op een kantoordag van een opdracht die de"
+            " consultant dan nog heeft."
+        ),
     },
     Language.EN: {
         "profile_active": "The consultant's profile is not active.",
@@ -29,12 +33,16 @@ FILTER_LABELS: dict[Language, dict[str, str]] = {
         "assignment_open": "The assignment is not open (any more) or its closing date has passed.",
         "level": "The assignment's level does not fit the consultant's.",
         "availability": "The consultant is available only more than two weeks after the start.",
-        "hours": "The assignment's hours do not fit the consultant's free hours.",
+        "hours": "The assignment's hours do not fit the consultant's free hours at its start.",
         "office_days": "The assignment asks more office days than the consultant wants.",
         "disciplines": "The consultant has none of the required disciplines.",
         "certifications": "The consultant lacks a required certification.",
         "experience": "The consultant has fewer years of experience than the assignment asks.",
         "rate": "The consultant's minimum rate is above the assignment's maximum rate.",
         "travel": "The assignment is further away than the consultant wants to travel.",
+        "office_weekdays": (
+            "An office day of the assignment falls on an office day of an assignment the"
+            " consultant still holds then."
+        ),
     },
 }

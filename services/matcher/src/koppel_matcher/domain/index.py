@@ -11,6 +11,7 @@ on demand (`rendering.py`); the service publishes ids, scores and reasons;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -18,17 +19,21 @@ import numpy as np
 from koppel_matcher.domain.columns import SlotColumns
 from koppel_matcher.domain.entity_columns import (
     ASSIGNMENT_FIELDS,
+    ASSIGNMENT_WIDE,
     PROFILE_FIELDS,
+    PROFILE_WIDE,
     assignment_columns,
     assignment_row,
+    assignment_wide,
     profile_columns,
     profile_row,
+    profile_wide,
 )
 from koppel_matcher.domain.id_order import LABEL_BITS
-from koppel_matcher.domain.instants import epoch_us
+from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
-from koppel_matcher.domain.ranking import Match, Ranking
+from koppel_matcher.domain.ranking import Match, Ranking, freed_matches
 from koppel_matcher.domain.scan import Scanned, scan
 
 
@@ -37,8 +42,8 @@ class MatchIndex:
 
     def __init__(self, capacity: int = 1024) -> None:
         self._vocabulary = CertificationVocabulary()
-        self._p = SlotColumns(PROFILE_FIELDS, capacity)
-        self._a = SlotColumns(ASSIGNMENT_FIELDS, capacity)
+        self._p = SlotColumns(PROFILE_FIELDS, PROFILE_WIDE, capacity)
+        self._a = SlotColumns(ASSIGNMENT_FIELDS, ASSIGNMENT_WIDE, capacity)
         self._profiles: dict[str, ProfileSpec] = {}
         self._assignments: dict[str, AssignmentSpec] = {}
 
@@ -49,7 +54,8 @@ class MatchIndex:
         slot = self._p.acquire(p.id)
         for name, value in profile_row(p).items():
             self._p.arrays[name][slot] = value
-        self._p.set_certs(slot, self._vocabulary.words_of(p.certifications))
+        for name, values in profile_wide(p, self._vocabulary).items():
+            self._p.set_wide(name, slot, values)
         self._profiles[p.id] = p
 
     def remove_profile(self, profile_id: str) -> None:
@@ -61,7 +67,8 @@ class MatchIndex:
         slot = self._a.acquire(a.id)
         for name, value in assignment_row(a).items():
             self._a.arrays[name][slot] = value
-        self._a.set_certs(slot, self._vocabulary.words_of(a.required_certifications))
+        for name, values in assignment_wide(a, self._vocabulary).items():
+            self._a.set_wide(name, slot, values)
         self._assignments[a.id] = a
 
     def remove_assignment(self, assignment_id: str) -> None:
@@ -101,17 +108,20 @@ class MatchIndex:
     def rank_for_assignment(self, a: AssignmentSpec, now: datetime) -> Ranking:
         """Like `matches_for_assignment`, with evaluations rendered only when asked for."""
         one = assignment_columns(a, self._vocabulary)
-        found = scan(one, self._p.columns(), epoch_us(now), "profiles", self._p.alive)
-        return _ranked(self._p, found)
+        found = scan(one, self._p.columns(), when(now), "profiles", self._p.alive)
+        return _ranked(self._p, found, self._profiles.__getitem__)
 
     def rank_for_profile(self, p: ProfileSpec, now: datetime) -> Ranking:
         """Like `matches_for_profile`, with evaluations rendered only when asked for."""
         one = profile_columns(p, self._vocabulary)
-        found = scan(self._a.columns(), one, epoch_us(now), "assignments", self._a.alive)
-        return _ranked(self._a, found)
+        found = scan(self._a.columns(), one, when(now), "assignments", self._a.alive)
+        return _ranked(self._a, found, lambda _: p)
 
 
-def _ranked(side: SlotColumns, found: Scanned | None) -> Ranking:
+def _ranked(
+    side: SlotColumns, found: Scanned | None, profile_of: Callable[[str], ProfileSpec]
+) -> Ranking:
+    """The passing pairs in rank order; `profile_of` gives the profile of a row's id."""
     if found is None:
         return Ranking.empty()
     rows = found.rows
@@ -123,4 +133,5 @@ def _ranked(side: SlotColumns, found: Scanned | None) -> Ranking:
     if languages.ndim:
         languages = languages[order]
     ids: list[str] = side.ids[rows[order]].tolist()
-    return Ranking(ids, scores[order], found.state_matrix()[:, order], languages)
+    freed = freed_matches(np.broadcast_to(found.freed, (rows.size,))[order], ids, profile_of)
+    return Ranking(ids, scores[order], found.state_matrix()[:, order], languages, freed)

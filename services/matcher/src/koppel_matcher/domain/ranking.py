@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from koppel_matcher.domain import rendering
-from koppel_matcher.domain.model import Evaluation
-from koppel_matcher.domain.scoring import COMPONENTS
+from koppel_matcher.domain.components import freed_parts
+from koppel_matcher.domain.model import CommitmentSpec, Evaluation, ProfileSpec
+from koppel_matcher.domain.reasons import freed_reason
+from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES
 
 Match = tuple[str, Evaluation]
 Scored = tuple[str, float, tuple[str, ...]]
+
+
+class Freed(NamedTuple):
+    """The commitment whose end leaves a match the room it needs, and the hours then free."""
+
+    commitment: CommitmentSpec
+    hours_free: int
+
+
+def freed_matches(
+    states: npt.NDArray[np.int64], ids: list[str], profile_of: Callable[[str], ProfileSpec]
+) -> dict[int, Freed]:
+    """Position → `Freed` for the matches whose `components.freed_state` is set."""
+    positions = np.flatnonzero(states)
+    if not positions.size:
+        return {}
+    entries, hours_free = freed_parts(states[positions])
+    freed = {}
+    for position, entry, hours in zip(
+        positions.tolist(), entries.tolist(), hours_free.tolist(), strict=True
+    ):
+        ending = [c for c in profile_of(ids[position]).commitments if c.until is not None]
+        freed[position] = Freed(ending[entry], hours)
+    return freed
 
 
 class Ranking(Sequence[Match]):
@@ -23,10 +50,11 @@ class Ranking(Sequence[Match]):
     every match's reasons alone by `reasons()` (with `scored()`, all a caller needs to
     publish the matches: the service uses that), the full `Evaluation` objects all together
     by `matches()` (what `MatchIndex.matches_for_*` return), or one at a time by indexing
-    and iteration. Either way they equal what `evaluate()` gives for the pair.
+    and iteration. Either way they equal what `evaluate()` gives for the pair. A match a
+    commitment's end makes possible ends its reasons with the one naming it (`Freed`).
     """
 
-    __slots__ = ("_languages", "_matches", "_reasons", "_states", "ids", "scores")
+    __slots__ = ("_freed", "_languages", "_matches", "_reasons", "_states", "ids", "scores")
 
     def __init__(
         self,
@@ -34,13 +62,15 @@ class Ranking(Sequence[Match]):
         scores: npt.NDArray[np.float64],
         states: npt.NDArray[np.int64],
         languages: npt.NDArray[np.int64],
+        freed: Mapping[int, Freed] | None = None,
     ) -> None:
         """`states`: one row per component, one column per match; `languages`: the index
-        in `scoring.LANGUAGES` per match, or one (0-d) for all."""
+        in `scoring.LANGUAGES` per match, or one (0-d) for all; `freed`: by position."""
         self.ids = ids
         self.scores = scores
         self._states = states
         self._languages = languages
+        self._freed = freed or {}
         self._matches: list[Match] | None = None
         self._reasons: list[tuple[str, ...]] | None = None
 
@@ -74,6 +104,8 @@ class Ranking(Sequence[Match]):
         """Every match with its evaluation, rendered in one batch (and kept)."""
         if self._matches is None:
             evaluations = rendering.evaluations(self.scores, self._states, self._languages)
+            for position in self._freed:
+                evaluations[position] = self._noted(position, evaluations[position])
             self._matches = list(zip(self.ids, evaluations, strict=True))
         return self._matches
 
@@ -88,6 +120,9 @@ class Ranking(Sequence[Match]):
                 self._reasons = [evaluation.reasons for _, evaluation in self._matches]
             else:
                 self._reasons = rendering.reasons(self._states, self._languages)
+                for position in self._freed:
+                    reasons = self._reasons[position]
+                    self._reasons[position] = (*reasons, self._freed_reason(position))
         return self._reasons
 
     def scored(self) -> Iterator[Scored]:
@@ -98,7 +133,18 @@ class Ranking(Sequence[Match]):
         language = self._languages[row : row + 1] if self._languages.ndim else self._languages
         one = slice(row, row + 1)
         evaluation = rendering.evaluations(self.scores[one], self._states[:, one], language)[0]
+        if row in self._freed:
+            evaluation = self._noted(row, evaluation)
         return self.ids[row], evaluation
+
+    def _freed_reason(self, position: int) -> str:
+        languages = self._languages
+        language = languages[position] if languages.ndim else languages
+        commitment, hours_free = self._freed[position]
+        return freed_reason(commitment, hours_free, LANGUAGES[int(language)])
+
+    def _noted(self, position: int, evaluation: Evaluation) -> Evaluation:
+        return replace(evaluation, reasons=(*evaluation.reasons, self._freed_reason(position)))
 
     def __repr__(self) -> str:
         top: Any = [(i, float(s)) for i, s in zip(self.ids[:3], self.scores[:3], strict=False)]

@@ -1,15 +1,32 @@
 """Reason texts, Dutch (default) and English: one per component state that moved the score.
 
 A reason function returns None for a neutral state: that component did not move the score.
+`freed_reason` is the one text rendered from a profile rather than a state: it names the
+consultant's own commitment whose end leaves the room an assignment needs.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 
-from koppel.vocabulary import AssignmentType, Discipline, Language, OrganizationType, WorkStyle
+from koppel.vocabulary import (
+    AssignmentType,
+    Discipline,
+    Language,
+    OrganizationType,
+    SizeClass,
+    WorkStyle,
+)
 from koppel_matcher.domain import components as c
-from koppel_matcher.domain.masks import ASSIGNMENT_TYPES, ORGANIZATION_TYPES, disciplines_in
+from koppel_matcher.domain.masks import (
+    ASSIGNMENT_TYPES,
+    ORGANIZATION_TYPES,
+    SIZE_CLASSES,
+    disciplines_in,
+)
+from koppel_matcher.domain.model import CommitmentSpec
 
 NL, EN = Language.NL, Language.EN
 
@@ -100,6 +117,26 @@ ASSIGNMENT_TYPE_NAMES: dict[Language, dict[AssignmentType, str]] = {
         AssignmentType.SPECIALIST: "specialist assignment",
     },
 }
+
+SIZE_CLASS_NAMES: dict[Language, dict[SizeClass, str]] = {
+    NL: {
+        SizeClass.SMALL: "kleine gemeente",
+        SizeClass.MEDIUM: "middelgrote gemeente",
+        SizeClass.LARGE: "grote gemeente",
+    },
+    EN: {
+        SizeClass.SMALL: "small municipality",
+        SizeClass.MEDIUM: "medium-sized municipality",
+        SizeClass.LARGE: "large municipality",
+    },
+}
+
+MONTH_NAMES = {
+    NL: ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+         "september", "oktober", "november", "december"),
+    EN: ("January", "February", "March", "April", "May", "June", "July", "August",
+         "September", "October", "November", "December"),
+}  # fmt: skip
 
 _KIND_NAMES = {
     NL: ("", "een kleine gemeente", "een grote gemeente", "een ministerie",
@@ -216,6 +253,28 @@ def assignment_type_reason(state: int, language: Language) -> str | None:
     return None
 
 
+def size_class_reason(state: int, language: Language) -> str | None:
+    size, relation = divmod(state, 3)
+    if relation == c.NO_PREFERENCE:
+        return None
+    name = SIZE_CLASS_NAMES[language][SIZE_CLASSES[size - 1]]
+    if relation == c.PREFERRED:
+        if language is NL:
+            return f"Gemeentegrootte van je voorkeur: {name}"
+        return f"A municipality size you prefer: {name}"
+    if language is NL:
+        return f"Niet de gemeentegrootte van je voorkeur: {name}"
+    return f"Not a municipality size you prefer: {name}"
+
+
+def growth_reason(state: int, language: Language) -> str | None:
+    if state == 0:
+        return None
+    if language is NL:
+        return f"Kans om te groeien in {_names(state, NL)}"
+    return f"A chance to grow into {_names(state, EN)}"
+
+
 def _span(low: int, high: int) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
@@ -283,3 +342,29 @@ def public_sector_reason(state: int, language: Language) -> str | None:
     if language is NL:
         return f"Ruime ervaring in de publieke sector ({years}+ jaar)"
     return f"Ample public-sector experience ({years}+ years)"
+
+
+def urgency_reason(state: int, language: Language) -> str | None:
+    if state == 0:
+        return None
+    return (
+        "Snelle start: begint binnen 3 weken"
+        if language is NL
+        else "Fast start: begins within 3 weeks"
+    )
+
+
+def _day(day: date, language: Language) -> str:
+    return f"{day.day} {MONTH_NAMES[language][day.month - 1]}"
+
+
+def freed_reason(commitment: CommitmentSpec, hours_free: int, language: Language) -> str:
+    """The commitment whose end (`until`, set) leaves the hours free, with those hours."""
+    assert commitment.until is not None, "only a commitment with an end frees anything"
+    ends = _day(date.fromordinal(commitment.until), language)
+    label = commitment.label
+    if language is NL:
+        who = f"Je opdracht bij {label}" if label else "Een opdracht van je"
+        return f"{who} loopt af op {ends}: {hours_free} uur vrij vanaf dan"
+    who = f"Your assignment at {label}" if label else "One of your assignments"
+    return f"{who} ends on {ends}: {hours_free} hours free from then"

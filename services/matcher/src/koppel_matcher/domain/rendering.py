@@ -101,22 +101,23 @@ _KEY_MASK = (1 << _TAG_SHIFT) - 1
 class _Found:
     """Tagged key → position in `_PARTS`, for the components not rendered up front.
 
-    Kept as sorted arrays, so a query looks up all its distinct keys with one
-    `searchsorted`; a key seen for the first time is rendered and merged in.
+    Kept as sorted arrays, so a query looks up all its keys with one `searchsorted` (no
+    sort of its own: a key seen before is most keys); a key seen for the first time is
+    rendered and merged in.
     """
 
     def __init__(self) -> None:
         self.keys = np.zeros(0, dtype=np.int64)
         self.positions = np.zeros(0, dtype=np.intp)
 
-    def positions_of(self, distinct: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
-        """Positions of the sorted, distinct tagged keys `distinct`."""
-        at = np.searchsorted(self.keys, distinct)
+    def positions_of(self, tagged: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Positions of the tagged keys `tagged`."""
+        at = np.searchsorted(self.keys, tagged)
         known = at < self.keys.size
-        known[known] = self.keys[at[known]] == distinct[known]
+        known[known] = self.keys[at[known]] == tagged[known]
         if not known.all():
-            self._add(distinct[~known].tolist())
-            at = np.searchsorted(self.keys, distinct)
+            self._add(np.unique(tagged[~known]).tolist())
+            at = np.searchsorted(self.keys, tagged)
         result: npt.NDArray[np.intp] = self.positions[at]
         return result
 
@@ -143,8 +144,7 @@ def _positions(states: States, languages: Any) -> tuple[npt.NDArray[np.intp], Pa
     positions = np.empty((_N_COMPONENTS, n), dtype=np.intp)
     positions[_FULL_ROWS] = keys[_FULL_ROWS] + _FULL_BASES
     tagged = (keys[_OTHER_ROWS] + _OTHER_TAGS).ravel()
-    distinct, inverse = np.unique(tagged, return_inverse=True)
-    positions[_OTHER_ROWS] = _FOUND.positions_of(distinct)[inverse].reshape(-1, n)
+    positions[_OTHER_ROWS] = _FOUND.positions_of(tagged).reshape(-1, n)
     pattern: Pattern = np.bitwise_or.reduce(_PARTS.bits[positions], axis=0)
     return positions, pattern
 
@@ -169,6 +169,19 @@ def _groups(pattern: Pattern) -> tuple[npt.NDArray[np.intp], list[Group]]:
     return by_pattern, groups
 
 
+def _columns(
+    table: Objects, positions: npt.NDArray[np.intp], by_pattern: Any, pattern: Pattern
+) -> list[list[Any]]:
+    """Per component, its entries of `table` for the rows in pattern order; empty for the
+    components no row moved (an assignment's urgency when it is not urgent, say)."""
+    used = int(np.bitwise_or.reduce(pattern))
+    moved = [i for i in range(_N_COMPONENTS) if used >> i & 1]
+    columns: list[list[Any]] = [[] for _ in range(_N_COMPONENTS)]
+    for i, column in zip(moved, table[positions[moved][:, by_pattern]].tolist(), strict=True):
+        columns[i] = column
+    return columns
+
+
 def _tuples(columns: list[list[Any]], groups: list[Group]) -> Iterable[tuple[Any, ...]]:
     """Per row in pattern order, the tuple of its moved components' entries."""
     per_group: list[Iterable[tuple[Any, ...]]] = []
@@ -191,7 +204,7 @@ def reasons(states: States, languages: Any) -> list[tuple[str, ...]]:
         return []
     positions, pattern = _positions(states, languages)
     by_pattern, groups = _groups(pattern)
-    texts = _PARTS.texts[positions[:, by_pattern]].tolist()
+    texts = _columns(_PARTS.texts, positions, by_pattern, pattern)
     in_groups = np.fromiter(_tuples(texts, groups), dtype=object, count=n)
     in_rows = np.empty(n, dtype=object)
     in_rows[by_pattern] = in_groups
@@ -208,8 +221,9 @@ def evaluations(scores: npt.NDArray[np.float64], states: States, languages: Any)
     result: list[Evaluation] = list(map(_new, repeat(Evaluation, n)))
     _consume(map(_set_score, result, scores.tolist()))
     by_pattern, groups = _groups(pattern)
-    in_order = positions[:, by_pattern]
     members = list(map(result.__getitem__, by_pattern.tolist()))
-    _consume(map(_set_components, members, _tuples(_PARTS.named[in_order].tolist(), groups)))
-    _consume(map(_set_reasons, members, _tuples(_PARTS.texts[in_order].tolist(), groups)))
+    named = _columns(_PARTS.named, positions, by_pattern, pattern)
+    texts = _columns(_PARTS.texts, positions, by_pattern, pattern)
+    _consume(map(_set_components, members, _tuples(named, groups)))
+    _consume(map(_set_reasons, members, _tuples(texts, groups)))
     return result

@@ -15,8 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel_matcher.domain.columns import Columns, Taken
-from koppel_matcher.domain.components import Pair
+from koppel_matcher.domain.components import Pair, freed_state
 from koppel_matcher.domain.hard_filters import FILTERS
+from koppel_matcher.domain.instants import When
 from koppel_matcher.domain.scoring import component_states, scores
 from koppel_matcher.domain.travel import travel
 
@@ -35,6 +36,8 @@ class Scanned:
     scores: npt.NDArray[np.float64]
     languages: Any
     """The consultant's language index (`scoring.LANGUAGES`) per pair, or one for all."""
+    freed: Any
+    """`components.freed_state` per pair (broadcasts to `rows`); 0 for most."""
 
     def state_matrix(self) -> npt.NDArray[np.int64]:
         return state_matrix(self.states, self.rows.size)
@@ -48,12 +51,11 @@ def state_matrix(states: list[Any], pairs: int) -> npt.NDArray[np.int64]:
     return matrix
 
 
-def scan(a: Columns, p: Columns, now_us: int, rows: Rows, alive: Any) -> Scanned | None:
+def scan(a: Columns, p: Columns, when: When, rows: Rows, alive: Any) -> Scanned | None:
     """The pairs between the one entity and the `alive` rows of the `rows` side that pass."""
-    now = np.int64(now_us)
     keep = np.array(alive, dtype=bool)
     for _, passes in FILTERS:
-        result = passes(a, p, now)
+        result = passes(a, p, when)
         if np.ndim(result) == 0:
             if not result:
                 return None  # the one entity fails it: no pair can pass
@@ -68,8 +70,9 @@ def scan(a: Columns, p: Columns, now_us: int, rows: Rows, alive: Any) -> Scanned
         if not found.size:
             return None
     taken_a, taken_p = _taken(a, p, found, rows)
-    states = component_states(Pair(taken_a, taken_p, travel_states))
-    return Scanned(found, states, scores(states), taken_p["language"])
+    pair = Pair(taken_a, taken_p, travel_states, when.today)
+    states = component_states(pair)
+    return Scanned(found, states, scores(states), taken_p["language"], freed_state(pair))
 
 
 def _taken(

@@ -1,34 +1,14 @@
 """The score of a pair that passed the hard filters: a weighted sum of named components.
 
 Each component maps the pair to a value in [0, 1]; the score is Σ weight × value, rounded
-to 4 decimals. The weights below are the one place they are set (they sum to 1):
-
-| component               | weight | value in [0, 1]                                          |
-|-------------------------|-------:|----------------------------------------------------------|
-| `required_disciplines`  |   0.30 | mean credit per required discipline: specialism 1.0,     |
-|                         |        | other held discipline 0.6, missing 0                     |
-| `preferred_disciplines` |   0.08 | the same over preferred ones; none asked 0.5 (neutral)   |
-| `level`                 |   0.15 | exact 1.0 > stretch up 0.5 > step down 0.3               |
-| `work_style`            |   0.10 | suits the organisation 1.0, `either`/no lean 0.5 (n.),   |
-|                         |        | the other style 0.1                                      |
-| `organization_type`     |   0.07 | preferred 1.0, no preferences 0.5 (n.), other 0.0        |
-| `assignment_type`       |   0.06 | preferred 1.0, no preferences 0.5 (n.), other 0.0        |
-| `hours`                 |   0.07 | asked hours inside free capacity 1.0, partly 0.4         |
-| `office_days`           |   0.05 | none 1.0; 2+ below your max 1.0, 1 below 0.75,           |
-|                         |        | at your max 0.5 (n.)                                     |
-| `travel`                |   0.07 | no office days 1.0; ≤ 10 km 1.0, ≤ 25 0.8, ≤ 50 0.6,     |
-|                         |        | ≤ 100 0.3, further 0.1; no coordinates 0.5 (n.)          |
-| `rate`                  |   0.03 | headroom (max − min) / max ≥ 20 % 1.0, ≥ 5 % 0.75,       |
-|                         |        | less 0.25; either rate unknown 0.5 (n.)                  |
-| `public_sector`         |   0.02 | 5+ years 1.0, 1–4 years 0.5 (n.), none 0.2               |
-
-Work style (seed 000): small municipalities lean to generalists; large municipalities,
-ministries, executive agencies and provinces to specialists; other organisations not.
+to 4 decimals. `WEIGHTS` below is the one place the weights are set (they sum to 1); the
+table of every component, its weight, values and reasons is docs/matching.md, and a unit
+test holds the two together. `urgency` weighs nothing: it only gives its reason.
 
 Each component's state is one function over the columns of both sides (`components.py`),
 the same for either direction of the index and for a single pair; its value and its
 reason are functions of that state. A component "moved the score" unless it sits at its
-neutral value (marked "n." above: nothing to say either way); those that moved appear in
+neutral value (nothing to say either way); those that moved appear in
 `Evaluation.components` as (name, weight × value rounded to 4 decimals) and give one
 reason each, in the consultant's language, rendered from `PART_TABLES` (`rendering.py`).
 """
@@ -52,16 +32,19 @@ Ints = npt.NDArray[np.int64]
 
 WEIGHTS: dict[str, float] = {
     "required_disciplines": 0.30,
-    "preferred_disciplines": 0.08,
+    "preferred_disciplines": 0.07,
+    "growth_discipline": 0.03,
     "level": 0.15,
-    "work_style": 0.10,
-    "organization_type": 0.07,
-    "assignment_type": 0.06,
+    "work_style": 0.08,
+    "organization_type": 0.05,
+    "size_class_preference": 0.03,
+    "assignment_type": 0.05,
     "hours": 0.07,
     "office_days": 0.05,
     "travel": 0.07,
     "rate": 0.03,
     "public_sector": 0.02,
+    "urgency": 0.0,
 }
 
 SCORE_DECIMALS = 4
@@ -111,11 +94,14 @@ def _few(
 COMPONENTS: tuple[Component, ...] = (
     Component("required_disciplines", c.required_state, c.required_values, r.required_reason),
     Component("preferred_disciplines", c.preferred_state, c.preferred_values, r.preferred_reason),
+    Component("growth_discipline", c.growth_state, c.growth_values, r.growth_reason),
     _few("level", c.level_state, c.level_value, r.level_reason, c.LEVEL_STATES),
     _few("work_style", c.work_style_state, c.work_style_value, r.work_style_reason,
          c.WORK_STYLE_STATES),
     _few("organization_type", c.organization_type_state, c.preference_value,
          r.organization_type_reason, len(ORGANIZATION_TYPES) * 3),
+    _few("size_class_preference", c.size_class_state, c.preference_value, r.size_class_reason,
+         c.SIZE_CLASS_STATES),
     _few("assignment_type", c.assignment_type_state, c.preference_value,
          r.assignment_type_reason, len(ASSIGNMENT_TYPES) * 3),
     Component("hours", c.hours_state, c.hours_values, r.hours_reason),
@@ -124,6 +110,7 @@ COMPONENTS: tuple[Component, ...] = (
     _few("rate", c.rate_state, c.rate_value, r.rate_reason, c.RATE_AMPLE + 1),
     _few("public_sector", c.public_sector_state, c.public_sector_value,
          r.public_sector_reason, 3),
+    _few("urgency", c.urgency_state, c.urgency_value, r.urgency_reason, 2),
 )  # fmt: skip
 LANGUAGES: tuple[Language, ...] = tuple(Language)
 
@@ -142,7 +129,8 @@ def scores(states: list[Any]) -> Floats:
     """Σ weight × value in component order, rounded to 4 decimals and clamped to [0, 1]."""
     total: Any = 0.0
     for component, state in zip(COMPONENTS, states, strict=True):
-        total = total + component.weight * component.values(np.asarray(state, dtype=np.int64))
+        if component.weight:  # urgency adds nothing
+            total = total + component.weight * component.values(np.asarray(state, dtype=np.int64))
     result: Floats = np.clip(np.rint(total * _SCALE) / _SCALE, 0.0, 1.0)
     return result
 

@@ -25,6 +25,7 @@ from koppel.contract import Assignment
 from koppel.contract.common import ID_PATTERN
 from koppel.contract.match import match_id_for
 from koppel.http_metrics import RequestLatencyMiddleware
+from koppel.http_problems import install_problem_handlers, not_found, problem_responses
 from koppel.vocabulary import Language
 from koppel_matcher.adapters.match_queries import (
     After,
@@ -35,11 +36,6 @@ from koppel_matcher.adapters.match_queries import (
 )
 from koppel_matcher.domain.verdict import verdict
 from koppel_matcher.entrypoints.pages import decode_cursor, encode_cursor, negotiated_language
-from koppel_matcher.entrypoints.problems import (
-    NotFoundError,
-    install_problem_handlers,
-    problem_responses,
-)
 from koppel_matcher.entrypoints.read_bodies import (
     AssignmentMatches,
     CandidateVerdict,
@@ -142,7 +138,7 @@ def create_app(
     app.state.queries = queries
     app.state.tokens = tokens
     app.add_middleware(RequestLatencyMiddleware, histogram=HTTP_LATENCY)
-    install_problem_handlers(app)
+    install_problem_handlers(app, realm="koppel-matcher")
     reads = APIRouter(
         prefix="/v1", dependencies=[Depends(_caller)], responses=problem_responses(401, 422)
     )
@@ -152,7 +148,7 @@ def create_app(
         """One match by its id, found or withdrawn (intake checks answers against it)."""
         found = await queries.by_id(match_id)
         if found is None:
-            raise NotFoundError("no match with this id")
+            raise not_found("no match with this id")
         return found
 
     @reads.get("/assignments/{assignment_id}/matches")
@@ -210,7 +206,7 @@ def create_app(
         fail, in the caller's language (`?language=`, else `Accept-Language`, else Dutch)."""
         chosen = negotiated_language(language, accept_language)
         documents = await queries.pair(assignment_id, consultant_id)
-        unknown = NotFoundError(
+        unknown = not_found(
             "the matcher knows no such assignment, or no such consultant"
             " (it keeps only active profiles with consent)"
         )

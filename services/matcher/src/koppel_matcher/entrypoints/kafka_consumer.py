@@ -4,7 +4,9 @@ Each record goes through `records.RecordDispatcher` (decoded, translated into do
 handed to `ShardMatcher`); the events it returns, and the dead letters of unusable records,
 go into the shard's open `ShardUnitOfWork` transaction, which commits them with the input
 offsets (the protocol: `adapters.exactly_once`). Unreadable records thus go to the topic's
-dead-letter topic inside the same transaction, so they too are handled exactly once.
+dead-letter topic inside the same transaction, so they too are handled exactly once. Between
+batches the loop runs the shard's timed work the same way, each in a transaction of its
+own: the expiry sweep, and the capacity wake-ups (`service_layer.capacity_schedule`).
 
 The module is longer than most: it is one class whose life cycle, loop and transaction
 boundaries (when to begin, split and commit) are one argument, read best in one place.
@@ -30,13 +32,19 @@ from koppel.kafka_clients import KafkaConnection
 from koppel.record_order import in_written_order
 from koppel.topics import ASSIGNMENTS, MATCHES, RESPONSES
 from koppel_matcher import metrics
+from koppel_matcher.adapters.clock import SystemClock
 from koppel_matcher.adapters.kafka_producer import dead_letter
 from koppel_matcher.entrypoints import garbage_collection
 from koppel_matcher.entrypoints.decoded_records import DecodedRecords
 from koppel_matcher.entrypoints.records import RecordDispatcher, RejectedRecordError
 from koppel_matcher.entrypoints.translation import stored_assignments, stored_profiles
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
-from koppel_matcher.service_layer.ports import Partition, ShardRepository, ShardUnitOfWork
+from koppel_matcher.service_layer.ports import (
+    Clock,
+    Partition,
+    ShardRepository,
+    ShardUnitOfWork,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +74,8 @@ class ShardConsumerConfig:
     the producer's transaction timeout: a fetched batch whose records publish more (500
     assignments against 100,000 profiles publish ~275,000 matches) is split."""
     poison_after_failures: int = 3
+    clock: Clock = field(default_factory=SystemClock)
+    """What the shard's rules and schedule take the current moment from."""
 
 
 def shard_consumer(
@@ -106,6 +116,7 @@ class _Pending:
     dead_letter_topics: list[str] = field(default_factory=list)
     consumed: Counter[tuple[str, str]] = field(default_factory=Counter)
     dead: Counter[tuple[str, str]] = field(default_factory=Counter)
+    woken: int = 0
 
     def due(self, config: ShardConsumerConfig) -> bool:
         """Commit now: something waits to be published, the batch is full, or it is old."""
@@ -137,7 +148,7 @@ class ShardConsumer:
         self._config = config
         self._uow = uow
         self._failures = failures
-        self._matcher = ShardMatcher(shard, group=config.group_id)
+        self._matcher = ShardMatcher(shard, group=config.group_id, clock=config.clock.now)
         self._records = RecordDispatcher(
             self._matcher, decoded if decoded is not None else DecodedRecords()
         )
@@ -172,6 +183,7 @@ class ShardConsumer:
             stored_profiles(taken.profiles),
             unreadable_assignments=unreadable,
             declined=taken.declined,
+            next_wakeup=taken.next_wakeup,
         )
         # The loaded state lives as long as the shard: move it out of the collector's
         # generations, so full collections do not walk it again and again (seconds each
@@ -231,6 +243,8 @@ class ShardConsumer:
                 if time.monotonic() - last_sweep >= self._config.sweep_interval_seconds:
                     last_sweep = time.monotonic()
                     await self.sweep()
+                if self._matcher.wakeups.is_due():
+                    await self.wake_up()
                 if time.monotonic() - self._last_commit >= KEEPALIVE_COMMIT_SECONDS:
                     await self._commit()
             if self._open is not None:
@@ -262,6 +276,19 @@ class ShardConsumer:
             self._publish(txn, await self._matcher.expire(txn.repository, due))
 
         await self._commit(extra=expire)
+
+    async def wake_up(self) -> None:
+        """Match again the consultants whose commitment has ended, in a transaction of its own."""
+        if self._open is not None:
+            await self._finish()  # the wake-up must see the state the open batch wrote
+
+        async def rematch(txn: _Pending) -> None:
+            woken, outgoing = await self._matcher.capacity_freed(txn.repository)
+            txn.woken += woken
+            self._publish(txn, outgoing)
+
+        await self._commit(extra=rematch)
+        self._matcher.wakeups.restart_from(await self._uow.next_wakeup())
 
     # -- one transaction -----------------------------------------------------------------
 
@@ -336,6 +363,9 @@ class ShardConsumer:
             metrics.EVENTS_PRODUCED.labels(topic).inc()
         for (topic, outcome), count in txn.consumed.items():
             metrics.EVENTS_CONSUMED.labels(topic, outcome).inc(count)
+        if txn.woken:
+            log.info("capacity_wakeups", shard=self.shard, consultants=txn.woken)
+            metrics.CAPACITY_WAKEUPS.inc(txn.woken)
         for (topic, code), count in txn.dead.items():
             metrics.DEAD_LETTERS.labels(topic, code).inc(count)
 

@@ -12,9 +12,9 @@ import binascii
 import json
 import math
 
+from koppel.http_problems import InvalidFieldError, invalid_field
 from koppel.vocabulary import Language
 from koppel_matcher.adapters.match_queries import After
-from koppel_matcher.entrypoints.problems import InvalidParameterError
 
 CURSOR_FIELD = "query.cursor"
 
@@ -25,12 +25,12 @@ def encode_cursor(after: After) -> str:
 
 
 def decode_cursor(cursor: str) -> After:
-    """The position `cursor` names; `InvalidParameterError` when it is not one of ours."""
+    """The position `cursor` names; `InvalidFieldError` when it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         score, key = json.loads(raw)
     except (binascii.Error, ValueError, TypeError, RecursionError):
-        raise InvalidParameterError(CURSOR_FIELD, "not a cursor of this API") from None
+        raise _not_a_cursor() from None
     valid = (
         isinstance(score, int | float)
         and not isinstance(score, bool)
@@ -38,7 +38,7 @@ def decode_cursor(cursor: str) -> After:
         and isinstance(key, str)
     )
     if not valid:
-        raise InvalidParameterError(CURSOR_FIELD, "not a cursor of this API")
+        raise _not_a_cursor()
     return After(score=float(score), key=key)
 
 
@@ -61,3 +61,7 @@ def negotiated_language(explicit: Language | None, accept_language: str | None) 
         if quality > 0 and primary in {language.value for language in Language}:
             ranked.append((-quality, position, Language(primary)))
     return min(ranked)[2] if ranked else Language.NL
+
+
+def _not_a_cursor() -> InvalidFieldError:
+    return invalid_field(CURSOR_FIELD, "not a cursor of this API", type_="value_error")

@@ -3,12 +3,13 @@
 Profiles are stored as the JSON subset of `PROFILE_FIELDS` (what matching needs plus the
 language): no name, email or notification settings ever reach the matcher's tables. The
 same subset is what `profile_spec` reads, so the topic path and the database path share
-one translation.
+one translation. Commitment labels are stored too: the reasons name them back to the
+consultant ("Je opdracht bij Gemeente Houten loopt af op 1 maart").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -24,10 +25,13 @@ from koppel.vocabulary import (
     Level,
     OrganizationType,
     Province,
+    SizeClass,
+    Weekday,
     WorkStyle,
 )
 from koppel_matcher.adapters.identity_memo import IdentityMemo
-from koppel_matcher.domain.model import AssignmentSpec, Place, ProfileSpec
+from koppel_matcher.domain.masks import weekday_mask
+from koppel_matcher.domain.model import AssignmentSpec, CommitmentSpec, Place, ProfileSpec
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +56,8 @@ PROFILE_FIELDS = frozenset(
         "open_to_next_level",
         "preferred_organization_types",
         "preferred_assignment_types",
+        "preferred_size_classes",
+        "growth_disciplines",
         "active",
         "consent",
     }
@@ -95,6 +101,7 @@ def _assignment_spec(assignment: Assignment) -> AssignmentSpec:
         required_certifications=frozenset(assignment.required_certifications),
         is_open=assignment.status is AssignmentStatus.OPEN,
         closes_at=assignment.closes_at,
+        office_weekdays=weekday_mask(assignment.office_weekdays),
     )
 
 
@@ -132,7 +139,7 @@ def profile_spec(document: Mapping[str, Any]) -> ProfileSpec:
             available_from=date.fromisoformat(str(document["available_from"])),
             hours_min=int(hours["min"]),
             hours_max=int(hours["max"]),
-            committed_hours=sum(int(c["hours_per_week"]) for c in document.get("commitments", [])),
+            commitments=tuple(_commitment(c) for c in document.get("commitments", [])),
             min_hourly_rate_eur=_optional_float(document.get("min_hourly_rate_eur")),
             open_to_next_level=bool(document.get("open_to_next_level", False)),
             preferred_organization_types=frozenset(
@@ -141,11 +148,32 @@ def profile_spec(document: Mapping[str, Any]) -> ProfileSpec:
             preferred_assignment_types=frozenset(
                 AssignmentType(t) for t in document.get("preferred_assignment_types", [])
             ),
+            preferred_size_classes=frozenset(
+                SizeClass(s) for s in document.get("preferred_size_classes", [])
+            ),
+            growth_disciplines=frozenset(
+                Discipline(d) for d in document.get("growth_disciplines", [])
+            ),
             active=bool(document.get("active", True)),
             consent=bool(document.get("consent", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise TranslationError(f"profile document is malformed: {exc!r}") from exc
+
+
+def _commitment(stored: Mapping[str, Any]) -> CommitmentSpec:
+    until = stored.get("until")
+    label = stored.get("label")
+    return CommitmentSpec(
+        hours_per_week=int(stored["hours_per_week"]),
+        office_weekdays=_weekdays(stored.get("office_weekdays", [])),
+        until=None if until is None else date.fromisoformat(str(until)).toordinal(),
+        label=None if label is None else str(label),
+    )
+
+
+def _weekdays(days: Iterable[Any]) -> int:
+    return weekday_mask(Weekday(day) for day in days)
 
 
 def spec_if_open(assignment: Assignment) -> AssignmentSpec | None:

@@ -50,6 +50,8 @@ from koppel_matcher.domain.answers import (
     answer_after_withdrawal,
     suppresses,
 )
+from koppel_matcher.domain.commitment_ends import next_end_moment
+from koppel_matcher.domain.components import starts_soon
 from koppel_matcher.domain.dedup import (
     Announce,
     Candidate,
@@ -66,8 +68,10 @@ from koppel_matcher.domain.dedup import (
 )
 from koppel_matcher.domain.evaluate import evaluate
 from koppel_matcher.domain.index import MatchIndex
+from koppel_matcher.domain.instants import dutch_today
 from koppel_matcher.domain.model import AssignmentSpec, ProfileSpec
 from koppel_matcher.domain.ranking import Ranking
+from koppel_matcher.service_layer.capacity_schedule import WAKEUPS_PER_TRANSACTION, WakeUps
 from koppel_matcher.service_layer.ports import ShardRepository
 
 
@@ -99,6 +103,7 @@ class ShardMatcher:
         self._deadlines: dict[str, datetime] = {}
         self._unreadable: set[str] = set()
         self._clock = clock
+        self.wakeups = WakeUps(shard, clock)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -109,13 +114,16 @@ class ShardMatcher:
         *,
         unreadable_assignments: Iterable[str] = (),
         declined: Iterable[tuple[str, str]] = (),
+        next_wakeup: datetime | None = None,
     ) -> None:
         """Fill the index from stored state (shard take-over).
 
         `unreadable_assignments`: ids of stored assignments that could not be loaded; they
         may still have ledger entries, so their next upsert reads the ledger. `declined`:
-        the (consultant id, assignment id) pairs answered `not_interested`.
+        the (consultant id, assignment id) pairs answered `not_interested`. `next_wakeup`:
+        the earliest stored wake-up of the shard's profiles.
         """
+        self.wakeups.restart_from(next_wakeup)
         now = self._clock()
         self._unreadable.update(unreadable_assignments)
         self._declined.update(declined)
@@ -136,6 +144,7 @@ class ShardMatcher:
         for gauge in (metrics.INDEX_PROFILES, metrics.INDEX_ASSIGNMENTS):
             with contextlib.suppress(KeyError):
                 gauge.remove(label)
+        self.wakeups.forget_gauge()
 
     def _remember(self, assignment: Assignment, spec: AssignmentSpec | None, now: datetime) -> bool:
         """Keep the assignment; index its `spec` when open. Return whether it is open now.
@@ -208,6 +217,7 @@ class ShardMatcher:
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
+        urgent = self._starts_soon(assignment.id, dutch_today(now).toordinal())
         for consultant_id, score, reasons in ranking.scored():
             matched.add(consultant_id)
             profile = self.index.profile(consultant_id)
@@ -217,6 +227,7 @@ class ShardMatcher:
                 profile,
                 score,
                 reasons,
+                urgent,
                 ledger.get(consultant_id),
                 traceparent,
                 entries,
@@ -256,25 +267,63 @@ class ShardMatcher:
         document: Mapping[str, Any],
         traceparent: str | None,
     ) -> list[Outgoing]:
-        """Store and match a profile: `profile` is its domain view, `document` what is stored."""
+        """Store and match a profile: `profile` is its domain view, `document` what is stored.
+
+        The stored profile carries its next wake-up: the end moment of its next commitment.
+        """
         now = self._clock()
-        ranking = Ranking.empty()
         if profile.active and profile.consent:
-            await repository.put_profile(profile.id, profile.language.value, document)
+            wakeup = next_end_moment((c.until for c in profile.commitments), now)
+            await repository.put_profile(profile.id, profile.language.value, document, wakeup)
+            self.wakeups.scheduled(wakeup)
             self.index.upsert_profile(profile)
-            started = time.perf_counter()
-            ranking = self.index.rank_for_profile(profile, now)
-            ranking.reasons()
-            metrics.EVALUATION_SECONDS.labels("profile").observe(time.perf_counter() - started)
         else:
             # No consent or inactive: the matcher keeps nothing about the consultant but the
             # ledger of what it published (to withdraw it, now or on erasure).
             await repository.delete_profile(profile.id)
             self._unindex_profile(profile.id)
+        return await self._match_profile(repository, profile, now, traceparent)
+
+    async def capacity_freed(self, repository: ShardRepository) -> tuple[int, list[Outgoing]]:
+        """Match again the consultants whose wake-up is due: a commitment of theirs ended,
+        so assignments it blocked may fit now (contract §8.4). Each gets its next wake-up.
+
+        At most `WAKEUPS_PER_TRANSACTION` consultants, the earliest first; returns how many
+        were woken and the events to publish.
+        """
+        now = self._clock()
+        due = await repository.due_wakeups(now, WAKEUPS_PER_TRANSACTION)
+        out: list[Outgoing] = []
+        for consultant_id in due:
+            profile = self.index.profile(consultant_id)
+            wakeup = None
+            if profile is not None:
+                wakeup = next_end_moment((c.until for c in profile.commitments), now)
+                out += await self._match_profile(repository, profile, now, None)
+            await repository.set_wakeup(consultant_id, wakeup)
+            self.wakeups.scheduled(wakeup)
+        return len(due), out
+
+    async def _match_profile(
+        self,
+        repository: ShardRepository,
+        profile: ProfileSpec,
+        now: datetime,
+        traceparent: str | None,
+    ) -> list[Outgoing]:
+        """Match a stored (or just deleted) profile against the open assignments at `now`,
+        against the ledger."""
+        ranking = Ranking.empty()
+        if profile.active and profile.consent:
+            started = time.perf_counter()
+            ranking = self.index.rank_for_profile(profile, now)
+            ranking.reasons()
+            metrics.EVALUATION_SECONDS.labels("profile").observe(time.perf_counter() - started)
         ledger = await repository.ledger_for_consultant(profile.id)
         entries: list[tuple[LedgerEntry, str | None]] = []
         out: list[Outgoing] = []
         matched = set()
+        today = dutch_today(now).toordinal()
         for assignment_id, score, reasons in ranking.scored():
             matched.add(assignment_id)
             self._found(
@@ -282,6 +331,7 @@ class ShardMatcher:
                 profile,
                 score,
                 reasons,
+                self._starts_soon(assignment_id, today),
                 ledger.get(assignment_id),
                 traceparent,
                 entries,
@@ -436,6 +486,7 @@ class ShardMatcher:
                 profile,
                 evaluation.score,
                 evaluation.reasons,
+                self._starts_soon(assignment_id, dutch_today(now).toordinal()),
                 entry,
                 traceparent,
                 entries,
@@ -457,12 +508,19 @@ class ShardMatcher:
 
     # -- event building ------------------------------------------------------------------
 
+    def _starts_soon(self, assignment_id: str, today: int) -> bool:
+        """Whether a match with the assignment is urgent today (contract §8.5): the rule
+        the urgency reason of its evaluation follows too."""
+        start = self.assignments[assignment_id].start_date
+        return bool(starts_soon(start.toordinal(), today))
+
     def _found(
         self,
         assignment_id: str,
         profile: ProfileSpec,
         score: float,
         reasons: tuple[str, ...],
+        urgent: bool,
         entry: LedgerEntry | None,
         traceparent: str | None,
         entries: list[tuple[LedgerEntry, str | None]],
@@ -506,6 +564,7 @@ class ShardMatcher:
             reasons=list(reasons),
             language=Language(language),
             revision=decided.revision,
+            urgent=urgent,
         )
         event_type, data = EventType.MATCH_FOUND, found
         if decided.kind is Announce.UPDATED:

@@ -34,7 +34,20 @@ class ShardRepository(Protocol):
 
     async def put_entries(self, entries: Sequence[tuple[LedgerEntry, str | None]]) -> None: ...
 
-    async def put_profile(self, consultant_id: str, language: str, document: Any) -> None: ...
+    async def put_profile(
+        self, consultant_id: str, language: str, document: Any, wakeup_at: datetime | None = None
+    ) -> None:
+        """Store the profile with the moment its next commitment ends (None: none ends)."""
+        ...
+
+    async def due_wakeups(self, now: datetime, limit: int) -> list[str]:
+        """Up to `limit` consultants of the shard whose wake-up is at or before `now`, the
+        earliest first."""
+        ...
+
+    async def set_wakeup(self, consultant_id: str, wakeup_at: datetime | None) -> None:
+        """Move the stored profile's next wake-up (None: nothing left to wake up for)."""
+        ...
 
     async def delete_profile(self, consultant_id: str) -> None: ...
 
@@ -71,6 +84,8 @@ class TakeOver:
     """The shard's stored profiles, as documents (`entrypoints.translation.PROFILE_FIELDS`)."""
     declined: list[tuple[str, str]] = field(default_factory=list)
     """The (consultant id, assignment id) pairs whose answer is `not_interested`."""
+    next_wakeup: datetime | None = None
+    """The earliest stored wake-up of the shard's profiles (a commitment's end moment)."""
 
 
 class ShardUnitOfWork(Protocol):
@@ -101,8 +116,21 @@ class ShardUnitOfWork(Protocol):
         the transaction)."""
         ...
 
+    async def next_wakeup(self) -> datetime | None:
+        """The earliest stored wake-up of the shard (read outside the transaction)."""
+        ...
+
     async def abort(self, exc: BaseException) -> None:
         """Roll the open transaction back after `exc` (no-op when none is open)."""
         ...
 
     async def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What time it is: everything that depends on the moment (filters, deadlines, the
+    capacity schedule) asks this port, never the system directly."""
+
+    def now(self) -> datetime:
+        """The current moment, timezone-aware."""
+        ...

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
+from koppel import postgres_pools
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.event_types import EventType
 from koppel.topics import RESPONSES
@@ -48,7 +49,7 @@ class PostgresAnswers:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresAnswerBook]:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             yield PostgresAnswerBook(connection)
 
 
@@ -106,7 +107,7 @@ class PostgresMatchPages:
         return PageContact(consultant_id=consultant_id, language=str(language))
 
     async def current_matches(self, consultant_id: str) -> list[CurrentMatch]:
-        async with self._pool.acquire() as connection, connection.transaction(readonly=True):
+        async with postgres_pools.transaction(self._pool, readonly=True) as connection:
             query = _OPEN_AND_TOLD.format(latest=_LATEST.format(only=""))
             rows = await connection.fetch(query, consultant_id, list(CURRENT_KINDS))
             answers = await ResponseStore(connection).answers_for(consultant_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from koppel import postgres_pools
 from koppel_notifier.adapters.delivery_claims import claim_due
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 from koppel_notifier.service_layer.ports import Capacity, DigestItem
@@ -130,7 +131,7 @@ class PostgresDeliveryStore:
         With `disable_endpoint`, the consultant's current webhook URL (410) or email address
         (SMTP 5xx) is not used again until the profile names another one.
         """
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             updated = await connection.fetchval(
                 "UPDATE notifier_deliveries SET status = $2, finished_at = now(), last_error = $3,"
                 " lease_until = NULL WHERE id = $1 RETURNING true",
@@ -188,7 +189,7 @@ class PostgresDeliveryStore:
 
     async def unsubscribe(self, consultant_id: str) -> bool:
         """Stop email to the consultant's current address at once; False if unknown."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with postgres_pools.transaction(self._pool) as connection:
             updated = await connection.fetchval(
                 """
                 UPDATE notifier_contacts SET unsubscribed_address = email,

@@ -7,6 +7,7 @@ from datetime import date
 
 import asyncpg
 
+from koppel import postgres_pools
 from koppel.erasure import erasure_key
 from koppel_notifier.domain.delivery_keys import delivery_id_for, digest_key, registration_key
 
@@ -32,7 +33,7 @@ class PostgresDigestStore:
             )
             key = registration_key(digest_key(consultant_id, day.isoformat()), erased_at)
             digest_id = delivery_id_for(key)
-            async with self._pool.acquire() as connection, connection.transaction():
+            async with postgres_pools.transaction(self._pool) as connection:
                 created = await connection.fetchval(
                     """
                     INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,

@@ -36,38 +36,13 @@ class TemplateEmailComposer:
         self._public_base_url = public_base_url.rstrip("/")
         self._clock = clock
 
-    def match_found(self, delivery: Delivery, contact: Contact) -> EmailMessage:
-        """One instant notification; `delivery.payload` is the `match.found` data."""
+    def instant(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """One email about one match; `delivery.payload` is the event's data (a withdrawal's
+        with the assignment's summary)."""
         assert delivery.payload is not None
         unsubscribe_url = self._unsubscribe_url(contact)
-        content = self._renderer.match_found(
-            language=contact.language,
-            name=contact.name or "",
-            match=delivery.payload,
-            unsubscribe_url=unsubscribe_url,
-            links=self._match_links(contact, [delivery.payload]),
-        )
-        return self._message(delivery, contact, content, unsubscribe_url)
-
-    def match_updated(self, delivery: Delivery, contact: Contact) -> EmailMessage:
-        """An update of a match; `delivery.payload` is the `match.updated` data."""
-        assert delivery.payload is not None
-        unsubscribe_url = self._unsubscribe_url(contact)
-        content = self._renderer.match_updated(
-            language=contact.language,
-            name=contact.name or "",
-            match=delivery.payload,
-            unsubscribe_url=unsubscribe_url,
-            links=self._match_links(contact, [delivery.payload]),
-        )
-        return self._message(delivery, contact, content, unsubscribe_url)
-
-    def match_withdrawn(self, delivery: Delivery, contact: Contact) -> EmailMessage:
-        """A match is gone; `delivery.payload` is the `match.withdrawn` data with the
-        assignment's summary."""
-        assert delivery.payload is not None
-        unsubscribe_url = self._unsubscribe_url(contact)
-        content = self._renderer.match_withdrawn(
+        content = self._renderer.instant(
+            delivery.kind,
             language=contact.language,
             name=contact.name or "",
             match=delivery.payload,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,6 +13,7 @@ from koppel.labels import label, long_date, percentage
 from koppel.public_title import shown_title
 from koppel_notifier.adapters.change_wording import changed_fields, withdrawal_reason
 from koppel_notifier.adapters.deadline_wording import closing_date, urgent_subject
+from koppel_notifier.domain.model import Kind
 
 _LANGUAGES = ("nl", "en")
 
@@ -71,6 +72,16 @@ class WithdrawnView:
     closes: str | None = None
 
 
+@dataclass(frozen=True)
+class _InstantEmail:
+    """How an email about one match of a kind reads: its template, view and subjects."""
+
+    template: str
+    view: Callable[[dict[str, Any], str], MatchView | WithdrawnView]
+    subjects: Mapping[str, str]
+    """By language; formatted with the `view`."""
+
+
 class EmailRenderer:
     def __init__(self) -> None:
         self._env = Environment(
@@ -82,8 +93,9 @@ class EmailRenderer:
             keep_trailing_newline=True,
         )
 
-    def match_found(
+    def instant(
         self,
+        kind: Kind,
         *,
         language: str,
         name: str,
@@ -91,52 +103,14 @@ class EmailRenderer:
         unsubscribe_url: str,
         links: MatchLinks,
     ) -> RenderedEmail:
-        """One instant notification about one match."""
+        """One email about one match: found, updated (what changed in the subject) or
+        withdrawn (`match` then carries the assignment's summary)."""
         lang = _language(language)
-        view = match_view(match, lang)
+        email = _INSTANT[kind]
+        view = email.view(match, lang)
         context = {"name": name, "match": view, "unsubscribe_url": unsubscribe_url}
-        subject = (
-            f"Nieuwe opdracht: {view.title}" if lang == "nl" else f"New assignment: {view.title}"
-        )
-        return self._render("match_found", lang, subject, context, links)
-
-    def match_updated(
-        self,
-        *,
-        language: str,
-        name: str,
-        match: dict[str, Any],
-        unsubscribe_url: str,
-        links: MatchLinks,
-    ) -> RenderedEmail:
-        """A match the consultant was told about, whose terms changed (`match.updated`)."""
-        lang = _language(language)
-        view = match_view(match, lang)
-        context = {"name": name, "match": view, "unsubscribe_url": unsubscribe_url}
-        subject = (
-            f"Gewijzigd: {view.title} ({view.changed})"
-            if lang == "nl"
-            else f"Updated: {view.title} ({view.changed})"
-        )
-        return self._render("match_updated", lang, subject, context, links)
-
-    def match_withdrawn(
-        self,
-        *,
-        language: str,
-        name: str,
-        match: dict[str, Any],
-        unsubscribe_url: str,
-        links: MatchLinks,
-    ) -> RenderedEmail:
-        """A match the consultant was interested in is gone (`match.withdrawn`)."""
-        lang = _language(language)
-        view = withdrawn_view(match, lang)
-        context = {"name": name, "match": view, "unsubscribe_url": unsubscribe_url}
-        subject = (
-            f"Vervallen: {view.title}" if lang == "nl" else f"No longer available: {view.title}"
-        )
-        return self._render("match_withdrawn", lang, subject, context, links)
+        subject = email.subjects[lang].format(view=view)
+        return self._render(email.template, lang, subject, context, links)
 
     def digest(
         self,
@@ -256,6 +230,28 @@ def withdrawn_view(match: dict[str, Any], language: str) -> WithdrawnView:
         reason=withdrawal_reason(match.get("reason"), language),
         closes=closing_date(assignment, language),
     )
+
+
+_INSTANT = {
+    Kind.FOUND: _InstantEmail(
+        "match_found",
+        match_view,
+        {"nl": "Nieuwe opdracht: {view.title}", "en": "New assignment: {view.title}"},
+    ),
+    Kind.UPDATED: _InstantEmail(
+        "match_updated",
+        match_view,
+        {
+            "nl": "Gewijzigd: {view.title} ({view.changed})",
+            "en": "Updated: {view.title} ({view.changed})",
+        },
+    ),
+    Kind.WITHDRAWN: _InstantEmail(
+        "match_withdrawn",
+        withdrawn_view,
+        {"nl": "Vervallen: {view.title}", "en": "No longer available: {view.title}"},
+    ),
+}
 
 
 def _organization_and_place(assignment: dict[str, Any], language: str) -> tuple[str, str]:

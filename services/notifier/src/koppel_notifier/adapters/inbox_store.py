@@ -1,7 +1,7 @@
 """The inbox tables in PostgreSQL: contacts, match events and the deliveries they cause.
 
 Plain SQL for `service_layer.inbox`: one `PostgresInboxStore` per transaction, on the
-connection that holds it.
+connection that holds it; its writes to the deliveries table are in `inbox_deliveries`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ import asyncpg
 from koppel import postgres_pools
 from koppel.erasure import erasure_key
 from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
-from koppel_notifier.adapters.delivery_store import Connection, cancel_unsent
+from koppel_notifier.adapters.delivery_store import Connection
+from koppel_notifier.adapters.inbox_deliveries import InboxDeliveryRows
 from koppel_notifier.adapters.response_store import ResponseStore
-from koppel_notifier.domain.delivery_keys import delivery_id_for
 from koppel_notifier.domain.model import (
-    ChannelName,
     Contact,
     Kind,
     MatchNotice,
-    PlannedDelivery,
 )
 from koppel_notifier.service_layer.ports import AwaitingMatch, ConsultantState, StoredMatch
 
@@ -40,21 +38,16 @@ class PostgresInbox:
             yield PostgresInboxStore(connection)
 
 
-class PostgresInboxStore:
+class PostgresInboxStore(InboxDeliveryRows):
+    """`InboxStore`: contacts and match events here, delivery rows in `InboxDeliveryRows`."""
+
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._payload: tuple[dict[str, Any], str] | None = None
+        super().__init__(connection)
         self._responses = ResponseStore(connection)
 
     @property
     def responses(self) -> ResponseStore:
         return self._responses
-
-    def _payload_json(self, notice: MatchNotice) -> str:
-        """`notice.payload` as JSON, serialised once for the event and all its deliveries."""
-        if self._payload is None or self._payload[0] is not notice.payload:
-            self._payload = (notice.payload, json.dumps(notice.payload))
-        return self._payload[1]
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         return _savepoint(self._connection)
@@ -228,90 +221,6 @@ class PostgresInboxStore:
             return None
         assignment: dict[str, Any] = json.loads(value)
         return assignment
-
-    async def channels_told(self, match_id: str, consultant_id: str) -> set[ChannelName]:
-        told = await self._connection.fetch(
-            """
-            SELECT DISTINCT channel FROM notifier_deliveries
-            WHERE match_id = $1 AND consultant_id = $2
-              AND kind IN ('match.found', 'match.updated')
-              AND (status IN ('sending', 'delivered') OR (status = 'pending' AND attempts > 0))
-            """,
-            match_id,
-            consultant_id,
-        )
-        return {ChannelName(row["channel"]) for row in told}
-
-    async def cancel_unsent_found(self, match_id: str, consultant_id: str, why: str) -> None:
-        await self._connection.execute(
-            """
-            UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3,
-                                  finished_at = now()
-            WHERE match_id = $1 AND consultant_id = $2
-              AND kind IN ('match.found', 'match.updated')
-              AND status IN ('pending', 'queued', 'digested')
-            """,
-            match_id,
-            consultant_id,
-            why,
-        )
-
-    async def cancel_unannounced(self, match_id: str, consultant_id: str, why: str) -> None:
-        await self._connection.execute(
-            """
-            UPDATE notifier_deliveries SET status = 'cancelled', last_error = $3,
-                                  finished_at = now()
-            WHERE match_id = $1 AND consultant_id = $2
-              AND kind IN ('match.found', 'match.updated')
-              AND (status IN ('queued', 'digested') OR (status = 'pending' AND attempts = 0))
-            """,
-            match_id,
-            consultant_id,
-            why,
-        )
-
-    async def cancel_unsent(
-        self, consultant_id: str, channel: ChannelName, why: str, *, keep_withdrawals: bool
-    ) -> None:
-        await cancel_unsent(
-            self._connection, consultant_id, channel, why, keep_withdrawals=keep_withdrawals
-        )
-
-    async def release_queued(self, consultant_id: str) -> None:
-        await self._connection.execute(
-            "UPDATE notifier_deliveries SET status = 'pending', due_at = now() "
-            "WHERE consultant_id = $1 AND status = 'queued'",
-            consultant_id,
-        )
-
-    async def add_delivery(
-        self,
-        key: str,
-        planned: PlannedDelivery,
-        notice: MatchNotice,
-        occurred_at: datetime,
-    ) -> None:
-        await self._connection.execute(
-            """
-            INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,
-                                             match_id, revision, match_ids, payload,
-                                             occurred_at, status, traceparent)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
-            ON CONFLICT (dedupe_key) DO NOTHING
-            """,
-            delivery_id_for(key),
-            key,
-            notice.consultant_id,
-            planned.channel.value,
-            planned.kind.value,
-            notice.match_id,
-            notice.revision,
-            [notice.match_id],
-            self._payload_json(notice),
-            occurred_at,
-            planned.status.value,
-            notice.traceparent,
-        )
 
 
 @asynccontextmanager

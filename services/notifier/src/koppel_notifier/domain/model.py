@@ -34,6 +34,7 @@ class Status(StrEnum):
     pending → sending → delivered | pending (retry) | dead | failed.
     `queued` is a digest item waiting for the day's digest, `digested` one that went into it;
     `cancelled` covers withdrawn matches, unsubscribes, erasure and disabled endpoints.
+    An operator puts a `dead` one back to `pending` or ends it as `discarded`.
     """
 
     PENDING = "pending"
@@ -44,6 +45,7 @@ class Status(StrEnum):
     FAILED = "failed"
     DEAD = "dead"
     CANCELLED = "cancelled"
+    DISCARDED = "discarded"
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,12 @@ def make_consumer(
 
 
 class InboxConsumer:
+    """The inbox loop. A consumer aiokafka has stopped cannot start again, so each `run`
+    after the first (a restart after a crash) reads through a fresh one from `new_consumer`."""
+
     def __init__(
         self,
-        consumer: AIOKafkaConsumer,
+        new_consumer: Callable[[], AIOKafkaConsumer],
         inbox: Inbox,
         dead_letters: DeadLetterPublisher,
         metrics: NotifierMetrics,
@@ -100,7 +103,9 @@ class InboxConsumer:
         group_id: str,
         keyring: SecretKeyring,
     ) -> None:
-        self._consumer = consumer
+        self._new_consumer = new_consumer
+        self._consumer = new_consumer()
+        self._runs = 0
         self._keyring = keyring
         self._inbox = inbox
         self._dead_letters = dead_letters
@@ -113,9 +118,13 @@ class InboxConsumer:
         """True once the consumer has joined its group (ready to read)."""
 
     async def run(self) -> None:
+        if self._runs:
+            self._consumer = self._new_consumer()
+            self._uncommitted.clear()
+        self._runs += 1
         self._consumer.subscribe([MATCHES, CONSULTANTS, RESPONSES], listener=_JoinedListener(self))
-        await self._consumer.start()
         try:
+            await self._consumer.start()
             while True:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
                 await self._lag.observe(self._consumer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from koppel.contract.response import MatchResponded, MatchResponseWithdrawn, ResponseCommand
+from koppel.contract.response import MatchResponseWithdrawn, ResponseCommand
 from koppel.vocabulary import AnswerVia
 from koppel_notifier.service_layer.ports import Answers
 
@@ -34,15 +34,8 @@ async def answer(
         if match is None:
             return Outcome.CLOSED
         await book.answered(
-            MatchResponded(
-                match_id=match.match_id,
-                consultant_id=command.consultant_id,
-                assignment_id=match.assignment_id,
-                response=command.response,
-                reason=command.reason,
-                note=command.note,
-                responded_at=at,
-                via=via,
+            command.responded(
+                match_id=match.match_id, assignment_id=match.assignment_id, at=at, via=via
             )
         )
     return Outcome.ANSWERED

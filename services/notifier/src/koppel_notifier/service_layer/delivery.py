@@ -187,17 +187,11 @@ class DeliveryHandler:
                 return None
             match_ids = tuple(str(item.payload["match_id"]) for item in items)
             message = self._composer.digest(delivery, contact, items)
-        elif delivery.payload is None:
+        elif delivery.payload is None or (
+            delivery.kind is Kind.WITHDRAWN and not delivery.payload.get("assignment")
+        ):
             return None
-        elif delivery.kind is Kind.FOUND:
-            match_ids = delivery.match_ids
-            message = self._composer.match_found(delivery, contact)
-        elif delivery.kind is Kind.UPDATED:
-            match_ids = delivery.match_ids
-            message = self._composer.match_updated(delivery, contact)
-        elif delivery.kind is Kind.WITHDRAWN and delivery.payload.get("assignment"):
-            match_ids = delivery.match_ids
-            message = self._composer.match_withdrawn(delivery, contact)
         else:
-            return None
+            match_ids = delivery.match_ids
+            message = self._composer.instant(delivery, contact)
         return await self._email.send(message), match_ids

@@ -1,7 +1,10 @@
 """What the notifier's use cases need from the outside world, one small Protocol per role.
 
-Each has a real adapter (`koppel_notifier.adapters`) and an in-memory fake in the unit
-tests. The dataclasses here are the values that cross a port.
+Every port of the service stays in this one module, as in the intake and the matcher, so a
+use case's dependencies read in one place; it is longer than most modules because the
+notifier has the most roles: the inbox consumer's transaction over contacts, match events
+and answers; the delivery rows, senders, digests and outcomes of sending; the consultant's
+page, answers and unsubscribe; the operator's commands on deliveries given up on.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from typing import Any, Protocol
 from koppel.contract.response import MatchResponded, MatchResponseWithdrawn
 from koppel.dead_letters import DeadLetterCode
 from koppel_notifier.domain.answers import CurrentMatch, PageContact
+from koppel_notifier.domain.dead_deliveries import (
+    BacklogCount,
+    DeadDelivery,
+    RetryCandidate,
+    Selection,
+)
 from koppel_notifier.domain.model import (
     ChannelName,
     Contact,
@@ -25,8 +34,6 @@ from koppel_notifier.domain.model import (
     PlannedDelivery,
 )
 from koppel_notifier.domain.outcome import AttemptOutcome
-
-# ---------------------------------------------------------------- the inbox
 
 
 @dataclass(frozen=True)
@@ -190,9 +197,6 @@ class DeadLetterPublisher(Protocol):
         ...
 
 
-# ---------------------------------------------------------------- sending
-
-
 @dataclass(frozen=True)
 class Capacity:
     """Free sending slots: in all, for email, and per webhook endpoint (its URL)."""
@@ -282,24 +286,13 @@ class EmailSender(Protocol):
 class EmailComposer(Protocol):
     """The message one email delivery sends, with its unsubscribe link."""
 
-    def match_found(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
-
-    def match_updated(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
-
-    def match_withdrawn(self, delivery: Delivery, contact: Contact) -> EmailMessage: ...
+    def instant(self, delivery: Delivery, contact: Contact) -> EmailMessage:
+        """About the one match of a found, updated or withdrawn delivery."""
+        ...
 
     def digest(
         self, delivery: Delivery, contact: Contact, items: list[DigestItem]
     ) -> EmailMessage: ...
-
-
-# ---------------------------------------------------------------- the rest
-
-
-class Unsubscribes(Protocol):
-    async def unsubscribe(self, consultant_id: str) -> bool:
-        """Stop email to the consultant's current address at once; False if unknown."""
-        ...
 
 
 class DigestStore(Protocol):
@@ -314,7 +307,10 @@ class OutcomePublisher(Protocol):
         ...
 
 
-# ---------------------------------------------------------------- the consultant's page
+class Unsubscribes(Protocol):
+    async def unsubscribe(self, consultant_id: str) -> bool:
+        """Stop email to the consultant's current address at once; False if unknown."""
+        ...
 
 
 class AnswerBook(Protocol):
@@ -348,4 +344,28 @@ class MatchPages(Protocol):
 
     async def current_matches(self, consultant_id: str) -> list[CurrentMatch]:
         """The open matches the consultant was told about, newest first, with answers."""
+        ...
+
+
+class DeadDeliveries(Protocol):
+    """Deliveries given up on, as the operator's commands read and change them."""
+
+    async def backlog(self) -> list[BacklogCount]:
+        """How many deliveries each channel has in each status, by channel and status."""
+        ...
+
+    async def find(self, selection: Selection) -> list[DeadDelivery]:
+        """The selected deliveries, the latest given up first, at most `selection.limit`."""
+        ...
+
+    async def retry_candidates(self, selection: Selection) -> list[RetryCandidate]:
+        """The selected dead deliveries, each with what decides whether it may go again."""
+        ...
+
+    async def requeue(self, ids: Sequence[str]) -> list[str]:
+        """Make those still dead due now with their attempts reset; the ids requeued."""
+        ...
+
+    async def discard(self, ids: Sequence[str], reason: str) -> list[str]:
+        """Mark those still dead or failed `discarded`, recording `reason`; the ids discarded."""
         ...

@@ -15,6 +15,17 @@ from pydantic import BaseModel, ValidationError
 from koppel.api_tokens import ApiTokens
 from koppel.contract import Assignment, AssignmentClose, ConsultantProfile, ResponseCommand
 from koppel.contract.common import ID_PATTERN, ContractModel
+from koppel.http_problems import (
+    MAX_LISTED_ERRORS,
+    VALIDATION_TYPE,
+    FieldProblem,
+    ProblemError,
+    field_name,
+    invalid_field,
+    not_found,
+    problem_responses,
+    validation_detail,
+)
 from koppel_intake.entrypoints.http.bodies import (
     ASSIGNMENT_EXAMPLES,
     CONSULTANT_EXAMPLES,
@@ -29,17 +40,8 @@ from koppel_intake.entrypoints.http.observability import ObservabilityMiddleware
 from koppel_intake.entrypoints.http.problems import (
     MATCH_NOT_FOUND_TYPE,
     MATCHER_UNAVAILABLE_TYPE,
-    MAX_LISTED_ERRORS,
     RETRY_AFTER_SECONDS,
-    VALIDATION_TYPE,
-    FieldProblem,
-    ProblemError,
-    field_name,
     install_problem_handlers,
-    invalid_field,
-    problem_responses,
-    use_problem_media_type,
-    validation_detail,
 )
 from koppel_intake.service_layer.answers import Answers, MatchNotFoundError
 from koppel_intake.service_layer.commands import Accepted as Published
@@ -110,13 +112,6 @@ def create_app(
     app.include_router(_commands(intake, tokens, max_body_bytes))
     app.include_router(_answers(answers, tokens, max_body_bytes))
     app.include_router(_operations(publisher))
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = use_problem_media_type(FastAPI.openapi(app))
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -227,8 +222,8 @@ async def _checked(answering: Coroutine[Any, Any, Published]) -> Published:
     try:
         return await answering
     except MatchNotFoundError:
-        raise ProblemError(
-            404, "no match with this id for this consultant", type_=MATCH_NOT_FOUND_TYPE
+        raise not_found(
+            "no match with this id for this consultant", type_=MATCH_NOT_FOUND_TYPE
         ) from None
     except DirectoryUnavailableError:
         raise ProblemError(

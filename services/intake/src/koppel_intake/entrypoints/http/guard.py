@@ -18,14 +18,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
-from koppel.api_tokens import ApiTokens, BearerRefusedError, challenge
+from koppel.api_tokens import ApiTokens
+from koppel.http_problems import MALFORMED_TYPE, ProblemError, field_name, invalid_field
 from koppel_intake.domain.json_shape import shape_problem
-from koppel_intake.entrypoints.http.problems import (
-    MALFORMED_TYPE,
-    ProblemError,
-    field_name,
-    invalid_field,
-)
 from koppel_intake.settings import DEFAULT_MAX_BODY_BYTES
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -54,7 +49,8 @@ def guarded_route(
             handler = super().get_route_handler()
 
             async def guarded(request: Request) -> Response:
-                caller = _authenticate(request, tokens)
+                # A refused token raises `BearerRefusedError`: a 401 with the challenge.
+                caller = tokens.authenticate(request.headers.get("authorization", ""))
                 _refuse_encoded_slash(request)
                 request.state.caller = caller
                 structlog.contextvars.bind_contextvars(caller=caller)
@@ -68,13 +64,6 @@ def guarded_route(
             return guarded
 
     return GuardedRoute
-
-
-def _authenticate(request: Request, tokens: ApiTokens) -> str:
-    try:
-        return tokens.authenticate(request.headers.get("authorization", ""))
-    except BearerRefusedError as refused:
-        raise ProblemError(401, str(refused), headers=challenge("koppel-intake")) from None
 
 
 def _check_shape(body: bytes) -> None:
