@@ -17,6 +17,8 @@ from koppel_demo.console_report import render
 from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.portfolio_figures import freed_by_ending
 from koppel_demo.watcher import Tally
+from koppel_matcher.domain.model import CommitmentSpec
+from koppel_matcher.domain.reasons import freed_reason
 from koppel_testing.demo_runs import delivered_report, found_match, record_event, summarise_run
 
 TODAY = date(2026, 11, 23)
@@ -47,6 +49,16 @@ def test_the_reason_of_a_commitment_ending_is_recognised_in_both_languages() -> 
     ):
         match = found_match(job, "c-1", reasons=["Niveau past precies", reason])
         assert freed_by_ending(match) is freed, reason
+
+
+def test_the_matchers_own_wording_of_a_commitment_ending_is_recognised() -> None:
+    job = assignments(1, 1, today=TODAY)[0]
+    until = date(2027, 2, 28).toordinal()
+    for label in ("Gemeente Houten", None):
+        commitment = CommitmentSpec(hours_per_week=24, until=until, label=label)
+        for language in Language:
+            reason = freed_reason(commitment, 16, language)
+            assert freed_by_ending(found_match(job, "c-1", reasons=[reason])), reason
 
 
 def test_urgent_matches_sent_at_once_are_counted_also_for_digest_consultants(
