@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -96,6 +97,37 @@ async def test_a_batch_of_successes_is_recorded_with_each_rows_own_match_ids(
         "attempts": 2,
         "delivered_at": NOW.isoformat(),
     }
+
+
+async def test_an_operators_retry_round_reports_its_outcome_under_an_event_id_of_its_own(
+    pool: asyncpg.Pool,
+) -> None:
+    first = _delivery(4, ChannelName.WEBHOOK, Kind.FOUND, None)
+    await pool.execute(
+        "INSERT INTO notifier_deliveries (id, dedupe_key, consultant_id, channel, kind,"
+        " match_ids, occurred_at, status, attempts, lease_until)"
+        " VALUES ($1, $2, $3, 'webhook', 'found', $4, $5, 'sending', $6, now())",
+        uuid.UUID(first.id),
+        first.id,
+        first.consultant_id,
+        list(first.match_ids),
+        NOW,
+        first.attempts,
+    )
+    store = PostgresDeliveryStore(pool)
+    await store.delivered_many([(first, ["m-4"])], now=NOW)
+    # `koppel-notifier deliveries retry` starts the attempts again: the same attempt count
+    # in the next round is another outcome, which upstream systems must not drop as a repeat.
+    await pool.execute(
+        "UPDATE notifier_deliveries SET status = 'sending', retry_round = 1 WHERE id = $1",
+        uuid.UUID(first.id),
+    )
+    await store.delivered_many([(replace(first, retry_round=1), ["m-4"])], now=NOW)
+
+    outbox = await pool.fetch(
+        "SELECT id FROM notifier_outbox WHERE consultant_id = $1", first.consultant_id
+    )
+    assert len({row["id"] for row in outbox}) == 2
 
 
 async def _due(pool: asyncpg.Pool, name: str, *, channel: str = "webhook", url: str = "") -> str:

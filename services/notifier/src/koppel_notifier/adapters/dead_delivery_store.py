@@ -92,8 +92,8 @@ class PostgresDeadDeliveries:
         rows = await self._pool.fetch(
             """
             UPDATE notifier_deliveries
-            SET status = 'pending', attempts = 0, due_at = now(), lease_until = NULL,
-                finished_at = NULL
+            SET status = 'pending', attempts = 0, retry_round = retry_round + 1,
+                due_at = now(), lease_until = NULL, finished_at = NULL
             WHERE id = ANY($1::uuid[]) AND status = 'dead'
             RETURNING id
             """,

@@ -77,7 +77,7 @@ async def claim_due(
         LEFT JOIN notifier_contacts c ON c.consultant_id = old.consultant_id
         WHERE d.id IN (SELECT id FROM chosen) AND old.id = d.id
         RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
-                  d.occurred_at, d.created_at, d.attempts, d.due_at, d.traceparent,
+                  d.occurred_at, d.created_at, d.attempts, d.retry_round, d.due_at, d.traceparent,
                   old.attempts >= $9 AS exhausted, c.consultant_id IS NOT NULL
                   AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
         """,  # noqa: S608 - fixed column list
@@ -109,6 +109,7 @@ def _delivery(row: asyncpg.Record) -> Delivery:
         occurred_at=row["occurred_at"],
         created_at=row["created_at"],
         attempts=row["attempts"],
+        retry_round=row["retry_round"],
         contact=contact,
         traceparent=row["traceparent"],
         exhausted=row["exhausted"],

@@ -230,7 +230,12 @@ def _outbox_row(
 ) -> tuple[uuid.UUID, str, str, str, str | None]:
     """An outbox row whose id (the CloudEvent id) is the same if this outcome is recorded twice.
 
-    It carries the match event's `traceparent`, so the outcome event continues its trace.
+    An operator's retry starts the attempts again, so a later round's outcome has the round
+    in its id. It carries the match event's `traceparent`, so the outcome event continues
+    its trace.
     """
-    event_id = uuid.uuid5(_OUTBOX_NAMESPACE, f"{delivery.id}|{event_type}|{delivery.attempts}")
+    attempt = f"{delivery.id}|{event_type}|{delivery.attempts}"
+    if delivery.retry_round:
+        attempt += f"|{delivery.retry_round}"
+    event_id = uuid.uuid5(_OUTBOX_NAMESPACE, attempt)
     return event_id, delivery.consultant_id, event_type, json.dumps(data), delivery.traceparent

@@ -145,7 +145,8 @@ class PlannedDelivery:
 class Delivery:
     """A delivery claimed for sending, with the consultant's current contact details.
 
-    `attempts` counts this attempt. `contact` is None when no profile is known any more.
+    `attempts` counts this attempt (from 0 again after an operator's retry, which
+    `retry_round` counts). `contact` is None when no profile is known any more.
     `traceparent` is the match event's trace context (None for digests, which merge many).
     `exhausted` marks a delivery claimed only to be given up: its attempts ran out (the last
     one never finished, its lease expired), so it is recorded dead and not sent again.
@@ -162,4 +163,5 @@ class Delivery:
     attempts: int
     contact: Contact | None
     traceparent: str | None = None
+    retry_round: int = 0
     exhausted: bool = False
