@@ -18,7 +18,7 @@ import numpy as np
 
 from koppel.vocabulary import OrganizationType, SizeClass
 from koppel_matcher.domain import components as c
-from koppel_matcher.domain import reasons
+from koppel_matcher.domain import freed_capacity
 from koppel_matcher.domain.geo import haversine_km
 from koppel_matcher.domain.instants import epoch_us
 from koppel_matcher.domain.masks import (
@@ -255,7 +255,7 @@ def freed_reason(a: AssignmentSpec, p: ProfileSpec, now: datetime) -> str | None
     if not ending:
         return None
     last = max(ending, key=lambda commitment: commitment.until or 0)  # the first on a tie
-    return reasons.freed_reason(last, free_hours(p, day)[1], p.language)
+    return freed_capacity.freed_reason(last, free_hours(p, day)[1], p.language)
 
 
 # --- values and the evaluation ---

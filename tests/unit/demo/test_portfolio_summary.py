@@ -17,8 +17,8 @@ from koppel_demo.console_report import render
 from koppel_demo.data import assignments, consultants, webhook_secret
 from koppel_demo.portfolio_figures import freed_by_ending
 from koppel_demo.watcher import Tally
+from koppel_matcher.domain.freed_capacity import freed_reason
 from koppel_matcher.domain.model import CommitmentSpec
-from koppel_matcher.domain.reasons import freed_reason
 from koppel_testing.demo_runs import delivered_report, found_match, record_event, summarise_run
 
 TODAY = date(2026, 11, 23)

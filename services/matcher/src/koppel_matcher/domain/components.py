@@ -7,9 +7,8 @@ serves both directions of the index and a single pair alike. Components with few
 define their value per state (`*_value`), turned into lookup tables by `scoring.py`; the
 ones with many states (discipline coverage, growth, hours) compute values from state arrays.
 
-`freed_state` is no component: it tells which commitment, ending before the pair's capacity
-day, leaves the consultant the room the pair needs, for a reason that names it (its label
-and end date are the consultant's own, so that reason is rendered from the profile).
+The module is longer than most: every component's state layout, state function and value
+sit together, in the order of `scoring.COMPONENTS`, so the whole score reads in one place.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel.vocabulary import OrganizationType, SizeClass, WorkStyle
-from koppel_matcher.domain.columns import Columns, Taken
-from koppel_matcher.domain.commitments import capacity_day, free_hours, last_ending_before
-from koppel_matcher.domain.hard_filters import hours_on, office_weekdays_on
+from koppel_matcher.domain.columns import Columns
+from koppel_matcher.domain.commitments import capacity_day, free_hours
 from koppel_matcher.domain.masks import DISCIPLINE_BITS, SIZE_CLASSES, WORK_STYLES
 
 Ints = npt.NDArray[np.int64]
@@ -351,49 +349,3 @@ def urgency_state(pair: Pair) -> Any:
 def urgency_value(state: int) -> float:
     """Urgency weighs nothing: it is said, not scored."""
     return 0.0
-
-
-# --- freed capacity: not a component (see the module's docstring) ---
-FREED_SHIFT = 4
-"""`freed_state` holds 1 + the commitment's entry in its low bits (ten fit), free hours above."""
-
-
-def freed_state(pair: Pair) -> Any:
-    """Per pair: 0, or the commitment ending latest before the capacity day (1 + its entry
-    among the profile's ending commitments) with the free hours from then, when the pair
-    fits on the capacity day (filters 4 and 10) but would not today.
-
-    Only pairs whose profile has commitments ending before the capacity day and running
-    today can be freed: the rest are 0 without further work (most pairs, as most
-    commitments run for months or have ended already).
-    """
-    a, p, today = pair.a, pair.p, pair.today
-    day = capacity_day(a, today)
-    maybe = (p["ends_after"] <= day) & (p["last_until"] >= today)
-    maybe = np.broadcast_to(maybe, np.shape(pair.travel))
-    rows = np.flatnonzero(maybe)
-    freed = np.zeros(maybe.shape, dtype=np.int64)
-    if rows.size:
-        a, p = _rows_of(a, rows), _rows_of(p, rows)
-        freed[rows] = _freed(a, p, today, day[rows] if np.ndim(day) else day)
-    return freed
-
-
-def _rows_of(side: Columns, rows: Any) -> Columns:
-    """The pairs' `rows` of a side: taken when it has one value per pair, else itself."""
-    return Taken(side, rows) if np.ndim(side["level"]) else side
-
-
-def _freed(a: Columns, p: Columns, today: int, day: Any) -> Any:
-    fits_then = hours_on(a, p, day) & office_weekdays_on(a, p, day)
-    fits_today = hours_on(a, p, today) & office_weekdays_on(a, p, today)
-    entry = _wide(np.asarray(last_ending_before(p, today, day)))
-    _, free_max = free_hours(p, day)
-    freed = entry | _wide(np.maximum(free_max, 0)) << FREED_SHIFT
-    return np.where(fits_then & ~fits_today & (entry != 0), freed, 0)
-
-
-def freed_parts(state: Any) -> tuple[Any, Any]:
-    """(entry among the profile's ending commitments, free hours from its end) of a state,
-    or of an array of them."""
-    return (state & ((1 << FREED_SHIFT) - 1)) - 1, state >> FREED_SHIFT

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from koppel_matcher.domain.columns import Columns
-from koppel_matcher.domain.components import Pair, freed_state
+from koppel_matcher.domain.components import Pair
 from koppel_matcher.domain.entity_columns import assignment_columns, profile_columns
+from koppel_matcher.domain.freed_capacity import freed_state
 from koppel_matcher.domain.hard_filters import FILTERS, TRAVEL, TRAVEL_AT
 from koppel_matcher.domain.instants import when
 from koppel_matcher.domain.masks import CertificationVocabulary

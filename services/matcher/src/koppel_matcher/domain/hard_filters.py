@@ -11,7 +11,7 @@ lives in `travel.py`; it runs after these, on the pairs that pass them.
 Filters 4 and 10 count the commitments running on the pair's capacity day
 (`commitments.py`); `hours_on` and `office_weekdays_on` take the day, so the same rules
 also tell whether a pair would fit on another day (the reason naming a commitment that
-ends before the start, `components.freed_state`).
+ends before the start, `freed_capacity.freed_state`).
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ class Evaluation:
     weight × value, rounded to 4 decimals) for each component that moved the score, in the
     fixed order of `scoring.COMPONENTS`; `reasons` holds one text per such component, in
     the consultant's language, and last, when a commitment ending before the start leaves
-    the room the pair needs, one naming it (`reasons.freed_reason`).
+    the room the pair needs, one naming it (`freed_capacity.freed_reason`).
     """
 
     score: float

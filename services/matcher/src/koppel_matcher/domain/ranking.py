@@ -10,9 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel_matcher.domain import rendering
-from koppel_matcher.domain.components import freed_parts
+from koppel_matcher.domain.freed_capacity import freed_parts, freed_reason
 from koppel_matcher.domain.model import CommitmentSpec, Evaluation, ProfileSpec
-from koppel_matcher.domain.reasons import freed_reason
 from koppel_matcher.domain.scoring import COMPONENTS, LANGUAGES
 
 Match = tuple[str, Evaluation]
@@ -29,7 +28,7 @@ class Freed(NamedTuple):
 def freed_matches(
     states: npt.NDArray[np.int64], ids: list[str], profile_of: Callable[[str], ProfileSpec]
 ) -> dict[int, Freed]:
-    """Position → `Freed` for the matches whose `components.freed_state` is set."""
+    """Position → `Freed` for the matches whose `freed_capacity.freed_state` is set."""
     positions = np.flatnonzero(states)
     if not positions.size:
         return {}

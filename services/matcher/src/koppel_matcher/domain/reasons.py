@@ -1,13 +1,11 @@
 """Reason texts, Dutch (default) and English: one per component state that moved the score.
 
 A reason function returns None for a neutral state: that component did not move the score.
-`freed_reason` is the one text rendered from a profile rather than a state: it names the
-consultant's own commitment whose end leaves the room an assignment needs.
+The module is longer than most: the Dutch and English names and sentences of every
+component sit together, so a translator reads and checks them in one place.
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import numpy as np
 
@@ -26,7 +24,6 @@ from koppel_matcher.domain.masks import (
     SIZE_CLASSES,
     disciplines_in,
 )
-from koppel_matcher.domain.model import CommitmentSpec
 
 NL, EN = Language.NL, Language.EN
 
@@ -130,13 +127,6 @@ SIZE_CLASS_NAMES: dict[Language, dict[SizeClass, str]] = {
         SizeClass.LARGE: "large municipality",
     },
 }
-
-MONTH_NAMES = {
-    NL: ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-         "september", "oktober", "november", "december"),
-    EN: ("January", "February", "March", "April", "May", "June", "July", "August",
-         "September", "October", "November", "December"),
-}  # fmt: skip
 
 _KIND_NAMES = {
     NL: ("", "een kleine gemeente", "een grote gemeente", "een ministerie",
@@ -352,19 +342,3 @@ def urgency_reason(state: int, language: Language) -> str | None:
         if language is NL
         else "Fast start: begins within 3 weeks"
     )
-
-
-def _day(day: date, language: Language) -> str:
-    return f"{day.day} {MONTH_NAMES[language][day.month - 1]}"
-
-
-def freed_reason(commitment: CommitmentSpec, hours_free: int, language: Language) -> str:
-    """The commitment whose end (`until`, set) leaves the hours free, with those hours."""
-    assert commitment.until is not None, "only a commitment with an end frees anything"
-    ends = _day(date.fromordinal(commitment.until), language)
-    label = commitment.label
-    if language is NL:
-        who = f"Je opdracht bij {label}" if label else "Een opdracht van je"
-        return f"{who} loopt af op {ends}: {hours_free} uur vrij vanaf dan"
-    who = f"Your assignment at {label}" if label else "One of your assignments"
-    return f"{who} ends on {ends}: {hours_free} hours free from then"

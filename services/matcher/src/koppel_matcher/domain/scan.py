@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from koppel_matcher.domain.columns import Columns, Taken
-from koppel_matcher.domain.components import Pair, freed_state
+from koppel_matcher.domain.components import Pair
+from koppel_matcher.domain.freed_capacity import freed_state
 from koppel_matcher.domain.hard_filters import FILTERS
 from koppel_matcher.domain.instants import When
 from koppel_matcher.domain.scoring import component_states, scores
@@ -37,7 +38,7 @@ class Scanned:
     languages: Any
     """The consultant's language index (`scoring.LANGUAGES`) per pair, or one for all."""
     freed: Any
-    """`components.freed_state` per pair (broadcasts to `rows`); 0 for most."""
+    """`freed_capacity.freed_state` per pair (broadcasts to `rows`); 0 for most."""
 
     def state_matrix(self) -> npt.NDArray[np.int64]:
         return state_matrix(self.states, self.rows.size)
