@@ -3,6 +3,7 @@ failed hard filters with a label in the caller's language, or the score and reas
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -94,3 +95,50 @@ def test_a_shared_office_weekday_is_named_after_travel(specs: Any) -> None:
 
     assert [f.name for f in judged.failed] == ["travel", "office_weekdays"]
     assert judged.failed[1].label == FILTER_LABELS[Language.EN]["office_weekdays"]
+
+
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [
+        (
+            Language.NL,
+            "Bij de start lopen nog: 24 uur per week (di) tot en met 31 december 2099;"
+            " 8 uur per week zonder einddatum.",
+        ),
+        (
+            Language.EN,
+            "Still running at the start: 24 hours a week (Tue) until 31 December 2099;"
+            " 8 hours a week with no end date.",
+        ),
+    ],
+)
+def test_the_commitments_blocking_the_hours_are_named_without_their_labels(
+    specs: Any, language: Language, detail: str
+) -> None:
+    until = date(2099, 12, 31).toordinal()
+    ended = CommitmentSpec(32, until=date(2000, 1, 31).toordinal(), label="Oud werk")
+    busy = CommitmentSpec(24, office_weekdays=0b00010, until=until, label="Gemeente Houten")
+    endless = CommitmentSpec(8, label="Eigen bureau")
+    a = specs.assignment(hours_min=24, hours_max=32)
+    p = specs.profile(hours_min=24, hours_max=36, commitments=(ended, busy, endless))
+
+    judged = verdict(a, p, specs.now, language)
+
+    [hours] = [f for f in judged.failed if f.name == "hours"]
+    assert hours.detail == detail
+    assert all(f.detail is None for f in judged.failed if f.name != "hours")
+
+
+def test_only_the_commitments_on_the_assignments_office_weekdays_block_filter_10(
+    specs: Any,
+) -> None:
+    tuesday = CommitmentSpec(4, office_weekdays=0b00010, label="Dinsdagklus")
+    friday = CommitmentSpec(4, office_weekdays=0b10000)
+    a = specs.assignment(office_weekdays=0b00011)
+    p = specs.profile(hours_max=40, commitments=(tuesday, friday))
+
+    judged = verdict(a, p, specs.now, Language.EN)
+
+    assert [(f.name, f.detail) for f in judged.failed] == [
+        ("office_weekdays", "Still running at the start: 4 hours a week (Tue) with no end date.")
+    ]

@@ -1,12 +1,19 @@
 """What each hard filter means, Dutch (default) and English: why a pair is not a match.
 
 Keyed by the filter names of `hard_filters.FILTERS` and `hard_filters.TRAVEL`, worded for
-the recruiter who asks why a consultant is not among an assignment's candidates.
+the recruiter who asks why a consultant is not among an assignment's candidates;
+`blocking_commitments` says which of the consultant's commitments block filter 4 or 10.
 """
 
 from __future__ import annotations
 
-from koppel.vocabulary import Language
+from collections.abc import Sequence
+from datetime import date
+
+from koppel.vocabulary import Language, Weekday
+from koppel_matcher.domain.freed_capacity import MONTH_NAMES
+from koppel_matcher.domain.masks import weekdays_in
+from koppel_matcher.domain.model import CommitmentSpec
 
 FILTER_LABELS: dict[Language, dict[str, str]] = {
     Language.NL: {
@@ -46,3 +53,31 @@ FILTER_LABELS: dict[Language, dict[str, str]] = {
         ),
     },
 }
+
+_WEEKDAY_NAMES = {
+    Language.NL: {Weekday.MON: "ma", Weekday.TUE: "di", Weekday.WED: "wo", Weekday.THU: "do",
+                  Weekday.FRI: "vr"},
+    Language.EN: {Weekday.MON: "Mon", Weekday.TUE: "Tue", Weekday.WED: "Wed",
+                  Weekday.THU: "Thu", Weekday.FRI: "Fri"},
+}  # fmt: skip
+
+
+def blocking_commitments(commitments: Sequence[CommitmentSpec], language: Language) -> str:
+    """The commitments still running when the assignment would start, by hours, office days
+    and end; their labels are the consultant's own words and stay out of it."""
+    dutch = language is Language.NL
+    described = []
+    for commitment in commitments:
+        text = f"{commitment.hours_per_week} {'uur per week' if dutch else 'hours a week'}"
+        days = weekdays_in(commitment.office_weekdays)
+        if days:
+            text += " (" + ", ".join(_WEEKDAY_NAMES[language][day] for day in days) + ")"
+        if commitment.until is None:
+            text += " zonder einddatum" if dutch else " with no end date"
+        else:
+            until = date.fromordinal(commitment.until)
+            month = MONTH_NAMES[language][until.month - 1]
+            text += f" {'tot en met' if dutch else 'until'} {until.day} {month} {until.year}"
+        described.append(text)
+    lead = "Bij de start lopen nog: " if dutch else "Still running at the start: "
+    return lead + "; ".join(described) + "."

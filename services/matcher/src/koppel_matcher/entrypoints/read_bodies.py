@@ -28,6 +28,13 @@ class ConsultantMatches(MatchPage):
 class FailedFilterBody(BaseModel):
     filter: str = Field(description="the hard filter's name, e.g. `hours` or `travel`")
     label: str = Field(description="what it means, in the response's language")
+    detail: str | None = Field(
+        default=None,
+        description=(
+            "for `hours` and `office_weekdays`: the consultant's commitments that block it"
+            " (hours, office days, end; never their labels)"
+        ),
+    )
 
 
 class CandidateVerdict(BaseModel):
@@ -62,7 +69,9 @@ def verdict_body(
         match_id=match_id,
         language=language,
         matches=evaluation is not None,
-        failed_filters=[FailedFilterBody(filter=f.name, label=f.label) for f in verdict.failed],
+        failed_filters=[
+            FailedFilterBody(filter=f.name, label=f.label, detail=f.detail) for f in verdict.failed
+        ],
         score=None if evaluation is None else evaluation.score,
         reasons=[] if evaluation is None else list(evaluation.reasons),
         status=status,
