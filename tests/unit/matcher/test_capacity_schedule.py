@@ -19,7 +19,7 @@ from koppel.contract import ConsultantProfile
 from koppel.topics import ASSIGNMENTS, CONSULTANTS
 from koppel_matcher.domain.commitment_ends import next_end_moment
 from koppel_matcher.domain.instants import end_moment
-from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer
+from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, WorkKey
 from koppel_matcher.service_layer.capacity_schedule import WAKEUPS_PER_TRANSACTION
 from koppel_matcher.service_layer.matching import Outgoing, ShardMatcher
 from koppel_testing.matcher_fakes import FakeConsumer, FakeRepository, FakeUnitOfWork, ManualClock
@@ -194,5 +194,39 @@ async def test_the_poll_loop_wakes_up_in_a_transaction_of_its_own(
         kafka.stopping = stopping
         await shard.run(stopping)
         assert all(commit.events == [] for commit in uow.commits[commits:])
+    finally:
+        await shard.close()
+
+
+async def test_a_wake_up_that_kept_failing_the_shard_is_set_aside_and_moves_on(
+    clock: ManualClock, wire: Wire
+) -> None:
+    """After `poison_after_failures` failures of one consultant's wake-up (counted by the
+    supervisor across restarts, as for records), the shard moves that wake-up on unmatched
+    instead of failing again on every restart."""
+    uow = FakeUnitOfWork([CONSULTANTS_0, ASSIGNMENTS_0])
+    stopping = asyncio.Event()
+    kafka = FakeConsumer(
+        [
+            [upserted(ASSIGNMENTS_0, 0, wire.assignment())],
+            [upserted(CONSULTANTS_0, 0, committed(wire, UNTIL, LATER))],
+        ],
+        stopping,
+    )
+    failures: Counter[WorkKey] = Counter({("wakeup", "c-1"): 3})
+    shard = ShardConsumer(0, config(clock=clock), uow, failures, consumer=lambda *_a, **_o: kafka)
+    await shard.open()
+    try:
+        await shard.run(stopping)
+        before = sample("koppel_matcher_capacity_wakeups_set_aside_total") or 0.0
+
+        clock.moment = END
+        kafka.batches, stopping = [[]], asyncio.Event()
+        kafka.stopping = stopping
+        await shard.run(stopping)
+        assert uow.commits[-1].events == []
+        assert uow.repository.wakeups == {"c-1": end_moment(LATER)}
+        assert sample("koppel_matcher_capacity_wakeups_set_aside_total") == before + 1
+        assert shard.current is None
     finally:
         await shard.close()

@@ -51,6 +51,11 @@ CAPACITY_WAKEUPS = Counter(
     "koppel_matcher_capacity_wakeups_total",
     "Consultants matched again, committed, because one of their commitments ended.",
 )
+WAKEUPS_SET_ASIDE = Counter(
+    "koppel_matcher_capacity_wakeups_set_aside_total",
+    "Wake-ups whose matching failed the shard `poison_after_failures` times: moved on to the"
+    " consultant's next end moment without matching (see the logs: wakeup_set_aside).",
+)
 NEXT_WAKEUP = Gauge(
     "koppel_matcher_next_wakeup_timestamp_seconds",
     "When the shard next matches a consultant again because a commitment ends (Unix time;"

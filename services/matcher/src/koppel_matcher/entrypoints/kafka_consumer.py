@@ -49,6 +49,12 @@ from koppel_matcher.service_layer.ports import (
 log = structlog.get_logger(__name__)
 
 RecordKey = tuple[str, int, int]
+"""(topic, partition, offset) of a record being handled."""
+WakeUpKey = tuple[str, str]
+"""("wakeup", consultant id) of a capacity wake-up being run."""
+WorkKey = RecordKey | WakeUpKey
+"""What a shard was working on when it failed: counted, so that after
+`poison_after_failures` failures it is set aside instead of failing the shard forever."""
 
 IDLE_POLL_MS = 250
 
@@ -136,7 +142,7 @@ class ShardConsumer:
         shard: int,
         config: ShardConsumerConfig,
         uow: ShardUnitOfWork,
-        failures: Counter[RecordKey],
+        failures: Counter[WorkKey],
         decoded: DecodedRecords | None = None,
         *,
         consumer: Callable[..., AIOKafkaConsumer] = shard_consumer,
@@ -144,7 +150,7 @@ class ShardConsumer:
         """`consumer` builds the Kafka consumer (as `shard_consumer`; unit tests give a fake)."""
         self.shard = shard
         self.ready = False
-        self.current: RecordKey | None = None
+        self.current: WorkKey | None = None
         self._config = config
         self._uow = uow
         self._failures = failures
@@ -283,12 +289,27 @@ class ShardConsumer:
             await self._finish()  # the wake-up must see the state the open batch wrote
 
         async def rematch(txn: _Pending) -> None:
-            woken, outgoing = await self._matcher.capacity_freed(txn.repository)
+            woken, outgoing = await self._matcher.capacity_freed(txn.repository, self._attempt)
             txn.woken += woken
             self._publish(txn, outgoing)
 
         await self._commit(extra=rematch)
+        self.current = None
         self._matcher.wakeups.restart_from(await self._uow.next_wakeup())
+
+    def _attempt(self, consultant_id: str) -> bool:
+        """Whether to match the consultant at their wake-up: not after it failed the shard
+        `poison_after_failures` times (it then only moves on to their next end moment)."""
+        key: WakeUpKey = ("wakeup", consultant_id)
+        self.current = key
+        failures = self._failures[key]
+        if failures < self._config.poison_after_failures:
+            return True
+        log.error(
+            "wakeup_set_aside", shard=self.shard, consultant_id=consultant_id, failures=failures
+        )
+        metrics.WAKEUPS_SET_ASIDE.inc()
+        return False
 
     # -- one transaction -----------------------------------------------------------------
 

@@ -35,9 +35,9 @@ from koppel_matcher import metrics
 from koppel_matcher.adapters.state_store import ShardFencedError
 from koppel_matcher.entrypoints.decoded_records import DecodedRecords
 from koppel_matcher.entrypoints.kafka_consumer import (
-    RecordKey,
     ShardConsumer,
     ShardConsumerConfig,
+    WorkKey,
 )
 from koppel_matcher.service_layer.ports import ShardUnitOfWork
 
@@ -98,7 +98,7 @@ class ShardSupervisor:
         self._config = config
         self._unit_of_work = unit_of_work
         self._shards: dict[int, _Shard] = {}
-        self._failures: Counter[RecordKey] = Counter()
+        self._failures: Counter[WorkKey] = Counter()
         self._decoded = DecodedRecords()
         self._admin: AIOKafkaAdminClient | None = None
         self._membership: AIOKafkaConsumer | None = None

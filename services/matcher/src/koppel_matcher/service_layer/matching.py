@@ -284,12 +284,15 @@ class ShardMatcher:
             self._unindex_profile(profile.id)
         return await self._match_profile(repository, profile, now, traceparent)
 
-    async def capacity_freed(self, repository: ShardRepository) -> tuple[int, list[Outgoing]]:
+    async def capacity_freed(
+        self, repository: ShardRepository, attempt: Callable[[str], bool] = lambda _: True
+    ) -> tuple[int, list[Outgoing]]:
         """Match again the consultants whose wake-up is due: a commitment of theirs ended,
         so assignments it blocked may fit now (contract §8.4). Each gets its next wake-up.
 
         At most `WAKEUPS_PER_TRANSACTION` consultants, the earliest first; returns how many
-        were woken and the events to publish.
+        were woken and the events to publish. `attempt(consultant id)` False skips matching
+        that one (its wake-up kept failing) but still moves its wake-up on.
         """
         now = self._clock()
         due = await repository.due_wakeups(now, WAKEUPS_PER_TRANSACTION)
@@ -299,7 +302,8 @@ class ShardMatcher:
             wakeup = None
             if profile is not None:
                 wakeup = next_end_moment((c.until for c in profile.commitments), now)
-                out += await self._match_profile(repository, profile, now, None)
+                if attempt(consultant_id):
+                    out += await self._match_profile(repository, profile, now, None)
             await repository.set_wakeup(consultant_id, wakeup)
             self.wakeups.scheduled(wakeup)
         return len(due), out
