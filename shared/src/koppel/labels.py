@@ -93,8 +93,13 @@ def label(group: str, value: str | None, language: str) -> str:
 
 def long_date(day: date, language: str) -> str:
     """`3 maart 2026` / `3 March 2026`."""
+    return f"{day_and_month(day, language)} {day.year}"
+
+
+def day_and_month(day: date, language: str) -> str:
+    """`3 maart` / `3 March`, where the year goes without saying."""
     months = _EN_MONTHS if language == "en" else _NL_MONTHS
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    return f"{day.day} {months[day.month - 1]}"
 
 
 def percentage(score: float) -> str:

@@ -102,17 +102,17 @@ def test_a_shared_office_weekday_is_named_after_travel(specs: Any) -> None:
     [
         (
             Language.NL,
-            "Bij de start lopen nog: 24 uur per week (di) tot en met 31 december 2099;"
-            " 8 uur per week zonder einddatum.",
+            "Bij de start lopen nog: Gemeente Houten: 24 uur per week (di) tot en met 31 december"
+            " 2099; Eigen bureau: 8 uur per week zonder einddatum.",
         ),
         (
             Language.EN,
-            "Still running at the start: 24 hours a week (Tue) until 31 December 2099;"
-            " 8 hours a week with no end date.",
+            "Still running at the start: Gemeente Houten: 24 hours a week (Tue) until 31 December"
+            " 2099; Eigen bureau: 8 hours a week with no end date.",
         ),
     ],
 )
-def test_the_commitments_blocking_the_hours_are_named_without_their_labels(
+def test_the_commitments_blocking_the_hours_are_named(
     specs: Any, language: Language, detail: str
 ) -> None:
     until = date(2099, 12, 31).toordinal()
@@ -140,5 +140,8 @@ def test_only_the_commitments_on_the_assignments_office_weekdays_block_filter_10
     judged = verdict(a, p, specs.now, Language.EN)
 
     assert [(f.name, f.detail) for f in judged.failed] == [
-        ("office_weekdays", "Still running at the start: 4 hours a week (Tue) with no end date.")
+        (
+            "office_weekdays",
+            "Still running at the start: Dinsdagklus: 4 hours a week (Tue) with no end date.",
+        )
     ]

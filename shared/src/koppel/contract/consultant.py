@@ -108,10 +108,6 @@ class Commitment(ContractModel):
     office_weekdays: Annotated[UniqueList[Weekday], Field(max_length=5)] = []
     until: date | None = None
 
-    def runs_on(self, day: date) -> bool:
-        """Still running on `day`: it has no end, or ends on that day or later."""
-        return self.until is None or self.until >= day
-
 
 def _committed_hours_error(kind: str, message: str, value: object) -> ValidationError:
     return field_error("ConsultantProfile", "committed_hours_per_week", kind, message, value)
@@ -205,10 +201,6 @@ class ConsultantProfile(EventData):
         if self.public_sector_years > self.years_experience:
             raise ValueError("public_sector_years must not exceed years_experience")
         return self
-
-    def commitments_on(self, day: date) -> list[Commitment]:
-        """The commitments still running on `day` (what hard filters 4 and 10 count)."""
-        return [c for c in self.commitments if c.runs_on(day)]
 
     @property
     def entity_id(self) -> str:

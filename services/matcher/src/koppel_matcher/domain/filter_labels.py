@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from koppel.labels import long_date
 from koppel.vocabulary import Language, Weekday
-from koppel_matcher.domain.freed_capacity import MONTH_NAMES
 from koppel_matcher.domain.masks import weekdays_in
 from koppel_matcher.domain.model import CommitmentSpec
 
@@ -63,21 +63,22 @@ _WEEKDAY_NAMES = {
 
 
 def blocking_commitments(commitments: Sequence[CommitmentSpec], language: Language) -> str:
-    """The commitments still running when the assignment would start, by hours, office days
-    and end; their labels are the consultant's own words and stay out of it."""
+    """The commitments still running when the assignment would start: label, hours, office
+    days and end."""
     dutch = language is Language.NL
     described = []
     for commitment in commitments:
         text = f"{commitment.hours_per_week} {'uur per week' if dutch else 'hours a week'}"
+        if commitment.label:
+            text = f"{commitment.label}: {text}"
         days = weekdays_in(commitment.office_weekdays)
         if days:
             text += " (" + ", ".join(_WEEKDAY_NAMES[language][day] for day in days) + ")"
         if commitment.until is None:
             text += " zonder einddatum" if dutch else " with no end date"
         else:
-            until = date.fromordinal(commitment.until)
-            month = MONTH_NAMES[language][until.month - 1]
-            text += f" {'tot en met' if dutch else 'until'} {until.day} {month} {until.year}"
+            until = long_date(date.fromordinal(commitment.until), language)
+            text += f" {'tot en met' if dutch else 'until'} {until}"
         described.append(text)
     lead = "Bij de start lopen nog: " if dutch else "Still running at the start: "
     return lead + "; ".join(described) + "."

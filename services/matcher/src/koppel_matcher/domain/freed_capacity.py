@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from koppel.labels import day_and_month
 from koppel.vocabulary import Language
 from koppel_matcher.domain.columns import Columns, Taken
 from koppel_matcher.domain.commitments import capacity_day, free_hours, last_ending_before
@@ -71,22 +72,10 @@ def _int64(values: Any) -> Any:
     return values.astype(np.int64)
 
 
-MONTH_NAMES = {
-    NL: ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-         "september", "oktober", "november", "december"),
-    EN: ("January", "February", "March", "April", "May", "June", "July", "August",
-         "September", "October", "November", "December"),
-}  # fmt: skip
-
-
-def _day(day: date, language: Language) -> str:
-    return f"{day.day} {MONTH_NAMES[language][day.month - 1]}"
-
-
 def freed_reason(commitment: CommitmentSpec, hours_free: int, language: Language) -> str:
     """The commitment whose end (`until`, set) leaves the hours free, with those hours."""
     assert commitment.until is not None, "only a commitment with an end frees anything"
-    ends = _day(date.fromordinal(commitment.until), language)
+    ends = day_and_month(date.fromordinal(commitment.until), language)
     label = commitment.label
     if language is NL:
         who = f"Je opdracht bij {label}" if label else "Een opdracht van je"

@@ -76,7 +76,8 @@ class CommitmentSpec:
     until: int | None = None
     """The last day it runs, as `date.toordinal()`; None when it has no end."""
     label: str | None = None
-    """What the consultant calls it ("Gemeente Houten"): only ever shown back to them."""
+    """What the consultant calls it ("Gemeente Houten"): it names the commitment in the
+    match's reasons and in the agency's "why not" view, never in anything sent to others."""
 
 
 @dataclass(frozen=True, slots=True)

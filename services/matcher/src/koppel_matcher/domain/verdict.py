@@ -2,8 +2,7 @@
 `candidates` route): the failed hard filters, or the score and reasons when all pass.
 
 When the hours (filter 4) or the office weekdays (filter 10) fail, `detail` names the
-commitments that block them, by their hours, office days and end, never by their label
-(the consultant's own word for them)."""
+commitments that block them: label, hours, office days and end."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class FailedFilterBody(BaseModel):
         default=None,
         description=(
             "for `hours` and `office_weekdays`: the consultant's commitments that block it"
-            " (hours, office days, end; never their labels)"
+            " (label, hours, office days, end)"
         ),
     )
 
