@@ -170,6 +170,13 @@ def test_the_closing_date_is_the_amsterdam_day(make_match: MatchBuilder) -> None
     assert "Reageren tot:   20 februari 2026" in rendered.text
 
 
+def test_an_assignment_closing_at_midnight_was_open_through_the_day_before(
+    make_match: MatchBuilder,
+) -> None:
+    rendered = email(Kind.FOUND, "nl", make_match(closes_at="2026-03-01T00:00:00+01:00"))
+    assert "Reageren tot:   28 februari 2026" in rendered.text
+
+
 def test_without_a_closing_date_no_line_says_one(make_match: MatchBuilder) -> None:
     rendered = email(Kind.FOUND, "nl", make_match())
     assert "Reageren tot" not in rendered.text + rendered.html

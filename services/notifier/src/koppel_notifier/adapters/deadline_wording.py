@@ -4,7 +4,7 @@ of a fast start (contract §8.5) and the closing date, the same in emails and on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from koppel.labels import long_date
@@ -20,11 +20,14 @@ def urgent_subject(subject: str, language: str) -> str:
 
 
 def closing_date(assignment: Mapping[str, Any], language: str) -> str | None:
-    """The day applications close (`closes_at`, Amsterdam time) as a long date, or None.
+    """The last day applications are open (Amsterdam time) as a long date, or None.
 
     A consultant reads the day, as with the start date; the hour is the client's business.
+    `closes_at` is the first moment the assignment is closed, so one closing at midnight
+    was open through the day before: that day is shown.
     """
     closes_at = assignment.get("closes_at")
     if not closes_at:
         return None
-    return long_date(datetime.fromisoformat(closes_at).astimezone(AMSTERDAM).date(), language)
+    last_open = datetime.fromisoformat(closes_at) - timedelta(microseconds=1)
+    return long_date(last_open.astimezone(AMSTERDAM).date(), language)
