@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("notifier", level=settings.log_level, json=settings.log_json)
     try:
         return asyncio.run(_run(args, settings))
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # The type and SQLSTATE only: a server message can quote row values.
         state = getattr(exc, "sqlstate", None)
         said = f"{PROGRAM}: PostgreSQL: {type(exc).__name__} {state or ''}"
@@ -90,7 +90,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         async with dead_deliveries(settings) as store:
             counts = await use_cases.backlog(store)
         _print_backlog(args.json, counts)
-        return DONE if counts else NOTHING
+        return DONE
     statuses = {Status.DEAD, Status.FAILED} if args.include_failed else {Status.DEAD}
     selection = Selection(
         statuses=frozenset(statuses),
