@@ -6,11 +6,14 @@ import asyncpg
 
 from koppel_notifier.domain.model import ChannelName, Contact
 
-CONTACT_COLUMNS = """
-    c.consultant_id, c.name, c.email, c.language, c.channels, c.mode, c.min_score,
+CONTACT_DETAILS = """
+    c.name, c.email, c.language, c.channels, c.mode, c.min_score,
     c.webhook_url, c.webhook_secret, c.reachable, c.webhook_disabled_url,
     c.email_bounced_address, c.unsubscribed_address, c.erased_at
 """
+"""The contact's columns `contact_from_row` reads besides its consultant id, for a query
+that has the id from another table."""
+CONTACT_COLUMNS = "c.consultant_id," + CONTACT_DETAILS
 
 
 def contact_from_row(row: asyncpg.Record) -> Contact:

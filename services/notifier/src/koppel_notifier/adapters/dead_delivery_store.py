@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
+from koppel_notifier.adapters.contact_rows import CONTACT_DETAILS, contact_from_row
 from koppel_notifier.domain.dead_deliveries import (
     BacklogCount,
     DeadDelivery,
@@ -65,7 +65,7 @@ class PostgresDeadDeliveries:
         rows = await self._pool.fetch(
             f"""
             SELECT {_COLUMNS}, c.consultant_id IS NOT NULL AS has_contact,
-                   {CONTACT_COLUMNS.replace("c.consultant_id,", "")},
+                   {CONTACT_DETAILS},
                    c.email IS NOT NULL AND c.email = c.unsubscribed_address AS unsubscribed,
                    d.match_id IS NOT NULL AND EXISTS (
                        SELECT 1 FROM notifier_match_events e

@@ -12,7 +12,7 @@ import json
 
 import asyncpg
 
-from koppel_notifier.adapters.contact_rows import CONTACT_COLUMNS, contact_from_row
+from koppel_notifier.adapters.contact_rows import CONTACT_DETAILS, contact_from_row
 from koppel_notifier.domain.model import ChannelName, Delivery, Kind
 from koppel_notifier.service_layer.ports import Capacity
 
@@ -79,7 +79,7 @@ async def claim_due(
         RETURNING d.id, d.consultant_id, d.channel, d.kind, d.match_ids, d.payload,
                   d.occurred_at, d.created_at, d.attempts, d.retry_round, d.due_at, d.traceparent,
                   old.attempts >= $9 AS exhausted, c.consultant_id IS NOT NULL
-                  AS has_contact, {CONTACT_COLUMNS.replace("c.consultant_id,", "")}
+                  AS has_contact, {CONTACT_DETAILS}
         """,  # noqa: S608 - fixed column list
         capacity.total * 4,
         capacity.email,
