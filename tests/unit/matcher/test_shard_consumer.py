@@ -19,7 +19,7 @@ from koppel.dead_letters import CODE
 from koppel.event_types import EventType, Source
 from koppel.topics import ASSIGNMENTS, CONSULTANTS, RESPONSES, dlq
 from koppel.vocabulary import Answer, AnswerVia
-from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig
+from koppel_matcher.entrypoints.kafka_consumer import ShardConsumer, ShardConsumerConfig, WorkKey
 from koppel_testing.matcher_fakes import FakeConsumer, FakeRepository, FakeUnitOfWork
 from koppel_testing.matcher_records import config, kinds, raw, upserted
 from koppel_testing.matcher_specs import Wire
@@ -76,7 +76,7 @@ async def consume(
     uow: FakeUnitOfWork,
     batches: Batches,
     settings: ShardConsumerConfig | None = None,
-    failures: Counter[tuple[str, int, int]] | None = None,
+    failures: Counter[WorkKey] | None = None,
 ) -> ShardConsumer:
     """Take shard 0 over and run its loop until the fake consumer has handed out `batches`."""
     async with opened(uow, batches, settings or config(), failures) as (shard, stopping):
@@ -89,7 +89,7 @@ async def opened(
     uow: FakeUnitOfWork,
     batches: Batches,
     settings: ShardConsumerConfig,
-    failures: Counter[tuple[str, int, int]] | None,
+    failures: Counter[WorkKey] | None,
 ) -> AsyncIterator[tuple[ShardConsumer, asyncio.Event]]:
     """Shard 0, taken over, on a fake consumer that sets the event once `batches` are out;
     closed on the way out."""
@@ -201,7 +201,7 @@ async def test_a_failing_handler_aborts_the_transaction_and_names_the_record(
 async def test_a_record_that_failed_too_often_is_dead_lettered_as_processing_failed(
     uow: FakeUnitOfWork, wire: Wire
 ) -> None:
-    failures = Counter({(ASSIGNMENTS, 0, 0): 3})
+    failures: Counter[WorkKey] = Counter({(ASSIGNMENTS, 0, 0): 3})
     await consume(uow, [[upserted(ASSIGNMENTS_0, 0, wire.assignment())]], failures=failures)
 
     [(_topic, _key, _value, headers)] = uow.commits[-1].dead_letters
