@@ -137,7 +137,7 @@ class Client:
                 await asyncio.gather(writing, return_exceptions=True)
             else:
                 async with asyncio.timeout(30):
-                    raw = first + await _read_answer(reader)
+                    raw = await _read_answer(reader, first)
         finally:
             writer.close()
         answer = _parse(raw)
@@ -145,9 +145,10 @@ class Client:
         return answer
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> bytes:
-    """Everything until the server closes (a reset after some of it keeps what came)."""
-    raw = b""
+async def _read_answer(reader: asyncio.StreamReader, raw: bytes = b"") -> bytes:
+    """Everything until the server closes, after `raw` already read (a reset after some of
+    it keeps what came: a server refusing early closes with the rest of the request unread,
+    and the kernel then resets the connection)."""
     try:
         while chunk := await reader.read(65536):
             raw += chunk
