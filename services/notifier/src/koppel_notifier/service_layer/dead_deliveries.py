@@ -10,6 +10,7 @@ the consultant (the discard reason is the operator's free text, so it is not log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import structlog
@@ -78,21 +79,10 @@ async def retry(store: DeadDeliveries, selection: Selection, *, dry_run: bool) -
             )
     if dry_run or not allowed:
         return RetryReport(allowed, refused, [], dry_run)
-    done = set(await store.requeue([delivery.id for delivery in allowed]))
-    for delivery in allowed:
-        if delivery.id in done:
-            log.info(
-                "dead delivery retried",
-                delivery_id=delivery.id,
-                channel=delivery.channel.value,
-                kind=delivery.kind.value,
-            )
-    return RetryReport(
-        [delivery for delivery in allowed if delivery.id in done],
-        refused,
-        [delivery for delivery in allowed if delivery.id not in done],
-        dry_run,
+    requeued, moved_on = _settled(
+        allowed, await store.requeue([delivery.id for delivery in allowed]), "retried"
     )
+    return RetryReport(requeued, refused, moved_on, dry_run)
 
 
 async def discard(
@@ -102,17 +92,27 @@ async def discard(
     chosen = await store.find(replace(selection, statuses=selection.statuses & GIVEN_UP))
     if dry_run or not chosen:
         return DiscardReport(chosen, [], dry_run)
-    done = set(await store.discard([delivery.id for delivery in chosen], reason))
+    discarded, moved_on = _settled(
+        chosen, await store.discard([delivery.id for delivery in chosen], reason), "discarded"
+    )
+    return DiscardReport(discarded, moved_on, dry_run)
+
+
+def _settled(
+    chosen: list[DeadDelivery], done_ids: Sequence[str], verb: str
+) -> tuple[list[DeadDelivery], list[DeadDelivery]]:
+    """`chosen` split into those the store changed (each logged, by id, channel and kind
+    only) and those another hand moved on meanwhile."""
+    done = set(done_ids)
     for delivery in chosen:
         if delivery.id in done:
             log.info(
-                "dead delivery discarded",
+                f"dead delivery {verb}",
                 delivery_id=delivery.id,
                 channel=delivery.channel.value,
                 kind=delivery.kind.value,
             )
-    return DiscardReport(
+    return (
         [delivery for delivery in chosen if delivery.id in done],
         [delivery for delivery in chosen if delivery.id not in done],
-        dry_run,
     )
